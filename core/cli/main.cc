@@ -1,0 +1,165 @@
+// The adsim command line: run, validate, summary, list.
+// Exit codes: 0 success; 1 internal error; 2 bad usage or invalid scenario;
+// 3 input/output or data error; 130 interrupted.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "core/engine.h"
+#include "core/error.h"
+#include "core/registry.h"
+#include "core/results.h"
+#include "core/scenario.h"
+#include "core/summary.h"
+
+namespace {
+
+constexpr int kExitInternal = 1, kExitConfig = 2, kExitIo = 3;
+
+adsim::Scenario Load(const std::string& path) {
+  return path.empty() ? adsim::DefaultScenario() : adsim::LoadScenarioFile(path);
+}
+
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+  void operator()(double f) {
+    if (!enabled_) return;
+    const int width = 40, filled = static_cast<int>(f * width);
+    std::fprintf(stderr, "\r[%s%s] %3d%%", std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                 static_cast<int>(f * 100));
+    std::fflush(stderr);
+  }
+  void Done() {
+    if (enabled_) std::fprintf(stderr, "\r%60s\r", "");
+  }
+
+ private:
+  bool enabled_;
+};
+
+int CmdRun(const std::string& scenario_path, const std::string& out, std::optional<uint64_t> seed, bool quiet,
+           bool progress_flag) {
+  const adsim::Scenario sc = Load(scenario_path);
+  adsim::RunOptions opt;
+  opt.seed = seed;
+  ProgressBar bar(progress_flag && isatty(2));
+  opt.progress = [&bar](double f) { bar(f); };
+  adsim::Results r = adsim::RunScenario(sc, opt);
+  bar.Done();
+  if (!out.empty()) adsim::WriteResultsHdf5(r, out);
+  if (!quiet) {
+    std::cout << adsim::FormatSummary(r);
+    if (!out.empty()) std::cout << "wrote " << out << "\n";
+  }
+  return 0;
+}
+
+int CmdValidate(const std::string& path) {
+  const adsim::Scenario sc = Load(path);
+  // Build nothing, but check component names and parameters like a run would.
+  const auto& reg = adsim::Registry::Global();
+  std::vector<adsim::ConfigIssue> issues;
+  auto check = [&](adsim::ComponentKind kind, const adsim::ComponentSpec& spec, bool scenario_wide) {
+    try {
+      const auto& info = reg.Require(kind, spec, sc.source_name);
+      reg.Resolve(info, spec, sc.source_name);
+      if (scenario_wide && info.campaign_scoped)
+        issues.push_back({sc.source_name, spec.where + ".type", 0,
+                          "a scenario-wide controller; '" + info.name + "' works on one campaign", "'" + info.name + "'"});
+    } catch (const adsim::ConfigError& e) {
+      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
+    }
+  };
+  for (const auto& c : sc.campaigns) {
+    check(adsim::ComponentKind::kBidder, c.bidder, false);
+    for (const auto& k : c.controllers) check(adsim::ComponentKind::kController, k, false);
+  }
+  for (const auto& k : sc.controllers) check(adsim::ComponentKind::kController, k, true);
+  if (!issues.empty()) throw adsim::ConfigError(issues);
+  std::cout << sc.source_name << ": valid (" << sc.channels.size() << " channels, " << sc.segments.size()
+            << " segments, " << sc.campaigns.size() << " campaigns, " << sc.shocks.size() << " shocks, "
+            << adsim::FormatDuration(sc.duration) << ")";
+  if (!sc.seed) std::cout << "; note: no seed, so runs need --seed";
+  std::cout << "\n";
+  return 0;
+}
+
+int CmdSummary(const std::string& path) {
+  const adsim::Results r = adsim::ReadResultsHdf5(path);
+  std::cout << adsim::FormatSummary(r);
+  return 0;
+}
+
+int CmdList() {
+  for (const auto* info : adsim::Registry::Global().List()) {
+    std::cout << adsim::ComponentKindName(info->kind) << " " << info->name << " (" << info->origin
+              << (info->kind == adsim::ComponentKind::kController
+                      ? (info->campaign_scoped ? ", per campaign" : ", scenario-wide")
+                      : "")
+              << ")\n    " << info->description << "\n";
+    for (const auto& p : info->params)
+      std::cout << "    - " << p.name << " = " << adsim::FormatParamValue(p.default_value) << ": " << p.description
+                << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"adsim: discrete-event simulation and backtesting of advertising campaign optimization"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", adsim::AdsimVersion());
+
+  std::string run_scenario, run_out;
+  uint64_t run_seed = 0;
+  bool run_quiet = false, run_no_progress = false;
+  auto* run = app.add_subcommand("run", "Run a scenario (the embedded default if none is given)");
+  run->add_option("scenario", run_scenario, "scenario file (YAML or JSON)")->check(CLI::ExistingFile);
+  run->add_option("-o,--out", run_out, "write the result to this HDF5 file");
+  auto* seed_opt = run->add_option("--seed", run_seed, "random seed (overrides the scenario's seed)");
+  run->add_flag("-q,--quiet", run_quiet, "print nothing on success");
+  run->add_flag("--no-progress", run_no_progress, "no progress bar on stderr");
+
+  std::string val_scenario;
+  auto* validate = app.add_subcommand("validate", "Check a scenario and report every error");
+  validate->add_option("scenario", val_scenario, "scenario file (the embedded default if none)");
+
+  std::string sum_path;
+  auto* summary = app.add_subcommand("summary", "Print the KPI summary of a result file");
+  summary->add_option("result", sum_path, "result file (.h5)")->required();
+
+  auto* list = app.add_subcommand("list", "List every registered bidder and controller with its parameters");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitConfig;
+  }
+  try {
+    if (*run)
+      return CmdRun(run_scenario, run_out, *seed_opt ? std::optional<uint64_t>(run_seed) : std::nullopt, run_quiet,
+                    !run_no_progress);
+    if (*validate) return CmdValidate(val_scenario);
+    if (*summary) return CmdSummary(sum_path);
+    if (*list) return CmdList();
+  } catch (const adsim::ConfigError& e) {
+    std::cerr << "adsim: " << e.what() << "\n";
+    return kExitConfig;
+  } catch (const adsim::IoError& e) {
+    std::cerr << "adsim: " << e.what() << "\n";
+    return kExitIo;
+  } catch (const adsim::DataError& e) {
+    std::cerr << "adsim: " << e.what() << "\n";
+    return kExitIo;
+  } catch (const std::exception& e) {
+    std::cerr << "adsim: internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+  return kExitInternal;
+}

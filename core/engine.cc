@@ -1,0 +1,1000 @@
+#include "core/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <queue>
+
+#include "core/error.h"
+#include "core/guardrails.h"
+#include "core/ledger.h"
+#include "core/random.h"
+#include "core/registry.h"
+#include "core/strategy.h"
+#include "simulators/auction.h"
+#include "simulators/synthetic_market.h"
+
+namespace adsim {
+
+uint64_t ResolveSeed(const Scenario& scenario, const RunOptions& options) {
+  if (options.seed) return *options.seed;
+  if (scenario.seed) return *scenario.seed;
+  throw ConfigError({{scenario.source_name, "seed", 0,
+                      "a seed in the scenario or given to the run (--seed N, seed=N); adsim never seeds from the clock",
+                      "none"}});
+}
+
+ObservedStats Snapshot::CampaignTotal(const std::vector<ObservedStats>& table, int campaign) const {
+  ObservedStats s;
+  const int n = num_channels * num_segments * num_creatives[campaign];
+  for (int i = 0; i < n; ++i) s.Add(table[cell_offset[campaign] + i]);
+  return s;
+}
+
+const char* ActionKindName(ActionKind k) {
+  switch (k) {
+    case ActionKind::kSetBid: return "set_bid";
+    case ActionKind::kSetDailyBudget: return "set_daily_budget";
+    case ActionKind::kSetTotalBudget: return "set_total_budget";
+    case ActionKind::kPauseCampaign: return "pause_campaign";
+    case ActionKind::kResumeCampaign: return "resume_campaign";
+    case ActionKind::kPauseCreative: return "pause_creative";
+    case ActionKind::kResumeCreative: return "resume_creative";
+    case ActionKind::kSetSegmentModifier: return "set_segment_modifier";
+  }
+  return "?";
+}
+
+namespace {
+
+// Counters the engine keeps per cell (campaign x channel x segment x creative).
+struct CellCounters {
+  int64_t requests = 0, bids = 0, wins = 0, clicks = 0, conversions = 0;
+  Micros spend = 0;
+  double value = 0.0;
+};
+
+CellCounters Minus(const CellCounters& a, const CellCounters& b) {
+  return {a.requests - b.requests, a.bids - b.bids, a.wins - b.wins, a.clicks - b.clicks,
+          a.conversions - b.conversions, a.spend - b.spend, a.value - b.value};
+}
+
+ObservedStats ToObserved(const CellCounters& c) {
+  ObservedStats o;
+  o.requests = c.requests;
+  o.bids = c.bids;
+  o.impressions = c.wins;
+  o.clicks = c.clicks;
+  o.conversions = c.conversions;
+  o.conversion_value = c.value;
+  o.spend = MicrosToUnits(c.spend);
+  return o;
+}
+
+enum class EventKind : int { kDayStart = 0, kShockStart = 1, kShockEnd = 2, kConversion = 3, kCycle = 4 };
+
+struct Event {
+  SimTime time;
+  int priority;
+  uint64_t seq;
+  EventKind kind;
+  int64_t payload;
+  // Total order: (time, priority, insertion sequence). priority_queue is a max-heap.
+  bool operator<(const Event& o) const {
+    if (time != o.time) return time > o.time;
+    if (priority != o.priority) return priority > o.priority;
+    return seq > o.seq;
+  }
+};
+
+struct PendingConversion {
+  SimTime click_time;
+  int campaign, channel, segment, creative;
+  int64_t user;
+  double value;
+  double u_track;
+};
+
+struct CampaignRuntime {
+  CampaignState state;
+  Ledger ledger;
+  std::unique_ptr<Bidder> bidder;
+  std::vector<int> active_creatives;
+  Stream creative_stream;
+  // Values at the start of the control cycle, for per-cycle change limits.
+  double cycle_bid = 0, cycle_daily = 0, cycle_total = 0;
+  std::vector<double> cycle_modifier;
+  Micros max_daily_budget_today = 0;
+};
+
+struct ControllerRuntime {
+  std::string name;
+  int campaign;  // -1: scenario-wide
+  std::unique_ptr<Controller> controller;
+};
+
+struct OurBid {
+  int cell;
+  double bid;      // currency, capped
+  Micros bid_micros;
+  double quality;  // click-rate estimate on click-billed channels, else 1
+  int creative;
+};
+
+// A golden-ratio rotation keeps one uniform per opportunity usable for several
+// slots without correlating them.
+inline double Rotate(double u, int k) {
+  if (k == 0) return u;
+  double v = u + 0.6180339887498949 * k;
+  return v - std::floor(v);
+}
+
+class Engine {
+ public:
+  Engine(const Scenario& sc, const RunOptions& opt) : sc_(sc), opt_(opt), seed_(ResolveSeed(sc, opt)) {}
+  Results Run();
+
+ private:
+  void Build();
+  void ProcessOpportunity(const Opportunity& o);
+  void ScheduleConversion(const Opportunity& o, int campaign, int cell, int creative);
+  void HandleEvent(const Event& e);
+  void RecomputeConditions(SimTime now);
+  void RunCycle(SimTime now);
+  void ApplyAction(SimTime now, const std::string& controller, const Action& a);
+  void FlushBucket(SimTime bucket_start);
+  void CloseDay(SimTime day_start);
+  void Push(SimTime t, EventKind k, int64_t payload) {
+    heap_.push({t, static_cast<int>(k), seq_++, k, payload});
+  }
+  void RecordConversion(const PendingConversion& p, SimTime arrival, bool reported);
+  Results Finish(double wall_seconds);
+
+  const Scenario& sc_;
+  const RunOptions& opt_;
+  uint64_t seed_;
+  int nc_ = 0, ns_ = 0, ncamp_ = 0, ncells_ = 0;
+  std::vector<int> cell_offset_, num_creatives_;
+  std::vector<int> elig_offset_, elig_;  // eligible campaigns per channel x segment
+  std::vector<CampaignRuntime> camps_;
+  std::vector<ControllerRuntime> controllers_;
+  std::unique_ptr<Market> market_;
+  MarketConditions conditions_;
+  std::vector<double> ctr_mult_, cvr_mult_, tracking_;  // per channel x segment
+  std::vector<int> active_shock_count_;
+  std::vector<bool> shock_active_;
+  std::vector<double> true_ctr_, true_cvr_;  // per cell, before shocks and propensity
+  std::vector<CellCounters> total_, bucket_base_, cycle_base_, day_base_;
+  std::vector<int64_t> market_total_, market_base_;
+  std::vector<Stream> conversion_streams_;  // per channel
+  std::vector<PendingConversion> pending_;
+  std::vector<int64_t> free_pending_;
+  std::priority_queue<Event> heap_;
+  uint64_t seq_ = 0;
+  std::vector<Candidate> ours_, work_;
+  std::vector<OurBid> our_bid_;  // indexed by campaign
+  SlotWin wins_[kMaxSlots];
+  SimTime now_ = 0, day_start_ = 0;
+  int64_t opportunities_ = 0;
+  int64_t events_recorded_ = 0;
+  bool events_truncated_ = false;
+  Results results_;
+  // Output tables (columns stay valid: Table stores columns in a deque).
+  Table* agg_ = nullptr;
+  Table* market_tab_ = nullptr;
+  Table* actions_ = nullptr;
+  Table* conversions_ = nullptr;
+  Table* daily_ = nullptr;
+  Table* events_ = nullptr;
+  struct {
+    std::vector<int64_t>*bucket, *campaign, *channel, *segment, *creative, *opp, *bids, *wins, *imps, *clicks, *conv;
+    std::vector<double>*value, *spend;
+  } a_{};
+  struct {
+    std::vector<int64_t>*bucket, *channel, *segment, *opp;
+  } m_{};
+  struct {
+    std::vector<int64_t>*time, *campaign, *segment, *creative;
+    std::vector<std::string>*controller, *kind, *status, *note, *reason;
+    std::vector<double>*old_value, *requested, *new_value;
+  } act_{};
+  struct {
+    std::vector<int64_t>*click_time, *time, *campaign, *channel, *segment, *creative, *user, *reported;
+    std::vector<double>* value;
+  } conv_{};
+  struct {
+    std::vector<int64_t>*day_start, *campaign;
+    std::vector<double>*daily_budget, *max_daily_budget, *total_budget, *spend, *spend_total;
+  } day_{};
+  struct {
+    std::vector<int64_t>*time, *channel, *segment, *user, *winner, *creative, *slot, *click, *bidders;
+    std::vector<double>*top_competing, *price;
+  } ev_{};
+};
+
+void Engine::Build() {
+  nc_ = static_cast<int>(sc_.channels.size());
+  ns_ = static_cast<int>(sc_.segments.size());
+  ncamp_ = static_cast<int>(sc_.campaigns.size());
+  const int nk = nc_ * ns_;
+  // Cells.
+  for (const auto& c : sc_.campaigns) {
+    cell_offset_.push_back(ncells_);
+    num_creatives_.push_back(static_cast<int>(c.creatives.size()));
+    ncells_ += nk * static_cast<int>(c.creatives.size());
+  }
+  total_.assign(ncells_, {});
+  bucket_base_ = cycle_base_ = day_base_ = total_;
+  market_total_.assign(nk, 0);
+  market_base_ = market_total_;
+  // Eligibility per channel x segment, in campaign order (deterministic).
+  elig_offset_.assign(nk + 1, 0);
+  for (int k = 0; k < nk; ++k) {
+    elig_offset_[k] = static_cast<int>(elig_.size());
+    const int ch = k / ns_, s = k % ns_;
+    for (int c = 0; c < ncamp_; ++c) {
+      const auto& cp = sc_.campaigns[c];
+      if (std::count(cp.channels.begin(), cp.channels.end(), ch) && std::count(cp.segments.begin(), cp.segments.end(), s))
+        elig_.push_back(c);
+    }
+  }
+  elig_offset_[nk] = static_cast<int>(elig_.size());
+  // Truth per cell.
+  true_ctr_.assign(ncells_, 0.0);
+  true_cvr_.assign(ncells_, 0.0);
+  for (int c = 0; c < ncamp_; ++c) {
+    const auto& cp = sc_.campaigns[c];
+    for (int ch = 0; ch < nc_; ++ch)
+      for (int s = 0; s < ns_; ++s)
+        for (int cr = 0; cr < num_creatives_[c]; ++cr) {
+          const auto& seg = sc_.segments[s];
+          double ctr = seg.ctr, cvr = seg.cvr;
+          auto it = seg.creatives.find(cp.name + "/" + cp.creatives[cr].name);
+          if (it != seg.creatives.end()) {
+            if (it->second.ctr) ctr = *it->second.ctr;
+            if (it->second.cvr) cvr = *it->second.cvr;
+          }
+          const int cell = cell_offset_[c] + (ch * ns_ + s) * num_creatives_[c] + cr;
+          true_ctr_[cell] = std::min(1.0, ctr * sc_.channels[ch].ctr_factor);
+          true_cvr_[cell] = cvr;
+        }
+  }
+  // Campaigns, bidders, controllers (unknown names and parameters fail here).
+  const Registry& reg = Registry::Global();
+  std::vector<ConfigIssue> issues;
+  camps_.resize(ncamp_);
+  for (int c = 0; c < ncamp_; ++c) {
+    const auto& cp = sc_.campaigns[c];
+    CampaignRuntime& rt = camps_[c];
+    rt.state.name = cp.name;
+    rt.state.bid = rt.state.initial_bid = cp.bid;
+    rt.state.daily_budget = cp.daily_budget;
+    rt.state.total_budget = cp.total_budget;
+    rt.state.segment_modifier.assign(ns_, 1.0);
+    rt.state.creative_paused.assign(cp.creatives.size(), false);
+    rt.state.goal = cp.goal;
+    rt.state.goal_value = cp.goal_value;
+    rt.ledger.SetDailyBudget(UnitsToMicrosFloor(cp.daily_budget));
+    rt.ledger.SetTotalBudget(UnitsToMicrosFloor(cp.total_budget));
+    rt.max_daily_budget_today = rt.ledger.daily_budget();
+    for (int cr = 0; cr < num_creatives_[c]; ++cr) rt.active_creatives.push_back(cr);
+    rt.creative_stream = Stream(seed_, "campaigns/" + cp.name + "/creatives");
+    try {
+      BuildContext ctx{&sc_, c, {}, cp.bidder.where};
+      const ComponentInfo& bi = reg.Require(ComponentKind::kBidder, cp.bidder, sc_.source_name);
+      ctx.params = reg.Resolve(bi, cp.bidder, sc_.source_name);
+      rt.bidder = bi.make_bidder(ctx);
+    } catch (const ConfigError& e) {
+      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
+    }
+    for (const auto& spec : cp.controllers) {
+      try {
+        BuildContext ctx{&sc_, c, {}, spec.where};
+        const ComponentInfo& ci = reg.Require(ComponentKind::kController, spec, sc_.source_name);
+        ctx.params = reg.Resolve(ci, spec, sc_.source_name);
+        controllers_.push_back({ci.name, c, ci.make_controller(ctx)});
+      } catch (const ConfigError& e) {
+        issues.insert(issues.end(), e.issues().begin(), e.issues().end());
+      }
+    }
+  }
+  for (const auto& spec : sc_.controllers) {
+    try {
+      BuildContext ctx{&sc_, -1, {}, spec.where};
+      const ComponentInfo& ci = reg.Require(ComponentKind::kController, spec, sc_.source_name);
+      if (ci.campaign_scoped)
+        throw ConfigError({{sc_.source_name, spec.where + ".type", 0,
+                            "a scenario-wide controller here; '" + ci.name + "' works on one campaign: list it under campaigns[i].controllers",
+                            "'" + ci.name + "'"}});
+      ctx.params = reg.Resolve(ci, spec, sc_.source_name);
+      controllers_.push_back({ci.name, -1, ci.make_controller(ctx)});
+    } catch (const ConfigError& e) {
+      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
+    }
+  }
+  if (!issues.empty()) throw ConfigError(issues);
+  // Market and shocks.
+  market_ = opt_.make_market ? opt_.make_market(sc_, seed_) : std::make_unique<SyntheticMarket>(sc_, seed_);
+  conditions_.num_segments = ns_;
+  conditions_.traffic.assign(nk, 1.0);
+  conditions_.competing_bids.assign(nk, 1.0);
+  ctr_mult_.assign(nk, 1.0);
+  cvr_mult_.assign(nk, 1.0);
+  tracking_.assign(nk, 1.0);
+  shock_active_.assign(sc_.shocks.size(), false);
+  for (int ch = 0; ch < nc_; ++ch)
+    conversion_streams_.emplace_back(seed_, "market/channels/" + sc_.channels[ch].name + "/conversions");
+  ours_.resize(ncamp_);
+  work_.resize(ncamp_ + kMaxSlots);
+  our_bid_.resize(ncamp_);
+  // Output tables.
+  agg_ = &results_.Add("aggregates", "Per bucket x campaign x channel x segment x creative counters; rows with any activity");
+  a_.bucket = &agg_->Int("bucket_start", "us", "simulated time at which the bucket starts");
+  a_.campaign = &agg_->Int("campaign", "index", "index into the campaigns table");
+  a_.channel = &agg_->Int("channel", "index", "index into the channels table");
+  a_.segment = &agg_->Int("segment", "index", "index into the segments table");
+  a_.creative = &agg_->Int("creative", "index", "creative index within the campaign (see the creatives table)");
+  a_.opp = &agg_->Int("opportunities", "count", "bid requests the campaign received (eligible opportunities)");
+  a_.bids = &agg_->Int("bids", "count", "bids placed (positive bid within budget)");
+  a_.wins = &agg_->Int("wins", "count", "auctions won (a slot obtained)");
+  a_.imps = &agg_->Int("impressions", "count", "impressions served (equal to wins in the synthetic market)");
+  a_.clicks = &agg_->Int("clicks", "count", "clicks");
+  a_.conv = &agg_->Int("conversions", "count", "conversions reported in this bucket (by arrival time)");
+  a_.value = &agg_->Real("conversion_value", "currency", "value of the conversions reported in this bucket");
+  a_.spend = &agg_->Real("spend", "currency", "amount charged");
+  market_tab_ = &results_.Add("market", "All opportunities per bucket x channel x segment, whoever bid");
+  m_.bucket = &market_tab_->Int("bucket_start", "us", "simulated time at which the bucket starts");
+  m_.channel = &market_tab_->Int("channel", "index", "index into the channels table");
+  m_.segment = &market_tab_->Int("segment", "index", "index into the segments table");
+  m_.opp = &market_tab_->Int("opportunities", "count", "opportunities generated by the market");
+  actions_ = &results_.Add("actions", "Every action proposed by a controller and what the guardrails did with it");
+  act_.time = &actions_->Int("time", "us", "simulated time of the control cycle");
+  act_.controller = &actions_->Text("controller", "registered name of the controller");
+  act_.campaign = &actions_->Int("campaign", "index", "target campaign");
+  act_.segment = &actions_->Int("segment", "index", "target segment, -1 if none");
+  act_.creative = &actions_->Int("creative", "index", "target creative within the campaign, -1 if none");
+  act_.kind = &actions_->Text("kind", "set_bid, set_daily_budget, set_total_budget, pause_campaign, resume_campaign, pause_creative, resume_creative, set_segment_modifier");
+  act_.old_value = &actions_->Real("old", "", "value before the action");
+  act_.requested = &actions_->Real("requested", "", "value the controller asked for");
+  act_.new_value = &actions_->Real("new", "", "value in force after the action");
+  act_.status = &actions_->Text("status", "applied, clamped, held (for review, not applied) or rejected");
+  act_.note = &actions_->Text("note", "why the guardrails clamped, held or rejected it");
+  act_.reason = &actions_->Text("reason", "the controller's own explanation");
+  conversions_ = &results_.Add("conversions", "Every conversion the simulated users made (truth), reported or not");
+  conv_.click_time = &conversions_->Int("click_time", "us", "time of the click that led to it");
+  conv_.time = &conversions_->Int("time", "us", "time the conversion happened and would be reported");
+  conv_.campaign = &conversions_->Int("campaign", "index", "");
+  conv_.channel = &conversions_->Int("channel", "index", "");
+  conv_.segment = &conversions_->Int("segment", "index", "");
+  conv_.creative = &conversions_->Int("creative", "index", "");
+  conv_.user = &conversions_->Int("user", "id", "user id within the segment");
+  conv_.value = &conversions_->Real("value", "currency", "conversion value");
+  conv_.reported = &conversions_->Int("reported", "bool", "1 if the advertiser saw it before the run ended (not lost to a tracking outage, not after the end)");
+  daily_ = &results_.Add("daily", "Per day x campaign budget and spend (the ledger)");
+  day_.day_start = &daily_->Int("day_start", "us", "simulated time of the day's start (midnight, or 0 for the first day)");
+  day_.campaign = &daily_->Int("campaign", "index", "");
+  day_.daily_budget = &daily_->Real("daily_budget", "currency", "daily budget at the end of the day (0 = none)");
+  day_.max_daily_budget = &daily_->Real("max_daily_budget", "currency", "largest daily budget in force during the day (0 = none)");
+  day_.total_budget = &daily_->Real("total_budget", "currency", "total budget at the end of the day (0 = none)");
+  day_.spend = &daily_->Real("spend", "currency", "spend during the day");
+  day_.spend_total = &daily_->Real("spend_total", "currency", "spend since the start, at the end of the day");
+  if (sc_.recording.events) {
+    events_ = &results_.Add("events", "Opportunity-level log (recording.events)");
+    ev_.time = &events_->Int("time", "us", "");
+    ev_.channel = &events_->Int("channel", "index", "");
+    ev_.segment = &events_->Int("segment", "index", "");
+    ev_.user = &events_->Int("user", "id", "");
+    ev_.bidders = &events_->Int("bidders", "count", "our campaigns that bid");
+    ev_.top_competing = &events_->Real("top_competing_bid", "currency", "highest competing bid (score units)");
+    ev_.winner = &events_->Int("winner", "index", "our campaign in the first slot we won, -1 if none");
+    ev_.creative = &events_->Int("creative", "index", "its creative, -1 if none");
+    ev_.slot = &events_->Int("slot", "index", "its slot, -1 if none");
+    ev_.price = &events_->Real("price", "currency", "price per impression (or per click when click-billed) of that win");
+    ev_.click = &events_->Int("click", "bool", "1 if that impression was clicked");
+    const size_t reserve = static_cast<size_t>(std::min<int64_t>(sc_.recording.max_events, 1 << 20));
+    for (auto& col : events_->columns())
+      std::visit([reserve](auto& v) { v.reserve(reserve); }, col.data);
+  }
+}
+
+void Engine::RecomputeConditions(SimTime now) {
+  const int nk = nc_ * ns_;
+  std::fill(conditions_.traffic.begin(), conditions_.traffic.end(), 1.0);
+  std::fill(conditions_.competing_bids.begin(), conditions_.competing_bids.end(), 1.0);
+  ctr_mult_.assign(nk, 1.0);
+  cvr_mult_.assign(nk, 1.0);
+  tracking_.assign(nk, 1.0);
+  for (size_t i = 0; i < sc_.shocks.size(); ++i) {
+    if (!shock_active_[i]) continue;
+    const ShockSpec& sh = sc_.shocks[i];
+    for (int ch = 0; ch < nc_; ++ch) {
+      if (!sh.channels.empty() && !std::count(sh.channels.begin(), sh.channels.end(), ch)) continue;
+      for (int s = 0; s < ns_; ++s) {
+        if (!sh.segments.empty() && !std::count(sh.segments.begin(), sh.segments.end(), s)) continue;
+        const int k = ch * ns_ + s;
+        conditions_.traffic[k] *= sh.traffic;
+        conditions_.competing_bids[k] *= sh.competing_bids;
+        ctr_mult_[k] *= sh.ctr;
+        cvr_mult_[k] *= sh.cvr;
+        tracking_[k] *= sh.conversion_tracking;
+      }
+    }
+  }
+  market_->OnConditionsChanged(now, conditions_);
+}
+
+void Engine::ProcessOpportunity(const Opportunity& o) {
+  ++opportunities_;
+  const int k = o.channel * ns_ + o.segment;
+  ++market_total_[k];
+  const ChannelSpec& chs = sc_.channels[o.channel];
+  const bool click_billing = chs.billing == Billing::kClick;
+  BidRequest req;
+  req.time = o.time;
+  req.channel = o.channel;
+  req.segment = o.segment;
+  req.user = o.user;
+  req.hour_of_day = static_cast<int>(((o.time + sc_.start_offset_in_day) / kMicrosPerHour) % 24);
+  req.floor = chs.floor;
+  int n = 0;
+  for (int e = elig_offset_[k], e_end = elig_offset_[k + 1]; e < e_end; ++e) {
+    const int c = elig_[e];
+    CampaignRuntime& rt = camps_[c];
+    const int na = static_cast<int>(rt.active_creatives.size());
+    if (rt.state.paused || na == 0) continue;
+    const int creative = na == 1 ? rt.active_creatives[0] : rt.active_creatives[rt.creative_stream.Below(na)];
+    const int cell = cell_offset_[c] + k * num_creatives_[c] + creative;
+    ++total_[cell].requests;
+    const Micros remaining = rt.ledger.Remaining();
+    if (remaining <= 0) continue;
+    double bid = rt.bidder->Bid(req, rt.state) * rt.state.segment_modifier[o.segment];
+    if (!(bid > 0)) continue;
+    const GuardrailSpec& g = sc_.campaigns[c].guardrails;
+    if (bid > g.max_bid) bid = g.max_bid;
+    Micros bid_micros = std::min(UnitsToMicrosFloor(bid), remaining);
+    if (bid_micros <= 0) continue;
+    bid = MicrosToUnits(bid_micros);
+    const double quality = click_billing ? true_ctr_[cell] * ctr_mult_[k] : 1.0;
+    ++total_[cell].bids;
+    ours_[n++] = {bid * quality, c};
+    our_bid_[c] = {cell, bid, bid_micros, quality, creative};
+  }
+  int won = 0;
+  if (n > 0)
+    won = RunAuction(chs.auction, chs.slots, chs.floor, o.competing, chs.slots, ours_.data(), n, work_.data(), wins_);
+  bool first_click = false;
+  for (int w = 0; w < won; ++w) {
+    const SlotWin& sw = wins_[w];
+    const int c = sw.bidder;
+    const OurBid& ob = our_bid_[c];
+    CampaignRuntime& rt = camps_[c];
+    // Price in billing units (per impression, or per click), never above the capped bid.
+    double price = chs.auction == AuctionType::kFirstPrice ? ob.bid : sw.price_score / ob.quality;
+    Micros price_micros = std::min(static_cast<Micros>(std::llround(price * kMicrosPerUnit)), ob.bid_micros);
+    CellCounters& cc = total_[ob.cell];
+    ++cc.wins;
+    if (!click_billing) {
+      rt.ledger.Charge(price_micros);
+      cc.spend += price_micros;
+    }
+    const double p_click = true_ctr_[ob.cell] * ctr_mult_[k] * o.propensity * chs.click_factors[sw.slot];
+    const bool click = Rotate(o.u_click, sw.slot) < p_click;
+    if (w == 0) first_click = click;
+    if (click) {
+      ++cc.clicks;
+      if (click_billing) {
+        rt.ledger.Charge(price_micros);
+        cc.spend += price_micros;
+      }
+      if (Rotate(o.u_convert, sw.slot) < true_cvr_[ob.cell] * cvr_mult_[k]) ScheduleConversion(o, c, ob.cell, ob.creative);
+    }
+  }
+  if (events_ && !events_truncated_) {
+    if (events_recorded_ >= sc_.recording.max_events) {
+      events_truncated_ = true;
+    } else {
+      ++events_recorded_;
+      ev_.time->push_back(o.time);
+      ev_.channel->push_back(o.channel);
+      ev_.segment->push_back(o.segment);
+      ev_.user->push_back(o.user);
+      ev_.bidders->push_back(n);
+      ev_.top_competing->push_back(o.competing[0]);
+      if (won > 0) {
+        const OurBid& ob = our_bid_[wins_[0].bidder];
+        ev_.winner->push_back(wins_[0].bidder);
+        ev_.creative->push_back(ob.creative);
+        ev_.slot->push_back(wins_[0].slot);
+        ev_.price->push_back(chs.auction == AuctionType::kFirstPrice ? ob.bid : wins_[0].price_score / ob.quality);
+        ev_.click->push_back(first_click ? 1 : 0);
+      } else {
+        ev_.winner->push_back(-1);
+        ev_.creative->push_back(-1);
+        ev_.slot->push_back(-1);
+        ev_.price->push_back(0.0);
+        ev_.click->push_back(0);
+      }
+    }
+  }
+}
+
+void Engine::ScheduleConversion(const Opportunity& o, int campaign, int cell, int creative) {
+  (void)cell;
+  Stream& st = conversion_streams_[o.channel];
+  const SegmentSpec& seg = sc_.segments[o.segment];
+  double delay_us;
+  switch (seg.delay_dist) {
+    case DelayDist::kFixed: delay_us = static_cast<double>(seg.delay_mean); break;
+    case DelayDist::kExponential: delay_us = static_cast<double>(seg.delay_mean) * st.Exponential(); break;
+    case DelayDist::kLognormal:
+    default: delay_us = static_cast<double>(seg.delay_mean) * std::exp(seg.delay_sigma * st.Normal()); break;
+  }
+  double value = seg.value_mean;
+  if (seg.value_dist == ValueDist::kLognormal)  // mean-preserving: E[value] = value_mean
+    value = seg.value_mean * std::exp(seg.value_sigma * st.Normal() - 0.5 * seg.value_sigma * seg.value_sigma);
+  PendingConversion p{o.time, campaign, o.channel, o.segment, creative, o.user, value, st.Uniform()};
+  const double at = static_cast<double>(o.time) + std::max(1.0, delay_us);
+  const SimTime arrival = at >= static_cast<double>(sc_.duration) ? sc_.duration + 1 : static_cast<SimTime>(at);
+  if (arrival >= sc_.duration) {  // after the end: truth only, never seen by the advertiser
+    RecordConversion(p, static_cast<SimTime>(std::min(at, 9.0e18)), false);
+    return;
+  }
+  int64_t idx;
+  if (!free_pending_.empty()) {
+    idx = free_pending_.back();
+    free_pending_.pop_back();
+    pending_[idx] = p;
+  } else {
+    idx = static_cast<int64_t>(pending_.size());
+    pending_.push_back(p);
+  }
+  Push(arrival, EventKind::kConversion, idx);
+}
+
+void Engine::RecordConversion(const PendingConversion& p, SimTime arrival, bool reported) {
+  if (!sc_.recording.conversions) return;
+  conv_.click_time->push_back(p.click_time);
+  conv_.time->push_back(arrival);
+  conv_.campaign->push_back(p.campaign);
+  conv_.channel->push_back(p.channel);
+  conv_.segment->push_back(p.segment);
+  conv_.creative->push_back(p.creative);
+  conv_.user->push_back(p.user);
+  conv_.value->push_back(p.value);
+  conv_.reported->push_back(reported ? 1 : 0);
+}
+
+void Engine::FlushBucket(SimTime bucket_start) {
+  for (int c = 0; c < ncamp_; ++c) {
+    for (int kk = 0; kk < nc_ * ns_; ++kk) {
+      for (int cr = 0; cr < num_creatives_[c]; ++cr) {
+        const int cell = cell_offset_[c] + kk * num_creatives_[c] + cr;
+        const CellCounters d = Minus(total_[cell], bucket_base_[cell]);
+        if (d.requests == 0 && d.conversions == 0 && d.wins == 0) continue;
+        a_.bucket->push_back(bucket_start);
+        a_.campaign->push_back(c);
+        a_.channel->push_back(kk / ns_);
+        a_.segment->push_back(kk % ns_);
+        a_.creative->push_back(cr);
+        a_.opp->push_back(d.requests);
+        a_.bids->push_back(d.bids);
+        a_.wins->push_back(d.wins);
+        a_.imps->push_back(d.wins);
+        a_.clicks->push_back(d.clicks);
+        a_.conv->push_back(d.conversions);
+        a_.value->push_back(d.value);
+        a_.spend->push_back(MicrosToUnits(d.spend));
+      }
+    }
+  }
+  bucket_base_ = total_;
+  for (int kk = 0; kk < nc_ * ns_; ++kk) {
+    const int64_t d = market_total_[kk] - market_base_[kk];
+    if (d == 0) continue;
+    m_.bucket->push_back(bucket_start);
+    m_.channel->push_back(kk / ns_);
+    m_.segment->push_back(kk % ns_);
+    m_.opp->push_back(d);
+  }
+  market_base_ = market_total_;
+}
+
+void Engine::CloseDay(SimTime day_start) {
+  for (int c = 0; c < ncamp_; ++c) {
+    const CampaignRuntime& rt = camps_[c];
+    day_.day_start->push_back(day_start);
+    day_.campaign->push_back(c);
+    day_.daily_budget->push_back(MicrosToUnits(rt.ledger.daily_budget()));
+    day_.max_daily_budget->push_back(MicrosToUnits(rt.max_daily_budget_today));
+    day_.total_budget->push_back(MicrosToUnits(rt.ledger.total_budget()));
+    day_.spend->push_back(MicrosToUnits(rt.ledger.spend_today()));
+    day_.spend_total->push_back(MicrosToUnits(rt.ledger.spend_total()));
+  }
+}
+
+void Engine::HandleEvent(const Event& e) {
+  switch (e.kind) {
+    case EventKind::kDayStart: {
+      CloseDay(day_start_);
+      day_start_ = e.time;
+      for (auto& rt : camps_) {
+        rt.ledger.StartDay();
+        rt.max_daily_budget_today = rt.ledger.daily_budget();
+      }
+      day_base_ = total_;
+      if (e.time + kMicrosPerDay < sc_.duration) Push(e.time + kMicrosPerDay, EventKind::kDayStart, 0);
+      break;
+    }
+    case EventKind::kShockStart:
+    case EventKind::kShockEnd:
+      shock_active_[e.payload] = e.kind == EventKind::kShockStart;
+      RecomputeConditions(e.time);
+      break;
+    case EventKind::kConversion: {
+      const PendingConversion p = pending_[e.payload];
+      free_pending_.push_back(e.payload);
+      const int k = p.channel * ns_ + p.segment;
+      const bool reported = p.u_track < tracking_[k];
+      if (reported) {
+        CellCounters& cc = total_[cell_offset_[p.campaign] + k * num_creatives_[p.campaign] + p.creative];
+        ++cc.conversions;
+        cc.value += p.value;
+      }
+      RecordConversion(p, e.time, reported);
+      break;
+    }
+    case EventKind::kCycle:
+      RunCycle(e.time);
+      if (e.time + sc_.control_cycle < sc_.duration) Push(e.time + sc_.control_cycle, EventKind::kCycle, 0);
+      break;
+  }
+}
+
+void Engine::RunCycle(SimTime now) {
+  if (opt_.cancel && opt_.cancel->load()) throw Error("run cancelled");
+  if (opt_.progress) opt_.progress(static_cast<double>(now) / static_cast<double>(sc_.duration));
+  Snapshot snap;
+  snap.time = now;
+  snap.day_start = day_start_;
+  snap.control_cycle = sc_.control_cycle;
+  snap.num_channels = nc_;
+  snap.num_segments = ns_;
+  snap.num_creatives = num_creatives_;
+  snap.cell_offset = cell_offset_;
+  for (int c = 0; c < ncamp_; ++c) {
+    CampaignRuntime& rt = camps_[c];
+    rt.state.spend_today = MicrosToUnits(rt.ledger.spend_today());
+    rt.state.spend_total = MicrosToUnits(rt.ledger.spend_total());
+    snap.campaigns.push_back(rt.state);
+    rt.cycle_bid = rt.state.bid;
+    rt.cycle_daily = rt.state.daily_budget;
+    rt.cycle_total = rt.state.total_budget;
+    rt.cycle_modifier = rt.state.segment_modifier;
+  }
+  snap.total.resize(ncells_);
+  snap.last_cycle.resize(ncells_);
+  snap.today.resize(ncells_);
+  for (int i = 0; i < ncells_; ++i) {
+    snap.total[i] = ToObserved(total_[i]);
+    snap.last_cycle[i] = ToObserved(Minus(total_[i], cycle_base_[i]));
+    snap.today[i] = ToObserved(Minus(total_[i], day_base_[i]));
+  }
+  cycle_base_ = total_;
+  snap.hourly_traffic_share.resize(nc_);
+  for (int ch = 0; ch < nc_; ++ch) {
+    const auto& hod = sc_.channels[ch].hour_of_day;
+    double sum = 0;
+    for (double v : hod) sum += v;
+    for (double v : hod) snap.hourly_traffic_share[ch].push_back(v / sum);
+    snap.channel_names.push_back(sc_.channels[ch].name);
+  }
+  for (const auto& s : sc_.segments) snap.segment_names.push_back(s.name);
+  for (int c = 0; c < ncamp_; ++c) camps_[c].bidder->OnCycle(snap, c);
+  std::vector<Action> actions;
+  for (auto& ctl : controllers_) {
+    actions.clear();
+    ctl.controller->OnCycle(snap, ctl.campaign, &actions);
+    for (const Action& a : actions) ApplyAction(now, ctl.name, a);
+  }
+}
+
+void Engine::ApplyAction(SimTime now, const std::string& controller, const Action& a) {
+  auto record = [&](double old_v, double req, double new_v, ActionStatus st, const std::string& note) {
+    act_.time->push_back(now);
+    act_.controller->push_back(controller);
+    act_.campaign->push_back(a.campaign);
+    act_.segment->push_back(a.segment);
+    act_.creative->push_back(a.creative);
+    act_.kind->push_back(ActionKindName(a.kind));
+    act_.old_value->push_back(old_v);
+    act_.requested->push_back(req);
+    act_.new_value->push_back(new_v);
+    act_.status->push_back(ActionStatusName(st));
+    act_.note->push_back(note);
+    act_.reason->push_back(a.reason);
+  };
+  if (a.campaign < 0 || a.campaign >= ncamp_) {
+    // The action cannot be recorded against a campaign; record it as rejected.
+    act_.time->push_back(now);
+    act_.controller->push_back(controller);
+    act_.campaign->push_back(a.campaign);
+    act_.segment->push_back(a.segment);
+    act_.creative->push_back(a.creative);
+    act_.kind->push_back(ActionKindName(a.kind));
+    act_.old_value->push_back(0);
+    act_.requested->push_back(a.value);
+    act_.new_value->push_back(0);
+    act_.status->push_back("rejected");
+    act_.note->push_back("no campaign with index " + std::to_string(a.campaign));
+    act_.reason->push_back(a.reason);
+    return;
+  }
+  CampaignRuntime& rt = camps_[a.campaign];
+  const GuardrailSpec& g = sc_.campaigns[a.campaign].guardrails;
+  switch (a.kind) {
+    case ActionKind::kSetBid: {
+      const GuardrailDecision d = ApplyGuardrails(g, a.kind, rt.cycle_bid, rt.state.bid, a.value);
+      const double old = rt.state.bid;
+      if (d.status == ActionStatus::kApplied || d.status == ActionStatus::kClamped) rt.state.bid = d.value;
+      record(old, a.value, rt.state.bid, d.status, d.note);
+      break;
+    }
+    case ActionKind::kSetDailyBudget:
+    case ActionKind::kSetTotalBudget: {
+      const bool daily = a.kind == ActionKind::kSetDailyBudget;
+      double& cur = daily ? rt.state.daily_budget : rt.state.total_budget;
+      const double old = cur;
+      const GuardrailDecision d = ApplyGuardrails(g, a.kind, daily ? rt.cycle_daily : rt.cycle_total, old, a.value);
+      if (d.status == ActionStatus::kApplied || d.status == ActionStatus::kClamped) {
+        cur = d.value;
+        const Micros m = UnitsToMicrosFloor(cur);
+        if (daily) {
+          rt.ledger.SetDailyBudget(m);
+          rt.max_daily_budget_today = std::max(rt.max_daily_budget_today, m);
+        } else {
+          rt.ledger.SetTotalBudget(m);
+        }
+      }
+      record(old, a.value, cur, d.status, d.note);
+      break;
+    }
+    case ActionKind::kPauseCampaign:
+    case ActionKind::kResumeCampaign: {
+      const bool pause = a.kind == ActionKind::kPauseCampaign;
+      const double old = rt.state.paused ? 1 : 0;
+      if (pause && g.hold_pauses) {
+        record(old, 1, old, ActionStatus::kHeld, "hold_pauses is set");
+        break;
+      }
+      rt.state.paused = pause;
+      record(old, pause ? 1 : 0, pause ? 1 : 0, ActionStatus::kApplied, "");
+      break;
+    }
+    case ActionKind::kPauseCreative:
+    case ActionKind::kResumeCreative: {
+      const bool pause = a.kind == ActionKind::kPauseCreative;
+      if (a.creative < 0 || a.creative >= num_creatives_[a.campaign]) {
+        record(0, a.creative, 0, ActionStatus::kRejected, "no creative with index " + std::to_string(a.creative));
+        break;
+      }
+      const double old = rt.state.creative_paused[a.creative] ? 1 : 0;
+      rt.state.creative_paused[a.creative] = pause;
+      rt.active_creatives.clear();
+      for (int cr = 0; cr < num_creatives_[a.campaign]; ++cr)
+        if (!rt.state.creative_paused[cr]) rt.active_creatives.push_back(cr);
+      record(old, pause ? 1 : 0, pause ? 1 : 0, ActionStatus::kApplied, "");
+      break;
+    }
+    case ActionKind::kSetSegmentModifier: {
+      if (a.segment < 0 || a.segment >= ns_) {
+        record(0, a.value, 0, ActionStatus::kRejected, "no segment with index " + std::to_string(a.segment));
+        break;
+      }
+      double& cur = rt.state.segment_modifier[a.segment];
+      const double old = cur;
+      const GuardrailDecision d = ApplyGuardrails(g, a.kind, rt.cycle_modifier[a.segment], old, a.value);
+      if (d.status == ActionStatus::kApplied || d.status == ActionStatus::kClamped) cur = d.value;
+      record(old, a.value, cur, d.status, d.note);
+      break;
+    }
+  }
+}
+
+Results Engine::Run() {
+  const auto wall0 = std::chrono::steady_clock::now();
+  Build();
+  // Sparse events known up front.
+  const SimTime first_midnight = kMicrosPerDay - sc_.start_offset_in_day;
+  if (first_midnight < sc_.duration) Push(first_midnight, EventKind::kDayStart, 0);
+  for (size_t i = 0; i < sc_.shocks.size(); ++i) {
+    if (sc_.shocks[i].start < sc_.duration) Push(sc_.shocks[i].start, EventKind::kShockStart, static_cast<int64_t>(i));
+    if (sc_.shocks[i].end < sc_.duration) Push(sc_.shocks[i].end, EventKind::kShockEnd, static_cast<int64_t>(i));
+  }
+  if (sc_.control_cycle < sc_.duration) Push(sc_.control_cycle, EventKind::kCycle, 0);
+  std::vector<Opportunity> batch(256);
+  SimTime bucket_start = 0;
+  const SimTime end = sc_.duration;
+  for (;;) {
+    const SimTime next_event = heap_.empty() ? kNever : heap_.top().time;
+    const SimTime horizon = std::min({next_event, bucket_start + sc_.bucket, end});
+    for (;;) {
+      const size_t n = market_->Generate(horizon, batch.data(), batch.size());
+      for (size_t i = 0; i < n; ++i) ProcessOpportunity(batch[i]);
+      if (n < batch.size()) break;
+    }
+    now_ = horizon;
+    if (horizon >= end) break;
+    if (bucket_start + sc_.bucket == horizon) {
+      FlushBucket(bucket_start);
+      bucket_start = horizon;
+    }
+    while (!heap_.empty() && heap_.top().time == horizon) {
+      const Event e = heap_.top();
+      heap_.pop();
+      HandleEvent(e);
+    }
+  }
+  FlushBucket(bucket_start);
+  CloseDay(day_start_);
+  // Conversions still pending at the end happened after it: truth only.
+  while (!heap_.empty()) {
+    const Event e = heap_.top();
+    heap_.pop();
+    if (e.kind == EventKind::kConversion) RecordConversion(pending_[e.payload], e.time, false);
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  return Finish(wall);
+}
+
+Results Engine::Finish(double wall_seconds) {
+  // Dictionaries and truth.
+  Table& camps = results_.Add("campaigns", "Campaigns as configured; row i is campaign index i");
+  auto& cname = camps.Text("name", "");
+  auto& cbid = camps.Real("bid", "currency", "initial base bid");
+  auto& cdaily = camps.Real("daily_budget", "currency", "initial daily budget (0 = none)");
+  auto& ctotal = camps.Real("total_budget", "currency", "initial total budget (0 = none)");
+  auto& cgoal = camps.Text("goal", "none, cpa or roas");
+  auto& cgoalv = camps.Real("goal_value", "", "target CPA (currency) or ROAS (ratio)");
+  auto& cbidder = camps.Text("bidder", "registered bidder");
+  for (const auto& cp : sc_.campaigns) {
+    cname.push_back(cp.name);
+    cbid.push_back(cp.bid);
+    cdaily.push_back(cp.daily_budget);
+    ctotal.push_back(cp.total_budget);
+    cgoal.push_back(cp.goal == GoalKind::kCpa ? "cpa" : cp.goal == GoalKind::kRoas ? "roas" : "none");
+    cgoalv.push_back(cp.goal_value);
+    cbidder.push_back(cp.bidder.type);
+  }
+  Table& chans = results_.Add("channels", "Channels as configured; row i is channel index i");
+  auto& chname = chans.Text("name", "");
+  auto& chauction = chans.Text("auction", "second_price, first_price or gsp");
+  auto& chbilling = chans.Text("billing", "impression or click");
+  auto& chslots = chans.Int("slots", "count", "");
+  auto& chfloor = chans.Real("floor", "currency", "reserve price");
+  auto& chk = chans.Int("competitors", "count", "K");
+  for (const auto& ch : sc_.channels) {
+    chname.push_back(ch.name);
+    chauction.push_back(ch.auction == AuctionType::kGsp ? "gsp" : ch.auction == AuctionType::kFirstPrice ? "first_price" : "second_price");
+    chbilling.push_back(ch.billing == Billing::kClick ? "click" : "impression");
+    chslots.push_back(ch.slots);
+    chfloor.push_back(ch.floor);
+    chk.push_back(ch.competitors);
+  }
+  Table& segs = results_.Add("segments", "Segments as configured; row i is segment index i");
+  auto& sname = segs.Text("name", "");
+  auto& susers = segs.Int("users", "count", "user population");
+  for (const auto& s : sc_.segments) {
+    sname.push_back(s.name);
+    susers.push_back(s.users);
+  }
+  Table& crs = results_.Add("creatives", "Creatives per campaign");
+  auto& crc = crs.Int("campaign", "index", "");
+  auto& cri = crs.Int("creative", "index", "index within the campaign");
+  auto& crn = crs.Text("name", "");
+  for (int c = 0; c < ncamp_; ++c)
+    for (int cr = 0; cr < num_creatives_[c]; ++cr) {
+      crc.push_back(c);
+      cri.push_back(cr);
+      crn.push_back(sc_.campaigns[c].creatives[cr].name);
+    }
+  Table& tr = results_.Add("truth_rates", "True rates per cell before shocks and user propensity (never shown to strategies)");
+  auto& tc = tr.Int("campaign", "index", "");
+  auto& tch = tr.Int("channel", "index", "");
+  auto& ts = tr.Int("segment", "index", "");
+  auto& tcr = tr.Int("creative", "index", "");
+  auto& tctr = tr.Real("ctr", "ratio", "true click probability per impression in slot 1");
+  auto& tcvr = tr.Real("cvr", "ratio", "true conversion probability per click");
+  auto& tval = tr.Real("value_mean", "currency", "mean conversion value");
+  for (int c = 0; c < ncamp_; ++c)
+    for (int kk = 0; kk < nc_ * ns_; ++kk)
+      for (int cr = 0; cr < num_creatives_[c]; ++cr) {
+        const int cell = cell_offset_[c] + kk * num_creatives_[c] + cr;
+        tc.push_back(c);
+        tch.push_back(kk / ns_);
+        ts.push_back(kk % ns_);
+        tcr.push_back(cr);
+        tctr.push_back(true_ctr_[cell]);
+        tcvr.push_back(true_cvr_[cell]);
+        tval.push_back(sc_.segments[kk % ns_].value_mean);
+      }
+  Table& tsh = results_.Add("truth_shocks", "Injected shocks (ground truth for monitors)");
+  auto& shn = tsh.Text("name", "");
+  auto& shs = tsh.Int("start", "us", "");
+  auto& she = tsh.Int("end", "us", "");
+  auto& shc = tsh.Text("channels", "comma-separated channel names; empty = all");
+  auto& shg = tsh.Text("segments", "comma-separated segment names; empty = all");
+  auto& sht = tsh.Real("traffic", "ratio", "multiplier");
+  auto& shctr = tsh.Real("ctr", "ratio", "multiplier");
+  auto& shcvr = tsh.Real("cvr", "ratio", "multiplier");
+  auto& shb = tsh.Real("competing_bids", "ratio", "multiplier");
+  auto& shtr = tsh.Real("conversion_tracking", "ratio", "fraction of conversions reported");
+  for (const auto& sh : sc_.shocks) {
+    shn.push_back(sh.name);
+    shs.push_back(sh.start);
+    she.push_back(sh.end);
+    std::string cs, ss;
+    for (int c : sh.channels) cs += (cs.empty() ? "" : ",") + sc_.channels[c].name;
+    for (int s : sh.segments) ss += (ss.empty() ? "" : ",") + sc_.segments[s].name;
+    shc.push_back(cs);
+    shg.push_back(ss);
+    sht.push_back(sh.traffic);
+    shctr.push_back(sh.ctr);
+    shcvr.push_back(sh.cvr);
+    shb.push_back(sh.competing_bids);
+    shtr.push_back(sh.conversion_tracking);
+  }
+  results_.text_attrs["adsim_version"] = AdsimVersion();
+  results_.int_attrs["schema_version"] = kSchemaVersion;
+  results_.text_attrs["boost_version"] = BoostVersion();
+  results_.text_attrs["seed"] = std::to_string(seed_);
+  results_.text_attrs["scenario"] = sc_.source_text;
+  results_.text_attrs["scenario_name"] = sc_.name;
+  results_.text_attrs["scenario_source"] = sc_.source_name;
+  results_.text_attrs["start"] = sc_.start;
+  results_.int_attrs["duration_us"] = sc_.duration;
+  results_.int_attrs["bucket_us"] = sc_.bucket;
+  results_.int_attrs["control_cycle_us"] = sc_.control_cycle;
+  results_.int_attrs["opportunities"] = opportunities_;
+  results_.int_attrs["events_truncated"] = events_truncated_ ? 1 : 0;
+  results_.real_attrs["wall_time_s"] = wall_seconds;
+  char fp[17];
+  std::snprintf(fp, sizeof fp, "%016llx", static_cast<unsigned long long>(Fingerprint(results_)));
+  results_.text_attrs["fingerprint"] = fp;
+  for (const auto& t : results_.tables) t.CheckShape();
+  return std::move(results_);
+}
+
+}  // namespace
+
+uint64_t Fingerprint(const Results& results) {
+  uint64_t h = 0x243f6a8885a308d3ULL;
+  auto mix = [&h](const void* p, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ULL;
+  };
+  for (const auto& t : results.tables) {
+    mix(t.name().data(), t.name().size());
+    for (const auto& c : t.columns()) {
+      mix(c.name.data(), c.name.size());
+      std::visit(
+          [&mix](const auto& v) {
+            using T = typename std::decay_t<decltype(v)>::value_type;
+            if constexpr (std::is_same_v<T, std::string>) {
+              for (const auto& s : v) mix(s.data(), s.size() + 1);
+            } else {
+              mix(v.data(), v.size() * sizeof(T));
+            }
+          },
+          c.data);
+    }
+  }
+  return Mix64(h);
+}
+
+Results RunScenario(const Scenario& scenario, const RunOptions& options) {
+  Engine engine(scenario, options);
+  return engine.Run();
+}
+
+}  // namespace adsim

@@ -1,0 +1,38 @@
+// The engine: merges the market's time-ordered opportunity streams with a heap
+// of sparse events (control cycles, delayed conversions, day starts, shocks),
+// runs each auction, applies user responses, the ledger and the guardrails,
+// and produces Results. A run is a pure function of (scenario, seed, version).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include "core/results.h"
+#include "core/scenario.h"
+
+namespace adsim {
+
+class Market;
+
+struct RunOptions {
+  std::optional<uint64_t> seed;  // overrides the scenario's seed
+  // Called once per control cycle with the fraction of simulated time done.
+  std::function<void(double)> progress;
+  // Polled once per control cycle; a run that sees it set throws Error("cancelled").
+  const std::atomic<bool>* cancel = nullptr;
+  // Optional market replacing the synthetic one (log replay, tests).
+  std::function<std::unique_ptr<Market>(const Scenario&, uint64_t seed)> make_market;
+};
+
+// Throws ConfigError when the scenario names unknown components or has no seed.
+Results RunScenario(const Scenario& scenario, const RunOptions& options = {});
+
+// The seed a run will use: the option, else the scenario's; an error if neither.
+uint64_t ResolveSeed(const Scenario& scenario, const RunOptions& options);
+
+// A 64-bit fingerprint of every table's content (not of the attributes that
+// vary between identical runs, such as wall time).
+uint64_t Fingerprint(const Results& results);
+
+}  // namespace adsim

@@ -1,0 +1,61 @@
+#include "core/guardrails.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace adsim {
+
+const char* ActionStatusName(ActionStatus s) {
+  switch (s) {
+    case ActionStatus::kApplied: return "applied";
+    case ActionStatus::kClamped: return "clamped";
+    case ActionStatus::kHeld: return "held";
+    case ActionStatus::kRejected: return "rejected";
+  }
+  return "?";
+}
+
+GuardrailDecision ApplyGuardrails(const GuardrailSpec& g, ActionKind kind, double cycle_start, double old_value,
+                                  double requested) {
+  GuardrailDecision d;
+  d.value = old_value;
+  if (!std::isfinite(requested) || requested < 0) {
+    d.status = ActionStatus::kRejected;
+    d.note = "value must be finite and non-negative";
+    return d;
+  }
+  const bool relative_limits = kind != ActionKind::kSetTotalBudget || cycle_start > 0;
+  // A setting at zero has no relative scale: only the absolute bounds apply.
+  if (relative_limits && cycle_start > 0) {
+    const double rel = std::fabs(requested - cycle_start) / cycle_start;
+    if (rel > g.review_threshold + 1e-12) {
+      d.status = ActionStatus::kHeld;
+      std::ostringstream os;
+      os << "relative change " << rel << " above review_threshold " << g.review_threshold;
+      d.note = os.str();
+      return d;
+    }
+  }
+  double v = requested;
+  std::string why;
+  if (relative_limits && cycle_start > 0) {
+    const double lo = cycle_start * (1 - g.max_change), hi = cycle_start * (1 + g.max_change);
+    if (v < lo) { v = lo; why = "max_change"; }
+    if (v > hi) { v = hi; why = "max_change"; }
+  }
+  if (kind == ActionKind::kSetBid) {
+    if (v < g.min_bid) { v = g.min_bid; why = "min_bid"; }
+    if (v > g.max_bid) { v = g.max_bid; why = "max_bid"; }
+  } else if (kind == ActionKind::kSetDailyBudget) {
+    if (v > g.max_daily_budget) { v = g.max_daily_budget; why = "max_daily_budget"; }
+  }
+  d.value = v;
+  if (v != requested) {
+    d.status = ActionStatus::kClamped;
+    d.note = "clamped by " + why;
+  }
+  return d;
+}
+
+}  // namespace adsim

@@ -1,0 +1,271 @@
+// HDF5 storage of Results with the C API: one group per table, one chunked,
+// deflate-compressed 1-D dataset per column. See docs/results.md.
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "core/error.h"
+#include "core/results.h"
+
+namespace adsim {
+namespace {
+
+// Closes an HDF5 handle on scope exit.
+class Handle {
+ public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t get() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+void Check(bool ok, const std::string& what, const std::string& path) {
+  if (!ok) throw IoError("HDF5 error while " + what + " in '" + path + "'");
+}
+
+void WriteStringAttr(hid_t obj, const char* name, const std::string& value, const std::string& path) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), value.empty() ? 1 : value.size());
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attr(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  Check(attr.ok(), std::string("creating attribute ") + name, path);
+  std::string buf = value.empty() ? std::string(1, '\0') : value;
+  Check(H5Awrite(attr.get(), type.get(), buf.data()) >= 0, std::string("writing attribute ") + name, path);
+}
+
+template <class T>
+void WriteScalarAttr(hid_t obj, const char* name, hid_t type, T value, const std::string& path) {
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attr(H5Acreate2(obj, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  Check(attr.ok(), std::string("creating attribute ") + name, path);
+  Check(H5Awrite(attr.get(), type, &value) >= 0, std::string("writing attribute ") + name, path);
+}
+
+void WriteColumn(hid_t group, const Column& col, const std::string& path) {
+  const hsize_t n = col.size();
+  Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  if (n > 0) {
+    const hsize_t chunk = n < 65536 ? n : 65536;
+    H5Pset_chunk(dcpl.get(), 1, &chunk);
+    H5Pset_shuffle(dcpl.get());
+    H5Pset_deflate(dcpl.get(), 4);
+  }
+  hid_t mem_type;
+  Handle str_type(H5Tcopy(H5T_C_S1), H5Tclose);
+  std::string packed;
+  const void* data = nullptr;
+  hid_t file_type;
+  if (auto* v = std::get_if<std::vector<int64_t>>(&col.data)) {
+    mem_type = H5T_NATIVE_INT64;
+    file_type = H5T_STD_I64LE;
+    data = v->data();
+  } else if (auto* v = std::get_if<std::vector<double>>(&col.data)) {
+    mem_type = H5T_NATIVE_DOUBLE;
+    file_type = H5T_IEEE_F64LE;
+    data = v->data();
+  } else {
+    const auto& s = std::get<std::vector<std::string>>(col.data);
+    size_t width = 1;
+    for (const auto& x : s) width = std::max(width, x.size());
+    H5Tset_size(str_type.get(), width);
+    H5Tset_strpad(str_type.get(), H5T_STR_NULLPAD);
+    H5Tset_cset(str_type.get(), H5T_CSET_UTF8);
+    packed.assign(width * s.size(), '\0');
+    for (size_t i = 0; i < s.size(); ++i) std::memcpy(&packed[i * width], s[i].data(), s[i].size());
+    mem_type = file_type = str_type.get();
+    data = packed.data();
+  }
+  Handle ds(H5Dcreate2(group, col.name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+            H5Dclose);
+  Check(ds.ok(), "creating dataset " + col.name, path);
+  if (n > 0) Check(H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0, "writing " + col.name, path);
+  WriteStringAttr(ds.get(), "unit", col.unit, path);
+  WriteStringAttr(ds.get(), "description", col.description, path);
+}
+
+void WriteAll(const Results& results, const std::string& tmp) {
+  Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+  Check(file.ok(), "creating the file", tmp);
+  for (const auto& [k, v] : results.text_attrs) WriteStringAttr(file.get(), k.c_str(), v, tmp);
+  for (const auto& [k, v] : results.int_attrs) WriteScalarAttr(file.get(), k.c_str(), H5T_NATIVE_INT64, v, tmp);
+  for (const auto& [k, v] : results.real_attrs) WriteScalarAttr(file.get(), k.c_str(), H5T_NATIVE_DOUBLE, v, tmp);
+  for (const auto& table : results.tables) {
+    table.CheckShape();
+    Handle group(H5Gcreate2(file.get(), table.name().c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+    Check(group.ok(), "creating group " + table.name(), tmp);
+    std::string order;
+    for (const auto& c : table.columns()) order += (order.empty() ? "" : ",") + c.name;
+    WriteStringAttr(group.get(), "columns", order, tmp);
+    WriteStringAttr(group.get(), "description", table.description(), tmp);
+    for (const auto& c : table.columns()) WriteColumn(group.get(), c, tmp);
+  }
+  Check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL) >= 0, "flushing", tmp);
+}
+
+std::string ReadStringAttr(hid_t obj, const char* name) {
+  if (H5Aexists(obj, name) <= 0) return "";
+  Handle attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) return "";
+  const size_t n = H5Tget_size(type.get());
+  std::string buf(n, '\0');
+  Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mem.get(), n);
+  H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+  if (H5Aread(attr.get(), mem.get(), buf.data()) < 0) return "";
+  buf.resize(std::strlen(buf.c_str()));
+  return buf;
+}
+
+struct IterState {
+  Results* results;
+  std::string path;
+  hid_t file;
+  std::exception_ptr error;
+};
+
+herr_t AttrVisitor(hid_t loc, const char* name, const H5A_info_t*, void* data) {
+  auto* st = static_cast<IterState*>(data);
+  Handle attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose);
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  switch (H5Tget_class(type.get())) {
+    case H5T_STRING: st->results->text_attrs[name] = ReadStringAttr(loc, name); break;
+    case H5T_INTEGER: {
+      int64_t v = 0;
+      H5Aread(attr.get(), H5T_NATIVE_INT64, &v);
+      st->results->int_attrs[name] = v;
+      break;
+    }
+    case H5T_FLOAT: {
+      double v = 0;
+      H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v);
+      st->results->real_attrs[name] = v;
+      break;
+    }
+    default: break;
+  }
+  return 0;
+}
+
+void ReadColumn(hid_t group, const std::string& name, Table* table, const std::string& path) {
+  Handle ds(H5Dopen2(group, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.ok()) throw DataError("'" + path + "': table '" + table->name() + "' lists column '" + name + "' but has no such dataset");
+  Handle space(H5Dget_space(ds.get()), H5Sclose);
+  if (H5Sget_simple_extent_ndims(space.get()) != 1)
+    throw DataError("'" + path + "': " + table->name() + "/" + name + " is not a 1-D dataset");
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  Handle type(H5Dget_type(ds.get()), H5Tclose);
+  const std::string unit = ReadStringAttr(ds.get(), "unit"), desc = ReadStringAttr(ds.get(), "description");
+  switch (H5Tget_class(type.get())) {
+    case H5T_INTEGER: {
+      auto& v = table->Int(name, unit, desc);
+      v.resize(n);
+      if (n && H5Dread(ds.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
+        throw IoError("'" + path + "': cannot read " + table->name() + "/" + name);
+      break;
+    }
+    case H5T_FLOAT: {
+      auto& v = table->Real(name, unit, desc);
+      v.resize(n);
+      if (n && H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
+        throw IoError("'" + path + "': cannot read " + table->name() + "/" + name);
+      break;
+    }
+    case H5T_STRING: {
+      const size_t width = H5Tget_size(type.get());
+      std::string buf(width * n, '\0');
+      Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+      H5Tset_size(mem.get(), width);
+      H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
+      H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+      if (n && H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+        throw IoError("'" + path + "': cannot read " + table->name() + "/" + name);
+      auto& v = table->Text(name, desc);
+      for (hsize_t i = 0; i < n; ++i) v.emplace_back(std::string(&buf[i * width], strnlen(&buf[i * width], width)));
+      break;
+    }
+    default:
+      throw DataError("'" + path + "': " + table->name() + "/" + name + " has a type adsim does not write");
+  }
+}
+
+herr_t GroupVisitor(hid_t loc, const char* name, const H5L_info_t*, void* data) {
+  auto* st = static_cast<IterState*>(data);
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_GROUP) return 0;
+  try {
+  Handle group(H5Gopen2(loc, name, H5P_DEFAULT), H5Gclose);
+  Table& table = st->results->Add(name, ReadStringAttr(group.get(), "description"));
+  const std::string order = ReadStringAttr(group.get(), "columns");
+  size_t start = 0;
+  while (start < order.size()) {
+    size_t comma = order.find(',', start);
+    if (comma == std::string::npos) comma = order.size();
+    ReadColumn(group.get(), order.substr(start, comma - start), &table, st->path);
+    start = comma + 1;
+  }
+  table.CheckShape();
+  } catch (...) {
+    st->error = std::current_exception();
+    return -1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void WriteResultsHdf5(const Results& results, const std::string& path) {
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become exceptions, not stderr noise
+  try {
+    WriteAll(results, tmp);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw IoError("cannot move the finished result to '" + path + "': " + why);
+  }
+}
+
+Results ReadResultsHdf5(const std::string& path) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  if (access(path.c_str(), R_OK) != 0) throw IoError("cannot read result file '" + path + "': " + std::strerror(errno));
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw DataError("'" + path + "' is not an HDF5 file");
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.ok()) throw IoError("cannot open result file '" + path + "'");
+  Results r;
+  IterState st{&r, path, file.get(), nullptr};
+  hsize_t idx = 0;
+  H5Aiterate2(file.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, AttrVisitor, &st);
+  if (!r.int_attrs.count("schema_version"))
+    throw DataError("'" + path + "' is not an adsim result file (no schema_version attribute)");
+  idx = 0;
+  // Exceptions must not cross the C library: collect the first one and rethrow.
+  if (H5Literate(file.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, GroupVisitor, &st) < 0) {
+    if (st.error) std::rethrow_exception(st.error);
+    throw DataError("'" + path + "': cannot list the tables");
+  }
+  return r;
+}
+
+}  // namespace adsim

@@ -1,0 +1,55 @@
+// The budget ledger. The rule (docs/engine.md, "Budgets"): before each bid the
+// engine caps the bid at the campaign's remaining budget,
+//   remaining = min(daily_budget - spend_today, total_budget - spend_total),
+// in integer micros, and every auction charges at most the capped bid (second
+// price, GSP and click billing charge at most the bid; first price charges the
+// bid). A click-billed charge happens at the impression itself, so nothing is
+// ever owed later. Charge() re-checks and throws InvariantError if a charge
+// would break the rule, so an engine bug cannot overspend silently either.
+#pragma once
+
+#include <algorithm>
+#include <string>
+
+#include "core/error.h"
+#include "core/types.h"
+
+namespace adsim {
+
+class Ledger {
+ public:
+  // A budget of 0 means "no such budget".
+  void SetDailyBudget(Micros b) { daily_budget_ = b; }
+  void SetTotalBudget(Micros b) { total_budget_ = b; }
+  Micros daily_budget() const { return daily_budget_; }
+  Micros total_budget() const { return total_budget_; }
+  Micros spend_today() const { return spend_today_; }
+  Micros spend_total() const { return spend_total_; }
+
+  Micros Remaining() const {
+    Micros r = kUnlimited;
+    if (daily_budget_ > 0) r = std::min(r, daily_budget_ - spend_today_);
+    if (total_budget_ > 0) r = std::min(r, total_budget_ - spend_total_);
+    return r > 0 ? r : 0;
+  }
+
+  void Charge(Micros amount) {
+    if (amount < 0 || amount > Remaining())
+      throw InvariantError("ledger: a charge of " + std::to_string(amount) + " micros exceeds the remaining " +
+                           std::to_string(Remaining()) + " micros");
+    spend_today_ += amount;
+    spend_total_ += amount;
+  }
+
+  void StartDay() { spend_today_ = 0; }
+
+  static constexpr Micros kUnlimited = static_cast<Micros>(1) << 60;
+
+ private:
+  Micros daily_budget_ = 0;
+  Micros total_budget_ = 0;
+  Micros spend_today_ = 0;
+  Micros spend_total_ = 0;
+};
+
+}  // namespace adsim

@@ -1,0 +1,117 @@
+// The component registry: every bidder and controller registers itself in its
+// own file with a name, a one-line description and typed parameters with
+// defaults (after OpenSpiel's REGISTER_SPIEL_GAME). Unknown names and unknown
+// or ill-typed parameters fail with the list of valid ones.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/scenario.h"
+#include "core/strategy.h"
+
+namespace adsim {
+
+struct ParamSpec {
+  std::string name;
+  ParamValue::Kind kind = ParamValue::Kind::kNumber;
+  ParamValue default_value;
+  std::string description;
+  double min = -1e300, max = 1e300;  // numbers only
+};
+
+// Parameters after validation: every declared parameter present, typed.
+class Params {
+ public:
+  Params() = default;
+  explicit Params(ParamMap values) : values_(std::move(values)) {}
+  double Number(const std::string& name) const;
+  bool Bool(const std::string& name) const;
+  const std::string& String(const std::string& name) const;
+  const ParamMap& values() const { return values_; }
+
+ private:
+  ParamMap values_;
+};
+
+enum class ComponentKind { kBidder, kController };
+
+// What a component's factory receives.
+struct BuildContext {
+  const Scenario* scenario = nullptr;
+  int campaign = -1;  // -1 for scenario-wide controllers
+  Params params;
+  std::string where;  // the component's field path, for error messages
+};
+
+struct ComponentInfo {
+  std::string name;
+  ComponentKind kind = ComponentKind::kBidder;
+  std::string description;
+  std::vector<ParamSpec> params;
+  bool campaign_scoped = true;  // controllers: attached to one campaign, or scenario-wide
+  std::string origin = "C++";   // "C++" or "Python"
+  std::function<std::unique_ptr<Bidder>(const BuildContext&)> make_bidder;
+  std::function<std::unique_ptr<Controller>(const BuildContext&)> make_controller;
+};
+
+class Registry {
+ public:
+  static Registry& Global();
+  // Throws ConfigError if the name is taken (unless replace is set).
+  void Add(ComponentInfo info, bool replace = false);
+  const ComponentInfo* Find(ComponentKind kind, const std::string& name) const;
+  std::vector<const ComponentInfo*> List() const;  // sorted by kind, then name
+  // Validates `spec` against the component's declared parameters (filling
+  // defaults) and reports problems at spec.where in `file`.
+  Params Resolve(const ComponentInfo& info, const ComponentSpec& spec, const std::string& file) const;
+  const ComponentInfo& Require(ComponentKind kind, const ComponentSpec& spec, const std::string& file) const;
+
+ private:
+  std::map<std::pair<int, std::string>, ComponentInfo> items_;
+};
+
+const char* ComponentKindName(ComponentKind k);
+std::string FormatParamValue(const ParamValue& v);
+
+// Registers at static-initialisation time. The folders holding components are
+// CMake OBJECT libraries, so these registrations are never dropped by the linker.
+struct Registration {
+  explicit Registration(ComponentInfo info) { Registry::Global().Add(std::move(info)); }
+};
+
+inline ParamSpec NumberParam(std::string name, double def, std::string description, double lo = -1e300,
+                             double hi = 1e300) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kind = ParamValue::Kind::kNumber;
+  p.default_value.number = def;
+  p.description = std::move(description);
+  p.min = lo;
+  p.max = hi;
+  return p;
+}
+inline ParamSpec StringParam(std::string name, std::string def, std::string description) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kind = ParamValue::Kind::kString;
+  p.default_value.kind = ParamValue::Kind::kString;
+  p.default_value.text = std::move(def);
+  p.description = std::move(description);
+  return p;
+}
+inline ParamSpec BoolParam(std::string name, bool def, std::string description) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kind = ParamValue::Kind::kBool;
+  p.default_value.kind = ParamValue::Kind::kBool;
+  p.default_value.boolean = def;
+  p.description = std::move(description);
+  return p;
+}
+
+}  // namespace adsim

@@ -1,0 +1,798 @@
+#include "core/scenario.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace adsim {
+
+bool ParseDuration(const std::string& text, SimTime* out) {
+  // A sequence of <number><unit> with units d, h, m, s, ms, us; e.g. "1h30m".
+  if (text.empty()) return false;
+  size_t i = 0;
+  long double total = 0;
+  bool any = false;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
+    if (j == i) return false;
+    long double value;
+    try {
+      value = std::stold(text.substr(i, j - i));
+    } catch (...) {
+      return false;
+    }
+    size_t k = j;
+    while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
+    const std::string unit = text.substr(j, k - j);
+    long double scale;
+    if (unit == "d") scale = kMicrosPerDay;
+    else if (unit == "h") scale = kMicrosPerHour;
+    else if (unit == "m" || unit == "min") scale = kMicrosPerMinute;
+    else if (unit == "s") scale = kMicrosPerSecond;
+    else if (unit == "ms") scale = 1000;
+    else if (unit == "us") scale = 1;
+    else return false;
+    total += value * scale;
+    any = true;
+    i = k;
+  }
+  if (!any || total > 1e17L) return false;
+  *out = static_cast<SimTime>(std::llround(static_cast<double>(total)));
+  return true;
+}
+
+std::string FormatDuration(SimTime t) {
+  if (t == 0) return "0s";
+  std::ostringstream os;
+  if (t < 0) { os << "-"; t = -t; }
+  const std::pair<SimTime, const char*> units[] = {{kMicrosPerDay, "d"}, {kMicrosPerHour, "h"},
+                                                   {kMicrosPerMinute, "m"}, {kMicrosPerSecond, "s"},
+                                                   {1000, "ms"}, {1, "us"}};
+  for (auto [scale, name] : units) {
+    if (t >= scale) {
+      os << t / scale << name;
+      t %= scale;
+    }
+  }
+  return os.str();
+}
+
+int Scenario::ChannelIndex(const std::string& n) const {
+  for (size_t i = 0; i < channels.size(); ++i) if (channels[i].name == n) return static_cast<int>(i);
+  return -1;
+}
+int Scenario::SegmentIndex(const std::string& n) const {
+  for (size_t i = 0; i < segments.size(); ++i) if (segments[i].name == n) return static_cast<int>(i);
+  return -1;
+}
+int Scenario::CampaignIndex(const std::string& n) const {
+  for (size_t i = 0; i < campaigns.size(); ++i) if (campaigns[i].name == n) return static_cast<int>(i);
+  return -1;
+}
+
+namespace {
+
+std::string Describe(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return "nothing";
+  if (n.IsMap()) return "a mapping";
+  if (n.IsSequence()) return "a list of " + std::to_string(n.size());
+  return "'" + n.Scalar() + "'";
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
+  return s;
+}
+
+// Collects issues while reading; every accessor returns a usable value so the
+// reader can go on and report everything in one pass.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  void Issue(const YAML::Node& at, const std::string& path, const std::string& expected,
+             const std::string& found) {
+    int line = 0;
+    if (at.IsDefined()) line = at.Mark().line + 1;
+    if (line <= 0) line = last_line_;
+    issues_.push_back({file_, path, line, expected, found});
+  }
+  void IssueAtLine(int line, const std::string& path, const std::string& expected,
+                   const std::string& found) {
+    issues_.push_back({file_, path, line, expected, found});
+  }
+  void Track(const YAML::Node& n) {
+    if (n.IsDefined() && n.Mark().line >= 0) last_line_ = n.Mark().line + 1;
+  }
+  std::vector<ConfigIssue>& issues() { return issues_; }
+
+  // Checks that a mapping has only known keys.
+  bool Map(const YAML::Node& n, const std::string& path, const std::vector<std::string>& keys) {
+    Track(n);
+    if (!n.IsMap()) {
+      Issue(n, path, "a mapping with keys " + JoinNames(keys), Describe(n));
+      return false;
+    }
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const std::string k = it->first.Scalar();
+      if (std::find(keys.begin(), keys.end(), k) == keys.end())
+        Issue(it->first, Child(path, k), "one of the keys " + JoinNames(keys), "unknown key '" + k + "'");
+    }
+    return true;
+  }
+
+  static std::string Child(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+  static std::string Item(const std::string& path, size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
+
+  double Number(const YAML::Node& parent, const std::string& path, const std::string& key,
+                double def, double lo, double hi, bool required = false, const char* unit = "") {
+    const YAML::Node n = parent[key];
+    const std::string p = Child(path, key);
+    if (!n.IsDefined() || n.IsNull()) {
+      if (required) Issue(parent, p, std::string("a number") + unit, "nothing (the field is required)");
+      return def;
+    }
+    return NumberAt(n, p, def, lo, hi, unit);
+  }
+
+  double NumberAt(const YAML::Node& n, const std::string& p, double def, double lo, double hi,
+                  const char* unit = "") {
+    Track(n);
+    double v;
+    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v)) {
+      Issue(n, p, std::string("a number") + unit, Describe(n));
+      return def;
+    }
+    if (v < lo || v > hi) {
+      std::ostringstream os;
+      os << "a number in [" << lo << ", " << hi << "]" << unit;
+      Issue(n, p, os.str(), n.Scalar());
+      return def;
+    }
+    return v;
+  }
+
+  int64_t Integer(const YAML::Node& parent, const std::string& path, const std::string& key,
+                  int64_t def, int64_t lo, int64_t hi) {
+    const YAML::Node n = parent[key];
+    const std::string p = Child(path, key);
+    if (!n.IsDefined() || n.IsNull()) return def;
+    Track(n);
+    int64_t v;
+    if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v)) {
+      Issue(n, p, "a whole number", Describe(n));
+      return def;
+    }
+    if (v < lo || v > hi) {
+      Issue(n, p, "a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]", n.Scalar());
+      return def;
+    }
+    return v;
+  }
+
+  bool Bool(const YAML::Node& parent, const std::string& path, const std::string& key, bool def) {
+    const YAML::Node n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) return def;
+    Track(n);
+    bool v;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+      Issue(n, Child(path, key), "true or false", Describe(n));
+      return def;
+    }
+    return v;
+  }
+
+  std::string String(const YAML::Node& parent, const std::string& path, const std::string& key,
+                     const std::string& def, bool required = false) {
+    const YAML::Node n = parent[key];
+    if (!n.IsDefined() || n.IsNull()) {
+      if (required) Issue(parent, Child(path, key), "a string", "nothing (the field is required)");
+      return def;
+    }
+    Track(n);
+    if (!n.IsScalar()) {
+      Issue(n, Child(path, key), "a string", Describe(n));
+      return def;
+    }
+    return n.Scalar();
+  }
+
+  std::string Choice(const YAML::Node& parent, const std::string& path, const std::string& key,
+                     const std::string& def, const std::vector<std::string>& choices) {
+    const std::string v = String(parent, path, key, def);
+    if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
+      Issue(parent[key], Child(path, key), "one of " + JoinNames(choices), "'" + v + "'");
+      return def;
+    }
+    return v;
+  }
+
+  SimTime Duration(const YAML::Node& parent, const std::string& path, const std::string& key,
+                   SimTime def, SimTime lo, bool required = false) {
+    const YAML::Node n = parent[key];
+    const std::string p = Child(path, key);
+    if (!n.IsDefined() || n.IsNull()) {
+      if (required) Issue(parent, p, "a duration such as '15m', '1h' or '7d'", "nothing (the field is required)");
+      return def;
+    }
+    Track(n);
+    SimTime v;
+    if (!n.IsScalar() || !ParseDuration(n.Scalar(), &v)) {
+      Issue(n, p, "a duration such as '15m', '1h30m' or '7d' (units d, h, m, s, ms, us)", Describe(n));
+      return def;
+    }
+    if (v < lo) {
+      Issue(n, p, "a duration of at least " + FormatDuration(lo), "'" + n.Scalar() + "'");
+      return def;
+    }
+    return v;
+  }
+
+  // A list of names resolved against known names; "all" or absence means every one.
+  std::vector<int> Names(const YAML::Node& parent, const std::string& path, const std::string& key,
+                         const std::vector<std::string>& known, const char* what, bool empty_is_all) {
+    std::vector<int> out;
+    const YAML::Node n = parent[key];
+    const std::string p = Child(path, key);
+    if (!n.IsDefined() || n.IsNull() || (n.IsScalar() && n.Scalar() == "all")) {
+      if (empty_is_all)
+        for (size_t i = 0; i < known.size(); ++i) out.push_back(static_cast<int>(i));
+      return out;
+    }
+    Track(n);
+    if (!n.IsSequence()) {
+      Issue(n, p, std::string("a list of ") + what + " names or 'all'", Describe(n));
+      return out;
+    }
+    for (size_t i = 0; i < n.size(); ++i) {
+      const std::string name = n[i].IsScalar() ? n[i].Scalar() : "";
+      auto it = std::find(known.begin(), known.end(), name);
+      if (it == known.end()) {
+        Issue(n[i], Item(p, i), std::string("a ") + what + " name, one of " + JoinNames(known), Describe(n[i]));
+      } else {
+        const int idx = static_cast<int>(it - known.begin());
+        if (std::find(out.begin(), out.end(), idx) != out.end())
+          Issue(n[i], Item(p, i), std::string("each ") + what + " once", "'" + name + "' again");
+        else
+          out.push_back(idx);
+      }
+    }
+    return out;
+  }
+
+  ParamMap Params(const YAML::Node& n, const std::string& path) {
+    ParamMap out;
+    if (!n.IsDefined() || n.IsNull()) return out;
+    Track(n);
+    if (!n.IsMap()) {
+      Issue(n, path, "a mapping of parameter names to values", Describe(n));
+      return out;
+    }
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const std::string k = it->first.Scalar();
+      const YAML::Node v = it->second;
+      ParamValue pv;
+      double d;
+      bool b;
+      if (!v.IsScalar()) {
+        Issue(v, Child(path, k), "a number, true/false or a string", Describe(v));
+        continue;
+      }
+      const std::string& s = v.Scalar();
+      const bool quoted = v.Tag() == "!";
+      if (!quoted && YAML::convert<double>::decode(v, d) && !s.empty() &&
+          (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '+' || s[0] == '.')) {
+        pv.kind = ParamValue::Kind::kNumber;
+        pv.number = d;
+      } else if (!quoted && (s == "true" || s == "false") && YAML::convert<bool>::decode(v, b)) {
+        pv.kind = ParamValue::Kind::kBool;
+        pv.boolean = b;
+      } else {
+        pv.kind = ParamValue::Kind::kString;
+        pv.text = s;
+      }
+      out[k] = pv;
+    }
+    return out;
+  }
+
+  ComponentSpec Component(const YAML::Node& n, const std::string& path, const std::string& def_type) {
+    ComponentSpec c;
+    c.type = def_type;
+    c.where = path;
+    if (!n.IsDefined() || n.IsNull()) return c;
+    if (n.IsScalar()) {
+      c.type = n.Scalar();
+      return c;
+    }
+    if (!Map(n, path, {"type", "params"})) return c;
+    c.type = String(n, path, "type", def_type, def_type.empty());
+    c.params = Params(n["params"], Child(path, "params"));
+    return c;
+  }
+
+ private:
+  std::string file_;
+  int last_line_ = 0;
+  std::vector<ConfigIssue> issues_;
+};
+
+template <size_t N>
+void ReadProfile(Reader& r, const YAML::Node& parent, const std::string& path, const std::string& key,
+                 std::array<double, N>* out) {
+  out->fill(1.0);
+  const YAML::Node n = parent[key];
+  const std::string p = Reader::Child(path, key);
+  if (!n.IsDefined() || n.IsNull()) return;
+  r.Track(n);
+  if (!n.IsSequence() || n.size() != N) {
+    r.Issue(n, p, "a list of " + std::to_string(N) + " non-negative multipliers", Describe(n));
+    return;
+  }
+  double sum = 0;
+  for (size_t i = 0; i < N; ++i) {
+    (*out)[i] = r.NumberAt(n[i], Reader::Item(p, i), 1.0, 0.0, 1e6);
+    sum += (*out)[i];
+  }
+  if (sum <= 0) {
+    r.Issue(n, p, "at least one positive multiplier", "all zero");
+    out->fill(1.0);
+    return;
+  }
+  for (auto& v : *out) v *= static_cast<double>(N) / sum;  // mean 1: per_hour stays the mean rate
+}
+
+bool ParseStart(const std::string& s, int* weekday, SimTime* offset_in_day, int* hour) {
+  // YYYY-MM-DDTHH:MM[:SS]
+  int y, mo, d, h, mi, se = 0;
+  char t;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &t, &h, &mi, &se) < 6) return false;
+  if (t != 'T' && t != ' ') return false;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
+    return false;
+  // Days from civil (Howard Hinnant's algorithm); 1970-01-01 was a Thursday.
+  const int yy = y - (mo <= 2);
+  const int era = (yy >= 0 ? yy : yy - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(yy - era * 400);
+  const unsigned doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const long days = static_cast<long>(era) * 146097 + static_cast<long>(doe) - 719468;
+  *weekday = static_cast<int>(((days % 7) + 7 + 3) % 7);  // 0 = Monday
+  *hour = h;
+  *offset_in_day = h * kMicrosPerHour + mi * kMicrosPerMinute + se * kMicrosPerSecond;
+  return true;
+}
+
+Scenario Build(const YAML::Node& root, const std::string& source_name, const std::string& text) {
+  Reader r(source_name);
+  Scenario sc;
+  sc.source_name = source_name;
+  sc.source_text = text;
+  if (!r.Map(root, "", {"name", "description", "seed", "start", "duration", "bucket", "control_cycle",
+                        "channels", "segments", "campaigns", "shocks", "controllers", "guardrails",
+                        "recording"}))
+    throw ConfigError(r.issues());
+
+  sc.name = r.String(root, "", "name", "scenario");
+  sc.description = r.String(root, "", "description", "");
+  if (root["seed"].IsDefined() && !root["seed"].IsNull()) {
+    uint64_t s;
+    if (!root["seed"].IsScalar() || !YAML::convert<uint64_t>::decode(root["seed"], s))
+      r.Issue(root["seed"], "seed", "a whole number in [0, 2^64)", Describe(root["seed"]));
+    else
+      sc.seed = s;
+  }
+  sc.start = r.String(root, "", "start", sc.start);
+  if (!ParseStart(sc.start, &sc.start_weekday, &sc.start_offset_in_day, &sc.start_hour))
+    r.Issue(root["start"], "start", "a date-time such as '2026-01-05T00:00:00'", "'" + sc.start + "'");
+  sc.duration = r.Duration(root, "", "duration", sc.duration, kMicrosPerSecond, true);
+  sc.bucket = r.Duration(root, "", "bucket", sc.bucket, kMicrosPerSecond);
+  sc.control_cycle = r.Duration(root, "", "control_cycle", sc.control_cycle, kMicrosPerSecond);
+  if (sc.duration > 366 * kMicrosPerDay)
+    r.Issue(root["duration"], "duration", "at most 366d", FormatDuration(sc.duration));
+  if (sc.duration / sc.bucket > 200000)
+    r.Issue(root["bucket"], "bucket", "a bucket giving at most 200000 buckets over the duration",
+            FormatDuration(sc.bucket));
+
+  // ---- channels
+  const YAML::Node chs = root["channels"];
+  std::vector<std::string> channel_names;
+  if (!chs.IsSequence() || chs.size() == 0) {
+    r.Issue(chs.IsDefined() ? chs : root, "channels", "a non-empty list of channels", Describe(chs));
+  } else {
+    for (size_t i = 0; i < chs.size(); ++i) {
+      const std::string p = Reader::Item("channels", i);
+      const YAML::Node c = chs[i];
+      ChannelSpec ch;
+      if (r.Map(c, p, {"name", "auction", "floor", "billing", "traffic", "competition", "ctr_factor"})) {
+        ch.name = r.String(c, p, "name", "channel" + std::to_string(i), true);
+        const YAML::Node a = c["auction"];
+        const std::string ap = Reader::Child(p, "auction");
+        if (a.IsScalar()) {
+          const std::string t = r.Choice(c, p, "auction", "second_price", {"second_price", "first_price", "gsp"});
+          ch.auction = t == "first_price" ? AuctionType::kFirstPrice
+                       : t == "gsp"       ? AuctionType::kGsp
+                                          : AuctionType::kSecondPrice;
+        } else if (a.IsDefined() && r.Map(a, ap, {"type", "slots", "click_factors"})) {
+          const std::string t = r.Choice(a, ap, "type", "second_price", {"second_price", "first_price", "gsp"});
+          ch.auction = t == "first_price" ? AuctionType::kFirstPrice
+                       : t == "gsp"       ? AuctionType::kGsp
+                                          : AuctionType::kSecondPrice;
+          if (ch.auction == AuctionType::kGsp) {
+            ch.slots = static_cast<int>(r.Integer(a, ap, "slots", 3, 1, kMaxSlots));
+            ch.click_factors.assign(ch.slots, 1.0);
+            const YAML::Node cf = a["click_factors"];
+            if (cf.IsDefined()) {
+              if (!cf.IsSequence() || static_cast<int>(cf.size()) != ch.slots) {
+                r.Issue(cf, Reader::Child(ap, "click_factors"),
+                        "a list of " + std::to_string(ch.slots) + " click factors (one per slot)", Describe(cf));
+              } else {
+                for (int s = 0; s < ch.slots; ++s)
+                  ch.click_factors[s] = r.NumberAt(cf[s], Reader::Item(Reader::Child(ap, "click_factors"), s),
+                                                   1.0, 0.0, 1.0);
+              }
+            } else {
+              for (int s = 0; s < ch.slots; ++s) ch.click_factors[s] = std::pow(0.7, s);
+            }
+          } else if (a["slots"].IsDefined() || a["click_factors"].IsDefined()) {
+            r.Issue(a, ap, "slots and click_factors only with type gsp", "auction type " + t);
+          }
+        }
+        ch.floor = r.Number(c, p, "floor", 0.0, 0.0, 1e6);
+        ch.billing = r.Choice(c, p, "billing", "impression", {"impression", "click"}) == "click"
+                         ? Billing::kClick
+                         : Billing::kImpression;
+        ch.ctr_factor = r.Number(c, p, "ctr_factor", 1.0, 0.0, 100.0);
+        const YAML::Node t = c["traffic"];
+        const std::string tp = Reader::Child(p, "traffic");
+        if (!t.IsDefined()) {
+          r.Issue(c, tp, "a mapping with per_hour (opportunities per hour)", "nothing (the field is required)");
+        } else if (r.Map(t, tp, {"per_hour", "hour_of_day", "day_of_week"})) {
+          ch.per_hour = r.Number(t, tp, "per_hour", 0.0, 0.0, 1e10, true, " (opportunities per hour)");
+          ReadProfile(r, t, tp, "hour_of_day", &ch.hour_of_day);
+          ReadProfile(r, t, tp, "day_of_week", &ch.day_of_week);
+        }
+        const YAML::Node k = c["competition"];
+        const std::string kp = Reader::Child(p, "competition");
+        if (k.IsDefined() && r.Map(k, kp, {"competitors", "mu", "sigma", "median"})) {
+          ch.competitors = static_cast<int>(r.Integer(k, kp, "competitors", 5, 1, 10000));
+          if (k["median"].IsDefined() && k["mu"].IsDefined())
+            r.Issue(k, kp, "either mu or median, not both", "both");
+          if (k["median"].IsDefined())
+            ch.bid_mu = std::log(r.Number(k, kp, "median", 1.0, 1e-9, 1e9));
+          else
+            ch.bid_mu = r.Number(k, kp, "mu", 0.0, -30.0, 30.0);
+          ch.bid_sigma = r.Number(k, kp, "sigma", 0.5, 0.0, 10.0);
+        }
+        if (ch.auction != AuctionType::kGsp) ch.click_factors = {1.0};
+        if (ch.auction == AuctionType::kGsp && ch.slots > ch.competitors + 64) ch.slots = ch.competitors;
+      }
+      if (std::find(channel_names.begin(), channel_names.end(), ch.name) != channel_names.end())
+        r.Issue(c["name"], Reader::Child(p, "name"), "a channel name used once", "'" + ch.name + "' again");
+      channel_names.push_back(ch.name);
+      sc.channels.push_back(ch);
+    }
+  }
+
+  // ---- segments
+  const YAML::Node sgs = root["segments"];
+  std::vector<std::string> segment_names;
+  if (!sgs.IsSequence() || sgs.size() == 0) {
+    r.Issue(sgs.IsDefined() ? sgs : root, "segments", "a non-empty list of audience segments", Describe(sgs));
+  } else {
+    for (size_t i = 0; i < sgs.size(); ++i) {
+      const std::string p = Reader::Item("segments", i);
+      const YAML::Node s = sgs[i];
+      SegmentSpec seg;
+      seg.share.assign(sc.channels.size(), 0.0);
+      seg.competition.assign(sc.channels.size(), std::nullopt);
+      if (r.Map(s, p, {"name", "users", "propensity_sigma", "share", "ctr", "cvr", "creatives",
+                       "conversion_value", "conversion_delay", "competition"})) {
+        seg.name = r.String(s, p, "name", "segment" + std::to_string(i), true);
+        seg.users = r.Integer(s, p, "users", 100000, 1, 100'000'000);
+        seg.propensity_sigma = r.Number(s, p, "propensity_sigma", 0.0, 0.0, 3.0);
+        seg.ctr = r.Number(s, p, "ctr", 0.01, 0.0, 1.0, true);
+        seg.cvr = r.Number(s, p, "cvr", 0.05, 0.0, 1.0, true);
+        const YAML::Node sh = s["share"];
+        const std::string shp = Reader::Child(p, "share");
+        if (!sh.IsDefined() || sh.IsNull()) {
+          std::fill(seg.share.begin(), seg.share.end(), 1.0);
+        } else if (sh.IsScalar()) {
+          const double v = r.NumberAt(sh, shp, 1.0, 0.0, 1e9);
+          std::fill(seg.share.begin(), seg.share.end(), v);
+        } else if (sh.IsMap()) {
+          r.Map(sh, shp, channel_names);
+          for (size_t c = 0; c < channel_names.size(); ++c)
+            seg.share[c] = r.Number(sh, shp, channel_names[c], 0.0, 0.0, 1e9);
+        } else {
+          r.Issue(sh, shp, "a number or a mapping from channel name to relative traffic share", Describe(sh));
+        }
+        const YAML::Node cr = s["creatives"];
+        const std::string crp = Reader::Child(p, "creatives");
+        if (cr.IsDefined() && !cr.IsNull()) {
+          if (!cr.IsMap()) {
+            r.Issue(cr, crp, "a mapping from 'campaign/creative' to {ctr, cvr}", Describe(cr));
+          } else {
+            for (auto it = cr.begin(); it != cr.end(); ++it) {
+              const std::string key = it->first.Scalar();
+              const std::string kp = Reader::Child(crp, key);
+              CreativeRates rates;
+              if (r.Map(it->second, kp, {"ctr", "cvr"})) {
+                if (it->second["ctr"].IsDefined()) rates.ctr = r.Number(it->second, kp, "ctr", 0.01, 0.0, 1.0);
+                if (it->second["cvr"].IsDefined()) rates.cvr = r.Number(it->second, kp, "cvr", 0.05, 0.0, 1.0);
+              }
+              seg.creatives[key] = rates;
+            }
+          }
+        }
+        const YAML::Node v = s["conversion_value"];
+        const std::string vp = Reader::Child(p, "conversion_value");
+        if (v.IsDefined() && !v.IsScalar()) {
+          if (r.Map(v, vp, {"distribution", "mean", "sigma"})) {
+            const std::string d = r.Choice(v, vp, "distribution", "fixed", {"fixed", "lognormal"});
+            seg.value_dist = d == "lognormal" ? ValueDist::kLognormal : ValueDist::kFixed;
+            seg.value_mean = r.Number(v, vp, "mean", 50.0, 0.0, 1e9, true);
+            seg.value_sigma = r.Number(v, vp, "sigma", 0.0, 0.0, 5.0);
+          }
+        } else if (v.IsDefined()) {
+          seg.value_mean = r.NumberAt(v, vp, 50.0, 0.0, 1e9);
+        }
+        const YAML::Node dl = s["conversion_delay"];
+        const std::string dp = Reader::Child(p, "conversion_delay");
+        if (dl.IsDefined() && r.Map(dl, dp, {"distribution", "mean", "median", "sigma", "value"})) {
+          const std::string d = r.Choice(dl, dp, "distribution", "exponential", {"fixed", "exponential", "lognormal"});
+          if (d == "fixed") {
+            seg.delay_dist = DelayDist::kFixed;
+            seg.delay_mean = r.Duration(dl, dp, "value", 0, 0, true);
+          } else if (d == "lognormal") {
+            seg.delay_dist = DelayDist::kLognormal;
+            seg.delay_mean = r.Duration(dl, dp, "median", 6 * kMicrosPerHour, 1, true);
+            seg.delay_sigma = r.Number(dl, dp, "sigma", 1.0, 0.0, 5.0);
+          } else {
+            seg.delay_dist = DelayDist::kExponential;
+            seg.delay_mean = r.Duration(dl, dp, "mean", 12 * kMicrosPerHour, 1, true);
+          }
+        }
+        const YAML::Node k = s["competition"];
+        const std::string kp = Reader::Child(p, "competition");
+        if (k.IsDefined() && !k.IsNull()) {
+          if (r.Map(k, kp, channel_names)) {
+            for (size_t c = 0; c < channel_names.size(); ++c) {
+              const YAML::Node kc = k[channel_names[c]];
+              if (!kc.IsDefined()) continue;
+              const std::string kcp = Reader::Child(kp, channel_names[c]);
+              if (r.Map(kc, kcp, {"mu", "median", "sigma"})) {
+                double mu = kc["median"].IsDefined() ? std::log(r.Number(kc, kcp, "median", 1.0, 1e-9, 1e9))
+                                                     : r.Number(kc, kcp, "mu", sc.channels[c].bid_mu, -30, 30);
+                double sigma = r.Number(kc, kcp, "sigma", sc.channels[c].bid_sigma, 0.0, 10.0);
+                seg.competition[c] = std::make_pair(mu, sigma);
+              }
+            }
+          }
+        }
+      }
+      if (std::find(segment_names.begin(), segment_names.end(), seg.name) != segment_names.end())
+        r.Issue(s["name"], Reader::Child(p, "name"), "a segment name used once", "'" + seg.name + "' again");
+      segment_names.push_back(seg.name);
+      sc.segments.push_back(seg);
+    }
+  }
+  for (size_t c = 0; c < sc.channels.size(); ++c) {
+    double total = 0;
+    for (const auto& s : sc.segments) total += s.share[c];
+    if (!sc.segments.empty() && total <= 0 && sc.channels[c].per_hour > 0)
+      r.Issue(sgs, "segments[*].share." + sc.channels[c].name,
+              "at least one segment with a positive share of channel '" + sc.channels[c].name + "'", "all zero");
+  }
+
+  // ---- guardrails (scenario-wide defaults, overridable per campaign)
+  GuardrailSpec global_guard;
+  auto read_guard = [&r](const YAML::Node& g, const std::string& gp, GuardrailSpec* out) {
+    if (!g.IsDefined() || g.IsNull()) return;
+    if (!r.Map(g, gp, {"min_bid", "max_bid", "max_change", "review_threshold", "max_daily_budget", "hold_pauses"}))
+      return;
+    out->min_bid = r.Number(g, gp, "min_bid", out->min_bid, 0.0, 1e9);
+    out->max_bid = r.Number(g, gp, "max_bid", out->max_bid, 0.0, 1e9);
+    out->max_change = r.Number(g, gp, "max_change", out->max_change, 0.0, 1e6);
+    out->review_threshold = r.Number(g, gp, "review_threshold", out->review_threshold, 0.0, 1e6);
+    out->max_daily_budget = r.Number(g, gp, "max_daily_budget", out->max_daily_budget, 0.0, 1e15);
+    out->hold_pauses = r.Bool(g, gp, "hold_pauses", out->hold_pauses);
+    if (out->min_bid > out->max_bid)
+      r.Issue(g, gp, "min_bid <= max_bid", std::to_string(out->min_bid) + " > " + std::to_string(out->max_bid));
+  };
+  read_guard(root["guardrails"], "guardrails", &global_guard);
+
+  // ---- campaigns
+  const YAML::Node cps = root["campaigns"];
+  std::vector<std::string> campaign_names;
+  if (!cps.IsSequence() || cps.size() == 0) {
+    r.Issue(cps.IsDefined() ? cps : root, "campaigns", "a non-empty list of campaigns", Describe(cps));
+  } else {
+    for (size_t i = 0; i < cps.size(); ++i) {
+      const std::string p = Reader::Item("campaigns", i);
+      const YAML::Node c = cps[i];
+      CampaignSpec cp;
+      cp.guardrails = global_guard;
+      if (r.Map(c, p, {"name", "channels", "segments", "creatives", "bid", "budget", "goal", "bidder",
+                       "controllers", "guardrails"})) {
+        cp.name = r.String(c, p, "name", "campaign" + std::to_string(i), true);
+        cp.channels = r.Names(c, p, "channels", channel_names, "channel", true);
+        cp.segments = r.Names(c, p, "segments", segment_names, "segment", true);
+        if (c["channels"].IsDefined() && cp.channels.empty() && c["channels"].IsSequence())
+          r.Issue(c["channels"], Reader::Child(p, "channels"), "at least one channel", "an empty list");
+        if (c["segments"].IsDefined() && cp.segments.empty() && c["segments"].IsSequence())
+          r.Issue(c["segments"], Reader::Child(p, "segments"), "at least one segment", "an empty list");
+        cp.bid = r.Number(c, p, "bid", 1.0, 0.0, 1e6, true, " (currency per impression, or per click)");
+        const YAML::Node cr = c["creatives"];
+        const std::string crp = Reader::Child(p, "creatives");
+        if (!cr.IsDefined() || cr.IsNull()) {
+          cp.creatives.push_back({"default"});
+        } else if (!cr.IsSequence() || cr.size() == 0) {
+          r.Issue(cr, crp, "a non-empty list of creatives", Describe(cr));
+        } else {
+          for (size_t k = 0; k < cr.size(); ++k) {
+            CreativeSpec cs;
+            if (cr[k].IsScalar()) {
+              cs.name = cr[k].Scalar();
+            } else if (r.Map(cr[k], Reader::Item(crp, k), {"name"})) {
+              cs.name = r.String(cr[k], Reader::Item(crp, k), "name", "creative" + std::to_string(k), true);
+            }
+            for (const auto& other : cp.creatives)
+              if (other.name == cs.name)
+                r.Issue(cr[k], Reader::Item(crp, k), "a creative name used once in the campaign", "'" + cs.name + "' again");
+            cp.creatives.push_back(cs);
+          }
+        }
+        const YAML::Node b = c["budget"];
+        const std::string bp = Reader::Child(p, "budget");
+        if (b.IsDefined() && r.Map(b, bp, {"daily", "total"})) {
+          cp.daily_budget = r.Number(b, bp, "daily", 0.0, 0.0, 1e12);
+          cp.total_budget = r.Number(b, bp, "total", 0.0, 0.0, 1e15);
+        }
+        const YAML::Node g = c["goal"];
+        const std::string gp = Reader::Child(p, "goal");
+        if (g.IsDefined() && r.Map(g, gp, {"cpa", "roas"})) {
+          if (g["cpa"].IsDefined() && g["roas"].IsDefined()) {
+            r.Issue(g, gp, "one goal: cpa or roas", "both");
+          } else if (g["cpa"].IsDefined()) {
+            cp.goal = GoalKind::kCpa;
+            cp.goal_value = r.Number(g, gp, "cpa", 0.0, 1e-9, 1e9);
+          } else if (g["roas"].IsDefined()) {
+            cp.goal = GoalKind::kRoas;
+            cp.goal_value = r.Number(g, gp, "roas", 0.0, 1e-9, 1e9);
+          }
+        }
+        cp.bidder = r.Component(c["bidder"], Reader::Child(p, "bidder"), "fixed");
+        const YAML::Node ctl = c["controllers"];
+        if (ctl.IsDefined() && !ctl.IsNull()) {
+          if (!ctl.IsSequence()) {
+            r.Issue(ctl, Reader::Child(p, "controllers"), "a list of controllers", Describe(ctl));
+          } else {
+            for (size_t k = 0; k < ctl.size(); ++k)
+              cp.controllers.push_back(r.Component(ctl[k], Reader::Item(Reader::Child(p, "controllers"), k), ""));
+          }
+        }
+        read_guard(c["guardrails"], Reader::Child(p, "guardrails"), &cp.guardrails);
+      }
+      if (std::find(campaign_names.begin(), campaign_names.end(), cp.name) != campaign_names.end())
+        r.Issue(c["name"], Reader::Child(p, "name"), "a campaign name used once", "'" + cp.name + "' again");
+      campaign_names.push_back(cp.name);
+      sc.campaigns.push_back(cp);
+    }
+  }
+  // Per-creative rate keys must name an existing campaign/creative.
+  for (size_t i = 0; i < sc.segments.size(); ++i) {
+    for (const auto& [key, rates] : sc.segments[i].creatives) {
+      (void)rates;
+      const auto slash = key.find('/');
+      bool ok = false;
+      if (slash != std::string::npos) {
+        const int c = sc.CampaignIndex(key.substr(0, slash));
+        if (c >= 0)
+          for (const auto& cr : sc.campaigns[c].creatives) ok |= cr.name == key.substr(slash + 1);
+      }
+      if (!ok) {
+        std::vector<std::string> valid;
+        for (const auto& cp : sc.campaigns)
+          for (const auto& cr : cp.creatives) valid.push_back(cp.name + "/" + cr.name);
+        r.Issue(sgs[i]["creatives"], "segments[" + std::to_string(i) + "].creatives." + key,
+                "a key 'campaign/creative' naming one of " + JoinNames(valid), "'" + key + "'");
+      }
+    }
+  }
+
+  // ---- scenario-wide controllers
+  const YAML::Node ctl = root["controllers"];
+  if (ctl.IsDefined() && !ctl.IsNull()) {
+    if (!ctl.IsSequence()) {
+      r.Issue(ctl, "controllers", "a list of controllers", Describe(ctl));
+    } else {
+      for (size_t k = 0; k < ctl.size(); ++k) sc.controllers.push_back(r.Component(ctl[k], Reader::Item("controllers", k), ""));
+    }
+  }
+
+  // ---- shocks
+  const YAML::Node shs = root["shocks"];
+  if (shs.IsDefined() && !shs.IsNull()) {
+    if (!shs.IsSequence()) {
+      r.Issue(shs, "shocks", "a list of shocks", Describe(shs));
+    } else {
+      for (size_t i = 0; i < shs.size(); ++i) {
+        const std::string p = Reader::Item("shocks", i);
+        const YAML::Node s = shs[i];
+        ShockSpec sh;
+        if (!r.Map(s, p, {"name", "start", "end", "channels", "segments", "multiply"})) continue;
+        sh.name = r.String(s, p, "name", "shock" + std::to_string(i));
+        sh.start = r.Duration(s, p, "start", 0, 0, true);
+        sh.end = r.Duration(s, p, "end", 0, 0, true);
+        if (sh.end <= sh.start)
+          r.Issue(s["end"], Reader::Child(p, "end"), "an end after start (" + FormatDuration(sh.start) + ")",
+                  FormatDuration(sh.end));
+        sh.channels = r.Names(s, p, "channels", channel_names, "channel", false);
+        sh.segments = r.Names(s, p, "segments", segment_names, "segment", false);
+        const YAML::Node m = s["multiply"];
+        const std::string mp = Reader::Child(p, "multiply");
+        if (!m.IsDefined()) {
+          r.Issue(s, mp, "a mapping of multipliers (traffic, ctr, cvr, competing_bids, conversion_tracking)",
+                  "nothing (the field is required)");
+        } else if (r.Map(m, mp, {"traffic", "ctr", "cvr", "competing_bids", "conversion_tracking"})) {
+          sh.traffic = r.Number(m, mp, "traffic", 1.0, 0.0, 1e3);
+          sh.ctr = r.Number(m, mp, "ctr", 1.0, 0.0, 1e3);
+          sh.cvr = r.Number(m, mp, "cvr", 1.0, 0.0, 1e3);
+          sh.competing_bids = r.Number(m, mp, "competing_bids", 1.0, 0.0, 1e3);
+          sh.conversion_tracking = r.Number(m, mp, "conversion_tracking", 1.0, 0.0, 1.0);
+        }
+        sc.shocks.push_back(sh);
+      }
+    }
+  }
+
+  // ---- recording
+  const YAML::Node rec = root["recording"];
+  if (rec.IsDefined() && r.Map(rec, "recording", {"events", "max_events", "conversions"})) {
+    sc.recording.events = r.Bool(rec, "recording", "events", false);
+    sc.recording.max_events = r.Integer(rec, "recording", "max_events", sc.recording.max_events, 1, 2'000'000'000);
+    sc.recording.conversions = r.Bool(rec, "recording", "conversions", true);
+  }
+
+  if (!r.issues().empty()) throw ConfigError(r.issues());
+  return sc;
+}
+
+}  // namespace
+
+Scenario ParseScenario(const std::string& text, const std::string& source_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError({{source_name, "", e.mark.line + 1, "valid YAML or JSON", e.msg}});
+  }
+  if (!root.IsDefined() || root.IsNull())
+    throw ConfigError({{source_name, "", 1, "a scenario mapping", "an empty document"}});
+  return Build(root, source_name, text);
+}
+
+Scenario LoadScenarioFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError("cannot open scenario file '" + path + "'");
+  std::ostringstream os;
+  os << in.rdbuf();
+  return ParseScenario(os.str(), path);
+}
+
+Scenario DefaultScenario() { return ParseScenario(DefaultScenarioText(), "<default>"); }
+
+}  // namespace adsim

@@ -1,0 +1,166 @@
+// The scenario: everything a run needs besides the seed. Parsed from YAML
+// (JSON is accepted, being YAML's subset) or from a Python dict, validated in
+// one pass that reports every problem with its file, field path and line.
+// docs/scenario.md documents every field with its unit and default.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/types.h"
+
+namespace adsim {
+
+// A typed parameter value for a registered component.
+struct ParamValue {
+  enum class Kind { kNumber, kBool, kString } kind = Kind::kNumber;
+  double number = 0.0;
+  bool boolean = false;
+  std::string text;
+};
+using ParamMap = std::map<std::string, ParamValue>;
+
+enum class AuctionType { kSecondPrice, kFirstPrice, kGsp };
+enum class Billing { kImpression, kClick };
+
+constexpr int kMaxSlots = 8;
+
+struct ChannelSpec {
+  std::string name;
+  AuctionType auction = AuctionType::kSecondPrice;
+  int slots = 1;                          // GSP only; 1 otherwise
+  std::vector<double> click_factors{1.0};  // per slot, GSP only
+  double floor = 0.0;                     // reserve price, currency per impression (per click if billing is click)
+  Billing billing = Billing::kImpression;
+  double per_hour = 0.0;                  // mean opportunities per hour at profile 1
+  std::array<double, 24> hour_of_day{};   // multipliers, normalised to mean 1
+  std::array<double, 7> day_of_week{};    // multipliers (Monday first), normalised to mean 1
+  int competitors = 5;                    // K
+  double bid_mu = 0.0;                    // each competitor bid ~ LogNormal(mu, sigma)
+  double bid_sigma = 0.5;
+  double ctr_factor = 1.0;                // channel multiplier on true click rates
+};
+
+enum class ValueDist { kFixed, kLognormal };
+enum class DelayDist { kFixed, kExponential, kLognormal };
+
+struct CreativeRates {  // true rates overriding the segment's for one campaign/creative
+  std::optional<double> ctr;
+  std::optional<double> cvr;
+};
+
+struct SegmentSpec {
+  std::string name;
+  int64_t users = 100000;               // finite user population
+  double propensity_sigma = 0.0;        // per-user lognormal click propensity (mean 1)
+  std::vector<double> share;            // per channel (index of channels), relative weight
+  double ctr = 0.01;
+  double cvr = 0.05;
+  std::map<std::string, CreativeRates> creatives;  // key "campaign/creative"
+  ValueDist value_dist = ValueDist::kFixed;
+  double value_mean = 50.0;             // currency
+  double value_sigma = 0.0;             // lognormal shape
+  DelayDist delay_dist = DelayDist::kExponential;
+  SimTime delay_mean = 12 * kMicrosPerHour;  // exponential mean, lognormal median or fixed delay
+  double delay_sigma = 1.0;             // lognormal shape
+  // Per-channel override of the competitor bid distribution (index of channels).
+  std::vector<std::optional<std::pair<double, double>>> competition;  // (mu, sigma)
+};
+
+struct ComponentSpec {  // a registered component chosen by name
+  std::string type;
+  ParamMap params;
+  std::string where;  // field path, for error messages from the component
+};
+
+struct GuardrailSpec {
+  double min_bid = 0.01;
+  double max_bid = 100.0;
+  double max_change = 0.5;        // largest relative change of a bid or budget per control cycle
+  double review_threshold = 1.0;  // a requested relative change above this is held for review
+  double max_daily_budget = 1e12; // cap on any daily budget set by an action
+  bool hold_pauses = false;       // hold campaign pauses for review instead of applying them
+};
+
+enum class GoalKind { kNone, kCpa, kRoas };
+
+struct CreativeSpec {
+  std::string name;
+};
+
+struct CampaignSpec {
+  std::string name;
+  std::vector<int> channels;   // indices into Scenario::channels
+  std::vector<int> segments;   // indices into Scenario::segments
+  std::vector<CreativeSpec> creatives;
+  double bid = 1.0;            // base bid, currency per impression (per click on click-billed channels)
+  double daily_budget = 0.0;   // 0 = no daily budget
+  double total_budget = 0.0;   // 0 = no total budget
+  GoalKind goal = GoalKind::kNone;
+  double goal_value = 0.0;     // target CPA (currency) or target ROAS (ratio)
+  ComponentSpec bidder{"fixed", {}, ""};
+  std::vector<ComponentSpec> controllers;
+  GuardrailSpec guardrails;
+};
+
+struct ShockSpec {
+  std::string name;
+  SimTime start = 0;
+  SimTime end = 0;
+  std::vector<int> channels;  // empty = all
+  std::vector<int> segments;  // empty = all
+  double traffic = 1.0;
+  double ctr = 1.0;
+  double cvr = 1.0;
+  double competing_bids = 1.0;
+  double conversion_tracking = 1.0;  // fraction of conversions that are reported (0 = outage)
+};
+
+struct RecordingSpec {
+  bool events = false;           // opportunity-level event log
+  int64_t max_events = 10'000'000;
+  bool conversions = true;       // one row per conversion (always small)
+};
+
+struct Scenario {
+  std::string name = "scenario";
+  std::string description;
+  std::string source_name;   // file name or "<default>", "<dict>"
+  std::string source_text;   // the exact text parsed, stored in results
+  std::optional<uint64_t> seed;
+  std::string start = "2026-01-05T00:00:00";  // ISO date-time of t = 0
+  int start_weekday = 0;     // 0 = Monday, derived from start
+  int start_hour = 0;        // derived from start
+  SimTime start_offset_in_day = 0;  // derived: time of day of t = 0
+  SimTime duration = kMicrosPerDay;
+  SimTime bucket = kMicrosPerHour;
+  SimTime control_cycle = 15 * kMicrosPerMinute;
+  std::vector<ChannelSpec> channels;
+  std::vector<SegmentSpec> segments;
+  std::vector<CampaignSpec> campaigns;
+  std::vector<ShockSpec> shocks;
+  std::vector<ComponentSpec> controllers;  // scenario-wide controllers
+  RecordingSpec recording;
+
+  int ChannelIndex(const std::string& name) const;
+  int SegmentIndex(const std::string& name) const;
+  int CampaignIndex(const std::string& name) const;
+};
+
+// Parses and validates. Throws ConfigError listing every problem.
+// `source_name` is used in messages ("scenario.yaml", "<dict>").
+Scenario ParseScenario(const std::string& text, const std::string& source_name);
+Scenario LoadScenarioFile(const std::string& path);
+// The embedded default scenario (the demo runs it with no file).
+const std::string& DefaultScenarioText();
+Scenario DefaultScenario();
+
+// "15m", "1h30m", "7d", "45s", "250ms" -> microseconds. Returns false on bad syntax.
+bool ParseDuration(const std::string& text, SimTime* out);
+std::string FormatDuration(SimTime t);
+
+}  // namespace adsim

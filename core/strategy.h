@@ -1,0 +1,132 @@
+// What strategies see and what they may do. Nothing here holds a true click or
+// conversion rate, a competitor's bid or a future event: the types themselves
+// keep look-ahead out (see DESIGN.md, principle 1).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/scenario.h"
+#include "core/types.h"
+
+namespace adsim {
+
+// One impression opportunity as a bidder sees it: a bid request.
+struct BidRequest {
+  SimTime time = 0;
+  int channel = 0;
+  int segment = 0;
+  int64_t user = 0;    // user id within the segment's population
+  int hour_of_day = 0;
+  double floor = 0.0;  // the channel's public reserve price
+};
+
+// Counters of what an advertiser observes for one cell
+// (campaign x channel x segment x creative).
+struct ObservedStats {
+  int64_t requests = 0;     // bid requests received (eligible opportunities)
+  int64_t bids = 0;
+  int64_t impressions = 0;  // auctions won and served
+  int64_t clicks = 0;
+  int64_t conversions = 0;  // conversions reported so far (delayed, possibly lost)
+  double conversion_value = 0.0;
+  double spend = 0.0;       // currency
+
+  void Add(const ObservedStats& o) {
+    requests += o.requests; bids += o.bids; impressions += o.impressions; clicks += o.clicks;
+    conversions += o.conversions; conversion_value += o.conversion_value; spend += o.spend;
+  }
+};
+
+// A campaign's settings and ledger as the advertiser knows them.
+struct CampaignState {
+  std::string name;
+  double bid = 0.0;              // base bid
+  double initial_bid = 0.0;      // the scenario's base bid
+  double daily_budget = 0.0;     // 0 = none
+  double total_budget = 0.0;     // 0 = none
+  double spend_today = 0.0;
+  double spend_total = 0.0;
+  bool paused = false;
+  std::vector<double> segment_modifier;  // per scenario segment, multiplies the bid
+  std::vector<bool> creative_paused;
+  GoalKind goal = GoalKind::kNone;
+  double goal_value = 0.0;
+};
+
+// What a controller receives each control cycle: only what the advertiser can
+// know at `time`. Cells are indexed by Snapshot::Cell().
+struct Snapshot {
+  SimTime time = 0;
+  SimTime day_start = 0;          // simulated time of the current day's midnight
+  SimTime control_cycle = 0;
+  int num_channels = 0, num_segments = 0;
+  std::vector<int> num_creatives;  // per campaign
+  std::vector<int> cell_offset;    // per campaign: first cell index
+  std::vector<CampaignState> campaigns;
+  std::vector<ObservedStats> total;       // since the start, per cell
+  std::vector<ObservedStats> last_cycle;  // during the last control cycle, per cell
+  std::vector<ObservedStats> today;       // since the current day's midnight, per cell
+  // The expected share of a day's traffic that falls in each hour of the day,
+  // per channel (24 values summing to 1): what an advertiser knows from history.
+  std::vector<std::vector<double>> hourly_traffic_share;
+  std::vector<std::string> channel_names, segment_names;
+
+  int Cell(int campaign, int channel, int segment, int creative) const {
+    return cell_offset[campaign] + (channel * num_segments + segment) * num_creatives[campaign] + creative;
+  }
+  // Sum of a campaign's cells in `table` (total, last_cycle or today).
+  ObservedStats CampaignTotal(const std::vector<ObservedStats>& table, int campaign) const;
+};
+
+enum class ActionKind {
+  kSetBid,            // value: new base bid
+  kSetDailyBudget,    // value: new daily budget
+  kSetTotalBudget,    // value: new total budget
+  kPauseCampaign,
+  kResumeCampaign,
+  kPauseCreative,     // creative: index within the campaign
+  kResumeCreative,
+  kSetSegmentModifier // segment: scenario index; value: multiplier
+};
+const char* ActionKindName(ActionKind k);
+
+struct Action {
+  ActionKind kind = ActionKind::kSetBid;
+  int campaign = 0;
+  int segment = -1;
+  int creative = -1;
+  double value = 0.0;
+  std::string reason;  // free text kept in the actions table
+};
+
+// Per-opportunity bidder, one instance per campaign.
+//
+// Bid() is on the hot path: it must not allocate, lock, log, or call Python,
+// and it must be deterministic given its inputs and its own state. It may read
+// `state` (the campaign's current settings) and anything it learned in
+// OnCycle(). The engine caps its answer by the guardrails' bid bounds and the
+// remaining budget afterwards, so a bidder cannot overspend whatever it says.
+// Return 0 (or less) to not bid.
+class Bidder {
+ public:
+  virtual ~Bidder() = default;
+  virtual double Bid(const BidRequest& request, const CampaignState& state) = 0;
+  // Called once per control cycle, before controllers run, with the snapshot.
+  virtual void OnCycle(const Snapshot& snapshot, int campaign) { (void)snapshot; (void)campaign; }
+};
+
+// Per-cycle controller. OnCycle() receives the snapshot and appends actions;
+// the engine passes every action through the guardrails before applying it,
+// and records it with its status. It may allocate and may be slow-ish (it runs
+// once per control cycle). `campaign` is the campaign it was attached to in the
+// scenario, or -1 for a scenario-wide controller.
+class Controller {
+ public:
+  virtual ~Controller() = default;
+  virtual void OnCycle(const Snapshot& snapshot, int campaign, std::vector<Action>* actions) = 0;
+};
+
+}  // namespace adsim

@@ -1,0 +1,110 @@
+#include "core/summary.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace adsim {
+namespace {
+
+const Table& Need(const Results& r, const std::string& name) {
+  const Table* t = r.Find(name);
+  if (!t) throw DataError("result has no '" + name + "' table");
+  return *t;
+}
+template <class T>
+const std::vector<T>& Col(const Table& t, const std::string& name) {
+  const Column* c = t.Find(name);
+  if (!c || !std::holds_alternative<std::vector<T>>(c->data))
+    throw DataError("table '" + t.name() + "' has no column '" + name + "' of the expected type");
+  return std::get<std::vector<T>>(c->data);
+}
+
+}  // namespace
+
+std::vector<CampaignKpis> ComputeKpis(const Results& r) {
+  const Table& camps = Need(r, "campaigns");
+  const auto& names = Col<std::string>(camps, "name");
+  std::vector<CampaignKpis> out(names.size());
+  for (size_t i = 0; i < names.size(); ++i) out[i].name = names[i];
+  const Table& agg = Need(r, "aggregates");
+  const auto& c = Col<int64_t>(agg, "campaign");
+  const auto& opp = Col<int64_t>(agg, "opportunities");
+  const auto& bids = Col<int64_t>(agg, "bids");
+  const auto& imp = Col<int64_t>(agg, "impressions");
+  const auto& clk = Col<int64_t>(agg, "clicks");
+  const auto& cv = Col<int64_t>(agg, "conversions");
+  const auto& val = Col<double>(agg, "conversion_value");
+  const auto& sp = Col<double>(agg, "spend");
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (c[i] < 0 || static_cast<size_t>(c[i]) >= out.size()) throw DataError("aggregates.campaign out of range");
+    CampaignKpis& k = out[c[i]];
+    k.opportunities += opp[i];
+    k.bids += bids[i];
+    k.impressions += imp[i];
+    k.clicks += clk[i];
+    k.conversions += cv[i];
+    k.value += val[i];
+    k.spend += sp[i];
+  }
+  const Table& daily = Need(r, "daily");
+  const auto& dc = Col<int64_t>(daily, "campaign");
+  const auto& db = Col<double>(daily, "daily_budget");
+  for (size_t i = 0; i < dc.size(); ++i)
+    if (dc[i] >= 0 && static_cast<size_t>(dc[i]) < out.size()) out[dc[i]].budget_total += db[i];
+  return out;
+}
+
+std::string FormatSummary(const Results& r) {
+  std::ostringstream os;
+  auto attr = [&r](const char* k) {
+    auto it = r.text_attrs.find(k);
+    return it == r.text_attrs.end() ? std::string("?") : it->second;
+  };
+  auto iattr = [&r](const char* k) {
+    auto it = r.int_attrs.find(k);
+    return it == r.int_attrs.end() ? int64_t{0} : it->second;
+  };
+  const double wall = r.real_attrs.count("wall_time_s") ? r.real_attrs.at("wall_time_s") : 0.0;
+  char line[512];
+  std::snprintf(line, sizeof line, "scenario %s  seed %s  simulated %.1f h  opportunities %lld  wall %.2f s (%.2f M/s)\n",
+                attr("scenario_name").c_str(), attr("seed").c_str(), iattr("duration_us") / 3.6e9,
+                static_cast<long long>(iattr("opportunities")), wall,
+                wall > 0 ? iattr("opportunities") / wall / 1e6 : 0.0);
+  os << line;
+  std::snprintf(line, sizeof line, "%-18s %11s %9s %8s %7s %11s %11s %7s %8s %6s %7s\n", "campaign", "impressions",
+                "clicks", "CTR%", "conv", "spend", "value", "CPA", "ROAS", "CPC", "budget%");
+  os << line;
+  for (const auto& k : ComputeKpis(r)) {
+    const double ctr = k.impressions ? 100.0 * k.clicks / k.impressions : 0;
+    const double cpa = k.conversions ? k.spend / k.conversions : 0;
+    const double roas = k.spend > 0 ? k.value / k.spend : 0;
+    const double cpc = k.clicks ? k.spend / k.clicks : 0;
+    const double used = k.budget_total > 0 ? 100.0 * k.spend / k.budget_total : 0;
+    std::snprintf(line, sizeof line, "%-18s %11lld %9lld %8.3f %7lld %11.2f %11.2f %7.2f %8.2f %6.3f %7.1f\n",
+                  k.name.substr(0, 18).c_str(), static_cast<long long>(k.impressions),
+                  static_cast<long long>(k.clicks), ctr, static_cast<long long>(k.conversions), k.spend, k.value, cpa,
+                  roas, cpc, used);
+    os << line;
+  }
+  if (const Table* a = r.Find("actions")) {
+    const auto& st = Col<std::string>(*a, "status");
+    int64_t applied = 0, clamped = 0, held = 0, rejected = 0;
+    for (const auto& s : st) {
+      applied += s == "applied";
+      clamped += s == "clamped";
+      held += s == "held";
+      rejected += s == "rejected";
+    }
+    std::snprintf(line, sizeof line, "actions: %lld applied, %lld clamped, %lld held for review, %lld rejected\n",
+                  static_cast<long long>(applied), static_cast<long long>(clamped), static_cast<long long>(held),
+                  static_cast<long long>(rejected));
+    os << line;
+  }
+  os << "fingerprint " << attr("fingerprint") << "  adsim " << attr("adsim_version") << "  schema "
+     << iattr("schema_version") << "  boost " << attr("boost_version") << "\n";
+  return os.str();
+}
+
+}  // namespace adsim

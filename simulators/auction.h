@@ -1,0 +1,70 @@
+// Auction mechanisms: second price, first price and generalized second price
+// with k slots. Pure functions on scores, shared by the engine and the tests.
+//
+// A score is what the auction ranks: the bid per impression, or on
+// click-billed channels the bid per click times the platform's click-rate
+// estimate for that ad (expected value per impression). Competitors' values
+// are scores already.
+#pragma once
+
+#include "core/scenario.h"
+
+namespace adsim {
+
+struct Candidate {
+  double score = 0.0;
+  int bidder = -1;  // our campaign index; -1 for a competitor
+};
+
+struct SlotWin {
+  int slot = 0;
+  int bidder = 0;            // our campaign index
+  double price_score = 0.0;  // price in score units (per impression)
+};
+
+// Ranks candidates whose score reaches the floor (ties: competitors first, then
+// lower campaign index), fills up to `slots` slots (1 unless GSP) and prices
+// each of our wins:
+//  - second price / GSP: the next score below in the ranking, or the floor;
+//  - first price: the winner's own score.
+// `work` must hold num_ours + num_competing candidates. Returns the number of
+// our wins written to `wins` (at most `slots`).
+inline int RunAuction(AuctionType type, int slots, double floor, const double* competing, int num_competing,
+                      const Candidate* ours, int num_ours, Candidate* work, SlotWin* wins) {
+  int n = 0;
+  for (int i = 0; i < num_competing; ++i)
+    if (competing[i] >= floor && competing[i] > 0) work[n++] = {competing[i], -1};
+  for (int i = 0; i < num_ours; ++i)
+    if (ours[i].score >= floor && ours[i].score > 0) work[n++] = ours[i];
+  // Insertion sort, descending; n is small (campaigns eligible + slots).
+  for (int i = 1; i < n; ++i) {
+    const Candidate c = work[i];
+    int j = i - 1;
+    auto before = [](const Candidate& a, const Candidate& b) {  // a ranks before b
+      if (a.score != b.score) return a.score > b.score;
+      if ((a.bidder < 0) != (b.bidder < 0)) return a.bidder < 0;
+      return a.bidder < b.bidder;
+    };
+    while (j >= 0 && before(c, work[j])) {
+      work[j + 1] = work[j];
+      --j;
+    }
+    work[j + 1] = c;
+  }
+  const int filled = n < slots ? n : slots;
+  int won = 0;
+  for (int j = 0; j < filled; ++j) {
+    if (work[j].bidder < 0) continue;
+    double price;
+    if (type == AuctionType::kFirstPrice) {
+      price = work[j].score;
+    } else {
+      price = j + 1 < n ? work[j + 1].score : floor;
+      if (price < floor) price = floor;
+    }
+    wins[won++] = {j, work[j].bidder, price};
+  }
+  return won;
+}
+
+}  // namespace adsim

@@ -1,0 +1,174 @@
+#include "simulators/synthetic_market.h"
+
+#include <cmath>
+#include <limits>
+
+namespace adsim {
+
+void AliasTable::Build(const std::vector<double>& weights) {
+  const size_t n = weights.size();
+  prob_.assign(n, 0.0);
+  alias_.assign(n, 0);
+  double total = 0;
+  for (double w : weights) total += w;
+  if (n == 0) return;
+  if (total <= 0) {  // no weight anywhere: uniform (never drawn while the rate is zero)
+    for (size_t i = 0; i < n; ++i) { prob_[i] = 1.0; alias_[i] = static_cast<int>(i); }
+    return;
+  }
+  std::vector<double> scaled(n);
+  std::vector<int> small, large;
+  for (size_t i = 0; i < n; ++i) {
+    scaled[i] = weights[i] * static_cast<double>(n) / total;
+    (scaled[i] < 1.0 ? small : large).push_back(static_cast<int>(i));
+  }
+  while (!small.empty() && !large.empty()) {
+    const int s = small.back(), l = large.back();
+    small.pop_back();
+    prob_[s] = scaled[s];
+    alias_[s] = l;
+    scaled[l] = (scaled[l] + scaled[s]) - 1.0;
+    if (scaled[l] < 1.0) { large.pop_back(); small.push_back(l); }
+  }
+  for (int i : large) { prob_[i] = 1.0; alias_[i] = i; }
+  for (int i : small) { prob_[i] = 1.0; alias_[i] = i; }  // rounding leftovers
+}
+
+SyntheticMarket::SyntheticMarket(const Scenario& scenario, uint64_t seed) : scenario_(scenario) {
+  const int nc = static_cast<int>(scenario.channels.size());
+  const int ns = static_cast<int>(scenario.segments.size());
+  conditions_.num_segments = ns;
+  conditions_.traffic.assign(static_cast<size_t>(nc) * ns, 1.0);
+  conditions_.competing_bids.assign(static_cast<size_t>(nc) * ns, 1.0);
+  propensity_.resize(ns);
+  for (int s = 0; s < ns; ++s) {
+    const SegmentSpec& seg = scenario.segments[s];
+    if (seg.propensity_sigma <= 0) continue;
+    // Mean-one lognormal multipliers, fixed per user for the whole run.
+    Stream users(seed, "market/segments/" + seg.name + "/users");
+    const double sg = seg.propensity_sigma;
+    propensity_[s].resize(static_cast<size_t>(seg.users));
+    for (auto& p : propensity_[s]) p = static_cast<float>(std::exp(sg * users.Normal() - 0.5 * sg * sg));
+  }
+  channels_.resize(nc);
+  for (int c = 0; c < nc; ++c) {
+    ChannelState& ch = channels_[c];
+    ch.spec = &scenario.channels[c];
+    const std::string base = "market/channels/" + ch.spec->name;
+    ch.arrivals = Stream(seed, base + "/arrivals");
+    ch.competition = Stream(seed, base + "/competition");
+    ch.response = Stream(seed, base + "/response");
+    ch.mu.resize(ns);
+    ch.sigma.resize(ns);
+    for (int s = 0; s < ns; ++s) {
+      const auto& over = scenario.segments[s].competition[c];
+      ch.mu[s] = over ? over->first : ch.spec->bid_mu;
+      ch.sigma[s] = over ? over->second : ch.spec->bid_sigma;
+    }
+  }
+  OnConditionsChanged(0, conditions_);
+}
+
+double SyntheticMarket::RatePerHour(int channel, SimTime t) const {
+  const ChannelState& ch = channels_[channel];
+  const SimTime abs = t + scenario_.start_offset_in_day;
+  const int hour = static_cast<int>((abs / kMicrosPerHour) % 24);
+  const int weekday = static_cast<int>((scenario_.start_weekday + abs / kMicrosPerDay) % 7);
+  return ch.spec->per_hour * ch.spec->hour_of_day[hour] * ch.spec->day_of_week[weekday] * ch.traffic_mult;
+}
+
+void SyntheticMarket::StartPiece(ChannelState& ch, int index, double t) {
+  // Pieces are whole clock hours: the rate is constant inside one.
+  const SimTime ti = static_cast<SimTime>(std::floor(t));
+  const SimTime abs = ti + scenario_.start_offset_in_day;
+  ch.piece_end = static_cast<double>((abs / kMicrosPerHour + 1) * kMicrosPerHour - scenario_.start_offset_in_day);
+  ch.rate_per_us = RatePerHour(index, ti) / static_cast<double>(kMicrosPerHour);
+}
+
+void SyntheticMarket::DrawNext(ChannelState& ch, int index, double from) {
+  // Exact non-homogeneous Poisson arrivals with a piecewise-constant rate: by
+  // memorylessness, a gap that crosses the end of a piece is redrawn from the
+  // boundary with the next piece's rate. The caller has started the piece
+  // that contains `from`.
+  for (int pieces = 0; pieces < 24 * 8; ++pieces) {
+    if (ch.rate_per_us > 0) {
+      const double t = from + ch.arrivals.Exponential() / ch.rate_per_us;
+      if (t < ch.piece_end) {
+        ch.next_time = t;
+        ch.next_int = static_cast<SimTime>(t);
+        return;
+      }
+    }
+    from = ch.piece_end;
+    StartPiece(ch, index, from);
+  }
+  // No traffic for over a week under the current conditions: wait for a change.
+  ch.next_time = std::numeric_limits<double>::infinity();
+  ch.next_int = kNever;
+}
+
+void SyntheticMarket::OnConditionsChanged(SimTime now, const MarketConditions& conditions) {
+  conditions_ = conditions;
+  const int ns = conditions_.num_segments;
+  std::vector<double> w(ns);
+  for (size_t c = 0; c < channels_.size(); ++c) {
+    ChannelState& ch = channels_[c];
+    double base = 0, shocked = 0;
+    for (int s = 0; s < ns; ++s) {
+      const double share = scenario_.segments[s].share[c];
+      w[s] = share * conditions_.traffic[c * ns + s];
+      base += share;
+      shocked += w[s];
+    }
+    ch.traffic_mult = base > 0 ? shocked / base : 0.0;
+    ch.segments.Build(w);
+    StartPiece(ch, static_cast<int>(c), static_cast<double>(now));
+    DrawNext(ch, static_cast<int>(c), static_cast<double>(now));
+  }
+}
+
+void SyntheticMarket::Fill(ChannelState& ch, int index, Opportunity& o) {
+  o.time = ch.next_int;
+  o.channel = index;
+  const int s = ch.segments.Draw(ch.arrivals.Uniform());
+  o.segment = s;
+  const SegmentSpec& seg = scenario_.segments[s];
+  o.user = ch.arrivals.Below(static_cast<uint32_t>(seg.users));
+  o.propensity = propensity_[s].empty() ? 1.0 : propensity_[s][static_cast<size_t>(o.user)];
+  o.u_click = ch.response.Uniform();
+  o.u_convert = ch.response.Uniform();
+  // Top order statistics of K iid competitor bids, drawn directly: the largest
+  // of K uniforms is U^(1/K) = exp(-E/K) with E ~ Exp(1); the j-th largest
+  // given the (j-1)-th is u_(j-1) * U^(1/(K-j+1)). Cost is O(slots), not O(K).
+  const int k = ch.spec->competitors;
+  const int slots = ch.spec->slots;
+  const double mu = ch.mu[s], sigma = ch.sigma[s];
+  const double mult = conditions_.competing_bids[index * conditions_.num_segments + s];
+  double log_u = 0.0;
+  for (int j = 0; j < slots; ++j) {
+    if (j >= k) {
+      o.competing[j] = 0.0;
+      continue;
+    }
+    log_u -= ch.competition.Exponential() / static_cast<double>(k - j);
+    o.competing[j] = mult * std::exp(mu + sigma * InvNormalCdf(std::exp(log_u)));
+  }
+}
+
+size_t SyntheticMarket::Generate(SimTime until, Opportunity* out, size_t max) {
+  size_t n = 0;
+  const int nc = static_cast<int>(channels_.size());
+  while (n < max) {
+    int best = -1;
+    SimTime best_t = until;
+    for (int c = 0; c < nc; ++c)
+      if (channels_[c].next_int < best_t) { best_t = channels_[c].next_int; best = c; }
+    if (best < 0) break;
+    ChannelState& ch = channels_[best];
+    Fill(ch, best, out[n++]);
+    DrawNext(ch, best, ch.next_time);
+  }
+  return n;
+}
+
+}  // namespace adsim

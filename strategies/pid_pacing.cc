@@ -1,0 +1,119 @@
+// pid_pacing: spends a campaign's daily budget along the day's traffic curve
+// (or evenly in time) by steering its base bid with a PID controller.
+//
+// Each control cycle, at time of day t:
+//   target(t) = share of the day's expected traffic before t (curve "traffic"),
+//               or the elapsed share of the day (curve "even"), renormalised
+//               over what is left of the first day when the run starts mid-day;
+//   e(t)      = target(t) - spend_today / daily_budget     (> 0: underspending);
+//   I        += e * dt_hours (clamped to +-integral_limit);
+//   bid       = reference_bid * exp(kp * e + ki * I + kd * de/dt_hours),
+// clamped to [min_multiplier, max_multiplier] x reference bid. The reference
+// bid is the campaign's bid when the run starts. Without a daily budget it
+// paces the total budget evenly over the remaining run time. The engine's
+// guardrails still bound every change.
+#include <algorithm>
+#include <cmath>
+
+#include "core/registry.h"
+
+namespace adsim {
+namespace {
+
+class PidPacing final : public Controller {
+ public:
+  PidPacing(const BuildContext& ctx)
+      : scenario_(*ctx.scenario),
+        kp_(ctx.params.Number("kp")),
+        ki_(ctx.params.Number("ki")),
+        kd_(ctx.params.Number("kd")),
+        min_mult_(ctx.params.Number("min_multiplier")),
+        max_mult_(ctx.params.Number("max_multiplier")),
+        integral_limit_(ctx.params.Number("integral_limit")),
+        even_(ctx.params.String("curve") == "even") {
+    if (ctx.params.String("curve") != "even" && ctx.params.String("curve") != "traffic")
+      throw ConfigError({{ctx.scenario->source_name, ctx.where + ".params.curve", 0, "curve 'traffic' or 'even'", "'" + ctx.params.String("curve") + "'"}});
+  }
+
+  void OnCycle(const Snapshot& snap, int campaign, std::vector<Action>* actions) override {
+    const CampaignState& st = snap.campaigns[campaign];
+    if (reference_bid_ <= 0) reference_bid_ = st.initial_bid;
+    const double hours = static_cast<double>(snap.control_cycle) / kMicrosPerHour;
+    double e;
+    if (st.daily_budget > 0) {
+      const SimTime offset = scenario_.start_offset_in_day;
+      const double tod_now = TimeOfDayHours(snap.time + offset);
+      // The first day may start mid-day: pace what is left of it.
+      const double tod_start = snap.day_start == 0 ? TimeOfDayHours(offset) : 0.0;
+      const double f0 = Cumulative(snap, campaign, tod_start);
+      const double f = (Cumulative(snap, campaign, tod_now) - f0) / std::max(1e-9, 1.0 - f0);
+      e = f - st.spend_today / st.daily_budget;
+    } else if (st.total_budget > 0) {
+      const double f = static_cast<double>(snap.time) / static_cast<double>(scenario_.duration);
+      e = f - st.spend_total / st.total_budget;
+    } else {
+      return;  // nothing to pace
+    }
+    integral_ = std::clamp(integral_ + e * hours, -integral_limit_, integral_limit_);
+    const double deriv = has_prev_ ? (e - prev_error_) / hours : 0.0;
+    prev_error_ = e;
+    has_prev_ = true;
+    const double mult = std::clamp(std::exp(kp_ * e + ki_ * integral_ + kd_ * deriv), min_mult_, max_mult_);
+    Action a;
+    a.kind = ActionKind::kSetBid;
+    a.campaign = campaign;
+    a.value = reference_bid_ * mult;
+    a.reason = "pacing error " + std::to_string(e);
+    if (std::fabs(a.value - st.bid) > 1e-9 * std::max(1.0, st.bid)) actions->push_back(a);
+  }
+
+ private:
+  static double TimeOfDayHours(SimTime t) {
+    return static_cast<double>(((t % kMicrosPerDay) + kMicrosPerDay) % kMicrosPerDay) / kMicrosPerHour;
+  }
+  // Share of the campaign's expected daily traffic before hour-of-day x.
+  double Cumulative(const Snapshot& snap, int campaign, double x) const {
+    if (even_) return x / 24.0;
+    double total = 0, before = 0;
+    const auto& cp = scenario_.campaigns[campaign];
+    for (int ch : cp.channels) {
+      const double w = scenario_.channels[ch].per_hour;
+      const auto& share = snap.hourly_traffic_share[ch];
+      for (int h = 0; h < 24; ++h) {
+        const double part = std::clamp(x - h, 0.0, 1.0);
+        before += w * share[h] * part;
+        total += w * share[h];
+      }
+    }
+    return total > 0 ? before / total : x / 24.0;
+  }
+
+  const Scenario& scenario_;
+  double kp_, ki_, kd_, min_mult_, max_mult_, integral_limit_;
+  bool even_;
+  double reference_bid_ = 0;
+  double integral_ = 0, prev_error_ = 0;
+  bool has_prev_ = false;
+};
+
+const Registration kPid({
+    .name = "pid_pacing",
+    .kind = ComponentKind::kController,
+    .description = "PID pacing: steers the base bid so spend follows the day's traffic curve to the daily budget.",
+    .params = {NumberParam("kp", 3.0, "proportional gain on the normalised cumulative spend error", 0, 100),
+               NumberParam("ki", 1.0, "integral gain, per hour", 0, 100),
+               NumberParam("kd", 0.0, "derivative gain, hours", 0, 100),
+               NumberParam("min_multiplier", 0.05, "lowest bid as a multiple of the reference bid", 0, 1),
+               NumberParam("max_multiplier", 5.0, "highest bid as a multiple of the reference bid", 1, 1000),
+               NumberParam("integral_limit", 5.0, "anti-windup bound on the integral term, hours", 0, 1000),
+               StringParam("curve", "traffic", "target curve: 'traffic' (expected traffic share) or 'even' (time)")},
+    .campaign_scoped = true,
+    .origin = "C++",
+    .make_bidder = nullptr,
+    .make_controller = [](const BuildContext& ctx) -> std::unique_ptr<Controller> {
+      return std::make_unique<PidPacing>(ctx);
+    },
+});
+
+}  // namespace
+}  // namespace adsim
