@@ -812,7 +812,7 @@ Results Engine::Run() {
     if (sc_.shocks[i].end < sc_.duration) Push(sc_.shocks[i].end, EventKind::kShockEnd, static_cast<int64_t>(i));
   }
   if (sc_.control_cycle < sc_.duration) Push(sc_.control_cycle, EventKind::kCycle, 0);
-  std::vector<Opportunity> batch(256);
+  std::vector<Opportunity> batch(64);  // small enough to stay in L1
   SimTime bucket_start = 0;
   const SimTime end = sc_.duration;
   for (;;) {

@@ -28,6 +28,31 @@ class AliasTable {
   std::vector<int> alias_;
 };
 
+// Quantile function of the largest of K iid standard normals,
+// z = InvNormalCdf(u^(1/K)), tabulated on a uniform grid of u with linear
+// interpolation (absolute error below 1e-6 in z, checked by a test) and
+// computed exactly in the two tails where the curve bends too fast for a table.
+// It replaces three transcendental calls per opportunity by one lookup.
+class MaxNormalQuantile {
+ public:
+  explicit MaxNormalQuantile(int k = 1);
+  double operator()(double u) const {
+    if (u < lo_ || u > hi_) return Exact(u);
+    const double x = u * kCells;
+    const int i = static_cast<int>(x);
+    const double f = x - i;
+    return table_[i] + f * (table_[i + 1] - table_[i]);
+  }
+  double Exact(double u) const;
+  int k() const { return k_; }
+
+ private:
+  static constexpr int kCells = 8192;
+  int k_;
+  double lo_, hi_;
+  std::vector<double> table_;
+};
+
 class SyntheticMarket : public Market {
  public:
   SyntheticMarket(const Scenario& scenario, uint64_t seed);
@@ -46,9 +71,11 @@ class SyntheticMarket : public Market {
     SimTime next_int = 0;     // the same as an integer
     double piece_end = 0.0;   // end of the current constant-rate piece
     double rate_per_us = 0.0;
+    double mean_gap_us = 0.0;   // 1 / rate_per_us (a multiply is cheaper than a divide)
     double traffic_mult = 1.0;  // share-weighted traffic multiplier from shocks
     AliasTable segments;
     std::vector<double> mu, sigma;  // competitor bid distribution per segment
+    MaxNormalQuantile top;          // for this channel's K
   };
   void StartPiece(ChannelState& ch, int index, double t);
   void DrawNext(ChannelState& ch, int index, double from);
