@@ -4,9 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <queue>
 
 #include "core/error.h"
+#include "core/event_queue.h"
 #include "core/guardrails.h"
 #include "core/ledger.h"
 #include "core/random.h"
@@ -72,22 +72,6 @@ ObservedStats ToObserved(const CellCounters& c) {
   return o;
 }
 
-enum class EventKind : int { kDayStart = 0, kShockStart = 1, kShockEnd = 2, kConversion = 3, kCycle = 4 };
-
-struct Event {
-  SimTime time;
-  int priority;
-  uint64_t seq;
-  EventKind kind;
-  int64_t payload;
-  // Total order: (time, priority, insertion sequence). priority_queue is a max-heap.
-  bool operator<(const Event& o) const {
-    if (time != o.time) return time > o.time;
-    if (priority != o.priority) return priority > o.priority;
-    return seq > o.seq;
-  }
-};
-
 struct PendingConversion {
   SimTime click_time;
   int campaign, channel, segment, creative;
@@ -145,9 +129,7 @@ class Engine {
   void ApplyAction(SimTime now, const std::string& controller, const Action& a);
   void FlushBucket(SimTime bucket_start);
   void CloseDay(SimTime day_start);
-  void Push(SimTime t, EventKind k, int64_t payload) {
-    heap_.push({t, static_cast<int>(k), seq_++, k, payload});
-  }
+  void Push(SimTime t, EventKind k, int64_t payload) { heap_.Push(t, k, payload); }
   void RecordConversion(const PendingConversion& p, SimTime arrival, bool reported);
   Results Finish(double wall_seconds);
 
@@ -170,8 +152,7 @@ class Engine {
   std::vector<Stream> conversion_streams_;  // per channel
   std::vector<PendingConversion> pending_;
   std::vector<int64_t> free_pending_;
-  std::priority_queue<Event> heap_;
-  uint64_t seq_ = 0;
+  EventQueue heap_;
   std::vector<Candidate> ours_, work_;
   std::vector<OurBid> our_bid_;  // indexed by campaign
   SlotWin wins_[kMaxSlots];
@@ -209,7 +190,7 @@ class Engine {
   } day_{};
   struct {
     std::vector<int64_t>*time, *channel, *segment, *user, *winner, *creative, *slot, *click, *bidders;
-    std::vector<double>*top_competing, *price;
+    std::vector<double>*top_competing, *price, *propensity;
   } ev_{};
 };
 
@@ -387,6 +368,7 @@ void Engine::Build() {
     ev_.user = &events_->Int("user", "id", "");
     ev_.bidders = &events_->Int("bidders", "count", "our campaigns that bid");
     ev_.top_competing = &events_->Real("top_competing_bid", "currency", "highest competing bid (score units)");
+    ev_.propensity = &events_->Real("propensity", "ratio", "the user's true click propensity multiplier (truth)");
     ev_.winner = &events_->Int("winner", "index", "our campaign in the first slot we won, -1 if none");
     ev_.creative = &events_->Int("creative", "index", "its creative, -1 if none");
     ev_.slot = &events_->Int("slot", "index", "its slot, -1 if none");
@@ -501,6 +483,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
       ev_.user->push_back(o.user);
       ev_.bidders->push_back(n);
       ev_.top_competing->push_back(o.competing[0]);
+      ev_.propensity->push_back(o.propensity);
       if (won > 0) {
         const OurBid& ob = our_bid_[wins_[0].bidder];
         ev_.winner->push_back(wins_[0].bidder);
@@ -816,7 +799,7 @@ Results Engine::Run() {
   SimTime bucket_start = 0;
   const SimTime end = sc_.duration;
   for (;;) {
-    const SimTime next_event = heap_.empty() ? kNever : heap_.top().time;
+    const SimTime next_event = heap_.empty() ? kNever : heap_.Top().time;
     const SimTime horizon = std::min({next_event, bucket_start + sc_.bucket, end});
     for (;;) {
       const size_t n = market_->Generate(horizon, batch.data(), batch.size());
@@ -829,9 +812,8 @@ Results Engine::Run() {
       FlushBucket(bucket_start);
       bucket_start = horizon;
     }
-    while (!heap_.empty() && heap_.top().time == horizon) {
-      const Event e = heap_.top();
-      heap_.pop();
+    while (!heap_.empty() && heap_.Top().time == horizon) {
+      const Event e = heap_.Pop();
       HandleEvent(e);
     }
   }
@@ -839,8 +821,7 @@ Results Engine::Run() {
   CloseDay(day_start_);
   // Conversions still pending at the end happened after it: truth only.
   while (!heap_.empty()) {
-    const Event e = heap_.top();
-    heap_.pop();
+    const Event e = heap_.Pop();
     if (e.kind == EventKind::kConversion) RecordConversion(pending_[e.payload], e.time, false);
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
@@ -973,7 +954,12 @@ uint64_t Fingerprint(const Results& results) {
     const auto* b = static_cast<const unsigned char*>(p);
     for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ULL;
   };
-  for (const auto& t : results.tables) {
+  // Tables in name order, so a file read back (listed by name) has the same fingerprint.
+  std::vector<const Table*> tables;
+  for (const auto& t : results.tables) tables.push_back(&t);
+  std::sort(tables.begin(), tables.end(), [](const Table* a, const Table* b) { return a->name() < b->name(); });
+  for (const Table* tp : tables) {
+    const Table& t = *tp;
     mix(t.name().data(), t.name().size());
     for (const auto& c : t.columns()) {
       mix(c.name.data(), c.name.size());

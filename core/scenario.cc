@@ -79,10 +79,16 @@ int Scenario::CampaignIndex(const std::string& n) const {
 
 namespace {
 
+// yaml-cpp throws on type queries of a missing key's node: these never do.
+bool IsScalarNode(const YAML::Node& n) { return n.IsDefined() && n.IsScalar(); }
+bool IsMapNode(const YAML::Node& n) { return n.IsDefined() && n.IsMap(); }
+bool IsSequenceNode(const YAML::Node& n) { return n.IsDefined() && n.IsSequence(); }
+bool IsMissing(const YAML::Node& n) { return !n.IsDefined() || n.IsNull(); }
+
 std::string Describe(const YAML::Node& n) {
-  if (!n.IsDefined() || n.IsNull()) return "nothing";
-  if (n.IsMap()) return "a mapping";
-  if (n.IsSequence()) return "a list of " + std::to_string(n.size());
+  if (IsMissing(n)) return "nothing";
+  if (IsMapNode(n)) return "a mapping";
+  if (IsSequenceNode(n)) return "a list of " + std::to_string(n.size());
   return "'" + n.Scalar() + "'";
 }
 
@@ -117,7 +123,7 @@ class Reader {
   // Checks that a mapping has only known keys.
   bool Map(const YAML::Node& n, const std::string& path, const std::vector<std::string>& keys) {
     Track(n);
-    if (!n.IsMap()) {
+    if (!IsMapNode(n)) {
       Issue(n, path, "a mapping with keys " + JoinNames(keys), Describe(n));
       return false;
     }
@@ -140,8 +146,8 @@ class Reader {
                 double def, double lo, double hi, bool required = false, const char* unit = "") {
     const YAML::Node n = parent[key];
     const std::string p = Child(path, key);
-    if (!n.IsDefined() || n.IsNull()) {
-      if (required) Issue(parent, p, std::string("a number") + unit, "nothing (the field is required)");
+    if (IsMissing(n)) {
+      if (required) Issue(n.IsDefined() ? n : parent, p, std::string("a number") + unit, "nothing (the field is required)");
       return def;
     }
     return NumberAt(n, p, def, lo, hi, unit);
@@ -151,7 +157,7 @@ class Reader {
                   const char* unit = "") {
     Track(n);
     double v;
-    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v)) {
+    if (!IsScalarNode(n) || !YAML::convert<double>::decode(n, v) || !std::isfinite(v)) {
       Issue(n, p, std::string("a number") + unit, Describe(n));
       return def;
     }
@@ -168,10 +174,10 @@ class Reader {
                   int64_t def, int64_t lo, int64_t hi) {
     const YAML::Node n = parent[key];
     const std::string p = Child(path, key);
-    if (!n.IsDefined() || n.IsNull()) return def;
+    if (IsMissing(n)) return def;
     Track(n);
     int64_t v;
-    if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v)) {
+    if (!IsScalarNode(n) || !YAML::convert<int64_t>::decode(n, v)) {
       Issue(n, p, "a whole number", Describe(n));
       return def;
     }
@@ -184,10 +190,10 @@ class Reader {
 
   bool Bool(const YAML::Node& parent, const std::string& path, const std::string& key, bool def) {
     const YAML::Node n = parent[key];
-    if (!n.IsDefined() || n.IsNull()) return def;
+    if (IsMissing(n)) return def;
     Track(n);
     bool v;
-    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+    if (!IsScalarNode(n) || !YAML::convert<bool>::decode(n, v)) {
       Issue(n, Child(path, key), "true or false", Describe(n));
       return def;
     }
@@ -197,12 +203,12 @@ class Reader {
   std::string String(const YAML::Node& parent, const std::string& path, const std::string& key,
                      const std::string& def, bool required = false) {
     const YAML::Node n = parent[key];
-    if (!n.IsDefined() || n.IsNull()) {
-      if (required) Issue(parent, Child(path, key), "a string", "nothing (the field is required)");
+    if (IsMissing(n)) {
+      if (required) Issue(n.IsDefined() ? n : parent, Child(path, key), "a string", "nothing (the field is required)");
       return def;
     }
     Track(n);
-    if (!n.IsScalar()) {
+    if (!IsScalarNode(n)) {
       Issue(n, Child(path, key), "a string", Describe(n));
       return def;
     }
@@ -223,13 +229,14 @@ class Reader {
                    SimTime def, SimTime lo, bool required = false) {
     const YAML::Node n = parent[key];
     const std::string p = Child(path, key);
-    if (!n.IsDefined() || n.IsNull()) {
-      if (required) Issue(parent, p, "a duration such as '15m', '1h' or '7d'", "nothing (the field is required)");
+    if (IsMissing(n)) {
+      if (required)
+        Issue(n.IsDefined() ? n : parent, p, "a duration such as '15m', '1h' or '7d'", "nothing (the field is required)");
       return def;
     }
     Track(n);
     SimTime v;
-    if (!n.IsScalar() || !ParseDuration(n.Scalar(), &v)) {
+    if (!IsScalarNode(n) || !ParseDuration(n.Scalar(), &v)) {
       Issue(n, p, "a duration such as '15m', '1h30m' or '7d' (units d, h, m, s, ms, us)", Describe(n));
       return def;
     }
@@ -246,18 +253,18 @@ class Reader {
     std::vector<int> out;
     const YAML::Node n = parent[key];
     const std::string p = Child(path, key);
-    if (!n.IsDefined() || n.IsNull() || (n.IsScalar() && n.Scalar() == "all")) {
+    if (IsMissing(n) || (IsScalarNode(n) && n.Scalar() == "all")) {
       if (empty_is_all)
         for (size_t i = 0; i < known.size(); ++i) out.push_back(static_cast<int>(i));
       return out;
     }
     Track(n);
-    if (!n.IsSequence()) {
+    if (!IsSequenceNode(n)) {
       Issue(n, p, std::string("a list of ") + what + " names or 'all'", Describe(n));
       return out;
     }
     for (size_t i = 0; i < n.size(); ++i) {
-      const std::string name = n[i].IsScalar() ? n[i].Scalar() : "";
+      const std::string name = IsScalarNode(n[i]) ? n[i].Scalar() : "";
       auto it = std::find(known.begin(), known.end(), name);
       if (it == known.end()) {
         Issue(n[i], Item(p, i), std::string("a ") + what + " name, one of " + JoinNames(known), Describe(n[i]));
@@ -274,9 +281,9 @@ class Reader {
 
   ParamMap Params(const YAML::Node& n, const std::string& path) {
     ParamMap out;
-    if (!n.IsDefined() || n.IsNull()) return out;
+    if (IsMissing(n)) return out;
     Track(n);
-    if (!n.IsMap()) {
+    if (!IsMapNode(n)) {
       Issue(n, path, "a mapping of parameter names to values", Describe(n));
       return out;
     }
@@ -286,7 +293,7 @@ class Reader {
       ParamValue pv;
       double d;
       bool b;
-      if (!v.IsScalar()) {
+      if (!IsScalarNode(v)) {
         Issue(v, Child(path, k), "a number, true/false or a string", Describe(v));
         continue;
       }
@@ -312,8 +319,8 @@ class Reader {
     ComponentSpec c;
     c.type = def_type;
     c.where = path;
-    if (!n.IsDefined() || n.IsNull()) return c;
-    if (n.IsScalar()) {
+    if (IsMissing(n)) return c;
+    if (IsScalarNode(n)) {
       c.type = n.Scalar();
       return c;
     }
@@ -335,9 +342,9 @@ void ReadProfile(Reader& r, const YAML::Node& parent, const std::string& path, c
   out->fill(1.0);
   const YAML::Node n = parent[key];
   const std::string p = Reader::Child(path, key);
-  if (!n.IsDefined() || n.IsNull()) return;
+  if (IsMissing(n)) return;
   r.Track(n);
-  if (!n.IsSequence() || n.size() != N) {
+  if (!IsSequenceNode(n) || n.size() != N) {
     r.Issue(n, p, "a list of " + std::to_string(N) + " non-negative multipliers", Describe(n));
     return;
   }
@@ -389,7 +396,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   sc.description = r.String(root, "", "description", "");
   if (root["seed"].IsDefined() && !root["seed"].IsNull()) {
     uint64_t s;
-    if (!root["seed"].IsScalar() || !YAML::convert<uint64_t>::decode(root["seed"], s))
+    if (!IsScalarNode(root["seed"]) || !YAML::convert<uint64_t>::decode(root["seed"], s))
       r.Issue(root["seed"], "seed", "a whole number in [0, 2^64)", Describe(root["seed"]));
     else
       sc.seed = s;
@@ -409,7 +416,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   // ---- channels
   const YAML::Node chs = root["channels"];
   std::vector<std::string> channel_names;
-  if (!chs.IsSequence() || chs.size() == 0) {
+  if (!IsSequenceNode(chs) || chs.size() == 0) {
     r.Issue(chs.IsDefined() ? chs : root, "channels", "a non-empty list of channels", Describe(chs));
   } else {
     for (size_t i = 0; i < chs.size(); ++i) {
@@ -420,7 +427,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         ch.name = r.String(c, p, "name", "channel" + std::to_string(i), true);
         const YAML::Node a = c["auction"];
         const std::string ap = Reader::Child(p, "auction");
-        if (a.IsScalar()) {
+        if (IsScalarNode(a)) {
           const std::string t = r.Choice(c, p, "auction", "second_price", {"second_price", "first_price", "gsp"});
           ch.auction = t == "first_price" ? AuctionType::kFirstPrice
                        : t == "gsp"       ? AuctionType::kGsp
@@ -435,7 +442,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
             ch.click_factors.assign(ch.slots, 1.0);
             const YAML::Node cf = a["click_factors"];
             if (cf.IsDefined()) {
-              if (!cf.IsSequence() || static_cast<int>(cf.size()) != ch.slots) {
+              if (!IsSequenceNode(cf) || static_cast<int>(cf.size()) != ch.slots) {
                 r.Issue(cf, Reader::Child(ap, "click_factors"),
                         "a list of " + std::to_string(ch.slots) + " click factors (one per slot)", Describe(cf));
               } else {
@@ -489,7 +496,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   // ---- segments
   const YAML::Node sgs = root["segments"];
   std::vector<std::string> segment_names;
-  if (!sgs.IsSequence() || sgs.size() == 0) {
+  if (!IsSequenceNode(sgs) || sgs.size() == 0) {
     r.Issue(sgs.IsDefined() ? sgs : root, "segments", "a non-empty list of audience segments", Describe(sgs));
   } else {
     for (size_t i = 0; i < sgs.size(); ++i) {
@@ -507,12 +514,12 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         seg.cvr = r.Number(s, p, "cvr", 0.05, 0.0, 1.0, true);
         const YAML::Node sh = s["share"];
         const std::string shp = Reader::Child(p, "share");
-        if (!sh.IsDefined() || sh.IsNull()) {
+        if (IsMissing(sh)) {
           std::fill(seg.share.begin(), seg.share.end(), 1.0);
-        } else if (sh.IsScalar()) {
+        } else if (IsScalarNode(sh)) {
           const double v = r.NumberAt(sh, shp, 1.0, 0.0, 1e9);
           std::fill(seg.share.begin(), seg.share.end(), v);
-        } else if (sh.IsMap()) {
+        } else if (IsMapNode(sh)) {
           r.Map(sh, shp, channel_names);
           for (size_t c = 0; c < channel_names.size(); ++c)
             seg.share[c] = r.Number(sh, shp, channel_names[c], 0.0, 0.0, 1e9);
@@ -522,7 +529,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         const YAML::Node cr = s["creatives"];
         const std::string crp = Reader::Child(p, "creatives");
         if (cr.IsDefined() && !cr.IsNull()) {
-          if (!cr.IsMap()) {
+          if (!IsMapNode(cr)) {
             r.Issue(cr, crp, "a mapping from 'campaign/creative' to {ctr, cvr}", Describe(cr));
           } else {
             for (auto it = cr.begin(); it != cr.end(); ++it) {
@@ -539,7 +546,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         }
         const YAML::Node v = s["conversion_value"];
         const std::string vp = Reader::Child(p, "conversion_value");
-        if (v.IsDefined() && !v.IsScalar()) {
+        if (v.IsDefined() && !IsScalarNode(v)) {
           if (r.Map(v, vp, {"distribution", "mean", "sigma"})) {
             const std::string d = r.Choice(v, vp, "distribution", "fixed", {"fixed", "lognormal"});
             seg.value_dist = d == "lognormal" ? ValueDist::kLognormal : ValueDist::kFixed;
@@ -600,7 +607,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   // ---- guardrails (scenario-wide defaults, overridable per campaign)
   GuardrailSpec global_guard;
   auto read_guard = [&r](const YAML::Node& g, const std::string& gp, GuardrailSpec* out) {
-    if (!g.IsDefined() || g.IsNull()) return;
+    if (IsMissing(g)) return;
     if (!r.Map(g, gp, {"min_bid", "max_bid", "max_change", "review_threshold", "max_daily_budget", "hold_pauses"}))
       return;
     out->min_bid = r.Number(g, gp, "min_bid", out->min_bid, 0.0, 1e9);
@@ -617,7 +624,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   // ---- campaigns
   const YAML::Node cps = root["campaigns"];
   std::vector<std::string> campaign_names;
-  if (!cps.IsSequence() || cps.size() == 0) {
+  if (!IsSequenceNode(cps) || cps.size() == 0) {
     r.Issue(cps.IsDefined() ? cps : root, "campaigns", "a non-empty list of campaigns", Describe(cps));
   } else {
     for (size_t i = 0; i < cps.size(); ++i) {
@@ -630,21 +637,21 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         cp.name = r.String(c, p, "name", "campaign" + std::to_string(i), true);
         cp.channels = r.Names(c, p, "channels", channel_names, "channel", true);
         cp.segments = r.Names(c, p, "segments", segment_names, "segment", true);
-        if (c["channels"].IsDefined() && cp.channels.empty() && c["channels"].IsSequence())
+        if (c["channels"].IsDefined() && cp.channels.empty() && IsSequenceNode(c["channels"]))
           r.Issue(c["channels"], Reader::Child(p, "channels"), "at least one channel", "an empty list");
-        if (c["segments"].IsDefined() && cp.segments.empty() && c["segments"].IsSequence())
+        if (c["segments"].IsDefined() && cp.segments.empty() && IsSequenceNode(c["segments"]))
           r.Issue(c["segments"], Reader::Child(p, "segments"), "at least one segment", "an empty list");
         cp.bid = r.Number(c, p, "bid", 1.0, 0.0, 1e6, true, " (currency per impression, or per click)");
         const YAML::Node cr = c["creatives"];
         const std::string crp = Reader::Child(p, "creatives");
-        if (!cr.IsDefined() || cr.IsNull()) {
+        if (IsMissing(cr)) {
           cp.creatives.push_back({"default"});
-        } else if (!cr.IsSequence() || cr.size() == 0) {
+        } else if (!IsSequenceNode(cr) || cr.size() == 0) {
           r.Issue(cr, crp, "a non-empty list of creatives", Describe(cr));
         } else {
           for (size_t k = 0; k < cr.size(); ++k) {
             CreativeSpec cs;
-            if (cr[k].IsScalar()) {
+            if (IsScalarNode(cr[k])) {
               cs.name = cr[k].Scalar();
             } else if (r.Map(cr[k], Reader::Item(crp, k), {"name"})) {
               cs.name = r.String(cr[k], Reader::Item(crp, k), "name", "creative" + std::to_string(k), true);
@@ -677,7 +684,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         cp.bidder = r.Component(c["bidder"], Reader::Child(p, "bidder"), "fixed");
         const YAML::Node ctl = c["controllers"];
         if (ctl.IsDefined() && !ctl.IsNull()) {
-          if (!ctl.IsSequence()) {
+          if (!IsSequenceNode(ctl)) {
             r.Issue(ctl, Reader::Child(p, "controllers"), "a list of controllers", Describe(ctl));
           } else {
             for (size_t k = 0; k < ctl.size(); ++k)
@@ -716,7 +723,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   // ---- scenario-wide controllers
   const YAML::Node ctl = root["controllers"];
   if (ctl.IsDefined() && !ctl.IsNull()) {
-    if (!ctl.IsSequence()) {
+    if (!IsSequenceNode(ctl)) {
       r.Issue(ctl, "controllers", "a list of controllers", Describe(ctl));
     } else {
       for (size_t k = 0; k < ctl.size(); ++k) sc.controllers.push_back(r.Component(ctl[k], Reader::Item("controllers", k), ""));
@@ -726,7 +733,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   // ---- shocks
   const YAML::Node shs = root["shocks"];
   if (shs.IsDefined() && !shs.IsNull()) {
-    if (!shs.IsSequence()) {
+    if (!IsSequenceNode(shs)) {
       r.Issue(shs, "shocks", "a list of shocks", Describe(shs));
     } else {
       for (size_t i = 0; i < shs.size(); ++i) {
@@ -780,7 +787,7 @@ Scenario ParseScenario(const std::string& text, const std::string& source_name) 
   } catch (const YAML::ParserException& e) {
     throw ConfigError({{source_name, "", e.mark.line + 1, "valid YAML or JSON", e.msg}});
   }
-  if (!root.IsDefined() || root.IsNull())
+  if (IsMissing(root))
     throw ConfigError({{source_name, "", 1, "a scenario mapping", "an empty document"}});
   return Build(root, source_name, text);
 }

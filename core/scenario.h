@@ -78,7 +78,7 @@ struct ComponentSpec {  // a registered component chosen by name
 };
 
 struct GuardrailSpec {
-  double min_bid = 0.01;
+  double min_bid = 0.0;
   double max_bid = 100.0;
   double max_change = 0.5;        // largest relative change of a bid or budget per control cycle
   double review_threshold = 1.0;  // a requested relative change above this is held for review

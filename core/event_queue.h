@@ -1,0 +1,54 @@
+// The heap of sparse events (control cycles, delayed conversions, day starts,
+// shock starts and ends). Opportunities are not in it: they come from the
+// market's time-ordered streams and are merged with this heap by the engine.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <queue>
+#include <vector>
+
+#include "core/types.h"
+
+namespace adsim {
+
+// Among events at the same time, lower priority values run first. The engine
+// processes sparse events at time t before any opportunity at time t.
+enum class EventKind : int { kDayStart = 0, kShockStart = 1, kShockEnd = 2, kConversion = 3, kCycle = 4 };
+
+struct Event {
+  SimTime time = 0;
+  int priority = 0;
+  uint64_t seq = 0;  // insertion order, the last tie-breaker
+  EventKind kind = EventKind::kCycle;
+  int64_t payload = 0;
+};
+
+// Events in the total order (time, priority, insertion sequence).
+class EventQueue {
+ public:
+  void Push(SimTime time, EventKind kind, int64_t payload = 0) {
+    heap_.push({time, static_cast<int>(kind), seq_++, kind, payload});
+  }
+  bool empty() const { return heap_.empty(); }
+  size_t size() const { return heap_.size(); }
+  const Event& Top() const { return heap_.top(); }
+  Event Pop() {
+    Event e = heap_.top();
+    heap_.pop();
+    return e;
+  }
+
+ private:
+  struct Later {  // priority_queue is a max-heap: "less" means "runs later"
+    bool operator()(const Event& a, const Event& b) const {
+      if (a.time != b.time) return a.time > b.time;
+      if (a.priority != b.priority) return a.priority > b.priority;
+      return a.seq > b.seq;
+    }
+  };
+  std::priority_queue<Event, std::vector<Event>, Later> heap_;
+  uint64_t seq_ = 0;
+};
+
+}  // namespace adsim

@@ -1,0 +1,58 @@
+"""adsim: discrete-event simulation and backtesting of real-time ad campaign optimization.
+
+Quick start::
+
+    import adsim
+    result = adsim.run(seed=1)           # the embedded default scenario
+    result.kpis()                        # per-campaign KPIs (a DataFrame)
+    result.aggregates                    # per bucket x cell counters
+    print(result.summary())
+
+See docs/python.md for the full guide.
+"""
+
+from __future__ import annotations
+
+from ._errors import ConfigError, DataError, Error, InvariantError, IoError
+
+# The compiled module translates C++ errors into the classes above, so they
+# must exist before it is imported.
+from . import _adsim  # noqa: E402  (import order matters)
+from ._controller import (  # noqa: E402
+    COUNTER_FIELDS,
+    Action,
+    CampaignState,
+    Controller,
+    Param,
+    Snapshot,
+    register_controller,
+)
+from ._result import Result, load  # noqa: E402
+from ._run import components, default_scenario, run, validate  # noqa: E402
+
+__version__: str = _adsim.__version__
+#: Version of the result file schema this adsim writes.
+SCHEMA_VERSION: int = _adsim.schema_version
+
+__all__ = [
+    "__version__",
+    "SCHEMA_VERSION",
+    "run",
+    "load",
+    "validate",
+    "default_scenario",
+    "components",
+    "register_controller",
+    "Result",
+    "Controller",
+    "Snapshot",
+    "CampaignState",
+    "Action",
+    "Param",
+    "COUNTER_FIELDS",
+    "Error",
+    "ConfigError",
+    "DataError",
+    "InvariantError",
+    "IoError",
+]

@@ -1,0 +1,539 @@
+"""Python controllers: the Controller base class, the Snapshot it receives,
+the Actions it returns, and registration into adsim's C++ component registry.
+
+A registered controller is usable by name from any scenario (YAML file, text
+or dict), exactly like a built-in C++ one; the engine calls its ``on_cycle``
+once per control cycle, holding the GIL only for that call, and passes every
+returned action through the guardrails.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar, Dict, Iterable, List, Optional, Sequence, Tuple, Type, TypeVar, Union
+
+import numpy as np
+import pandas as pd
+
+from ._errors import ConfigError
+
+__all__ = [
+    "Action",
+    "CampaignState",
+    "Controller",
+    "Param",
+    "Snapshot",
+    "register_controller",
+    "COUNTER_FIELDS",
+]
+
+#: Fields of one cell's counters (the structured dtype of Snapshot.total etc.).
+COUNTER_FIELDS = ("requests", "bids", "impressions", "clicks", "conversions", "conversion_value", "spend")
+
+#: Action kinds and their C++ codes (adsim::ActionKind; checked by the tests).
+ACTION_KINDS = {
+    "set_bid": 0,
+    "set_daily_budget": 1,
+    "set_total_budget": 2,
+    "pause_campaign": 3,
+    "resume_campaign": 4,
+    "pause_creative": 5,
+    "resume_creative": 6,
+    "set_segment_modifier": 7,
+}
+
+Index = Union[int, str]
+
+
+# ---------------------------------------------------------------------------
+# What a controller sees.
+
+
+@dataclass(frozen=True)
+class CampaignState:
+    """A campaign's settings and ledger as the advertiser knows them at the snapshot time."""
+
+    name: str
+    bid: float  # current base bid
+    initial_bid: float  # the scenario's base bid
+    daily_budget: float  # 0 = none
+    total_budget: float  # 0 = none
+    spend_today: float
+    spend_total: float
+    paused: bool
+    segment_modifier: Tuple[float, ...]  # per scenario segment, multiplies the bid
+    creative_paused: Tuple[bool, ...]
+    goal: str  # "none", "cpa" or "roas"
+    goal_value: float  # target CPA (currency) or ROAS (ratio)
+
+
+class Snapshot:
+    """What a controller receives each control cycle: only what the advertiser
+    can know at ``time`` (no true rate, no competitor bid, no future event).
+
+    Times are int64 microseconds of simulated time. The per-cell counters
+    ``total`` (since the start), ``last_cycle`` (during the last control
+    cycle) and ``today`` (since the current day's start) are read-only numpy
+    structured arrays with one record per cell and the fields of
+    :data:`COUNTER_FIELDS`, e.g. ``snapshot.today["spend"]``. A cell is a
+    (campaign, channel, segment, creative); :meth:`cell` gives its index, and
+    a campaign's cells are the contiguous slice :meth:`cells`.
+    """
+
+    __slots__ = (
+        "time",
+        "day_start",
+        "control_cycle",
+        "num_channels",
+        "num_segments",
+        "num_creatives",
+        "cell_offset",
+        "campaigns",
+        "total",
+        "last_cycle",
+        "today",
+        "hourly_traffic_share",
+        "channel_names",
+        "segment_names",
+        "_cell_keys",
+    )
+
+    def __init__(self, raw: Dict[str, Any]) -> None:
+        self.time: int = int(raw["time"])
+        self.day_start: int = int(raw["day_start"])  # simulated time of the current day's start
+        self.control_cycle: int = int(raw["control_cycle"])
+        self.num_channels: int = int(raw["num_channels"])
+        self.num_segments: int = int(raw["num_segments"])
+        self.num_creatives: Tuple[int, ...] = tuple(raw["num_creatives"])
+        self.cell_offset: Tuple[int, ...] = tuple(raw["cell_offset"])
+        self.campaigns: Tuple[CampaignState, ...] = tuple(CampaignState(**c) for c in raw["campaigns"])
+        self.total: np.ndarray = raw["total"]
+        self.last_cycle: np.ndarray = raw["last_cycle"]
+        self.today: np.ndarray = raw["today"]
+        #: Expected share of a day's traffic per hour of day, shape (channels, 24); rows sum to 1.
+        self.hourly_traffic_share: np.ndarray = raw["hourly_traffic_share"]
+        self.channel_names: Tuple[str, ...] = tuple(raw["channel_names"])
+        self.segment_names: Tuple[str, ...] = tuple(raw["segment_names"])
+        self._cell_keys: Optional[Dict[str, np.ndarray]] = None
+
+    # ---- names and indices ----------------------------------------------
+
+    @property
+    def campaign_names(self) -> Tuple[str, ...]:
+        return tuple(c.name for c in self.campaigns)
+
+    @property
+    def num_campaigns(self) -> int:
+        return len(self.campaigns)
+
+    @property
+    def num_cells(self) -> int:
+        return len(self.total)
+
+    @staticmethod
+    def _lookup(what: str, key: Index, names: Sequence[str]) -> int:
+        if isinstance(key, str):
+            try:
+                return names.index(key)
+            except ValueError:
+                raise KeyError(f"no {what} named '{key}'; {what}s: {', '.join(names)}") from None
+        i = int(key)
+        if not 0 <= i < len(names):
+            raise IndexError(f"{what} index {i} out of range [0, {len(names)})")
+        return i
+
+    def campaign_index(self, campaign: Index) -> int:
+        """Index of a campaign given its name (or index, checked)."""
+        return self._lookup("campaign", campaign, self.campaign_names)
+
+    def channel_index(self, channel: Index) -> int:
+        return self._lookup("channel", channel, self.channel_names)
+
+    def segment_index(self, segment: Index) -> int:
+        return self._lookup("segment", segment, self.segment_names)
+
+    def cell(self, campaign: Index, channel: Index, segment: Index, creative: int = 0) -> int:
+        """Index of the cell (campaign, channel, segment, creative) in the counter arrays.
+
+        Campaigns, channels and segments may be given by name or index;
+        creative is the index within the campaign.
+        """
+        c = self.campaign_index(campaign)
+        ch = self.channel_index(channel)
+        s = self.segment_index(segment)
+        if not 0 <= int(creative) < self.num_creatives[c]:
+            raise IndexError(f"creative index {creative} out of range [0, {self.num_creatives[c]}) for campaign {c}")
+        return self.cell_offset[c] + (ch * self.num_segments + s) * self.num_creatives[c] + int(creative)
+
+    def cells(self, campaign: Index) -> slice:
+        """The contiguous slice of a campaign's cells in the counter arrays."""
+        c = self.campaign_index(campaign)
+        n = self.num_channels * self.num_segments * self.num_creatives[c]
+        return slice(self.cell_offset[c], self.cell_offset[c] + n)
+
+    @property
+    def cell_keys(self) -> Dict[str, np.ndarray]:
+        """Per cell: its campaign, channel, segment and creative indices (arrays)."""
+        if self._cell_keys is None:
+            camp, ch, seg, cr = [], [], [], []
+            for c, ncr in enumerate(self.num_creatives):
+                n = self.num_channels * self.num_segments * ncr
+                k = np.arange(n)
+                camp.append(np.full(n, c))
+                ch.append(k // ncr // self.num_segments)
+                seg.append(k // ncr % self.num_segments)
+                cr.append(k % ncr)
+            cat = (lambda parts: np.concatenate(parts).astype(np.int64)) if camp else (lambda parts: np.zeros(0, np.int64))
+            self._cell_keys = {"campaign": cat(camp), "channel": cat(ch), "segment": cat(seg), "creative": cat(cr)}
+        return self._cell_keys
+
+    # ---- sums -----------------------------------------------------------
+
+    def _table(self, table: Union[str, np.ndarray]) -> np.ndarray:
+        if isinstance(table, str):
+            if table not in ("total", "last_cycle", "today"):
+                raise ValueError(f"table must be 'total', 'last_cycle' or 'today', not {table!r}")
+            return getattr(self, table)
+        return table
+
+    def stats(
+        self,
+        table: Union[str, np.ndarray] = "today",
+        campaign: Optional[Index] = None,
+        channel: Optional[Index] = None,
+        segment: Optional[Index] = None,
+        creative: Optional[int] = None,
+    ) -> Dict[str, float]:
+        """Counters summed over the cells that match every given index (None = all).
+
+        Returns a dict with the :data:`COUNTER_FIELDS` (ints for counts).
+        """
+        t = self._table(table)
+        mask = np.ones(len(t), dtype=bool)
+        keys = self.cell_keys
+        if campaign is not None:
+            mask &= keys["campaign"] == self.campaign_index(campaign)
+        if channel is not None:
+            mask &= keys["channel"] == self.channel_index(channel)
+        if segment is not None:
+            mask &= keys["segment"] == self.segment_index(segment)
+        if creative is not None:
+            mask &= keys["creative"] == int(creative)
+        sel = t[mask]
+        return {f: (float(sel[f].sum()) if f in ("conversion_value", "spend") else int(sel[f].sum())) for f in COUNTER_FIELDS}
+
+    def campaign_total(self, table: Union[str, np.ndarray], campaign: Index) -> Dict[str, float]:
+        """Sum of a campaign's cells in `table` ('total', 'last_cycle' or 'today')."""
+        t = self._table(table)[self.cells(campaign)]
+        return {f: (float(t[f].sum()) if f in ("conversion_value", "spend") else int(t[f].sum())) for f in COUNTER_FIELDS}
+
+    def frame(self, table: Union[str, np.ndarray] = "today") -> pd.DataFrame:
+        """A table's cells as a DataFrame (campaign, channel, segment, creative + counters).
+
+        Convenient for exploration; build it only if you need it (it costs more
+        than reading the arrays directly).
+        """
+        t = self._table(table)
+        df = pd.DataFrame({k: v for k, v in self.cell_keys.items()})
+        for f in COUNTER_FIELDS:
+            df[f] = t[f]
+        return df
+
+    # ---- time -----------------------------------------------------------
+
+    @property
+    def elapsed_today(self) -> int:
+        """Microseconds since the current day's start (the run start on the first day)."""
+        return self.time - self.day_start
+
+    def __repr__(self) -> str:
+        return (
+            f"<adsim.Snapshot t={self.time / 3.6e9:.2f}h campaigns={self.num_campaigns} "
+            f"channels={self.num_channels} segments={self.num_segments} cells={self.num_cells}>"
+        )
+
+
+def _make_snapshot(raw: Dict[str, Any]) -> Snapshot:
+    """Called by the compiled module once per control cycle."""
+    return Snapshot(raw)
+
+
+# ---------------------------------------------------------------------------
+# What a controller does.
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action a controller proposes. The engine passes it through the
+    campaign's guardrails and records it in the ``actions`` table with its
+    status (applied, clamped, held or rejected).
+
+    Build actions with the class methods, e.g. ``Action.set_bid(0, 0.5)``.
+    `campaign` and `segment` may be names or indices; `creative` is the index
+    within the campaign. ``campaign=None`` means the campaign the controller
+    is attached to.
+    """
+
+    kind: str
+    campaign: Optional[Index] = None
+    value: float = 0.0
+    segment: Optional[Index] = None
+    creative: Optional[int] = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACTION_KINDS:
+            raise ValueError(f"unknown action kind {self.kind!r}; one of {', '.join(ACTION_KINDS)}")
+
+    @classmethod
+    def set_bid(cls, campaign: Optional[Index], value: float, reason: str = "") -> "Action":
+        """New base bid (currency per impression, or per click on click-billed channels)."""
+        return cls("set_bid", campaign, float(value), reason=reason)
+
+    @classmethod
+    def set_daily_budget(cls, campaign: Optional[Index], value: float, reason: str = "") -> "Action":
+        return cls("set_daily_budget", campaign, float(value), reason=reason)
+
+    @classmethod
+    def set_total_budget(cls, campaign: Optional[Index], value: float, reason: str = "") -> "Action":
+        return cls("set_total_budget", campaign, float(value), reason=reason)
+
+    @classmethod
+    def pause_campaign(cls, campaign: Optional[Index], reason: str = "") -> "Action":
+        return cls("pause_campaign", campaign, reason=reason)
+
+    @classmethod
+    def resume_campaign(cls, campaign: Optional[Index], reason: str = "") -> "Action":
+        return cls("resume_campaign", campaign, reason=reason)
+
+    @classmethod
+    def pause_creative(cls, campaign: Optional[Index], creative: int, reason: str = "") -> "Action":
+        return cls("pause_creative", campaign, creative=int(creative), reason=reason)
+
+    @classmethod
+    def resume_creative(cls, campaign: Optional[Index], creative: int, reason: str = "") -> "Action":
+        return cls("resume_creative", campaign, creative=int(creative), reason=reason)
+
+    @classmethod
+    def set_segment_modifier(
+        cls, campaign: Optional[Index], segment: Index, value: float, reason: str = ""
+    ) -> "Action":
+        """Bid multiplier for one audience segment of the campaign."""
+        return cls("set_segment_modifier", campaign, float(value), segment=segment, reason=reason)
+
+    def _to_tuple(self, snapshot: Snapshot, own_campaign: int) -> Tuple[int, int, int, int, float, str]:
+        """(kind, campaign, segment, creative, value, reason) for the engine."""
+        if self.campaign is None:
+            if own_campaign < 0:
+                raise ValueError(f"{self}: a scenario-wide controller must name the campaign")
+            campaign = own_campaign
+        else:
+            campaign = snapshot.campaign_index(self.campaign)
+        segment = -1 if self.segment is None else snapshot.segment_index(self.segment)
+        creative = -1 if self.creative is None else int(self.creative)
+        return (ACTION_KINDS[self.kind], campaign, segment, creative, float(self.value), str(self.reason))
+
+
+# ---------------------------------------------------------------------------
+# The controller base class and registration.
+
+
+class Controller:
+    """Base class of Python controllers.
+
+    Subclass it, implement :meth:`on_cycle`, and register the class with
+    :func:`register_controller`; scenarios then use it by name. One instance
+    is made per use in a scenario (per campaign that lists it, or once for a
+    scenario-wide controller) and per run, with the scenario's parameters
+    (defaults filled in, types checked) as keyword arguments.
+
+    Before ``__init__`` runs, the instance already has:
+
+    * ``campaign``: the index of the campaign it is attached to, -1 if it is
+      scenario-wide;
+    * ``where``: its field path in the scenario (e.g. ``campaigns[0].controllers[1]``).
+
+    The default ``__init__`` stores the parameters in ``self.params``.
+    """
+
+    #: The registered name (set by register_controller).
+    name: ClassVar[str] = ""
+    campaign: int = -1
+    where: str = ""
+
+    def __init__(self, **params: Any) -> None:
+        self.params: Dict[str, Any] = dict(params)
+
+    def on_cycle(self, snapshot: Snapshot) -> Optional[Iterable[Action]]:
+        """Called once per control cycle. Returns the actions to propose (a
+        list, an iterable, a single Action, or None for none).
+
+        It may keep state on ``self`` between cycles, and may be slow-ish (it
+        runs once per cycle, not per opportunity); it must not rely on
+        anything but the snapshot and its own state, so that runs reproduce.
+        An exception aborts the run with an adsim.Error that chains it.
+        """
+        raise NotImplementedError(f"{type(self).__name__}.on_cycle() is not implemented")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared controller parameter: default (whose type, number, bool or
+    string, is the parameter's type), description, and bounds for numbers."""
+
+    default: Union[float, int, bool, str]
+    description: str = ""
+    min: Optional[float] = None
+    max: Optional[float] = None
+
+
+class _Adapter:
+    """What the compiled module holds for one controller instance."""
+
+    __slots__ = ("controller", "name")
+
+    def __init__(self, controller: Controller, name: str) -> None:
+        self.controller = controller
+        self.name = name
+
+    def _on_cycle(self, snapshot: Snapshot) -> List[Tuple[int, int, int, int, float, str]]:
+        out = self.controller.on_cycle(snapshot)
+        if out is None:
+            return []
+        if isinstance(out, Action):
+            out = [out]
+        try:
+            items = list(out)
+        except TypeError:
+            raise TypeError(
+                f"on_cycle() must return a list of adsim.Action (or None), not {type(out).__name__}"
+            ) from None
+        result = []
+        for i, a in enumerate(items):
+            if not isinstance(a, Action):
+                raise TypeError(
+                    f"on_cycle() must return adsim.Action objects; item {i} is {type(a).__name__}: {a!r}"
+                )
+            result.append(a._to_tuple(snapshot, self.controller.campaign))
+        return result
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+C = TypeVar("C", bound=Type[Controller])
+
+
+def _param_specs(name: str, params: Optional[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], set]:
+    specs, integers = [], set()
+    for pname, p in (params or {}).items():
+        if not isinstance(pname, str) or not _NAME.match(pname):
+            raise ConfigError(f"controller '{name}': invalid parameter name {pname!r}")
+        if not isinstance(p, Param):
+            p = Param(p)
+        d = p.default
+        spec = {"name": pname, "description": p.description, "min": -1e300, "max": 1e300}
+        if isinstance(d, bool):
+            spec.update(kind="bool", default=d)
+        elif isinstance(d, (int, float, np.integer, np.floating)):
+            if not math.isfinite(float(d)):
+                raise ConfigError(f"controller '{name}': parameter '{pname}' default must be finite, not {d!r}")
+            spec.update(kind="number", default=float(d))
+            if isinstance(d, (int, np.integer)):
+                integers.add(pname)
+        elif isinstance(d, str):
+            spec.update(kind="string", default=d)
+        else:
+            raise ConfigError(
+                f"controller '{name}': parameter '{pname}' default must be a number, bool or string, "
+                f"not {type(d).__name__}"
+            )
+        if (p.min is not None or p.max is not None) and spec["kind"] != "number":
+            raise ConfigError(f"controller '{name}': parameter '{pname}': min/max apply to numbers only")
+        if p.min is not None:
+            spec["min"] = float(p.min)
+        if p.max is not None:
+            spec["max"] = float(p.max)
+        if spec["kind"] == "number" and not spec["min"] <= spec["default"] <= spec["max"]:
+            raise ConfigError(f"controller '{name}': parameter '{pname}' default {d} is outside [{p.min}, {p.max}]")
+        specs.append(spec)
+    return specs, integers
+
+
+def register_controller(
+    name: str,
+    cls: Optional[Type[Controller]] = None,
+    *,
+    description: Optional[str] = None,
+    params: Optional[Dict[str, Any]] = None,
+    campaign_scoped: bool = True,
+) -> Any:
+    """Registers a Controller subclass under `name` in adsim's component
+    registry (the same one the C++ components are in), so scenarios can use
+    it by name: ``controllers: [{type: name, params: {...}}]``.
+
+    Use as a decorator, ``@adsim.register_controller("my_rule", params={"step": 0.1})``,
+    or call it, ``adsim.register_controller("my_rule", MyRule, ...)``.
+
+    * `description`: one line shown by :func:`adsim.components` (default: the
+      first line of the class docstring).
+    * `params`: parameter name -> default value (its type, number, bool or
+      string, is the parameter's type) or :class:`Param`. The registry rejects
+      unknown and ill-typed parameters in scenarios, and fills in defaults.
+      Numbers arrive as float, or as int if the declared default is an int and
+      the value is integral.
+    * `campaign_scoped`: True (default) if it is listed under
+      ``campaigns[i].controllers`` and works on that campaign; False if it is
+      scenario-wide (listed under the top-level ``controllers``).
+
+    Registering a name again replaces the earlier Python registration (handy
+    in notebooks); a name taken by a built-in C++ controller is refused.
+    Register before starting runs, not while runs are in progress in other threads.
+    """
+    from . import _adsim
+
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"invalid controller name {name!r}: use letters, digits, '_', '.', '-'")
+
+    def register(klass: C) -> C:
+        if not (isinstance(klass, type) and issubclass(klass, Controller)):
+            raise TypeError(f"register_controller('{name}'): expected a subclass of adsim.Controller, got {klass!r}")
+        if klass.on_cycle is Controller.on_cycle:
+            raise TypeError(f"register_controller('{name}'): {klass.__name__} does not implement on_cycle()")
+        for info in _adsim.components():
+            if info["kind"] == "controller" and info["name"] == name and info["origin"] != "Python":
+                raise ConfigError(f"a controller named '{name}' is already registered by {info['origin']}; choose another name")
+        specs, integers = _param_specs(name, params)
+        defaults = {s["name"]: (int(s["default"]) if s["name"] in integers else s["default"]) for s in specs}
+        try:  # a constructor that cannot take the declared parameters fails now, not mid-run
+            inspect.signature(klass).bind(**defaults)
+        except TypeError as e:
+            raise TypeError(f"register_controller('{name}'): {klass.__name__}() cannot take the declared params: {e}") from None
+        except ValueError:
+            pass  # no signature available
+        desc = description
+        if desc is None:
+            doc = inspect.getdoc(klass) if klass.__doc__ else None
+            desc = doc.strip().splitlines()[0] if doc else f"Python controller {klass.__qualname__}"
+
+        def factory(values: Dict[str, Any], campaign: int, where: str) -> _Adapter:
+            kwargs = {
+                k: (int(v) if k in integers and float(v).is_integer() else v) for k, v in values.items()
+            }
+            instance = klass.__new__(klass)
+            instance.campaign = int(campaign)
+            instance.where = where
+            instance.__init__(**kwargs)
+            if not hasattr(instance, "params"):
+                instance.params = dict(kwargs)
+            return _Adapter(instance, name)
+
+        _adsim.register_controller(name, desc, specs, bool(campaign_scoped), factory)
+        klass.name = name
+        return klass
+
+    if cls is not None:
+        return register(cls)
+    return register
+

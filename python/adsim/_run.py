@@ -1,0 +1,189 @@
+"""Running and validating scenarios, and listing components."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+
+import numpy as np
+
+from . import _adsim
+from ._errors import ConfigError
+from ._result import Result
+
+#: What adsim.run and adsim.validate accept as a scenario.
+ScenarioLike = Union[None, str, bytes, "os.PathLike[str]", Mapping[str, Any]]
+ProgressLike = Union[None, bool, Callable[[float], Any]]
+
+_SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise ConfigError(
+        issues=[
+            {
+                "file": "<dict>",
+                "path": "",
+                "line": 0,
+                "expected": "only dict, list, str, number, bool and None values",
+                "found": f"a {type(value).__name__}: {value!r}"[:200],
+            }
+        ]
+    )
+
+
+def _scenario_args(scenario: ScenarioLike) -> Tuple[Optional[str], str, Optional[str]]:
+    """(text, source_name, path) for the compiled module: exactly one of text and path is set
+    (neither for the default scenario)."""
+    if scenario is None:
+        return None, "<default>", None
+    if isinstance(scenario, Mapping):
+        return json.dumps(scenario, default=_json_default), "<dict>", None
+    if isinstance(scenario, bytes):
+        scenario = scenario.decode("utf-8")
+    if isinstance(scenario, os.PathLike):
+        return None, "", os.fspath(scenario)
+    if isinstance(scenario, str):
+        one_line = "\n" not in scenario and "\r" not in scenario
+        if one_line and (scenario.strip().lower().endswith(_SCENARIO_SUFFIXES) or os.path.isfile(scenario)):
+            return None, "", scenario.strip()
+        return scenario, "<string>", None
+    raise TypeError(
+        "scenario must be None (the default scenario), a path (str or pathlib.Path), YAML/JSON text "
+        f"or a dict, not {type(scenario).__name__}"
+    )
+
+
+def _check_seed(seed: Any) -> Optional[int]:
+    if seed is None:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**64:
+        raise ConfigError(
+            issues=[{"file": "<argument>", "path": "seed", "line": 0, "expected": "an integer in [0, 2**64)", "found": repr(seed)}]
+        )
+    return int(seed)
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr (works in terminals and notebooks)."""
+
+    def __init__(self, width: int = 40) -> None:
+        self.width = width
+        self.last = -1
+
+    def __call__(self, fraction: float) -> None:
+        percent = int(100 * min(max(fraction, 0.0), 1.0))
+        if percent == self.last:
+            return
+        self.last = percent
+        filled = percent * self.width // 100
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {percent:3d}%")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.last >= 0:
+            sys.stderr.write(f"\r[{'#' * self.width}] 100%\n")
+            sys.stderr.flush()
+
+
+def run(
+    scenario: ScenarioLike = None,
+    seed: Optional[int] = None,
+    out: Union[None, str, "os.PathLike[str]"] = None,
+    progress: ProgressLike = False,
+) -> Result:
+    """Runs a scenario with the C++ engine and returns its :class:`Result`.
+
+    * `scenario`: None for the embedded default scenario; a path (str or
+      pathlib.Path) to a YAML or JSON file; YAML/JSON text; or a dict with the
+      same structure as a scenario file (errors then name ``<dict>`` and the
+      field path, e.g. ``campaigns[1].budget.daily``).
+    * `seed`: overrides the scenario's seed. A run needs a seed from one or
+      the other (adsim never seeds from the clock): ConfigError otherwise.
+    * `out`: also write the result to this HDF5 file (written to a temporary
+      name and renamed when complete).
+    * `progress`: True for a progress bar on stderr, or a callable receiving
+      the fraction of simulated time done, once per control cycle.
+
+    The GIL is released while the engine runs (other Python threads keep
+    running); it is taken back only to call Python controllers and the
+    progress callback. Ctrl-C interrupts a run started from the main thread.
+    Raises ConfigError, DataError, IoError, InvariantError or Error.
+    """
+    text, source, path = _scenario_args(scenario)
+    seed = _check_seed(seed)
+    out_path = os.fspath(out) if out is not None else ""
+    if out is not None and not out_path:
+        raise ValueError("out must be a non-empty path")
+    bar: Optional[_ProgressBar] = None
+    callback: Optional[Callable[[float], Any]] = None
+    if progress is True:
+        bar = _ProgressBar()
+        callback = bar
+    elif callable(progress):
+        callback = progress
+    elif progress not in (False, None):
+        raise TypeError("progress must be a bool or a callable taking a fraction in [0, 1]")
+    in_main = threading.current_thread() is threading.main_thread()
+    try:
+        raw = _adsim.run(text, source, path, seed, out_path, callback, in_main)
+    finally:
+        if bar is not None:
+            bar.done()
+    return Result(raw, path=out_path or None)
+
+
+def validate(scenario: ScenarioLike = None) -> Dict[str, Any]:
+    """Parses a scenario and checks that every component name and its
+    parameters resolve, as a run would before starting. Raises ConfigError
+    (with every issue) if not; otherwise returns a short description: name,
+    description, source, seed (None if the scenario has none), start,
+    duration_us, bucket_us, control_cycle_us, channels, segments, campaigns,
+    shocks."""
+    text, source, path = _scenario_args(scenario)
+    return _adsim.validate(text, source, path)
+
+
+def default_scenario(as_dict: bool = False) -> Union[str, Dict[str, Any]]:
+    """The embedded default scenario: its YAML text, or (as_dict=True) the
+    parsed dict, handy to modify and pass to run()."""
+    text = _adsim.default_scenario_text()
+    if not as_dict:
+        return text
+    import yaml  # PyYAML, only needed here
+
+    return yaml.safe_load(text)
+
+
+def components(as_frame: bool = False) -> Any:
+    """Every registered component (bidders and controllers, C++ and Python).
+
+    A list of dicts with name, kind ("bidder" or "controller"), description,
+    origin ("C++" or "Python"), campaign_scoped (controllers; None for
+    bidders) and params (a list of dicts: name, type, default, description,
+    min, max). With as_frame=True, a DataFrame with one row per component.
+    """
+    items: List[Dict[str, Any]] = _adsim.components()
+    if not as_frame:
+        return items
+    import pandas as pd
+
+    return pd.DataFrame(items, columns=["name", "kind", "origin", "campaign_scoped", "description", "params"])
+
+
+__all__ = ["run", "validate", "default_scenario", "components", "ScenarioLike"]

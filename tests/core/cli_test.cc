@@ -1,0 +1,97 @@
+// The command line: exit codes and messages, as a user sees them.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+struct Outcome {
+  int code;
+  std::string out;
+};
+
+Outcome Adsim(const std::string& args) {
+  const std::string log = ::testing::TempDir() + "/adsim_cli_out.txt";
+  const std::string cmd = std::string(ADSIM_CLI) + " " + args + " > " + log + " 2>&1";
+  const int status = std::system(cmd.c_str());
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ss.str()};
+}
+
+std::string Write(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+const char* kTiny =
+    "name: tiny\nseed: 5\nduration: 6h\nchannels: [{name: c, traffic: {per_hour: 5000}, "
+    "competition: {median: 0.002}}]\nsegments: [{name: s, ctr: 0.02, cvr: 0.1}]\n"
+    "campaigns: [{name: k, bid: 0.003, budget: {daily: 5}}]\n";
+
+TEST(Cli, RunWritesAResultAndSummaryReadsIt) {
+  const std::string scen = Write("tiny.yaml", kTiny);
+  const std::string out = ::testing::TempDir() + "/tiny.h5";
+  std::remove(out.c_str());
+  Outcome r = Adsim("run " + scen + " -o " + out + " --no-progress");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("impressions"), std::string::npos);
+  r = Adsim("summary " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("scenario tiny  seed 5"), std::string::npos) << r.out;
+  // --seed overrides the scenario's seed.
+  r = Adsim("run " + scen + " --seed 99 -q");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(Cli, ValidateReportsFileFieldAndLineWithExitCode2) {
+  const std::string bad = Write("bad.yaml", std::string(kTiny) + "shocks: [{name: x, start: 2h, end: 1h, multiply: {ctr: 2}}]\n");
+  const Outcome r = Adsim("validate " + bad);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find(bad + ":7: shocks[0].end: expected an end after start"), std::string::npos) << r.out;
+  const Outcome ok = Adsim("validate " + Write("ok.yaml", kTiny));
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("valid"), std::string::npos);
+  const Outcome def = Adsim("validate");
+  EXPECT_EQ(def.code, 0) << def.out;
+}
+
+TEST(Cli, BadOutputPathIsAnIoErrorAndLeavesNothing) {
+  const Outcome r = Adsim("run " + Write("tiny2.yaml", kTiny) + " -o /nonexistent-dir/x.h5 --no-progress");
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("/nonexistent-dir/x.h5"), std::string::npos) << r.out;
+}
+
+TEST(Cli, UnknownCommandsAndFilesAreUsageErrors) {
+  EXPECT_EQ(Adsim("fly").code, 2);
+  EXPECT_EQ(Adsim("run /no/such/file.yaml").code, 2);
+  const Outcome s = Adsim("summary " + Write("junk.h5", "junk"));
+  EXPECT_EQ(s.code, 3);
+  EXPECT_NE(s.out.find("junk.h5"), std::string::npos);
+  EXPECT_EQ(Adsim("--help").code, 0);
+  EXPECT_EQ(Adsim("run --help").code, 0);
+}
+
+TEST(Cli, ListShowsComponentsWithParameters) {
+  const Outcome r = Adsim("list");
+  ASSERT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("bidder fixed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("controller pid_pacing"), std::string::npos);
+  EXPECT_NE(r.out.find("- kp = 3"), std::string::npos);
+}
+
+TEST(Cli, MissingSeedIsAConfigError) {
+  std::string text = kTiny;
+  text.replace(text.find("seed: 5\n"), 8, "");
+  const Outcome r = Adsim("run " + Write("noseed.yaml", text) + " --no-progress");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("seed"), std::string::npos);
+}
+
+}  // namespace
