@@ -29,8 +29,50 @@ struct SlotWin {
 //  - first price: the winner's own score.
 // `work` must hold num_ours + num_competing candidates. Returns the number of
 // our wins written to `wins` (at most `slots`).
+// a ranks before b: higher score; on ties competitors first, then lower index.
+inline bool RanksBefore(const Candidate& a, const Candidate& b) {
+  if (a.score != b.score) return a.score > b.score;
+  if ((a.bidder < 0) != (b.bidder < 0)) return a.bidder < 0;
+  return a.bidder < b.bidder;
+}
+
+int RunAuctionSorted(AuctionType type, int slots, double floor, const double* competing, int num_competing,
+                     const Candidate* ours, int num_ours, Candidate* work, SlotWin* wins);
+
 inline int RunAuction(AuctionType type, int slots, double floor, const double* competing, int num_competing,
                       const Candidate* ours, int num_ours, Candidate* work, SlotWin* wins) {
+  if (slots == 1) {
+    // One slot: a single pass keeps the best and second-best candidates,
+    // the same ranking as the general path below without sorting.
+    Candidate best{0.0, -2}, second{0.0, -2};
+    auto offer = [&](const Candidate& c) {
+      if (!(c.score >= floor && c.score > 0)) return;
+      if (best.bidder == -2 || RanksBefore(c, best)) {
+        second = best;
+        best = c;
+      } else if (second.bidder == -2 || RanksBefore(c, second)) {
+        second = c;
+      }
+    };
+    for (int i = 0; i < num_competing; ++i) offer({competing[i], -1});
+    for (int i = 0; i < num_ours; ++i) offer(ours[i]);
+    if (best.bidder < 0) return 0;  // nobody, or a competitor, won
+    double price;
+    if (type == AuctionType::kFirstPrice) {
+      price = best.score;
+    } else {
+      price = second.bidder == -2 ? floor : second.score;
+      if (price < floor) price = floor;
+    }
+    wins[0] = {0, best.bidder, price};
+    return 1;
+  }
+  return RunAuctionSorted(type, slots, floor, competing, num_competing, ours, num_ours, work, wins);
+}
+
+// The general path: sorts every candidate (any number of slots).
+inline int RunAuctionSorted(AuctionType type, int slots, double floor, const double* competing, int num_competing,
+                            const Candidate* ours, int num_ours, Candidate* work, SlotWin* wins) {
   int n = 0;
   for (int i = 0; i < num_competing; ++i)
     if (competing[i] >= floor && competing[i] > 0) work[n++] = {competing[i], -1};
@@ -40,12 +82,7 @@ inline int RunAuction(AuctionType type, int slots, double floor, const double* c
   for (int i = 1; i < n; ++i) {
     const Candidate c = work[i];
     int j = i - 1;
-    auto before = [](const Candidate& a, const Candidate& b) {  // a ranks before b
-      if (a.score != b.score) return a.score > b.score;
-      if ((a.bidder < 0) != (b.bidder < 0)) return a.bidder < 0;
-      return a.bidder < b.bidder;
-    };
-    while (j >= 0 && before(c, work[j])) {
+    while (j >= 0 && RanksBefore(c, work[j])) {
       work[j + 1] = work[j];
       --j;
     }

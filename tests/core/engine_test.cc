@@ -86,7 +86,94 @@ const Registration kScripted({.name = "test_scripted",
                                 return std::make_unique<Scripted>(ctx);
                               }});
 
+// Emits one action of each kind on its first cycles, as scripted by `plan`.
+class ActionScript final : public Controller {
+ public:
+  void OnCycle(const Snapshot&, int campaign, std::vector<Action>* actions) override {
+    ++cycle_;
+    auto add = [&](ActionKind k, double v, int segment = -1, int creative = -1) {
+      Action a;
+      a.kind = k;
+      a.campaign = campaign;
+      a.value = v;
+      a.segment = segment;
+      a.creative = creative;
+      actions->push_back(a);
+    };
+    switch (cycle_) {
+      case 4: add(ActionKind::kPauseCreative, 0, -1, 0); break;            // 1:00
+      case 8: add(ActionKind::kSetSegmentModifier, 0.6, 1); break;         // 2:00
+      case 12: add(ActionKind::kSetDailyBudget, 70); break;                // 3:00
+      case 16: add(ActionKind::kPauseCampaign, 0); break;                  // 4:00
+      case 20: add(ActionKind::kResumeCampaign, 0); break;                 // 5:00
+      case 24: add(ActionKind::kResumeCreative, 0, -1, 0); break;          // 6:00
+      case 28: add(ActionKind::kPauseCreative, 0, -1, 9); break;           // no such creative
+      case 29: add(ActionKind::kSetTotalBudget, 500); break;               // from none: absolute bounds only
+      default: break;
+    }
+  }
+
+ private:
+  int cycle_ = 0;
+};
+const Registration kActionScript({.name = "test_action_script",
+                                  .kind = ComponentKind::kController,
+                                  .description = "test: one action of each kind",
+                                  .params = {},
+                                  .campaign_scoped = true,
+                                  .origin = "C++",
+                                  .make_bidder = nullptr,
+                                  .make_controller = [](const BuildContext&) -> std::unique_ptr<Controller> {
+                                    return std::make_unique<ActionScript>();
+                                  }});
+
 // ---- Tests
+
+TEST(Engine, EveryActionKindTakesEffectFromItsCycle) {
+  std::string text = SmallScenario("", "    controllers: [test_action_script]\n", "1d", 40000);
+  text.replace(text.find("budget: {daily: 60}"), 19, "budget: {daily: 1000}");
+  const Results r = RunScenario(Parse(text));
+  const auto& kind = Col<std::string>(r, "actions", "kind");
+  const auto& status = Col<std::string>(r, "actions", "status");
+  ASSERT_EQ(kind.size(), 8u);
+  EXPECT_EQ(kind[0], "pause_creative");
+  EXPECT_EQ(status[6], "rejected");  // creative 9 does not exist
+  EXPECT_EQ(status[7], "applied");
+  EXPECT_EQ(Col<double>(r, "actions", "new")[7], 500.0);
+  // Requests per (hour, creative, segment) of campaign 0.
+  const auto& bucket = Col<int64_t>(r, "aggregates", "bucket_start");
+  const auto& camp = Col<int64_t>(r, "aggregates", "campaign");
+  const auto& creative = Col<int64_t>(r, "aggregates", "creative");
+  const auto& seg = Col<int64_t>(r, "aggregates", "segment");
+  const auto& req = Col<int64_t>(r, "aggregates", "opportunities");
+  const auto& bids = Col<int64_t>(r, "aggregates", "bids");
+  auto sum = [&](int hour, int cr, int s, const std::vector<int64_t>& v) {
+    int64_t t = 0;
+    for (size_t i = 0; i < bucket.size(); ++i)
+      if (camp[i] == 0 && bucket[i] == hour * kMicrosPerHour && (cr < 0 || creative[i] == cr) && (s < 0 || seg[i] == s))
+        t += v[i];
+    return t;
+  };
+  EXPECT_GT(sum(0, 0, -1, req), 0);   // creative 0 served before the pause
+  EXPECT_EQ(sum(2, 0, -1, req), 0);   // not while paused
+  EXPECT_GT(sum(2, 1, -1, req), 0);
+  EXPECT_EQ(sum(4, -1, -1, req), 0);  // campaign paused from 4:00 to 5:00
+  EXPECT_GT(sum(5, -1, -1, req), 0);
+  EXPECT_GT(sum(7, 0, -1, req), 0);   // creative 0 resumed at 6:00
+  // The segment modifier changes the bid (0.003 x 0.6 = 0.0018), visible as a
+  // lower win rate in segment 1 than in segment 0 after 2:00, not before.
+  const auto& wins = Col<int64_t>(r, "aggregates", "wins");
+  auto rate = [&](int from, int to, int s) {
+    double w = 0, b = 0;
+    for (int h = from; h < to; ++h) { w += static_cast<double>(sum(h, -1, s, wins)); b += static_cast<double>(sum(h, -1, s, bids)); }
+    return w / b;
+  };
+  EXPECT_LT(rate(6, 12, 1), 0.8 * rate(6, 12, 0));
+  EXPECT_NEAR(rate(0, 2, 1), rate(0, 2, 0), 0.1);
+  // The daily budget in force is recorded.
+  EXPECT_EQ(Col<double>(r, "daily", "daily_budget")[0], 1000 * 0.5);  // 70 asked: clamped to -50%
+}
+
 
 TEST(Engine, SameSeedSameResultsOtherSeedDiffers) {
   const Scenario sc = Parse(SmallScenario("recording: {events: true}\n"));

@@ -111,6 +111,29 @@ TEST(Gsp, HandWorkedPricesPerSlot) {
   EXPECT_EQ(o.wins[2].bidder, 2);
 }
 
+TEST(Auctions, SingleSlotFastPathRanksAndPricesLikeTheSortedPath) {
+  // Scores on a coarse grid so that ties are frequent.
+  std::mt19937_64 rng(3);
+  for (int t = 0; t < 20000; ++t) {
+    const int n = 1 + static_cast<int>(rng() % 5), k = static_cast<int>(rng() % 3);
+    std::vector<Candidate> ours(n), work(n + k);
+    std::vector<double> comp(k);
+    for (int i = 0; i < n; ++i) ours[i] = {static_cast<double>(rng() % 6) / 4, static_cast<int>(i)};
+    for (auto& c : comp) c = static_cast<double>(rng() % 6) / 4;
+    const double floor = static_cast<double>(rng() % 3) / 4;
+    for (AuctionType type : {AuctionType::kSecondPrice, AuctionType::kFirstPrice}) {
+      SlotWin fast[kMaxSlots], sorted[kMaxSlots];
+      const int a = RunAuction(type, 1, floor, comp.data(), k, ours.data(), n, work.data(), fast);
+      const int b = RunAuctionSorted(type, 1, floor, comp.data(), k, ours.data(), n, work.data(), sorted);
+      ASSERT_EQ(a, b);
+      if (a == 1) {
+        ASSERT_EQ(fast[0].bidder, sorted[0].bidder);
+        ASSERT_EQ(fast[0].price_score, sorted[0].price_score);
+      }
+    }
+  }
+}
+
 TEST(Auctions, FloorTiesAndNoBidders) {
   // Below the floor nobody wins; a lone bidder above it pays the floor.
   EXPECT_EQ(Auction(AuctionType::kSecondPrice, 1, 1.0, {0.5}, {0.9}).won, 0);

@@ -57,14 +57,14 @@ TEST(PidPacing, SpendsTheDailyBudgetAlongTheTrafficCurve) {
     // Measure 1: the day's spend is 90-100% of the budget (never over: the ledger).
     EXPECT_GE(daily_spend[d], 0.90 * 150) << "day " << d;
     EXPECT_LE(daily_spend[d], 150.0) << "day " << d;
-    // Measure 2: the cumulative spend fraction stays within 0.10 of the
-    // cumulative traffic share at the end of every hour (days after the first,
-    // once the controller has learned the bid level).
-    if (d == 0) continue;
+    // Measure 2: the largest gap, over the hours of the day, between the
+    // cumulative spend fraction and the cumulative traffic share at the end of
+    // the hour. Bound: 0.15 on the first day, while the controller learns the
+    // bid level from a bid far too high, and 0.03 on later days.
     const auto curve = SpendCurve(r, d, 150);
     double worst = 0;
     for (int h = 0; h < 24; ++h) worst = std::max(worst, std::fabs(curve[h] - target[h]));
-    EXPECT_LT(worst, 0.10) << "day " << d;
+    EXPECT_LT(worst, d == 0 ? 0.15 : 0.03) << "day " << d;
   }
   // Every action went through the guardrails and is recorded.
   EXPECT_GT(test::Col<std::string>(r, "actions", "status").size(), 100u);
