@@ -41,6 +41,13 @@ const std::string& Params::String(const std::string& name) const {
   return it->second.text;
 }
 
+namespace {
+int LineOf(const ComponentSpec& spec, const std::string& param) {
+  auto it = spec.param_lines.find(param);
+  return it == spec.param_lines.end() ? spec.line : it->second;
+}
+}  // namespace
+
 Registry& Registry::Global() {
   static Registry* r = new Registry();  // never destroyed: registrations outlive static teardown
   return *r;
@@ -71,7 +78,7 @@ const ComponentInfo& Registry::Require(ComponentKind kind, const ComponentSpec& 
     std::string names;
     for (const auto& [k, v] : items_)
       if (k.first == static_cast<int>(kind)) names += (names.empty() ? "" : ", ") + v.name;
-    throw ConfigError({{file, spec.where + ".type", 0, std::string("a registered ") + ComponentKindName(kind) +
+    throw ConfigError({{file, spec.where + ".type", spec.line, std::string("a registered ") + ComponentKindName(kind) +
                                                            ": one of " + names,
                         "'" + spec.type + "'"}});
   }
@@ -86,7 +93,7 @@ Params Registry::Resolve(const ComponentInfo& info, const ComponentSpec& spec, c
   for (const auto& [name, value] : spec.params) {
     auto it = std::find_if(info.params.begin(), info.params.end(), [&](const ParamSpec& p) { return p.name == name; });
     if (it == info.params.end()) {
-      issues.push_back({file, spec.where + ".params." + name, 0,
+      issues.push_back({file, spec.where + ".params." + name, LineOf(spec, name),
                         "a parameter of '" + info.name + "': " + (declared.empty() ? "(it takes none)" : declared),
                         "unknown parameter '" + name + "'"});
     }
@@ -102,11 +109,16 @@ Params Registry::Resolve(const ComponentInfo& info, const ComponentSpec& spec, c
         const char* want = p.kind == ParamValue::Kind::kNumber ? "a number"
                            : p.kind == ParamValue::Kind::kBool ? "true or false"
                                                                : "a string";
-        issues.push_back({file, where, 0, want, FormatParamValue(given)});
+        issues.push_back({file, where, LineOf(spec, p.name), want, FormatParamValue(given)});
       } else if (p.kind == ParamValue::Kind::kNumber && (given.number < p.min || given.number > p.max)) {
         std::ostringstream os;
         os << "a number in [" << p.min << ", " << p.max << "]";
-        issues.push_back({file, where, 0, os.str(), FormatParamValue(given)});
+        issues.push_back({file, where, LineOf(spec, p.name), os.str(), FormatParamValue(given)});
+      } else if (p.kind == ParamValue::Kind::kString && !p.choices.empty() &&
+                 std::find(p.choices.begin(), p.choices.end(), given.text) == p.choices.end()) {
+        std::string valid;
+        for (const auto& c : p.choices) valid += (valid.empty() ? "" : ", ") + c;
+        issues.push_back({file, where, LineOf(spec, p.name), "one of " + valid, FormatParamValue(given)});
       } else {
         v = given;
       }

@@ -22,6 +22,7 @@ struct ParamSpec {
   ParamValue default_value;
   std::string description;
   double min = -1e300, max = 1e300;  // numbers only
+  std::vector<std::string> choices;  // strings only: the allowed values (empty = any)
 };
 
 // Parameters after validation: every declared parameter present, typed.
@@ -95,8 +96,10 @@ inline ParamSpec NumberParam(std::string name, double def, std::string descripti
   p.max = hi;
   return p;
 }
-inline ParamSpec StringParam(std::string name, std::string def, std::string description) {
+inline ParamSpec StringParam(std::string name, std::string def, std::string description,
+                             std::vector<std::string> choices = {}) {
   ParamSpec p;
+  p.choices = std::move(choices);
   p.name = std::move(name);
   p.kind = ParamValue::Kind::kString;
   p.default_value.kind = ParamValue::Kind::kString;

@@ -320,13 +320,18 @@ class Reader {
     c.type = def_type;
     c.where = path;
     if (IsMissing(n)) return c;
+    c.line = n.Mark().line + 1;
     if (IsScalarNode(n)) {
       c.type = n.Scalar();
       return c;
     }
     if (!Map(n, path, {"type", "params"})) return c;
     c.type = String(n, path, "type", def_type, def_type.empty());
+    if (n["type"].IsDefined()) c.line = n["type"].Mark().line + 1;
     c.params = Params(n["params"], Child(path, "params"));
+    if (IsMapNode(n["params"]))
+      for (auto it = n["params"].begin(); it != n["params"].end(); ++it)
+        c.param_lines[it->first.Scalar()] = it->first.Mark().line + 1;
     return c;
   }
 

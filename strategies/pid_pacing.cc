@@ -30,10 +30,7 @@ class PidPacing final : public Controller {
         min_mult_(ctx.params.Number("min_multiplier")),
         max_mult_(ctx.params.Number("max_multiplier")),
         integral_limit_(ctx.params.Number("integral_limit")),
-        even_(ctx.params.String("curve") == "even") {
-    if (ctx.params.String("curve") != "even" && ctx.params.String("curve") != "traffic")
-      throw ConfigError({{ctx.scenario->source_name, ctx.where + ".params.curve", 0, "curve 'traffic' or 'even'", "'" + ctx.params.String("curve") + "'"}});
-  }
+        even_(ctx.params.String("curve") == "even") {}
 
   void OnCycle(const Snapshot& snap, int campaign, std::vector<Action>* actions) override {
     const CampaignState& st = snap.campaigns[campaign];
@@ -106,7 +103,8 @@ const Registration kPid({
                NumberParam("min_multiplier", 0.05, "lowest bid as a multiple of the reference bid", 0, 1),
                NumberParam("max_multiplier", 5.0, "highest bid as a multiple of the reference bid", 1, 1000),
                NumberParam("integral_limit", 5.0, "anti-windup bound on the integral term, hours", 0, 1000),
-               StringParam("curve", "traffic", "target curve: 'traffic' (expected traffic share) or 'even' (time)")},
+               StringParam("curve", "traffic", "target curve: 'traffic' (expected traffic share) or 'even' (time)",
+                           {"traffic", "even"})},
     .campaign_scoped = true,
     .origin = "C++",
     .make_bidder = nullptr,

@@ -252,6 +252,7 @@ TEST(ScenarioErrors, ComponentsAreResolvedAtRunWithTheirPaths) {
   } catch (const ConfigError& e) {
     EXPECT_TRUE(HasIssue(e.issues(), "campaigns[0].controllers[0].params.kq")) << e.what();
     EXPECT_TRUE(HasIssue(e.issues(), "campaigns[0].controllers[0].params.kp")) << e.what();
+    for (const auto& i : e.issues()) EXPECT_GT(i.line, 0) << i.Format();  // located on their lines
   }
   // Out-of-range parameter and bad string choice.
   text = SmallScenario("", "    controllers: [{type: pid_pacing, params: {kp: -1}}]\n");
