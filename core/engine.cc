@@ -89,7 +89,7 @@ struct CampaignRuntime {
   // Values at the start of the control cycle, for per-cycle change limits.
   double cycle_bid = 0, cycle_daily = 0, cycle_total = 0;
   std::vector<double> cycle_modifier;
-  Micros max_daily_budget_today = 0;
+  Micros max_daily_budget_today = Ledger::kNone;
 };
 
 struct ControllerRuntime {
@@ -256,8 +256,8 @@ void Engine::Build() {
     rt.state.creative_paused.assign(cp.creatives.size(), false);
     rt.state.goal = cp.goal;
     rt.state.goal_value = cp.goal_value;
-    rt.ledger.SetDailyBudget(UnitsToMicrosFloor(cp.daily_budget));
-    rt.ledger.SetTotalBudget(UnitsToMicrosFloor(cp.total_budget));
+    rt.ledger.SetDailyBudget(Ledger::FromUnits(cp.daily_budget));
+    rt.ledger.SetTotalBudget(Ledger::FromUnits(cp.total_budget));
     rt.max_daily_budget_today = rt.ledger.daily_budget();
     for (int cr = 0; cr < num_creatives_[c]; ++cr) rt.active_creatives.push_back(cr);
     rt.creative_stream = Stream(seed_, "campaigns/" + cp.name + "/creatives");
@@ -355,9 +355,9 @@ void Engine::Build() {
   daily_ = &results_.Add("daily", "Per day x campaign budget and spend (the ledger)");
   day_.day_start = &daily_->Int("day_start", "us", "simulated time of the day's start (midnight, or 0 for the first day)");
   day_.campaign = &daily_->Int("campaign", "index", "");
-  day_.daily_budget = &daily_->Real("daily_budget", "currency", "daily budget at the end of the day (0 = none)");
-  day_.max_daily_budget = &daily_->Real("max_daily_budget", "currency", "largest daily budget in force during the day (0 = none)");
-  day_.total_budget = &daily_->Real("total_budget", "currency", "total budget at the end of the day (0 = none)");
+  day_.daily_budget = &daily_->Real("daily_budget", "currency", "daily budget at the end of the day (inf = none)");
+  day_.max_daily_budget = &daily_->Real("max_daily_budget", "currency", "largest daily budget in force during the day (inf = none)");
+  day_.total_budget = &daily_->Real("total_budget", "currency", "total budget at the end of the day (inf = none)");
   day_.spend = &daily_->Real("spend", "currency", "spend during the day");
   day_.spend_total = &daily_->Real("spend_total", "currency", "spend since the start, at the end of the day");
   if (sc_.recording.events) {
@@ -372,7 +372,7 @@ void Engine::Build() {
     ev_.winner = &events_->Int("winner", "index", "our campaign in the first slot we won, -1 if none");
     ev_.creative = &events_->Int("creative", "index", "its creative, -1 if none");
     ev_.slot = &events_->Int("slot", "index", "its slot, -1 if none");
-    ev_.price = &events_->Real("price", "currency", "price per impression (or per click when click-billed) of that win");
+    ev_.price = &events_->Real("price", "currency", "price of that win as charged: per impression, or per click when click-billed (charged only if clicked)");
     ev_.click = &events_->Int("click", "bool", "1 if that impression was clicked");
     const size_t reserve = static_cast<size_t>(std::min<int64_t>(sc_.recording.max_events, 1 << 20));
     for (auto& col : events_->columns())
@@ -437,6 +437,8 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     Micros bid_micros = std::min(UnitsToMicrosFloor(bid), remaining);
     if (bid_micros <= 0) continue;
     bid = MicrosToUnits(bid_micros);
+    // On click-billed channels the floor is a reserve price per click.
+    if (click_billing && bid < chs.floor) continue;
     const double quality = click_billing ? true_ctr_[cell] * ctr_mult_[k] : 1.0;
     ++total_[cell].bids;
     ours_[n++] = {bid * quality, c};
@@ -444,8 +446,10 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
   }
   int won = 0;
   if (n > 0)
-    won = RunAuction(chs.auction, chs.slots, chs.floor, o.competing, chs.slots, ours_.data(), n, work_.data(), wins_);
+    won = RunAuction(chs.auction, chs.slots, click_billing ? 0.0 : chs.floor, o.competing, chs.slots, ours_.data(), n,
+                     work_.data(), wins_);
   bool first_click = false;
+  Micros first_price = 0;
   for (int w = 0; w < won; ++w) {
     const SlotWin& sw = wins_[w];
     const int c = sw.bidder;
@@ -453,6 +457,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     CampaignRuntime& rt = camps_[c];
     // Price in billing units (per impression, or per click), never above the capped bid.
     double price = chs.auction == AuctionType::kFirstPrice ? ob.bid : sw.price_score / ob.quality;
+    if (click_billing && price < chs.floor) price = chs.floor;
     Micros price_micros = std::min(static_cast<Micros>(std::llround(price * kMicrosPerUnit)), ob.bid_micros);
     CellCounters& cc = total_[ob.cell];
     ++cc.wins;
@@ -462,7 +467,10 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     }
     const double p_click = true_ctr_[ob.cell] * ctr_mult_[k] * o.propensity * chs.click_factors[sw.slot];
     const bool click = Rotate(o.u_click, sw.slot) < p_click;
-    if (w == 0) first_click = click;
+    if (w == 0) {
+      first_click = click;
+      first_price = price_micros;
+    }
     if (click) {
       ++cc.clicks;
       if (click_billing) {
@@ -489,7 +497,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
         ev_.winner->push_back(wins_[0].bidder);
         ev_.creative->push_back(ob.creative);
         ev_.slot->push_back(wins_[0].slot);
-        ev_.price->push_back(chs.auction == AuctionType::kFirstPrice ? ob.bid : wins_[0].price_score / ob.quality);
+        ev_.price->push_back(MicrosToUnits(first_price));
         ev_.click->push_back(first_click ? 1 : 0);
       } else {
         ev_.winner->push_back(-1);
@@ -588,9 +596,9 @@ void Engine::CloseDay(SimTime day_start) {
     const CampaignRuntime& rt = camps_[c];
     day_.day_start->push_back(day_start);
     day_.campaign->push_back(c);
-    day_.daily_budget->push_back(MicrosToUnits(rt.ledger.daily_budget()));
-    day_.max_daily_budget->push_back(MicrosToUnits(rt.max_daily_budget_today));
-    day_.total_budget->push_back(MicrosToUnits(rt.ledger.total_budget()));
+    day_.daily_budget->push_back(Ledger::ToUnits(rt.ledger.daily_budget()));
+    day_.max_daily_budget->push_back(Ledger::ToUnits(rt.max_daily_budget_today));
+    day_.total_budget->push_back(Ledger::ToUnits(rt.ledger.total_budget()));
     day_.spend->push_back(MicrosToUnits(rt.ledger.spend_today()));
     day_.spend_total->push_back(MicrosToUnits(rt.ledger.spend_total()));
   }
@@ -731,10 +739,10 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, const Actio
       const GuardrailDecision d = ApplyGuardrails(g, a.kind, daily ? rt.cycle_daily : rt.cycle_total, old, a.value);
       if (d.status == ActionStatus::kApplied || d.status == ActionStatus::kClamped) {
         cur = d.value;
-        const Micros m = UnitsToMicrosFloor(cur);
+        const Micros m = Ledger::FromUnits(cur);
         if (daily) {
           rt.ledger.SetDailyBudget(m);
-          rt.max_daily_budget_today = std::max(rt.max_daily_budget_today, m);
+          if (rt.max_daily_budget_today != Ledger::kNone) rt.max_daily_budget_today = std::max(rt.max_daily_budget_today, m);
         } else {
           rt.ledger.SetTotalBudget(m);
         }
@@ -833,8 +841,8 @@ Results Engine::Finish(double wall_seconds) {
   Table& camps = results_.Add("campaigns", "Campaigns as configured; row i is campaign index i");
   auto& cname = camps.Text("name", "");
   auto& cbid = camps.Real("bid", "currency", "initial base bid");
-  auto& cdaily = camps.Real("daily_budget", "currency", "initial daily budget (0 = none)");
-  auto& ctotal = camps.Real("total_budget", "currency", "initial total budget (0 = none)");
+  auto& cdaily = camps.Real("daily_budget", "currency", "initial daily budget (inf = none)");
+  auto& ctotal = camps.Real("total_budget", "currency", "initial total budget (inf = none)");
   auto& cgoal = camps.Text("goal", "none, cpa or roas");
   auto& cgoalv = camps.Real("goal_value", "", "target CPA (currency) or ROAS (ratio)");
   auto& cbidder = camps.Text("bidder", "registered bidder");

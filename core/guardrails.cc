@@ -25,9 +25,10 @@ GuardrailDecision ApplyGuardrails(const GuardrailSpec& g, ActionKind kind, doubl
     d.note = "value must be finite and non-negative";
     return d;
   }
-  const bool relative_limits = kind != ActionKind::kSetTotalBudget || cycle_start > 0;
-  // A setting at zero has no relative scale: only the absolute bounds apply.
-  if (relative_limits && cycle_start > 0) {
+  // A setting at zero, or a budget that was not set (infinite), has no
+  // relative scale: only the absolute bounds apply.
+  const bool relative_limits = cycle_start > 0 && std::isfinite(cycle_start);
+  if (relative_limits) {
     const double rel = std::fabs(requested - cycle_start) / cycle_start;
     if (rel > g.review_threshold + 1e-12) {
       d.status = ActionStatus::kHeld;
@@ -39,7 +40,7 @@ GuardrailDecision ApplyGuardrails(const GuardrailSpec& g, ActionKind kind, doubl
   }
   double v = requested;
   std::string why;
-  if (relative_limits && cycle_start > 0) {
+  if (relative_limits) {
     const double lo = cycle_start * (1 - g.max_change), hi = cycle_start * (1 + g.max_change);
     if (v < lo) { v = lo; why = "max_change"; }
     if (v > hi) { v = hi; why = "max_change"; }

@@ -1,6 +1,8 @@
 // The budget ledger. The rule (docs/engine.md, "Budgets"): before each bid the
 // engine caps the bid at the campaign's remaining budget,
 //   remaining = min(daily_budget - spend_today, total_budget - spend_total),
+// (a budget that is not set is kNone and does not enter the minimum; a budget
+// of 0 is a real budget of zero: nothing can be spent),
 // in integer micros, and every auction charges at most the capped bid (second
 // price, GSP and click billing charge at most the bid; first price charges the
 // bid). A click-billed charge happens at the impression itself, so nothing is
@@ -9,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "core/error.h"
@@ -18,7 +21,7 @@ namespace adsim {
 
 class Ledger {
  public:
-  // A budget of 0 means "no such budget".
+  // kNone means "no such budget"; 0 means a budget of zero.
   void SetDailyBudget(Micros b) { daily_budget_ = b; }
   void SetTotalBudget(Micros b) { total_budget_ = b; }
   Micros daily_budget() const { return daily_budget_; }
@@ -28,8 +31,8 @@ class Ledger {
 
   Micros Remaining() const {
     Micros r = kUnlimited;
-    if (daily_budget_ > 0) r = std::min(r, daily_budget_ - spend_today_);
-    if (total_budget_ > 0) r = std::min(r, total_budget_ - spend_total_);
+    if (daily_budget_ != kNone) r = std::min(r, daily_budget_ - spend_today_);
+    if (total_budget_ != kNone) r = std::min(r, total_budget_ - spend_total_);
     return r > 0 ? r : 0;
   }
 
@@ -44,10 +47,15 @@ class Ledger {
   void StartDay() { spend_today_ = 0; }
 
   static constexpr Micros kUnlimited = static_cast<Micros>(1) << 60;
+  static constexpr Micros kNone = -1;
+
+  // Currency units to ledger micros: infinity (no budget) becomes kNone.
+  static Micros FromUnits(double units) { return std::isinf(units) ? kNone : UnitsToMicrosFloor(units); }
+  static double ToUnits(Micros m) { return m == kNone ? INFINITY : MicrosToUnits(m); }
 
  private:
-  Micros daily_budget_ = 0;
-  Micros total_budget_ = 0;
+  Micros daily_budget_ = kNone;
+  Micros total_budget_ = kNone;
   Micros spend_today_ = 0;
   Micros spend_total_ = 0;
 };

@@ -23,8 +23,12 @@ bool ParseDuration(const std::string& text, SimTime* out) {
     while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
     if (j == i) return false;
     long double value;
+    const std::string number = text.substr(i, j - i);
+    if (std::count(number.begin(), number.end(), '.') > 1 || number == ".") return false;  // "1.2.3h"
     try {
-      value = std::stold(text.substr(i, j - i));
+      size_t used = 0;
+      value = std::stold(number, &used);
+      if (used != number.size()) return false;
     } catch (...) {
       return false;
     }
@@ -368,11 +372,15 @@ void ReadProfile(Reader& r, const YAML::Node& parent, const std::string& path, c
 
 bool ParseStart(const std::string& s, int* weekday, SimTime* offset_in_day, int* hour) {
   // YYYY-MM-DDTHH:MM[:SS]
-  int y, mo, d, h, mi, se = 0;
+  int y, mo, d, h, mi, se = 0, used = 0;
   char t;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &t, &h, &mi, &se) < 6) return false;
+  const int fields = std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d%n:%2d%n", &y, &mo, &d, &t, &h, &mi, &used, &se, &used);
+  if (fields < 6 || static_cast<size_t>(used) != s.size()) return false;  // no trailing text
   if (t != 'T' && t != ' ') return false;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  const int month_days[] = {31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 ||
+      se > 59)
     return false;
   // Days from civil (Howard Hinnant's algorithm); 1970-01-01 was a Thursday.
   const int yy = y - (mo <= 2);
@@ -437,6 +445,10 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
           ch.auction = t == "first_price" ? AuctionType::kFirstPrice
                        : t == "gsp"       ? AuctionType::kGsp
                                           : AuctionType::kSecondPrice;
+          if (ch.auction == AuctionType::kGsp) {  // the same defaults as {type: gsp}
+            ch.slots = 3;
+            ch.click_factors = {1.0, 0.7, 0.49};
+          }
         } else if (a.IsDefined() && r.Map(a, ap, {"type", "slots", "click_factors"})) {
           const std::string t = r.Choice(a, ap, "type", "second_price", {"second_price", "first_price", "gsp"});
           ch.auction = t == "first_price" ? AuctionType::kFirstPrice
@@ -478,7 +490,12 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         }
         const YAML::Node k = c["competition"];
         const std::string kp = Reader::Child(p, "competition");
-        if (k.IsDefined() && r.Map(k, kp, {"competitors", "mu", "sigma", "median"})) {
+        if (!k.IsDefined()) {
+          r.Issue(c, kp, "a mapping {competitors: K, median: M (or mu), sigma: S} describing the competing bids",
+                  "nothing (the field is required)");
+        } else if (r.Map(k, kp, {"competitors", "mu", "sigma", "median"})) {
+          if (!k["median"].IsDefined() && !k["mu"].IsDefined())
+            r.Issue(k, kp, "median or mu of the competitor bid distribution", "neither");
           ch.competitors = static_cast<int>(r.Integer(k, kp, "competitors", 5, 1, 10000));
           if (k["median"].IsDefined() && k["mu"].IsDefined())
             r.Issue(k, kp, "either mu or median, not both", "both");
@@ -489,7 +506,6 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
           ch.bid_sigma = r.Number(k, kp, "sigma", 0.5, 0.0, 10.0);
         }
         if (ch.auction != AuctionType::kGsp) ch.click_factors = {1.0};
-        if (ch.auction == AuctionType::kGsp && ch.slots > ch.competitors + 64) ch.slots = ch.competitors;
       }
       if (std::find(channel_names.begin(), channel_names.end(), ch.name) != channel_names.end())
         r.Issue(c["name"], Reader::Child(p, "name"), "a channel name used once", "'" + ch.name + "' again");
@@ -586,6 +602,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
               if (!kc.IsDefined()) continue;
               const std::string kcp = Reader::Child(kp, channel_names[c]);
               if (r.Map(kc, kcp, {"mu", "median", "sigma"})) {
+                if (kc["median"].IsDefined() && kc["mu"].IsDefined())
+                  r.Issue(kc, kcp, "either mu or median, not both", "both");
                 double mu = kc["median"].IsDefined() ? std::log(r.Number(kc, kcp, "median", 1.0, 1e-9, 1e9))
                                                      : r.Number(kc, kcp, "mu", sc.channels[c].bid_mu, -30, 30);
                 double sigma = r.Number(kc, kcp, "sigma", sc.channels[c].bid_sigma, 0.0, 10.0);
@@ -670,8 +688,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         const YAML::Node b = c["budget"];
         const std::string bp = Reader::Child(p, "budget");
         if (b.IsDefined() && r.Map(b, bp, {"daily", "total"})) {
-          cp.daily_budget = r.Number(b, bp, "daily", 0.0, 0.0, 1e12);
-          cp.total_budget = r.Number(b, bp, "total", 0.0, 0.0, 1e15);
+          if (b["daily"].IsDefined()) cp.daily_budget = r.Number(b, bp, "daily", INFINITY, 0.0, 1e12);
+          if (b["total"].IsDefined()) cp.total_budget = r.Number(b, bp, "total", INFINITY, 0.0, 1e15);
         }
         const YAML::Node g = c["goal"];
         const std::string gp = Reader::Child(p, "goal");
@@ -697,6 +715,12 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
           }
         }
         read_guard(c["guardrails"], Reader::Child(p, "guardrails"), &cp.guardrails);
+        if (cp.bid < cp.guardrails.min_bid || cp.bid > cp.guardrails.max_bid) {
+          std::ostringstream os;
+          os << "a bid within the guardrails [min_bid, max_bid] = [" << cp.guardrails.min_bid << ", "
+             << cp.guardrails.max_bid << "]";
+          r.Issue(c["bid"], Reader::Child(p, "bid"), os.str(), std::to_string(cp.bid));
+        }
       }
       if (std::find(campaign_names.begin(), campaign_names.end(), cp.name) != campaign_names.end())
         r.Issue(c["name"], Reader::Child(p, "name"), "a campaign name used once", "'" + cp.name + "' again");
@@ -754,6 +778,10 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
                   FormatDuration(sh.end));
         sh.channels = r.Names(s, p, "channels", channel_names, "channel", false);
         sh.segments = r.Names(s, p, "segments", segment_names, "segment", false);
+        for (const char* key : {"channels", "segments"})
+          if (IsSequenceNode(s[key]) && s[key].size() == 0)
+            r.Issue(s[key], Reader::Child(p, key), std::string("at least one name (omit the field for all ") + key + ")",
+                    "an empty list");
         const YAML::Node m = s["multiply"];
         const std::string mp = Reader::Child(p, "multiply");
         if (!m.IsDefined()) {

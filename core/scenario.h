@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -34,7 +35,7 @@ struct ChannelSpec {
   AuctionType auction = AuctionType::kSecondPrice;
   int slots = 1;                          // GSP only; 1 otherwise
   std::vector<double> click_factors{1.0};  // per slot, GSP only
-  double floor = 0.0;                     // reserve price, currency per impression (per click if billing is click)
+  double floor = 0.0;                     // reserve price: currency per impression, or per click if billing is click
   Billing billing = Billing::kImpression;
   double per_hour = 0.0;                  // mean opportunities per hour at profile 1
   std::array<double, 24> hour_of_day{};   // multipliers, normalised to mean 1
@@ -100,8 +101,8 @@ struct CampaignSpec {
   std::vector<int> segments;   // indices into Scenario::segments
   std::vector<CreativeSpec> creatives;
   double bid = 1.0;            // base bid, currency per impression (per click on click-billed channels)
-  double daily_budget = 0.0;   // 0 = no daily budget
-  double total_budget = 0.0;   // 0 = no total budget
+  double daily_budget = INFINITY;  // infinity = no daily budget (the field is absent)
+  double total_budget = INFINITY;  // infinity = no total budget
   GoalKind goal = GoalKind::kNone;
   double goal_value = 0.0;     // target CPA (currency) or target ROAS (ratio)
   ComponentSpec bidder{"fixed", {}, ""};

@@ -3,6 +3,7 @@
 // keep look-ahead out (see DESIGN.md, principle 1).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,8 +46,8 @@ struct CampaignState {
   std::string name;
   double bid = 0.0;              // base bid
   double initial_bid = 0.0;      // the scenario's base bid
-  double daily_budget = 0.0;     // 0 = none
-  double total_budget = 0.0;     // 0 = none
+  double daily_budget = INFINITY;  // infinity = no daily budget
+  double total_budget = INFINITY;  // infinity = no total budget
   double spend_today = 0.0;
   double spend_total = 0.0;
   bool paused = false;

@@ -1,5 +1,7 @@
 #include "core/summary.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -51,8 +53,15 @@ std::vector<CampaignKpis> ComputeKpis(const Results& r) {
   const Table& daily = Need(r, "daily");
   const auto& dc = Col<int64_t>(daily, "campaign");
   const auto& db = Col<double>(daily, "daily_budget");
-  for (size_t i = 0; i < dc.size(); ++i)
-    if (dc[i] >= 0 && static_cast<size_t>(dc[i]) < out.size()) out[dc[i]].budget_total += db[i];
+  const auto& tb = Col<double>(daily, "total_budget");
+  std::vector<double> last_total(out.size(), INFINITY);
+  for (size_t i = 0; i < dc.size(); ++i) {
+    if (dc[i] < 0 || static_cast<size_t>(dc[i]) >= out.size()) throw DataError("daily.campaign out of range");
+    out[dc[i]].budget_total += db[i];  // infinite if any day had no daily budget
+    last_total[dc[i]] = tb[i];
+  }
+  // What the campaign could have spent: the daily budgets, capped by the total.
+  for (size_t c = 0; c < out.size(); ++c) out[c].budget_total = std::min(out[c].budget_total, last_total[c]);
   return out;
 }
 
@@ -81,7 +90,7 @@ std::string FormatSummary(const Results& r) {
     const double cpa = k.conversions ? k.spend / k.conversions : 0;
     const double roas = k.spend > 0 ? k.value / k.spend : 0;
     const double cpc = k.clicks ? k.spend / k.clicks : 0;
-    const double used = k.budget_total > 0 ? 100.0 * k.spend / k.budget_total : 0;
+    const double used = std::isfinite(k.budget_total) && k.budget_total > 0 ? 100.0 * k.spend / k.budget_total : NAN;
     std::snprintf(line, sizeof line, "%-18s %11lld %9lld %8.3f %7lld %11.2f %11.2f %7.2f %8.2f %6.3f %7.1f\n",
                   k.name.substr(0, 18).c_str(), static_cast<long long>(k.impressions),
                   static_cast<long long>(k.clicks), ctr, static_cast<long long>(k.conversions), k.spend, k.value, cpa,

@@ -12,7 +12,7 @@ struct CampaignKpis {
   std::string name;
   int64_t opportunities = 0, bids = 0, impressions = 0, clicks = 0, conversions = 0;
   double spend = 0, value = 0;
-  double budget_total = 0;  // sum over days of the daily budget (0 if none)
+  double budget_total = 0;  // what it could spend: sum of daily budgets capped by the total (inf if none)
 };
 
 std::vector<CampaignKpis> ComputeKpis(const Results& results);

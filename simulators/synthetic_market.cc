@@ -105,20 +105,27 @@ void SyntheticMarket::DrawNext(ChannelState& ch, int index, double from) {
   // Exact non-homogeneous Poisson arrivals with a piecewise-constant rate: by
   // memorylessness, a gap that crosses the end of a piece is redrawn from the
   // boundary with the next piece's rate. The caller has started the piece
-  // that contains `from`.
-  for (int pieces = 0; pieces < 24 * 8; ++pieces) {
+  // that contains `from`. However low the rate, the loop goes on until an
+  // arrival falls inside a piece; it gives up only after a whole week of
+  // consecutive pieces with a zero rate (then no arrival can ever come under
+  // the current conditions).
+  int zero_pieces = 0;
+  while (zero_pieces <= 24 * 7) {
     if (ch.rate_per_us > 0) {
+      zero_pieces = 0;
       const double t = from + ch.arrivals.Exponential() * ch.mean_gap_us;
       if (t < ch.piece_end) {
         ch.next_time = t;
         ch.next_int = static_cast<SimTime>(t);
         return;
       }
+    } else {
+      ++zero_pieces;
     }
     from = ch.piece_end;
     StartPiece(ch, index, from);
   }
-  // No traffic for over a week under the current conditions: wait for a change.
+  // No traffic at any hour of the week under the current conditions: wait for a change.
   ch.next_time = std::numeric_limits<double>::infinity();
   ch.next_int = kNever;
 }

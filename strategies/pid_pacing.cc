@@ -37,7 +37,8 @@ class PidPacing final : public Controller {
     if (reference_bid_ <= 0) reference_bid_ = st.initial_bid;
     const double hours = static_cast<double>(snap.control_cycle) / kMicrosPerHour;
     double e;
-    if (st.daily_budget > 0) {
+    if (std::isfinite(st.daily_budget)) {
+      if (st.daily_budget <= 0) return;  // nothing may be spent: nothing to pace
       const SimTime offset = scenario_.start_offset_in_day;
       const double tod_now = TimeOfDayHours(snap.time + offset);
       // The first day may start mid-day: pace what is left of it.
@@ -45,7 +46,8 @@ class PidPacing final : public Controller {
       const double f0 = Cumulative(snap, campaign, tod_start);
       const double f = (Cumulative(snap, campaign, tod_now) - f0) / std::max(1e-9, 1.0 - f0);
       e = f - st.spend_today / st.daily_budget;
-    } else if (st.total_budget > 0) {
+    } else if (std::isfinite(st.total_budget)) {
+      if (st.total_budget <= 0) return;
       const double f = static_cast<double>(snap.time) / static_cast<double>(scenario_.duration);
       e = f - st.spend_total / st.total_budget;
     } else {

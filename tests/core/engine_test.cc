@@ -127,6 +127,26 @@ const Registration kActionScript({.name = "test_action_script",
                                     return std::make_unique<ActionScript>();
                                   }});
 
+// Bids `value` on every request, whatever the campaign's settings say.
+class Constant final : public Bidder {
+ public:
+  explicit Constant(double v) : v_(v) {}
+  double Bid(const BidRequest&, const CampaignState&) override { return v_; }
+
+ private:
+  double v_;
+};
+const Registration kConstant({.name = "test_constant",
+                              .kind = ComponentKind::kBidder,
+                              .description = "test: bids a constant",
+                              .params = {NumberParam("value", 1.0, "the bid")},
+                              .campaign_scoped = true,
+                              .origin = "C++",
+                              .make_bidder = [](const BuildContext& ctx) -> std::unique_ptr<Bidder> {
+                                return std::make_unique<Constant>(ctx.params.Number("value"));
+                              },
+                              .make_controller = nullptr});
+
 // ---- Tests
 
 TEST(Engine, EveryActionKindTakesEffectFromItsCycle) {
@@ -297,9 +317,9 @@ TEST(Engine, GuardrailsClampAndHoldControllerActions) {
 }
 
 TEST(Engine, BidsAreCappedByMaxBid) {
-  // A bid of 1000 with max_bid 0.004: the campaign pays at most 0.004 per impression.
-  std::string text = SmallScenario("guardrails: {max_bid: 0.004}\n");
-  text.replace(text.find("bid: 0.003"), 10, "bid: 1000");
+  // A bidder bidding 1000 with max_bid 0.004: the campaign pays at most 0.004 per impression.
+  std::string text = SmallScenario(
+      "", "    bidder: {type: test_constant, params: {value: 1000}}\n    guardrails: {max_bid: 0.004}\n");
   text.replace(text.find("budget: {daily: 60}"), 19, "budget: {daily: 100000}");
   const Results r = RunScenario(Parse(text));
   const auto& camp = Col<int64_t>(r, "aggregates", "campaign");

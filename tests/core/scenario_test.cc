@@ -42,6 +42,8 @@ TEST(Duration, ParsesUnitsAndRejectsNonsense) {
   EXPECT_FALSE(ParseDuration("10", &t));
   EXPECT_FALSE(ParseDuration("", &t));
   EXPECT_FALSE(ParseDuration("3w", &t));
+  EXPECT_FALSE(ParseDuration("1.2.3h", &t));
+  EXPECT_FALSE(ParseDuration(".h", &t));
   EXPECT_EQ(FormatDuration(kMicrosPerDay + 2 * kMicrosPerHour + 5 * kMicrosPerMinute), "1d2h5m");
 }
 
@@ -71,7 +73,7 @@ TEST(Scenario, StartDateGivesWeekdayAndTimeOfDay) {
 
 TEST(Scenario, JsonIsAccepted) {
   const std::string json = R"({"name": "j", "seed": 3, "duration": "2h",
-    "channels": [{"name": "c", "traffic": {"per_hour": 100}}],
+    "channels": [{"name": "c", "traffic": {"per_hour": 100}, "competition": {"median": 0.01}}],
     "segments": [{"name": "s", "ctr": 0.01, "cvr": 0.1}],
     "campaigns": [{"name": "k", "bid": 1.0}]})";
   const Scenario sc = ParseScenario(json, "s.json");
@@ -202,6 +204,12 @@ TEST(ScenarioErrors, RangesAndChoices) {
   check("bucket: 1h", "bucket: 0s", "bucket");
   check("seed: 7", "seed: -7", "seed");
   check("start: '2026-03-02T00:00:00'", "start: 'last monday'", "start");
+  check("start: '2026-03-02T00:00:00'", "start: '2026-02-31T00:00:00'", "start");  // no such day
+  check("start: '2026-03-02T00:00:00'", "start: '2026-03-02T00:00:00Z'", "start");  // trailing text
+  check("competition: {competitors: 5, median: 0.002, sigma: 0.6}", "competition: {competitors: 5, sigma: 0.6}",
+        "channels[0].competition");
+  check("    competition: {competitors: 5, median: 0.002, sigma: 0.6}\n", "", "channels[0].competition");
+  check("bid: 0.003", "bid: 0.003\n    guardrails: {max_bid: 0.001}", "campaigns[0].bid");
   check("budget: {daily: 60}", "budget: {daily: 20, weekly: 100}", "campaigns[0].budget.weekly");
   check("budget: {daily: 60}", "budget: {daily: 20}\n    goal: {cpa: 10, roas: 2}", "campaigns[0].goal");
   check("creatives: [x, y]", "creatives: [x, x]", "campaigns[0].creatives[1]");
@@ -282,6 +290,29 @@ TEST(ScenarioErrors, MissingSeedIsAnErrorNotTheClock) {
   RunOptions opt;
   opt.seed = 11;
   EXPECT_NO_THROW(RunScenario(sc, opt));
+}
+
+}  // namespace
+}  // namespace adsim
+
+namespace adsim {
+namespace {
+
+TEST(Scenario, ScalarGspHasTheSameDefaultsAsTheMapping) {
+  std::string text = test::SmallScenario();
+  text.replace(text.find("auction: second_price"), 21, "auction: gsp");
+  const Scenario sc = test::Parse(text);
+  EXPECT_EQ(sc.channels[0].slots, 3);
+  EXPECT_EQ(sc.channels[0].click_factors.size(), 3u);
+}
+
+TEST(ScenarioErrors, EmptyShockTargetsAndDoubleCompetitionSpecs) {
+  auto issues = IssuesOf(SmallScenario("shocks: [{name: s, start: 1h, end: 2h, channels: [], multiply: {ctr: 2}}]\n"));
+  EXPECT_TRUE(HasIssue(issues, "shocks[0].channels")) << Dump(issues);
+  std::string text = SmallScenario();
+  text.replace(text.find("ctr: 0.005, cvr: 0.2"), 20, "ctr: 0.005, cvr: 0.2, competition: {display: {mu: -6, median: 0.01}}");
+  issues = IssuesOf(text);
+  EXPECT_TRUE(HasIssue(issues, "segments[1].competition.display")) << Dump(issues);
 }
 
 }  // namespace

@@ -158,6 +158,21 @@ TEST(Market, ShocksScaleTrafficAndCompetingBidsInTheirWindow) {
   EXPECT_NEAR(comp_b / b1.size() - comp_a / a1.size(), std::log(2.0), 4 * 0.7 * std::sqrt(1.0 / a1.size() + 1.0 / b1.size()));
 }
 
+TEST(Market, VeryLowTrafficStillArrives) {
+  // 0.005 opportunities per hour over 300 days: Poisson with mean 36.
+  const std::string text =
+      "name: low\nseed: 1\nduration: 300d\nchannels: [{name: c, traffic: {per_hour: 0.005}, "
+      "competition: {median: 0.01}}]\nsegments: [{name: s, ctr: 0.1, cvr: 0.1}]\ncampaigns: [{name: k, bid: 1}]\n";
+  const Scenario sc = ParseScenario(text, "low.yaml");
+  double total = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    SyntheticMarket m(sc, seed);
+    total += static_cast<double>(Drain(m, sc.duration).size());
+  }
+  // Six runs: Poisson mean 6 x 36 = 216, SE sqrt(216).
+  EXPECT_NEAR(total, 216, 4 * std::sqrt(216.0));
+}
+
 TEST(Market, BatchSizeDoesNotChangeTheStream) {
   const Scenario sc = ParseScenario(kProfile, "p.yaml");
   SyntheticMarket a(sc, 9), b(sc, 9);
