@@ -25,6 +25,21 @@ uint64_t ResolveSeed(const Scenario& scenario, const RunOptions& options) {
                       "none"}});
 }
 
+PublicScenario MakePublicScenario(const Scenario& sc) {
+  PublicScenario p;
+  p.source_name = sc.source_name;
+  p.duration = sc.duration;
+  p.bucket = sc.bucket;
+  p.control_cycle = sc.control_cycle;
+  p.start_offset_in_day = sc.start_offset_in_day;
+  p.start_weekday = sc.start_weekday;
+  for (const auto& c : sc.channels)
+    p.channels.push_back({c.name, c.auction, c.slots, c.billing, c.floor, c.per_hour, c.hour_of_day, c.day_of_week});
+  for (const auto& s : sc.segments) p.segments.push_back({s.name, s.users});
+  p.campaigns = sc.campaigns;
+  return p;
+}
+
 ObservedStats Snapshot::CampaignTotal(const std::vector<ObservedStats>& table, int campaign) const {
   ObservedStats s;
   const int n = num_channels * num_segments * num_creatives[campaign];
@@ -106,14 +121,6 @@ struct OurBid {
   int creative;
 };
 
-// A golden-ratio rotation keeps one uniform per opportunity usable for several
-// slots without correlating them.
-inline double Rotate(double u, int k) {
-  if (k == 0) return u;
-  double v = u + 0.6180339887498949 * k;
-  return v - std::floor(v);
-}
-
 class Engine {
  public:
   Engine(const Scenario& sc, const RunOptions& opt) : sc_(sc), opt_(opt), seed_(ResolveSeed(sc, opt)) {}
@@ -122,7 +129,7 @@ class Engine {
  private:
   void Build();
   void ProcessOpportunity(const Opportunity& o);
-  void ScheduleConversion(const Opportunity& o, int campaign, int cell, int creative);
+  void ScheduleConversion(const Opportunity& o, int campaign, int creative, ResponseRng& rng);
   void HandleEvent(const Event& e);
   void RecomputeConditions(SimTime now);
   void RunCycle(SimTime now);
@@ -141,6 +148,7 @@ class Engine {
   std::vector<int> elig_offset_, elig_;  // eligible campaigns per channel x segment
   std::vector<CampaignRuntime> camps_;
   std::vector<ControllerRuntime> controllers_;
+  PublicScenario public_;  // what strategy factories see (no truth)
   std::unique_ptr<Market> market_;
   MarketConditions conditions_;
   std::vector<double> ctr_mult_, cvr_mult_, tracking_;  // per channel x segment
@@ -149,7 +157,6 @@ class Engine {
   std::vector<double> true_ctr_, true_cvr_;  // per cell, before shocks and propensity
   std::vector<CellCounters> total_, bucket_base_, cycle_base_, day_base_;
   std::vector<int64_t> market_total_, market_base_;
-  std::vector<Stream> conversion_streams_;  // per channel
   std::vector<PendingConversion> pending_;
   std::vector<int64_t> free_pending_;
   EventQueue heap_;
@@ -241,9 +248,14 @@ void Engine::Build() {
           true_cvr_[cell] = cvr;
         }
   }
-  // Campaigns, bidders, controllers (unknown names and parameters fail here).
+  // Campaigns, bidders, controllers. Every name, scope and parameter is
+  // checked first, so all the problems are reported together.
+  ValidateComponents(sc_);
   const Registry& reg = Registry::Global();
-  std::vector<ConfigIssue> issues;
+  public_ = MakePublicScenario(sc_);
+  auto context = [this](int campaign, const ComponentSpec& spec, const ComponentInfo& info) {
+    return BuildContext{&public_, campaign, Registry::Global().Resolve(info, spec, sc_.source_name), spec.where};
+  };
   camps_.resize(ncamp_);
   for (int c = 0; c < ncamp_; ++c) {
     const auto& cp = sc_.campaigns[c];
@@ -261,40 +273,17 @@ void Engine::Build() {
     rt.max_daily_budget_today = rt.ledger.daily_budget();
     for (int cr = 0; cr < num_creatives_[c]; ++cr) rt.active_creatives.push_back(cr);
     rt.creative_stream = Stream(seed_, "campaigns/" + cp.name + "/creatives");
-    try {
-      BuildContext ctx{&sc_, c, {}, cp.bidder.where};
-      const ComponentInfo& bi = reg.Require(ComponentKind::kBidder, cp.bidder, sc_.source_name);
-      ctx.params = reg.Resolve(bi, cp.bidder, sc_.source_name);
-      rt.bidder = bi.make_bidder(ctx);
-    } catch (const ConfigError& e) {
-      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
-    }
+    const Registry::Entry bi = reg.Require(ComponentKind::kBidder, cp.bidder, sc_.source_name);
+    rt.bidder = bi->make_bidder(context(c, cp.bidder, *bi));
     for (const auto& spec : cp.controllers) {
-      try {
-        BuildContext ctx{&sc_, c, {}, spec.where};
-        const ComponentInfo& ci = reg.Require(ComponentKind::kController, spec, sc_.source_name);
-        ctx.params = reg.Resolve(ci, spec, sc_.source_name);
-        controllers_.push_back({ci.name, c, ci.make_controller(ctx)});
-      } catch (const ConfigError& e) {
-        issues.insert(issues.end(), e.issues().begin(), e.issues().end());
-      }
+      const Registry::Entry ci = reg.Require(ComponentKind::kController, spec, sc_.source_name);
+      controllers_.push_back({ci->name, c, ci->make_controller(context(c, spec, *ci))});
     }
   }
   for (const auto& spec : sc_.controllers) {
-    try {
-      BuildContext ctx{&sc_, -1, {}, spec.where};
-      const ComponentInfo& ci = reg.Require(ComponentKind::kController, spec, sc_.source_name);
-      if (ci.campaign_scoped)
-        throw ConfigError({{sc_.source_name, spec.where + ".type", 0,
-                            "a scenario-wide controller here; '" + ci.name + "' works on one campaign: list it under campaigns[i].controllers",
-                            "'" + ci.name + "'"}});
-      ctx.params = reg.Resolve(ci, spec, sc_.source_name);
-      controllers_.push_back({ci.name, -1, ci.make_controller(ctx)});
-    } catch (const ConfigError& e) {
-      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
-    }
+    const Registry::Entry ci = reg.Require(ComponentKind::kController, spec, sc_.source_name);
+    controllers_.push_back({ci->name, -1, ci->make_controller(context(-1, spec, *ci))});
   }
-  if (!issues.empty()) throw ConfigError(issues);
   // Market and shocks.
   market_ = opt_.make_market ? opt_.make_market(sc_, seed_) : std::make_unique<SyntheticMarket>(sc_, seed_);
   conditions_.num_segments = ns_;
@@ -304,8 +293,6 @@ void Engine::Build() {
   cvr_mult_.assign(nk, 1.0);
   tracking_.assign(nk, 1.0);
   shock_active_.assign(sc_.shocks.size(), false);
-  for (int ch = 0; ch < nc_; ++ch)
-    conversion_streams_.emplace_back(seed_, "market/channels/" + sc_.channels[ch].name + "/conversions");
   ours_.resize(ncamp_);
   work_.resize(ncamp_ + kMaxSlots);
   our_bid_.resize(ncamp_);
@@ -464,9 +451,12 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     if (!click_billing) {
       rt.ledger.Charge(price_micros);
       cc.spend += price_micros;
+      rt.state.spend_today = MicrosToUnits(rt.ledger.spend_today());  // bidders see spend as it happens
+      rt.state.spend_total = MicrosToUnits(rt.ledger.spend_total());
     }
     const double p_click = true_ctr_[ob.cell] * ctr_mult_[k] * o.propensity * chs.click_factors[sw.slot];
-    const bool click = Rotate(o.u_click, sw.slot) < p_click;
+    ResponseRng rng(o.response_key, sw.slot);
+    const bool click = rng.Uniform() < p_click;
     if (w == 0) {
       first_click = click;
       first_price = price_micros;
@@ -476,8 +466,10 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
       if (click_billing) {
         rt.ledger.Charge(price_micros);
         cc.spend += price_micros;
+        rt.state.spend_today = MicrosToUnits(rt.ledger.spend_today());
+        rt.state.spend_total = MicrosToUnits(rt.ledger.spend_total());
       }
-      if (Rotate(o.u_convert, sw.slot) < true_cvr_[ob.cell] * cvr_mult_[k]) ScheduleConversion(o, c, ob.cell, ob.creative);
+      if (rng.Uniform() < true_cvr_[ob.cell] * cvr_mult_[k]) ScheduleConversion(o, c, ob.creative, rng);
     }
   }
   if (events_ && !events_truncated_) {
@@ -510,21 +502,22 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
   }
 }
 
-void Engine::ScheduleConversion(const Opportunity& o, int campaign, int cell, int creative) {
-  (void)cell;
-  Stream& st = conversion_streams_[o.channel];
+void Engine::ScheduleConversion(const Opportunity& o, int campaign, int creative, ResponseRng& rng) {
+  // Delay, value and reporting draws continue the opportunity's response stream.
   const SegmentSpec& seg = sc_.segments[o.segment];
+  boost::random::normal_distribution<double> normal(0.0, 1.0);
+  boost::random::exponential_distribution<double> exponential(1.0);
   double delay_us;
   switch (seg.delay_dist) {
     case DelayDist::kFixed: delay_us = static_cast<double>(seg.delay_mean); break;
-    case DelayDist::kExponential: delay_us = static_cast<double>(seg.delay_mean) * st.Exponential(); break;
+    case DelayDist::kExponential: delay_us = static_cast<double>(seg.delay_mean) * exponential(rng); break;
     case DelayDist::kLognormal:
-    default: delay_us = static_cast<double>(seg.delay_mean) * std::exp(seg.delay_sigma * st.Normal()); break;
+    default: delay_us = static_cast<double>(seg.delay_mean) * std::exp(seg.delay_sigma * normal(rng)); break;
   }
   double value = seg.value_mean;
   if (seg.value_dist == ValueDist::kLognormal)  // mean-preserving: E[value] = value_mean
-    value = seg.value_mean * std::exp(seg.value_sigma * st.Normal() - 0.5 * seg.value_sigma * seg.value_sigma);
-  PendingConversion p{o.time, campaign, o.channel, o.segment, creative, o.user, value, st.Uniform()};
+    value = seg.value_mean * std::exp(seg.value_sigma * normal(rng) - 0.5 * seg.value_sigma * seg.value_sigma);
+  PendingConversion p{o.time, campaign, o.channel, o.segment, creative, o.user, value, rng.Uniform()};
   const double at = static_cast<double>(o.time) + std::max(1.0, delay_us);
   const SimTime arrival = at >= static_cast<double>(sc_.duration) ? sc_.duration + 1 : static_cast<SimTime>(at);
   if (arrival >= sc_.duration) {  // after the end: truth only, never seen by the advertiser
@@ -611,6 +604,7 @@ void Engine::HandleEvent(const Event& e) {
       day_start_ = e.time;
       for (auto& rt : camps_) {
         rt.ledger.StartDay();
+        rt.state.spend_today = 0;
         rt.max_daily_budget_today = rt.ledger.daily_budget();
       }
       day_base_ = total_;
@@ -681,6 +675,10 @@ void Engine::RunCycle(SimTime now) {
     snap.channel_names.push_back(sc_.channels[ch].name);
   }
   for (const auto& s : sc_.segments) snap.segment_names.push_back(s.name);
+  for (const auto& cp : sc_.campaigns) {
+    snap.creative_names.emplace_back();
+    for (const auto& cr : cp.creatives) snap.creative_names.back().push_back(cr.name);
+  }
   for (int c = 0; c < ncamp_; ++c) camps_[c].bidder->OnCycle(snap, c);
   std::vector<Action> actions;
   for (auto& ctl : controllers_) {
@@ -802,7 +800,9 @@ Results Engine::Run() {
     if (sc_.shocks[i].start < sc_.duration) Push(sc_.shocks[i].start, EventKind::kShockStart, static_cast<int64_t>(i));
     if (sc_.shocks[i].end < sc_.duration) Push(sc_.shocks[i].end, EventKind::kShockEnd, static_cast<int64_t>(i));
   }
-  if (sc_.control_cycle < sc_.duration) Push(sc_.control_cycle, EventKind::kCycle, 0);
+  // The first control cycle runs at t = 0, before any opportunity, so
+  // controllers can set their opening bids and budgets.
+  Push(0, EventKind::kCycle, 0);
   std::vector<Opportunity> batch(64);  // small enough to stay in L1
   SimTime bucket_start = 0;
   const SimTime end = sc_.duration;
@@ -827,11 +827,8 @@ Results Engine::Run() {
   }
   FlushBucket(bucket_start);
   CloseDay(day_start_);
-  // Conversions still pending at the end happened after it: truth only.
-  while (!heap_.empty()) {
-    const Event e = heap_.Pop();
-    if (e.kind == EventKind::kConversion) RecordConversion(pending_[e.payload], e.time, false);
-  }
+  // Nothing is left pending: conversions due after the end were recorded as
+  // unreported truth when they were scheduled.
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   return Finish(wall);
 }

@@ -259,6 +259,9 @@ Results ReadResultsHdf5(const std::string& path) {
   H5Aiterate2(file.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, AttrVisitor, &st);
   if (!r.int_attrs.count("schema_version"))
     throw DataError("'" + path + "' is not an adsim result file (no schema_version attribute)");
+  if (r.int_attrs.at("schema_version") > kSchemaVersion)
+    throw DataError("'" + path + "' has results schema " + std::to_string(r.int_attrs.at("schema_version")) +
+                    ", newer than this adsim reads (" + std::to_string(kSchemaVersion) + "): upgrade adsim");
   idx = 0;
   // Exceptions must not cross the C library: collect the first one and rethrow.
   if (H5Literate(file.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, GroupVisitor, &st) < 0) {

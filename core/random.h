@@ -46,6 +46,29 @@ class Stream {
   boost::random::normal_distribution<double> norm_{0.0, 1.0};
 };
 
+// A counter-based engine for the draws that belong to one opportunity (the
+// user's click and conversion, per slot). Its 64-bit key comes from the
+// market's Boost stream, one draw per opportunity, so every response draw is
+// fixed by the market whatever the strategies do: two strategies on one seed
+// face the same user reactions (common random numbers), while the engine
+// draws only for the slots it actually wins. SplitMix64 steps on (key, slot);
+// it satisfies Boost.Random's engine concept, so Boost's distributions run on it.
+class ResponseRng {
+ public:
+  using result_type = uint64_t;
+  ResponseRng(uint64_t key, int slot) : state_(Mix64(key ^ (0x632be59bd9b4e019ULL * (static_cast<uint64_t>(slot) + 1)))) {}
+  static constexpr result_type min() { return 0; }
+  static constexpr result_type max() { return ~static_cast<result_type>(0); }
+  result_type operator()() {
+    state_ += 0x9e3779b97f4a7c15ULL;
+    return Mix64(state_);
+  }
+  double Uniform() { return (static_cast<double>((*this)() >> 11) + 0.5) * 0x1.0p-53; }
+
+ private:
+  uint64_t state_;
+};
+
 // Inverse of the standard normal CDF by Acklam's rational approximation
 // (relative error below 1.15e-9 over (0, 1)). Used on the hot path to draw
 // competitor order statistics by inversion, where a Newton refinement would

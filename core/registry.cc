@@ -55,34 +55,63 @@ Registry& Registry::Global() {
 
 void Registry::Add(ComponentInfo info, bool replace) {
   auto key = std::make_pair(static_cast<int>(info.kind), info.name);
+  std::lock_guard<std::mutex> lock(mutex_);
   if (!replace && items_.count(key))
     throw ConfigError(std::string("a ") + ComponentKindName(info.kind) + " named '" + info.name +
                       "' is already registered");
-  items_[key] = std::move(info);
+  items_[key] = std::make_shared<const ComponentInfo>(std::move(info));
 }
 
-const ComponentInfo* Registry::Find(ComponentKind kind, const std::string& name) const {
+Registry::Entry Registry::Find(ComponentKind kind, const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
   auto it = items_.find({static_cast<int>(kind), name});
-  return it == items_.end() ? nullptr : &it->second;
+  return it == items_.end() ? nullptr : it->second;
 }
 
-std::vector<const ComponentInfo*> Registry::List() const {
-  std::vector<const ComponentInfo*> out;
-  for (const auto& [k, v] : items_) out.push_back(&v);
+std::vector<Registry::Entry> Registry::List() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Entry> out;
+  for (const auto& [k, v] : items_) out.push_back(v);
   return out;
 }
 
-const ComponentInfo& Registry::Require(ComponentKind kind, const ComponentSpec& spec, const std::string& file) const {
-  const ComponentInfo* info = Find(kind, spec.type);
+Registry::Entry Registry::Require(ComponentKind kind, const ComponentSpec& spec, const std::string& file) const {
+  Entry info = Find(kind, spec.type);
   if (!info) {
     std::string names;
-    for (const auto& [k, v] : items_)
-      if (k.first == static_cast<int>(kind)) names += (names.empty() ? "" : ", ") + v.name;
+    for (const Entry& v : List())
+      if (v->kind == kind && v->name.rfind("test_", 0) != 0) names += (names.empty() ? "" : ", ") + v->name;
     throw ConfigError({{file, spec.where + ".type", spec.line, std::string("a registered ") + ComponentKindName(kind) +
                                                            ": one of " + names,
                         "'" + spec.type + "'"}});
   }
-  return *info;
+  return info;
+}
+
+void ValidateComponents(const Scenario& sc) {
+  const Registry& reg = Registry::Global();
+  std::vector<ConfigIssue> issues;
+  auto check = [&](ComponentKind kind, const ComponentSpec& spec, bool scenario_wide) {
+    try {
+      const Registry::Entry info = reg.Require(kind, spec, sc.source_name);
+      reg.Resolve(*info, spec, sc.source_name);
+      if (kind == ComponentKind::kController && scenario_wide == info->campaign_scoped)
+        issues.push_back({sc.source_name, spec.where + ".type", spec.line,
+                          scenario_wide ? "a scenario-wide controller here; '" + info->name +
+                                              "' works on one campaign: list it under campaigns[i].controllers"
+                                        : "a per-campaign controller here; '" + info->name +
+                                              "' works on the whole scenario: list it under the top-level controllers",
+                          "'" + info->name + "'"});
+    } catch (const ConfigError& e) {
+      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
+    }
+  };
+  for (const auto& c : sc.campaigns) {
+    check(ComponentKind::kBidder, c.bidder, false);
+    for (const auto& k : c.controllers) check(ComponentKind::kController, k, false);
+  }
+  for (const auto& k : sc.controllers) check(ComponentKind::kController, k, true);
+  if (!issues.empty()) throw ConfigError(issues);
 }
 
 Params Registry::Resolve(const ComponentInfo& info, const ComponentSpec& spec, const std::string& file) const {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,7 @@ enum class ComponentKind { kBidder, kController };
 
 // What a component's factory receives.
 struct BuildContext {
-  const Scenario* scenario = nullptr;
+  const PublicScenario* scenario = nullptr;  // what the advertiser knows; no truth
   int campaign = -1;  // -1 for scenario-wide controllers
   Params params;
   std::string where;  // the component's field path, for error messages
@@ -60,21 +61,31 @@ struct ComponentInfo {
   std::function<std::unique_ptr<Controller>(const BuildContext&)> make_controller;
 };
 
+// Thread-safe: entries are immutable and shared, so a run that looked a
+// component up keeps using it even if Python registers a replacement meanwhile.
 class Registry {
  public:
+  using Entry = std::shared_ptr<const ComponentInfo>;
   static Registry& Global();
   // Throws ConfigError if the name is taken (unless replace is set).
   void Add(ComponentInfo info, bool replace = false);
-  const ComponentInfo* Find(ComponentKind kind, const std::string& name) const;
-  std::vector<const ComponentInfo*> List() const;  // sorted by kind, then name
+  Entry Find(ComponentKind kind, const std::string& name) const;  // null if unknown
+  std::vector<Entry> List() const;                                // sorted by kind, then name
   // Validates `spec` against the component's declared parameters (filling
   // defaults) and reports problems at spec.where in `file`.
   Params Resolve(const ComponentInfo& info, const ComponentSpec& spec, const std::string& file) const;
-  const ComponentInfo& Require(ComponentKind kind, const ComponentSpec& spec, const std::string& file) const;
+  // Like Find, but an unknown name is a ConfigError listing the valid ones.
+  Entry Require(ComponentKind kind, const ComponentSpec& spec, const std::string& file) const;
 
  private:
-  std::map<std::pair<int, std::string>, ComponentInfo> items_;
+  mutable std::mutex mutex_;
+  std::map<std::pair<int, std::string>, Entry> items_;
 };
+
+// Checks that every component a scenario names exists, is used in the right
+// scope, and accepts the given parameters, as a run would before starting.
+// Throws ConfigError listing every problem.
+void ValidateComponents(const Scenario& scenario);
 
 const char* ComponentKindName(ComponentKind k);
 std::string FormatParamValue(const ParamValue& v);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,6 +14,36 @@
 #include "core/types.h"
 
 namespace adsim {
+
+// What an advertiser knows about a run before it starts, handed to strategy
+// factories: its own campaigns' settings, the auction rules of each channel,
+// the usual shape and volume of traffic (known from history), segment names
+// and sizes, and the calendar. It has no field for a true click or conversion
+// rate, a conversion value or delay, a competitor's bid, or a shock.
+struct PublicScenario {
+  struct Channel {
+    std::string name;
+    AuctionType auction = AuctionType::kSecondPrice;
+    int slots = 1;
+    Billing billing = Billing::kImpression;
+    double floor = 0.0;
+    double per_hour = 0.0;
+    std::array<double, 24> hour_of_day{};
+    std::array<double, 7> day_of_week{};
+  };
+  struct Segment {
+    std::string name;
+    int64_t users = 0;
+  };
+  std::string source_name;
+  SimTime duration = 0, bucket = 0, control_cycle = 0;
+  SimTime start_offset_in_day = 0;
+  int start_weekday = 0;
+  std::vector<Channel> channels;
+  std::vector<Segment> segments;
+  std::vector<CampaignSpec> campaigns;
+};
+PublicScenario MakePublicScenario(const Scenario& scenario);
 
 // One impression opportunity as a bidder sees it: a bid request.
 struct BidRequest {
@@ -74,6 +105,7 @@ struct Snapshot {
   // per channel (24 values summing to 1): what an advertiser knows from history.
   std::vector<std::vector<double>> hourly_traffic_share;
   std::vector<std::string> channel_names, segment_names;
+  std::vector<std::vector<std::string>> creative_names;  // per campaign
 
   int Cell(int campaign, int channel, int segment, int creative) const {
     return cell_offset[campaign] + (channel * num_segments + segment) * num_creatives[campaign] + creative;

@@ -72,7 +72,7 @@ py::object ErrorsModule() { return py::module_::import("adsim._errors"); }
 
 // ---------------------------------------------------------------------------
 // Per-run state shared by the Python controllers of one run, on the thread
-// that runs it. Created and destroyed by RunBinding with the GIL held; nested
+// that runs it. Created and destroyed by Run() with the GIL held; nested
 // runs (a controller that itself calls adsim.run) stack.
 
 struct RunScope {
@@ -369,7 +369,8 @@ class PythonController final : public Controller {
 };
 
 // Registers (or replaces) a Python controller in the C++ registry.
-// `params`: [{"name", "kind": "number"|"bool"|"string", "default", "description", "min", "max"}].
+// `params`: [{"name", "kind": "number"|"bool"|"string", "default", "description", "min", "max",
+//             "choices" (strings only, optional)}].
 // `factory(params: dict, campaign: int, where: str)` returns the adapter.
 void RegisterController(const std::string& name, const std::string& description, const py::list& params,
                         bool campaign_scoped, const py::object& factory) {
@@ -391,7 +392,9 @@ void RegisterController(const std::string& name, const std::string& description,
     } else if (kind == "bool") {
       spec = BoolParam(spec.name, p["default"].cast<bool>(), spec.description);
     } else if (kind == "string") {
-      spec = StringParam(spec.name, p["default"].cast<std::string>(), spec.description);
+      spec = StringParam(spec.name, p["default"].cast<std::string>(), spec.description,
+                         p.contains("choices") ? p["choices"].cast<std::vector<std::string>>()
+                                               : std::vector<std::string>{});
     } else {
       throw ConfigError("controller '" + name + "', parameter '" + spec.name + "': unknown kind '" + kind + "'");
     }
@@ -422,7 +425,7 @@ void RegisterController(const std::string& name, const std::string& description,
 
 py::list Components() {
   py::list out;
-  for (const ComponentInfo* info : Registry::Global().List()) {
+  for (const Registry::Entry& info : Registry::Global().List()) {
     py::list params;
     for (const ParamSpec& p : info->params) {
       py::dict d;
@@ -439,6 +442,9 @@ py::list Components() {
         d["min"] = py::none();
         d["max"] = py::none();
       }
+      py::list choices;
+      for (const auto& c : p.choices) choices.append(Utf8(c));
+      d["choices"] = choices.empty() ? py::object(py::none()) : py::object(choices);
       params.append(std::move(d));
     }
     py::dict d;
@@ -466,29 +472,7 @@ Scenario LoadScenario(const std::optional<std::string>& text, const std::string&
 
 // Checks what a run would check before starting: the scenario itself, and
 // that every component name and parameter resolves (as `adsim validate`).
-void CheckComponents(const Scenario& sc) {
-  const Registry& reg = Registry::Global();
-  std::vector<ConfigIssue> issues;
-  auto check = [&](ComponentKind kind, const ComponentSpec& spec, bool scenario_wide) {
-    try {
-      const ComponentInfo& info = reg.Require(kind, spec, sc.source_name);
-      reg.Resolve(info, spec, sc.source_name);
-      if (scenario_wide && info.campaign_scoped)
-        issues.push_back({sc.source_name, spec.where + ".type", 0,
-                          "a scenario-wide controller here; '" + info.name +
-                              "' works on one campaign: list it under campaigns[i].controllers",
-                          "'" + info.name + "'"});
-    } catch (const ConfigError& e) {
-      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
-    }
-  };
-  for (const auto& c : sc.campaigns) {
-    check(ComponentKind::kBidder, c.bidder, false);
-    for (const auto& k : c.controllers) check(ComponentKind::kController, k, false);
-  }
-  for (const auto& k : sc.controllers) check(ComponentKind::kController, k, true);
-  if (!issues.empty()) throw ConfigError(issues);
-}
+void CheckComponents(const Scenario& sc) { ValidateComponents(sc); }
 
 py::dict ScenarioInfo(const Scenario& sc) {
   py::dict d;

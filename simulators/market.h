@@ -20,8 +20,7 @@ struct Opportunity {
   int32_t segment = 0;
   int64_t user = 0;
   double propensity = 1.0;     // the user's true click propensity multiplier
-  double u_click = 0.5;        // the user's response draws (common random numbers)
-  double u_convert = 0.5;
+  uint64_t response_key = 0;   // seeds the user's response draws (see ResponseRng)
   double competing[kMaxSlots]; // highest competing bids (per-impression value), descending
 };
 

@@ -131,11 +131,19 @@ void SyntheticMarket::DrawNext(ChannelState& ch, int index, double from) {
 }
 
 void SyntheticMarket::OnConditionsChanged(SimTime now, const MarketConditions& conditions) {
+  const MarketConditions old = conditions_;
   conditions_ = conditions;
   const int ns = conditions_.num_segments;
   std::vector<double> w(ns);
   for (size_t c = 0; c < channels_.size(); ++c) {
     ChannelState& ch = channels_[c];
+    // Only a change of this channel's traffic redraws its pending arrival:
+    // a shock on click rates or competing bids leaves the opportunity stream
+    // exactly as it would have been.
+    const auto first = static_cast<long>(c * ns), last = static_cast<long>((c + 1) * ns);
+    if (started_ && std::equal(old.traffic.begin() + first, old.traffic.begin() + last,
+                               conditions_.traffic.begin() + first))
+      continue;
     double base = 0, shocked = 0;
     for (int s = 0; s < ns; ++s) {
       const double share = scenario_.segments[s].share[c];
@@ -148,6 +156,7 @@ void SyntheticMarket::OnConditionsChanged(SimTime now, const MarketConditions& c
     StartPiece(ch, static_cast<int>(c), static_cast<double>(now));
     DrawNext(ch, static_cast<int>(c), static_cast<double>(now));
   }
+  started_ = true;
 }
 
 void SyntheticMarket::Fill(ChannelState& ch, int index, Opportunity& o) {
@@ -158,8 +167,7 @@ void SyntheticMarket::Fill(ChannelState& ch, int index, Opportunity& o) {
   const SegmentSpec& seg = scenario_.segments[s];
   o.user = ch.arrivals.Below(static_cast<uint32_t>(seg.users));
   o.propensity = propensity_[s].empty() ? 1.0 : propensity_[s][static_cast<size_t>(o.user)];
-  o.u_click = ch.response.Uniform();
-  o.u_convert = ch.response.Uniform();
+  o.response_key = ch.response.engine()();
   // Top order statistics of K iid lognormal competitor bids, drawn directly
   // by inversion, at a cost O(slots) rather than O(K): the largest of K iid
   // uniforms has CDF u^K, so it is U^(1/K) for one uniform U (the tabulated

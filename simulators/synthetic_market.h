@@ -85,6 +85,7 @@ class SyntheticMarket : public Market {
   const Scenario& scenario_;
   std::vector<ChannelState> channels_;
   MarketConditions conditions_;
+  bool started_ = false;  // the first call draws every channel's first arrival
   std::vector<std::vector<float>> propensity_;  // per segment, per user (empty when sigma is 0)
 };
 

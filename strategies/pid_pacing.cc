@@ -8,9 +8,12 @@
 //   e(t)      = target(t) - spend_today / daily_budget     (> 0: underspending);
 //   I        += e * dt_hours (clamped to +-integral_limit);
 //   bid       = reference_bid * exp(kp * e + ki * I + kd * de/dt_hours),
-// clamped to [min_multiplier, max_multiplier] x reference bid. The reference
-// bid is the campaign's bid when the run starts. Without a daily budget it
-// paces the total budget evenly over the remaining run time. The engine's
+// clamped to [min_multiplier, max_multiplier] x reference bid, with
+// conditional integration as anti-windup (the integral is frozen while the
+// output is saturated in the direction of the error). The integral carries
+// over from day to day: it holds the bid level learned on earlier days. The
+// reference bid is the campaign's bid when the run starts. Without a daily
+// budget it paces the total budget evenly over the whole run. The engine's
 // guardrails still bound every change.
 #include <algorithm>
 #include <cmath>
@@ -53,11 +56,19 @@ class PidPacing final : public Controller {
     } else {
       return;  // nothing to pace
     }
-    integral_ = std::clamp(integral_ + e * hours, -integral_limit_, integral_limit_);
     const double deriv = has_prev_ ? (e - prev_error_) / hours : 0.0;
     prev_error_ = e;
     has_prev_ = true;
-    const double mult = std::clamp(std::exp(kp_ * e + ki_ * integral_ + kd_ * deriv), min_mult_, max_mult_);
+    // Conditional integration (anti-windup): the integral moves only while the
+    // output is inside its bounds or the error pulls it back inside, so a long
+    // saturated stretch does not leave a debt that takes hours to unwind.
+    const double trial = std::clamp(integral_ + e * hours, -integral_limit_, integral_limit_);
+    const double u = kp_ * e + ki_ * trial + kd_ * deriv;
+    const bool saturated_high = u > std::log(max_mult_) && e > 0;
+    const bool saturated_low = u < std::log(min_mult_) && e < 0;
+    if (!saturated_high && !saturated_low) integral_ = trial;
+    const double mult =
+        std::clamp(std::exp(kp_ * e + ki_ * integral_ + kd_ * deriv), min_mult_, max_mult_);
     Action a;
     a.kind = ActionKind::kSetBid;
     a.campaign = campaign;
@@ -87,7 +98,7 @@ class PidPacing final : public Controller {
     return total > 0 ? before / total : x / 24.0;
   }
 
-  const Scenario& scenario_;
+  const PublicScenario& scenario_;
   double kp_, ki_, kd_, min_mult_, max_mult_, integral_limit_;
   bool even_;
   double reference_bid_ = 0;

@@ -60,26 +60,7 @@ int CmdRun(const std::string& scenario_path, const std::string& out, std::option
 
 int CmdValidate(const std::string& path) {
   const adsim::Scenario sc = Load(path);
-  // Build nothing, but check component names and parameters like a run would.
-  const auto& reg = adsim::Registry::Global();
-  std::vector<adsim::ConfigIssue> issues;
-  auto check = [&](adsim::ComponentKind kind, const adsim::ComponentSpec& spec, bool scenario_wide) {
-    try {
-      const auto& info = reg.Require(kind, spec, sc.source_name);
-      reg.Resolve(info, spec, sc.source_name);
-      if (scenario_wide && info.campaign_scoped)
-        issues.push_back({sc.source_name, spec.where + ".type", 0,
-                          "a scenario-wide controller; '" + info.name + "' works on one campaign", "'" + info.name + "'"});
-    } catch (const adsim::ConfigError& e) {
-      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
-    }
-  };
-  for (const auto& c : sc.campaigns) {
-    check(adsim::ComponentKind::kBidder, c.bidder, false);
-    for (const auto& k : c.controllers) check(adsim::ComponentKind::kController, k, false);
-  }
-  for (const auto& k : sc.controllers) check(adsim::ComponentKind::kController, k, true);
-  if (!issues.empty()) throw adsim::ConfigError(issues);
+  adsim::ValidateComponents(sc);  // names, scopes and parameters, as a run checks them
   std::cout << sc.source_name << ": valid (" << sc.channels.size() << " channels, " << sc.segments.size()
             << " segments, " << sc.campaigns.size() << " campaigns, " << sc.shocks.size() << " shocks, "
             << adsim::FormatDuration(sc.duration) << ")";
@@ -95,7 +76,8 @@ int CmdSummary(const std::string& path) {
 }
 
 int CmdList() {
-  for (const auto* info : adsim::Registry::Global().List()) {
+  for (const auto& info : adsim::Registry::Global().List()) {
+    if (info->name.rfind("test_", 0) == 0) continue;
     std::cout << adsim::ComponentKindName(info->kind) << " " << info->name << " (" << info->origin
               << (info->kind == adsim::ComponentKind::kController
                       ? (info->campaign_scoped ? ", per campaign" : ", scenario-wide")

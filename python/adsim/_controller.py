@@ -59,8 +59,8 @@ class CampaignState:
     name: str
     bid: float  # current base bid
     initial_bid: float  # the scenario's base bid
-    daily_budget: float  # 0 = none
-    total_budget: float  # 0 = none
+    daily_budget: float  # math.inf when the campaign has none
+    total_budget: float  # math.inf when the campaign has none
     spend_today: float
     spend_total: float
     paused: bool
@@ -382,12 +382,14 @@ class Controller:
 @dataclass(frozen=True)
 class Param:
     """A declared controller parameter: default (whose type, number, bool or
-    string, is the parameter's type), description, and bounds for numbers."""
+    string, is the parameter's type), description, bounds for numbers, and
+    the allowed values for strings (None = any)."""
 
     default: Union[float, int, bool, str]
     description: str = ""
     min: Optional[float] = None
     max: Optional[float] = None
+    choices: Optional[Sequence[str]] = None
 
 
 class _Adapter:
@@ -451,6 +453,14 @@ def _param_specs(name: str, params: Optional[Dict[str, Any]]) -> Tuple[List[Dict
             )
         if (p.min is not None or p.max is not None) and spec["kind"] != "number":
             raise ConfigError(f"controller '{name}': parameter '{pname}': min/max apply to numbers only")
+        if p.choices is not None:
+            choices = list(p.choices)
+            if spec["kind"] != "string" or not choices or not all(isinstance(c, str) for c in choices):
+                raise ConfigError(f"controller '{name}': parameter '{pname}': choices must be a non-empty list of "
+                                  "strings, for a string parameter")
+            if d not in choices:
+                raise ConfigError(f"controller '{name}': parameter '{pname}' default {d!r} is not one of {choices}")
+            spec["choices"] = choices
         if p.min is not None:
             spec["min"] = float(p.min)
         if p.max is not None:
@@ -479,8 +489,9 @@ def register_controller(
     * `description`: one line shown by :func:`adsim.components` (default: the
       first line of the class docstring).
     * `params`: parameter name -> default value (its type, number, bool or
-      string, is the parameter's type) or :class:`Param`. The registry rejects
-      unknown and ill-typed parameters in scenarios, and fills in defaults.
+      string, is the parameter's type) or :class:`Param` (adds a description,
+      bounds for numbers, choices for strings). The registry rejects unknown
+      and ill-typed parameters in scenarios, and fills in defaults.
       Numbers arrive as float, or as int if the declared default is an int and
       the value is integral.
     * `campaign_scoped`: True (default) if it is listed under

@@ -39,7 +39,12 @@ class ConfigError(Error):
             }
             for i in (issues or [])
         ]
-        if message is None:
+        # A dict is parsed as one line of JSON: its line numbers mean nothing
+        # to the user, who gets the field path instead.
+        dict_lines = [i for i in self.issues if i["file"] == "<dict>" and i["line"]]
+        for i in dict_lines:
+            i["line"] = 0
+        if message is None or dict_lines:
             message = _format_issues(self.issues)
         super().__init__(message)
 

@@ -76,7 +76,10 @@ def read_raw(path: PathLike) -> Dict[str, Any]:
     Raises IoError if the file cannot be read and DataError if it is not an
     adsim result file; both name the path.
     """
-    import h5py  # imported here so that `import adsim` does not need it
+    try:
+        import h5py  # imported here so that `import adsim` does not need it
+    except ImportError as e:  # pragma: no cover - depends on the installation
+        raise ImportError("adsim.load needs h5py (Debian: apt-get install python3-h5py; else pip install h5py)") from e
 
     path = os.fspath(path)
     if not os.path.exists(path):

@@ -269,8 +269,10 @@ class Result:
         ratios ctr = clicks/impressions, cvr = conversions/clicks, cpc =
         spend/clicks, cpm = 1000 spend/impressions, cpa = spend/conversions,
         roas = value/spend (NaN when the denominator is 0). Grouping by
-        campaign alone also gives budget (sum over days of the daily budget in
-        force at the end of each day, 0 if none) and budget_used = spend/budget.
+        campaign alone also gives budget, what the campaign could spend (the
+        sum over days of the daily budget in force at the end of each day,
+        capped by the total budget; inf if it has neither), and budget_used =
+        spend/budget (NaN if the budget is infinite or 0).
         """
         keys = [by] if isinstance(by, str) else list(by)
         allowed = {"campaign", "channel", "segment", "creative", "bucket_start"}
@@ -305,10 +307,17 @@ class Result:
         df["cpa"] = ratio(df["spend"], df["conversions"])
         df["roas"] = ratio(df["value"], df["spend"])
         if keys == ["campaign"]:
+            # What the campaign could spend, as in the C++ summary: the sum over
+            # days of the daily budget, capped by the last total budget (inf = none).
             daily = pd.DataFrame(self.raw("daily"))
-            budget = daily.groupby("campaign")["daily_budget"].sum() if len(daily) else pd.Series(dtype=float)
-            df["budget"] = df["campaign"].map(budget).fillna(0.0).astype(float)
-            df["budget_used"] = ratio(df["spend"], df["budget"])
+            if len(daily):
+                g = daily.groupby("campaign", sort=True)
+                budget = np.minimum(g["daily_budget"].sum(), g["total_budget"].last())
+            else:
+                budget = pd.Series(dtype=float)
+            df["budget"] = df["campaign"].map(budget).fillna(np.inf).astype(float)
+            finite = np.isfinite(df["budget"]) & (df["budget"] > 0)
+            df["budget_used"] = (df["spend"] / df["budget"]).where(finite)
         return df
 
     def summary(self) -> str:

@@ -2,8 +2,15 @@
 // docs/experiments-statistics.md.
 #include "strategies/experiments/stats.h"
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <bit>
+#include <boost/math/distributions/normal.hpp>
+#include <boost/math/distributions/students_t.hpp>
+#include <boost/math/quadrature/gauss_kronrod.hpp>
+#include <boost/math/special_functions/beta.hpp>
+#include <boost/math/special_functions/gamma.hpp>
+#include <boost/math/tools/toms748_solve.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -11,20 +18,13 @@
 #include <sstream>
 #include <utility>
 
-#include <Eigen/Dense>
-#include <boost/math/distributions/normal.hpp>
-#include <boost/math/distributions/students_t.hpp>
-#include <boost/math/quadrature/gauss_kronrod.hpp>
-#include <boost/math/special_functions/beta.hpp>
-#include <boost/math/special_functions/gamma.hpp>
-#include <boost/math/tools/toms748_solve.hpp>
-
 #include "core/error.h"
 
 namespace adsim::stats {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kInvSqrt2 = 0.70710678118654752440;
 
 std::string Num(double v) {
   std::ostringstream os;
@@ -47,13 +47,18 @@ void RequirePositive(double v, const char* name) {
 
 // Tails of the standard normal through erfc, which keeps full relative
 // accuracy far into the tails (1 - Phi(x) for x = 8 is 6e-16, not 0).
-double UpperTail(double x) { return 0.5 * std::erfc(x * std::numbers::inv_sqrt2); }
-double LowerTail(double x) { return 0.5 * std::erfc(-x * std::numbers::inv_sqrt2); }
-double Density(double x) { return std::exp(-0.5 * x * x) * (0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2); }
+double UpperTail(double x) { return 0.5 * std::erfc(x * kInvSqrt2); }
+double LowerTail(double x) { return 0.5 * std::erfc(-x * kInvSqrt2); }
+double Density(double x) { return std::exp(-0.5 * x * x) * std::numbers::inv_sqrtpi * kInvSqrt2; }
 
 double StudentCdf(double t, double df) {
   if (std::isinf(df)) return NormalCdf(t);
   return boost::math::cdf(boost::math::students_t(df), t);
+}
+// 1 - CDF without cancellation in the upper tail.
+double StudentUpper(double t, double df) {
+  if (std::isinf(df)) return UpperTail(t);
+  return boost::math::cdf(boost::math::complement(boost::math::students_t(df), t));
 }
 double StudentQuantile(double p, double df) {
   if (std::isinf(df)) return NormalQuantile(p);
@@ -67,7 +72,7 @@ DifferenceTest Finish(double estimate, double se, double statistic, double df, d
   r.std_error = se;
   r.statistic = statistic;
   r.df = df;
-  r.p_greater = 1.0 - StudentCdf(statistic, df);
+  r.p_greater = StudentUpper(statistic, df);
   r.p_less = StudentCdf(statistic, df);
   r.p_two_sided = std::min(1.0, 2.0 * std::min(r.p_greater, r.p_less));
   const double q2 = StudentQuantile(1.0 - alpha / 2.0, df);
@@ -204,16 +209,14 @@ void ValidateFractions(const std::vector<double>& fractions) {
   double prev = 0.0;
   for (size_t k = 0; k < fractions.size(); ++k) {
     if (!(fractions[k] > prev) || !std::isfinite(fractions[k]))
-      Fail("fractions[" + std::to_string(k) + "]", "finite and greater than " + Num(prev),
-           Num(fractions[k]));
+      Fail("fractions[" + std::to_string(k) + "]", "finite and greater than " + Num(prev), Num(fractions[k]));
     prev = fractions[k];
   }
 }
 
 void ValidateBoundaries(const std::vector<double>& fractions, const std::vector<double>& b) {
   if (b.size() != fractions.size())
-    Fail("boundaries", std::to_string(fractions.size()) + " values (one per look)",
-         std::to_string(b.size()));
+    Fail("boundaries", std::to_string(fractions.size()) + " values (one per look)", std::to_string(b.size()));
   for (size_t k = 0; k < b.size(); ++k)
     if (!(b[k] >= 0.0)) Fail("boundaries[" + std::to_string(k) + "]", "a value >= 0 (or +inf)", Num(b[k]));
 }
@@ -265,15 +268,13 @@ DifferenceTest TwoProportionZTest(const ConversionCounts& a, const ConversionCou
   const double pa = a.conversions / na, pb = b.conversions / nb;
   const double pool = (a.conversions + b.conversions) / (na + nb);
   if (pool <= 0.0 || pool >= 1.0)
-    Fail("a, b", "at least one conversion and one non-conversion over both arms",
-         "a pooled rate of " + Num(pool));
+    Fail("a, b", "at least one conversion and one non-conversion over both arms", "a pooled rate of " + Num(pool));
   const double se0 = std::sqrt(pool * (1.0 - pool) * (1.0 / na + 1.0 / nb));
   const double se = std::sqrt(pa * (1.0 - pa) / na + pb * (1.0 - pb) / nb);
   return Finish(pb - pa, se, (pb - pa) / se0, kInf, alpha);
 }
 
-DifferenceTest MeanDifferenceTest(const MeanSummary& a, const MeanSummary& b, double alpha,
-                                  MeanTestKind kind) {
+DifferenceTest MeanDifferenceTest(const MeanSummary& a, const MeanSummary& b, double alpha, MeanTestKind kind) {
   RequireProbability(alpha, "alpha");
   for (const auto* s : {&a, &b}) {
     const char* name = s == &a ? "a" : "b";
@@ -284,8 +285,7 @@ DifferenceTest MeanDifferenceTest(const MeanSummary& a, const MeanSummary& b, do
   const double se = std::sqrt(va + vb);
   if (!(se > 0.0)) Fail("a.sd, b.sd", "at least one positive standard deviation", "both 0");
   double df = kInf;
-  if (kind == MeanTestKind::kWelch)
-    df = (va + vb) * (va + vb) / (va * va / (a.n - 1) + vb * vb / (b.n - 1));
+  if (kind == MeanTestKind::kWelch) df = (va + vb) * (va + vb) / (va * va / (a.n - 1) + vb * vb / (b.n - 1));
   return Finish(b.mean - a.mean, se, (b.mean - a.mean) / se, df, alpha);
 }
 
@@ -294,8 +294,7 @@ int64_t SampleSizeProportions(double baseline_rate, double mde, double alpha, do
   RequireProbability(alpha, "alpha");
   RequireProbability(power, "power");
   const double p2 = baseline_rate + mde;
-  if (mde == 0.0 || !(p2 > 0.0 && p2 < 1.0))
-    Fail("mde", "non-zero with baseline_rate + mde in (0, 1)", Num(mde));
+  if (mde == 0.0 || !(p2 > 0.0 && p2 < 1.0)) Fail("mde", "non-zero with baseline_rate + mde in (0, 1)", Num(mde));
   const double p1 = baseline_rate, pbar = 0.5 * (p1 + p2);
   const double za = NormalQuantile(1.0 - alpha / 2.0), zb = NormalQuantile(power);
   const double root = za * std::sqrt(2.0 * pbar * (1.0 - pbar)) + zb * std::sqrt(p1 * (1 - p1) + p2 * (1 - p2));
@@ -374,6 +373,8 @@ double SpentAlpha(SpendingFunction f, double alpha, double t) {
   if (t >= 1.0) return alpha;
   switch (f) {
     case SpendingFunction::kOBrienFleming:
+      return 2.0 * (2.0 * UpperTail(NormalQuantile(1.0 - alpha / 4.0) / std::sqrt(t)));
+    case SpendingFunction::kOBrienFlemingTotal:
       return 2.0 * UpperTail(NormalQuantile(1.0 - alpha / 2.0) / std::sqrt(t));
     case SpendingFunction::kPocock:
       return alpha * std::log(1.0 + (std::numbers::e - 1.0) * t);
@@ -397,8 +398,8 @@ SequentialDesign SpendingDesign(SpendingFunction f, const std::vector<double>& f
   return d;
 }
 
-double NextSpendingBoundary(const std::vector<double>& fractions, const std::vector<double>& boundaries,
-                            double t_next, double cumulative_alpha) {
+double NextSpendingBoundary(const std::vector<double>& fractions, const std::vector<double>& boundaries, double t_next,
+                            double cumulative_alpha) {
   RequireProbability(cumulative_alpha, "cumulative_alpha");
   std::vector<double> all = fractions;
   all.push_back(t_next);
@@ -478,8 +479,8 @@ void MixtureSprt::Update(double estimate, double variance) {
   likelihood_ratio_ = std::exp(log_lr);
   p_value_ = std::min(p_value_, std::exp(-log_lr));
   // Lambda(theta) < 1/alpha  <=>  (d - theta)^2 < 2 V (V + tau^2) / tau^2 (ln(1/alpha) + ln(sqrt((V + tau^2) / V))).
-  const double radius = std::sqrt(2.0 * v * (v + tau2_) / tau2_ *
-                                  (-std::log(alpha_) + 0.5 * std::log((v + tau2_) / v)));
+  const double radius =
+      std::sqrt(2.0 * v * (v + tau2_) / tau2_ * (-std::log(alpha_) + 0.5 * std::log((v + tau2_) / v)));
   ci_low_ = std::max(ci_low_, estimate - radius);
   ci_high_ = std::min(ci_high_, estimate + radius);
   ++updates_;
@@ -490,8 +491,7 @@ void ValidateOptions(const MsprtOptions& o, int64_t min_burn_in) {
   RequirePositive(o.tau, "tau");
   RequireProbability(o.alpha, "alpha");
   if (!(o.sigma >= 0.0) || !std::isfinite(o.sigma)) Fail("sigma", "0 (plug-in) or a finite value > 0", Num(o.sigma));
-  if (o.burn_in < min_burn_in)
-    Fail("burn_in", "at least " + std::to_string(min_burn_in), std::to_string(o.burn_in));
+  if (o.burn_in < min_burn_in) Fail("burn_in", "at least " + std::to_string(min_burn_in), std::to_string(o.burn_in));
 }
 }  // namespace
 
@@ -598,9 +598,22 @@ double ClosedForm(const BetaDistribution& x, const BetaDistribution& y) {
   return std::min(1.0, std::exp(max_log + std::log(scaled_sum)));
 }
 
-// P(Y > X) = integral f_X(u) (1 - I_u(aY, bY)) du by adaptive Gauss-Kronrod,
-// over the central 1 - 2e-16 of X, split at the quantiles of Y so that the
-// step of Y's CDF, when Y is much narrower than X, falls on a panel edge.
+// Adaptive Gauss-Kronrod (61 points) with an absolute error budget, split in
+// halves until each piece meets its share. Boost's own adaptive routine uses
+// a relative tolerance per call, which never settles on pieces whose integral
+// is ~1e-20 (the far tails) and then bisects to its maximum depth.
+template <class F>
+double Integrate(const F& f, double a, double b, double abs_tol, int depth) {
+  double error = 0.0;
+  const double v = boost::math::quadrature::gauss_kronrod<double, 61>::integrate(f, a, b, 0, 0.0, &error);
+  if (error <= abs_tol || depth == 0) return v;
+  const double mid = 0.5 * (a + b);
+  return Integrate(f, a, mid, abs_tol / 2, depth - 1) + Integrate(f, mid, b, abs_tol / 2, depth - 1);
+}
+
+// P(Y > X) = integral f_X(u) (1 - I_u(aY, bY)) du over the central 1 - 2e-16
+// of X, split at quantiles of Y so that the step of Y's CDF, when Y is much
+// narrower than X, falls on piece edges.
 double Quadrature(const BetaDistribution& x, const BetaDistribution& y) {
   auto f = [&](double u) { return boost::math::ibeta_derivative(x.a, x.b, u) * boost::math::ibetac(y.a, y.b, u); };
   const double lo = boost::math::ibeta_inv(x.a, x.b, 1e-16), hi = boost::math::ibeta_inv(x.a, x.b, 1.0 - 1e-16);
@@ -611,8 +624,7 @@ double Quadrature(const BetaDistribution& x, const BetaDistribution& y) {
   }
   std::sort(cuts.begin(), cuts.end());
   double total = 0.0;
-  for (size_t i = 0; i + 1 < cuts.size(); ++i)
-    total += boost::math::quadrature::gauss_kronrod<double, 61>::integrate(f, cuts[i], cuts[i + 1], 15, 1e-13);
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) total += Integrate(f, cuts[i], cuts[i + 1], 1e-13, 20);
   return std::clamp(total, 0.0, 1.0);
 }
 
@@ -726,7 +738,8 @@ FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> dat
   };
   for (size_t i = 0; i < data.size(); ++i) {
     if (data[i].cell >= cells)
-      Fail("data[" + std::to_string(i) + "].cell", "a bit mask below " + std::to_string(cells), std::to_string(data[i].cell));
+      Fail("data[" + std::to_string(i) + "].cell", "a bit mask below " + std::to_string(cells),
+           std::to_string(data[i].cell));
     if (!std::isfinite(data[i].y)) Fail("data[" + std::to_string(i) + "].y", "a finite value", Num(data[i].y));
     seen[data[i].cell] = 1;
     fill_row(data[i].cell);
@@ -736,7 +749,9 @@ FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> dat
   xtx = xtx.selfadjointView<Eigen::Lower>();
   if (order == factors) {
     for (uint32_t c = 0; c < cells; ++c)
-      if (!seen[c]) Fail("data", "observations in every one of the " + std::to_string(cells) + " cells", "none in cell " + std::to_string(c));
+      if (!seen[c])
+        Fail("data", "observations in every one of the " + std::to_string(cells) + " cells",
+             "none in cell " + std::to_string(c));
   }
   Eigen::LDLT<Eigen::MatrixXd> ldlt(xtx);
   if (ldlt.info() != Eigen::Success || ldlt.rcond() < 1e-12)
@@ -758,12 +773,13 @@ FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> dat
   const double q = StudentQuantile(1.0 - alpha / 2.0, static_cast<double>(fit.df));
   for (int j = 0; j + 1 < p; ++j) {
     FactorialEffect e;
-    for (int f : factor_list(terms[j])) e.name += (e.name.empty() ? "" : ":") + std::string(1, static_cast<char>('A' + f));
+    for (int f : factor_list(terms[j]))
+      e.name += (e.name.empty() ? "" : ":") + std::string(1, static_cast<char>('A' + f));
     e.factors = terms[j];
     e.effect = 2.0 * beta(j + 1);
     e.std_error = 2.0 * std::sqrt(s2 * inv(j + 1, j + 1));
     e.t = e.effect / e.std_error;
-    e.p_value = 2.0 * (1.0 - StudentCdf(std::abs(e.t), static_cast<double>(fit.df)));
+    e.p_value = 2.0 * StudentUpper(std::abs(e.t), static_cast<double>(fit.df));
     e.ci_low = e.effect - q * e.std_error;
     e.ci_high = e.effect + q * e.std_error;
     fit.effects.push_back(std::move(e));

@@ -68,8 +68,7 @@ struct DifferenceTest {
 // the confidence intervals use the unpooled (Wald) standard error
 //   sqrt(pA (1 - pA) / nA + pB (1 - pB) / nB).
 // Needs users > 0 in both arms and 0 < p < 1 (otherwise z is 0/0).
-DifferenceTest TwoProportionZTest(const ConversionCounts& a, const ConversionCounts& b,
-                                  double alpha = 0.05);
+DifferenceTest TwoProportionZTest(const ConversionCounts& a, const ConversionCounts& b, double alpha = 0.05);
 
 enum class MeanTestKind {
   kWelch,   // Student t with Welch-Satterthwaite degrees of freedom
@@ -119,12 +118,23 @@ enum class BoundaryShape {
 // Classical constant-shape boundaries (Pocock 1977; O'Brien & Fleming 1979):
 // finds c so that P(reject at some look | H0) = alpha exactly (by recursive
 // numerical integration), for the given fractions.
-SequentialDesign ClassicalDesign(BoundaryShape shape, const std::vector<double>& fractions,
-                                 double alpha);
+SequentialDesign ClassicalDesign(BoundaryShape shape, const std::vector<double>& fractions, double alpha);
 
+// Two-sided spending functions: the cumulative type I error alpha(t) spent
+// by information fraction t, half on each side.
 enum class SpendingFunction {
-  kOBrienFleming,  // alpha(t) = 2 - 2 Phi(z_{1-alpha/2} / sqrt(t))
-  kPocock,         // alpha(t) = alpha ln(1 + (e - 1) t)
+  // O'Brien-Fleming type, applied to alpha/2 on each side (DeMets & Lan 1994;
+  // the convention of gsDesign, ldbounds and SAS PROC SEQDESIGN, whose
+  // published boundaries it reproduces): per side
+  //   alpha_side(t) = 2 - 2 Phi(z_{1-alpha/4} / sqrt(t)),  alpha(t) = 2 alpha_side(t).
+  kOBrienFleming,
+  // O'Brien-Fleming type applied once to the two-sided total (Lan & DeMets
+  // 1983 as often written): alpha(t) = 2 - 2 Phi(z_{1-alpha/2} / sqrt(t)).
+  // Spends more early: its first boundary is z_{1-alpha/2} / sqrt(t_1).
+  kOBrienFlemingTotal,
+  // Pocock type: alpha(t) = alpha ln(1 + (e - 1) t) (the same whether applied
+  // per side or to the total, being linear in alpha).
+  kPocock,
 };
 
 // Cumulative two-sided type I error spent by information fraction t; equals
@@ -136,15 +146,13 @@ double SpentAlpha(SpendingFunction f, double alpha, double t);
 // SpentAlpha(t_k). Fractions may be unequal and need not be planned; a
 // fraction >= 1 spends what is left of alpha. To fix the boundary of a new
 // look without recomputing the old ones, see NextSpendingBoundary.
-SequentialDesign SpendingDesign(SpendingFunction f, const std::vector<double>& fractions,
-                                double alpha);
+SequentialDesign SpendingDesign(SpendingFunction f, const std::vector<double>& fractions, double alpha);
 
 // The boundary of one more look at fraction `t_next` (> the last fraction),
 // given the boundaries already used, such that the cumulative crossing
 // probability under H0 becomes `cumulative_alpha`. Returns +infinity when
 // nothing is left to spend at that look.
-double NextSpendingBoundary(const std::vector<double>& fractions,
-                            const std::vector<double>& boundaries, double t_next,
+double NextSpendingBoundary(const std::vector<double>& fractions, const std::vector<double>& boundaries, double t_next,
                             double cumulative_alpha);
 
 // Repeated significance testing with no correction: b_k = z_{1-alpha/2} at
@@ -167,8 +175,8 @@ struct CrossingProbabilities {
 // Computed with the recursive numerical integration of Armitage, McPherson and
 // Rowe (1969) on the grid of Jennison & Turnbull (2000, chapter 19): Simpson's
 // rule on about 6r points per look (r = 32), accurate to about 1e-8.
-CrossingProbabilities Crossing(const std::vector<double>& fractions,
-                               const std::vector<double>& boundaries, double drift);
+CrossingProbabilities Crossing(const std::vector<double>& fractions, const std::vector<double>& boundaries,
+                               double drift);
 
 // What a design does for a given drift.
 struct OperatingCharacteristics {
@@ -192,7 +200,7 @@ double InflationFactor(const SequentialDesign& design, double power);
 
 // ---------------------------------------------------------------------------
 // 3. Always-valid inference: the mixture sequential probability ratio test
-// (mSPRT) of Johari, Pekelis and Walsh (2017), "Peeking at A/B tests".
+// (mSPRT) of Johari, Koomen, Pekelis and Walsh (2017), "Peeking at A/B tests".
 
 // The core state. Each Update gives the current estimate d of the difference
 // and its variance V (d ~ N(theta, V)). With a N(theta0, tau^2) mixing
@@ -235,11 +243,11 @@ class MixtureSprt {
 enum class Arm { kA, kB };
 
 struct MsprtOptions {
-  double tau = 0.0;               // mixing standard deviation (> 0), required
-  double alpha = 0.05;            // for the decision and the confidence sequence
-  double null_difference = 0.0;   // theta0
-  double sigma = 0.0;             // known per-observation sd; 0 = plug-in sample sd
-  int64_t burn_in = 2;            // observations per arm before the first look (>= 2 with plug-in)
+  double tau = 0.0;              // mixing standard deviation (> 0), required
+  double alpha = 0.05;           // for the decision and the confidence sequence
+  double null_difference = 0.0;  // theta0
+  double sigma = 0.0;            // known per-observation sd; 0 = plug-in sample sd
+  int64_t burn_in = 2;           // observations per arm before the first look (>= 2 with plug-in)
 };
 
 // mSPRT for a difference of means from streaming observations. After each
@@ -329,8 +337,7 @@ struct CupedFit {
 CupedFit FitCuped(std::span<const double> y, std::span<const double> x);
 
 // y_i - theta (x_i - x_mean) for each i.
-std::vector<double> CupedAdjust(std::span<const double> y, std::span<const double> x,
-                                const CupedFit& fit);
+std::vector<double> CupedAdjust(std::span<const double> y, std::span<const double> x, const CupedFit& fit);
 
 // ---------------------------------------------------------------------------
 // 6. 2^k factorial (multivariate) test, fitted by OLS with +-1 coding.
@@ -345,8 +352,8 @@ struct FactorialObservation {
 // coefficient beta: for a main effect, mean(high) - mean(low) in a balanced
 // design.
 struct FactorialEffect {
-  std::string name;     // "A", "B", "A:B", ...
-  uint32_t factors = 0; // bit mask of the factors involved
+  std::string name;      // "A", "B", "A:B", ...
+  uint32_t factors = 0;  // bit mask of the factors involved
   double effect = 0.0;
   double std_error = 0.0;
   double t = 0.0;
@@ -356,17 +363,17 @@ struct FactorialEffect {
 };
 
 struct FactorialFit {
-  double intercept = 0.0;             // the mean over cells in a balanced design
+  double intercept = 0.0;                // the mean over cells in a balanced design
   std::vector<FactorialEffect> effects;  // by order, then factor order: A, B, A:B, ...
   double residual_sd = 0.0;
-  int64_t df = 0;                     // n - number of coefficients
+  int64_t df = 0;  // n - number of coefficients
 };
 
 // Fits all main effects and interactions of order <= max_order (0 = all, up
 // to k) for k = `factors` in 1..16. Every coefficient must be estimable (for
 // the full model: every one of the 2^k cells observed) and n must exceed the
 // number of coefficients. Factors are named A, B, C, ...
-FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> data,
-                          int max_order = 0, double alpha = 0.05);
+FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> data, int max_order = 0,
+                          double alpha = 0.05);
 
 }  // namespace adsim::stats

@@ -101,14 +101,14 @@ class ActionScript final : public Controller {
       actions->push_back(a);
     };
     switch (cycle_) {
-      case 4: add(ActionKind::kPauseCreative, 0, -1, 0); break;            // 1:00
-      case 8: add(ActionKind::kSetSegmentModifier, 0.6, 1); break;         // 2:00
-      case 12: add(ActionKind::kSetDailyBudget, 70); break;                // 3:00
-      case 16: add(ActionKind::kPauseCampaign, 0); break;                  // 4:00
-      case 20: add(ActionKind::kResumeCampaign, 0); break;                 // 5:00
-      case 24: add(ActionKind::kResumeCreative, 0, -1, 0); break;          // 6:00
-      case 28: add(ActionKind::kPauseCreative, 0, -1, 9); break;           // no such creative
-      case 29: add(ActionKind::kSetTotalBudget, 500); break;               // from none: absolute bounds only
+      case 5: add(ActionKind::kPauseCreative, 0, -1, 0); break;            // 1:00 (cycle 1 is at 0:00)
+      case 9: add(ActionKind::kSetSegmentModifier, 0.6, 1); break;         // 2:00
+      case 13: add(ActionKind::kSetDailyBudget, 70); break;                // 3:00
+      case 17: add(ActionKind::kPauseCampaign, 0); break;                  // 4:00
+      case 21: add(ActionKind::kResumeCampaign, 0); break;                 // 5:00
+      case 25: add(ActionKind::kResumeCreative, 0, -1, 0); break;          // 6:00
+      case 29: add(ActionKind::kPauseCreative, 0, -1, 9); break;           // no such creative
+      case 30: add(ActionKind::kSetTotalBudget, 500); break;               // from none: absolute bounds only
       default: break;
     }
   }
@@ -229,6 +229,16 @@ TEST(Engine, CommonRandomNumbersAcrossStrategies) {
   // ... while the strategies' outcomes differ.
   EXPECT_NE(Col<double>(a, "aggregates", "spend"), Col<double>(b, "aggregates", "spend"));
   EXPECT_NE(Col<int64_t>(a, "events", "winner"), Col<int64_t>(b, "events", "winner"));
+}
+
+TEST(Engine, ShocksThatDoNotChangeTrafficLeaveTheOpportunityStreamAlone) {
+  const Scenario plain = Parse(SmallScenario("recording: {events: true}\n"));
+  const Scenario shocked = Parse(SmallScenario(
+      "recording: {events: true}\nshocks:\n  - {name: s, start: 3h, end: 9h, multiply: {ctr: 0.3, cvr: 2, competing_bids: 1.5}}\n"));
+  const Results a = RunScenario(plain), b = RunScenario(shocked);
+  for (const char* col : {"time", "channel", "segment", "user"})
+    EXPECT_EQ(Col<int64_t>(a, "events", col), Col<int64_t>(b, "events", col)) << col;
+  EXPECT_NE(Col<double>(a, "events", "top_competing_bid"), Col<double>(b, "events", "top_competing_bid"));
 }
 
 TEST(Engine, DelayedConversionsArriveAtTheirTimeAndNotBefore) {
@@ -411,7 +421,7 @@ TEST(Results, ReadingSomethingElseIsADataError) {
 
 TEST(Registry, ListsEveryRegisteredComponent) {
   std::vector<std::string> names;
-  for (const auto* info : Registry::Global().List()) {
+  for (const auto& info : Registry::Global().List()) {
     names.push_back(info->name);
     EXPECT_FALSE(info->description.empty()) << info->name;
     if (info->kind == ComponentKind::kBidder) {

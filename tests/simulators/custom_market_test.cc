@@ -25,8 +25,9 @@ class VectorMarket final : public Market {
 
 TEST(CustomMarket, EngineReplaysGivenOpportunitiesExactly) {
   // One display campaign bidding 0.003 in second price; competing bids
-  // alternate 0.001 (we win, pay 0.001) and 0.005 (we lose). Users always click
-  // (u_click = 0) and never convert (u_convert = 1).
+  // alternate 0.001 (we win, pay 0.001) and 0.005 (we lose). The segment's
+  // true click rate is 1 and its conversion rate 0: every impression is
+  // clicked and none converts.
   std::vector<Opportunity> opps;
   for (int i = 0; i < 1000; ++i) {
     Opportunity o{};
@@ -34,13 +35,13 @@ TEST(CustomMarket, EngineReplaysGivenOpportunitiesExactly) {
     o.channel = 0;
     o.segment = 0;
     o.user = i % 7;
-    o.u_click = 0.0;
-    o.u_convert = 1.0;
+    o.response_key = static_cast<uint64_t>(i);
     o.competing[0] = i % 2 == 0 ? 0.001 : 0.005;
     opps.push_back(o);
   }
   std::string text = test::SmallScenario();
   text.replace(text.find("creatives: [x, y]"), 17, "channels: [display]\n    segments: [a]");
+  text.replace(text.find("propensity_sigma: 0.4, ctr: 0.02, cvr: 0.2"), 42, "ctr: 1, cvr: 0");
   const Scenario sc = test::Parse(text);
   RunOptions opt;
   opt.make_market = [&opps](const Scenario&, uint64_t) { return std::make_unique<VectorMarket>(opps); };

@@ -182,7 +182,7 @@ TEST(Market, BatchSizeDoesNotChangeTheStream) {
     ASSERT_EQ(x[i].time, y[i].time);
     ASSERT_EQ(x[i].user, y[i].user);
     ASSERT_EQ(x[i].competing[0], y[i].competing[0]);
-    ASSERT_EQ(x[i].u_click, y[i].u_click);
+    ASSERT_EQ(x[i].response_key, y[i].response_key);
   }
 }
 

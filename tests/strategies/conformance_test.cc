@@ -21,7 +21,7 @@ std::string ScenarioFor(const ComponentInfo& info) {
 TEST_P(Conformance, DeterministicWithinBudgetAndDefaultsResolve) {
   const std::string& key = GetParam();
   const auto kind = key[0] == 'b' ? ComponentKind::kBidder : ComponentKind::kController;
-  const ComponentInfo* info = Registry::Global().Find(kind, key.substr(2));
+  const Registry::Entry info = Registry::Global().Find(kind, key.substr(2));
   ASSERT_NE(info, nullptr);
   ComponentSpec spec{info->name, {}, "x"};
   const Params p = Registry::Global().Resolve(*info, spec, "f");
@@ -42,7 +42,7 @@ TEST_P(Conformance, DeterministicWithinBudgetAndDefaultsResolve) {
 
 std::vector<std::string> AllComponents() {
   std::vector<std::string> out;
-  for (const auto* info : Registry::Global().List()) {
+  for (const auto& info : Registry::Global().List()) {
     if (info->origin != "C++" || info->name.rfind("test_", 0) == 0) continue;
     out.push_back(std::string(info->kind == ComponentKind::kBidder ? "b:" : "c:") + info->name);
   }
