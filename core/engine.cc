@@ -57,6 +57,7 @@ const char* ActionKindName(ActionKind k) {
     case ActionKind::kPauseCreative: return "pause_creative";
     case ActionKind::kResumeCreative: return "resume_creative";
     case ActionKind::kSetSegmentModifier: return "set_segment_modifier";
+    case ActionKind::kSetCreativeWeight: return "set_creative_weight";
   }
   return "?";
 }
@@ -99,12 +100,47 @@ struct CampaignRuntime {
   CampaignState state;
   Ledger ledger;
   std::unique_ptr<Bidder> bidder;
+  // Creatives a bid request may show: the unpaused ones with a positive
+  // rotation weight (all unpaused ones if every such weight is 0). When their
+  // weights differ, `creative_cum` holds the cumulative weights, and a request
+  // draws one by inversion; otherwise the draw is uniform. Rebuilt only when an
+  // action pauses, resumes or reweights a creative.
   std::vector<int> active_creatives;
+  std::vector<double> creative_cum;
+  bool weighted = false;
   Stream creative_stream;
   // Values at the start of the control cycle, for per-cycle change limits.
   double cycle_bid = 0, cycle_daily = 0, cycle_total = 0;
   std::vector<double> cycle_modifier;
   Micros max_daily_budget_today = Ledger::kNone;
+};
+
+// Creative fatigue of one (campaign, segment, creative), truth kept by the
+// engine: `mult` = 2^(-exposures / half_life) is the factor on the true click
+// rate. Without recovery each impression multiplies it by `step` = 2^(-1 /
+// half_life); with recovery the exposures decay lazily, when next read.
+struct FatigueState {
+  double mult = 1.0;
+  double exposures = 0.0;
+  SimTime last = 0;
+  double step = 1.0;
+  double inv_half_life = 0.0;
+  double inv_recovery = 0.0;  // 1 / recovery time constant in us; 0 = no recovery
+
+  double Factor(SimTime now) {
+    if (inv_recovery > 0 && now > last) {
+      if (exposures > 0) {
+        exposures *= std::exp(-static_cast<double>(now - last) * inv_recovery);
+        mult = std::exp2(-exposures * inv_half_life);
+      }
+      last = now;
+    }
+    return mult;
+  }
+  void Expose() {
+    exposures += 1.0;
+    mult *= step;
+  }
 };
 
 struct ControllerRuntime {
@@ -137,6 +173,7 @@ class Engine {
   void FlushBucket(SimTime bucket_start);
   void CloseDay(SimTime day_start);
   void Push(SimTime t, EventKind k, int64_t payload) { heap_.Push(t, k, payload); }
+  void RebuildCreatives(int campaign);
   void RecordConversion(const PendingConversion& p, SimTime arrival, bool reported);
   Results Finish(double wall_seconds);
 
@@ -155,6 +192,11 @@ class Engine {
   std::vector<int> active_shock_count_;
   std::vector<bool> shock_active_;
   std::vector<double> true_ctr_, true_cvr_;  // per cell, before shocks and propensity
+  // Fatigue: per cell, an index into fatigue_ (-1 = none); empty when no
+  // segment or creative of the scenario fatigues.
+  std::vector<int> fatigue_index_;
+  std::vector<FatigueState> fatigue_;
+  std::vector<FatigueSpec> cell_fatigue_;  // per cell, for the truth table
   std::vector<CellCounters> total_, bucket_base_, cycle_base_, day_base_;
   std::vector<int64_t> market_total_, market_base_;
   std::vector<PendingConversion> pending_;
@@ -248,13 +290,46 @@ void Engine::Build() {
           true_cvr_[cell] = cvr;
         }
   }
+  // Fatigue per (campaign, segment, creative), shared by the cells of every
+  // channel: exposures count impressions on all channels.
+  bool any_fatigue = false;
+  for (const auto& seg : sc_.segments) {
+    any_fatigue |= seg.fatigue.enabled();
+    for (const auto& [key, rates] : seg.creatives) any_fatigue |= rates.fatigue && rates.fatigue->enabled();
+  }
+  if (any_fatigue) {
+    fatigue_index_.assign(ncells_, -1);
+    cell_fatigue_.assign(ncells_, {});
+    for (int c = 0; c < ncamp_; ++c) {
+      const auto& cp = sc_.campaigns[c];
+      for (int s = 0; s < ns_; ++s)
+        for (int cr = 0; cr < num_creatives_[c]; ++cr) {
+          const auto& seg = sc_.segments[s];
+          FatigueSpec f = seg.fatigue;
+          auto it = seg.creatives.find(cp.name + "/" + cp.creatives[cr].name);
+          if (it != seg.creatives.end() && it->second.fatigue) f = *it->second.fatigue;
+          if (!f.enabled()) continue;
+          FatigueState st;
+          st.step = std::exp2(-1.0 / f.half_life);
+          st.inv_half_life = 1.0 / f.half_life;
+          st.inv_recovery = f.recovery > 0 ? 1.0 / static_cast<double>(f.recovery) : 0.0;
+          fatigue_.push_back(st);
+          for (int ch = 0; ch < nc_; ++ch) {
+            const int cell = cell_offset_[c] + (ch * ns_ + s) * num_creatives_[c] + cr;
+            fatigue_index_[cell] = static_cast<int>(fatigue_.size()) - 1;
+            cell_fatigue_[cell] = f;
+          }
+        }
+    }
+  }
   // Campaigns, bidders, controllers. Every name, scope and parameter is
   // checked first, so all the problems are reported together.
   ValidateComponents(sc_);
   const Registry& reg = Registry::Global();
   public_ = MakePublicScenario(sc_);
   auto context = [this](int campaign, const ComponentSpec& spec, const ComponentInfo& info) {
-    return BuildContext{&public_, campaign, Registry::Global().Resolve(info, spec, sc_.source_name), spec.where};
+    return BuildContext{&public_, campaign, Registry::Global().Resolve(info, spec, sc_.source_name), spec.where,
+                        seed_};
   };
   camps_.resize(ncamp_);
   for (int c = 0; c < ncamp_; ++c) {
@@ -266,11 +341,14 @@ void Engine::Build() {
     rt.state.total_budget = cp.total_budget;
     rt.state.segment_modifier.assign(ns_, 1.0);
     rt.state.creative_paused.assign(cp.creatives.size(), false);
+    rt.state.creative_weight.assign(cp.creatives.size(), 1.0);
     rt.state.goal = cp.goal;
     rt.state.goal_value = cp.goal_value;
     rt.ledger.SetDailyBudget(Ledger::FromUnits(cp.daily_budget));
     rt.ledger.SetTotalBudget(Ledger::FromUnits(cp.total_budget));
     rt.max_daily_budget_today = rt.ledger.daily_budget();
+    rt.active_creatives.reserve(num_creatives_[c]);
+    rt.creative_cum.reserve(num_creatives_[c]);
     for (int cr = 0; cr < num_creatives_[c]; ++cr) rt.active_creatives.push_back(cr);
     rt.creative_stream = Stream(seed_, "campaigns/" + cp.name + "/creatives");
     const Registry::Entry bi = reg.Require(ComponentKind::kBidder, cp.bidder, sc_.source_name);
@@ -322,7 +400,7 @@ void Engine::Build() {
   act_.campaign = &actions_->Int("campaign", "index", "target campaign");
   act_.segment = &actions_->Int("segment", "index", "target segment, -1 if none");
   act_.creative = &actions_->Int("creative", "index", "target creative within the campaign, -1 if none");
-  act_.kind = &actions_->Text("kind", "set_bid, set_daily_budget, set_total_budget, pause_campaign, resume_campaign, pause_creative, resume_creative, set_segment_modifier");
+  act_.kind = &actions_->Text("kind", "set_bid, set_daily_budget, set_total_budget, pause_campaign, resume_campaign, pause_creative, resume_creative, set_segment_modifier, set_creative_weight");
   act_.old_value = &actions_->Real("old", "", "value before the action");
   act_.requested = &actions_->Real("requested", "", "value the controller asked for");
   act_.new_value = &actions_->Real("new", "", "value in force after the action");
@@ -412,7 +490,17 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     CampaignRuntime& rt = camps_[c];
     const int na = static_cast<int>(rt.active_creatives.size());
     if (rt.state.paused || na == 0) continue;
-    const int creative = na == 1 ? rt.active_creatives[0] : rt.active_creatives[rt.creative_stream.Below(na)];
+    int creative;
+    if (na == 1) {
+      creative = rt.active_creatives[0];
+    } else if (!rt.weighted) {
+      creative = rt.active_creatives[rt.creative_stream.Below(na)];
+    } else {  // inversion on the cumulative weights: no allocation, O(log na)
+      const double x = rt.creative_stream.Uniform() * rt.creative_cum[na - 1];
+      const int i = static_cast<int>(std::upper_bound(rt.creative_cum.begin(), rt.creative_cum.end(), x) -
+                                     rt.creative_cum.begin());
+      creative = rt.active_creatives[std::min(i, na - 1)];
+    }
     const int cell = cell_offset_[c] + k * num_creatives_[c] + creative;
     ++total_[cell].requests;
     const Micros remaining = rt.ledger.Remaining();
@@ -426,7 +514,9 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     bid = MicrosToUnits(bid_micros);
     // On click-billed channels the floor is a reserve price per click.
     if (click_billing && bid < chs.floor) continue;
-    const double quality = click_billing ? true_ctr_[cell] * ctr_mult_[k] : 1.0;
+    double quality = click_billing ? true_ctr_[cell] * ctr_mult_[k] : 1.0;
+    if (click_billing && !fatigue_index_.empty() && fatigue_index_[cell] >= 0)
+      quality *= fatigue_[fatigue_index_[cell]].Factor(o.time);
     ++total_[cell].bids;
     ours_[n++] = {bid * quality, c};
     our_bid_[c] = {cell, bid, bid_micros, quality, creative};
@@ -454,7 +544,14 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
       rt.state.spend_today = MicrosToUnits(rt.ledger.spend_today());  // bidders see spend as it happens
       rt.state.spend_total = MicrosToUnits(rt.ledger.spend_total());
     }
-    const double p_click = true_ctr_[ob.cell] * ctr_mult_[k] * o.propensity * chs.click_factors[sw.slot];
+    double true_ctr = true_ctr_[ob.cell];
+    FatigueState* fatigue = nullptr;
+    if (!fatigue_index_.empty() && fatigue_index_[ob.cell] >= 0) {
+      fatigue = &fatigue_[fatigue_index_[ob.cell]];
+      true_ctr *= fatigue->Factor(o.time);  // exposures before this impression
+      fatigue->Expose();
+    }
+    const double p_click = true_ctr * ctr_mult_[k] * o.propensity * chs.click_factors[sw.slot];
     ResponseRng rng(o.response_key, sw.slot);
     const bool click = rng.Uniform() < p_click;
     if (w == 0) {
@@ -688,6 +785,28 @@ void Engine::RunCycle(SimTime now) {
   }
 }
 
+void Engine::RebuildCreatives(int campaign) {
+  CampaignRuntime& rt = camps_[campaign];
+  const CampaignState& st = rt.state;
+  rt.active_creatives.clear();
+  rt.creative_cum.clear();
+  for (int cr = 0; cr < num_creatives_[campaign]; ++cr)
+    if (!st.creative_paused[cr] && st.creative_weight[cr] > 0) rt.active_creatives.push_back(cr);
+  if (rt.active_creatives.empty()) {  // every unpaused weight is 0: rotate evenly among them
+    for (int cr = 0; cr < num_creatives_[campaign]; ++cr)
+      if (!st.creative_paused[cr]) rt.active_creatives.push_back(cr);
+    rt.weighted = false;
+    return;
+  }
+  double sum = 0;
+  rt.weighted = false;
+  for (int cr : rt.active_creatives) {
+    sum += st.creative_weight[cr];
+    rt.creative_cum.push_back(sum);
+    rt.weighted |= st.creative_weight[cr] != st.creative_weight[rt.active_creatives[0]];
+  }
+}
+
 void Engine::ApplyAction(SimTime now, const std::string& controller, const Action& a) {
   auto record = [&](double old_v, double req, double new_v, ActionStatus st, const std::string& note) {
     act_.time->push_back(now);
@@ -769,10 +888,26 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, const Actio
       }
       const double old = rt.state.creative_paused[a.creative] ? 1 : 0;
       rt.state.creative_paused[a.creative] = pause;
-      rt.active_creatives.clear();
-      for (int cr = 0; cr < num_creatives_[a.campaign]; ++cr)
-        if (!rt.state.creative_paused[cr]) rt.active_creatives.push_back(cr);
+      RebuildCreatives(a.campaign);
       record(old, pause ? 1 : 0, pause ? 1 : 0, ActionStatus::kApplied, "");
+      break;
+    }
+    case ActionKind::kSetCreativeWeight: {
+      // A rotation weight is neither a bid nor a budget: no change limit
+      // applies; only values that have no meaning as a weight are rejected.
+      if (a.creative < 0 || a.creative >= num_creatives_[a.campaign]) {
+        record(0, a.value, 0, ActionStatus::kRejected, "no creative with index " + std::to_string(a.creative));
+        break;
+      }
+      double& cur = rt.state.creative_weight[a.creative];
+      const double old = cur;
+      if (!std::isfinite(a.value) || a.value < 0) {
+        record(old, a.value, old, ActionStatus::kRejected, "a creative weight must be a finite number >= 0");
+        break;
+      }
+      cur = a.value;
+      RebuildCreatives(a.campaign);
+      record(old, a.value, cur, ActionStatus::kApplied, "");
       break;
     }
     case ActionKind::kSetSegmentModifier: {
@@ -892,10 +1027,23 @@ Results Engine::Finish(double wall_seconds) {
   auto& tctr = tr.Real("ctr", "ratio", "true click probability per impression in slot 1");
   auto& tcvr = tr.Real("cvr", "ratio", "true conversion probability per click");
   auto& tval = tr.Real("value_mean", "currency", "mean conversion value");
+  // Fatigue columns exist only when the scenario has fatigue, so the tables
+  // (and fingerprints) of scenarios without it are unchanged.
+  std::vector<double>* thl = nullptr;
+  std::vector<int64_t>* trec = nullptr;
+  if (!fatigue_index_.empty()) {
+    thl = &tr.Real("fatigue_half_life", "impressions",
+                   "true ctr is multiplied by 2^(-n/half_life), n = the creative's impressions in the segment so far; 0 = no fatigue");
+    trec = &tr.Int("fatigue_recovery", "us", "time constant of the exponential decay of n between impressions; 0 = none");
+  }
   for (int c = 0; c < ncamp_; ++c)
     for (int kk = 0; kk < nc_ * ns_; ++kk)
       for (int cr = 0; cr < num_creatives_[c]; ++cr) {
         const int cell = cell_offset_[c] + kk * num_creatives_[c] + cr;
+        if (thl) {
+          thl->push_back(cell_fatigue_[cell].half_life);
+          trec->push_back(cell_fatigue_[cell].recovery);
+        }
         tc.push_back(c);
         tch.push_back(kk / ns_);
         ts.push_back(kk % ns_);

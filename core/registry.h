@@ -48,6 +48,9 @@ struct BuildContext {
   int campaign = -1;  // -1 for scenario-wide controllers
   Params params;
   std::string where;  // the component's field path, for error messages
+  // The run's seed: a component that draws random numbers makes its own
+  // stream, Stream(seed, "strategies/<name>/<campaign>") (core/random.h).
+  uint64_t seed = 0;
 };
 
 struct ComponentInfo {

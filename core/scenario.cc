@@ -345,6 +345,18 @@ class Reader {
   std::vector<ConfigIssue> issues_;
 };
 
+// `fatigue: {half_life: 20000, recovery: 3d}` under a segment or a creative override.
+FatigueSpec ReadFatigue(Reader& r, const YAML::Node& parent, const std::string& path) {
+  FatigueSpec f;
+  const YAML::Node n = parent["fatigue"];
+  const std::string p = Reader::Child(path, "fatigue");
+  if (IsMissing(n)) return f;
+  if (!r.Map(n, p, {"half_life", "recovery"})) return f;
+  f.half_life = r.Number(n, p, "half_life", 0.0, 1.0, 1e12, true, " (impressions)");
+  f.recovery = r.Duration(n, p, "recovery", 0, kMicrosPerSecond);
+  return f;
+}
+
 template <size_t N>
 void ReadProfile(Reader& r, const YAML::Node& parent, const std::string& path, const std::string& key,
                  std::array<double, N>* out) {
@@ -527,12 +539,13 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
       seg.share.assign(sc.channels.size(), 0.0);
       seg.competition.assign(sc.channels.size(), std::nullopt);
       if (r.Map(s, p, {"name", "users", "propensity_sigma", "share", "ctr", "cvr", "creatives",
-                       "conversion_value", "conversion_delay", "competition"})) {
+                       "conversion_value", "conversion_delay", "competition", "fatigue"})) {
         seg.name = r.String(s, p, "name", "segment" + std::to_string(i), true);
         seg.users = r.Integer(s, p, "users", 100000, 1, 100'000'000);
         seg.propensity_sigma = r.Number(s, p, "propensity_sigma", 0.0, 0.0, 3.0);
         seg.ctr = r.Number(s, p, "ctr", 0.01, 0.0, 1.0, true);
         seg.cvr = r.Number(s, p, "cvr", 0.05, 0.0, 1.0, true);
+        seg.fatigue = ReadFatigue(r, s, p);
         const YAML::Node sh = s["share"];
         const std::string shp = Reader::Child(p, "share");
         if (IsMissing(sh)) {
@@ -551,15 +564,16 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         const std::string crp = Reader::Child(p, "creatives");
         if (cr.IsDefined() && !cr.IsNull()) {
           if (!IsMapNode(cr)) {
-            r.Issue(cr, crp, "a mapping from 'campaign/creative' to {ctr, cvr}", Describe(cr));
+            r.Issue(cr, crp, "a mapping from 'campaign/creative' to {ctr, cvr, fatigue}", Describe(cr));
           } else {
             for (auto it = cr.begin(); it != cr.end(); ++it) {
               const std::string key = it->first.Scalar();
               const std::string kp = Reader::Child(crp, key);
               CreativeRates rates;
-              if (r.Map(it->second, kp, {"ctr", "cvr"})) {
+              if (r.Map(it->second, kp, {"ctr", "cvr", "fatigue"})) {
                 if (it->second["ctr"].IsDefined()) rates.ctr = r.Number(it->second, kp, "ctr", 0.01, 0.0, 1.0);
                 if (it->second["cvr"].IsDefined()) rates.cvr = r.Number(it->second, kp, "cvr", 0.05, 0.0, 1.0);
+                if (!IsMissing(it->second["fatigue"])) rates.fatigue = ReadFatigue(r, it->second, kp);
               }
               seg.creatives[key] = rates;
             }

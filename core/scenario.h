@@ -49,9 +49,20 @@ struct ChannelSpec {
 enum class ValueDist { kFixed, kLognormal };
 enum class DelayDist { kFixed, kExponential, kLognormal };
 
+// Creative fatigue (truth): the true click rate of a campaign's creative in a
+// segment is multiplied by 2^(-n / half_life), where n counts the impressions
+// that creative has had in that segment (all channels) so far in the run. With
+// a recovery time constant, n decays as exp(-dt / recovery) between them.
+struct FatigueSpec {
+  double half_life = 0.0;  // impressions; 0 = no fatigue
+  SimTime recovery = 0;    // time constant of the exponential decay of n; 0 = none
+  bool enabled() const { return half_life > 0; }
+};
+
 struct CreativeRates {  // true rates overriding the segment's for one campaign/creative
   std::optional<double> ctr;
   std::optional<double> cvr;
+  std::optional<FatigueSpec> fatigue;
 };
 
 struct SegmentSpec {
@@ -62,6 +73,7 @@ struct SegmentSpec {
   double ctr = 0.01;
   double cvr = 0.05;
   std::map<std::string, CreativeRates> creatives;  // key "campaign/creative"
+  FatigueSpec fatigue;                  // default for every creative in the segment: none
   ValueDist value_dist = ValueDist::kFixed;
   double value_mean = 50.0;             // currency
   double value_sigma = 0.0;             // lognormal shape

@@ -84,6 +84,9 @@ struct CampaignState {
   bool paused = false;
   std::vector<double> segment_modifier;  // per scenario segment, multiplies the bid
   std::vector<bool> creative_paused;
+  // Rotation weight per creative (default 1): each bid request shows an
+  // unpaused creative with probability weight / sum of the unpaused weights.
+  std::vector<double> creative_weight;
   GoalKind goal = GoalKind::kNone;
   double goal_value = 0.0;
 };
@@ -122,8 +125,10 @@ enum class ActionKind {
   kResumeCampaign,
   kPauseCreative,     // creative: index within the campaign
   kResumeCreative,
-  kSetSegmentModifier // segment: scenario index; value: multiplier
+  kSetSegmentModifier, // segment: scenario index; value: multiplier
+  kSetCreativeWeight   // creative: index within the campaign; value: rotation weight >= 0
 };
+constexpr int kNumActionKinds = static_cast<int>(ActionKind::kSetCreativeWeight) + 1;
 const char* ActionKindName(ActionKind k);
 
 struct Action {

@@ -345,7 +345,7 @@ class PythonController final : public Controller {
         const auto t = item.cast<py::tuple>();
         Action a;
         const int kind = t[0].cast<int>();
-        if (kind < 0 || kind > static_cast<int>(ActionKind::kSetSegmentModifier))
+        if (kind < 0 || kind >= kNumActionKinds)
           throw Error(where + " returned an action of unknown kind " + std::to_string(kind));
         a.kind = static_cast<ActionKind>(kind);
         a.campaign = t[1].cast<int>();
@@ -648,7 +648,7 @@ PYBIND11_MODULE(_adsim, m) {
         "Registers (or replaces) a Python controller in the C++ registry.");
   m.def("action_kinds", []() {
     py::dict d;
-    for (int k = 0; k <= static_cast<int>(ActionKind::kSetSegmentModifier); ++k)
+    for (int k = 0; k < kNumActionKinds; ++k)
       d[ActionKindName(static_cast<ActionKind>(k))] = k;
     return d;
   }, "Action kind names and their codes.");

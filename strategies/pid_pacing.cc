@@ -38,6 +38,8 @@ class PidPacing final : public Controller {
   void OnCycle(const Snapshot& snap, int campaign, std::vector<Action>* actions) override {
     const CampaignState& st = snap.campaigns[campaign];
     if (reference_bid_ <= 0) reference_bid_ = st.initial_bid;
+    // A spent total budget ends the flight: raising the bid would buy nothing.
+    if (std::isfinite(st.total_budget) && st.spend_total >= st.total_budget) return;
     const double hours = static_cast<double>(snap.control_cycle) / kMicrosPerHour;
     double e;
     if (std::isfinite(st.daily_budget)) {

@@ -43,6 +43,7 @@ ACTION_KINDS = {
     "pause_creative": 5,
     "resume_creative": 6,
     "set_segment_modifier": 7,
+    "set_creative_weight": 8,
 }
 
 Index = Union[int, str]
@@ -323,6 +324,13 @@ class Action:
     ) -> "Action":
         """Bid multiplier for one audience segment of the campaign."""
         return cls("set_segment_modifier", campaign, float(value), segment=segment, reason=reason)
+
+    @classmethod
+    def set_creative_weight(
+        cls, campaign: Optional[Index], creative: int, value: float, reason: str = ""
+    ) -> "Action":
+        """Rotation weight (>= 0) of one creative: requests pick creatives in proportion to it."""
+        return cls("set_creative_weight", campaign, float(value), creative=int(creative), reason=reason)
 
     def _to_tuple(self, snapshot: Snapshot, own_campaign: int) -> Tuple[int, int, int, int, float, str]:
         """(kind, campaign, segment, creative, value, reason) for the engine."""

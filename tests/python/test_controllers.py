@@ -312,3 +312,22 @@ def test_action_helpers():
     assert adsim.Action.resume_creative(1, 0).creative == 0
     with pytest.raises(ValueError, match="unknown action kind"):
         adsim.Action("explode", 0)
+
+
+def test_creative_weight_action_from_python(small):
+    @adsim.register_controller("test_weights")
+    class OnlyFirstCreative(adsim.Controller):
+        """Gives every request to creative 0 from the first cycle on."""
+
+        def on_cycle(self, snapshot):
+            if snapshot.time == 0:
+                return [adsim.Action.set_creative_weight(None, 1, 0.0, reason="mute b")]
+            return []
+
+    r = adsim.run(_with_controller(small, 0, {"type": "test_weights"}))
+    acts = r.actions[r.actions["controller"] == "test_weights"]
+    assert list(acts["kind"]) == ["set_creative_weight"] and list(acts["status"]) == ["applied"]
+    agg = r.aggregates[r.aggregates["campaign_name"] == "alpha"]
+    by_creative = agg.groupby("creative")["impressions"].sum()
+    # From t = 0 on, creative 1 has weight 0: it is never served.
+    assert by_creative.get(1, 0) == 0 and by_creative[0] > 0
