@@ -1,6 +1,7 @@
 // The command line: exit codes and messages, as a user sees them.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -14,7 +15,10 @@ struct Outcome {
 };
 
 Outcome Adsim(const std::string& args) {
-  const std::string log = ::testing::TempDir() + "/adsim_cli_out.txt";
+  // ctest runs tests in parallel processes: every file name carries the pid.
+  static int calls = 0;
+  const std::string log = ::testing::TempDir() + "/adsim_cli_out_" + std::to_string(::getpid()) + "_" +
+                          std::to_string(++calls) + ".txt";
   const std::string cmd = std::string(ADSIM_CLI) + " " + args + " > " + log + " 2>&1";
   const int status = std::system(cmd.c_str());
   std::ifstream in(log);
@@ -24,7 +28,7 @@ Outcome Adsim(const std::string& args) {
 }
 
 std::string Write(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const std::string path = ::testing::TempDir() + "/" + std::to_string(::getpid()) + "_" + name;
   std::ofstream(path) << text;
   return path;
 }
@@ -36,7 +40,7 @@ const char* kTiny =
 
 TEST(Cli, RunWritesAResultAndSummaryReadsIt) {
   const std::string scen = Write("tiny.yaml", kTiny);
-  const std::string out = ::testing::TempDir() + "/tiny.h5";
+  const std::string out = ::testing::TempDir() + "/" + std::to_string(::getpid()) + "_tiny.h5";
   std::remove(out.c_str());
   Outcome r = Adsim("run " + scen + " -o " + out + " --no-progress");
   ASSERT_EQ(r.code, 0) << r.out;
