@@ -729,7 +729,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
           }
         }
         read_guard(c["guardrails"], Reader::Child(p, "guardrails"), &cp.guardrails);
-        if (cp.bid < cp.guardrails.min_bid || cp.bid > cp.guardrails.max_bid) {
+        if (c["bid"].IsDefined() && (cp.bid < cp.guardrails.min_bid || cp.bid > cp.guardrails.max_bid)) {
           std::ostringstream os;
           os << "a bid within the guardrails [min_bid, max_bid] = [" << cp.guardrails.min_bid << ", "
              << cp.guardrails.max_bid << "]";

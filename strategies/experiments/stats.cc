@@ -18,6 +18,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/argument_checks.h"
 #include "core/error.h"
 
 namespace adsim::stats {
@@ -26,24 +27,7 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kInvSqrt2 = 0.70710678118654752440;
 
-std::string Num(double v) {
-  std::ostringstream os;
-  os.precision(12);
-  os << v;
-  return os.str();
-}
-
-[[noreturn]] void Fail(const std::string& what, const std::string& expected, const std::string& found) {
-  throw ConfigError("adsim::stats: " + what + ": expected " + expected + ", found " + found);
-}
-
-void RequireProbability(double v, const char* name) {
-  if (!(v > 0.0 && v < 1.0)) Fail(name, "a value in (0, 1)", Num(v));
-}
-
-void RequirePositive(double v, const char* name) {
-  if (!(v > 0.0) || !std::isfinite(v)) Fail(name, "a finite value > 0", Num(v));
-}
+constexpr ArgumentChecks kArgs("adsim::stats");
 
 // Tails of the standard normal through erfc, which keeps full relative
 // accuracy far into the tails (1 - Phi(x) for x = 8 is 6e-16, not 0).
@@ -86,7 +70,7 @@ DifferenceTest Finish(double estimate, double se, double statistic, double df, d
 
 void ValidateCounts(const ConversionCounts& c, const char* name) {
   if (c.users <= 0 || c.conversions < 0 || c.conversions > c.users)
-    Fail(name, "0 <= conversions <= users and users > 0",
+    kArgs.Fail(name, "0 <= conversions <= users and users > 0",
          std::to_string(c.conversions) + " conversions of " + std::to_string(c.users) + " users");
 }
 
@@ -205,20 +189,20 @@ class Recursion {
 };
 
 void ValidateFractions(const std::vector<double>& fractions) {
-  if (fractions.empty()) Fail("fractions", "at least one look", "none");
+  if (fractions.empty()) kArgs.Fail("fractions", "at least one look", "none");
   double prev = 0.0;
   for (size_t k = 0; k < fractions.size(); ++k) {
     if (!(fractions[k] > prev) || !std::isfinite(fractions[k]))
-      Fail("fractions[" + std::to_string(k) + "]", "finite and greater than " + Num(prev), Num(fractions[k]));
+      kArgs.Fail("fractions[" + std::to_string(k) + "]", "finite and greater than " + FormatNumber(prev), FormatNumber(fractions[k]));
     prev = fractions[k];
   }
 }
 
 void ValidateBoundaries(const std::vector<double>& fractions, const std::vector<double>& b) {
   if (b.size() != fractions.size())
-    Fail("boundaries", std::to_string(fractions.size()) + " values (one per look)", std::to_string(b.size()));
+    kArgs.Fail("boundaries", std::to_string(fractions.size()) + " values (one per look)", std::to_string(b.size()));
   for (size_t k = 0; k < b.size(); ++k)
-    if (!(b[k] >= 0.0)) Fail("boundaries[" + std::to_string(k) + "]", "a value >= 0 (or +inf)", Num(b[k]));
+    if (!(b[k] >= 0.0)) kArgs.Fail("boundaries[" + std::to_string(k) + "]", "a value >= 0 (or +inf)", FormatNumber(b[k]));
 }
 
 // Solves Cross(t, b) upper + lower = increment for b, the recursion sitting
@@ -243,12 +227,12 @@ double SolveBoundary(const Recursion& rec, double t, double increment) {
 double NormalCdf(double z) { return boost::math::cdf(boost::math::normal(), z); }
 
 double NormalQuantile(double p) {
-  RequireProbability(p, "p");
+  kArgs.Probability(p, "p");
   return boost::math::quantile(boost::math::normal(), p);
 }
 
 MeanSummary Summarize(std::span<const double> values) {
-  if (values.size() < 2) Fail("values", "at least 2 values", std::to_string(values.size()));
+  if (values.size() < 2) kArgs.Fail("values", "at least 2 values", std::to_string(values.size()));
   MeanSummary s;
   s.n = static_cast<int64_t>(values.size());
   double sum = 0.0;
@@ -261,40 +245,40 @@ MeanSummary Summarize(std::span<const double> values) {
 }
 
 DifferenceTest TwoProportionZTest(const ConversionCounts& a, const ConversionCounts& b, double alpha) {
-  RequireProbability(alpha, "alpha");
+  kArgs.Probability(alpha, "alpha");
   ValidateCounts(a, "a");
   ValidateCounts(b, "b");
   const double na = a.users, nb = b.users;
   const double pa = a.conversions / na, pb = b.conversions / nb;
   const double pool = (a.conversions + b.conversions) / (na + nb);
   if (pool <= 0.0 || pool >= 1.0)
-    Fail("a, b", "at least one conversion and one non-conversion over both arms", "a pooled rate of " + Num(pool));
+    kArgs.Fail("a, b", "at least one conversion and one non-conversion over both arms", "a pooled rate of " + FormatNumber(pool));
   const double se0 = std::sqrt(pool * (1.0 - pool) * (1.0 / na + 1.0 / nb));
   const double se = std::sqrt(pa * (1.0 - pa) / na + pb * (1.0 - pb) / nb);
   return Finish(pb - pa, se, (pb - pa) / se0, kInf, alpha);
 }
 
 DifferenceTest MeanDifferenceTest(const MeanSummary& a, const MeanSummary& b, double alpha, MeanTestKind kind) {
-  RequireProbability(alpha, "alpha");
+  kArgs.Probability(alpha, "alpha");
   for (const auto* s : {&a, &b}) {
     const char* name = s == &a ? "a" : "b";
-    if (s->n < 2) Fail(std::string(name) + ".n", "at least 2", std::to_string(s->n));
-    if (!(s->sd >= 0.0) || !std::isfinite(s->sd)) Fail(std::string(name) + ".sd", "a finite value >= 0", Num(s->sd));
+    if (s->n < 2) kArgs.Fail(std::string(name) + ".n", "at least 2", std::to_string(s->n));
+    if (!(s->sd >= 0.0) || !std::isfinite(s->sd)) kArgs.Fail(std::string(name) + ".sd", "a finite value >= 0", FormatNumber(s->sd));
   }
   const double va = a.sd * a.sd / a.n, vb = b.sd * b.sd / b.n;
   const double se = std::sqrt(va + vb);
-  if (!(se > 0.0)) Fail("a.sd, b.sd", "at least one positive standard deviation", "both 0");
+  if (!(se > 0.0)) kArgs.Fail("a.sd, b.sd", "at least one positive standard deviation", "both 0");
   double df = kInf;
   if (kind == MeanTestKind::kWelch) df = (va + vb) * (va + vb) / (va * va / (a.n - 1) + vb * vb / (b.n - 1));
   return Finish(b.mean - a.mean, se, (b.mean - a.mean) / se, df, alpha);
 }
 
 int64_t SampleSizeProportions(double baseline_rate, double mde, double alpha, double power) {
-  RequireProbability(baseline_rate, "baseline_rate");
-  RequireProbability(alpha, "alpha");
-  RequireProbability(power, "power");
+  kArgs.Probability(baseline_rate, "baseline_rate");
+  kArgs.Probability(alpha, "alpha");
+  kArgs.Probability(power, "power");
   const double p2 = baseline_rate + mde;
-  if (mde == 0.0 || !(p2 > 0.0 && p2 < 1.0)) Fail("mde", "non-zero with baseline_rate + mde in (0, 1)", Num(mde));
+  if (mde == 0.0 || !(p2 > 0.0 && p2 < 1.0)) kArgs.Fail("mde", "non-zero with baseline_rate + mde in (0, 1)", FormatNumber(mde));
   const double p1 = baseline_rate, pbar = 0.5 * (p1 + p2);
   const double za = NormalQuantile(1.0 - alpha / 2.0), zb = NormalQuantile(power);
   const double root = za * std::sqrt(2.0 * pbar * (1.0 - pbar)) + zb * std::sqrt(p1 * (1 - p1) + p2 * (1 - p2));
@@ -302,10 +286,10 @@ int64_t SampleSizeProportions(double baseline_rate, double mde, double alpha, do
 }
 
 int64_t SampleSizeMeans(double sd, double mde, double alpha, double power) {
-  RequirePositive(sd, "sd");
-  RequireProbability(alpha, "alpha");
-  RequireProbability(power, "power");
-  if (mde == 0.0 || !std::isfinite(mde)) Fail("mde", "a finite non-zero value", Num(mde));
+  kArgs.Positive(sd, "sd");
+  kArgs.Probability(alpha, "alpha");
+  kArgs.Probability(power, "power");
+  if (mde == 0.0 || !std::isfinite(mde)) kArgs.Fail("mde", "a finite non-zero value", FormatNumber(mde));
   const double z = NormalQuantile(1.0 - alpha / 2.0) + NormalQuantile(power);
   return static_cast<int64_t>(std::ceil(2.0 * sd * sd * z * z / (mde * mde)));
 }
@@ -313,7 +297,7 @@ int64_t SampleSizeMeans(double sd, double mde, double alpha, double power) {
 // ---------------------------------------------------------------------------
 
 std::vector<double> EqualFractions(int looks) {
-  if (looks < 1) Fail("looks", "at least 1", std::to_string(looks));
+  if (looks < 1) kArgs.Fail("looks", "at least 1", std::to_string(looks));
   std::vector<double> t(looks);
   for (int k = 0; k < looks; ++k) t[k] = static_cast<double>(k + 1) / looks;
   return t;
@@ -330,7 +314,7 @@ CrossingProbabilities Crossing(const std::vector<double>& fractions, const std::
                                double drift) {
   ValidateFractions(fractions);
   ValidateBoundaries(fractions, boundaries);
-  if (!std::isfinite(drift)) Fail("drift", "a finite value", Num(drift));
+  if (!std::isfinite(drift)) kArgs.Fail("drift", "a finite value", FormatNumber(drift));
   CrossingProbabilities out;
   Recursion rec(drift);
   for (size_t k = 0; k < fractions.size(); ++k) {
@@ -343,7 +327,7 @@ CrossingProbabilities Crossing(const std::vector<double>& fractions, const std::
 }
 
 SequentialDesign ClassicalDesign(BoundaryShape shape, const std::vector<double>& fractions, double alpha) {
-  RequireProbability(alpha, "alpha");
+  kArgs.Probability(alpha, "alpha");
   ValidateFractions(fractions);
   const size_t K = fractions.size();
   auto bounds = [&](double c) {
@@ -367,8 +351,8 @@ SequentialDesign ClassicalDesign(BoundaryShape shape, const std::vector<double>&
 }
 
 double SpentAlpha(SpendingFunction f, double alpha, double t) {
-  RequireProbability(alpha, "alpha");
-  if (std::isnan(t)) Fail("t", "a number", "NaN");
+  kArgs.Probability(alpha, "alpha");
+  if (std::isnan(t)) kArgs.Fail("t", "a number", "NaN");
   if (t <= 0.0) return 0.0;
   if (t >= 1.0) return alpha;
   switch (f) {
@@ -383,7 +367,7 @@ double SpentAlpha(SpendingFunction f, double alpha, double t) {
 }
 
 SequentialDesign SpendingDesign(SpendingFunction f, const std::vector<double>& fractions, double alpha) {
-  RequireProbability(alpha, "alpha");
+  kArgs.Probability(alpha, "alpha");
   ValidateFractions(fractions);
   SequentialDesign d{fractions, {}, alpha};
   Recursion rec(0.0);
@@ -400,7 +384,7 @@ SequentialDesign SpendingDesign(SpendingFunction f, const std::vector<double>& f
 
 double NextSpendingBoundary(const std::vector<double>& fractions, const std::vector<double>& boundaries, double t_next,
                             double cumulative_alpha) {
-  RequireProbability(cumulative_alpha, "cumulative_alpha");
+  kArgs.Probability(cumulative_alpha, "cumulative_alpha");
   std::vector<double> all = fractions;
   all.push_back(t_next);
   ValidateFractions(all);
@@ -413,18 +397,18 @@ double NextSpendingBoundary(const std::vector<double>& fractions, const std::vec
     rec.Advance(fractions[k], boundaries[k]);
   }
   if (cumulative_alpha < spent - 1e-12)
-    Fail("cumulative_alpha", "at least the " + Num(spent) + " already spent", Num(cumulative_alpha));
+    kArgs.Fail("cumulative_alpha", "at least the " + FormatNumber(spent) + " already spent", FormatNumber(cumulative_alpha));
   return SolveBoundary(rec, t_next, cumulative_alpha - spent);
 }
 
 SequentialDesign NaiveDesign(const std::vector<double>& fractions, double alpha) {
-  RequireProbability(alpha, "alpha");
+  kArgs.Probability(alpha, "alpha");
   ValidateFractions(fractions);
   return {fractions, std::vector<double>(fractions.size(), NormalQuantile(1.0 - alpha / 2.0)), alpha};
 }
 
 int FirstNaiveRejection(std::span<const double> z_values, double alpha) {
-  RequireProbability(alpha, "alpha");
+  kArgs.Probability(alpha, "alpha");
   const double c = NormalQuantile(1.0 - alpha / 2.0);
   for (size_t k = 0; k < z_values.size(); ++k)
     if (std::abs(z_values[k]) >= c) return static_cast<int>(k);
@@ -447,16 +431,16 @@ OperatingCharacteristics Evaluate(const SequentialDesign& design, double drift) 
 }
 
 double DriftForPower(const SequentialDesign& design, double power) {
-  RequireProbability(power, "power");
+  kArgs.Probability(power, "power");
   auto f = [&](double d) { return Evaluate(design, d).reject_probability - power; };
-  if (f(0.0) >= 0.0) Fail("power", "more than the type I error " + Num(f(0.0) + power), Num(power));
+  if (f(0.0) >= 0.0) kArgs.Fail("power", "more than the type I error " + FormatNumber(f(0.0) + power), FormatNumber(power));
   boost::uintmax_t iters = 200;
   auto root = boost::math::tools::toms748_solve(f, 0.0, 40.0, boost::math::tools::eps_tolerance<double>(40), iters);
   return 0.5 * (root.first + root.second);
 }
 
 double InflationFactor(const SequentialDesign& design, double power) {
-  RequireProbability(design.alpha, "design.alpha");
+  kArgs.Probability(design.alpha, "design.alpha");
   const double fixed = NormalQuantile(1.0 - design.alpha / 2.0) + NormalQuantile(power);
   const double d = DriftForPower(design, power);
   return (d / fixed) * (d / fixed);
@@ -466,14 +450,14 @@ double InflationFactor(const SequentialDesign& design, double power) {
 
 MixtureSprt::MixtureSprt(double tau, double alpha, double null_difference)
     : tau2_(tau * tau), alpha_(alpha), null_difference_(null_difference), ci_low_(-kInf), ci_high_(kInf) {
-  RequirePositive(tau, "tau");
-  RequireProbability(alpha, "alpha");
-  if (!std::isfinite(null_difference)) Fail("null_difference", "a finite value", Num(null_difference));
+  kArgs.Positive(tau, "tau");
+  kArgs.Probability(alpha, "alpha");
+  if (!std::isfinite(null_difference)) kArgs.Fail("null_difference", "a finite value", FormatNumber(null_difference));
 }
 
 void MixtureSprt::Update(double estimate, double variance) {
-  if (!std::isfinite(estimate)) Fail("estimate", "a finite value", Num(estimate));
-  RequirePositive(variance, "variance");
+  if (!std::isfinite(estimate)) kArgs.Fail("estimate", "a finite value", FormatNumber(estimate));
+  kArgs.Positive(variance, "variance");
   const double v = variance, diff = estimate - null_difference_;
   const double log_lr = 0.5 * std::log(v / (v + tau2_)) + tau2_ * diff * diff / (2.0 * v * (v + tau2_));
   likelihood_ratio_ = std::exp(log_lr);
@@ -488,10 +472,10 @@ void MixtureSprt::Update(double estimate, double variance) {
 
 namespace {
 void ValidateOptions(const MsprtOptions& o, int64_t min_burn_in) {
-  RequirePositive(o.tau, "tau");
-  RequireProbability(o.alpha, "alpha");
-  if (!(o.sigma >= 0.0) || !std::isfinite(o.sigma)) Fail("sigma", "0 (plug-in) or a finite value > 0", Num(o.sigma));
-  if (o.burn_in < min_burn_in) Fail("burn_in", "at least " + std::to_string(min_burn_in), std::to_string(o.burn_in));
+  kArgs.Positive(o.tau, "tau");
+  kArgs.Probability(o.alpha, "alpha");
+  if (!(o.sigma >= 0.0) || !std::isfinite(o.sigma)) kArgs.Fail("sigma", "0 (plug-in) or a finite value > 0", FormatNumber(o.sigma));
+  if (o.burn_in < min_burn_in) kArgs.Fail("burn_in", "at least " + std::to_string(min_burn_in), std::to_string(o.burn_in));
 }
 }  // namespace
 
@@ -501,7 +485,7 @@ MeanMsprt::MeanMsprt(const MsprtOptions& options)
 }
 
 void MeanMsprt::Add(Arm arm, double value) {
-  if (!std::isfinite(value)) Fail("value", "a finite value", Num(value));
+  if (!std::isfinite(value)) kArgs.Fail("value", "a finite value", FormatNumber(value));
   Running& r = arm == Arm::kA ? a_ : b_;
   ++r.n;
   const double delta = value - r.mean;
@@ -534,7 +518,7 @@ void MeanMsprt::ObservePair(double a, double b) {
 ProportionMsprt::ProportionMsprt(const MsprtOptions& options)
     : options_(options), test_(options.tau, options.alpha, options.null_difference) {
   ValidateOptions(options, 1);
-  if (options.sigma != 0.0) Fail("sigma", "0 (the variance is always plugged in for rates)", Num(options.sigma));
+  if (options.sigma != 0.0) kArgs.Fail("sigma", "0 (the variance is always plugged in for rates)", FormatNumber(options.sigma));
 }
 
 void ProportionMsprt::Look() {
@@ -566,7 +550,7 @@ namespace {
 
 void ValidateBeta(const BetaDistribution& d, const char* name) {
   if (!(d.a > 0.0) || !(d.b > 0.0) || !std::isfinite(d.a) || !std::isfinite(d.b))
-    Fail(name, "shape parameters a > 0 and b > 0", "a = " + Num(d.a) + ", b = " + Num(d.b));
+    kArgs.Fail(name, "shape parameters a > 0 and b > 0", "a = " + FormatNumber(d.a) + ", b = " + FormatNumber(d.b));
 }
 
 constexpr double kMaxClosedFormTerms = 100000.0;
@@ -639,7 +623,7 @@ double BBeatsA(const BetaDistribution& a, const BetaDistribution& b) {
 BetaDistribution Posterior(const ConversionCounts& counts, const BetaDistribution& prior) {
   ValidateBeta(prior, "prior");
   if (counts.users < 0 || counts.conversions < 0 || counts.conversions > counts.users)
-    Fail("counts", "0 <= conversions <= users",
+    kArgs.Fail("counts", "0 <= conversions <= users",
          std::to_string(counts.conversions) + " conversions of " + std::to_string(counts.users) + " users");
   return {prior.a + counts.conversions, prior.b + (counts.users - counts.conversions)};
 }
@@ -666,8 +650,8 @@ ExpectedLoss ExpectedLosses(const BetaDistribution& a, const BetaDistribution& b
 // ---------------------------------------------------------------------------
 
 CupedFit FitCuped(std::span<const double> y, std::span<const double> x) {
-  if (y.size() != x.size()) Fail("x", std::to_string(y.size()) + " values (as many as y)", std::to_string(x.size()));
-  if (y.size() < 2) Fail("y", "at least 2 values", std::to_string(y.size()));
+  if (y.size() != x.size()) kArgs.Fail("x", std::to_string(y.size()) + " values (as many as y)", std::to_string(x.size()));
+  if (y.size() < 2) kArgs.Fail("y", "at least 2 values", std::to_string(y.size()));
   const double n = static_cast<double>(y.size());
   double my = 0.0, mx = 0.0;
   for (size_t i = 0; i < y.size(); ++i) {
@@ -682,7 +666,7 @@ CupedFit FitCuped(std::span<const double> y, std::span<const double> x) {
     syy += (y[i] - my) * (y[i] - my);
     sxy += (x[i] - mx) * (y[i] - my);
   }
-  if (!(sxx > 0.0)) Fail("x", "a covariate that varies", "a constant");
+  if (!(sxx > 0.0)) kArgs.Fail("x", "a covariate that varies", "a constant");
   CupedFit fit;
   fit.theta = sxy / sxx;
   fit.x_mean = mx;
@@ -692,7 +676,7 @@ CupedFit FitCuped(std::span<const double> y, std::span<const double> x) {
 }
 
 std::vector<double> CupedAdjust(std::span<const double> y, std::span<const double> x, const CupedFit& fit) {
-  if (y.size() != x.size()) Fail("x", std::to_string(y.size()) + " values (as many as y)", std::to_string(x.size()));
+  if (y.size() != x.size()) kArgs.Fail("x", std::to_string(y.size()) + " values (as many as y)", std::to_string(x.size()));
   std::vector<double> out(y.size());
   for (size_t i = 0; i < y.size(); ++i) out[i] = y[i] - fit.theta * (x[i] - fit.x_mean);
   return out;
@@ -701,10 +685,10 @@ std::vector<double> CupedAdjust(std::span<const double> y, std::span<const doubl
 // ---------------------------------------------------------------------------
 
 FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> data, int max_order, double alpha) {
-  if (factors < 1 || factors > 16) Fail("factors", "1 to 16", std::to_string(factors));
+  if (factors < 1 || factors > 16) kArgs.Fail("factors", "1 to 16", std::to_string(factors));
   if (max_order < 0 || max_order > factors)
-    Fail("max_order", "0 (all) to " + std::to_string(factors), std::to_string(max_order));
-  RequireProbability(alpha, "alpha");
+    kArgs.Fail("max_order", "0 (all) to " + std::to_string(factors), std::to_string(max_order));
+  kArgs.Probability(alpha, "alpha");
   const int order = max_order == 0 ? factors : max_order;
   const uint32_t cells = 1u << factors;
 
@@ -724,7 +708,7 @@ FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> dat
   });
   const int p = 1 + static_cast<int>(terms.size());
   if (static_cast<int64_t>(data.size()) <= p)
-    Fail("data", "more than " + std::to_string(p) + " observations (one per coefficient)", std::to_string(data.size()));
+    kArgs.Fail("data", "more than " + std::to_string(p) + " observations (one per coefficient)", std::to_string(data.size()));
 
   // +-1 coding: the column of term m is prod_{j in m} (+1 if factor j high else -1)
   // = (-1)^{number of factors of m at their low level}.
@@ -738,9 +722,9 @@ FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> dat
   };
   for (size_t i = 0; i < data.size(); ++i) {
     if (data[i].cell >= cells)
-      Fail("data[" + std::to_string(i) + "].cell", "a bit mask below " + std::to_string(cells),
+      kArgs.Fail("data[" + std::to_string(i) + "].cell", "a bit mask below " + std::to_string(cells),
            std::to_string(data[i].cell));
-    if (!std::isfinite(data[i].y)) Fail("data[" + std::to_string(i) + "].y", "a finite value", Num(data[i].y));
+    if (!std::isfinite(data[i].y)) kArgs.Fail("data[" + std::to_string(i) + "].y", "a finite value", FormatNumber(data[i].y));
     seen[data[i].cell] = 1;
     fill_row(data[i].cell);
     xtx.selfadjointView<Eigen::Lower>().rankUpdate(row);
@@ -750,12 +734,12 @@ FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> dat
   if (order == factors) {
     for (uint32_t c = 0; c < cells; ++c)
       if (!seen[c])
-        Fail("data", "observations in every one of the " + std::to_string(cells) + " cells",
+        kArgs.Fail("data", "observations in every one of the " + std::to_string(cells) + " cells",
              "none in cell " + std::to_string(c));
   }
   Eigen::LDLT<Eigen::MatrixXd> ldlt(xtx);
   if (ldlt.info() != Eigen::Success || ldlt.rcond() < 1e-12)
-    Fail("data", "a design in which every effect is estimable", "a singular design matrix");
+    kArgs.Fail("data", "a design in which every effect is estimable", "a singular design matrix");
   const Eigen::VectorXd beta = ldlt.solve(xty);
   const Eigen::MatrixXd inv = ldlt.solve(Eigen::MatrixXd::Identity(p, p));
 
@@ -773,8 +757,10 @@ FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> dat
   const double q = StudentQuantile(1.0 - alpha / 2.0, static_cast<double>(fit.df));
   for (int j = 0; j + 1 < p; ++j) {
     FactorialEffect e;
-    for (int f : factor_list(terms[j]))
-      e.name += (e.name.empty() ? "" : ":") + std::string(1, static_cast<char>('A' + f));
+    for (int f : factor_list(terms[j])) {
+      if (!e.name.empty()) e.name += ':';
+      e.name += static_cast<char>('A' + f);
+    }
     e.factors = terms[j];
     e.effect = 2.0 * beta(j + 1);
     e.std_error = 2.0 * std::sqrt(s2 * inv(j + 1, j + 1));

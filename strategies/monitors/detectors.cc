@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "core/argument_checks.h"
 #include "core/error.h"
 
 namespace adsim::monitor {
@@ -19,35 +20,7 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kInvSqrt2 = 0.70710678118654752440;
 
-std::string Num(double v) {
-  std::ostringstream os;
-  os.precision(12);
-  os << v;
-  return os.str();
-}
-
-[[noreturn]] void Fail(const std::string& what, const std::string& expected, const std::string& found) {
-  throw ConfigError("adsim::monitor: " + what + ": expected " + expected + ", found " + found);
-}
-
-void RequireRange(double v, double lo, double hi, bool lo_open, bool hi_open, const char* name) {
-  const bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
-  if (!ok || std::isnan(v))
-    Fail(name, std::string("a value in ") + (lo_open ? "(" : "[") + Num(lo) + ", " + Num(hi) + (hi_open ? ")" : "]"),
-         Num(v));
-}
-
-void RequirePositive(double v, const char* name) {
-  if (!(v > 0.0) || !std::isfinite(v)) Fail(name, "a finite value > 0", Num(v));
-}
-
-void RequireNonNegative(double v, const char* name) {
-  if (!(v >= 0.0) || !std::isfinite(v)) Fail(name, "a finite value >= 0", Num(v));
-}
-
-void RequireAtLeast(int v, int lo, const char* name) {
-  if (v < lo) Fail(name, "an integer >= " + std::to_string(lo), std::to_string(v));
-}
+constexpr ArgumentChecks kArgs("adsim::monitor");
 
 double NormalCdf(double z) { return 0.5 * std::erfc(-z * kInvSqrt2); }
 double NormalUpper(double z) { return 0.5 * std::erfc(z * kInvSqrt2); }
@@ -92,8 +65,8 @@ double MedianInPlace(double* v, int n) {
 }
 
 void CheckRate(double successes, double trials) {
-  if (!(trials >= 0.0) || !std::isfinite(trials)) Fail("trials", "a finite count >= 0", Num(trials));
-  if (!(successes >= 0.0) || successes > trials) Fail("successes", "a count in [0, trials]", Num(successes));
+  if (!(trials >= 0.0) || !std::isfinite(trials)) kArgs.Fail("trials", "a finite count >= 0", FormatNumber(trials));
+  if (!(successes >= 0.0) || successes > trials) kArgs.Fail("successes", "a count in [0, trials]", FormatNumber(successes));
 }
 
 }  // namespace
@@ -102,11 +75,11 @@ void CheckRate(double successes, double trials) {
 // EWMA
 
 EwmaChart::EwmaChart(const EwmaParams& params) : p_(params) {
-  RequireRange(p_.lambda, 0.0, 1.0, true, false, "EwmaParams.lambda");
-  RequirePositive(p_.L, "EwmaParams.L");
-  RequireNonNegative(p_.min_trials, "EwmaParams.min_trials");
-  if (!std::isnan(p_.sigma)) RequireNonNegative(p_.sigma, "EwmaParams.sigma");
-  if (std::isnan(p_.mean) || std::isnan(p_.sigma)) RequireAtLeast(p_.warmup, 2, "EwmaParams.warmup");
+  kArgs.Range(p_.lambda, 0.0, 1.0, true, false, "EwmaParams.lambda");
+  kArgs.Positive(p_.L, "EwmaParams.L");
+  kArgs.NonNegative(p_.min_trials, "EwmaParams.min_trials");
+  if (!std::isnan(p_.sigma)) kArgs.NonNegative(p_.sigma, "EwmaParams.sigma");
+  if (std::isnan(p_.mean) || std::isnan(p_.sigma)) kArgs.AtLeast(p_.warmup, 2, "EwmaParams.warmup");
   Reset();
 }
 
@@ -205,9 +178,9 @@ DetectorResult EwmaChart::Step(double x, double variance, double trials) {
 }
 
 double EwmaArl(double lambda, double L, double shift, int states) {
-  RequireRange(lambda, 0.0, 1.0, true, false, "lambda");
-  RequirePositive(L, "L");
-  if (states < 3 || states % 2 == 0) Fail("states", "an odd integer >= 3", std::to_string(states));
+  kArgs.Range(lambda, 0.0, 1.0, true, false, "lambda");
+  kArgs.Positive(L, "L");
+  if (states < 3 || states % 2 == 0) kArgs.Fail("states", "an odd integer >= 3", std::to_string(states));
   const double half = L * std::sqrt(lambda / (2.0 - lambda));
   const double w = 2.0 * half / states;
   Eigen::MatrixXd a = Eigen::MatrixXd::Identity(states, states);
@@ -228,11 +201,11 @@ double EwmaArl(double lambda, double L, double shift, int states) {
 // CUSUM
 
 Cusum::Cusum(const CusumParams& params) : p_(params) {
-  RequireNonNegative(p_.k, "CusumParams.k");
-  RequirePositive(p_.h, "CusumParams.h");
-  RequireNonNegative(p_.min_trials, "CusumParams.min_trials");
-  if (!std::isnan(p_.sigma)) RequireNonNegative(p_.sigma, "CusumParams.sigma");
-  if (std::isnan(p_.mean) || std::isnan(p_.sigma)) RequireAtLeast(p_.warmup, 2, "CusumParams.warmup");
+  kArgs.NonNegative(p_.k, "CusumParams.k");
+  kArgs.Positive(p_.h, "CusumParams.h");
+  kArgs.NonNegative(p_.min_trials, "CusumParams.min_trials");
+  if (!std::isnan(p_.sigma)) kArgs.NonNegative(p_.sigma, "CusumParams.sigma");
+  if (std::isnan(p_.mean) || std::isnan(p_.sigma)) kArgs.AtLeast(p_.warmup, 2, "CusumParams.warmup");
   Reset();
 }
 
@@ -311,9 +284,9 @@ DetectorResult Cusum::Step(double x, double sd, double trials) {
 }
 
 double CusumArl(double k, double h, double shift, int states) {
-  RequireNonNegative(k, "k");
-  RequirePositive(h, "h");
-  RequireAtLeast(states, 2, "states");
+  kArgs.NonNegative(k, "k");
+  kArgs.Positive(h, "h");
+  kArgs.AtLeast(states, 2, "states");
   // State i holds S near i w; state 0 holds [0, w/2) including the atom at 0.
   const double w = 2.0 * h / (2.0 * states - 1.0);
   Eigen::MatrixXd a = Eigen::MatrixXd::Identity(states, states);
@@ -327,21 +300,21 @@ double CusumArl(double k, double h, double shift, int states) {
 }
 
 BernoulliCusum::BernoulliCusum(const BernoulliCusumParams& params) : p_(params) {
-  RequireRange(p_.p0, 0.0, 1.0, true, true, "BernoulliCusumParams.p0");
+  kArgs.Range(p_.p0, 0.0, 1.0, true, true, "BernoulliCusumParams.p0");
   if (std::isnan(p_.p1_upper) && std::isnan(p_.p1_lower))
-    Fail("BernoulliCusumParams.p1_upper / p1_lower", "at least one out-of-control rate", "neither");
+    kArgs.Fail("BernoulliCusumParams.p1_upper / p1_lower", "at least one out-of-control rate", "neither");
   if (!std::isnan(p_.p1_upper)) {
-    RequireRange(p_.p1_upper, p_.p0, 1.0, true, true, "BernoulliCusumParams.p1_upper");
+    kArgs.Range(p_.p1_upper, p_.p0, 1.0, true, true, "BernoulliCusumParams.p1_upper");
     up_a_ = std::log(p_.p1_upper / p_.p0);
     up_b_ = std::log((1.0 - p_.p1_upper) / (1.0 - p_.p0));
   }
   if (!std::isnan(p_.p1_lower)) {
-    RequireRange(p_.p1_lower, 0.0, p_.p0, true, true, "BernoulliCusumParams.p1_lower");
+    kArgs.Range(p_.p1_lower, 0.0, p_.p0, true, true, "BernoulliCusumParams.p1_lower");
     lo_a_ = std::log(p_.p1_lower / p_.p0);
     lo_b_ = std::log((1.0 - p_.p1_lower) / (1.0 - p_.p0));
   }
-  RequirePositive(p_.h, "BernoulliCusumParams.h");
-  RequireNonNegative(p_.min_trials, "BernoulliCusumParams.min_trials");
+  kArgs.Positive(p_.h, "BernoulliCusumParams.h");
+  kArgs.NonNegative(p_.min_trials, "BernoulliCusumParams.min_trials");
 }
 
 void BernoulliCusum::Reset() {
@@ -375,18 +348,18 @@ DetectorResult BernoulliCusum::Update(double successes, double trials) {
 // Seasonal baseline
 
 SeasonalBaseline::SeasonalBaseline(const SeasonalParams& params) : p_(params) {
-  RequireAtLeast(p_.period, 1, "SeasonalParams.period");
-  RequireAtLeast(p_.min_seasons, 1, "SeasonalParams.min_seasons");
-  RequireAtLeast(p_.max_seasons, std::max(p_.min_seasons, 1), "SeasonalParams.max_seasons (>= min_seasons)");
-  RequirePositive(p_.threshold, "SeasonalParams.threshold");
-  RequireNonNegative(p_.min_scale, "SeasonalParams.min_scale");
+  kArgs.AtLeast(p_.period, 1, "SeasonalParams.period");
+  kArgs.AtLeast(p_.min_seasons, 1, "SeasonalParams.min_seasons");
+  kArgs.AtLeast(p_.max_seasons, std::max(p_.min_seasons, 1), "SeasonalParams.max_seasons (>= min_seasons)");
+  kArgs.Positive(p_.threshold, "SeasonalParams.threshold");
+  kArgs.NonNegative(p_.min_scale, "SeasonalParams.min_scale");
   history_.assign(static_cast<size_t>(p_.period) * p_.max_seasons, 0.0);
   count_.assign(p_.period, 0);
   scratch_.assign(p_.max_seasons, 0.0);
 }
 
 int SeasonalBaseline::SlotOf(SimTime t, int period, SimTime offset_in_period) {
-  RequireAtLeast(period, 1, "period");
+  kArgs.AtLeast(period, 1, "period");
   const SimTime h = (t + offset_in_period) / kMicrosPerHour;
   const SimTime m = h % period;
   return static_cast<int>(m < 0 ? m + period : m);
@@ -396,7 +369,7 @@ DetectorResult SeasonalBaseline::Update(double x) { return Update(x, static_cast
 
 DetectorResult SeasonalBaseline::Update(double x, int slot) {
   if (slot < 0 || slot >= p_.period)
-    Fail("slot", "an integer in [0, " + std::to_string(p_.period) + ")", std::to_string(slot));
+    kArgs.Fail("slot", "an integer in [0, " + std::to_string(p_.period) + ")", std::to_string(slot));
   DetectorResult r;
   r.step = ++step_;
   r.value = x;
@@ -426,8 +399,8 @@ DetectorResult SeasonalBaseline::Update(double x, int slot) {
 // Windowed Gaussian tail
 
 WindowTail::WindowTail(const WindowTailParams& params) : p_(params) {
-  RequireAtLeast(p_.window, 3, "WindowTailParams.window");
-  RequireRange(p_.alpha, 0.0, 1.0, true, true, "WindowTailParams.alpha");
+  kArgs.AtLeast(p_.window, 3, "WindowTailParams.window");
+  kArgs.Range(p_.alpha, 0.0, 1.0, true, true, "WindowTailParams.alpha");
   ring_.assign(p_.window, 0.0);
 }
 
@@ -468,8 +441,8 @@ DetectorResult WindowTail::Update(double x) {
 // Trend
 
 TrendDetector::TrendDetector(const TrendParams& params) : p_(params) {
-  RequireAtLeast(p_.window, 4, "TrendParams.window");
-  RequireRange(p_.alpha, 0.0, 1.0, true, true, "TrendParams.alpha");
+  kArgs.AtLeast(p_.window, 4, "TrendParams.window");
+  kArgs.Range(p_.alpha, 0.0, 1.0, true, true, "TrendParams.alpha");
   ring_.assign(p_.window, 0.0);
 }
 
@@ -514,20 +487,20 @@ DetectorResult TrendDetector::Update(double x) {
 // Pace forecasts
 
 TrafficCurve TrafficCurve::Uniform(int buckets) {
-  RequireAtLeast(buckets, 1, "buckets");
+  kArgs.AtLeast(buckets, 1, "buckets");
   return TrafficCurve{std::vector<double>(buckets, 1.0 / buckets)};
 }
 
 namespace {
 double CurveTotal(const std::vector<double>& shares) {
-  if (shares.empty()) Fail("TrafficCurve.shares", "at least one bucket", "none");
+  if (shares.empty()) kArgs.Fail("TrafficCurve.shares", "at least one bucket", "none");
   double total = 0.0;
   for (size_t i = 0; i < shares.size(); ++i) {
     if (!(shares[i] >= 0.0) || !std::isfinite(shares[i]))
-      Fail("TrafficCurve.shares[" + std::to_string(i) + "]", "a finite share >= 0", Num(shares[i]));
+      kArgs.Fail("TrafficCurve.shares[" + std::to_string(i) + "]", "a finite share >= 0", FormatNumber(shares[i]));
     total += shares[i];
   }
-  if (!(total > 0.0)) Fail("TrafficCurve.shares", "a positive sum", Num(total));
+  if (!(total > 0.0)) kArgs.Fail("TrafficCurve.shares", "a positive sum", FormatNumber(total));
   return total;
 }
 }  // namespace
@@ -535,7 +508,7 @@ double CurveTotal(const std::vector<double>& shares) {
 double TrafficCurve::Elapsed(SimTime time_of_day) const {
   const double total = CurveTotal(shares);
   if (time_of_day < 0 || time_of_day > kMicrosPerDay)
-    Fail("time_of_day", "a time in [0, 1 day] (microseconds)", std::to_string(time_of_day));
+    kArgs.Fail("time_of_day", "a time in [0, 1 day] (microseconds)", std::to_string(time_of_day));
   const double pos = static_cast<double>(time_of_day) / kMicrosPerDay * static_cast<double>(shares.size());
   const size_t idx = std::min(static_cast<size_t>(pos), shares.size());
   double cum = 0.0;
@@ -546,7 +519,7 @@ double TrafficCurve::Elapsed(SimTime time_of_day) const {
 
 SimTime TrafficCurve::TimeAtShare(double share) const {
   const double total = CurveTotal(shares);
-  RequireRange(share, 0.0, 1.0, false, false, "share");
+  kArgs.Range(share, 0.0, 1.0, false, false, "share");
   const double target = share * total;
   const double width = static_cast<double>(kMicrosPerDay) / static_cast<double>(shares.size());
   double cum = 0.0;
@@ -561,15 +534,15 @@ SimTime TrafficCurve::TimeAtShare(double share) const {
 }
 
 PaceForecast ForecastDay(const TrafficCurve& curve, const DayProgress& progress, const PaceTargets& targets) {
-  RequireRange(targets.confidence, 0.5, 1.0, false, true, "PaceTargets.confidence");
-  RequireRange(targets.min_elapsed_share, 0.0, 1.0, false, false, "PaceTargets.min_elapsed_share");
-  RequireNonNegative(targets.min_conversions, "PaceTargets.min_conversions");
-  if (!(targets.overdispersion >= 1.0)) Fail("PaceTargets.overdispersion", "a value >= 1", Num(targets.overdispersion));
-  RequireNonNegative(progress.spend_usd, "DayProgress.spend_usd");
-  RequireNonNegative(progress.conversions, "DayProgress.conversions");
-  RequireNonNegative(progress.value_usd, "DayProgress.value_usd");
+  kArgs.Range(targets.confidence, 0.5, 1.0, false, true, "PaceTargets.confidence");
+  kArgs.Range(targets.min_elapsed_share, 0.0, 1.0, false, false, "PaceTargets.min_elapsed_share");
+  kArgs.NonNegative(targets.min_conversions, "PaceTargets.min_conversions");
+  if (!(targets.overdispersion >= 1.0)) kArgs.Fail("PaceTargets.overdispersion", "a value >= 1", FormatNumber(targets.overdispersion));
+  kArgs.NonNegative(progress.spend_usd, "DayProgress.spend_usd");
+  kArgs.NonNegative(progress.conversions, "DayProgress.conversions");
+  kArgs.NonNegative(progress.value_usd, "DayProgress.value_usd");
   if (progress.spend_events < 0)
-    Fail("DayProgress.spend_events", "a count >= 0", std::to_string(progress.spend_events));
+    kArgs.Fail("DayProgress.spend_events", "a count >= 0", std::to_string(progress.spend_events));
 
   PaceForecast f;
   const double s = curve.Elapsed(progress.time_of_day);
@@ -606,7 +579,7 @@ PaceForecast ForecastDay(const TrafficCurve& curve, const DayProgress& progress,
 
   f.ready = s >= targets.min_elapsed_share;
   if (!std::isnan(budget)) {
-    RequirePositive(budget, "PaceTargets.daily_budget_usd");
+    kArgs.Positive(budget, "PaceTargets.daily_budget_usd");
     if (spend < budget) {
       if (f.projected_spend_usd > budget)
         f.projected_exhaustion = curve.TimeAtShare(std::min(1.0, budget / f.projected_spend_usd));
@@ -627,7 +600,7 @@ PaceForecast ForecastDay(const TrafficCurve& curve, const DayProgress& progress,
     f.cpa_low_usd = f.projected_cpa_usd * std::exp(-half);
     f.cpa_high_usd = f.projected_cpa_usd * std::exp(half);
     if (!std::isnan(targets.target_cpa_usd)) {
-      RequirePositive(targets.target_cpa_usd, "PaceTargets.target_cpa_usd");
+      kArgs.Positive(targets.target_cpa_usd, "PaceTargets.target_cpa_usd");
       f.cpa_alert = f.ready && f.cpa_low_usd > targets.target_cpa_usd;
     }
   }
@@ -637,7 +610,7 @@ PaceForecast ForecastDay(const TrafficCurve& curve, const DayProgress& progress,
     f.roas_low = f.projected_roas * std::exp(-half);
     f.roas_high = f.projected_roas * std::exp(half);
     if (!std::isnan(targets.target_roas)) {
-      RequirePositive(targets.target_roas, "PaceTargets.target_roas");
+      kArgs.Positive(targets.target_roas, "PaceTargets.target_roas");
       f.roas_alert = f.ready && f.roas_high < targets.target_roas;
     }
   }
@@ -648,16 +621,16 @@ PaceForecast ForecastDay(const TrafficCurve& curve, const DayProgress& progress,
 // Delayed conversions
 
 DelayCdf ExponentialDelayCdf(double mean_hours) {
-  RequirePositive(mean_hours, "mean_hours");
+  kArgs.Positive(mean_hours, "mean_hours");
   return [mean_hours](double d) { return d <= 0.0 ? 0.0 : -std::expm1(-d / mean_hours); };
 }
 
 double ExpectedReportedFraction(const DelayCdf& cdf, std::span<const SimTime> click_times, SimTime now) {
-  if (click_times.empty()) Fail("click_times", "at least one click", "none");
+  if (click_times.empty()) kArgs.Fail("click_times", "at least one click", "none");
   double sum = 0.0;
   for (size_t i = 0; i < click_times.size(); ++i) {
     if (click_times[i] > now)
-      Fail("click_times[" + std::to_string(i) + "]", "a time <= now (" + std::to_string(now) + ")",
+      kArgs.Fail("click_times[" + std::to_string(i) + "]", "a time <= now (" + std::to_string(now) + ")",
            std::to_string(click_times[i]));
     sum += cdf(static_cast<double>(now - click_times[i]) / kMicrosPerHour);
   }
@@ -666,14 +639,14 @@ double ExpectedReportedFraction(const DelayCdf& cdf, std::span<const SimTime> cl
 
 DelayFit CensoredExponentialMle(std::span<const double> observed_delays_hours,
                                 std::span<const double> censoring_hours) {
-  if (observed_delays_hours.empty()) Fail("observed_delays_hours", "at least one observed delay", "none");
+  if (observed_delays_hours.empty()) kArgs.Fail("observed_delays_hours", "at least one observed delay", "none");
   double total = 0.0;
   for (double d : observed_delays_hours) {
-    RequireNonNegative(d, "observed_delays_hours[]");
+    kArgs.NonNegative(d, "observed_delays_hours[]");
     total += d;
   }
   for (double c : censoring_hours) {
-    RequireNonNegative(c, "censoring_hours[]");
+    kArgs.NonNegative(c, "censoring_hours[]");
     total += c;
   }
   DelayFit fit;
@@ -693,17 +666,17 @@ double DelayLogLik(double p, double mu, double n_conv, double sum_delay, const s
 }  // namespace
 
 DelayFit FitDelayedConversions(std::span<const ClickRecord> clicks, SimTime now, int max_iterations, double tolerance) {
-  RequireAtLeast(max_iterations, 1, "max_iterations");
-  RequirePositive(tolerance, "tolerance");
+  kArgs.AtLeast(max_iterations, 1, "max_iterations");
+  kArgs.Positive(tolerance, "tolerance");
   double n_conv = 0.0, sum_delay = 0.0;
   std::vector<double> elapsed;
   elapsed.reserve(clicks.size());
   for (size_t i = 0; i < clicks.size(); ++i) {
     const ClickRecord& c = clicks[i];
     if (c.click_time > now)
-      Fail("clicks[" + std::to_string(i) + "].click_time", "a time <= now", std::to_string(c.click_time));
+      kArgs.Fail("clicks[" + std::to_string(i) + "].click_time", "a time <= now", std::to_string(c.click_time));
     if (c.conversion_time != kNever && c.conversion_time < c.click_time)
-      Fail("clicks[" + std::to_string(i) + "].conversion_time", "a time >= click_time",
+      kArgs.Fail("clicks[" + std::to_string(i) + "].conversion_time", "a time >= click_time",
            std::to_string(c.conversion_time));
     if (c.conversion_time <= now) {
       n_conv += 1.0;
@@ -712,7 +685,7 @@ DelayFit FitDelayedConversions(std::span<const ClickRecord> clicks, SimTime now,
       elapsed.push_back(static_cast<double>(now - c.click_time) / kMicrosPerHour);
     }
   }
-  if (n_conv < 1.0) Fail("clicks", "at least one reported conversion", "none");
+  if (n_conv < 1.0) kArgs.Fail("clicks", "at least one reported conversion", "none");
   const double total = n_conv + static_cast<double>(elapsed.size());
   // Start from the naive estimates (both biased low) and iterate EM.
   double p = n_conv / total;
