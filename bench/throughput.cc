@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const double opp = static_cast<double>(r.int_attrs.at("opportunities"));
       best = std::max(best, opp / s);
-      std::printf("run %d: opportunities=%.0f secs=%.3f ns_per_opportunity=%.2f opportunities_per_s=%.4g\n", i + 1,
-                  opp, s, 1e9 * s / opp, opp / s);
+      std::printf("run %d: opportunities=%.0f secs=%.3f ns_per_opportunity=%.2f opportunities_per_s=%.4g\n", i + 1, opp,
+                  s, 1e9 * s / opp, opp / s);
     }
     std::printf("best opportunities_per_s=%.4g ns_per_opportunity=%.2f scenario=%s\n", best, 1e9 / best, path.c_str());
   } catch (const adsim::Error& e) {

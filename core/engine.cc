@@ -20,9 +20,9 @@ namespace adsim {
 uint64_t ResolveSeed(const Scenario& scenario, const RunOptions& options) {
   if (options.seed) return *options.seed;
   if (scenario.seed) return *scenario.seed;
-  throw ConfigError({{scenario.source_name, "seed", 0,
-                      "a seed in the scenario or given to the run (--seed N, seed=N); adsim never seeds from the clock",
-                      "none"}});
+  throw ConfigError(
+      {{scenario.source_name, "seed", 0,
+        "a seed in the scenario or given to the run (--seed N, seed=N); adsim never seeds from the clock", "none"}});
 }
 
 PublicScenario MakePublicScenario(const Scenario& sc) {
@@ -49,15 +49,24 @@ ObservedStats Snapshot::CampaignTotal(const std::vector<ObservedStats>& table, i
 
 const char* ActionKindName(ActionKind k) {
   switch (k) {
-    case ActionKind::kSetBid: return "set_bid";
-    case ActionKind::kSetDailyBudget: return "set_daily_budget";
-    case ActionKind::kSetTotalBudget: return "set_total_budget";
-    case ActionKind::kPauseCampaign: return "pause_campaign";
-    case ActionKind::kResumeCampaign: return "resume_campaign";
-    case ActionKind::kPauseCreative: return "pause_creative";
-    case ActionKind::kResumeCreative: return "resume_creative";
-    case ActionKind::kSetSegmentModifier: return "set_segment_modifier";
-    case ActionKind::kSetCreativeWeight: return "set_creative_weight";
+    case ActionKind::kSetBid:
+      return "set_bid";
+    case ActionKind::kSetDailyBudget:
+      return "set_daily_budget";
+    case ActionKind::kSetTotalBudget:
+      return "set_total_budget";
+    case ActionKind::kPauseCampaign:
+      return "pause_campaign";
+    case ActionKind::kResumeCampaign:
+      return "resume_campaign";
+    case ActionKind::kPauseCreative:
+      return "pause_creative";
+    case ActionKind::kResumeCreative:
+      return "resume_creative";
+    case ActionKind::kSetSegmentModifier:
+      return "set_segment_modifier";
+    case ActionKind::kSetCreativeWeight:
+      return "set_creative_weight";
   }
   return "?";
 }
@@ -72,7 +81,7 @@ struct CellCounters {
 };
 
 CellCounters Minus(const CellCounters& a, const CellCounters& b) {
-  return {a.requests - b.requests, a.bids - b.bids, a.wins - b.wins, a.clicks - b.clicks,
+  return {a.requests - b.requests,       a.bids - b.bids,   a.wins - b.wins,  a.clicks - b.clicks,
           a.conversions - b.conversions, a.spend - b.spend, a.value - b.value};
 }
 
@@ -151,7 +160,7 @@ struct ControllerRuntime {
 
 struct OurBid {
   int cell;
-  double bid;      // currency, capped
+  double bid;  // currency, capped
   Micros bid_micros;
   double quality;  // click-rate estimate on click-billed channels, else 1
   int creative;
@@ -265,7 +274,8 @@ void Engine::Build() {
     const int ch = k / ns_, s = k % ns_;
     for (int c = 0; c < ncamp_; ++c) {
       const auto& cp = sc_.campaigns[c];
-      if (std::count(cp.channels.begin(), cp.channels.end(), ch) && std::count(cp.segments.begin(), cp.segments.end(), s))
+      if (std::count(cp.channels.begin(), cp.channels.end(), ch) &&
+          std::count(cp.segments.begin(), cp.segments.end(), s))
         elig_.push_back(c);
     }
   }
@@ -328,8 +338,7 @@ void Engine::Build() {
   const Registry& reg = Registry::Global();
   public_ = MakePublicScenario(sc_);
   auto context = [this](int campaign, const ComponentSpec& spec, const ComponentInfo& info) {
-    return BuildContext{&public_, campaign, Registry::Global().Resolve(info, spec, sc_.source_name), spec.where,
-                        seed_};
+    return BuildContext{&public_, campaign, Registry::Global().Resolve(info, spec, sc_.source_name), spec.where, seed_};
   };
   camps_.resize(ncamp_);
   for (int c = 0; c < ncamp_; ++c) {
@@ -375,7 +384,8 @@ void Engine::Build() {
   work_.resize(ncamp_ + kMaxSlots);
   our_bid_.resize(ncamp_);
   // Output tables.
-  agg_ = &results_.Add("aggregates", "Per bucket x campaign x channel x segment x creative counters; rows with any activity");
+  agg_ = &results_.Add("aggregates",
+                       "Per bucket x campaign x channel x segment x creative counters; rows with any activity");
   a_.bucket = &agg_->Int("bucket_start", "us", "simulated time at which the bucket starts");
   a_.campaign = &agg_->Int("campaign", "index", "index into the campaigns table");
   a_.channel = &agg_->Int("channel", "index", "index into the channels table");
@@ -400,7 +410,9 @@ void Engine::Build() {
   act_.campaign = &actions_->Int("campaign", "index", "target campaign");
   act_.segment = &actions_->Int("segment", "index", "target segment, -1 if none");
   act_.creative = &actions_->Int("creative", "index", "target creative within the campaign, -1 if none");
-  act_.kind = &actions_->Text("kind", "set_bid, set_daily_budget, set_total_budget, pause_campaign, resume_campaign, pause_creative, resume_creative, set_segment_modifier, set_creative_weight");
+  act_.kind = &actions_->Text("kind",
+                              "set_bid, set_daily_budget, set_total_budget, pause_campaign, resume_campaign, "
+                              "pause_creative, resume_creative, set_segment_modifier, set_creative_weight");
   act_.old_value = &actions_->Real("old", "", "value before the action");
   act_.requested = &actions_->Real("requested", "", "value the controller asked for");
   act_.new_value = &actions_->Real("new", "", "value in force after the action");
@@ -416,12 +428,16 @@ void Engine::Build() {
   conv_.creative = &conversions_->Int("creative", "index", "");
   conv_.user = &conversions_->Int("user", "id", "user id within the segment");
   conv_.value = &conversions_->Real("value", "currency", "conversion value");
-  conv_.reported = &conversions_->Int("reported", "bool", "1 if the advertiser saw it before the run ended (not lost to a tracking outage, not after the end)");
+  conv_.reported = &conversions_->Int(
+      "reported", "bool",
+      "1 if the advertiser saw it before the run ended (not lost to a tracking outage, not after the end)");
   daily_ = &results_.Add("daily", "Per day x campaign budget and spend (the ledger)");
-  day_.day_start = &daily_->Int("day_start", "us", "simulated time of the day's start (midnight, or 0 for the first day)");
+  day_.day_start =
+      &daily_->Int("day_start", "us", "simulated time of the day's start (midnight, or 0 for the first day)");
   day_.campaign = &daily_->Int("campaign", "index", "");
   day_.daily_budget = &daily_->Real("daily_budget", "currency", "daily budget at the end of the day (inf = none)");
-  day_.max_daily_budget = &daily_->Real("max_daily_budget", "currency", "largest daily budget in force during the day (inf = none)");
+  day_.max_daily_budget =
+      &daily_->Real("max_daily_budget", "currency", "largest daily budget in force during the day (inf = none)");
   day_.total_budget = &daily_->Real("total_budget", "currency", "total budget at the end of the day (inf = none)");
   day_.spend = &daily_->Real("spend", "currency", "spend during the day");
   day_.spend_total = &daily_->Real("spend_total", "currency", "spend since the start, at the end of the day");
@@ -437,11 +453,12 @@ void Engine::Build() {
     ev_.winner = &events_->Int("winner", "index", "our campaign in the first slot we won, -1 if none");
     ev_.creative = &events_->Int("creative", "index", "its creative, -1 if none");
     ev_.slot = &events_->Int("slot", "index", "its slot, -1 if none");
-    ev_.price = &events_->Real("price", "currency", "price of that win as charged: per impression, or per click when click-billed (charged only if clicked)");
+    ev_.price = &events_->Real(
+        "price", "currency",
+        "price of that win as charged: per impression, or per click when click-billed (charged only if clicked)");
     ev_.click = &events_->Int("click", "bool", "1 if that impression was clicked");
     const size_t reserve = static_cast<size_t>(std::min<int64_t>(sc_.recording.max_events, 1 << 20));
-    for (auto& col : events_->columns())
-      std::visit([reserve](auto& v) { v.reserve(reserve); }, col.data);
+    for (auto& col : events_->columns()) std::visit([reserve](auto& v) { v.reserve(reserve); }, col.data);
   }
 }
 
@@ -606,10 +623,16 @@ void Engine::ScheduleConversion(const Opportunity& o, int campaign, int creative
   boost::random::exponential_distribution<double> exponential(1.0);
   double delay_us;
   switch (seg.delay_dist) {
-    case DelayDist::kFixed: delay_us = static_cast<double>(seg.delay_mean); break;
-    case DelayDist::kExponential: delay_us = static_cast<double>(seg.delay_mean) * exponential(rng); break;
+    case DelayDist::kFixed:
+      delay_us = static_cast<double>(seg.delay_mean);
+      break;
+    case DelayDist::kExponential:
+      delay_us = static_cast<double>(seg.delay_mean) * exponential(rng);
+      break;
     case DelayDist::kLognormal:
-    default: delay_us = static_cast<double>(seg.delay_mean) * std::exp(seg.delay_sigma * normal(rng)); break;
+    default:
+      delay_us = static_cast<double>(seg.delay_mean) * std::exp(seg.delay_sigma * normal(rng));
+      break;
   }
   double value = seg.value_mean;
   if (seg.value_dist == ValueDist::kLognormal)  // mean-preserving: E[value] = value_mean
@@ -859,7 +882,8 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, const Actio
         const Micros m = Ledger::FromUnits(cur);
         if (daily) {
           rt.ledger.SetDailyBudget(m);
-          if (rt.max_daily_budget_today != Ledger::kNone) rt.max_daily_budget_today = std::max(rt.max_daily_budget_today, m);
+          if (rt.max_daily_budget_today != Ledger::kNone)
+            rt.max_daily_budget_today = std::max(rt.max_daily_budget_today, m);
         } else {
           rt.ledger.SetTotalBudget(m);
         }
@@ -996,7 +1020,9 @@ Results Engine::Finish(double wall_seconds) {
   auto& chk = chans.Int("competitors", "count", "K");
   for (const auto& ch : sc_.channels) {
     chname.push_back(ch.name);
-    chauction.push_back(ch.auction == AuctionType::kGsp ? "gsp" : ch.auction == AuctionType::kFirstPrice ? "first_price" : "second_price");
+    chauction.push_back(ch.auction == AuctionType::kGsp          ? "gsp"
+                        : ch.auction == AuctionType::kFirstPrice ? "first_price"
+                                                                 : "second_price");
     chbilling.push_back(ch.billing == Billing::kClick ? "click" : "impression");
     chslots.push_back(ch.slots);
     chfloor.push_back(ch.floor);
@@ -1019,7 +1045,8 @@ Results Engine::Finish(double wall_seconds) {
       cri.push_back(cr);
       crn.push_back(sc_.campaigns[c].creatives[cr].name);
     }
-  Table& tr = results_.Add("truth_rates", "True rates per cell before shocks and user propensity (never shown to strategies)");
+  Table& tr =
+      results_.Add("truth_rates", "True rates per cell before shocks and user propensity (never shown to strategies)");
   auto& tc = tr.Int("campaign", "index", "");
   auto& tch = tr.Int("channel", "index", "");
   auto& ts = tr.Int("segment", "index", "");
@@ -1033,8 +1060,10 @@ Results Engine::Finish(double wall_seconds) {
   std::vector<int64_t>* trec = nullptr;
   if (!fatigue_index_.empty()) {
     thl = &tr.Real("fatigue_half_life", "impressions",
-                   "true ctr is multiplied by 2^(-n/half_life), n = the creative's impressions in the segment so far; 0 = no fatigue");
-    trec = &tr.Int("fatigue_recovery", "us", "time constant of the exponential decay of n between impressions; 0 = none");
+                   "true ctr is multiplied by 2^(-n/half_life), n = the creative's impressions in the segment so far; "
+                   "0 = no fatigue");
+    trec =
+        &tr.Int("fatigue_recovery", "us", "time constant of the exponential decay of n between impressions; 0 = none");
   }
   for (int c = 0; c < ncamp_; ++c)
     for (int kk = 0; kk < nc_ * ns_; ++kk)

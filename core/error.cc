@@ -22,7 +22,6 @@ std::string Join(const std::vector<ConfigIssue>& issues) {
 }
 }  // namespace
 
-ConfigError::ConfigError(std::vector<ConfigIssue> issues)
-    : Error(Join(issues)), issues_(std::move(issues)) {}
+ConfigError::ConfigError(std::vector<ConfigIssue> issues) : Error(Join(issues)), issues_(std::move(issues)) {}
 
 }  // namespace adsim

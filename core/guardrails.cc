@@ -8,10 +8,14 @@ namespace adsim {
 
 const char* ActionStatusName(ActionStatus s) {
   switch (s) {
-    case ActionStatus::kApplied: return "applied";
-    case ActionStatus::kClamped: return "clamped";
-    case ActionStatus::kHeld: return "held";
-    case ActionStatus::kRejected: return "rejected";
+    case ActionStatus::kApplied:
+      return "applied";
+    case ActionStatus::kClamped:
+      return "clamped";
+    case ActionStatus::kHeld:
+      return "held";
+    case ActionStatus::kRejected:
+      return "rejected";
   }
   return "?";
 }
@@ -42,14 +46,29 @@ GuardrailDecision ApplyGuardrails(const GuardrailSpec& g, ActionKind kind, doubl
   std::string why;
   if (relative_limits) {
     const double lo = cycle_start * (1 - g.max_change), hi = cycle_start * (1 + g.max_change);
-    if (v < lo) { v = lo; why = "max_change"; }
-    if (v > hi) { v = hi; why = "max_change"; }
+    if (v < lo) {
+      v = lo;
+      why = "max_change";
+    }
+    if (v > hi) {
+      v = hi;
+      why = "max_change";
+    }
   }
   if (kind == ActionKind::kSetBid) {
-    if (v < g.min_bid) { v = g.min_bid; why = "min_bid"; }
-    if (v > g.max_bid) { v = g.max_bid; why = "max_bid"; }
+    if (v < g.min_bid) {
+      v = g.min_bid;
+      why = "min_bid";
+    }
+    if (v > g.max_bid) {
+      v = g.max_bid;
+      why = "max_bid";
+    }
   } else if (kind == ActionKind::kSetDailyBudget) {
-    if (v > g.max_daily_budget) { v = g.max_daily_budget; why = "max_daily_budget"; }
+    if (v > g.max_daily_budget) {
+      v = g.max_daily_budget;
+      why = "max_daily_budget";
+    }
   }
   d.value = v;
   if (v != requested) {

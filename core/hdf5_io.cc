@@ -145,7 +145,9 @@ herr_t AttrVisitor(hid_t loc, const char* name, const H5A_info_t*, void* data) {
   Handle attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose);
   Handle type(H5Aget_type(attr.get()), H5Tclose);
   switch (H5Tget_class(type.get())) {
-    case H5T_STRING: st->results->text_attrs[name] = ReadStringAttr(loc, name); break;
+    case H5T_STRING:
+      st->results->text_attrs[name] = ReadStringAttr(loc, name);
+      break;
     case H5T_INTEGER: {
       int64_t v = 0;
       H5Aread(attr.get(), H5T_NATIVE_INT64, &v);
@@ -158,14 +160,17 @@ herr_t AttrVisitor(hid_t loc, const char* name, const H5A_info_t*, void* data) {
       st->results->real_attrs[name] = v;
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return 0;
 }
 
 void ReadColumn(hid_t group, const std::string& name, Table* table, const std::string& path) {
   Handle ds(H5Dopen2(group, name.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!ds.ok()) throw DataError("'" + path + "': table '" + table->name() + "' lists column '" + name + "' but has no such dataset");
+  if (!ds.ok())
+    throw DataError("'" + path + "': table '" + table->name() + "' lists column '" + name +
+                    "' but has no such dataset");
   Handle space(H5Dget_space(ds.get()), H5Sclose);
   if (H5Sget_simple_extent_ndims(space.get()) != 1)
     throw DataError("'" + path + "': " + table->name() + "/" + name + " is not a 1-D dataset");
@@ -211,17 +216,17 @@ herr_t GroupVisitor(hid_t loc, const char* name, const H5L_info_t*, void* data) 
   H5O_info_t info;
   if (H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_GROUP) return 0;
   try {
-  Handle group(H5Gopen2(loc, name, H5P_DEFAULT), H5Gclose);
-  Table& table = st->results->Add(name, ReadStringAttr(group.get(), "description"));
-  const std::string order = ReadStringAttr(group.get(), "columns");
-  size_t start = 0;
-  while (start < order.size()) {
-    size_t comma = order.find(',', start);
-    if (comma == std::string::npos) comma = order.size();
-    ReadColumn(group.get(), order.substr(start, comma - start), &table, st->path);
-    start = comma + 1;
-  }
-  table.CheckShape();
+    Handle group(H5Gopen2(loc, name, H5P_DEFAULT), H5Gclose);
+    Table& table = st->results->Add(name, ReadStringAttr(group.get(), "description"));
+    const std::string order = ReadStringAttr(group.get(), "columns");
+    size_t start = 0;
+    while (start < order.size()) {
+      size_t comma = order.find(',', start);
+      if (comma == std::string::npos) comma = order.size();
+      ReadColumn(group.get(), order.substr(start, comma - start), &table, st->path);
+      start = comma + 1;
+    }
+    table.CheckShape();
   } catch (...) {
     st->error = std::current_exception();
     return -1;

@@ -32,9 +32,7 @@ class Stream {
   // Uniform on (0, 1): 53 random bits, never exactly 0 (safe for log).
   double Uniform() { return (static_cast<double>(engine_() >> 11) + 0.5) * 0x1.0p-53; }
   // Uniform integer in [0, n), n > 0 (multiply-shift; bias below 2^-32 for n < 2^32).
-  uint32_t Below(uint32_t n) {
-    return static_cast<uint32_t>(((engine_() >> 32) * static_cast<uint64_t>(n)) >> 32);
-  }
+  uint32_t Below(uint32_t n) { return static_cast<uint32_t>(((engine_() >> 32) * static_cast<uint64_t>(n)) >> 32); }
   double Exponential() { return exp_(engine_); }  // mean 1
   double Normal() { return norm_(engine_); }      // N(0, 1)
 
@@ -56,7 +54,8 @@ class Stream {
 class ResponseRng {
  public:
   using result_type = uint64_t;
-  ResponseRng(uint64_t key, int slot) : state_(Mix64(key ^ (0x632be59bd9b4e019ULL * (static_cast<uint64_t>(slot) + 1)))) {}
+  ResponseRng(uint64_t key, int slot)
+      : state_(Mix64(key ^ (0x632be59bd9b4e019ULL * (static_cast<uint64_t>(slot) + 1)))) {}
   static constexpr result_type min() { return 0; }
   static constexpr result_type max() { return ~static_cast<result_type>(0); }
   result_type operator()() {

@@ -11,8 +11,10 @@ const char* ComponentKindName(ComponentKind k) { return k == ComponentKind::kBid
 
 std::string FormatParamValue(const ParamValue& v) {
   switch (v.kind) {
-    case ParamValue::Kind::kBool: return v.boolean ? "true" : "false";
-    case ParamValue::Kind::kString: return "'" + v.text + "'";
+    case ParamValue::Kind::kBool:
+      return v.boolean ? "true" : "false";
+    case ParamValue::Kind::kString:
+      return "'" + v.text + "'";
     case ParamValue::Kind::kNumber: {
       std::ostringstream os;
       os << v.number;
@@ -81,9 +83,9 @@ Registry::Entry Registry::Require(ComponentKind kind, const ComponentSpec& spec,
     std::string names;
     for (const Entry& v : List())
       if (v->kind == kind && v->name.rfind("test_", 0) != 0) names += (names.empty() ? "" : ", ") + v->name;
-    throw ConfigError({{file, spec.where + ".type", spec.line, std::string("a registered ") + ComponentKindName(kind) +
-                                                           ": one of " + names,
-                        "'" + spec.type + "'"}});
+    throw ConfigError(
+        {{file, spec.where + ".type", spec.line,
+          std::string("a registered ") + ComponentKindName(kind) + ": one of " + names, "'" + spec.type + "'"}});
   }
   return info;
 }

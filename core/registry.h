@@ -45,7 +45,7 @@ enum class ComponentKind { kBidder, kController };
 // What a component's factory receives.
 struct BuildContext {
   const PublicScenario* scenario = nullptr;  // what the advertiser knows; no truth
-  int campaign = -1;  // -1 for scenario-wide controllers
+  int campaign = -1;                         // -1 for scenario-wide controllers
   Params params;
   std::string where;  // the component's field path, for error messages
   // The run's seed: a component that draws random numbers makes its own

@@ -20,7 +20,7 @@ using ColumnData = std::variant<std::vector<int64_t>, std::vector<double>, std::
 
 struct Column {
   std::string name;
-  std::string unit;         // "us", "currency", "count", "ratio", "" ...
+  std::string unit;  // "us", "currency", "count", "ratio", "" ...
   std::string description;
   ColumnData data;
   size_t size() const;

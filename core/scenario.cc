@@ -36,13 +36,20 @@ bool ParseDuration(const std::string& text, SimTime* out) {
     while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
     const std::string unit = text.substr(j, k - j);
     long double scale;
-    if (unit == "d") scale = kMicrosPerDay;
-    else if (unit == "h") scale = kMicrosPerHour;
-    else if (unit == "m" || unit == "min") scale = kMicrosPerMinute;
-    else if (unit == "s") scale = kMicrosPerSecond;
-    else if (unit == "ms") scale = 1000;
-    else if (unit == "us") scale = 1;
-    else return false;
+    if (unit == "d")
+      scale = kMicrosPerDay;
+    else if (unit == "h")
+      scale = kMicrosPerHour;
+    else if (unit == "m" || unit == "min")
+      scale = kMicrosPerMinute;
+    else if (unit == "s")
+      scale = kMicrosPerSecond;
+    else if (unit == "ms")
+      scale = 1000;
+    else if (unit == "us")
+      scale = 1;
+    else
+      return false;
     total += value * scale;
     any = true;
     i = k;
@@ -55,10 +62,13 @@ bool ParseDuration(const std::string& text, SimTime* out) {
 std::string FormatDuration(SimTime t) {
   if (t == 0) return "0s";
   std::ostringstream os;
-  if (t < 0) { os << "-"; t = -t; }
-  const std::pair<SimTime, const char*> units[] = {{kMicrosPerDay, "d"}, {kMicrosPerHour, "h"},
-                                                   {kMicrosPerMinute, "m"}, {kMicrosPerSecond, "s"},
-                                                   {1000, "ms"}, {1, "us"}};
+  if (t < 0) {
+    os << "-";
+    t = -t;
+  }
+  const std::pair<SimTime, const char*> units[] = {
+      {kMicrosPerDay, "d"},    {kMicrosPerHour, "h"}, {kMicrosPerMinute, "m"},
+      {kMicrosPerSecond, "s"}, {1000, "ms"},          {1, "us"}};
   for (auto [scale, name] : units) {
     if (t >= scale) {
       os << t / scale << name;
@@ -69,15 +79,18 @@ std::string FormatDuration(SimTime t) {
 }
 
 int Scenario::ChannelIndex(const std::string& n) const {
-  for (size_t i = 0; i < channels.size(); ++i) if (channels[i].name == n) return static_cast<int>(i);
+  for (size_t i = 0; i < channels.size(); ++i)
+    if (channels[i].name == n) return static_cast<int>(i);
   return -1;
 }
 int Scenario::SegmentIndex(const std::string& n) const {
-  for (size_t i = 0; i < segments.size(); ++i) if (segments[i].name == n) return static_cast<int>(i);
+  for (size_t i = 0; i < segments.size(); ++i)
+    if (segments[i].name == n) return static_cast<int>(i);
   return -1;
 }
 int Scenario::CampaignIndex(const std::string& n) const {
-  for (size_t i = 0; i < campaigns.size(); ++i) if (campaigns[i].name == n) return static_cast<int>(i);
+  for (size_t i = 0; i < campaigns.size(); ++i)
+    if (campaigns[i].name == n) return static_cast<int>(i);
   return -1;
 }
 
@@ -108,15 +121,13 @@ class Reader {
  public:
   explicit Reader(std::string file) : file_(std::move(file)) {}
 
-  void Issue(const YAML::Node& at, const std::string& path, const std::string& expected,
-             const std::string& found) {
+  void Issue(const YAML::Node& at, const std::string& path, const std::string& expected, const std::string& found) {
     int line = 0;
     if (at.IsDefined()) line = at.Mark().line + 1;
     if (line <= 0) line = last_line_;
     issues_.push_back({file_, path, line, expected, found});
   }
-  void IssueAtLine(int line, const std::string& path, const std::string& expected,
-                   const std::string& found) {
+  void IssueAtLine(int line, const std::string& path, const std::string& expected, const std::string& found) {
     issues_.push_back({file_, path, line, expected, found});
   }
   void Track(const YAML::Node& n) {
@@ -142,23 +153,21 @@ class Reader {
   static std::string Child(const std::string& path, const std::string& key) {
     return path.empty() ? key : path + "." + key;
   }
-  static std::string Item(const std::string& path, size_t i) {
-    return path + "[" + std::to_string(i) + "]";
-  }
+  static std::string Item(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
-  double Number(const YAML::Node& parent, const std::string& path, const std::string& key,
-                double def, double lo, double hi, bool required = false, const char* unit = "") {
+  double Number(const YAML::Node& parent, const std::string& path, const std::string& key, double def, double lo,
+                double hi, bool required = false, const char* unit = "") {
     const YAML::Node n = parent[key];
     const std::string p = Child(path, key);
     if (IsMissing(n)) {
-      if (required) Issue(n.IsDefined() ? n : parent, p, std::string("a number") + unit, "nothing (the field is required)");
+      if (required)
+        Issue(n.IsDefined() ? n : parent, p, std::string("a number") + unit, "nothing (the field is required)");
       return def;
     }
     return NumberAt(n, p, def, lo, hi, unit);
   }
 
-  double NumberAt(const YAML::Node& n, const std::string& p, double def, double lo, double hi,
-                  const char* unit = "") {
+  double NumberAt(const YAML::Node& n, const std::string& p, double def, double lo, double hi, const char* unit = "") {
     Track(n);
     double v;
     if (!IsScalarNode(n) || !YAML::convert<double>::decode(n, v) || !std::isfinite(v)) {
@@ -174,8 +183,8 @@ class Reader {
     return v;
   }
 
-  int64_t Integer(const YAML::Node& parent, const std::string& path, const std::string& key,
-                  int64_t def, int64_t lo, int64_t hi) {
+  int64_t Integer(const YAML::Node& parent, const std::string& path, const std::string& key, int64_t def, int64_t lo,
+                  int64_t hi) {
     const YAML::Node n = parent[key];
     const std::string p = Child(path, key);
     if (IsMissing(n)) return def;
@@ -204,8 +213,8 @@ class Reader {
     return v;
   }
 
-  std::string String(const YAML::Node& parent, const std::string& path, const std::string& key,
-                     const std::string& def, bool required = false) {
+  std::string String(const YAML::Node& parent, const std::string& path, const std::string& key, const std::string& def,
+                     bool required = false) {
     const YAML::Node n = parent[key];
     if (IsMissing(n)) {
       if (required) Issue(n.IsDefined() ? n : parent, Child(path, key), "a string", "nothing (the field is required)");
@@ -219,8 +228,8 @@ class Reader {
     return n.Scalar();
   }
 
-  std::string Choice(const YAML::Node& parent, const std::string& path, const std::string& key,
-                     const std::string& def, const std::vector<std::string>& choices) {
+  std::string Choice(const YAML::Node& parent, const std::string& path, const std::string& key, const std::string& def,
+                     const std::vector<std::string>& choices) {
     const std::string v = String(parent, path, key, def);
     if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
       Issue(parent[key], Child(path, key), "one of " + JoinNames(choices), "'" + v + "'");
@@ -229,13 +238,14 @@ class Reader {
     return v;
   }
 
-  SimTime Duration(const YAML::Node& parent, const std::string& path, const std::string& key,
-                   SimTime def, SimTime lo, bool required = false) {
+  SimTime Duration(const YAML::Node& parent, const std::string& path, const std::string& key, SimTime def, SimTime lo,
+                   bool required = false) {
     const YAML::Node n = parent[key];
     const std::string p = Child(path, key);
     if (IsMissing(n)) {
       if (required)
-        Issue(n.IsDefined() ? n : parent, p, "a duration such as '15m', '1h' or '7d'", "nothing (the field is required)");
+        Issue(n.IsDefined() ? n : parent, p, "a duration such as '15m', '1h' or '7d'",
+              "nothing (the field is required)");
       return def;
     }
     Track(n);
@@ -386,13 +396,13 @@ bool ParseStart(const std::string& s, int* weekday, SimTime* offset_in_day, int*
   // YYYY-MM-DDTHH:MM[:SS]
   int y, mo, d, h, mi, se = 0, used = 0;
   char t;
-  const int fields = std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d%n:%2d%n", &y, &mo, &d, &t, &h, &mi, &used, &se, &used);
+  const int fields =
+      std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d%n:%2d%n", &y, &mo, &d, &t, &h, &mi, &used, &se, &used);
   if (fields < 6 || static_cast<size_t>(used) != s.size()) return false;  // no trailing text
   if (t != 'T' && t != ' ') return false;
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   const int month_days[] = {31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 ||
-      se > 59)
+  if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
     return false;
   // Days from civil (Howard Hinnant's algorithm); 1970-01-01 was a Thursday.
   const int yy = y - (mo <= 2);
@@ -412,9 +422,9 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   Scenario sc;
   sc.source_name = source_name;
   sc.source_text = text;
-  if (!r.Map(root, "", {"name", "description", "seed", "start", "duration", "bucket", "control_cycle",
-                        "channels", "segments", "campaigns", "shocks", "controllers", "guardrails",
-                        "recording"}))
+  if (!r.Map(root, "",
+             {"name", "description", "seed", "start", "duration", "bucket", "control_cycle", "channels", "segments",
+              "campaigns", "shocks", "controllers", "guardrails", "recording"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");
@@ -476,8 +486,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
                         "a list of " + std::to_string(ch.slots) + " click factors (one per slot)", Describe(cf));
               } else {
                 for (int s = 0; s < ch.slots; ++s)
-                  ch.click_factors[s] = r.NumberAt(cf[s], Reader::Item(Reader::Child(ap, "click_factors"), s),
-                                                   1.0, 0.0, 1.0);
+                  ch.click_factors[s] =
+                      r.NumberAt(cf[s], Reader::Item(Reader::Child(ap, "click_factors"), s), 1.0, 0.0, 1.0);
               }
             } else {
               for (int s = 0; s < ch.slots; ++s) ch.click_factors[s] = std::pow(0.7, s);
@@ -487,9 +497,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
           }
         }
         ch.floor = r.Number(c, p, "floor", 0.0, 0.0, 1e6);
-        ch.billing = r.Choice(c, p, "billing", "impression", {"impression", "click"}) == "click"
-                         ? Billing::kClick
-                         : Billing::kImpression;
+        ch.billing = r.Choice(c, p, "billing", "impression", {"impression", "click"}) == "click" ? Billing::kClick
+                                                                                                 : Billing::kImpression;
         ch.ctr_factor = r.Number(c, p, "ctr_factor", 1.0, 0.0, 100.0);
         const YAML::Node t = c["traffic"];
         const std::string tp = Reader::Child(p, "traffic");
@@ -509,8 +518,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
           if (!k["median"].IsDefined() && !k["mu"].IsDefined())
             r.Issue(k, kp, "median or mu of the competitor bid distribution", "neither");
           ch.competitors = static_cast<int>(r.Integer(k, kp, "competitors", 5, 1, 10000));
-          if (k["median"].IsDefined() && k["mu"].IsDefined())
-            r.Issue(k, kp, "either mu or median, not both", "both");
+          if (k["median"].IsDefined() && k["mu"].IsDefined()) r.Issue(k, kp, "either mu or median, not both", "both");
           if (k["median"].IsDefined())
             ch.bid_mu = std::log(r.Number(k, kp, "median", 1.0, 1e-9, 1e9));
           else
@@ -538,8 +546,9 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
       SegmentSpec seg;
       seg.share.assign(sc.channels.size(), 0.0);
       seg.competition.assign(sc.channels.size(), std::nullopt);
-      if (r.Map(s, p, {"name", "users", "propensity_sigma", "share", "ctr", "cvr", "creatives",
-                       "conversion_value", "conversion_delay", "competition", "fatigue"})) {
+      if (r.Map(s, p,
+                {"name", "users", "propensity_sigma", "share", "ctr", "cvr", "creatives", "conversion_value",
+                 "conversion_delay", "competition", "fatigue"})) {
         seg.name = r.String(s, p, "name", "segment" + std::to_string(i), true);
         seg.users = r.Integer(s, p, "users", 100000, 1, 100'000'000);
         seg.propensity_sigma = r.Number(s, p, "propensity_sigma", 0.0, 0.0, 3.0);
@@ -669,8 +678,9 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
       const YAML::Node c = cps[i];
       CampaignSpec cp;
       cp.guardrails = global_guard;
-      if (r.Map(c, p, {"name", "channels", "segments", "creatives", "bid", "budget", "goal", "bidder",
-                       "controllers", "guardrails"})) {
+      if (r.Map(c, p,
+                {"name", "channels", "segments", "creatives", "bid", "budget", "goal", "bidder", "controllers",
+                 "guardrails"})) {
         cp.name = r.String(c, p, "name", "campaign" + std::to_string(i), true);
         cp.channels = r.Names(c, p, "channels", channel_names, "channel", true);
         cp.segments = r.Names(c, p, "segments", segment_names, "segment", true);
@@ -695,7 +705,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
             }
             for (const auto& other : cp.creatives)
               if (other.name == cs.name)
-                r.Issue(cr[k], Reader::Item(crp, k), "a creative name used once in the campaign", "'" + cs.name + "' again");
+                r.Issue(cr[k], Reader::Item(crp, k), "a creative name used once in the campaign",
+                        "'" + cs.name + "' again");
             cp.creatives.push_back(cs);
           }
         }
@@ -769,7 +780,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
     if (!IsSequenceNode(ctl)) {
       r.Issue(ctl, "controllers", "a list of controllers", Describe(ctl));
     } else {
-      for (size_t k = 0; k < ctl.size(); ++k) sc.controllers.push_back(r.Component(ctl[k], Reader::Item("controllers", k), ""));
+      for (size_t k = 0; k < ctl.size(); ++k)
+        sc.controllers.push_back(r.Component(ctl[k], Reader::Item("controllers", k), ""));
     }
   }
 
@@ -794,8 +806,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         sh.segments = r.Names(s, p, "segments", segment_names, "segment", false);
         for (const char* key : {"channels", "segments"})
           if (IsSequenceNode(s[key]) && s[key].size() == 0)
-            r.Issue(s[key], Reader::Child(p, key), std::string("at least one name (omit the field for all ") + key + ")",
-                    "an empty list");
+            r.Issue(s[key], Reader::Child(p, key),
+                    std::string("at least one name (omit the field for all ") + key + ")", "an empty list");
         const YAML::Node m = s["multiply"];
         const std::string mp = Reader::Child(p, "multiply");
         if (!m.IsDefined()) {
@@ -834,8 +846,7 @@ Scenario ParseScenario(const std::string& text, const std::string& source_name) 
   } catch (const YAML::ParserException& e) {
     throw ConfigError({{source_name, "", e.mark.line + 1, "valid YAML or JSON", e.msg}});
   }
-  if (IsMissing(root))
-    throw ConfigError({{source_name, "", 1, "a scenario mapping", "an empty document"}});
+  if (IsMissing(root)) throw ConfigError({{source_name, "", 1, "a scenario mapping", "an empty document"}});
   return Build(root, source_name, text);
 }
 

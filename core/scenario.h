@@ -33,17 +33,17 @@ constexpr int kMaxSlots = 8;
 struct ChannelSpec {
   std::string name;
   AuctionType auction = AuctionType::kSecondPrice;
-  int slots = 1;                          // GSP only; 1 otherwise
+  int slots = 1;                           // GSP only; 1 otherwise
   std::vector<double> click_factors{1.0};  // per slot, GSP only
-  double floor = 0.0;                     // reserve price: currency per impression, or per click if billing is click
+  double floor = 0.0;                      // reserve price: currency per impression, or per click if billing is click
   Billing billing = Billing::kImpression;
-  double per_hour = 0.0;                  // mean opportunities per hour at profile 1
-  std::array<double, 24> hour_of_day{};   // multipliers, normalised to mean 1
-  std::array<double, 7> day_of_week{};    // multipliers (Monday first), normalised to mean 1
-  int competitors = 5;                    // K
-  double bid_mu = 0.0;                    // each competitor bid ~ LogNormal(mu, sigma)
+  double per_hour = 0.0;                 // mean opportunities per hour at profile 1
+  std::array<double, 24> hour_of_day{};  // multipliers, normalised to mean 1
+  std::array<double, 7> day_of_week{};   // multipliers (Monday first), normalised to mean 1
+  int competitors = 5;                   // K
+  double bid_mu = 0.0;                   // each competitor bid ~ LogNormal(mu, sigma)
   double bid_sigma = 0.5;
-  double ctr_factor = 1.0;                // channel multiplier on true click rates
+  double ctr_factor = 1.0;  // channel multiplier on true click rates
 };
 
 enum class ValueDist { kFixed, kLognormal };
@@ -67,19 +67,19 @@ struct CreativeRates {  // true rates overriding the segment's for one campaign/
 
 struct SegmentSpec {
   std::string name;
-  int64_t users = 100000;               // finite user population
-  double propensity_sigma = 0.0;        // per-user lognormal click propensity (mean 1)
-  std::vector<double> share;            // per channel (index of channels), relative weight
+  int64_t users = 100000;         // finite user population
+  double propensity_sigma = 0.0;  // per-user lognormal click propensity (mean 1)
+  std::vector<double> share;      // per channel (index of channels), relative weight
   double ctr = 0.01;
   double cvr = 0.05;
   std::map<std::string, CreativeRates> creatives;  // key "campaign/creative"
-  FatigueSpec fatigue;                  // default for every creative in the segment: none
+  FatigueSpec fatigue;                             // default for every creative in the segment: none
   ValueDist value_dist = ValueDist::kFixed;
-  double value_mean = 50.0;             // currency
-  double value_sigma = 0.0;             // lognormal shape
+  double value_mean = 50.0;  // currency
+  double value_sigma = 0.0;  // lognormal shape
   DelayDist delay_dist = DelayDist::kExponential;
   SimTime delay_mean = 12 * kMicrosPerHour;  // exponential mean, lognormal median or fixed delay
-  double delay_sigma = 1.0;             // lognormal shape
+  double delay_sigma = 1.0;                  // lognormal shape
   // Per-channel override of the competitor bid distribution (index of channels).
   std::vector<std::optional<std::pair<double, double>>> competition;  // (mu, sigma)
 };
@@ -87,18 +87,18 @@ struct SegmentSpec {
 struct ComponentSpec {  // a registered component chosen by name
   std::string type;
   ParamMap params;
-  std::string where;  // field path, for error messages from the component
-  int line = 0;       // line of the component's type (0 = unknown, e.g. the default)
+  std::string where;                       // field path, for error messages from the component
+  int line = 0;                            // line of the component's type (0 = unknown, e.g. the default)
   std::map<std::string, int> param_lines;  // line of each given parameter
 };
 
 struct GuardrailSpec {
   double min_bid = 0.0;
   double max_bid = 100.0;
-  double max_change = 0.5;        // largest relative change of a bid or budget per control cycle
-  double review_threshold = 1.0;  // a requested relative change above this is held for review
-  double max_daily_budget = 1e12; // cap on any daily budget set by an action
-  bool hold_pauses = false;       // hold campaign pauses for review instead of applying them
+  double max_change = 0.5;         // largest relative change of a bid or budget per control cycle
+  double review_threshold = 1.0;   // a requested relative change above this is held for review
+  double max_daily_budget = 1e12;  // cap on any daily budget set by an action
+  bool hold_pauses = false;        // hold campaign pauses for review instead of applying them
 };
 
 enum class GoalKind { kNone, kCpa, kRoas };
@@ -109,14 +109,14 @@ struct CreativeSpec {
 
 struct CampaignSpec {
   std::string name;
-  std::vector<int> channels;   // indices into Scenario::channels
-  std::vector<int> segments;   // indices into Scenario::segments
+  std::vector<int> channels;  // indices into Scenario::channels
+  std::vector<int> segments;  // indices into Scenario::segments
   std::vector<CreativeSpec> creatives;
-  double bid = 1.0;            // base bid, currency per impression (per click on click-billed channels)
+  double bid = 1.0;                // base bid, currency per impression (per click on click-billed channels)
   double daily_budget = INFINITY;  // infinity = no daily budget (the field is absent)
   double total_budget = INFINITY;  // infinity = no total budget
   GoalKind goal = GoalKind::kNone;
-  double goal_value = 0.0;     // target CPA (currency) or target ROAS (ratio)
+  double goal_value = 0.0;  // target CPA (currency) or target ROAS (ratio)
   ComponentSpec bidder{"fixed", {}, ""};
   std::vector<ComponentSpec> controllers;
   GuardrailSpec guardrails;
@@ -136,21 +136,21 @@ struct ShockSpec {
 };
 
 struct RecordingSpec {
-  bool events = false;           // opportunity-level event log
+  bool events = false;  // opportunity-level event log
   int64_t max_events = 10'000'000;
-  bool conversions = true;       // one row per conversion (always small)
+  bool conversions = true;  // one row per conversion (always small)
 };
 
 struct Scenario {
   std::string name = "scenario";
   std::string description;
-  std::string source_name;   // file name or "<default>", "<dict>"
-  std::string source_text;   // the exact text parsed, stored in results
+  std::string source_name;  // file name or "<default>", "<dict>"
+  std::string source_text;  // the exact text parsed, stored in results
   std::optional<uint64_t> seed;
   std::string start = "2026-01-05T00:00:00";  // ISO date-time of t = 0
-  int start_weekday = 0;     // 0 = Monday, derived from start
-  int start_hour = 0;        // derived from start
-  SimTime start_offset_in_day = 0;  // derived: time of day of t = 0
+  int start_weekday = 0;                      // 0 = Monday, derived from start
+  int start_hour = 0;                         // derived from start
+  SimTime start_offset_in_day = 0;            // derived: time of day of t = 0
   SimTime duration = kMicrosPerDay;
   SimTime bucket = kMicrosPerHour;
   SimTime control_cycle = 15 * kMicrosPerMinute;

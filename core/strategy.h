@@ -3,8 +3,8 @@
 // keep look-ahead out (see DESIGN.md, principle 1).
 #pragma once
 
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,7 +50,7 @@ struct BidRequest {
   SimTime time = 0;
   int channel = 0;
   int segment = 0;
-  int64_t user = 0;    // user id within the segment's population
+  int64_t user = 0;  // user id within the segment's population
   int hour_of_day = 0;
   double floor = 0.0;  // the channel's public reserve price
 };
@@ -58,25 +58,30 @@ struct BidRequest {
 // Counters of what an advertiser observes for one cell
 // (campaign x channel x segment x creative).
 struct ObservedStats {
-  int64_t requests = 0;     // bid requests received (eligible opportunities)
+  int64_t requests = 0;  // bid requests received (eligible opportunities)
   int64_t bids = 0;
   int64_t impressions = 0;  // auctions won and served
   int64_t clicks = 0;
   int64_t conversions = 0;  // conversions reported so far (delayed, possibly lost)
   double conversion_value = 0.0;
-  double spend = 0.0;       // currency
+  double spend = 0.0;  // currency
 
   void Add(const ObservedStats& o) {
-    requests += o.requests; bids += o.bids; impressions += o.impressions; clicks += o.clicks;
-    conversions += o.conversions; conversion_value += o.conversion_value; spend += o.spend;
+    requests += o.requests;
+    bids += o.bids;
+    impressions += o.impressions;
+    clicks += o.clicks;
+    conversions += o.conversions;
+    conversion_value += o.conversion_value;
+    spend += o.spend;
   }
 };
 
 // A campaign's settings and ledger as the advertiser knows them.
 struct CampaignState {
   std::string name;
-  double bid = 0.0;              // base bid
-  double initial_bid = 0.0;      // the scenario's base bid
+  double bid = 0.0;                // base bid
+  double initial_bid = 0.0;        // the scenario's base bid
   double daily_budget = INFINITY;  // infinity = no daily budget
   double total_budget = INFINITY;  // infinity = no total budget
   double spend_today = 0.0;
@@ -95,7 +100,7 @@ struct CampaignState {
 // know at `time`. Cells are indexed by Snapshot::Cell().
 struct Snapshot {
   SimTime time = 0;
-  SimTime day_start = 0;          // simulated time of the current day's midnight
+  SimTime day_start = 0;  // simulated time of the current day's midnight
   SimTime control_cycle = 0;
   int num_channels = 0, num_segments = 0;
   std::vector<int> num_creatives;  // per campaign
@@ -118,15 +123,15 @@ struct Snapshot {
 };
 
 enum class ActionKind {
-  kSetBid,            // value: new base bid
-  kSetDailyBudget,    // value: new daily budget
-  kSetTotalBudget,    // value: new total budget
+  kSetBid,          // value: new base bid
+  kSetDailyBudget,  // value: new daily budget
+  kSetTotalBudget,  // value: new total budget
   kPauseCampaign,
   kResumeCampaign,
-  kPauseCreative,     // creative: index within the campaign
+  kPauseCreative,  // creative: index within the campaign
   kResumeCreative,
-  kSetSegmentModifier, // segment: scenario index; value: multiplier
-  kSetCreativeWeight   // creative: index within the campaign; value: rotation weight >= 0
+  kSetSegmentModifier,  // segment: scenario index; value: multiplier
+  kSetCreativeWeight    // creative: index within the campaign; value: rotation weight >= 0
 };
 constexpr int kNumActionKinds = static_cast<int>(ActionKind::kSetCreativeWeight) + 1;
 const char* ActionKindName(ActionKind k);
@@ -153,7 +158,10 @@ class Bidder {
   virtual ~Bidder() = default;
   virtual double Bid(const BidRequest& request, const CampaignState& state) = 0;
   // Called once per control cycle, before controllers run, with the snapshot.
-  virtual void OnCycle(const Snapshot& snapshot, int campaign) { (void)snapshot; (void)campaign; }
+  virtual void OnCycle(const Snapshot& snapshot, int campaign) {
+    (void)snapshot;
+    (void)campaign;
+  }
 };
 
 // Per-cycle controller. OnCycle() receives the snapshot and appends actions;

@@ -77,10 +77,10 @@ std::string FormatSummary(const Results& r) {
   };
   const double wall = r.real_attrs.count("wall_time_s") ? r.real_attrs.at("wall_time_s") : 0.0;
   char line[512];
-  std::snprintf(line, sizeof line, "scenario %s  seed %s  simulated %.1f h  opportunities %lld  wall %.2f s (%.2f M/s)\n",
-                attr("scenario_name").c_str(), attr("seed").c_str(), iattr("duration_us") / 3.6e9,
-                static_cast<long long>(iattr("opportunities")), wall,
-                wall > 0 ? iattr("opportunities") / wall / 1e6 : 0.0);
+  std::snprintf(
+      line, sizeof line, "scenario %s  seed %s  simulated %.1f h  opportunities %lld  wall %.2f s (%.2f M/s)\n",
+      attr("scenario_name").c_str(), attr("seed").c_str(), iattr("duration_us") / 3.6e9,
+      static_cast<long long>(iattr("opportunities")), wall, wall > 0 ? iattr("opportunities") / wall / 1e6 : 0.0);
   os << line;
   std::snprintf(line, sizeof line, "%-18s %11s %9s %8s %7s %11s %11s %7s %8s %6s %7s\n", "campaign", "impressions",
                 "clicks", "CTR%", "conv", "spend", "value", "CPA", "ROAS", "CPC", "budget%");
@@ -92,9 +92,8 @@ std::string FormatSummary(const Results& r) {
     const double cpc = k.clicks ? k.spend / k.clicks : 0;
     const double used = std::isfinite(k.budget_total) && k.budget_total > 0 ? 100.0 * k.spend / k.budget_total : NAN;
     std::snprintf(line, sizeof line, "%-18s %11lld %9lld %8.3f %7lld %11.2f %11.2f %7.2f %8.2f %6.3f %7.1f\n",
-                  k.name.substr(0, 18).c_str(), static_cast<long long>(k.impressions),
-                  static_cast<long long>(k.clicks), ctr, static_cast<long long>(k.conversions), k.spend, k.value, cpa,
-                  roas, cpc, used);
+                  k.name.substr(0, 18).c_str(), static_cast<long long>(k.impressions), static_cast<long long>(k.clicks),
+                  ctr, static_cast<long long>(k.conversions), k.spend, k.value, cpa, roas, cpc, used);
     os << line;
   }
   if (const Table* a = r.Find("actions")) {

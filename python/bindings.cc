@@ -119,18 +119,24 @@ std::string KeepPythonError(py::error_already_set& e, bool as_is = false) {
 
 py::object ParamToPython(const ParamValue& v) {
   switch (v.kind) {
-    case ParamValue::Kind::kBool: return py::bool_(v.boolean);
-    case ParamValue::Kind::kString: return py::str(v.text);
-    case ParamValue::Kind::kNumber: break;
+    case ParamValue::Kind::kBool:
+      return py::bool_(v.boolean);
+    case ParamValue::Kind::kString:
+      return py::str(v.text);
+    case ParamValue::Kind::kNumber:
+      break;
   }
   return py::float_(v.number);
 }
 
 const char* ParamKindName(ParamValue::Kind k) {
   switch (k) {
-    case ParamValue::Kind::kBool: return "bool";
-    case ParamValue::Kind::kString: return "string";
-    case ParamValue::Kind::kNumber: break;
+    case ParamValue::Kind::kBool:
+      return "bool";
+    case ParamValue::Kind::kString:
+      return "string";
+    case ParamValue::Kind::kNumber:
+      break;
   }
   return "number";
 }
@@ -149,8 +155,8 @@ template <class T>
 py::array OwnedArray(std::vector<T>&& v) {
   auto* heap = new std::vector<T>(std::move(v));
   py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-  return py::array_t<T>({static_cast<py::ssize_t>(heap->size())}, {static_cast<py::ssize_t>(sizeof(T))},
-                        heap->data(), owner);
+  return py::array_t<T>({static_cast<py::ssize_t>(heap->size())}, {static_cast<py::ssize_t>(sizeof(T))}, heap->data(),
+                        owner);
 }
 
 // {"tables": [{"name", "description", "columns": [{"name", "unit", "description", "data"}]}],
@@ -213,32 +219,42 @@ Results ResultsFromPython(const py::dict& raw, const std::vector<std::string>& o
       const char kind = a.dtype().kind();
       if (kind == 'i' || kind == 'u' || kind == 'b') {
         const auto v = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
-        if (!v || v.ndim() != 1) throw DataError("table '" + name + "', column '" + cname + "': expected a 1-D integer column");
+        if (!v || v.ndim() != 1)
+          throw DataError("table '" + name + "', column '" + cname + "': expected a 1-D integer column");
         table.Int(cname, unit, desc).assign(v.data(), v.data() + v.size());
       } else if (kind == 'f') {
         const auto v = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(a);
-        if (!v || v.ndim() != 1) throw DataError("table '" + name + "', column '" + cname + "': expected a 1-D real column");
+        if (!v || v.ndim() != 1)
+          throw DataError("table '" + name + "', column '" + cname + "': expected a 1-D real column");
         table.Real(cname, unit, desc).assign(v.data(), v.data() + v.size());
       } else if (kind == 'O' || kind == 'U' || kind == 'S') {
         auto& out = table.Text(cname, desc);
         out.reserve(static_cast<size_t>(a.size()));
         for (py::handle item : c["data"]) {
-          if (py::isinstance<py::bytes>(item)) out.push_back(item.cast<std::string>());
-          else out.push_back(py::str(item).cast<std::string>());
+          if (py::isinstance<py::bytes>(item))
+            out.push_back(item.cast<std::string>());
+          else
+            out.push_back(py::str(item).cast<std::string>());
         }
       } else {
-        throw DataError("table '" + name + "', column '" + cname + "': unsupported dtype kind '" + std::string(1, kind) + "'");
+        throw DataError("table '" + name + "', column '" + cname + "': unsupported dtype kind '" +
+                        std::string(1, kind) + "'");
       }
     }
     table.CheckShape();
   }
   for (auto [k, v] : raw["attrs"].cast<py::dict>()) {
     const std::string key = py::str(k).cast<std::string>();
-    if (py::isinstance<py::bool_>(v) || py::isinstance<py::int_>(v)) r.int_attrs[key] = v.cast<int64_t>();
-    else if (py::isinstance<py::float_>(v)) r.real_attrs[key] = v.cast<double>();
-    else if (py::hasattr(v, "dtype") && py::str(v.attr("dtype").attr("kind")).cast<std::string>() == "i") r.int_attrs[key] = v.cast<int64_t>();
-    else if (py::hasattr(v, "dtype") && py::str(v.attr("dtype").attr("kind")).cast<std::string>() == "f") r.real_attrs[key] = v.cast<double>();
-    else r.text_attrs[key] = py::str(v).cast<std::string>();
+    if (py::isinstance<py::bool_>(v) || py::isinstance<py::int_>(v))
+      r.int_attrs[key] = v.cast<int64_t>();
+    else if (py::isinstance<py::float_>(v))
+      r.real_attrs[key] = v.cast<double>();
+    else if (py::hasattr(v, "dtype") && py::str(v.attr("dtype").attr("kind")).cast<std::string>() == "i")
+      r.int_attrs[key] = v.cast<int64_t>();
+    else if (py::hasattr(v, "dtype") && py::str(v.attr("dtype").attr("kind")).cast<std::string>() == "f")
+      r.real_attrs[key] = v.cast<double>();
+    else
+      r.text_attrs[key] = py::str(v).cast<std::string>();
   }
   return r;
 }
@@ -276,7 +292,8 @@ py::dict SnapshotToPython(const Snapshot& s) {
   {
     auto m = share.mutable_unchecked<2>();
     for (size_t ch = 0; ch < s.hourly_traffic_share.size(); ++ch)
-      for (size_t h = 0; h < 24; ++h) m(ch, h) = h < s.hourly_traffic_share[ch].size() ? s.hourly_traffic_share[ch][h] : 0.0;
+      for (size_t h = 0; h < 24; ++h)
+        m(ch, h) = h < s.hourly_traffic_share[ch].size() ? s.hourly_traffic_share[ch][h] : 0.0;
   }
   share.attr("setflags")(py::arg("write") = false);
   py::dict d;
@@ -392,9 +409,9 @@ void RegisterController(const std::string& name, const std::string& description,
     } else if (kind == "bool") {
       spec = BoolParam(spec.name, p["default"].cast<bool>(), spec.description);
     } else if (kind == "string") {
-      spec = StringParam(spec.name, p["default"].cast<std::string>(), spec.description,
-                         p.contains("choices") ? p["choices"].cast<std::vector<std::string>>()
-                                               : std::vector<std::string>{});
+      spec = StringParam(
+          spec.name, p["default"].cast<std::string>(), spec.description,
+          p.contains("choices") ? p["choices"].cast<std::vector<std::string>>() : std::vector<std::string>{});
     } else {
       throw ConfigError("controller '" + name + "', parameter '" + spec.name + "': unknown kind '" + kind + "'");
     }
@@ -632,8 +649,8 @@ PYBIND11_MODULE(_adsim, m) {
     }
   });
 
-  m.def("default_scenario_text", []() { return DefaultScenarioText(); },
-        "The embedded default scenario (YAML text).");
+  m.def(
+      "default_scenario_text", []() { return DefaultScenarioText(); }, "The embedded default scenario (YAML text).");
   m.def("run", &Run, py::arg("text"), py::arg("source_name"), py::arg("path"), py::arg("seed"), py::arg("out"),
         py::arg("progress"), py::arg("check_signals"),
         "Parses and runs a scenario with the GIL released; returns the raw result layout.");
@@ -646,10 +663,12 @@ PYBIND11_MODULE(_adsim, m) {
   m.def("register_controller", &RegisterController, py::arg("name"), py::arg("description"), py::arg("params"),
         py::arg("campaign_scoped"), py::arg("factory"),
         "Registers (or replaces) a Python controller in the C++ registry.");
-  m.def("action_kinds", []() {
-    py::dict d;
-    for (int k = 0; k < kNumActionKinds; ++k)
-      d[ActionKindName(static_cast<ActionKind>(k))] = k;
-    return d;
-  }, "Action kind names and their codes.");
+  m.def(
+      "action_kinds",
+      []() {
+        py::dict d;
+        for (int k = 0; k < kNumActionKinds; ++k) d[ActionKindName(static_cast<ActionKind>(k))] = k;
+        return d;
+      },
+      "Action kind names and their codes.");
 }

@@ -19,9 +19,9 @@ struct Opportunity {
   int32_t channel = 0;
   int32_t segment = 0;
   int64_t user = 0;
-  double propensity = 1.0;     // the user's true click propensity multiplier
-  uint64_t response_key = 0;   // seeds the user's response draws (see ResponseRng)
-  double competing[kMaxSlots]; // highest competing bids (per-impression value), descending
+  double propensity = 1.0;      // the user's true click propensity multiplier
+  uint64_t response_key = 0;    // seeds the user's response draws (see ResponseRng)
+  double competing[kMaxSlots];  // highest competing bids (per-impression value), descending
 };
 
 // Multipliers the engine applies from active shocks, per channel x segment.

@@ -14,7 +14,10 @@ void AliasTable::Build(const std::vector<double>& weights) {
   for (double w : weights) total += w;
   if (n == 0) return;
   if (total <= 0) {  // no weight anywhere: uniform (never drawn while the rate is zero)
-    for (size_t i = 0; i < n; ++i) { prob_[i] = 1.0; alias_[i] = static_cast<int>(i); }
+    for (size_t i = 0; i < n; ++i) {
+      prob_[i] = 1.0;
+      alias_[i] = static_cast<int>(i);
+    }
     return;
   }
   std::vector<double> scaled(n);
@@ -29,10 +32,19 @@ void AliasTable::Build(const std::vector<double>& weights) {
     prob_[s] = scaled[s];
     alias_[s] = l;
     scaled[l] = (scaled[l] + scaled[s]) - 1.0;
-    if (scaled[l] < 1.0) { large.pop_back(); small.push_back(l); }
+    if (scaled[l] < 1.0) {
+      large.pop_back();
+      small.push_back(l);
+    }
   }
-  for (int i : large) { prob_[i] = 1.0; alias_[i] = i; }
-  for (int i : small) { prob_[i] = 1.0; alias_[i] = i; }  // rounding leftovers
+  for (int i : large) {
+    prob_[i] = 1.0;
+    alias_[i] = i;
+  }
+  for (int i : small) {
+    prob_[i] = 1.0;
+    alias_[i] = i;
+  }  // rounding leftovers
 }
 
 MaxNormalQuantile::MaxNormalQuantile(int k) : k_(k), table_(kCells + 1) {
@@ -44,9 +56,7 @@ MaxNormalQuantile::MaxNormalQuantile(int k) : k_(k), table_(kCells + 1) {
   hi_ = 1.0 - 1.0 / 128;
 }
 
-double MaxNormalQuantile::Exact(double u) const {
-  return InvNormalCdf(k_ == 1 ? u : std::exp(std::log(u) / k_));
-}
+double MaxNormalQuantile::Exact(double u) const { return InvNormalCdf(k_ == 1 ? u : std::exp(std::log(u) / k_)); }
 
 SyntheticMarket::SyntheticMarket(const Scenario& scenario, uint64_t seed) : scenario_(scenario) {
   const int nc = static_cast<int>(scenario.channels.size());
@@ -141,8 +151,8 @@ void SyntheticMarket::OnConditionsChanged(SimTime now, const MarketConditions& c
     // a shock on click rates or competing bids leaves the opportunity stream
     // exactly as it would have been.
     const auto first = static_cast<long>(c * ns), last = static_cast<long>((c + 1) * ns);
-    if (started_ && std::equal(old.traffic.begin() + first, old.traffic.begin() + last,
-                               conditions_.traffic.begin() + first))
+    if (started_ &&
+        std::equal(old.traffic.begin() + first, old.traffic.begin() + last, conditions_.traffic.begin() + first))
       continue;
     double base = 0, shocked = 0;
     for (int s = 0; s < ns; ++s) {
@@ -199,7 +209,10 @@ size_t SyntheticMarket::Generate(SimTime until, Opportunity* out, size_t max) {
     int best = -1;
     SimTime best_t = until;
     for (int c = 0; c < nc; ++c)
-      if (channels_[c].next_int < best_t) { best_t = channels_[c].next_int; best = c; }
+      if (channels_[c].next_int < best_t) {
+        best_t = channels_[c].next_int;
+        best = c;
+      }
     if (best < 0) break;
     ChannelState& ch = channels_[best];
     Fill(ch, best, out[n++]);

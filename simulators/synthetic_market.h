@@ -68,9 +68,9 @@ class SyntheticMarket : public Market {
   struct ChannelState {
     const ChannelSpec* spec = nullptr;
     Stream arrivals, competition, response;
-    double next_time = 0.0;   // continuous time of the pending arrival, microseconds
-    SimTime next_int = 0;     // the same as an integer
-    double piece_end = 0.0;   // end of the current constant-rate piece
+    double next_time = 0.0;  // continuous time of the pending arrival, microseconds
+    SimTime next_int = 0;    // the same as an integer
+    double piece_end = 0.0;  // end of the current constant-rate piece
     double rate_per_us = 0.0;
     double mean_gap_us = 0.0;   // 1 / rate_per_us (a multiply is cheaper than a divide)
     double traffic_mult = 1.0;  // share-weighted traffic multiplier from shocks
@@ -85,7 +85,7 @@ class SyntheticMarket : public Market {
   const Scenario& scenario_;
   std::vector<ChannelState> channels_;
   MarketConditions conditions_;
-  bool started_ = false;  // the first call draws every channel's first arrival
+  bool started_ = false;                        // the first call draws every channel's first arrival
   std::vector<std::vector<float>> propensity_;  // per segment, per user (empty when sigma is 0)
 };
 

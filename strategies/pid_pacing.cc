@@ -69,8 +69,7 @@ class PidPacing final : public Controller {
     const bool saturated_high = u > std::log(max_mult_) && e > 0;
     const bool saturated_low = u < std::log(min_mult_) && e < 0;
     if (!saturated_high && !saturated_low) integral_ = trial;
-    const double mult =
-        std::clamp(std::exp(kp_ * e + ki_ * integral_ + kd_ * deriv), min_mult_, max_mult_);
+    const double mult = std::clamp(std::exp(kp_ * e + ki_ * integral_ + kd_ * deriv), min_mult_, max_mult_);
     Action a;
     a.kind = ActionKind::kSetBid;
     a.campaign = campaign;

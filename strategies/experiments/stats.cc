@@ -71,7 +71,7 @@ DifferenceTest Finish(double estimate, double se, double statistic, double df, d
 void ValidateCounts(const ConversionCounts& c, const char* name) {
   if (c.users <= 0 || c.conversions < 0 || c.conversions > c.users)
     kArgs.Fail(name, "0 <= conversions <= users and users > 0",
-         std::to_string(c.conversions) + " conversions of " + std::to_string(c.users) + " users");
+               std::to_string(c.conversions) + " conversions of " + std::to_string(c.users) + " users");
 }
 
 // ---- Recursive numerical integration (Jennison & Turnbull 2000, ch. 19).
@@ -193,7 +193,8 @@ void ValidateFractions(const std::vector<double>& fractions) {
   double prev = 0.0;
   for (size_t k = 0; k < fractions.size(); ++k) {
     if (!(fractions[k] > prev) || !std::isfinite(fractions[k]))
-      kArgs.Fail("fractions[" + std::to_string(k) + "]", "finite and greater than " + FormatNumber(prev), FormatNumber(fractions[k]));
+      kArgs.Fail("fractions[" + std::to_string(k) + "]", "finite and greater than " + FormatNumber(prev),
+                 FormatNumber(fractions[k]));
     prev = fractions[k];
   }
 }
@@ -202,7 +203,8 @@ void ValidateBoundaries(const std::vector<double>& fractions, const std::vector<
   if (b.size() != fractions.size())
     kArgs.Fail("boundaries", std::to_string(fractions.size()) + " values (one per look)", std::to_string(b.size()));
   for (size_t k = 0; k < b.size(); ++k)
-    if (!(b[k] >= 0.0)) kArgs.Fail("boundaries[" + std::to_string(k) + "]", "a value >= 0 (or +inf)", FormatNumber(b[k]));
+    if (!(b[k] >= 0.0))
+      kArgs.Fail("boundaries[" + std::to_string(k) + "]", "a value >= 0 (or +inf)", FormatNumber(b[k]));
 }
 
 // Solves Cross(t, b) upper + lower = increment for b, the recursion sitting
@@ -252,7 +254,8 @@ DifferenceTest TwoProportionZTest(const ConversionCounts& a, const ConversionCou
   const double pa = a.conversions / na, pb = b.conversions / nb;
   const double pool = (a.conversions + b.conversions) / (na + nb);
   if (pool <= 0.0 || pool >= 1.0)
-    kArgs.Fail("a, b", "at least one conversion and one non-conversion over both arms", "a pooled rate of " + FormatNumber(pool));
+    kArgs.Fail("a, b", "at least one conversion and one non-conversion over both arms",
+               "a pooled rate of " + FormatNumber(pool));
   const double se0 = std::sqrt(pool * (1.0 - pool) * (1.0 / na + 1.0 / nb));
   const double se = std::sqrt(pa * (1.0 - pa) / na + pb * (1.0 - pb) / nb);
   return Finish(pb - pa, se, (pb - pa) / se0, kInf, alpha);
@@ -263,7 +266,8 @@ DifferenceTest MeanDifferenceTest(const MeanSummary& a, const MeanSummary& b, do
   for (const auto* s : {&a, &b}) {
     const char* name = s == &a ? "a" : "b";
     if (s->n < 2) kArgs.Fail(std::string(name) + ".n", "at least 2", std::to_string(s->n));
-    if (!(s->sd >= 0.0) || !std::isfinite(s->sd)) kArgs.Fail(std::string(name) + ".sd", "a finite value >= 0", FormatNumber(s->sd));
+    if (!(s->sd >= 0.0) || !std::isfinite(s->sd))
+      kArgs.Fail(std::string(name) + ".sd", "a finite value >= 0", FormatNumber(s->sd));
   }
   const double va = a.sd * a.sd / a.n, vb = b.sd * b.sd / b.n;
   const double se = std::sqrt(va + vb);
@@ -278,7 +282,8 @@ int64_t SampleSizeProportions(double baseline_rate, double mde, double alpha, do
   kArgs.Probability(alpha, "alpha");
   kArgs.Probability(power, "power");
   const double p2 = baseline_rate + mde;
-  if (mde == 0.0 || !(p2 > 0.0 && p2 < 1.0)) kArgs.Fail("mde", "non-zero with baseline_rate + mde in (0, 1)", FormatNumber(mde));
+  if (mde == 0.0 || !(p2 > 0.0 && p2 < 1.0))
+    kArgs.Fail("mde", "non-zero with baseline_rate + mde in (0, 1)", FormatNumber(mde));
   const double p1 = baseline_rate, pbar = 0.5 * (p1 + p2);
   const double za = NormalQuantile(1.0 - alpha / 2.0), zb = NormalQuantile(power);
   const double root = za * std::sqrt(2.0 * pbar * (1.0 - pbar)) + zb * std::sqrt(p1 * (1 - p1) + p2 * (1 - p2));
@@ -397,7 +402,8 @@ double NextSpendingBoundary(const std::vector<double>& fractions, const std::vec
     rec.Advance(fractions[k], boundaries[k]);
   }
   if (cumulative_alpha < spent - 1e-12)
-    kArgs.Fail("cumulative_alpha", "at least the " + FormatNumber(spent) + " already spent", FormatNumber(cumulative_alpha));
+    kArgs.Fail("cumulative_alpha", "at least the " + FormatNumber(spent) + " already spent",
+               FormatNumber(cumulative_alpha));
   return SolveBoundary(rec, t_next, cumulative_alpha - spent);
 }
 
@@ -433,7 +439,8 @@ OperatingCharacteristics Evaluate(const SequentialDesign& design, double drift) 
 double DriftForPower(const SequentialDesign& design, double power) {
   kArgs.Probability(power, "power");
   auto f = [&](double d) { return Evaluate(design, d).reject_probability - power; };
-  if (f(0.0) >= 0.0) kArgs.Fail("power", "more than the type I error " + FormatNumber(f(0.0) + power), FormatNumber(power));
+  if (f(0.0) >= 0.0)
+    kArgs.Fail("power", "more than the type I error " + FormatNumber(f(0.0) + power), FormatNumber(power));
   boost::uintmax_t iters = 200;
   auto root = boost::math::tools::toms748_solve(f, 0.0, 40.0, boost::math::tools::eps_tolerance<double>(40), iters);
   return 0.5 * (root.first + root.second);
@@ -474,8 +481,10 @@ namespace {
 void ValidateOptions(const MsprtOptions& o, int64_t min_burn_in) {
   kArgs.Positive(o.tau, "tau");
   kArgs.Probability(o.alpha, "alpha");
-  if (!(o.sigma >= 0.0) || !std::isfinite(o.sigma)) kArgs.Fail("sigma", "0 (plug-in) or a finite value > 0", FormatNumber(o.sigma));
-  if (o.burn_in < min_burn_in) kArgs.Fail("burn_in", "at least " + std::to_string(min_burn_in), std::to_string(o.burn_in));
+  if (!(o.sigma >= 0.0) || !std::isfinite(o.sigma))
+    kArgs.Fail("sigma", "0 (plug-in) or a finite value > 0", FormatNumber(o.sigma));
+  if (o.burn_in < min_burn_in)
+    kArgs.Fail("burn_in", "at least " + std::to_string(min_burn_in), std::to_string(o.burn_in));
 }
 }  // namespace
 
@@ -518,7 +527,8 @@ void MeanMsprt::ObservePair(double a, double b) {
 ProportionMsprt::ProportionMsprt(const MsprtOptions& options)
     : options_(options), test_(options.tau, options.alpha, options.null_difference) {
   ValidateOptions(options, 1);
-  if (options.sigma != 0.0) kArgs.Fail("sigma", "0 (the variance is always plugged in for rates)", FormatNumber(options.sigma));
+  if (options.sigma != 0.0)
+    kArgs.Fail("sigma", "0 (the variance is always plugged in for rates)", FormatNumber(options.sigma));
 }
 
 void ProportionMsprt::Look() {
@@ -624,7 +634,7 @@ BetaDistribution Posterior(const ConversionCounts& counts, const BetaDistributio
   ValidateBeta(prior, "prior");
   if (counts.users < 0 || counts.conversions < 0 || counts.conversions > counts.users)
     kArgs.Fail("counts", "0 <= conversions <= users",
-         std::to_string(counts.conversions) + " conversions of " + std::to_string(counts.users) + " users");
+               std::to_string(counts.conversions) + " conversions of " + std::to_string(counts.users) + " users");
   return {prior.a + counts.conversions, prior.b + (counts.users - counts.conversions)};
 }
 
@@ -650,7 +660,8 @@ ExpectedLoss ExpectedLosses(const BetaDistribution& a, const BetaDistribution& b
 // ---------------------------------------------------------------------------
 
 CupedFit FitCuped(std::span<const double> y, std::span<const double> x) {
-  if (y.size() != x.size()) kArgs.Fail("x", std::to_string(y.size()) + " values (as many as y)", std::to_string(x.size()));
+  if (y.size() != x.size())
+    kArgs.Fail("x", std::to_string(y.size()) + " values (as many as y)", std::to_string(x.size()));
   if (y.size() < 2) kArgs.Fail("y", "at least 2 values", std::to_string(y.size()));
   const double n = static_cast<double>(y.size());
   double my = 0.0, mx = 0.0;
@@ -676,7 +687,8 @@ CupedFit FitCuped(std::span<const double> y, std::span<const double> x) {
 }
 
 std::vector<double> CupedAdjust(std::span<const double> y, std::span<const double> x, const CupedFit& fit) {
-  if (y.size() != x.size()) kArgs.Fail("x", std::to_string(y.size()) + " values (as many as y)", std::to_string(x.size()));
+  if (y.size() != x.size())
+    kArgs.Fail("x", std::to_string(y.size()) + " values (as many as y)", std::to_string(x.size()));
   std::vector<double> out(y.size());
   for (size_t i = 0; i < y.size(); ++i) out[i] = y[i] - fit.theta * (x[i] - fit.x_mean);
   return out;
@@ -708,7 +720,8 @@ FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> dat
   });
   const int p = 1 + static_cast<int>(terms.size());
   if (static_cast<int64_t>(data.size()) <= p)
-    kArgs.Fail("data", "more than " + std::to_string(p) + " observations (one per coefficient)", std::to_string(data.size()));
+    kArgs.Fail("data", "more than " + std::to_string(p) + " observations (one per coefficient)",
+               std::to_string(data.size()));
 
   // +-1 coding: the column of term m is prod_{j in m} (+1 if factor j high else -1)
   // = (-1)^{number of factors of m at their low level}.
@@ -723,8 +736,9 @@ FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> dat
   for (size_t i = 0; i < data.size(); ++i) {
     if (data[i].cell >= cells)
       kArgs.Fail("data[" + std::to_string(i) + "].cell", "a bit mask below " + std::to_string(cells),
-           std::to_string(data[i].cell));
-    if (!std::isfinite(data[i].y)) kArgs.Fail("data[" + std::to_string(i) + "].y", "a finite value", FormatNumber(data[i].y));
+                 std::to_string(data[i].cell));
+    if (!std::isfinite(data[i].y))
+      kArgs.Fail("data[" + std::to_string(i) + "].y", "a finite value", FormatNumber(data[i].y));
     seen[data[i].cell] = 1;
     fill_row(data[i].cell);
     xtx.selfadjointView<Eigen::Lower>().rankUpdate(row);
@@ -735,7 +749,7 @@ FactorialFit FitFactorial(int factors, std::span<const FactorialObservation> dat
     for (uint32_t c = 0; c < cells; ++c)
       if (!seen[c])
         kArgs.Fail("data", "observations in every one of the " + std::to_string(cells) + " cells",
-             "none in cell " + std::to_string(c));
+                   "none in cell " + std::to_string(c));
   }
   Eigen::LDLT<Eigen::MatrixXd> ldlt(xtx);
   if (ldlt.info() != Eigen::Success || ldlt.rcond() < 1e-12)

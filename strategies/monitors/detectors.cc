@@ -66,7 +66,8 @@ double MedianInPlace(double* v, int n) {
 
 void CheckRate(double successes, double trials) {
   if (!(trials >= 0.0) || !std::isfinite(trials)) kArgs.Fail("trials", "a finite count >= 0", FormatNumber(trials));
-  if (!(successes >= 0.0) || successes > trials) kArgs.Fail("successes", "a count in [0, trials]", FormatNumber(successes));
+  if (!(successes >= 0.0) || successes > trials)
+    kArgs.Fail("successes", "a count in [0, trials]", FormatNumber(successes));
 }
 
 }  // namespace
@@ -537,7 +538,8 @@ PaceForecast ForecastDay(const TrafficCurve& curve, const DayProgress& progress,
   kArgs.Range(targets.confidence, 0.5, 1.0, false, true, "PaceTargets.confidence");
   kArgs.Range(targets.min_elapsed_share, 0.0, 1.0, false, false, "PaceTargets.min_elapsed_share");
   kArgs.NonNegative(targets.min_conversions, "PaceTargets.min_conversions");
-  if (!(targets.overdispersion >= 1.0)) kArgs.Fail("PaceTargets.overdispersion", "a value >= 1", FormatNumber(targets.overdispersion));
+  if (!(targets.overdispersion >= 1.0))
+    kArgs.Fail("PaceTargets.overdispersion", "a value >= 1", FormatNumber(targets.overdispersion));
   kArgs.NonNegative(progress.spend_usd, "DayProgress.spend_usd");
   kArgs.NonNegative(progress.conversions, "DayProgress.conversions");
   kArgs.NonNegative(progress.value_usd, "DayProgress.value_usd");
@@ -631,7 +633,7 @@ double ExpectedReportedFraction(const DelayCdf& cdf, std::span<const SimTime> cl
   for (size_t i = 0; i < click_times.size(); ++i) {
     if (click_times[i] > now)
       kArgs.Fail("click_times[" + std::to_string(i) + "]", "a time <= now (" + std::to_string(now) + ")",
-           std::to_string(click_times[i]));
+                 std::to_string(click_times[i]));
     sum += cdf(static_cast<double>(now - click_times[i]) / kMicrosPerHour);
   }
   return sum / static_cast<double>(click_times.size());
@@ -677,7 +679,7 @@ DelayFit FitDelayedConversions(std::span<const ClickRecord> clicks, SimTime now,
       kArgs.Fail("clicks[" + std::to_string(i) + "].click_time", "a time <= now", std::to_string(c.click_time));
     if (c.conversion_time != kNever && c.conversion_time < c.click_time)
       kArgs.Fail("clicks[" + std::to_string(i) + "].conversion_time", "a time >= click_time",
-           std::to_string(c.conversion_time));
+                 std::to_string(c.conversion_time));
     if (c.conversion_time <= now) {
       n_conv += 1.0;
       sum_delay += static_cast<double>(c.conversion_time - c.click_time) / kMicrosPerHour;

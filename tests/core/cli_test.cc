@@ -17,8 +17,8 @@ struct Outcome {
 Outcome Adsim(const std::string& args) {
   // ctest runs tests in parallel processes: every file name carries the pid.
   static int calls = 0;
-  const std::string log = ::testing::TempDir() + "/adsim_cli_out_" + std::to_string(::getpid()) + "_" +
-                          std::to_string(++calls) + ".txt";
+  const std::string log =
+      ::testing::TempDir() + "/adsim_cli_out_" + std::to_string(::getpid()) + "_" + std::to_string(++calls) + ".txt";
   const std::string cmd = std::string(ADSIM_CLI) + " " + args + " > " + log + " 2>&1";
   const int status = std::system(cmd.c_str());
   std::ifstream in(log);
@@ -55,7 +55,8 @@ TEST(Cli, RunWritesAResultAndSummaryReadsIt) {
 }
 
 TEST(Cli, ValidateReportsFileFieldAndLineWithExitCode2) {
-  const std::string bad = Write("bad.yaml", std::string(kTiny) + "shocks: [{name: x, start: 2h, end: 1h, multiply: {ctr: 2}}]\n");
+  const std::string bad =
+      Write("bad.yaml", std::string(kTiny) + "shocks: [{name: x, start: 2h, end: 1h, multiply: {ctr: 2}}]\n");
   const Outcome r = Adsim("validate " + bad);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find(bad + ":7: shocks[0].end: expected an end after start"), std::string::npos) << r.out;

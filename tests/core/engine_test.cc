@@ -101,15 +101,32 @@ class ActionScript final : public Controller {
       actions->push_back(a);
     };
     switch (cycle_) {
-      case 5: add(ActionKind::kPauseCreative, 0, -1, 0); break;            // 1:00 (cycle 1 is at 0:00)
-      case 9: add(ActionKind::kSetSegmentModifier, 0.6, 1); break;         // 2:00
-      case 13: add(ActionKind::kSetDailyBudget, 70); break;                // 3:00
-      case 17: add(ActionKind::kPauseCampaign, 0); break;                  // 4:00
-      case 21: add(ActionKind::kResumeCampaign, 0); break;                 // 5:00
-      case 25: add(ActionKind::kResumeCreative, 0, -1, 0); break;          // 6:00
-      case 29: add(ActionKind::kPauseCreative, 0, -1, 9); break;           // no such creative
-      case 30: add(ActionKind::kSetTotalBudget, 500); break;               // from none: absolute bounds only
-      default: break;
+      case 5:
+        add(ActionKind::kPauseCreative, 0, -1, 0);
+        break;  // 1:00 (cycle 1 is at 0:00)
+      case 9:
+        add(ActionKind::kSetSegmentModifier, 0.6, 1);
+        break;  // 2:00
+      case 13:
+        add(ActionKind::kSetDailyBudget, 70);
+        break;  // 3:00
+      case 17:
+        add(ActionKind::kPauseCampaign, 0);
+        break;  // 4:00
+      case 21:
+        add(ActionKind::kResumeCampaign, 0);
+        break;  // 5:00
+      case 25:
+        add(ActionKind::kResumeCreative, 0, -1, 0);
+        break;  // 6:00
+      case 29:
+        add(ActionKind::kPauseCreative, 0, -1, 9);
+        break;  // no such creative
+      case 30:
+        add(ActionKind::kSetTotalBudget, 500);
+        break;  // from none: absolute bounds only
+      default:
+        break;
     }
   }
 
@@ -174,18 +191,21 @@ TEST(Engine, EveryActionKindTakesEffectFromItsCycle) {
         t += v[i];
     return t;
   };
-  EXPECT_GT(sum(0, 0, -1, req), 0);   // creative 0 served before the pause
-  EXPECT_EQ(sum(2, 0, -1, req), 0);   // not while paused
+  EXPECT_GT(sum(0, 0, -1, req), 0);  // creative 0 served before the pause
+  EXPECT_EQ(sum(2, 0, -1, req), 0);  // not while paused
   EXPECT_GT(sum(2, 1, -1, req), 0);
   EXPECT_EQ(sum(4, -1, -1, req), 0);  // campaign paused from 4:00 to 5:00
   EXPECT_GT(sum(5, -1, -1, req), 0);
-  EXPECT_GT(sum(7, 0, -1, req), 0);   // creative 0 resumed at 6:00
+  EXPECT_GT(sum(7, 0, -1, req), 0);  // creative 0 resumed at 6:00
   // The segment modifier changes the bid (0.003 x 0.6 = 0.0018), visible as a
   // lower win rate in segment 1 than in segment 0 after 2:00, not before.
   const auto& wins = Col<int64_t>(r, "aggregates", "wins");
   auto rate = [&](int from, int to, int s) {
     double w = 0, b = 0;
-    for (int h = from; h < to; ++h) { w += static_cast<double>(sum(h, -1, s, wins)); b += static_cast<double>(sum(h, -1, s, bids)); }
+    for (int h = from; h < to; ++h) {
+      w += static_cast<double>(sum(h, -1, s, wins));
+      b += static_cast<double>(sum(h, -1, s, bids));
+    }
     return w / b;
   };
   EXPECT_LT(rate(6, 12, 1), 0.8 * rate(6, 12, 0));
@@ -193,7 +213,6 @@ TEST(Engine, EveryActionKindTakesEffectFromItsCycle) {
   // The daily budget in force is recorded.
   EXPECT_EQ(Col<double>(r, "daily", "daily_budget")[0], 1000 * 0.5);  // 70 asked: clamped to -50%
 }
-
 
 TEST(Engine, SameSeedSameResultsOtherSeedDiffers) {
   const Scenario sc = Parse(SmallScenario("recording: {events: true}\n"));
@@ -233,8 +252,9 @@ TEST(Engine, CommonRandomNumbersAcrossStrategies) {
 
 TEST(Engine, ShocksThatDoNotChangeTrafficLeaveTheOpportunityStreamAlone) {
   const Scenario plain = Parse(SmallScenario("recording: {events: true}\n"));
-  const Scenario shocked = Parse(SmallScenario(
-      "recording: {events: true}\nshocks:\n  - {name: s, start: 3h, end: 9h, multiply: {ctr: 0.3, cvr: 2, competing_bids: 1.5}}\n"));
+  const Scenario shocked =
+      Parse(SmallScenario("recording: {events: true}\nshocks:\n  - {name: s, start: 3h, end: 9h, multiply: {ctr: 0.3, "
+                          "cvr: 2, competing_bids: 1.5}}\n"));
   const Results a = RunScenario(plain), b = RunScenario(shocked);
   for (const char* col : {"time", "channel", "segment", "user"})
     EXPECT_EQ(Col<int64_t>(a, "events", col), Col<int64_t>(b, "events", col)) << col;
@@ -307,10 +327,9 @@ TEST(Engine, DayStartRunsBeforeTheMidnightCycle) {
 TEST(Engine, GuardrailsClampAndHoldControllerActions) {
   // Cycle 1 asks x1.8 (max_change 0.5: clamped to x1.5); cycle 2 asks x10
   // (review_threshold 1.0: held, the bid stays).
-  std::string text = SmallScenario(
-      "guardrails: {max_change: 0.5, review_threshold: 1.0, max_bid: 100}\n",
-      "    controllers: [{type: test_scripted, params: {factor: 1.8, at_cycle: 1}},\n"
-      "                  {type: test_scripted, params: {factor: 10, at_cycle: 2}}]\n");
+  std::string text = SmallScenario("guardrails: {max_change: 0.5, review_threshold: 1.0, max_bid: 100}\n",
+                                   "    controllers: [{type: test_scripted, params: {factor: 1.8, at_cycle: 1}},\n"
+                                   "                  {type: test_scripted, params: {factor: 10, at_cycle: 2}}]\n");
   const Results r = RunScenario(Parse(text));
   const auto& status = Col<std::string>(r, "actions", "status");
   const auto& old_v = Col<double>(r, "actions", "old");
@@ -328,8 +347,8 @@ TEST(Engine, GuardrailsClampAndHoldControllerActions) {
 
 TEST(Engine, BidsAreCappedByMaxBid) {
   // A bidder bidding 1000 with max_bid 0.004: the campaign pays at most 0.004 per impression.
-  std::string text = SmallScenario(
-      "", "    bidder: {type: test_constant, params: {value: 1000}}\n    guardrails: {max_bid: 0.004}\n");
+  std::string text =
+      SmallScenario("", "    bidder: {type: test_constant, params: {value: 1000}}\n    guardrails: {max_bid: 0.004}\n");
   text.replace(text.find("budget: {daily: 60}"), 19, "budget: {daily: 100000}");
   const Results r = RunScenario(Parse(text));
   const auto& camp = Col<int64_t>(r, "aggregates", "campaign");
@@ -339,7 +358,10 @@ TEST(Engine, BidsAreCappedByMaxBid) {
   double s = 0;
   int64_t w = 0;
   for (size_t i = 0; i < camp.size(); ++i)
-    if (camp[i] == 0 && chan[i] == 0) { s += spend[i]; w += wins[i]; }
+    if (camp[i] == 0 && chan[i] == 0) {
+      s += spend[i];
+      w += wins[i];
+    }
   ASSERT_GT(w, 100);
   EXPECT_LE(s, 0.004 * static_cast<double>(w) + 1e-9);
 }

@@ -48,13 +48,20 @@ class Adversarial final : public Bidder {
   explicit Adversarial(int campaign) : rng_(static_cast<uint64_t>(campaign) * 7919 + 1) {}
   double Bid(const BidRequest&, const CampaignState& state) override {
     switch (rng_() % 8) {
-      case 0: return 0.0;
-      case 1: return -1.0;
-      case 2: return std::nan("");
-      case 3: return INFINITY;
-      case 4: return 1e9;
-      case 5: return state.bid * 1000;
-      default: return state.bid * std::exp(std::normal_distribution<double>(0, 1)(rng_));
+      case 0:
+        return 0.0;
+      case 1:
+        return -1.0;
+      case 2:
+        return std::nan("");
+      case 3:
+        return INFINITY;
+      case 4:
+        return 1e9;
+      case 5:
+        return state.bid * 1000;
+      default:
+        return state.bid * std::exp(std::normal_distribution<double>(0, 1)(rng_));
     }
   }
 
@@ -82,11 +89,11 @@ std::string RandomScenario(std::mt19937_64& rng, int index) {
   const int nch = 1 + static_cast<int>(rng() % 2);
   for (int c = 0; c < nch; ++c) {
     const std::string auction = pick({"second_price", "first_price", "gsp"});
-    os << "  - name: ch" << c << "\n    auction: "
-       << (auction == std::string("gsp") ? "{type: gsp, slots: 2}" : auction) << "\n    billing: "
-       << pick({"impression", "click"}) << "\n    floor: " << unif(0, 0.01) << "\n    traffic: {per_hour: "
-       << unif(500, 3000) << "}\n    competition: {competitors: " << 1 + rng() % 6 << ", median: " << unif(0.001, 0.05)
-       << ", sigma: " << unif(0.1, 1.0) << "}\n";
+    os << "  - name: ch" << c
+       << "\n    auction: " << (auction == std::string("gsp") ? "{type: gsp, slots: 2}" : auction)
+       << "\n    billing: " << pick({"impression", "click"}) << "\n    floor: " << unif(0, 0.01)
+       << "\n    traffic: {per_hour: " << unif(500, 3000) << "}\n    competition: {competitors: " << 1 + rng() % 6
+       << ", median: " << unif(0.001, 0.05) << ", sigma: " << unif(0.1, 1.0) << "}\n";
   }
   os << "segments:\n";
   for (int s = 0; s < 2; ++s)
@@ -95,8 +102,8 @@ std::string RandomScenario(std::mt19937_64& rng, int index) {
   os << "guardrails: {max_bid: 1e9}\ncampaigns:\n";
   const int ncamp = 1 + static_cast<int>(rng() % 3);
   for (int c = 0; c < ncamp; ++c) {
-    os << "  - name: k" << c << "\n    bid: " << unif(0.001, 0.2) << "\n    bidder: "
-       << pick({"test_adversarial", "test_adversarial", "fixed"}) << "\n    budget: {";
+    os << "  - name: k" << c << "\n    bid: " << unif(0.001, 0.2)
+       << "\n    bidder: " << pick({"test_adversarial", "test_adversarial", "fixed"}) << "\n    budget: {";
     const int kind = static_cast<int>(rng() % 3);
     if (kind != 1) os << "daily: " << unif(0.5, 20);
     if (kind == 2) os << ", ";

@@ -200,11 +200,12 @@ TEST(ScenarioErrors, RangesAndChoices) {
   check("competitors: 5", "competitors: 0", "channels[0].competition.competitors");
   check("billing: click", "billing: per_view", "channels[1].billing");
   check("mean: 2h", "mean: soon", "segments[0].conversion_delay.mean");
-  check("distribution: lognormal, mean: 40", "distribution: pareto, mean: 40", "segments[1].conversion_value.distribution");
+  check("distribution: lognormal, mean: 40", "distribution: pareto, mean: 40",
+        "segments[1].conversion_value.distribution");
   check("bucket: 1h", "bucket: 0s", "bucket");
   check("seed: 7", "seed: -7", "seed");
   check("start: '2026-03-02T00:00:00'", "start: 'last monday'", "start");
-  check("start: '2026-03-02T00:00:00'", "start: '2026-02-31T00:00:00'", "start");  // no such day
+  check("start: '2026-03-02T00:00:00'", "start: '2026-02-31T00:00:00'", "start");   // no such day
   check("start: '2026-03-02T00:00:00'", "start: '2026-03-02T00:00:00Z'", "start");  // trailing text
   check("competition: {competitors: 5, median: 0.002, sigma: 0.6}", "competition: {competitors: 5, sigma: 0.6}",
         "channels[0].competition");
@@ -223,9 +224,7 @@ TEST(ScenarioErrors, HourProfileNeeds24Values) {
   EXPECT_TRUE(HasIssue(IssuesOf(text), "channels[0].traffic.hour_of_day"));
 }
 
-TEST(ScenarioErrors, MissingFileIsAnIoError) {
-  EXPECT_THROW(LoadScenarioFile("/nonexistent/scenario.yaml"), IoError);
-}
+TEST(ScenarioErrors, MissingFileIsAnIoError) { EXPECT_THROW(LoadScenarioFile("/nonexistent/scenario.yaml"), IoError); }
 
 TEST(ScenarioErrors, FileNameAppearsInMessages) {
   const std::string path = ::testing::TempDir() + "/adsim_bad_scenario.yaml";
@@ -310,7 +309,8 @@ TEST(ScenarioErrors, EmptyShockTargetsAndDoubleCompetitionSpecs) {
   auto issues = IssuesOf(SmallScenario("shocks: [{name: s, start: 1h, end: 2h, channels: [], multiply: {ctr: 2}}]\n"));
   EXPECT_TRUE(HasIssue(issues, "shocks[0].channels")) << Dump(issues);
   std::string text = SmallScenario();
-  text.replace(text.find("ctr: 0.005, cvr: 0.2"), 20, "ctr: 0.005, cvr: 0.2, competition: {display: {mu: -6, median: 0.01}}");
+  text.replace(text.find("ctr: 0.005, cvr: 0.2"), 20,
+               "ctr: 0.005, cvr: 0.2, competition: {display: {mu: -6, median: 0.01}}");
   issues = IssuesOf(text);
   EXPECT_TRUE(HasIssue(issues, "segments[1].competition.display")) << Dump(issues);
 }

@@ -29,11 +29,15 @@ inline std::string SmallScenario(const std::string& extra = "", const std::strin
          "\nbucket: 1h\ncontrol_cycle: 15m\n"
          "channels:\n"
          "  - name: display\n    auction: second_price\n    floor: 0.0005\n"
-         "    traffic: {per_hour: " + Num(per_hour) + "}\n"
+         "    traffic: {per_hour: " +
+         Num(per_hour) +
+         "}\n"
          "    competition: {competitors: 5, median: 0.002, sigma: 0.6}\n"
          "  - name: search\n    auction: {type: gsp, slots: 3, click_factors: [1.0, 0.6, 0.3]}\n"
          "    billing: click\n    floor: 0.001\n"
-         "    traffic: {per_hour: " + Num(per_hour / 4) + "}\n"
+         "    traffic: {per_hour: " +
+         Num(per_hour / 4) +
+         "}\n"
          "    competition: {competitors: 4, median: 0.004, sigma: 0.5}\n    ctr_factor: 3\n"
          "segments:\n"
          "  - {name: a, users: 1000, propensity_sigma: 0.4, ctr: 0.02, cvr: 0.2, "
@@ -43,8 +47,8 @@ inline std::string SmallScenario(const std::string& extra = "", const std::strin
          "conversion_delay: {distribution: lognormal, median: 3h, sigma: 0.7}}\n"
          "campaigns:\n"
          "  - name: one\n    creatives: [x, y]\n    bid: 0.003\n    budget: {daily: 60}\n" +
-         campaign_extra +
-         "  - name: two\n    channels: [search]\n    bid: 0.5\n    budget: {daily: 15, total: 100}\n" + extra;
+         campaign_extra + "  - name: two\n    channels: [search]\n    bid: 0.5\n    budget: {daily: 15, total: 100}\n" +
+         extra;
 }
 
 inline Scenario Parse(const std::string& text, const std::string& name = "test.yaml") {

@@ -2,15 +2,13 @@
 // profiles, segment shares and competitor order statistics follow their
 // distributions, shocks apply in their windows. Tolerances are derived from
 // standard errors (Poisson: sqrt(mean); proportions: sqrt(p(1-p)/n)).
-#include "simulators/synthetic_market.h"
-
 #include <gtest/gtest.h>
 
 #include <boost/math/special_functions/erf.hpp>
-
 #include <cmath>
 #include <random>
 
+#include "simulators/synthetic_market.h"
 #include "tests/core/test_util.h"
 
 namespace adsim {
@@ -150,12 +148,19 @@ TEST(Market, ShocksScaleTrafficAndCompetingBidsInTheirWindow) {
   shocked.OnConditionsChanged(12 * kMicrosPerHour, cond);
   const auto a1 = Drain(base, 36 * kMicrosPerHour), b1 = Drain(shocked, 36 * kMicrosPerHour);
   double na = 0, nb = 0, comp_a = 0, comp_b = 0;
-  for (const auto& o : a1) { na += o.segment == 1; comp_a += std::log(o.competing[0]); }
-  for (const auto& o : b1) { nb += o.segment == 1; comp_b += std::log(o.competing[0]); }
+  for (const auto& o : a1) {
+    na += o.segment == 1;
+    comp_a += std::log(o.competing[0]);
+  }
+  for (const auto& o : b1) {
+    nb += o.segment == 1;
+    comp_b += std::log(o.competing[0]);
+  }
   // Segment b: Poisson counts, ratio 3 within 4 SE of the shocked count.
   EXPECT_NEAR(nb, 3 * na, 4 * std::sqrt(nb + 9 * na));
   // Competing bids x2: mean log bid shifts by log 2 (sd of log top bid < sigma).
-  EXPECT_NEAR(comp_b / b1.size() - comp_a / a1.size(), std::log(2.0), 4 * 0.7 * std::sqrt(1.0 / a1.size() + 1.0 / b1.size()));
+  EXPECT_NEAR(comp_b / b1.size() - comp_a / a1.size(), std::log(2.0),
+              4 * 0.7 * std::sqrt(1.0 / a1.size() + 1.0 / b1.size()));
 }
 
 TEST(Market, VeryLowTrafficStillArrives) {

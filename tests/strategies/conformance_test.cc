@@ -12,8 +12,7 @@ namespace {
 class Conformance : public ::testing::TestWithParam<std::string> {};
 
 std::string ScenarioFor(const ComponentInfo& info) {
-  if (info.kind == ComponentKind::kBidder)
-    return test::SmallScenario("", "    bidder: " + info.name + "\n");
+  if (info.kind == ComponentKind::kBidder) return test::SmallScenario("", "    bidder: " + info.name + "\n");
   if (info.campaign_scoped) return test::SmallScenario("", "    controllers: [" + info.name + "]\n");
   return test::SmallScenario("controllers: [" + info.name + "]\n");
 }
