@@ -9,6 +9,7 @@
 #include "core/event_queue.h"
 #include "core/guardrails.h"
 #include "core/ledger.h"
+#include "core/monitor_scoring.h"
 #include "core/random.h"
 #include "core/registry.h"
 #include "core/strategy.h"
@@ -158,6 +159,11 @@ struct ControllerRuntime {
   std::unique_ptr<Controller> controller;
 };
 
+struct MonitorRuntime {
+  std::string name;
+  std::unique_ptr<Monitor> monitor;
+};
+
 struct OurBid {
   int cell;
   double bid;  // currency, capped
@@ -184,6 +190,7 @@ class Engine {
   void Push(SimTime t, EventKind k, int64_t payload) { heap_.Push(t, k, payload); }
   void RebuildCreatives(int campaign);
   void RecordConversion(const PendingConversion& p, SimTime arrival, bool reported);
+  void RecordAlert(const Alert& a);
   Results Finish(double wall_seconds);
 
   const Scenario& sc_;
@@ -194,7 +201,9 @@ class Engine {
   std::vector<int> elig_offset_, elig_;  // eligible campaigns per channel x segment
   std::vector<CampaignRuntime> camps_;
   std::vector<ControllerRuntime> controllers_;
-  PublicScenario public_;  // what strategy factories see (no truth)
+  std::vector<MonitorRuntime> monitors_;
+  std::vector<Alert> all_alerts_;  // every alert of the run, for scoring
+  PublicScenario public_;          // what strategy factories see (no truth)
   std::unique_ptr<Market> market_;
   MarketConditions conditions_;
   std::vector<double> ctr_mult_, cvr_mult_, tracking_;  // per channel x segment
@@ -226,6 +235,12 @@ class Engine {
   Table* conversions_ = nullptr;
   Table* daily_ = nullptr;
   Table* events_ = nullptr;
+  Table* alerts_ = nullptr;
+  struct {
+    std::vector<int64_t>*time, *campaign, *channel, *segment, *creative;
+    std::vector<std::string>*monitor, *metric, *severity, *message;
+    std::vector<double>*value, *expected, *score;
+  } al_{};
   struct {
     std::vector<int64_t>*bucket, *campaign, *channel, *segment, *creative, *opp, *bids, *wins, *imps, *clicks, *conv;
     std::vector<double>*value, *spend;
@@ -371,6 +386,10 @@ void Engine::Build() {
     const Registry::Entry ci = reg.Require(ComponentKind::kController, spec, sc_.source_name);
     controllers_.push_back({ci->name, -1, ci->make_controller(context(-1, spec, *ci))});
   }
+  for (const auto& spec : sc_.monitors) {
+    const Registry::Entry mi = reg.Require(ComponentKind::kMonitor, spec, sc_.source_name);
+    monitors_.push_back({mi->name, mi->make_monitor(context(-1, spec, *mi))});
+  }
   // Market and shocks.
   market_ = opt_.make_market ? opt_.make_market(sc_, seed_) : std::make_unique<SyntheticMarket>(sc_, seed_);
   conditions_.num_segments = ns_;
@@ -431,6 +450,19 @@ void Engine::Build() {
   conv_.reported = &conversions_->Int(
       "reported", "bool",
       "1 if the advertiser saw it before the run ended (not lost to a tracking outage, not after the end)");
+  alerts_ = &results_.Add("alerts", "Every alert the monitors raised");
+  al_.time = &alerts_->Int("time", "us", "simulated time of the control cycle that raised it");
+  al_.monitor = &alerts_->Text("monitor", "registered name of the monitor");
+  al_.campaign = &alerts_->Int("campaign", "index", "scope: campaign, -1 = all");
+  al_.channel = &alerts_->Int("channel", "index", "scope: channel, -1 = all");
+  al_.segment = &alerts_->Int("segment", "index", "scope: segment, -1 = all");
+  al_.creative = &alerts_->Int("creative", "index", "scope: creative within the campaign, -1 = all");
+  al_.metric = &alerts_->Text("metric", "the metric watched (ctr, cvr, spend_forecast, ...)");
+  al_.value = &alerts_->Real("value", "", "observed or projected value");
+  al_.expected = &alerts_->Real("expected", "", "what the monitor expected");
+  al_.score = &alerts_->Real("score", "", "standardised score; sign: above or below expectation");
+  al_.severity = &alerts_->Text("severity", "info, warning or critical");
+  al_.message = &alerts_->Text("message", "the monitor's explanation");
   daily_ = &results_.Add("daily", "Per day x campaign budget and spend (the ledger)");
   day_.day_start =
       &daily_->Int("day_start", "us", "simulated time of the day's start (midnight, or 0 for the first day)");
@@ -669,6 +701,22 @@ void Engine::RecordConversion(const PendingConversion& p, SimTime arrival, bool 
   conv_.reported->push_back(reported ? 1 : 0);
 }
 
+void Engine::RecordAlert(const Alert& a) {
+  al_.time->push_back(a.time);
+  al_.monitor->push_back(a.monitor);
+  al_.campaign->push_back(a.campaign);
+  al_.channel->push_back(a.channel);
+  al_.segment->push_back(a.segment);
+  al_.creative->push_back(a.creative);
+  al_.metric->push_back(a.metric);
+  al_.value->push_back(a.value);
+  al_.expected->push_back(a.expected);
+  al_.score->push_back(a.score);
+  al_.severity->push_back(a.severity);
+  al_.message->push_back(a.message);
+  all_alerts_.push_back(a);
+}
+
 void Engine::FlushBucket(SimTime bucket_start) {
   for (int c = 0; c < ncamp_; ++c) {
     for (int kk = 0; kk < nc_ * ns_; ++kk) {
@@ -800,6 +848,17 @@ void Engine::RunCycle(SimTime now) {
     for (const auto& cr : cp.creatives) snap.creative_names.back().push_back(cr.name);
   }
   for (int c = 0; c < ncamp_; ++c) camps_[c].bidder->OnCycle(snap, c);
+  // Monitors run before controllers, so a controller can react to this cycle's alerts.
+  for (auto& mon : monitors_) {
+    const size_t before = snap.alerts.size();
+    mon.monitor->OnCycle(snap, &snap.alerts);
+    for (size_t i = before; i < snap.alerts.size(); ++i) {
+      Alert& a = snap.alerts[i];
+      a.time = now;
+      a.monitor = mon.name;
+      RecordAlert(a);
+    }
+  }
   std::vector<Action> actions;
   for (auto& ctl : controllers_) {
     actions.clear();
@@ -1107,6 +1166,36 @@ Results Engine::Finish(double wall_seconds) {
     shb.push_back(sh.competing_bids);
     shtr.push_back(sh.conversion_tracking);
   }
+  // Monitors scored against the injected shocks.
+  Table& ms = results_.Add("monitor_scores", "Each monitor scored against the injected shocks (truth)");
+  auto& msn = ms.Text("monitor", "registered name");
+  auto& msa = ms.Int("alerts", "count", "alerts raised");
+  auto& mst = ms.Int("true_alerts", "count", "alerts inside a compatible shock window [start, end + alert_grace)");
+  auto& mss = ms.Int("shocks", "count", "shocks in the run");
+  auto& msd = ms.Int("detected", "count", "shocks with at least one compatible alert");
+  auto& msr = ms.Real("recall", "ratio", "detected / shocks");
+  auto& msp = ms.Real("precision", "ratio", "true_alerts / alerts");
+  auto& msdm = ms.Real("delay_median_min", "min", "median detection delay (first compatible alert - shock start)");
+  auto& msd9 = ms.Real("delay_p90_min", "min", "90th percentile of the detection delay");
+  auto& msf = ms.Real("false_alarms_per_day", "1/day", "alerts outside every shock window per shock-free day");
+  auto& msfd = ms.Real("shock_free_days", "day", "simulated days outside every shock window");
+  std::vector<std::string> names;
+  for (const auto& m : monitors_)
+    if (std::find(names.begin(), names.end(), m.name) == names.end()) names.push_back(m.name);
+  for (const auto& s : ScoreMonitors(names, all_alerts_, sc_.shocks, sc_.duration, sc_.alert_grace)) {
+    msn.push_back(s.monitor);
+    msa.push_back(s.alerts);
+    mst.push_back(s.true_alerts);
+    mss.push_back(s.shocks);
+    msd.push_back(s.detected);
+    msr.push_back(s.recall);
+    msp.push_back(s.precision);
+    msdm.push_back(s.delay_median_min);
+    msd9.push_back(s.delay_p90_min);
+    msf.push_back(s.false_alarms_per_day);
+    msfd.push_back(s.shock_free_days);
+  }
+  results_.int_attrs["alert_grace_us"] = sc_.alert_grace;
   results_.text_attrs["adsim_version"] = AdsimVersion();
   results_.int_attrs["schema_version"] = kSchemaVersion;
   results_.text_attrs["boost_version"] = BoostVersion();

@@ -7,7 +7,17 @@
 
 namespace adsim {
 
-const char* ComponentKindName(ComponentKind k) { return k == ComponentKind::kBidder ? "bidder" : "controller"; }
+const char* ComponentKindName(ComponentKind k) {
+  switch (k) {
+    case ComponentKind::kBidder:
+      return "bidder";
+    case ComponentKind::kController:
+      return "controller";
+    case ComponentKind::kMonitor:
+      return "monitor";
+  }
+  return "?";
+}
 
 std::string FormatParamValue(const ParamValue& v) {
   switch (v.kind) {
@@ -113,6 +123,7 @@ void ValidateComponents(const Scenario& sc) {
     for (const auto& k : c.controllers) check(ComponentKind::kController, k, false);
   }
   for (const auto& k : sc.controllers) check(ComponentKind::kController, k, true);
+  for (const auto& k : sc.monitors) check(ComponentKind::kMonitor, k, true);
   if (!issues.empty()) throw ConfigError(issues);
 }
 

@@ -40,7 +40,7 @@ class Params {
   ParamMap values_;
 };
 
-enum class ComponentKind { kBidder, kController };
+enum class ComponentKind { kBidder, kController, kMonitor };
 
 // What a component's factory receives.
 struct BuildContext {
@@ -62,6 +62,7 @@ struct ComponentInfo {
   std::string origin = "C++";   // "C++" or "Python"
   std::function<std::unique_ptr<Bidder>(const BuildContext&)> make_bidder;
   std::function<std::unique_ptr<Controller>(const BuildContext&)> make_controller;
+  std::function<std::unique_ptr<Monitor>(const BuildContext&)> make_monitor;  // monitors only
 };
 
 // Thread-safe: entries are immutable and shared, so a run that looked a

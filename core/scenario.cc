@@ -424,7 +424,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   sc.source_text = text;
   if (!r.Map(root, "",
              {"name", "description", "seed", "start", "duration", "bucket", "control_cycle", "channels", "segments",
-              "campaigns", "shocks", "controllers", "guardrails", "recording"}))
+              "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails", "recording"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");
@@ -784,6 +784,18 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         sc.controllers.push_back(r.Component(ctl[k], Reader::Item("controllers", k), ""));
     }
   }
+
+  // ---- monitors
+  const YAML::Node mons = root["monitors"];
+  if (mons.IsDefined() && !mons.IsNull()) {
+    if (!IsSequenceNode(mons)) {
+      r.Issue(mons, "monitors", "a list of monitors", Describe(mons));
+    } else {
+      for (size_t k = 0; k < mons.size(); ++k)
+        sc.monitors.push_back(r.Component(mons[k], Reader::Item("monitors", k), ""));
+    }
+  }
+  sc.alert_grace = r.Duration(root, "", "alert_grace", sc.alert_grace, 0);
 
   // ---- shocks
   const YAML::Node shs = root["shocks"];

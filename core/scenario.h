@@ -159,6 +159,8 @@ struct Scenario {
   std::vector<CampaignSpec> campaigns;
   std::vector<ShockSpec> shocks;
   std::vector<ComponentSpec> controllers;  // scenario-wide controllers
+  std::vector<ComponentSpec> monitors;     // monitors (scenario-wide)
+  SimTime alert_grace = 4 * kMicrosPerHour;  // scoring: an alert up to this long after a shock ends still counts
   RecordingSpec recording;
 
   int ChannelIndex(const std::string& name) const;

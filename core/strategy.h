@@ -98,6 +98,20 @@ struct CampaignState {
 
 // What a controller receives each control cycle: only what the advertiser can
 // know at `time`. Cells are indexed by Snapshot::Cell().
+// An alert raised by a monitor: what it saw, where, and how unusual it is.
+// Scope fields are indices into the scenario's lists, -1 for "all".
+struct Alert {
+  SimTime time = 0;     // set by the engine: the control cycle's time
+  std::string monitor;  // set by the engine: the monitor's registered name
+  int campaign = -1, channel = -1, segment = -1, creative = -1;
+  std::string metric;                // e.g. "ctr", "cvr", "spend_forecast"
+  double value = 0.0;                // the observed (or projected) value
+  double expected = 0.0;             // what the monitor expected
+  double score = 0.0;                // standardised score (sign: above or below expectation)
+  std::string severity = "warning";  // info, warning or critical
+  std::string message;
+};
+
 struct Snapshot {
   SimTime time = 0;
   SimTime day_start = 0;  // simulated time of the current day's midnight
@@ -114,6 +128,9 @@ struct Snapshot {
   std::vector<std::vector<double>> hourly_traffic_share;
   std::vector<std::string> channel_names, segment_names;
   std::vector<std::vector<std::string>> creative_names;  // per campaign
+  // Alerts the monitors raised in this cycle (controllers run after monitors,
+  // so they can react in the same cycle).
+  std::vector<Alert> alerts;
 
   int Cell(int campaign, int channel, int segment, int creative) const {
     return cell_offset[campaign] + (channel * num_segments + segment) * num_creatives[campaign] + creative;
@@ -173,6 +190,16 @@ class Controller {
  public:
   virtual ~Controller() = default;
   virtual void OnCycle(const Snapshot& snapshot, int campaign, std::vector<Action>* actions) = 0;
+};
+
+// Per-cycle monitor: watches the snapshot (only what the advertiser observes)
+// and appends alerts. It runs after bidders' OnCycle and before controllers.
+// It may keep state across cycles and allocate; it must be deterministic and
+// must not act on campaigns (controllers do that, seeing its alerts).
+class Monitor {
+ public:
+  virtual ~Monitor() = default;
+  virtual void OnCycle(const Snapshot& snapshot, std::vector<Alert>* alerts) = 0;
 };
 
 }  // namespace adsim

@@ -110,6 +110,27 @@ std::string FormatSummary(const Results& r) {
                   static_cast<long long>(rejected));
     os << line;
   }
+  if (const Table* m = r.Find("monitor_scores"); m && m->rows() > 0) {
+    const auto& name = Col<std::string>(*m, "monitor");
+    const auto& alerts = Col<int64_t>(*m, "alerts");
+    const auto& detected = Col<int64_t>(*m, "detected");
+    const auto& shocks = Col<int64_t>(*m, "shocks");
+    const auto& recall = Col<double>(*m, "recall");
+    const auto& precision = Col<double>(*m, "precision");
+    const auto& delay = Col<double>(*m, "delay_median_min");
+    const auto& delay90 = Col<double>(*m, "delay_p90_min");
+    const auto& fa = Col<double>(*m, "false_alarms_per_day");
+    std::snprintf(line, sizeof line, "%-18s %7s %9s %7s %9s %11s %11s %12s\n", "monitor", "alerts", "detected",
+                  "recall", "precision", "delay_med_m", "delay_p90_m", "false/day");
+    os << line;
+    for (size_t i = 0; i < name.size(); ++i) {
+      std::snprintf(line, sizeof line, "%-18s %7lld %5lld/%-3lld %7.2f %9.2f %11.1f %11.1f %12.2f\n",
+                    name[i].substr(0, 18).c_str(), static_cast<long long>(alerts[i]),
+                    static_cast<long long>(detected[i]), static_cast<long long>(shocks[i]), recall[i], precision[i],
+                    delay[i], delay90[i], fa[i]);
+      os << line;
+    }
+  }
   os << "fingerprint " << attr("fingerprint") << "  adsim " << attr("adsim_version") << "  schema "
      << iattr("schema_version") << "  boost " << attr("boost_version") << "\n";
   return os.str();

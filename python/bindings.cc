@@ -314,6 +314,24 @@ py::dict SnapshotToPython(const Snapshot& s) {
   for (const auto& n : s.segment_names) segments.append(Utf8(n));
   d["channel_names"] = py::tuple(channels);
   d["segment_names"] = py::tuple(segments);
+  py::list alerts;
+  for (const Alert& a : s.alerts) {
+    py::dict x;
+    x["time"] = a.time;
+    x["monitor"] = Utf8(a.monitor);
+    x["campaign"] = a.campaign;
+    x["channel"] = a.channel;
+    x["segment"] = a.segment;
+    x["creative"] = a.creative;
+    x["metric"] = Utf8(a.metric);
+    x["value"] = a.value;
+    x["expected"] = a.expected;
+    x["score"] = a.score;
+    x["severity"] = Utf8(a.severity);
+    x["message"] = Utf8(a.message);
+    alerts.append(std::move(x));
+  }
+  d["alerts"] = py::tuple(alerts);
   return d;
 }
 

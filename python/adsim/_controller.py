@@ -99,6 +99,7 @@ class Snapshot:
         "hourly_traffic_share",
         "channel_names",
         "segment_names",
+        "alerts",
         "_cell_keys",
     )
 
@@ -118,6 +119,9 @@ class Snapshot:
         self.hourly_traffic_share: np.ndarray = raw["hourly_traffic_share"]
         self.channel_names: Tuple[str, ...] = tuple(raw["channel_names"])
         self.segment_names: Tuple[str, ...] = tuple(raw["segment_names"])
+        #: Alerts the monitors raised in this cycle (dicts with time, monitor, campaign,
+        #: channel, segment, creative, metric, value, expected, score, severity, message).
+        self.alerts: Tuple[Dict[str, Any], ...] = tuple(raw.get("alerts", ()))
         self._cell_keys: Optional[Dict[str, np.ndarray]] = None
 
     # ---- names and indices ----------------------------------------------

@@ -29,6 +29,8 @@ TABLE_ORDER = (
     "conversions",
     "daily",
     "events",
+    "alerts",
+    "monitor_scores",
     "campaigns",
     "channels",
     "segments",

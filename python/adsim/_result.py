@@ -232,6 +232,16 @@ class Result:
         return self._maybe("events")
 
     @property
+    def alerts(self) -> pd.DataFrame:
+        """Every alert the monitors raised."""
+        return self.table("alerts")
+
+    @property
+    def monitor_scores(self) -> pd.DataFrame:
+        """Each monitor scored against the injected shocks: recall, precision, delays, false alarms."""
+        return self.table("monitor_scores")
+
+    @property
     def campaigns(self) -> pd.DataFrame:
         return self.table("campaigns")
 

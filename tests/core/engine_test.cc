@@ -448,11 +448,13 @@ TEST(Registry, ListsEveryRegisteredComponent) {
     EXPECT_FALSE(info->description.empty()) << info->name;
     if (info->kind == ComponentKind::kBidder) {
       EXPECT_TRUE(info->make_bidder) << info->name;
-    } else {
+    } else if (info->kind == ComponentKind::kController) {
       EXPECT_TRUE(info->make_controller) << info->name;
+    } else {
+      EXPECT_TRUE(info->make_monitor) << info->name;
     }
   }
-  for (const char* expected : {"fixed", "pid_pacing"})
+  for (const char* expected : {"fixed", "pid_pacing", "kpi_cusum", "pace_alert"})
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
 }
 

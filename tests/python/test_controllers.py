@@ -331,3 +331,23 @@ def test_creative_weight_action_from_python(small):
     by_creative = agg.groupby("creative")["impressions"].sum()
     # From t = 0 on, creative 1 has weight 0: it is never served.
     assert by_creative.get(1, 0) == 0 and by_creative[0] > 0
+
+
+def test_python_controller_sees_monitor_alerts_in_the_same_cycle(small):
+    seen = []
+
+    @adsim.register_controller("test_alert_reader", campaign_scoped=False)
+    class Reader(adsim.Controller):
+        """Records the alerts it is shown."""
+
+        def on_cycle(self, snapshot):
+            seen.extend((snapshot.time, a["monitor"], a["metric"]) for a in snapshot.alerts)
+            return []
+
+    sc = dict(small, monitors=["pace_alert"], controllers=[{"type": "test_alert_reader"}])
+    r = adsim.run(sc)
+    alerts = r.alerts
+    assert len(alerts) > 0 and set(alerts["monitor"]) == {"pace_alert"}
+    # Everything in the alerts table was shown to the controller in the cycle that raised it.
+    assert seen == list(zip(alerts["time"], alerts["monitor"], alerts["metric"]))
+    assert list(r.monitor_scores["monitor"]) == ["pace_alert"]

@@ -13,13 +13,16 @@ class Conformance : public ::testing::TestWithParam<std::string> {};
 
 std::string ScenarioFor(const ComponentInfo& info) {
   if (info.kind == ComponentKind::kBidder) return test::SmallScenario("", "    bidder: " + info.name + "\n");
+  if (info.kind == ComponentKind::kMonitor) return test::SmallScenario("monitors: [" + info.name + "]\n");
   if (info.campaign_scoped) return test::SmallScenario("", "    controllers: [" + info.name + "]\n");
   return test::SmallScenario("controllers: [" + info.name + "]\n");
 }
 
 TEST_P(Conformance, DeterministicWithinBudgetAndDefaultsResolve) {
   const std::string& key = GetParam();
-  const auto kind = key[0] == 'b' ? ComponentKind::kBidder : ComponentKind::kController;
+  const auto kind = key[0] == 'b'   ? ComponentKind::kBidder
+                    : key[0] == 'c' ? ComponentKind::kController
+                                    : ComponentKind::kMonitor;
   const Registry::Entry info = Registry::Global().Find(kind, key.substr(2));
   ASSERT_NE(info, nullptr);
   ComponentSpec spec{info->name, {}, "x"};
@@ -43,7 +46,10 @@ std::vector<std::string> AllComponents() {
   std::vector<std::string> out;
   for (const auto& info : Registry::Global().List()) {
     if (info->origin != "C++" || info->name.rfind("test_", 0) == 0) continue;
-    out.push_back(std::string(info->kind == ComponentKind::kBidder ? "b:" : "c:") + info->name);
+    out.push_back(std::string(info->kind == ComponentKind::kBidder       ? "b:"
+                              : info->kind == ComponentKind::kController ? "c:"
+                                                                         : "m:") +
+                  info->name);
   }
   return out;
 }
