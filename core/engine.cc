@@ -388,7 +388,7 @@ void Engine::Build() {
   }
   for (const auto& spec : sc_.monitors) {
     const Registry::Entry mi = reg.Require(ComponentKind::kMonitor, spec, sc_.source_name);
-    monitors_.push_back({mi->name, mi->make_monitor(context(-1, spec, *mi))});
+    monitors_.push_back({spec.label.empty() ? mi->name : spec.label, mi->make_monitor(context(-1, spec, *mi))});
   }
   // Market and shocks.
   market_ = opt_.make_market ? opt_.make_market(sc_, seed_) : std::make_unique<SyntheticMarket>(sc_, seed_);
@@ -504,16 +504,21 @@ void Engine::RecomputeConditions(SimTime now) {
   for (size_t i = 0; i < sc_.shocks.size(); ++i) {
     if (!shock_active_[i]) continue;
     const ShockSpec& sh = sc_.shocks[i];
+    // A ramp has moved the fraction f of the way from 1 to its multipliers.
+    const double f =
+        sh.ramp ? std::clamp(static_cast<double>(now - sh.start) / static_cast<double>(sh.end - sh.start), 0.0, 1.0)
+                : 1.0;
+    auto at = [f](double m) { return 1.0 + f * (m - 1.0); };
     for (int ch = 0; ch < nc_; ++ch) {
       if (!sh.channels.empty() && !std::count(sh.channels.begin(), sh.channels.end(), ch)) continue;
       for (int s = 0; s < ns_; ++s) {
         if (!sh.segments.empty() && !std::count(sh.segments.begin(), sh.segments.end(), s)) continue;
         const int k = ch * ns_ + s;
-        conditions_.traffic[k] *= sh.traffic;
-        conditions_.competing_bids[k] *= sh.competing_bids;
-        ctr_mult_[k] *= sh.ctr;
-        cvr_mult_[k] *= sh.cvr;
-        tracking_[k] *= sh.conversion_tracking;
+        conditions_.traffic[k] *= at(sh.traffic);
+        conditions_.competing_bids[k] *= at(sh.competing_bids);
+        ctr_mult_[k] *= at(sh.ctr);
+        cvr_mult_[k] *= at(sh.cvr);
+        tracking_[k] *= at(sh.conversion_tracking);
       }
     }
   }
@@ -781,9 +786,16 @@ void Engine::HandleEvent(const Event& e) {
     }
     case EventKind::kShockStart:
     case EventKind::kShockEnd:
-      shock_active_[e.payload] = e.kind == EventKind::kShockStart;
+    case EventKind::kShockStep: {
+      const ShockSpec& sh = sc_.shocks[e.payload];
+      if (e.kind != EventKind::kShockStep) shock_active_[e.payload] = e.kind == EventKind::kShockStart;
       RecomputeConditions(e.time);
+      // A ramp moves towards its multipliers in steps until its end.
+      const SimTime next = e.time + sh.ramp_step;
+      if (sh.ramp && e.kind != EventKind::kShockEnd && next < sh.end && next < sc_.duration)
+        Push(next, EventKind::kShockStep, e.payload);
       break;
+    }
     case EventKind::kConversion: {
       const PendingConversion p = pending_[e.payload];
       free_pending_.push_back(e.payload);
@@ -1151,6 +1163,8 @@ Results Engine::Finish(double wall_seconds) {
   auto& shcvr = tsh.Real("cvr", "ratio", "multiplier");
   auto& shb = tsh.Real("competing_bids", "ratio", "multiplier");
   auto& shtr = tsh.Real("conversion_tracking", "ratio", "fraction of conversions reported");
+  auto& shshape = tsh.Text("shape", "step (full multipliers from start to end) or ramp (linear from 1 to them)");
+  auto& shstep = tsh.Int("ramp_step", "us", "time between the steps of a ramp");
   for (const auto& sh : sc_.shocks) {
     shn.push_back(sh.name);
     shs.push_back(sh.start);
@@ -1165,6 +1179,8 @@ Results Engine::Finish(double wall_seconds) {
     shcvr.push_back(sh.cvr);
     shb.push_back(sh.competing_bids);
     shtr.push_back(sh.conversion_tracking);
+    shshape.push_back(sh.ramp ? "ramp" : "step");
+    shstep.push_back(sh.ramp_step);
   }
   // Monitors scored against the injected shocks.
   Table& ms = results_.Add("monitor_scores", "Each monitor scored against the injected shocks (truth)");

@@ -14,7 +14,18 @@ namespace adsim {
 
 // Among events at the same time, lower priority values run first. The engine
 // processes sparse events at time t before any opportunity at time t.
-enum class EventKind : int { kDayStart = 0, kShockStart = 1, kShockEnd = 2, kConversion = 3, kCycle = 4 };
+enum class EventKind : int {
+  kDayStart = 0,
+  kShockStart = 1,
+  kShockEnd = 2,
+  kConversion = 3,
+  kCycle = 4,
+  kShockStep = 5
+};
+
+// Order among events at the same time: day starts, shock starts and ramp
+// steps, shock ends, conversions, control cycles.
+inline int PriorityOf(EventKind k) { return k == EventKind::kShockStep ? 1 : static_cast<int>(k); }
 
 struct Event {
   SimTime time = 0;
@@ -28,7 +39,7 @@ struct Event {
 class EventQueue {
  public:
   void Push(SimTime time, EventKind kind, int64_t payload = 0) {
-    heap_.push({time, static_cast<int>(kind), seq_++, kind, payload});
+    heap_.push({time, PriorityOf(kind), seq_++, kind, payload});
   }
   bool empty() const { return heap_.empty(); }
   size_t size() const { return heap_.size(); }

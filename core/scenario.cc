@@ -339,8 +339,9 @@ class Reader {
       c.type = n.Scalar();
       return c;
     }
-    if (!Map(n, path, {"type", "params"})) return c;
+    if (!Map(n, path, {"type", "params", "label"})) return c;
     c.type = String(n, path, "type", def_type, def_type.empty());
+    c.label = String(n, path, "label", "");
     if (n["type"].IsDefined()) c.line = n["type"].Mark().line + 1;
     c.params = Params(n["params"], Child(path, "params"));
     if (IsMapNode(n["params"]))
@@ -791,8 +792,17 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
     if (!IsSequenceNode(mons)) {
       r.Issue(mons, "monitors", "a list of monitors", Describe(mons));
     } else {
-      for (size_t k = 0; k < mons.size(); ++k)
+      for (size_t k = 0; k < mons.size(); ++k) {
         sc.monitors.push_back(r.Component(mons[k], Reader::Item("monitors", k), ""));
+        // Alerts and scores name a monitor by its label, or its type: names must be unique.
+        auto name_of = [](const ComponentSpec& m) { return m.label.empty() ? m.type : m.label; };
+        for (size_t j = 0; j + 1 < sc.monitors.size(); ++j)
+          if (name_of(sc.monitors[j]) == name_of(sc.monitors.back()))
+            r.Issue(mons[k], Reader::Item("monitors", k),
+                    "a monitor name used once: give one a label (e.g. {type: " + sc.monitors.back().type +
+                        ", label: " + sc.monitors.back().type + "_2})",
+                    "'" + name_of(sc.monitors.back()) + "' again");
+      }
     }
   }
   sc.alert_grace = r.Duration(root, "", "alert_grace", sc.alert_grace, 0);
@@ -807,7 +817,9 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         const std::string p = Reader::Item("shocks", i);
         const YAML::Node s = shs[i];
         ShockSpec sh;
-        if (!r.Map(s, p, {"name", "start", "end", "channels", "segments", "multiply"})) continue;
+        if (!r.Map(s, p, {"name", "start", "end", "channels", "segments", "multiply", "shape", "ramp_step"})) continue;
+        sh.ramp = r.Choice(s, p, "shape", "step", {"step", "ramp"}) == "ramp";
+        sh.ramp_step = r.Duration(s, p, "ramp_step", sh.ramp_step, kMicrosPerMinute);
         sh.name = r.String(s, p, "name", "shock" + std::to_string(i));
         sh.start = r.Duration(s, p, "start", 0, 0, true);
         sh.end = r.Duration(s, p, "end", 0, 0, true);

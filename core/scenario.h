@@ -87,6 +87,7 @@ struct SegmentSpec {
 struct ComponentSpec {  // a registered component chosen by name
   std::string type;
   ParamMap params;
+  std::string label;                       // optional instance name (monitors: names their alerts and scores)
   std::string where;                       // field path, for error messages from the component
   int line = 0;                            // line of the component's type (0 = unknown, e.g. the default)
   std::map<std::string, int> param_lines;  // line of each given parameter
@@ -133,6 +134,11 @@ struct ShockSpec {
   double cvr = 1.0;
   double competing_bids = 1.0;
   double conversion_tracking = 1.0;  // fraction of conversions that are reported (0 = outage)
+  // step: the multipliers apply in full from start to end. ramp: a slow drift,
+  // each multiplier moving linearly from 1 at start to its value at end (in
+  // steps of ramp_step), then back to 1.
+  bool ramp = false;
+  SimTime ramp_step = kMicrosPerHour;
 };
 
 struct RecordingSpec {
@@ -158,8 +164,8 @@ struct Scenario {
   std::vector<SegmentSpec> segments;
   std::vector<CampaignSpec> campaigns;
   std::vector<ShockSpec> shocks;
-  std::vector<ComponentSpec> controllers;  // scenario-wide controllers
-  std::vector<ComponentSpec> monitors;     // monitors (scenario-wide)
+  std::vector<ComponentSpec> controllers;    // scenario-wide controllers
+  std::vector<ComponentSpec> monitors;       // monitors (scenario-wide)
   SimTime alert_grace = 4 * kMicrosPerHour;  // scoring: an alert up to this long after a shock ends still counts
   RecordingSpec recording;
 

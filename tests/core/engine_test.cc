@@ -465,3 +465,54 @@ TEST(Registry, DuplicateNamesAreRefused) {
 
 }  // namespace
 }  // namespace adsim
+
+namespace adsim {
+namespace {
+
+TEST(Engine, RampShocksDriftLinearly) {
+  // CTR ramps from x1 at 24h to x0.2 at 48h in 1-hour steps: in hour h of the
+  // window the multiplier is 1 - 0.8 h / 24. Compare the click rate of each
+  // 6-hour quarter with its mean multiplier (SE from the binomial counts).
+  const Results r =
+      RunScenario(test::Parse("name: ramp\nseed: 9\nduration: 3d\n"
+                              "channels:\n  - name: display\n    traffic: {per_hour: 60000}\n"
+                              "    competition: {competitors: 5, median: 0.002, sigma: 0.6}\n"
+                              "segments:\n  - {name: s, ctr: 0.02, cvr: 0.05}\n"
+                              "campaigns:\n  - {name: k, bid: 0.003}\n"
+                              "shocks: [{name: drift, start: 1d, end: 2d, shape: ramp, multiply: {ctr: 0.2}}]\n"));
+  const auto& bucket = Col<int64_t>(r, "aggregates", "bucket_start");
+  const auto& imps = Col<int64_t>(r, "aggregates", "impressions");
+  const auto& clicks = Col<int64_t>(r, "aggregates", "clicks");
+  auto ctr_between = [&](int from_h, int to_h) {
+    double c = 0, n = 0;
+    for (size_t i = 0; i < bucket.size(); ++i)
+      if (bucket[i] >= from_h * kMicrosPerHour && bucket[i] < to_h * kMicrosPerHour) {
+        c += static_cast<double>(clicks[i]);
+        n += static_cast<double>(imps[i]);
+      }
+    return std::make_pair(c / n, n);
+  };
+  const double base = ctr_between(0, 24).first;
+  for (int q = 0; q < 4; ++q) {
+    // Mean of 1 - 0.8 h / 24 over h = 6q .. 6q + 5 (steps at whole hours).
+    double mult = 0;
+    for (int h = 6 * q; h < 6 * q + 6; ++h) mult += (1 - 0.8 * h / 24.0) / 6;
+    const auto [ctr, n] = ctr_between(24 + 6 * q, 30 + 6 * q);
+    const double expected = base * mult;
+    EXPECT_NEAR(ctr, expected, 4 * std::sqrt(expected / n) + 4 * base * 0.02) << "quarter " << q;
+  }
+  EXPECT_NEAR(ctr_between(48, 72).first, base, 4 * std::sqrt(base / ctr_between(48, 72).second) + 0.02 * base);
+  EXPECT_EQ(Col<std::string>(r, "truth_shocks", "shape")[0], "ramp");
+}
+
+TEST(ScenarioErrors, MonitorNamesMustBeUnique) {
+  const auto issues =
+      test::IssuesOf(test::SmallScenario("monitors: [kpi_cusum, {type: kpi_cusum, params: {metric: cvr}}]\n"));
+  ASSERT_FALSE(issues.empty());
+  EXPECT_EQ(issues[0].path, "monitors[1]");
+  EXPECT_NO_THROW(test::Parse(
+      test::SmallScenario("monitors: [kpi_cusum, {type: kpi_cusum, label: cvr_cusum, params: {metric: cvr}}]\n")));
+}
+
+}  // namespace
+}  // namespace adsim

@@ -1,0 +1,53 @@
+// kpi_seasonal: an hour-of-week (or hour-of-day) baseline with a robust
+// z-score (median and 1.4826 MAD of the same slot in past seasons) on a KPI
+// per campaign x channel (x segment): it expects the weekly rhythm of traffic.
+#include "strategies/monitors/kpi_series.h"
+
+namespace adsim {
+namespace {
+
+class KpiSeasonal final : public monitor::KpiMonitor {
+ public:
+  explicit KpiSeasonal(const BuildContext& ctx) : KpiMonitor(ctx) {
+    params_.period = ctx.params.String("period") == "week" ? 168 : 24;
+    params_.min_seasons = static_cast<int>(ctx.params.Number("min_seasons"));
+    params_.max_seasons = static_cast<int>(ctx.params.Number("max_seasons"));
+    params_.threshold = ctx.params.Number("threshold");
+    params_.side = monitor::SideParam(ctx.params);
+  }
+
+ private:
+  struct D final : Detector {
+    explicit D(const monitor::SeasonalParams& p) : baseline(p), period(p.period) {}
+    monitor::DetectorResult Update(const monitor::KpiObservation& o, int hour_of_week) override {
+      return baseline.Update(o.value, hour_of_week % period);
+    }
+    monitor::SeasonalBaseline baseline;
+    int period;
+  };
+  std::unique_ptr<Detector> MakeDetector() const override { return std::make_unique<D>(params_); }
+  std::string Describe() const override { return "robust z beyond " + FormatNumber(params_.threshold); }
+  monitor::SeasonalParams params_;
+};
+
+const Registration kKpiSeasonal({
+    .name = "kpi_seasonal",
+    .kind = ComponentKind::kMonitor,
+    .description = "Seasonal baseline (hour of day or week) with a robust z-score on a KPI.",
+    .params =
+        monitor::KpiParams({StringParam("period", "day", "season: hour of the day or of the week", {"day", "week"}),
+                            NumberParam("min_seasons", 8, "past values of the slot needed before alerting", 2, 1000),
+                            NumberParam("max_seasons", 16, "past values of the slot kept", 2, 1000),
+                            NumberParam("threshold", 5.0, "robust z that alerts", 0.5, 100)},
+                           "both"),
+    .campaign_scoped = false,
+    .origin = "C++",
+    .make_bidder = nullptr,
+    .make_controller = nullptr,
+    .make_monitor = [](const BuildContext& ctx) -> std::unique_ptr<Monitor> {
+      return std::make_unique<KpiSeasonal>(ctx);
+    },
+});
+
+}  // namespace
+}  // namespace adsim

@@ -1,0 +1,107 @@
+#include "strategies/monitors/kpi_series.h"
+
+#include <algorithm>
+
+namespace adsim::monitor {
+
+const std::vector<std::string>& KpiMetrics() {
+  static const std::vector<std::string> kMetrics = {"ctr",    "cvr",         "win_rate",    "requests",
+                                                    "clicks", "impressions", "conversions", "spend"};
+  return kMetrics;
+}
+
+bool IsRateMetric(const std::string& m) { return m == "ctr" || m == "cvr" || m == "win_rate"; }
+
+std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& default_side) {
+  std::vector<ParamSpec> p = {
+      StringParam("metric", "ctr", "the KPI watched: a rate (ctr, cvr, win_rate) or a per-cycle level", KpiMetrics()),
+      BoolParam("by_segment", false, "one series per segment instead of per campaign x channel"),
+      StringParam("side", default_side, "which departures alert", {"drop", "rise", "both"}),
+      NumberParam("min_trials", 200, "rates: trials (impressions, clicks or bids) in the cycle needed to chart it", 0,
+                  1e12),
+      NumberParam("cooldown_cycles", 8, "cycles during which a series does not alert again", 0, 1e6),
+      StringParam("severity", "warning", "severity of its alerts", {"info", "warning", "critical"})};
+  for (auto& q : own) p.push_back(std::move(q));
+  return p;
+}
+
+Side SideParam(const Params& params) {
+  const std::string& s = params.String("side");
+  return s == "drop" ? Side::kLower : s == "rise" ? Side::kUpper : Side::kBoth;
+}
+
+KpiMonitor::KpiMonitor(const BuildContext& ctx)
+    : metric_(ctx.params.String("metric")),
+      by_segment_(ctx.params.Bool("by_segment")),
+      min_trials_(ctx.params.Number("min_trials")),
+      cooldown_(static_cast<int>(ctx.params.Number("cooldown_cycles"))),
+      severity_(ctx.params.String("severity")),
+      start_offset_in_week_(static_cast<SimTime>(ctx.scenario->start_weekday) * kMicrosPerDay +
+                            ctx.scenario->start_offset_in_day) {}
+
+void KpiMonitor::OnCycle(const Snapshot& snap, std::vector<Alert>* alerts) {
+  ++cycle_;
+  if (snap.time == 0) return;  // the first cycle has seen nothing yet
+  for (size_t c = 0; c < snap.campaigns.size(); ++c)
+    for (int ch = 0; ch < snap.num_channels; ++ch) {
+      if (!by_segment_) {
+        Observe(snap, static_cast<int>(c), ch, -1, alerts);
+        continue;
+      }
+      for (int s = 0; s < snap.num_segments; ++s) Observe(snap, static_cast<int>(c), ch, s, alerts);
+    }
+}
+
+void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vector<Alert>* alerts) {
+  ObservedStats sum;
+  for (int s = 0; s < snap.num_segments; ++s) {
+    if (seg >= 0 && s != seg) continue;
+    for (int cr = 0; cr < snap.num_creatives[c]; ++cr) sum.Add(snap.last_cycle[snap.Cell(c, ch, s, cr)]);
+  }
+  if (sum.requests == 0) return;  // the campaign does not run here (or no traffic this cycle)
+  KpiObservation obs;
+  obs.rate = IsRateMetric(metric_);
+  if (metric_ == "ctr") {
+    obs.successes = static_cast<double>(sum.clicks);
+    obs.trials = static_cast<double>(sum.impressions);
+  } else if (metric_ == "cvr") {
+    obs.successes = static_cast<double>(sum.conversions);
+    obs.trials = static_cast<double>(sum.clicks);
+  } else if (metric_ == "win_rate") {
+    obs.successes = static_cast<double>(sum.impressions);
+    obs.trials = static_cast<double>(sum.bids);
+  } else if (metric_ == "requests") {
+    obs.value = static_cast<double>(sum.requests);
+  } else if (metric_ == "clicks") {
+    obs.value = static_cast<double>(sum.clicks);
+  } else if (metric_ == "impressions") {
+    obs.value = static_cast<double>(sum.impressions);
+  } else if (metric_ == "conversions") {
+    obs.value = static_cast<double>(sum.conversions);
+  } else {
+    obs.value = sum.spend;
+  }
+  if (obs.rate) {
+    if (obs.trials < std::max(1.0, min_trials_)) return;  // too little evidence to chart this cycle
+    obs.value = obs.successes / obs.trials;
+  }
+  Series& sr = series_[{c, ch, seg}];
+  if (!sr.detector) sr.detector = MakeDetector();
+  const int hour_of_week = SeasonalBaseline::SlotOf(snap.time, 168, start_offset_in_week_);
+  const DetectorResult r = sr.detector->Update(obs, hour_of_week);
+  if (!r.fired() || cycle_ < sr.quiet_until) return;
+  sr.quiet_until = cycle_ + cooldown_;
+  Alert a;
+  a.campaign = c;
+  a.channel = ch;
+  a.segment = seg;
+  a.metric = metric_;
+  a.value = obs.value;
+  a.expected = r.expected;
+  a.score = r.score;
+  a.severity = severity_;
+  a.message = std::string(r.fired_lower ? "drop" : "rise") + " in " + metric_ + " (" + Describe() + ")";
+  alerts->push_back(a);
+}
+
+}  // namespace adsim::monitor
