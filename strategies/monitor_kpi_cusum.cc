@@ -35,7 +35,8 @@ const Registration kKpiCusum({
     .params = monitor::KpiParams(
         {NumberParam("k", 0.5, "reference value in standard deviations (half the shift to detect)", 0, 10),
          NumberParam("h", 5.0, "decision interval in standard deviations", 0.1, 100),
-         NumberParam("warmup_cycles", 16, "charted cycles used to estimate the in-control level (and sd)", 2, 10000)}),
+         NumberParam("warmup_cycles", 96,
+                     "charted cycles used to estimate the in-control level (and sd); 96 = a day of 15-min cycles", 2, 10000)}),
     .campaign_scoped = false,
     .origin = "C++",
     .make_bidder = nullptr,

@@ -36,7 +36,8 @@ const Registration kKpiEwma({
     .params = monitor::KpiParams(
         {NumberParam("lambda", 0.1, "weight of the newest cycle", 0.001, 1),
          NumberParam("L", 2.814, "limit width in EWMA standard deviations (lambda 0.1: ARL0 about 500)", 0.1, 20),
-         NumberParam("warmup_cycles", 16, "charted cycles used to estimate the in-control level (and sd)", 2, 10000)}),
+         NumberParam("warmup_cycles", 96,
+                     "charted cycles used to estimate the in-control level (and sd); 96 = a day of 15-min cycles", 2, 10000)}),
     .campaign_scoped = false,
     .origin = "C++",
     .make_bidder = nullptr,

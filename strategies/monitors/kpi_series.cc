@@ -87,7 +87,9 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
   }
   Series& sr = series_[{c, ch, seg}];
   if (!sr.detector) sr.detector = MakeDetector();
-  const int hour_of_week = SeasonalBaseline::SlotOf(snap.time, 168, start_offset_in_week_);
+  // The counts cover the cycle that just ended: take the slot of its last
+  // microsecond, not of the boundary (which belongs to the next hour).
+  const int hour_of_week = SeasonalBaseline::SlotOf(snap.time - 1, 168, start_offset_in_week_);
   const DetectorResult r = sr.detector->Update(obs, hour_of_week);
   if (!r.fired() || cycle_ < sr.quiet_until) return;
   sr.quiet_until = cycle_ + cooldown_;
