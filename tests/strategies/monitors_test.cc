@@ -185,3 +185,66 @@ TEST(PaceAlert, WarnsEarlyWhenAFixedBidWillExhaustTheBudget) {
 
 }  // namespace
 }  // namespace adsim
+
+namespace adsim {
+namespace {
+
+std::string RuleScenario(const std::string& campaign, const std::string& monitor, const std::string& shocks = "") {
+  return "name: rules\nseed: 8\nduration: 3d\ncontrol_cycle: 15m\n"
+         "channels:\n  - name: display\n    traffic: {per_hour: 40000}\n"
+         "    competition: {competitors: 5, median: 0.002, sigma: 0.6}\n"
+         "segments:\n  - {name: s, users: 200000, ctr: 0.01, cvr: 0.05}\n"
+         "campaigns:\n  - " +
+         campaign + "\nmonitors: [" + monitor + "]\n" + shocks;
+}
+
+TEST(AlertRule, PerformanceDropFiresInTheShockAndNowhereElse) {
+  // CTR x0.5 from 36h to 48h; rule: 2-hour CTR below 0.7 x the previous 24 h,
+  // with at least 5,000 impressions. Over 2 h (about 25,000 impressions, 250
+  // clicks) the CTR estimate has a relative SE of 6%: a 50% drop is far below
+  // 0.7, while ordinary noise stays far above it.
+  const Results r = RunScenario(test::Parse(
+      RuleScenario("{name: k, bid: 0.003}",
+                   "{type: alert_rule, params: {rule: performance_drop, metric: ctr, threshold: 0.7, window_hours: 2, "
+                   "baseline_hours: 24, min_evidence: 5000, cooldown_hours: 24}}",
+                   "shocks: [{name: drop, start: 36h, end: 48h, multiply: {ctr: 0.5}}]\nalert_grace: 2h\n")));
+  const auto& t = Col<int64_t>(r, "alerts", "time");
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_GE(t[0], 36 * kMicrosPerHour);
+  EXPECT_LE(t[0], 38 * kMicrosPerHour);  // once the 2-hour window is mostly shocked
+  EXPECT_DOUBLE_EQ(Col<double>(r, "monitor_scores", "precision")[0], 1.0);
+}
+
+TEST(AlertRule, OpportunityNeedsBudgetLeft) {
+  // CTR x1.8 from 36h to 48h; opportunity when the 2-hour CTR is above 1.4 x baseline.
+  const std::string monitor =
+      "{type: alert_rule, params: {rule: opportunity, metric: ctr, threshold: 1.4, window_hours: 2, "
+      "baseline_hours: 24, min_evidence: 5000, cooldown_hours: 24}}";
+  const std::string shock = "shocks: [{name: up, start: 36h, end: 48h, multiply: {ctr: 1.8}}]\n";
+  const Results open = RunScenario(test::Parse(RuleScenario("{name: k, bid: 0.003}", monitor, shock)));
+  EXPECT_EQ(Col<int64_t>(open, "alerts", "time").size(), 1u);
+  // The same market with a daily budget spent by the early morning: no budget left, no opportunity alert.
+  const Results spent =
+      RunScenario(test::Parse(RuleScenario("{name: k, bid: 0.003, budget: {daily: 8}}", monitor, shock)));
+  EXPECT_EQ(Col<int64_t>(spent, "alerts", "time").size(), 0u);
+}
+
+TEST(AlertRule, OverAndUnderpacing) {
+  // Overpacing: a fixed bid that spends its 40 budget by mid-morning runs far
+  // ahead of the traffic curve (ratio > 1.5) each day.
+  const Results over = RunScenario(test::Parse(RuleScenario(
+      "{name: k, bid: 0.004, budget: {daily: 40}}",
+      "{type: alert_rule, params: {rule: overpacing, threshold: 1.5, min_elapsed: 0.05, cooldown_hours: 24}}")));
+  const auto& t = Col<int64_t>(over, "alerts", "time");
+  ASSERT_EQ(t.size(), 3u);
+  for (int64_t x : t) EXPECT_LT(x % kMicrosPerDay, 10 * kMicrosPerHour);
+  // Underpacing: a budget ten times what the bid can spend.
+  const Results under = RunScenario(
+      test::Parse(RuleScenario("{name: k, bid: 0.0015, budget: {daily: 5000}}",
+                               "{type: alert_rule, params: {rule: underpacing, threshold: 0.5, cooldown_hours: 24}}")));
+  EXPECT_EQ(Col<int64_t>(under, "alerts", "time").size(), 3u);
+  EXPECT_EQ(Col<std::string>(under, "alerts", "metric")[0], "pacing_ratio");
+}
+
+}  // namespace
+}  // namespace adsim
