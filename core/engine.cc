@@ -223,7 +223,7 @@ class Engine {
   std::vector<Candidate> ours_, work_;
   std::vector<OurBid> our_bid_;  // indexed by campaign
   SlotWin wins_[kMaxSlots];
-  SimTime now_ = 0, day_start_ = 0;
+  SimTime day_start_ = 0;
   int64_t opportunities_ = 0;
   int64_t events_recorded_ = 0;
   bool events_truncated_ = false;
@@ -1044,7 +1044,6 @@ Results Engine::Run() {
       for (size_t i = 0; i < n; ++i) ProcessOpportunity(batch[i]);
       if (n < batch.size()) break;
     }
-    now_ = horizon;
     if (horizon >= end) break;
     if (bucket_start + sc_.bucket == horizon) {
       FlushBucket(bucket_start);
