@@ -559,6 +559,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     ++total_[cell].requests;
     const Micros remaining = rt.ledger.Remaining();
     if (remaining <= 0) continue;
+    req.creative = creative;
     double bid = rt.bidder->Bid(req, rt.state) * rt.state.segment_modifier[o.segment];
     if (!(bid > 0)) continue;
     const GuardrailSpec& g = sc_.campaigns[c].guardrails;

@@ -53,6 +53,7 @@ struct BidRequest {
   int64_t user = 0;  // user id within the segment's population
   int hour_of_day = 0;
   double floor = 0.0;  // the channel's public reserve price
+  int creative = 0;    // the creative the campaign would show (chosen by the engine before the bid)
 };
 
 // Counters of what an advertiser observes for one cell
