@@ -289,7 +289,12 @@ void Engine::Build() {
     const int ch = k / ns_, s = k % ns_;
     for (int c = 0; c < ncamp_; ++c) {
       const auto& cp = sc_.campaigns[c];
-      if (std::count(cp.channels.begin(), cp.channels.end(), ch) &&
+      const GuardrailSpec& g = cp.guardrails;
+      // Brand safety is enforced here, once: a blocked segment or channel is
+      // never offered to the campaign, so no bidder or action can buy it.
+      const bool blocked = std::count(g.blocked_segments.begin(), g.blocked_segments.end(), s) ||
+                           std::count(g.blocked_channels.begin(), g.blocked_channels.end(), ch);
+      if (!blocked && std::count(cp.channels.begin(), cp.channels.end(), ch) &&
           std::count(cp.segments.begin(), cp.segments.end(), s))
         elig_.push_back(c);
     }
@@ -1013,6 +1018,10 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, const Actio
       }
       double& cur = rt.state.segment_modifier[a.segment];
       const double old = cur;
+      if (std::count(g.blocked_segments.begin(), g.blocked_segments.end(), a.segment)) {
+        record(old, a.value, old, ActionStatus::kRejected, "segment blocked by brand safety");
+        break;
+      }
       const GuardrailDecision d = ApplyGuardrails(g, a.kind, rt.cycle_modifier[a.segment], old, a.value);
       if (d.status == ActionStatus::kApplied || d.status == ActionStatus::kClamped) cur = d.value;
       record(old, a.value, cur, d.status, d.note);

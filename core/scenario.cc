@@ -653,10 +653,20 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
 
   // ---- guardrails (scenario-wide defaults, overridable per campaign)
   GuardrailSpec global_guard;
-  auto read_guard = [&r](const YAML::Node& g, const std::string& gp, GuardrailSpec* out) {
+  auto read_guard = [&r, &segment_names, &channel_names](const YAML::Node& g, const std::string& gp,
+                                                         GuardrailSpec* out) {
     if (IsMissing(g)) return;
-    if (!r.Map(g, gp, {"min_bid", "max_bid", "max_change", "review_threshold", "max_daily_budget", "hold_pauses"}))
+    if (!r.Map(g, gp,
+               {"min_bid", "max_bid", "max_change", "review_threshold", "max_daily_budget", "hold_pauses",
+                "blocked_segments", "blocked_channels"}))
       return;
+    // Brand-safety lists add up: a campaign's blocks come on top of the scenario's.
+    for (int s : r.Names(g, gp, "blocked_segments", segment_names, "segment", false))
+      if (std::find(out->blocked_segments.begin(), out->blocked_segments.end(), s) == out->blocked_segments.end())
+        out->blocked_segments.push_back(s);
+    for (int c : r.Names(g, gp, "blocked_channels", channel_names, "channel", false))
+      if (std::find(out->blocked_channels.begin(), out->blocked_channels.end(), c) == out->blocked_channels.end())
+        out->blocked_channels.push_back(c);
     out->min_bid = r.Number(g, gp, "min_bid", out->min_bid, 0.0, 1e9);
     out->max_bid = r.Number(g, gp, "max_bid", out->max_bid, 0.0, 1e9);
     out->max_change = r.Number(g, gp, "max_change", out->max_change, 0.0, 1e6);

@@ -100,6 +100,11 @@ struct GuardrailSpec {
   double review_threshold = 1.0;   // a requested relative change above this is held for review
   double max_daily_budget = 1e12;  // cap on any daily budget set by an action
   bool hold_pauses = false;        // hold campaign pauses for review instead of applying them
+  // Brand safety: segments and channels (placements) never bought, whatever
+  // any strategy bids or asks (indices into the scenario's lists). A
+  // campaign's list adds to the scenario-wide one.
+  std::vector<int> blocked_segments;
+  std::vector<int> blocked_channels;
 };
 
 enum class GoalKind { kNone, kCpa, kRoas };

@@ -516,3 +516,67 @@ TEST(ScenarioErrors, MonitorNamesMustBeUnique) {
 
 }  // namespace
 }  // namespace adsim
+
+namespace adsim {
+namespace {
+
+// Asks to raise segment b's modifier every cycle.
+class PushSegment final : public Controller {
+ public:
+  void OnCycle(const Snapshot&, int campaign, std::vector<Action>* actions) override {
+    Action a;
+    a.kind = ActionKind::kSetSegmentModifier;
+    a.campaign = campaign;
+    a.segment = 1;
+    a.value = 1.2;
+    actions->push_back(a);
+  }
+};
+const Registration kPushSegment({.name = "test_push_segment",
+                                 .kind = ComponentKind::kController,
+                                 .description = "test: raises segment 1",
+                                 .params = {},
+                                 .campaign_scoped = true,
+                                 .origin = "C++",
+                                 .make_bidder = nullptr,
+                                 .make_controller = [](const BuildContext&) -> std::unique_ptr<Controller> {
+                                   return std::make_unique<PushSegment>();
+                                 }});
+
+TEST(BrandSafety, BlockedSegmentsAndChannelsAreNeverBought) {
+  // Campaign one blocks segment b; the scenario blocks nothing else. Its
+  // bidder bids anything (test_adversarial) and a controller keeps asking to
+  // raise segment b: nothing is bought there, and the asks are rejected.
+  const Results r = RunScenario(
+      test::Parse(test::SmallScenario("",
+                                      "    bidder: test_adversarial\n    controllers: [test_push_segment]\n    "
+                                      "guardrails: {blocked_segments: [b], max_bid: 1e9}\n")));
+  const auto& camp = Col<int64_t>(r, "aggregates", "campaign");
+  const auto& seg = Col<int64_t>(r, "aggregates", "segment");
+  const auto& opp = Col<int64_t>(r, "aggregates", "opportunities");
+  int64_t in_a = 0;
+  for (size_t i = 0; i < camp.size(); ++i) {
+    if (camp[i] != 0) continue;
+    if (seg[i] == 1) {
+      EXPECT_EQ(opp[i], 0);
+    } else {
+      in_a += opp[i];
+    }
+  }
+  EXPECT_GT(in_a, 1000);
+  const auto& status = Col<std::string>(r, "actions", "status");
+  ASSERT_FALSE(status.empty());
+  for (const auto& s : status) EXPECT_EQ(s, "rejected");
+  EXPECT_EQ(Col<std::string>(r, "actions", "note")[0], "segment blocked by brand safety");
+  // A scenario-wide channel block applies to every campaign.
+  const Results c = RunScenario(test::Parse(test::SmallScenario("guardrails: {blocked_channels: [search]}\n")));
+  const auto& ch = Col<int64_t>(c, "aggregates", "channel");
+  for (size_t i = 0; i < ch.size(); ++i) EXPECT_NE(ch[i], 1);
+  // Unknown names are errors with their path.
+  const auto issues = test::IssuesOf(test::SmallScenario("guardrails: {blocked_segments: [teens]}\n"));
+  ASSERT_FALSE(issues.empty());
+  EXPECT_EQ(issues[0].path, "guardrails.blocked_segments[0]");
+}
+
+}  // namespace
+}  // namespace adsim
