@@ -44,7 +44,10 @@ GuardrailDecision ApplyGuardrails(const GuardrailSpec& g, ActionKind kind, doubl
   }
   double v = requested;
   std::string why;
-  if (relative_limits) {
+  // Excluding a segment (modifier 0) is a discrete decision, not a step:
+  // the per-cycle change limit does not apply to it (the review hold does).
+  const bool exclusion = kind == ActionKind::kSetSegmentModifier && requested == 0.0;
+  if (relative_limits && !exclusion) {
     const double lo = cycle_start * (1 - g.max_change), hi = cycle_start * (1 + g.max_change);
     if (v < lo) {
       v = lo;

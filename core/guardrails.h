@@ -28,6 +28,9 @@ struct GuardrailDecision {
 //  3. the change is clamped to +-max_change relative to cycle_start;
 //  4. bids are clamped to [min_bid, max_bid], daily budgets to max_daily_budget.
 // A clamped action is applied at the clamped value and recorded as clamped.
+// Setting a segment modifier to 0 (excluding the segment) skips rule 3: it is
+// a discrete decision, still held for review under rule 2 when the review
+// threshold is below 1.
 GuardrailDecision ApplyGuardrails(const GuardrailSpec& g, ActionKind kind, double cycle_start, double old_value,
                                   double requested);
 

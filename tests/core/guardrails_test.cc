@@ -64,6 +64,22 @@ TEST(Guardrails, NonFiniteOrNegativeIsRejected) {
   EXPECT_EQ(ApplyGuardrails(Spec(), ActionKind::kSetBid, 1, 1, INFINITY).status, ActionStatus::kRejected);
 }
 
+TEST(Guardrails, SegmentExclusionIsNotClampedButCanBeHeld) {
+  // 1 -> 0 is a relative change of 1: max_change 0.25 would clamp a step,
+  // but an exclusion applies whole; a review threshold below 1 holds it.
+  auto d = ApplyGuardrails(Spec(), ActionKind::kSetSegmentModifier, 1.0, 1.0, 0.0);
+  EXPECT_EQ(d.status, ActionStatus::kApplied);
+  EXPECT_DOUBLE_EQ(d.value, 0.0);
+  GuardrailSpec strict = Spec();
+  strict.review_threshold = 0.5;
+  EXPECT_EQ(ApplyGuardrails(strict, ActionKind::kSetSegmentModifier, 1.0, 1.0, 0.0).status, ActionStatus::kHeld);
+  // A non-zero step is still limited: 1 -> 0.1 (-90%, under the review
+  // threshold of 100%) is clamped to 1 - 0.25 = 0.75.
+  d = ApplyGuardrails(Spec(), ActionKind::kSetSegmentModifier, 1.0, 1.0, 0.1);
+  EXPECT_EQ(d.status, ActionStatus::kClamped);
+  EXPECT_DOUBLE_EQ(d.value, 0.75);
+}
+
 TEST(Guardrails, FromZeroOnlyAbsoluteBoundsApply) {
   const auto d = ApplyGuardrails(Spec(), ActionKind::kSetTotalBudget, 0, 0, 500);
   EXPECT_EQ(d.status, ActionStatus::kApplied);
