@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/event_queue.h"
@@ -157,6 +159,7 @@ struct ControllerRuntime {
   std::string name;
   int campaign;  // -1: scenario-wide
   std::unique_ptr<Controller> controller;
+  int priority = 0;
 };
 
 struct MonitorRuntime {
@@ -184,7 +187,7 @@ class Engine {
   void HandleEvent(const Event& e);
   void RecomputeConditions(SimTime now);
   void RunCycle(SimTime now);
-  void ApplyAction(SimTime now, const std::string& controller, const Action& a);
+  void ApplyAction(SimTime now, const std::string& controller, int priority, const Action& a);
   void FlushBucket(SimTime bucket_start);
   void CloseDay(SimTime day_start);
   void Push(SimTime t, EventKind k, int64_t payload) { heap_.Push(t, k, payload); }
@@ -202,8 +205,9 @@ class Engine {
   std::vector<CampaignRuntime> camps_;
   std::vector<ControllerRuntime> controllers_;
   std::vector<MonitorRuntime> monitors_;
-  std::vector<Alert> all_alerts_;  // every alert of the run, for scoring
-  PublicScenario public_;          // what strategy factories see (no truth)
+  std::map<std::tuple<int, int, int>, int> claims_;  // settings changed this cycle -> priority
+  std::vector<Alert> all_alerts_;                    // every alert of the run, for scoring
+  PublicScenario public_;                            // what strategy factories see (no truth)
   std::unique_ptr<Market> market_;
   MarketConditions conditions_;
   std::vector<double> ctr_mult_, cvr_mult_, tracking_;  // per channel x segment
@@ -384,13 +388,18 @@ void Engine::Build() {
     rt.bidder = bi->make_bidder(context(c, cp.bidder, *bi));
     for (const auto& spec : cp.controllers) {
       const Registry::Entry ci = reg.Require(ComponentKind::kController, spec, sc_.source_name);
-      controllers_.push_back({ci->name, c, ci->make_controller(context(c, spec, *ci))});
+      controllers_.push_back(
+          {spec.label.empty() ? ci->name : spec.label, c, ci->make_controller(context(c, spec, *ci)), spec.priority});
     }
   }
   for (const auto& spec : sc_.controllers) {
     const Registry::Entry ci = reg.Require(ComponentKind::kController, spec, sc_.source_name);
-    controllers_.push_back({ci->name, -1, ci->make_controller(context(-1, spec, *ci))});
+    controllers_.push_back(
+        {spec.label.empty() ? ci->name : spec.label, -1, ci->make_controller(context(-1, spec, *ci)), spec.priority});
   }
+  // Higher priority first; scenario order among equals.
+  std::stable_sort(controllers_.begin(), controllers_.end(),
+                   [](const ControllerRuntime& x, const ControllerRuntime& y) { return x.priority > y.priority; });
   for (const auto& spec : sc_.monitors) {
     const Registry::Entry mi = reg.Require(ComponentKind::kMonitor, spec, sc_.source_name);
     monitors_.push_back({spec.label.empty() ? mi->name : spec.label, mi->make_monitor(context(-1, spec, *mi))});
@@ -878,10 +887,11 @@ void Engine::RunCycle(SimTime now) {
     }
   }
   std::vector<Action> actions;
+  claims_.clear();
   for (auto& ctl : controllers_) {
     actions.clear();
     ctl.controller->OnCycle(snap, ctl.campaign, &actions);
-    for (const Action& a : actions) ApplyAction(now, ctl.name, a);
+    for (const Action& a : actions) ApplyAction(now, ctl.name, ctl.priority, a);
   }
 }
 
@@ -907,7 +917,7 @@ void Engine::RebuildCreatives(int campaign) {
   }
 }
 
-void Engine::ApplyAction(SimTime now, const std::string& controller, const Action& a) {
+void Engine::ApplyAction(SimTime now, const std::string& controller, int priority, const Action& a) {
   auto record = [&](double old_v, double req, double new_v, ActionStatus st, const std::string& note) {
     act_.time->push_back(now);
     act_.controller->push_back(controller);
@@ -923,21 +933,23 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, const Actio
     act_.reason->push_back(a.reason);
   };
   if (a.campaign < 0 || a.campaign >= ncamp_) {
-    // The action cannot be recorded against a campaign; record it as rejected.
-    act_.time->push_back(now);
-    act_.controller->push_back(controller);
-    act_.campaign->push_back(a.campaign);
-    act_.segment->push_back(a.segment);
-    act_.creative->push_back(a.creative);
-    act_.kind->push_back(ActionKindName(a.kind));
-    act_.old_value->push_back(0);
-    act_.requested->push_back(a.value);
-    act_.new_value->push_back(0);
-    act_.status->push_back("rejected");
-    act_.note->push_back("no campaign with index " + std::to_string(a.campaign));
-    act_.reason->push_back(a.reason);
+    record(0, a.value, 0, ActionStatus::kRejected, "no campaign with index " + std::to_string(a.campaign));
     return;
   }
+  // Priorities: within a cycle, once a controller has changed a setting, a
+  // lower-priority controller cannot change it again.
+  const int setting = a.kind == ActionKind::kPauseCampaign || a.kind == ActionKind::kResumeCampaign ? 3
+                      : a.kind == ActionKind::kPauseCreative || a.kind == ActionKind::kResumeCreative
+                          ? 4
+                          : static_cast<int>(a.kind) + 10;
+  const int index = a.kind == ActionKind::kSetSegmentModifier ? a.segment : a.creative;
+  const auto key = std::make_tuple(a.campaign, setting, index);
+  if (auto it = claims_.find(key); it != claims_.end() && it->second > priority) {
+    record(0, a.value, 0, ActionStatus::kRejected,
+           "superseded by a priority " + std::to_string(it->second) + " action this cycle");
+    return;
+  }
+  const size_t recorded = act_.status->size();
   CampaignRuntime& rt = camps_[a.campaign];
   const GuardrailSpec& g = sc_.campaigns[a.campaign].guardrails;
   switch (a.kind) {
@@ -1027,6 +1039,11 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, const Actio
       record(old, a.value, cur, d.status, d.note);
       break;
     }
+  }
+  if (act_.status->size() > recorded) {
+    const std::string& st = act_.status->back();
+    if (st == "applied" || st == "clamped")
+      claims_[key] = std::max(claims_.count(key) ? claims_[key] : priority, priority);
   }
 }
 

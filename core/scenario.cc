@@ -339,9 +339,10 @@ class Reader {
       c.type = n.Scalar();
       return c;
     }
-    if (!Map(n, path, {"type", "params", "label"})) return c;
+    if (!Map(n, path, {"type", "params", "label", "priority"})) return c;
     c.type = String(n, path, "type", def_type, def_type.empty());
     c.label = String(n, path, "label", "");
+    c.priority = static_cast<int>(Integer(n, path, "priority", 0, -1000000, 1000000));
     if (n["type"].IsDefined()) c.line = n["type"].Mark().line + 1;
     c.params = Params(n["params"], Child(path, "params"));
     if (IsMapNode(n["params"]))

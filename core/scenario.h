@@ -88,6 +88,7 @@ struct ComponentSpec {  // a registered component chosen by name
   std::string type;
   ParamMap params;
   std::string label;                       // optional instance name (monitors: names their alerts and scores)
+  int priority = 0;                        // controllers: higher runs first and wins a setting within a cycle
   std::string where;                       // field path, for error messages from the component
   int line = 0;                            // line of the component's type (0 = unknown, e.g. the default)
   std::map<std::string, int> param_lines;  // line of each given parameter
