@@ -18,6 +18,7 @@
 #include <map>
 
 #include "core/registry.h"
+#include "strategies/traffic_curve.h"
 
 namespace adsim {
 namespace {
@@ -103,21 +104,10 @@ class AlertRule final : public Monitor {
   }
 
   void Pacing(const Snapshot& snap, std::vector<Alert>* alerts) {
-    const SimTime tod = ((snap.time + scenario_.start_offset_in_day) % kMicrosPerDay + kMicrosPerDay) % kMicrosPerDay;
     for (size_t c = 0; c < snap.campaigns.size(); ++c) {
       const CampaignState& st = snap.campaigns[c];
       if (!std::isfinite(st.daily_budget) || st.daily_budget <= 0) continue;
-      // Expected share of the day's traffic already elapsed, from the
-      // campaign's channels' hourly profiles weighted by volume.
-      double total = 0, before = 0;
-      const double hours = static_cast<double>(tod) / kMicrosPerHour;
-      for (int ch : scenario_.campaigns[c].channels)
-        for (int h = 0; h < 24; ++h) {
-          const double w = scenario_.channels[ch].per_hour * scenario_.channels[ch].hour_of_day[h];
-          total += w;
-          before += w * std::clamp(hours - h, 0.0, 1.0);
-        }
-      const double elapsed = total > 0 ? before / total : hours / 24;
+      const double elapsed = ElapsedTrafficShare(scenario_, static_cast<int>(c), HourOfDay(scenario_, snap.time));
       if (elapsed < min_elapsed_) continue;
       const double ratio = st.spend_today / (st.daily_budget * elapsed);
       const bool fire = rule_ == "overpacing" ? ratio > threshold_ : ratio < threshold_;

@@ -8,6 +8,7 @@
 
 #include "core/registry.h"
 #include "strategies/monitors/detectors.h"
+#include "strategies/traffic_curve.h"
 
 namespace adsim {
 namespace {
@@ -74,9 +75,8 @@ class PaceAlert final : public Monitor {
   monitor::TrafficCurve Curve(int campaign) {
     auto it = curves_.find(campaign);
     if (it != curves_.end()) return it->second;
-    std::vector<double> shares(24, 0.0);
-    for (int ch : scenario_.campaigns[campaign].channels)
-      for (int h = 0; h < 24; ++h) shares[h] += scenario_.channels[ch].per_hour * scenario_.channels[ch].hour_of_day[h];
+    const std::array<double, 24> w = CampaignHourlyTraffic(scenario_, campaign);
+    const std::vector<double> shares(w.begin(), w.end());
     double total = 0;
     for (double v : shares) total += v;
     monitor::TrafficCurve curve = total > 0 ? monitor::TrafficCurve{shares} : monitor::TrafficCurve::Uniform(24);

@@ -19,6 +19,7 @@
 #include <cmath>
 
 #include "core/registry.h"
+#include "strategies/traffic_curve.h"
 
 namespace adsim {
 namespace {
@@ -44,13 +45,8 @@ class PidPacing final : public Controller {
     double e;
     if (std::isfinite(st.daily_budget)) {
       if (st.daily_budget <= 0) return;  // nothing may be spent: nothing to pace
-      const SimTime offset = scenario_.start_offset_in_day;
-      const double tod_now = TimeOfDayHours(snap.time + offset);
-      // The first day may start mid-day: pace what is left of it.
-      const double tod_start = snap.day_start == 0 ? TimeOfDayHours(offset) : 0.0;
-      const double f0 = Cumulative(snap, campaign, tod_start);
-      const double f = (Cumulative(snap, campaign, tod_now) - f0) / std::max(1e-9, 1.0 - f0);
-      e = f - st.spend_today / st.daily_budget;
+      // The first day may start mid-day: TargetSpendFraction paces what is left of it.
+      e = TargetSpendFraction(snap, scenario_, campaign, even_) - st.spend_today / st.daily_budget;
     } else if (std::isfinite(st.total_budget)) {
       if (st.total_budget <= 0) return;
       const double f = static_cast<double>(snap.time) / static_cast<double>(scenario_.duration);
@@ -79,26 +75,6 @@ class PidPacing final : public Controller {
   }
 
  private:
-  static double TimeOfDayHours(SimTime t) {
-    return static_cast<double>(((t % kMicrosPerDay) + kMicrosPerDay) % kMicrosPerDay) / kMicrosPerHour;
-  }
-  // Share of the campaign's expected daily traffic before hour-of-day x.
-  double Cumulative(const Snapshot& snap, int campaign, double x) const {
-    if (even_) return x / 24.0;
-    double total = 0, before = 0;
-    const auto& cp = scenario_.campaigns[campaign];
-    for (int ch : cp.channels) {
-      const double w = scenario_.channels[ch].per_hour;
-      const auto& share = snap.hourly_traffic_share[ch];
-      for (int h = 0; h < 24; ++h) {
-        const double part = std::clamp(x - h, 0.0, 1.0);
-        before += w * share[h] * part;
-        total += w * share[h];
-      }
-    }
-    return total > 0 ? before / total : x / 24.0;
-  }
-
   const PublicScenario& scenario_;
   double kp_, ki_, kd_, min_mult_, max_mult_, integral_limit_;
   bool even_;

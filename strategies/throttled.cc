@@ -45,9 +45,8 @@ class Throttled final : public Bidder {
 
   void OnCycle(const Snapshot& snap, int campaign) override {
     const CampaignState& st = snap.campaigns[campaign];
-    const SimTime offset = scenario_.start_offset_in_day;
     const SimTime cycle = snap.control_cycle;
-    const double tod = valuation::TimeOfDayHours(snap.time + offset);
+    const double tod = HourOfDay(scenario_, snap.time);
     const double tod_next = std::min(24.0, tod + static_cast<double>(cycle) / kMicrosPerHour);
     const bool daily = std::isfinite(st.daily_budget);
     if (!daily && !std::isfinite(st.total_budget)) {
@@ -56,8 +55,8 @@ class Throttled final : public Bidder {
     }
     // Learn the unthrottled spend rate per unit of traffic share from the last cycle.
     if (snap.time > 0 && fraction_ > 0) {
-      const double tod_prev = valuation::TimeOfDayHours(snap.time - cycle + offset);
-      double share = Curve(snap, campaign, tod) - Curve(snap, campaign, tod_prev);
+      const double tod_prev = HourOfDay(scenario_, snap.time - cycle);
+      double share = Curve(campaign, tod) - Curve(campaign, tod_prev);
       if (tod < tod_prev) share += 1.0;  // the cycle crossed midnight
       const double spend = snap.CampaignTotal(snap.last_cycle, campaign).spend;
       if (share > 1e-9) {
@@ -72,14 +71,14 @@ class Throttled final : public Bidder {
     double left, target_share, traffic_share;
     if (daily) {
       left = budget_share_ * st.daily_budget - st.spend_today;
-      const double g_now = Target(snap, campaign, tod), g_next = Target(snap, campaign, tod_next);
+      const double g_now = Target(campaign, tod), g_next = Target(campaign, tod_next);
       target_share = g_now < 1 ? (g_next - g_now) / (1 - g_now) : 1.0;
-      traffic_share = Curve(snap, campaign, tod_next) - Curve(snap, campaign, tod);
+      traffic_share = Curve(campaign, tod_next) - Curve(campaign, tod);
     } else {
       left = budget_share_ * st.total_budget - st.spend_total;
       const double remaining = static_cast<double>(scenario_.duration - snap.time);
       target_share = remaining > 0 ? std::min(1.0, static_cast<double>(cycle) / remaining) : 1.0;
-      traffic_share = Curve(snap, campaign, tod_next) - Curve(snap, campaign, tod);
+      traffic_share = Curve(campaign, tod_next) - Curve(campaign, tod);
     }
     if (left <= 0) {
       fraction_ = min_fraction_;
@@ -90,12 +89,8 @@ class Throttled final : public Bidder {
   }
 
  private:
-  double Curve(const Snapshot& snap, int campaign, double x) const {
-    return valuation::CumulativeShare(snap, scenario_, campaign, x, false);
-  }
-  double Target(const Snapshot& snap, int campaign, double x) const {
-    return valuation::CumulativeShare(snap, scenario_, campaign, x, even_);
-  }
+  double Curve(int campaign, double x) const { return ElapsedTrafficShare(scenario_, campaign, x); }
+  double Target(int campaign, double x) const { return ElapsedTrafficShare(scenario_, campaign, x, even_); }
 
   const PublicScenario& scenario_;
   bool even_;

@@ -30,6 +30,7 @@
 #include "core/strategy.h"
 #include "core/types.h"
 #include "strategies/estimators.h"
+#include "strategies/traffic_curve.h"
 
 namespace adsim::valuation {
 
@@ -188,33 +189,5 @@ class BidTable {
   bool follow_;
   std::vector<double> add_, mul_;
 };
-
-// Pacing curve of a campaign, as in pid_pacing: the share of a day's expected
-// traffic (over the campaign's channels, from snapshot.hourly_traffic_share)
-// before hour-of-day x, or x / 24 for the "even" curve.
-inline double CumulativeShare(const Snapshot& snap, const PublicScenario& sc, int campaign, double x, bool even) {
-  if (even) return std::clamp(x / 24.0, 0.0, 1.0);
-  double total = 0, before = 0;
-  for (int ch : sc.campaigns[campaign].channels) {
-    const double w = sc.channels[ch].per_hour;
-    const auto& share = snap.hourly_traffic_share[ch];
-    for (int h = 0; h < 24; ++h) {
-      before += w * share[h] * std::clamp(x - h, 0.0, 1.0);
-      total += w * share[h];
-    }
-  }
-  return total > 0 ? before / total : std::clamp(x / 24.0, 0.0, 1.0);
-}
-inline double TimeOfDayHours(SimTime t) {
-  return static_cast<double>(((t % kMicrosPerDay) + kMicrosPerDay) % kMicrosPerDay) / kMicrosPerHour;
-}
-// Target share of today's budget spent by now: the curve's share of the day
-// so far, renormalised over what is left of the first day when the run starts mid-day.
-inline double TargetSpendFraction(const Snapshot& snap, const PublicScenario& sc, int campaign, bool even) {
-  const SimTime offset = sc.start_offset_in_day;
-  const double f0 = snap.day_start == 0 ? CumulativeShare(snap, sc, campaign, TimeOfDayHours(offset), even) : 0.0;
-  const double f = CumulativeShare(snap, sc, campaign, TimeOfDayHours(snap.time + offset), even);
-  return std::clamp((f - f0) / std::max(1e-9, 1.0 - f0), 0.0, 1.0);
-}
 
 }  // namespace adsim::valuation

@@ -42,7 +42,7 @@ class ValueRtb final : public Bidder {
     model_.Update(snap, campaign);
     const CampaignState& st = snap.campaigns[campaign];
     if (pacing_ != "none" && std::isfinite(st.daily_budget) && st.daily_budget > 0 && snap.time > 0) {
-      const double target = valuation::TargetSpendFraction(snap, model_.scenario(), campaign, pacing_ == "even");
+      const double target = TargetSpendFraction(snap, model_.scenario(), campaign, pacing_ == "even");
       const double e = target - st.spend_today / st.daily_budget;
       lambda_ = std::clamp(lambda_ * std::exp(-gain_ * e), lambda0_ * 1e-3, lambda0_ * 1e3);
     }

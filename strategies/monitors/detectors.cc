@@ -75,6 +75,11 @@ void CheckRate(double successes, double trials) {
 // ---------------------------------------------------------------------------
 // EWMA
 
+double WarmupMoments::LevelSd() const {
+  const double m = LevelMean();
+  return std::sqrt(std::max(0.0, (sq - n * m * m) / (n - 1)));
+}
+
 EwmaChart::EwmaChart(const EwmaParams& params) : p_(params) {
   kArgs.Range(p_.lambda, 0.0, 1.0, true, false, "EwmaParams.lambda");
   kArgs.Positive(p_.L, "EwmaParams.L");
@@ -91,21 +96,17 @@ void EwmaChart::Reset() {
   v_ = 0.0;
   trials_ = 0.0;
   step_ = 0;
-  warm_n_ = 0;
-  warm_sum_ = warm_sq_ = warm_trials_ = 0.0;
+  warm_ = {};
 }
 
 DetectorResult EwmaChart::Update(double x) {
   if (std::isnan(mean_) || std::isnan(sigma_)) {
     // Warm-up: collect the moments, chart nothing.
     ++step_;
-    ++warm_n_;
-    warm_sum_ += x;
-    warm_sq_ += x * x;
-    if (warm_n_ == p_.warmup) {
-      const double m = warm_sum_ / warm_n_;
-      if (std::isnan(mean_)) mean_ = m;
-      if (std::isnan(sigma_)) sigma_ = std::sqrt(std::max(0.0, (warm_sq_ - warm_n_ * m * m) / (warm_n_ - 1)));
+    warm_.AddLevel(x);
+    if (warm_.n == p_.warmup) {
+      if (std::isnan(mean_)) mean_ = warm_.LevelMean();
+      if (std::isnan(sigma_)) sigma_ = warm_.LevelSd();
       z_ = mean_;
       v_ = 0.0;
     }
@@ -122,11 +123,9 @@ DetectorResult EwmaChart::UpdateRate(double successes, double trials) {
   CheckRate(successes, trials);
   if (std::isnan(mean_)) {
     ++step_;
-    ++warm_n_;
-    warm_sum_ += successes;
-    warm_trials_ += trials;
-    if (warm_n_ >= p_.warmup && warm_trials_ > 0.0) {
-      mean_ = warm_sum_ / warm_trials_;
+    warm_.AddRate(successes, trials);
+    if (warm_.n >= p_.warmup && warm_.trials > 0.0) {
+      mean_ = warm_.RateMean();
       z_ = mean_;
       v_ = 0.0;
     }
@@ -215,20 +214,16 @@ void Cusum::Reset() {
   sigma_ = p_.sigma;
   s_hi_ = s_lo_ = trials_ = 0.0;
   step_ = 0;
-  warm_n_ = 0;
-  warm_sum_ = warm_sq_ = warm_trials_ = 0.0;
+  warm_ = {};
 }
 
 DetectorResult Cusum::Update(double x) {
   if (std::isnan(mean_) || std::isnan(sigma_)) {
     ++step_;
-    ++warm_n_;
-    warm_sum_ += x;
-    warm_sq_ += x * x;
-    if (warm_n_ == p_.warmup) {
-      const double m = warm_sum_ / warm_n_;
-      if (std::isnan(mean_)) mean_ = m;
-      if (std::isnan(sigma_)) sigma_ = std::sqrt(std::max(0.0, (warm_sq_ - warm_n_ * m * m) / (warm_n_ - 1)));
+    warm_.AddLevel(x);
+    if (warm_.n == p_.warmup) {
+      if (std::isnan(mean_)) mean_ = warm_.LevelMean();
+      if (std::isnan(sigma_)) sigma_ = warm_.LevelSd();
     }
     DetectorResult r;
     r.step = step_;
@@ -243,10 +238,8 @@ DetectorResult Cusum::UpdateRate(double successes, double trials) {
   CheckRate(successes, trials);
   if (std::isnan(mean_)) {
     ++step_;
-    ++warm_n_;
-    warm_sum_ += successes;
-    warm_trials_ += trials;
-    if (warm_n_ >= p_.warmup && warm_trials_ > 0.0) mean_ = warm_sum_ / warm_trials_;
+    warm_.AddRate(successes, trials);
+    if (warm_.n >= p_.warmup && warm_.trials > 0.0) mean_ = warm_.RateMean();
     DetectorResult r;
     r.step = step_;
     r.value = trials > 0 ? successes / trials : kUnknown;

@@ -65,6 +65,26 @@ struct DetectorResult {
 //   V_t = sigma^2 lambda / (2 - lambda) (1 - (1 - lambda)^{2t});
 // the recursion also covers rates, whose per-step variance
 // sigma_t^2 = p0 (1 - p0) / n_t changes with the trials n_t.
+// The moments collected during a detector's warm-up, to estimate the
+// in-control mean (and sd) of levels, or the pooled rate of counts.
+struct WarmupMoments {
+  int n = 0;
+  double sum = 0.0, sq = 0.0, trials = 0.0;
+  void AddLevel(double x) {
+    ++n;
+    sum += x;
+    sq += x * x;
+  }
+  void AddRate(double successes, double n_trials) {
+    ++n;
+    sum += successes;
+    trials += n_trials;
+  }
+  double LevelMean() const { return sum / n; }
+  double LevelSd() const;  // sample sd of the levels (n >= 2)
+  double RateMean() const { return sum / trials; }
+};
+
 struct EwmaParams {
   double lambda = 0.1;  // smoothing weight of the newest point, in (0, 1]
   double L = 2.814;     // width of the limits in EWMA standard deviations
@@ -98,8 +118,7 @@ class EwmaChart {
   double mean_, sigma_;
   double z_ = 0.0, v_ = 0.0, trials_ = 0.0;
   int64_t step_ = 0;
-  int warm_n_ = 0;
-  double warm_sum_ = 0.0, warm_sq_ = 0.0, warm_trials_ = 0.0;
+  WarmupMoments warm_;
 };
 
 // Average run length of a two-sided EWMA chart with asymptotic limits on
@@ -140,8 +159,7 @@ class Cusum {
   double mean_, sigma_;
   double s_hi_ = 0.0, s_lo_ = 0.0, trials_ = 0.0;
   int64_t step_ = 0;
-  int warm_n_ = 0;
-  double warm_sum_ = 0.0, warm_sq_ = 0.0, warm_trials_ = 0.0;
+  WarmupMoments warm_;
 };
 
 // ARL of the one-sided standardised CUSUM (k, h) on N(shift, 1) data, by the

@@ -75,4 +75,14 @@ const std::vector<T>& Col(const Results& r, const std::string& table, const std:
   return std::get<std::vector<T>>(c->data);
 }
 
+// Conversions reported in the aggregates from time `from` on.
+inline int64_t ConversionsReportedAfter(SimTime from, const Results& r) {
+  const auto& bucket = Col<int64_t>(r, "aggregates", "bucket_start");
+  const auto& conv = Col<int64_t>(r, "aggregates", "conversions");
+  int64_t n = 0;
+  for (size_t i = 0; i < bucket.size(); ++i)
+    if (bucket[i] >= from) n += conv[i];
+  return n;
+}
+
 }  // namespace adsim::test

@@ -24,15 +24,6 @@ std::string AudienceScenario(const std::string& controllers) {
          controllers;
 }
 
-int64_t ConversionsAfterDay1(const Results& r) {
-  const auto& bucket = Col<int64_t>(r, "aggregates", "bucket_start");
-  const auto& conv = Col<int64_t>(r, "aggregates", "conversions");
-  int64_t n = 0;
-  for (size_t i = 0; i < bucket.size(); ++i)
-    if (bucket[i] >= kMicrosPerDay) n += conv[i];
-  return n;
-}
-
 TEST(AudienceModifiers, ExcludesThePoorSegmentAndBuysMoreConversions) {
   const Results base = RunScenario(test::Parse(AudienceScenario("")));
   // min_clicks 100: the modifiers move bids off the poor segment so fast that
@@ -53,8 +44,8 @@ TEST(AudienceModifiers, ExcludesThePoorSegmentAndBuysMoreConversions) {
   EXPECT_GT(last[0], 1.0);
   // Same seed, same binding budget: more conversions after the first day.
   // Poisson counts: the difference must exceed 4 sqrt(n1 + n2).
-  const double n_tuned = static_cast<double>(ConversionsAfterDay1(tuned));
-  const double n_base = static_cast<double>(ConversionsAfterDay1(base));
+  const double n_tuned = static_cast<double>(test::ConversionsReportedAfter(kMicrosPerDay, tuned));
+  const double n_base = static_cast<double>(test::ConversionsReportedAfter(kMicrosPerDay, base));
   EXPECT_GT(n_tuned - n_base, 4 * std::sqrt(n_tuned + n_base)) << n_tuned << " vs " << n_base;
   // Both spend their budgets: the gain is not bought with more money.
   const auto& sb = Col<double>(base, "daily", "spend");

@@ -27,15 +27,6 @@ std::string Twins(const std::string& controllers) {
          controllers;
 }
 
-int64_t ConversionsAfterDay1(const Results& r) {
-  const auto& bucket = Col<int64_t>(r, "aggregates", "bucket_start");
-  const auto& conv = Col<int64_t>(r, "aggregates", "conversions");
-  int64_t n = 0;
-  for (size_t i = 0; i < bucket.size(); ++i)
-    if (bucket[i] >= kMicrosPerDay) n += conv[i];
-  return n;
-}
-
 class Reallocation : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Reallocation, MovesBudgetToTheBetterCampaignAndBuysMoreConversions) {
@@ -54,8 +45,8 @@ TEST_P(Reallocation, MovesBudgetToTheBetterCampaignAndBuysMoreConversions) {
     EXPECT_GE(budget[d] + budget[d + 1], 0.97 * 300);
   }
   // Same seed: more conversions after the first day (Poisson: 4 standard errors).
-  const double n_moved = static_cast<double>(ConversionsAfterDay1(moved));
-  const double n_base = static_cast<double>(ConversionsAfterDay1(base));
+  const double n_moved = static_cast<double>(test::ConversionsReportedAfter(kMicrosPerDay, moved));
+  const double n_base = static_cast<double>(test::ConversionsReportedAfter(kMicrosPerDay, base));
   EXPECT_GT(n_moved - n_base, 4 * std::sqrt(n_moved + n_base)) << n_moved << " vs " << n_base;
 }
 
