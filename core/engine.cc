@@ -38,7 +38,16 @@ PublicScenario MakePublicScenario(const Scenario& sc) {
   p.start_weekday = sc.start_weekday;
   for (const auto& c : sc.channels)
     p.channels.push_back({c.name, c.auction, c.slots, c.billing, c.floor, c.per_hour, c.hour_of_day, c.day_of_week});
-  for (const auto& s : sc.segments) p.segments.push_back({s.name, s.users});
+  for (const auto& s : sc.segments)
+    for (const auto& [name, value] : s.features)
+      if (std::find(p.feature_names.begin(), p.feature_names.end(), name) == p.feature_names.end())
+        p.feature_names.push_back(name);
+  for (const auto& s : sc.segments) {
+    PublicScenario::Segment seg{s.name, s.users, std::vector<double>(p.feature_names.size(), 0.0)};
+    for (const auto& [name, value] : s.features)
+      seg.features[std::find(p.feature_names.begin(), p.feature_names.end(), name) - p.feature_names.begin()] = value;
+    p.segments.push_back(std::move(seg));
+  }
   p.campaigns = sc.campaigns;
   return p;
 }

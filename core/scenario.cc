@@ -550,13 +550,25 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
       seg.competition.assign(sc.channels.size(), std::nullopt);
       if (r.Map(s, p,
                 {"name", "users", "propensity_sigma", "share", "ctr", "cvr", "creatives", "conversion_value",
-                 "conversion_delay", "competition", "fatigue"})) {
+                 "conversion_delay", "competition", "fatigue", "features"})) {
         seg.name = r.String(s, p, "name", "segment" + std::to_string(i), true);
         seg.users = r.Integer(s, p, "users", 100000, 1, 100'000'000);
         seg.propensity_sigma = r.Number(s, p, "propensity_sigma", 0.0, 0.0, 3.0);
         seg.ctr = r.Number(s, p, "ctr", 0.01, 0.0, 1.0, true);
         seg.cvr = r.Number(s, p, "cvr", 0.05, 0.0, 1.0, true);
         seg.fatigue = ReadFatigue(r, s, p);
+        const YAML::Node ft = s["features"];
+        const std::string ftp = Reader::Child(p, "features");
+        if (!IsMissing(ft)) {
+          if (!IsMapNode(ft)) {
+            r.Issue(ft, ftp, "a mapping from feature name to number (e.g. {age_25_34: 1, mobile: 0.7})", Describe(ft));
+          } else {
+            for (auto it = ft.begin(); it != ft.end(); ++it) {
+              const std::string key = it->first.Scalar();
+              seg.features.emplace_back(key, r.Number(ft, ftp, key, 0.0, -1e6, 1e6));
+            }
+          }
+        }
         const YAML::Node sh = s["share"];
         const std::string shp = Reader::Child(p, "share");
         if (IsMissing(sh)) {

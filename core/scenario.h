@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/types.h"
@@ -74,6 +75,10 @@ struct SegmentSpec {
   double cvr = 0.05;
   std::map<std::string, CreativeRates> creatives;  // key "campaign/creative"
   FatigueSpec fatigue;                             // default for every creative in the segment: none
+  // Public descriptors of the segment (targeting attributes an advertiser
+  // knows: age band, device mix...), in the order given. A feature a segment
+  // does not name is 0. Used by model-based estimators; no effect on the market.
+  std::vector<std::pair<std::string, double>> features;
   ValueDist value_dist = ValueDist::kFixed;
   double value_mean = 50.0;  // currency
   double value_sigma = 0.0;  // lognormal shape

@@ -34,7 +34,9 @@ struct PublicScenario {
   struct Segment {
     std::string name;
     int64_t users = 0;
+    std::vector<double> features;  // per feature_names entry (0 when the segment does not name it)
   };
+  std::vector<std::string> feature_names;  // union of the segments' feature names, in first-seen order
   std::string source_name;
   SimTime duration = 0, bucket = 0, control_cycle = 0;
   SimTime start_offset_in_day = 0;

@@ -315,5 +315,23 @@ TEST(ScenarioErrors, EmptyShockTargetsAndDoubleCompetitionSpecs) {
   EXPECT_TRUE(HasIssue(issues, "segments[1].competition.display")) << Dump(issues);
 }
 
+TEST(Scenario, SegmentFeaturesReachThePublicScenarioAsAUnionWithZeros) {
+  std::string text = SmallScenario();
+  text.replace(text.find("propensity_sigma: 0.4,"), 22, "propensity_sigma: 0.4, features: {young: 1, mobile: 0.7},");
+  text.replace(text.find("share: {display: 2"), 0, "features: {mobile: 0.2, desktop: 1}, ");
+  const PublicScenario p = MakePublicScenario(test::Parse(text));
+  ASSERT_EQ(p.feature_names, (std::vector<std::string>{"young", "mobile", "desktop"}));
+  EXPECT_EQ(p.segments[0].features, (std::vector<double>{1.0, 0.7, 0.0}));
+  EXPECT_EQ(p.segments[1].features, (std::vector<double>{0.0, 0.2, 1.0}));
+
+  text.replace(text.find("features: {young: 1, mobile: 0.7}"), 33, "features: [1, 2]");
+  auto issues = IssuesOf(text);
+  EXPECT_TRUE(HasIssue(issues, "segments[0].features", 21)) << Dump(issues);
+  text = SmallScenario();
+  text.replace(text.find("share: {display: 2"), 0, "features: {mobile: high}, ");
+  issues = IssuesOf(text);
+  EXPECT_TRUE(HasIssue(issues, "segments[1].features.mobile")) << Dump(issues);
+}
+
 }  // namespace
 }  // namespace adsim
