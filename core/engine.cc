@@ -49,6 +49,7 @@ PublicScenario MakePublicScenario(const Scenario& sc) {
     p.segments.push_back(std::move(seg));
   }
   p.campaigns = sc.campaigns;
+  p.experiments = sc.experiments;
   return p;
 }
 
@@ -171,6 +172,26 @@ struct ControllerRuntime {
   int priority = 0;
 };
 
+struct AnalysisRuntime {
+  std::string name;  // label or type
+  int experiment;
+  std::unique_ptr<ExperimentAnalysis> analysis;
+};
+
+// Arm assignment of one experiment: a uniform number per user (or per
+// opportunity), mapped to an arm by the cumulative weights of the arms still
+// running (a paused arm's traffic goes to the others in proportion).
+struct ExperimentRuntime {
+  uint64_t key = 0;                 // seeds the assignment hash
+  bool by_user = true;
+  std::vector<int> arms;            // campaign indices
+  std::vector<double> weights;
+  std::vector<double> active_cum;   // cumulative weights of the running arms (rebuilt each cycle)
+  std::vector<int> active_arms;     // campaign indices of the running arms
+  int64_t stamp = -1;               // opportunity counter at which `assigned` was drawn
+  int assigned = -1;                // campaign index assigned to the current opportunity
+};
+
 struct MonitorRuntime {
   std::string name;
   std::unique_ptr<Monitor> monitor;
@@ -249,6 +270,12 @@ class Engine {
   Table* daily_ = nullptr;
   Table* events_ = nullptr;
   Table* alerts_ = nullptr;
+  std::vector<AnalysisRuntime> analyses_;
+  std::vector<ExperimentRuntime> experiments_;
+  std::vector<int> experiment_of_;  // per campaign: experiment index, -1 if not an arm
+  std::vector<ExperimentLook> looks_;
+  void RebuildExperimentArms();
+  int AssignedArm(int experiment, const Opportunity& o);
   struct {
     std::vector<int64_t>*time, *campaign, *channel, *segment, *creative;
     std::vector<std::string>*monitor, *metric, *severity, *message;
@@ -373,6 +400,23 @@ void Engine::Build() {
   auto context = [this](int campaign, const ComponentSpec& spec, const ComponentInfo& info) {
     return BuildContext{&public_, campaign, Registry::Global().Resolve(info, spec, sc_.source_name), spec.where, seed_};
   };
+  experiment_of_.assign(ncamp_, -1);
+  for (size_t e = 0; e < sc_.experiments.size(); ++e) {
+    const ExperimentSpec& ex = sc_.experiments[e];
+    ExperimentRuntime er;
+    er.key = StreamSeed(seed_, "experiments/" + ex.name + "/assignment");
+    er.by_user = ex.split_by_user;
+    er.arms = ex.arms;
+    er.weights = ex.weights;
+    for (int c : ex.arms) experiment_of_[c] = static_cast<int>(e);
+    experiments_.push_back(std::move(er));
+    for (const auto& spec : ex.analyses) {
+      const Registry::Entry ai = reg.Require(ComponentKind::kAnalysis, spec, sc_.source_name);
+      BuildContext ctx = context(-1, spec, *ai);
+      ctx.experiment = static_cast<int>(e);
+      analyses_.push_back({spec.label.empty() ? ai->name : spec.label, static_cast<int>(e), ai->make_analysis(ctx)});
+    }
+  }
   camps_.resize(ncamp_);
   for (int c = 0; c < ncamp_; ++c) {
     const auto& cp = sc_.campaigns[c];
@@ -567,6 +611,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     CampaignRuntime& rt = camps_[c];
     const int na = static_cast<int>(rt.active_creatives.size());
     if (rt.state.paused || na == 0) continue;
+    if (experiment_of_[c] >= 0 && AssignedArm(experiment_of_[c], o) != c) continue;
     int creative;
     if (na == 1) {
       creative = rt.active_creatives[0];
@@ -728,6 +773,35 @@ void Engine::RecordConversion(const PendingConversion& p, SimTime arrival, bool 
   conv_.user->push_back(p.user);
   conv_.value->push_back(p.value);
   conv_.reported->push_back(reported ? 1 : 0);
+}
+
+int Engine::AssignedArm(int experiment, const Opportunity& o) {
+  ExperimentRuntime& er = experiments_[experiment];
+  if (er.stamp == opportunities_) return er.assigned;
+  er.stamp = opportunities_;
+  const int na = static_cast<int>(er.active_arms.size());
+  if (na == 0) return er.assigned = -1;
+  const uint64_t unit = er.by_user ? (static_cast<uint64_t>(o.segment) << 48) ^ static_cast<uint64_t>(o.user)
+                                   : o.response_key;
+  const double u = static_cast<double>(Mix64(er.key ^ Mix64(unit)) >> 11) * 0x1.0p-53 * er.active_cum[na - 1];
+  int i = 0;
+  while (i + 1 < na && u >= er.active_cum[i]) ++i;
+  return er.assigned = er.active_arms[i];
+}
+
+void Engine::RebuildExperimentArms() {
+  for (ExperimentRuntime& er : experiments_) {
+    er.active_arms.clear();
+    er.active_cum.clear();
+    double sum = 0;
+    for (size_t k = 0; k < er.arms.size(); ++k) {
+      if (camps_[er.arms[k]].state.paused) continue;
+      sum += er.weights[k];
+      er.active_arms.push_back(er.arms[k]);
+      er.active_cum.push_back(sum);
+    }
+    er.stamp = -1;
+  }
 }
 
 void Engine::RecordAlert(const Alert& a) {
@@ -902,6 +976,19 @@ void Engine::RunCycle(SimTime now) {
     ctl.controller->OnCycle(snap, ctl.campaign, &actions);
     for (const Action& a : actions) ApplyAction(now, ctl.name, ctl.priority, a);
   }
+  // Experiment analyses run last: their decisions (pausing arms) pass the guardrails like any action.
+  for (auto& an : analyses_) {
+    actions.clear();
+    const size_t before = looks_.size();
+    an.analysis->OnCycle(snap, an.experiment, &looks_, &actions);
+    for (size_t i = before; i < looks_.size(); ++i) {
+      looks_[i].time = now;
+      looks_[i].experiment = sc_.experiments[an.experiment].name;
+      looks_[i].analysis = an.name;
+    }
+    for (const Action& a : actions) ApplyAction(now, "experiment:" + an.name, 0, a);
+  }
+  RebuildExperimentArms();
 }
 
 void Engine::RebuildCreatives(int campaign) {
@@ -960,6 +1047,19 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, int priorit
   }
   const size_t recorded = act_.status->size();
   CampaignRuntime& rt = camps_[a.campaign];
+  if (a.review) {
+    const double cur = a.kind == ActionKind::kSetBid           ? rt.state.bid
+                       : a.kind == ActionKind::kSetDailyBudget ? rt.state.daily_budget
+                       : a.kind == ActionKind::kSetTotalBudget ? rt.state.total_budget
+                       : a.kind == ActionKind::kPauseCampaign || a.kind == ActionKind::kResumeCampaign
+                           ? (rt.state.paused ? 1.0 : 0.0)
+                           : NAN;
+    const double req = a.kind == ActionKind::kPauseCampaign    ? 1.0
+                       : a.kind == ActionKind::kResumeCampaign ? 0.0
+                                                               : a.value;
+    record(cur, req, cur, ActionStatus::kHeld, "held for review: the controller asked for it");
+    return;
+  }
   const GuardrailSpec& g = sc_.campaigns[a.campaign].guardrails;
   switch (a.kind) {
     case ActionKind::kSetBid: {
@@ -1059,6 +1159,7 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, int priorit
 Results Engine::Run() {
   const auto wall0 = std::chrono::steady_clock::now();
   Build();
+  RebuildExperimentArms();
   // Sparse events known up front.
   const SimTime first_midnight = kMicrosPerDay - sc_.start_offset_in_day;
   if (first_midnight < sc_.duration) Push(first_midnight, EventKind::kDayStart, 0);
@@ -1216,6 +1317,62 @@ Results Engine::Finish(double wall_seconds) {
     shtr.push_back(sh.conversion_tracking);
     shshape.push_back(sh.ramp ? "ramp" : "step");
     shstep.push_back(sh.ramp_step);
+  }
+  // Experiments: arms as configured, and every look of every analysis.
+  Table& ext = results_.Add("experiments", "One row per experiment arm; arm 0 is the control");
+  auto& exn = ext.Text("experiment", "experiment name");
+  auto& exa = ext.Int("arm", "index", "arm index within the experiment (0 = control)");
+  auto& exc = ext.Int("campaign", "index", "the arm's campaign");
+  auto& exw = ext.Real("weight", "", "traffic weight");
+  auto& exs = ext.Text("split", "user or opportunity");
+  auto& exp = ext.Int("paused_at_end", "bool", "1 if the arm's campaign was paused when the run ended");
+  for (const auto& ex : sc_.experiments)
+    for (size_t k = 0; k < ex.arms.size(); ++k) {
+      exn.push_back(ex.name);
+      exa.push_back(static_cast<int64_t>(k));
+      exc.push_back(ex.arms[k]);
+      exw.push_back(ex.weights[k]);
+      exs.push_back(ex.split_by_user ? "user" : "opportunity");
+      exp.push_back(camps_[ex.arms[k]].state.paused ? 1 : 0);
+    }
+  Table& lk = results_.Add("experiment_looks", "Every look of every experiment analysis, per treatment arm");
+  auto& lkt = lk.Int("time", "us", "simulated time of the control cycle");
+  auto& lke = lk.Text("experiment", "experiment name");
+  auto& lka = lk.Text("analysis", "the analysis's label or registered name");
+  auto& lkl = lk.Int("look", "index", "1-based look of this analysis");
+  auto& lkarm = lk.Int("arm", "index", "treatment arm index within the experiment (1..)");
+  auto& lkm = lk.Text("metric", "primary metric");
+  auto& lkcn = lk.Int("control_n", "count", "control trials (metric denominator)");
+  auto& lkcx = lk.Int("control_x", "count", "control successes (metric numerator)");
+  auto& lkan = lk.Int("arm_n", "count", "arm trials");
+  auto& lkax = lk.Int("arm_x", "count", "arm successes");
+  auto& lki = lk.Real("information", "ratio", "information fraction: trials per arm / planned trials per arm");
+  auto& lks = lk.Real("statistic", "", "z statistic (pooled two-proportion)");
+  auto& lkb = lk.Real("boundary", "", "|statistic| at or above it rejects at this look (inf: cannot reject)");
+  auto& lkp = lk.Real("p_value", "", "two-sided p-value: fixed-horizon for fixed/naive, always-valid for msprt");
+  auto& lkpb = lk.Real("prob_beat", "", "Bayesian P(arm rate > control rate), uniform priors");
+  auto& lkel = lk.Real("expected_loss", "", "Bayesian expected loss of shipping the arm (rate units)");
+  auto& lkd = lk.Text("decision", "continue, ship, stop, no_difference, guardrail_stop, not_reached");
+  auto& lkn = lk.Text("note", "why");
+  for (const ExperimentLook& l : looks_) {
+    lkt.push_back(l.time);
+    lke.push_back(l.experiment);
+    lka.push_back(l.analysis);
+    lkl.push_back(l.look);
+    lkarm.push_back(l.arm);
+    lkm.push_back(l.metric);
+    lkcn.push_back(l.control_n);
+    lkcx.push_back(l.control_x);
+    lkan.push_back(l.arm_n);
+    lkax.push_back(l.arm_x);
+    lki.push_back(l.information);
+    lks.push_back(l.statistic);
+    lkb.push_back(l.boundary);
+    lkp.push_back(l.p_value);
+    lkpb.push_back(l.prob_beat);
+    lkel.push_back(l.expected_loss);
+    lkd.push_back(l.decision);
+    lkn.push_back(l.note);
   }
   // Monitors scored against the injected shocks.
   Table& ms = results_.Add("monitor_scores", "Each monitor scored against the injected shocks (truth)");

@@ -15,6 +15,8 @@ const char* ComponentKindName(ComponentKind k) {
       return "controller";
     case ComponentKind::kMonitor:
       return "monitor";
+    case ComponentKind::kAnalysis:
+      return "analysis";
   }
   return "?";
 }
@@ -124,6 +126,8 @@ void ValidateComponents(const Scenario& sc) {
   }
   for (const auto& k : sc.controllers) check(ComponentKind::kController, k, true);
   for (const auto& k : sc.monitors) check(ComponentKind::kMonitor, k, true);
+  for (const auto& e : sc.experiments)
+    for (const auto& k : e.analyses) check(ComponentKind::kAnalysis, k, true);
   if (!issues.empty()) throw ConfigError(issues);
 }
 

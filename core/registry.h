@@ -40,7 +40,7 @@ class Params {
   ParamMap values_;
 };
 
-enum class ComponentKind { kBidder, kController, kMonitor };
+enum class ComponentKind { kBidder, kController, kMonitor, kAnalysis };
 
 // What a component's factory receives.
 struct BuildContext {
@@ -51,6 +51,7 @@ struct BuildContext {
   // The run's seed: a component that draws random numbers makes its own
   // stream, Stream(seed, "strategies/<name>/<campaign>") (core/random.h).
   uint64_t seed = 0;
+  int experiment = -1;  // analyses: index into scenario->experiments
 };
 
 struct ComponentInfo {
@@ -63,6 +64,7 @@ struct ComponentInfo {
   std::function<std::unique_ptr<Bidder>(const BuildContext&)> make_bidder;
   std::function<std::unique_ptr<Controller>(const BuildContext&)> make_controller;
   std::function<std::unique_ptr<Monitor>(const BuildContext&)> make_monitor;  // monitors only
+  std::function<std::unique_ptr<ExperimentAnalysis>(const BuildContext&)> make_analysis;  // analyses only
 };
 
 // Thread-safe: entries are immutable and shared, so a run that looked a

@@ -426,7 +426,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   sc.source_text = text;
   if (!r.Map(root, "",
              {"name", "description", "seed", "start", "duration", "bucket", "control_cycle", "channels", "segments",
-              "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails", "recording"}))
+              "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails", "recording", "experiments"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");
@@ -829,6 +829,77 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
     }
   }
   sc.alert_grace = r.Duration(root, "", "alert_grace", sc.alert_grace, 0);
+
+  // ---- experiments
+  const YAML::Node exps = root["experiments"];
+  if (exps.IsDefined() && !exps.IsNull()) {
+    std::vector<std::string> campaign_names;
+    for (const auto& cp : sc.campaigns) campaign_names.push_back(cp.name);
+    std::vector<std::string> in_experiment(sc.campaigns.size());
+    if (!IsSequenceNode(exps)) {
+      r.Issue(exps, "experiments", "a list of experiments", Describe(exps));
+    } else {
+      for (size_t i = 0; i < exps.size(); ++i) {
+        const std::string p = Reader::Item("experiments", i);
+        const YAML::Node e = exps[i];
+        ExperimentSpec ex;
+        ex.line = e.Mark().line + 1;
+        if (!r.Map(e, p, {"name", "arms", "weights", "split", "analyses"})) continue;
+        ex.name = r.String(e, p, "name", "experiment" + std::to_string(i), true);
+        for (const auto& other : sc.experiments)
+          if (other.name == ex.name) r.Issue(e["name"], Reader::Child(p, "name"), "an experiment name used once", "'" + ex.name + "' again");
+        if (IsMissing(e["arms"])) {
+          r.Issue(e, Reader::Child(p, "arms"), "a list of at least 2 campaign names (control first)", "nothing");
+        } else {
+          ex.arms = r.Names(e, p, "arms", campaign_names, "campaign", false);
+          if (IsSequenceNode(e["arms"]) && e["arms"].size() < 2)
+            r.Issue(e["arms"], Reader::Child(p, "arms"), "at least 2 campaigns (control first)", Describe(e["arms"]));
+          for (size_t k = 0; k < ex.arms.size(); ++k) {
+            const int c = ex.arms[k];
+            if (!in_experiment[c].empty())
+              r.Issue(e["arms"][k], Reader::Item(Reader::Child(p, "arms"), k), "a campaign in one experiment only",
+                      "'" + campaign_names[c] + "', already an arm of '" + in_experiment[c] + "'");
+            else
+              in_experiment[c] = ex.name;
+          }
+          for (size_t k = 1; k < ex.arms.size(); ++k) {
+            const auto& a = sc.campaigns[ex.arms[0]];
+            const auto& b = sc.campaigns[ex.arms[k]];
+            if (a.channels != b.channels || a.segments != b.segments)
+              r.Issue(e["arms"][k], Reader::Item(Reader::Child(p, "arms"), k),
+                      "an arm targeting the same channels and segments as the control '" + a.name + "'",
+                      "'" + b.name + "' with different targeting");
+          }
+        }
+        ex.weights.assign(ex.arms.size(), 1.0);
+        const YAML::Node w = e["weights"];
+        if (!IsMissing(w)) {
+          if (!IsSequenceNode(w) || w.size() != ex.arms.size()) {
+            r.Issue(w, Reader::Child(p, "weights"), "a list of " + std::to_string(ex.arms.size()) + " positive numbers, one per arm", Describe(w));
+          } else {
+            for (size_t k = 0; k < w.size(); ++k) ex.weights[k] = r.NumberAt(w[k], Reader::Item(Reader::Child(p, "weights"), k), 1.0, 1e-9, 1e9);
+          }
+        }
+        ex.split_by_user = r.Choice(e, p, "split", "user", {"user", "opportunity"}) == "user";
+        const YAML::Node an = e["analyses"];
+        if (!IsMissing(an)) {
+          if (!IsSequenceNode(an)) {
+            r.Issue(an, Reader::Child(p, "analyses"), "a list of analyses (e.g. [{type: ab_test, params: {...}}])", Describe(an));
+          } else {
+            for (size_t k = 0; k < an.size(); ++k) {
+              ex.analyses.push_back(r.Component(an[k], Reader::Item(Reader::Child(p, "analyses"), k), ""));
+              auto name_of = [](const ComponentSpec& m) { return m.label.empty() ? m.type : m.label; };
+              for (size_t j = 0; j + 1 < ex.analyses.size(); ++j)
+                if (name_of(ex.analyses[j]) == name_of(ex.analyses.back()))
+                  r.Issue(an[k], Reader::Item(Reader::Child(p, "analyses"), k), "an analysis name used once in the experiment: give one a label",
+                          "'" + name_of(ex.analyses.back()) + "' again");
+            }
+          }
+        }
+        sc.experiments.push_back(std::move(ex));
+      }
+    }
+  }
 
   // ---- shocks
   const YAML::Node shs = root["shocks"];

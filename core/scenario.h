@@ -152,6 +152,19 @@ struct ShockSpec {
   SimTime ramp_step = kMicrosPerHour;
 };
 
+// An A/B (or A/B/n) experiment: its arms are campaigns defined as usual
+// (each with its own bid, creatives, bidder and controllers), and each
+// opportunity or user is assigned to exactly one arm, so the arms never bid
+// against each other. The first arm is the control.
+struct ExperimentSpec {
+  std::string name;
+  std::vector<int> arms;        // campaign indices, control first
+  std::vector<double> weights;  // per arm, > 0 (traffic share = weight / sum of active arms' weights)
+  bool split_by_user = true;    // user: a user always sees the same arm; opportunity: each request drawn afresh
+  std::vector<ComponentSpec> analyses;  // experiment analyses (registered controllers of experiment kind)
+  int line = 0;
+};
+
 struct RecordingSpec {
   bool events = false;  // opportunity-level event log
   int64_t max_events = 10'000'000;
@@ -177,6 +190,7 @@ struct Scenario {
   std::vector<ShockSpec> shocks;
   std::vector<ComponentSpec> controllers;    // scenario-wide controllers
   std::vector<ComponentSpec> monitors;       // monitors (scenario-wide)
+  std::vector<ExperimentSpec> experiments;
   SimTime alert_grace = 4 * kMicrosPerHour;  // scoring: an alert up to this long after a shock ends still counts
   RecordingSpec recording;
 

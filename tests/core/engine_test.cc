@@ -450,11 +450,13 @@ TEST(Registry, ListsEveryRegisteredComponent) {
       EXPECT_TRUE(info->make_bidder) << info->name;
     } else if (info->kind == ComponentKind::kController) {
       EXPECT_TRUE(info->make_controller) << info->name;
+    } else if (info->kind == ComponentKind::kAnalysis) {
+      EXPECT_TRUE(info->make_analysis) << info->name;
     } else {
       EXPECT_TRUE(info->make_monitor) << info->name;
     }
   }
-  for (const char* expected : {"fixed", "pid_pacing", "kpi_cusum", "pace_alert"})
+  for (const char* expected : {"fixed", "pid_pacing", "kpi_cusum", "pace_alert", "ab_test"})
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
 }
 

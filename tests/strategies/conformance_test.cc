@@ -14,6 +14,10 @@ class Conformance : public ::testing::TestWithParam<std::string> {};
 std::string ScenarioFor(const ComponentInfo& info) {
   if (info.kind == ComponentKind::kBidder) return test::SmallScenario("", "    bidder: " + info.name + "\n");
   if (info.kind == ComponentKind::kMonitor) return test::SmallScenario("monitors: [" + info.name + "]\n");
+  if (info.kind == ComponentKind::kAnalysis)
+    return test::SmallScenario("  - {name: one_b, creatives: [x, y], bid: 0.003, budget: {daily: 60}}\n"
+                               "experiments: [{name: e, arms: [one, one_b], analyses: [" +
+                               info.name + "]}]\n");
   if (info.campaign_scoped) return test::SmallScenario("", "    controllers: [" + info.name + "]\n");
   return test::SmallScenario("controllers: [" + info.name + "]\n");
 }
@@ -22,6 +26,7 @@ TEST_P(Conformance, DeterministicWithinBudgetAndDefaultsResolve) {
   const std::string& key = GetParam();
   const auto kind = key[0] == 'b'   ? ComponentKind::kBidder
                     : key[0] == 'c' ? ComponentKind::kController
+                    : key[0] == 'a' ? ComponentKind::kAnalysis
                                     : ComponentKind::kMonitor;
   const Registry::Entry info = Registry::Global().Find(kind, key.substr(2));
   ASSERT_NE(info, nullptr);
@@ -48,6 +53,7 @@ std::vector<std::string> AllComponents() {
     if (info->origin != "C++" || info->name.rfind("test_", 0) == 0) continue;
     out.push_back(std::string(info->kind == ComponentKind::kBidder       ? "b:"
                               : info->kind == ComponentKind::kController ? "c:"
+                              : info->kind == ComponentKind::kAnalysis   ? "a:"
                                                                          : "m:") +
                   info->name);
   }
