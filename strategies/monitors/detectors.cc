@@ -632,6 +632,40 @@ double ExpectedReportedFraction(const DelayCdf& cdf, std::span<const SimTime> cl
   return sum / static_cast<double>(click_times.size());
 }
 
+std::vector<double> ReportingWeights(const DelayCdf& cdf, SimTime cycle, double tail, int points, int max_lags) {
+  if (!cdf) kArgs.Fail("cdf", "a delay CDF", "an empty function");
+  if (cycle <= 0) kArgs.Fail("cycle", "a duration > 0 microseconds", std::to_string(cycle));
+  if (!(tail > 0.0 && tail < 1.0)) kArgs.Fail("tail", "a share in (0, 1)", FormatNumber(tail));
+  if (points < 1) kArgs.Fail("points", "at least 1", std::to_string(points));
+  if (max_lags < 1) kArgs.Fail("max_lags", "at least 1", std::to_string(max_lags));
+  // Click positions in a cycle starting at 0: the mid-points of `points` equal parts.
+  std::vector<SimTime> clicks(static_cast<size_t>(points));
+  for (int i = 0; i < points; ++i) clicks[static_cast<size_t>(i)] = (2 * i + 1) * cycle / (2 * points);
+  std::vector<double> w;
+  double reported_before = 0.0;  // share reported before the start of cycle j (0 for j = 0)
+  for (int j = 0; j < max_lags; ++j) {
+    const double reported_by_end = ExpectedReportedFraction(cdf, clicks, (j + 1) * cycle);
+    w.push_back(std::max(0.0, reported_by_end - reported_before));
+    reported_before = reported_by_end;
+    if (1.0 - reported_by_end < tail) break;
+  }
+  return w;
+}
+
+MaturedClicks::MaturedClicks(std::vector<double> weights) : w_(std::move(weights)), ring_(w_.size(), 0.0) {
+  if (w_.empty()) kArgs.Fail("weights", "at least one weight", "none");
+}
+
+double MaturedClicks::Add(double clicks) {
+  if (!(clicks >= 0.0) || !std::isfinite(clicks)) kArgs.Fail("clicks", "a finite count >= 0", FormatNumber(clicks));
+  head_ = head_ == 0 ? ring_.size() - 1 : head_ - 1;
+  ring_[head_] = clicks;
+  double sum = 0.0;
+  const size_t n = ring_.size();
+  for (size_t j = 0; j < n; ++j) sum += w_[j] * ring_[(head_ + j) % n];
+  return sum;
+}
+
 DelayFit CensoredExponentialMle(std::span<const double> observed_delays_hours,
                                 std::span<const double> censoring_hours) {
   if (observed_delays_hours.empty()) kArgs.Fail("observed_delays_hours", "at least one observed delay", "none");

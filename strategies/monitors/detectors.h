@@ -368,6 +368,40 @@ DelayCdf ExponentialDelayCdf(double mean_hours);
 
 double ExpectedReportedFraction(const DelayCdf& cdf, std::span<const SimTime> click_times, SimTime now);
 
+// Conversions reported per control cycle, against the clicks that can have
+// produced them. An advertiser counts the conversions *reported* during a
+// cycle; they come from clicks of that cycle and of earlier ones. With clicks
+// spread evenly over each cycle of length D, a click of cycle t - j reports
+// its conversion (if any) during cycle t with probability
+//   w_j = mean over the click's position u in [0, D) of
+//         F((j + 1) D - u) - F(j D - u)          (F = 0 for negative delays),
+// so E[conversions reported in cycle t] = p * sum_j w_j clicks_{t-j}: the
+// "matured clicks" of cycle t. Their ratio is an unbiased estimate of the
+// conversion rate p whatever the click volume does, where
+// conversions_t / clicks_t is biased low while clicks rise (mornings, the
+// start of a run) and high while they fall. The weights sum to 1; they are
+// computed with ExpectedReportedFraction at `points` evenly spaced positions
+// in the cycle and cut after the lag where less than `tail` of the delay
+// mass is left (that remainder is dropped).
+std::vector<double> ReportingWeights(const DelayCdf& cdf, SimTime cycle, double tail = 1e-4, int points = 16,
+                                     int max_lags = 100000);
+
+// The running sum sum_j w_j clicks_{t-j} over a fixed ring of past cycles
+// (nothing is allocated after construction).
+class MaturedClicks {
+ public:
+  explicit MaturedClicks(std::vector<double> weights);
+  // Adds the clicks (or any other quantity: spend, for a cost per
+  // conversion) of the cycle that just ended and returns its matured part:
+  // the expected exposure of the conversions reported during that cycle.
+  double Add(double clicks);
+  const std::vector<double>& weights() const { return w_; }
+
+ private:
+  std::vector<double> w_, ring_;  // ring_[head_] is the newest cycle
+  size_t head_ = 0;
+};
+
 // Censored exponential MLE for clicks known to convert: observed delays d_j
 // and censoring times e_i (conversion not seen after e_i):
 //   mean_hat = (sum d_j + sum e_i) / #observed,  se = mean_hat / sqrt(#observed).

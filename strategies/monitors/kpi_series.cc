@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+#include "core/scenario.h"
+
 namespace adsim::monitor {
 
 const std::vector<std::string>& KpiMetrics() {
@@ -20,10 +23,29 @@ std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& 
       NumberParam("min_trials", 200, "rates: trials (impressions, clicks or bids) in the cycle needed to chart it", 0,
                   1e12),
       NumberParam("cooldown_cycles", 8, "cycles during which a series does not alert again", 0, 1e6),
-      StringParam("severity", "warning", "severity of its alerts", {"info", "warning", "critical"})};
+      StringParam("severity", "warning", "severity of its alerts", {"info", "warning", "critical"}),
+      StringParam("conversion_delay", kDefaultConversionDelay,
+                  "cvr: mean conversion delay (exponential) the rate is corrected for, e.g. 6h; none: no correction")};
   for (auto& q : own) p.push_back(std::move(q));
   return p;
 }
+
+namespace {
+
+// `conversion_delay` in hours (0 for none), or a ConfigError naming the field.
+double ParseDelayHours(const BuildContext& ctx) {
+  const std::string& text = ctx.params.String("conversion_delay");
+  if (text == "none" || text == "0") return 0.0;
+  SimTime t = 0;
+  if (!ParseDuration(text, &t) || t < 0) {
+    throw ConfigError(std::vector<ConfigIssue>{
+        {ctx.scenario ? ctx.scenario->source_name : "", ctx.where + ".params.conversion_delay", 0,
+         "a duration such as 6h or 90m (the mean conversion delay), or none", "'" + text + "'"}});
+  }
+  return static_cast<double>(t) / kMicrosPerHour;
+}
+
+}  // namespace
 
 Side SideParam(const Params& params) {
   const std::string& s = params.String("side");
@@ -36,12 +58,15 @@ KpiMonitor::KpiMonitor(const BuildContext& ctx)
       min_trials_(ctx.params.Number("min_trials")),
       cooldown_(static_cast<int>(ctx.params.Number("cooldown_cycles"))),
       severity_(ctx.params.String("severity")),
+      delay_hours_(ParseDelayHours(ctx)),
       start_offset_in_week_(static_cast<SimTime>(ctx.scenario->start_weekday) * kMicrosPerDay +
                             ctx.scenario->start_offset_in_day) {}
 
 void KpiMonitor::OnCycle(const Snapshot& snap, std::vector<Alert>* alerts) {
   ++cycle_;
   if (snap.time == 0) return;  // the first cycle has seen nothing yet
+  if (metric_ == "cvr" && delay_hours_ > 0.0 && delay_weights_.empty())
+    delay_weights_ = ReportingWeights(ExponentialDelayCdf(delay_hours_), snap.control_cycle);
   for (size_t c = 0; c < snap.campaigns.size(); ++c)
     for (int ch = 0; ch < snap.num_channels; ++ch) {
       if (!by_segment_) {
@@ -58,7 +83,22 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
     if (seg >= 0 && s != seg) continue;
     for (int cr = 0; cr < snap.num_creatives[c]; ++cr) sum.Add(snap.last_cycle[snap.Cell(c, ch, s, cr)]);
   }
-  if (sum.requests == 0) return;  // the campaign does not run here (or no traffic this cycle)
+  Series* sr = nullptr;
+  if (auto it = series_.find({c, ch, seg}); it != series_.end()) {
+    sr = &it->second;
+  } else {
+    if (sum.requests == 0) return;  // the campaign does not run here (yet)
+    sr = &series_[{c, ch, seg}];
+  }
+  // The clicks whose conversions can have been reported during this cycle.
+  // Recorded every cycle, even one that is not charted: conversions keep
+  // arriving from earlier clicks.
+  double matured_clicks = static_cast<double>(sum.clicks);
+  if (!delay_weights_.empty()) {
+    if (!sr->matured) sr->matured = std::make_unique<MaturedClicks>(delay_weights_);
+    matured_clicks = sr->matured->Add(static_cast<double>(sum.clicks));
+  }
+  if (sum.requests == 0) return;  // no traffic this cycle
   KpiObservation obs;
   obs.rate = IsRateMetric(metric_);
   if (metric_ == "ctr") {
@@ -66,7 +106,7 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
     obs.trials = static_cast<double>(sum.impressions);
   } else if (metric_ == "cvr") {
     obs.successes = static_cast<double>(sum.conversions);
-    obs.trials = static_cast<double>(sum.clicks);
+    obs.trials = matured_clicks;
   } else if (metric_ == "win_rate") {
     obs.successes = static_cast<double>(sum.impressions);
     obs.trials = static_cast<double>(sum.bids);
@@ -83,16 +123,18 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
   }
   if (obs.rate) {
     if (obs.trials < std::max(1.0, min_trials_)) return;  // too little evidence to chart this cycle
+    // More conversions than matured clicks is possible only with a tiny
+    // exposure (which min_trials is there to exclude): not a rate to chart.
+    if (obs.successes > obs.trials) return;
     obs.value = obs.successes / obs.trials;
   }
-  Series& sr = series_[{c, ch, seg}];
-  if (!sr.detector) sr.detector = MakeDetector();
+  if (!sr->detector) sr->detector = MakeDetector();
   // The counts cover the cycle that just ended: take the slot of its last
   // microsecond, not of the boundary (which belongs to the next hour).
   const int hour_of_week = SeasonalBaseline::SlotOf(snap.time - 1, 168, start_offset_in_week_);
-  const DetectorResult r = sr.detector->Update(obs, hour_of_week);
-  if (!r.fired() || cycle_ < sr.quiet_until) return;
-  sr.quiet_until = cycle_ + cooldown_;
+  const DetectorResult r = sr->detector->Update(obs, hour_of_week);
+  if (!r.fired() || cycle_ < sr->quiet_until) return;
+  sr->quiet_until = cycle_ + cooldown_;
   Alert a;
   a.campaign = c;
   a.channel = ch;
@@ -102,7 +144,11 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
   a.expected = r.expected;
   a.score = r.score;
   a.severity = severity_;
-  a.message = std::string(r.fired_lower ? "drop" : "rise") + " in " + metric_ + " (" + Describe() + ")";
+  a.message = std::string(r.fired_lower ? "drop" : "rise") + " in " + metric_ + " (" + Describe() +
+              (delay_weights_.empty()
+                   ? ""
+                   : "; conversions over clicks matured under a mean delay of " + FormatNumber(delay_hours_) + " h") +
+              ")";
   alerts->push_back(a);
 }
 

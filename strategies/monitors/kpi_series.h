@@ -3,6 +3,15 @@
 // channel, or campaign x channel x segment) from the last cycle's counters,
 // fed to a detector; an alert when it fires, then a cooldown. A monitor file
 // only says which detector a series gets and how to feed it.
+//
+// Delayed conversions: the conversions counted in a cycle are those reported
+// during it, from clicks of that cycle and of earlier ones. With
+// `conversion_delay` (the mean of an exponential delay, the advertiser's
+// historical knowledge) the cvr of a cycle is its reported conversions over
+// its matured clicks (monitor::MaturedClicks: past cycles' clicks weighted by
+// the probability that their conversions are reported during this cycle), so
+// the ratio estimates the conversion rate without the dip that follows every
+// rise in clicks.
 #pragma once
 
 #include <map>
@@ -27,11 +36,14 @@ struct KpiObservation {
   double value = 0.0;                    // the rate, or the level
 };
 
+// Default of the `conversion_delay` parameter.
+inline constexpr const char* kDefaultConversionDelay = "none";
+
 const std::vector<std::string>& KpiMetrics();  // every metric name, rates first
 bool IsRateMetric(const std::string& metric);
 
 // The parameters every KPI monitor takes (metric, by_segment, side,
-// min_trials, cooldown_cycles, severity), followed by `own`.
+// min_trials, cooldown_cycles, severity, conversion_delay), followed by `own`.
 std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& default_side = "drop");
 Side SideParam(const Params& params);
 
@@ -52,11 +64,14 @@ class KpiMonitor : public Monitor {
 
   const std::string& metric() const { return metric_; }
   double min_trials() const { return min_trials_; }
+  // Mean conversion delay the cvr is corrected for, in hours; 0: none.
+  double conversion_delay_hours() const { return delay_hours_; }
 
  private:
   using Key = std::tuple<int, int, int>;  // campaign, channel, segment (-1: all)
   struct Series {
     std::unique_ptr<Detector> detector;
+    std::unique_ptr<MaturedClicks> matured;  // cvr with a conversion delay only
     int64_t quiet_until = 0;
   };
   void Observe(const Snapshot& snap, int campaign, int channel, int segment, std::vector<Alert>* alerts);
@@ -66,6 +81,8 @@ class KpiMonitor : public Monitor {
   double min_trials_;
   int cooldown_;
   std::string severity_;
+  double delay_hours_ = 0.0;
+  std::vector<double> delay_weights_;  // ReportingWeights for the control cycle; empty: no correction
   SimTime start_offset_in_week_;
   int64_t cycle_ = 0;
   std::map<Key, Series> series_;

@@ -675,5 +675,36 @@ TEST(DetectorsDelay, CorrectionRemovesFalseDropInRecentWindow) {
               0.5 * (1.0 - std::exp(-1.0)), 1e-12);
 }
 
+TEST(DetectorsDelay, ReportingWeightsMatchTheExponentialClosedForm) {
+  // Exponential delay, mean mu, cycle D, clicks uniform in a cycle: the share
+  // of a cycle's conversions reported by the end of cycle j (0-based) is
+  //   R_j = 1 - (mu / D) (1 - e^{-D/mu}) e^{-j D / mu},
+  // so w_0 = R_0 and w_j = R_j - R_{j-1} = (mu / D) (1 - e^{-D/mu})^2 e^{-(j-1) D/mu}.
+  // 16 mid-points per cycle: the composite mid-point rule errs by at most
+  // D^2 / (24 * 16^2 mu^2) = 1.1e-6 here.
+  const double mu = 3.0, d = 0.25;
+  const std::vector<double> w = ReportingWeights(ExponentialDelayCdf(mu), kMicrosPerHour / 4, 1e-4);
+  const double a = 1.0 - std::exp(-d / mu);
+  EXPECT_NEAR(w[0], 1.0 - mu / d * a, 1e-5);
+  for (size_t j = 1; j < 40; ++j) EXPECT_NEAR(w[j], mu / d * a * a * std::exp(-(j - 1.0) * d / mu), 1e-5) << j;
+  // Cut where less than 1e-4 is left: (mu / D) a e^{-j D / mu} < 1e-4 first at j = 111.
+  double sum = 0.0;
+  for (double x : w) sum += x;
+  EXPECT_GT(sum, 1.0 - 1e-4);
+  EXPECT_LE(sum, 1.0 + 1e-12);
+  EXPECT_EQ(w.size(), 112u);
+
+  // Constant clicks: once the ring is full the matured clicks equal the
+  // clicks times the weights' sum; the first cycle's are c * w_0 only.
+  MaturedClicks m(w);
+  EXPECT_NEAR(m.Add(100.0), 100.0 * w[0], 1e-12);
+  EXPECT_NEAR(m.Add(0.0), 100.0 * w[1], 1e-12);  // only the first cycle's clicks, one cycle on
+  double last = 0.0;
+  for (int i = 0; i < 400; ++i) last = m.Add(100.0);
+  EXPECT_NEAR(last, 100.0 * sum, 1e-9);
+  EXPECT_THROW(m.Add(-1.0), ConfigError);
+  EXPECT_THROW(ReportingWeights(ExponentialDelayCdf(mu), 0), ConfigError);
+}
+
 }  // namespace
 }  // namespace adsim::monitor
