@@ -2,9 +2,6 @@
 
 #include <algorithm>
 
-#include "core/error.h"
-#include "core/scenario.h"
-
 namespace adsim::monitor {
 
 const std::vector<std::string>& KpiMetrics() {
@@ -20,32 +17,17 @@ std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& 
       StringParam("metric", "ctr", "the KPI watched: a rate (ctr, cvr, win_rate) or a per-cycle level", KpiMetrics()),
       BoolParam("by_segment", false, "one series per segment instead of per campaign x channel"),
       StringParam("side", default_side, "which departures alert", {"drop", "rise", "both"}),
-      NumberParam("min_trials", 200, "rates: trials (impressions, clicks or bids) in the cycle needed to chart it", 0,
-                  1e12),
+      NumberParam("min_trials", 200,
+                  "rates: trials (impressions, clicks or bids; cvr with a delay: matured clicks) in the cycle needed "
+                  "to chart it",
+                  0, 1e12),
       NumberParam("cooldown_cycles", 8, "cycles during which a series does not alert again", 0, 1e6),
       StringParam("severity", "warning", "severity of its alerts", {"info", "warning", "critical"}),
-      StringParam("conversion_delay", kDefaultConversionDelay,
-                  "cvr: mean conversion delay (exponential) the rate is corrected for, e.g. 6h; none: no correction")};
+      NumberParam("conversion_delay_hours", kDefaultConversionDelayHours,
+                  "cvr: assumed mean of an exponential conversion delay, in hours; 0 = no correction", 0, 1e4)};
   for (auto& q : own) p.push_back(std::move(q));
   return p;
 }
-
-namespace {
-
-// `conversion_delay` in hours (0 for none), or a ConfigError naming the field.
-double ParseDelayHours(const BuildContext& ctx) {
-  const std::string& text = ctx.params.String("conversion_delay");
-  if (text == "none" || text == "0") return 0.0;
-  SimTime t = 0;
-  if (!ParseDuration(text, &t) || t < 0) {
-    throw ConfigError(std::vector<ConfigIssue>{
-        {ctx.scenario ? ctx.scenario->source_name : "", ctx.where + ".params.conversion_delay", 0,
-         "a duration such as 6h or 90m (the mean conversion delay), or none", "'" + text + "'"}});
-  }
-  return static_cast<double>(t) / kMicrosPerHour;
-}
-
-}  // namespace
 
 Side SideParam(const Params& params) {
   const std::string& s = params.String("side");
@@ -58,7 +40,7 @@ KpiMonitor::KpiMonitor(const BuildContext& ctx)
       min_trials_(ctx.params.Number("min_trials")),
       cooldown_(static_cast<int>(ctx.params.Number("cooldown_cycles"))),
       severity_(ctx.params.String("severity")),
-      delay_hours_(ParseDelayHours(ctx)),
+      delay_hours_(ctx.params.Number("conversion_delay_hours")),
       start_offset_in_week_(static_cast<SimTime>(ctx.scenario->start_weekday) * kMicrosPerDay +
                             ctx.scenario->start_offset_in_day) {}
 

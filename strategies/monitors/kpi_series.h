@@ -6,7 +6,7 @@
 //
 // Delayed conversions: the conversions counted in a cycle are those reported
 // during it, from clicks of that cycle and of earlier ones. With
-// `conversion_delay` (the mean of an exponential delay, the advertiser's
+// `conversion_delay_hours` (the mean of an exponential delay, the advertiser's
 // historical knowledge) the cvr of a cycle is its reported conversions over
 // its matured clicks (monitor::MaturedClicks: past cycles' clicks weighted by
 // the probability that their conversions are reported during this cycle), so
@@ -36,14 +36,16 @@ struct KpiObservation {
   double value = 0.0;                    // the rate, or the level
 };
 
-// Default of the `conversion_delay` parameter.
-inline constexpr const char* kDefaultConversionDelay = "none";
+// Default of the `conversion_delay_hours` parameter: no correction, because
+// no delay suits every advertiser and a wrong one can do more harm than none
+// (docs/monitoring.md, "Delayed conversions").
+inline constexpr double kDefaultConversionDelayHours = 0.0;
 
 const std::vector<std::string>& KpiMetrics();  // every metric name, rates first
 bool IsRateMetric(const std::string& metric);
 
 // The parameters every KPI monitor takes (metric, by_segment, side,
-// min_trials, cooldown_cycles, severity, conversion_delay), followed by `own`.
+// min_trials, cooldown_cycles, severity, conversion_delay_hours), followed by `own`.
 std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& default_side = "drop");
 Side SideParam(const Params& params);
 

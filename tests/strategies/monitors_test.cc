@@ -165,8 +165,8 @@ TEST(KpiCusum, DetectsAClickRateDropQuicklyAndRarelyAlarmsOtherwise) {
 // Conversions reported 6 h (exponential mean) after the click on average,
 // traffic that jumps sixfold at 07:00 and falls back at 21:00, and two cvr
 // CUSUMs on the same series: one dividing the conversions reported in a
-// cycle by its clicks ("raw"), one by its matured clicks (conversion_delay:
-// 6h, the true mean). About 90 clicks per 15-minute cycle at night and 500
+// cycle by its clicks ("raw"), one by its matured clicks
+// (conversion_delay_hours: 6, the true mean). About 90 clicks per 15-minute cycle at night and 500
 // by day, conversion rate 0.1.
 std::string DelayedCvrScenario(const std::string& shocks) {
   return "name: cvr\nseed: 11\nduration: 4d\ncontrol_cycle: 15m\nalert_grace: 2h\n"
@@ -180,7 +180,7 @@ std::string DelayedCvrScenario(const std::string& shocks) {
          "monitors:\n"
          "  - {type: kpi_cusum, label: raw, params: {metric: cvr, side: drop, min_trials: 20}}\n"
          "  - {type: kpi_cusum, label: corrected, params: {metric: cvr, side: drop, min_trials: 20, "
-         "conversion_delay: 6h}}\n" +
+         "conversion_delay_hours: 6}}\n" +
          shocks;
 }
 
@@ -229,13 +229,12 @@ TEST(KpiCusum, ConversionDelayCorrectionStillDetectsARealConversionRateDrop) {
 
 TEST(KpiCusum, ConversionDelayParameterIsCheckedWithItsField) {
   const std::string base = DelayedCvrScenario("");
-  const std::string bad = base.substr(0, base.find("conversion_delay: 6h")) + "conversion_delay: soon}}\n";
+  const std::string bad = base.substr(0, base.find("conversion_delay_hours: 6")) + "conversion_delay_hours: -2}}\n";
   try {
     RunScenario(test::Parse(bad));
-    FAIL() << "a conversion_delay that is not a duration must be refused";
+    FAIL() << "a negative conversion delay must be refused";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("monitors[1].params.conversion_delay"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("soon"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("monitors[1].params.conversion_delay_hours"), std::string::npos) << e.what();
   }
 }
 
