@@ -666,6 +666,84 @@ double MaturedClicks::Add(double clicks) {
   return sum;
 }
 
+namespace {
+
+// l(mu) of FitDelayFromCounts (without its constant).
+double CountsLogLikelihood(std::span<const double> clicks, std::span<const double> conversions, SimTime cycle,
+                           double mean_hours) {
+  const std::vector<double> w =
+      ReportingWeights(ExponentialDelayCdf(mean_hours), cycle, 1e-9, 16, static_cast<int>(clicks.size()));
+  double ll = 0.0, total = 0.0, conv = 0.0;
+  for (size_t t = 0; t < clicks.size(); ++t) {
+    double matured = 0.0;
+    for (size_t j = 0; j <= t && j < w.size(); ++j) matured += w[j] * clicks[t - j];
+    if (conversions[t] > 0) {
+      if (matured <= 0.0) return -kInf;
+      ll += conversions[t] * std::log(matured);
+    }
+    total += matured;
+    conv += conversions[t];
+  }
+  return total > 0.0 ? ll - conv * std::log(total) : -kInf;
+}
+
+}  // namespace
+
+DelayFit FitDelayFromCounts(std::span<const double> clicks, std::span<const double> conversions, SimTime cycle,
+                            double min_hours, double max_hours) {
+  if (clicks.size() != conversions.size())
+    kArgs.Fail("conversions", "one count per cycle of clicks (" + std::to_string(clicks.size()) + ")",
+               std::to_string(conversions.size()));
+  if (clicks.size() < 2) kArgs.Fail("clicks", "at least 2 cycles", std::to_string(clicks.size()));
+  if (cycle <= 0) kArgs.Fail("cycle", "a duration > 0 microseconds", std::to_string(cycle));
+  kArgs.Positive(min_hours, "min_hours");
+  if (!(max_hours > min_hours)) kArgs.Fail("max_hours", "more than min_hours", FormatNumber(max_hours));
+  double conv = 0.0;
+  for (size_t t = 0; t < clicks.size(); ++t) {
+    if (!(clicks[t] >= 0.0) || !(conversions[t] >= 0.0))
+      kArgs.Fail("counts[" + std::to_string(t) + "]", "counts >= 0",
+                 FormatNumber(clicks[t]) + " clicks, " + FormatNumber(conversions[t]) + " conversions");
+    conv += conversions[t];
+  }
+  if (conv <= 0.0) kArgs.Fail("conversions", "at least one reported conversion", "none");
+  const auto ll = [&](double log_mu) { return CountsLogLikelihood(clicks, conversions, cycle, std::exp(log_mu)); };
+  const double lo = std::log(min_hours), hi = std::log(max_hours);
+  const int grid = 48;
+  int best = 0;
+  double best_ll = -kInf;
+  for (int i = 0; i <= grid; ++i) {
+    const double v = ll(lo + (hi - lo) * i / grid);
+    if (v > best_ll) best_ll = v, best = i;
+  }
+  // Golden section between the grid neighbours of the best point.
+  double a = lo + (hi - lo) * std::max(0, best - 1) / grid, b = lo + (hi - lo) * std::min(grid, best + 1) / grid;
+  const double g = 0.5 * (std::sqrt(5.0) - 1.0);
+  double x1 = b - g * (b - a), x2 = a + g * (b - a), f1 = ll(x1), f2 = ll(x2);
+  DelayFit fit;
+  for (fit.iterations = 0; fit.iterations < 60 && b - a > 1e-6; ++fit.iterations) {
+    if (f1 >= f2) {
+      b = x2, x2 = x1, f2 = f1, x1 = b - g * (b - a), f1 = ll(x1);
+    } else {
+      a = x1, x1 = x2, f1 = f2, x2 = a + g * (b - a), f2 = ll(x2);
+    }
+  }
+  const double log_mu = 0.5 * (a + b);
+  fit.mean_hours = std::exp(log_mu);
+  // Curvature in ln mu by central differences; se(mu) = mu se(ln mu).
+  const double h = 0.01, c0 = ll(log_mu), cm = ll(log_mu - h), cp = ll(log_mu + h);
+  const double curvature = -(cp - 2.0 * c0 + cm) / (h * h);
+  fit.mean_se = curvature > 0.0 ? fit.mean_hours / std::sqrt(curvature) : kInf;
+  // p_hat = C / sum matured at the estimate.
+  const std::vector<double> w =
+      ReportingWeights(ExponentialDelayCdf(fit.mean_hours), cycle, 1e-9, 16, static_cast<int>(clicks.size()));
+  double matured_total = 0.0;
+  for (size_t t = 0; t < clicks.size(); ++t)
+    for (size_t j = 0; j <= t && j < w.size(); ++j) matured_total += w[j] * clicks[t - j];
+  fit.conversion_rate = conv / matured_total;
+  fit.conversion_rate_se = std::sqrt(conv) / matured_total;  // Poisson, mu taken as known
+  return fit;
+}
+
 DelayFit CensoredExponentialMle(std::span<const double> observed_delays_hours,
                                 std::span<const double> censoring_hours) {
   if (observed_delays_hours.empty()) kArgs.Fail("observed_delays_hours", "at least one observed delay", "none");

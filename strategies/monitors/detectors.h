@@ -414,6 +414,21 @@ struct DelayFit {
 };
 DelayFit CensoredExponentialMle(std::span<const double> observed_delays_hours, std::span<const double> censoring_hours);
 
+// The mean of an exponential conversion delay from per-cycle counts alone,
+// which is all a KPI monitor sees: clicks_t and the conversions reported
+// during cycle t, t = 0 .. n - 1, no clicks before t = 0. Model:
+// conversions_t ~ Poisson(p * matured_t(mu)), matured_t(mu) = sum_j w_j(mu)
+// clicks_{t-j} (ReportingWeights). Profiling p out (p_hat = sum conversions /
+// sum matured) leaves
+//   l(mu) = sum_t conversions_t ln matured_t(mu) - C ln sum_t matured_t(mu),
+// C = sum conversions, maximised over ln mu on a grid in [min_hours,
+// max_hours] and refined by golden section; mean_se from the curvature of
+// l in ln mu (se(mu) = mu * se(ln mu)). The delay is identified by how the
+// conversions follow changes in the clicks (the start of the series, the
+// daily rhythm); with flat clicks it is not. Needs a conversion and n >= 2.
+DelayFit FitDelayFromCounts(std::span<const double> clicks, std::span<const double> conversions, SimTime cycle,
+                            double min_hours = 0.05, double max_hours = 168.0);
+
 // One click: when it happened and, if a conversion has been reported, when.
 struct ClickRecord {
   SimTime click_time = 0;

@@ -1,6 +1,9 @@
 #include "strategies/monitors/kpi_series.h"
 
 #include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
 
 namespace adsim::monitor {
 
@@ -24,7 +27,11 @@ std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& 
       NumberParam("cooldown_cycles", 8, "cycles during which a series does not alert again", 0, 1e6),
       StringParam("severity", "warning", "severity of its alerts", {"info", "warning", "critical"}),
       NumberParam("conversion_delay_hours", kDefaultConversionDelayHours,
-                  "cvr: assumed mean of an exponential conversion delay, in hours; 0 = no correction", 0, 1e4)};
+                  "cvr: assumed mean of an exponential conversion delay, in hours; 0 = no correction", 0, 1e4),
+      NumberParam("conversion_delay_fit_cycles", 0,
+                  "cvr: if >= 2, estimate each series' mean delay from its first this many cycles (no alert before) "
+                  "instead of using conversion_delay_hours; 0 = off",
+                  0, 1e5)};
   for (auto& q : own) p.push_back(std::move(q));
   return p;
 }
@@ -41,13 +48,19 @@ KpiMonitor::KpiMonitor(const BuildContext& ctx)
       cooldown_(static_cast<int>(ctx.params.Number("cooldown_cycles"))),
       severity_(ctx.params.String("severity")),
       delay_hours_(ctx.params.Number("conversion_delay_hours")),
+      fit_cycles_(static_cast<int>(ctx.params.Number("conversion_delay_fit_cycles"))),
       start_offset_in_week_(static_cast<SimTime>(ctx.scenario->start_weekday) * kMicrosPerDay +
-                            ctx.scenario->start_offset_in_day) {}
+                            ctx.scenario->start_offset_in_day) {
+  if (fit_cycles_ == 1)
+    throw ConfigError(
+        std::vector<ConfigIssue>{{ctx.scenario->source_name, ctx.where + ".params.conversion_delay_fit_cycles", 0,
+                                  "0 (off) or at least 2 cycles to fit the delay on", "1"}});
+}
 
 void KpiMonitor::OnCycle(const Snapshot& snap, std::vector<Alert>* alerts) {
   ++cycle_;
   if (snap.time == 0) return;  // the first cycle has seen nothing yet
-  if (metric_ == "cvr" && delay_hours_ > 0.0 && delay_weights_.empty())
+  if (metric_ == "cvr" && delay_hours_ > 0.0 && fit_cycles_ == 0 && delay_weights_.empty())
     delay_weights_ = ReportingWeights(ExponentialDelayCdf(delay_hours_), snap.control_cycle);
   for (size_t c = 0; c < snap.campaigns.size(); ++c)
     for (int ch = 0; ch < snap.num_channels; ++ch) {
@@ -71,16 +84,47 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
   } else {
     if (sum.requests == 0) return;  // the campaign does not run here (yet)
     sr = &series_[{c, ch, seg}];
+    if (!delay_weights_.empty()) {
+      sr->matured = std::make_unique<MaturedClicks>(delay_weights_);
+      sr->delay_hours = delay_hours_;
+    }
+  }
+  // The counts cover the cycle that just ended: take the slot of its last
+  // microsecond, not of the boundary (which belongs to the next hour).
+  const int hour_of_week = SeasonalBaseline::SlotOf(snap.time - 1, 168, start_offset_in_week_);
+  if (fit_cycles_ > 0 && metric_ == "cvr" && !sr->matured) {
+    // Estimating this series' delay: keep the counts until the window is
+    // full (and holds a few conversions), fit, then chart the window in
+    // hindsight, without alerts (it serves as the detector's warm-up).
+    sr->fit_window.push_back({sum, hour_of_week});
+    sr->fit_conversions += static_cast<double>(sum.conversions);
+    if (static_cast<int>(sr->fit_window.size()) < fit_cycles_ || sr->fit_conversions < kMinFitConversions) return;
+    std::vector<double> clicks, conversions;
+    for (const auto& [stats, slot] : sr->fit_window) {
+      clicks.push_back(static_cast<double>(stats.clicks));
+      conversions.push_back(static_cast<double>(stats.conversions));
+    }
+    sr->delay_hours = FitDelayFromCounts(clicks, conversions, snap.control_cycle).mean_hours;
+    sr->matured =
+        std::make_unique<MaturedClicks>(ReportingWeights(ExponentialDelayCdf(sr->delay_hours), snap.control_cycle));
+    for (const auto& [stats, slot] : sr->fit_window) {
+      const double matured = sr->matured->Add(static_cast<double>(stats.clicks));
+      if (stats.requests > 0) Chart(sr, c, ch, seg, stats, matured, slot, nullptr);
+    }
+    sr->fit_window = {};
+    return;
   }
   // The clicks whose conversions can have been reported during this cycle.
   // Recorded every cycle, even one that is not charted: conversions keep
   // arriving from earlier clicks.
-  double matured_clicks = static_cast<double>(sum.clicks);
-  if (!delay_weights_.empty()) {
-    if (!sr->matured) sr->matured = std::make_unique<MaturedClicks>(delay_weights_);
-    matured_clicks = sr->matured->Add(static_cast<double>(sum.clicks));
-  }
+  const double matured =
+      sr->matured ? sr->matured->Add(static_cast<double>(sum.clicks)) : static_cast<double>(sum.clicks);
   if (sum.requests == 0) return;  // no traffic this cycle
+  Chart(sr, c, ch, seg, sum, matured, hour_of_week, alerts);
+}
+
+void KpiMonitor::Chart(Series* sr, int c, int ch, int seg, const ObservedStats& sum, double matured_clicks,
+                       int hour_of_week, std::vector<Alert>* alerts) {
   KpiObservation obs;
   obs.rate = IsRateMetric(metric_);
   if (metric_ == "ctr") {
@@ -111,11 +155,8 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
     obs.value = obs.successes / obs.trials;
   }
   if (!sr->detector) sr->detector = MakeDetector();
-  // The counts cover the cycle that just ended: take the slot of its last
-  // microsecond, not of the boundary (which belongs to the next hour).
-  const int hour_of_week = SeasonalBaseline::SlotOf(snap.time - 1, 168, start_offset_in_week_);
   const DetectorResult r = sr->detector->Update(obs, hour_of_week);
-  if (!r.fired() || cycle_ < sr->quiet_until) return;
+  if (alerts == nullptr || !r.fired() || cycle_ < sr->quiet_until) return;
   sr->quiet_until = cycle_ + cooldown_;
   Alert a;
   a.campaign = c;
@@ -127,9 +168,10 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
   a.score = r.score;
   a.severity = severity_;
   a.message = std::string(r.fired_lower ? "drop" : "rise") + " in " + metric_ + " (" + Describe() +
-              (delay_weights_.empty()
-                   ? ""
-                   : "; conversions over clicks matured under a mean delay of " + FormatNumber(delay_hours_) + " h") +
+              (sr->matured ? "; conversions over clicks matured under a mean delay of " +
+                                 FormatNumber(std::round(sr->delay_hours * 10.0) / 10.0) + " h" +
+                                 (fit_cycles_ > 0 ? " (estimated)" : "")
+                           : "") +
               ")";
   alerts->push_back(a);
 }

@@ -73,10 +73,19 @@ class KpiMonitor : public Monitor {
   using Key = std::tuple<int, int, int>;  // campaign, channel, segment (-1: all)
   struct Series {
     std::unique_ptr<Detector> detector;
-    std::unique_ptr<MaturedClicks> matured;  // cvr with a conversion delay only
+    std::unique_ptr<MaturedClicks> matured;                 // cvr with a conversion delay (given or fitted) only
+    double delay_hours = 0.0;                               // the mean delay `matured` assumes
+    std::vector<std::pair<ObservedStats, int>> fit_window;  // counts and slot while the delay is fitted
+    double fit_conversions = 0.0;
     int64_t quiet_until = 0;
   };
+  // A fit of the delay needs this many conversions in its window (it waits
+  // for them beyond conversion_delay_fit_cycles).
+  static constexpr double kMinFitConversions = 20.0;
   void Observe(const Snapshot& snap, int campaign, int channel, int segment, std::vector<Alert>* alerts);
+  // Charts one cycle of a series (alerts == nullptr: update the detector only).
+  void Chart(Series* sr, int campaign, int channel, int segment, const ObservedStats& sum, double matured_clicks,
+             int hour_of_week, std::vector<Alert>* alerts);
 
   std::string metric_;
   bool by_segment_;
@@ -84,6 +93,7 @@ class KpiMonitor : public Monitor {
   int cooldown_;
   std::string severity_;
   double delay_hours_ = 0.0;
+  int fit_cycles_ = 0;                 // > 0: the delay is estimated per series from its first cycles
   std::vector<double> delay_weights_;  // ReportingWeights for the control cycle; empty: no correction
   SimTime start_offset_in_week_;
   int64_t cycle_ = 0;

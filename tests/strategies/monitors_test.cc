@@ -180,7 +180,9 @@ std::string DelayedCvrScenario(const std::string& shocks) {
          "monitors:\n"
          "  - {type: kpi_cusum, label: raw, params: {metric: cvr, side: drop, min_trials: 20}}\n"
          "  - {type: kpi_cusum, label: corrected, params: {metric: cvr, side: drop, min_trials: 20, "
-         "conversion_delay_hours: 6}}\n" +
+         "conversion_delay_hours: 6}}\n"
+         "  - {type: kpi_cusum, label: fitted, params: {metric: cvr, side: drop, min_trials: 20, "
+         "conversion_delay_fit_cycles: 192}}\n" +
          shocks;
 }
 
@@ -196,15 +198,19 @@ TEST(KpiCusum, ConversionDelayCorrectionRemovesTheMorningFalseDrops) {
   // rate, some 6 standard errors (sqrt(0.1 x 0.9 / 500) = 13% of the rate)
   // below it, and it recovers over hours. Its CUSUM fires every morning.
   const Results r = RunScenario(test::Parse(DelayedCvrScenario("")));
-  const int raw = AlertsOf(r, "raw"), corrected = AlertsOf(r, "corrected");
+  const int raw = AlertsOf(r, "raw"), corrected = AlertsOf(r, "corrected"), fitted = AlertsOf(r, "fitted");
   // The corrected ratio is in control: one-sided CUSUM k = 0.5, h = 5, ARL0
   // about 930 cycles (see above), 384 cycles watched: expected false alarms
   // under 0.41, and 0.41 + 4 sqrt(0.41) (Poisson) allows 2.
   EXPECT_LE(corrected, 2);
+  // The delay fitted from the first 2 days of counts (no alert before): the
+  // same bound over the 192 cycles charted live.
+  EXPECT_LE(fitted, 2);
   // The raw ratio: at least one false drop on each of the 3 mornings after
   // the first day (the warm-up).
   EXPECT_GE(raw, 3);
-  RecordProperty("delayed_cvr_alerts", std::to_string(raw) + " raw, " + std::to_string(corrected) + " corrected");
+  RecordProperty("delayed_cvr_alerts", std::to_string(raw) + " raw, " + std::to_string(corrected) + " corrected, " +
+                                           std::to_string(fitted) + " fitted");
 }
 
 TEST(KpiCusum, ConversionDelayCorrectionStillDetectsARealConversionRateDrop) {
@@ -218,23 +224,31 @@ TEST(KpiCusum, ConversionDelayCorrectionStillDetectsARealConversionRateDrop) {
   const Results r = RunScenario(
       test::Parse(DelayedCvrScenario("shocks: [{name: drop, start: 2d8h, end: 2d20h, multiply: {cvr: 0.5}}]\n")));
   const auto& monitor = Col<std::string>(r, "monitor_scores", "monitor");
-  const auto it = std::find(monitor.begin(), monitor.end(), "corrected");
-  ASSERT_NE(it, monitor.end());
-  const size_t i = static_cast<size_t>(it - monitor.begin());
-  EXPECT_DOUBLE_EQ(Col<double>(r, "monitor_scores", "recall")[i], 1.0);
-  EXPECT_LE(Col<double>(r, "monitor_scores", "delay_median_min")[i], 360.0);
-  EXPECT_GT(Col<double>(r, "monitor_scores", "delay_median_min")[i], 0.0);
-  RecordProperty("delayed_cvr_drop_delay_min", std::to_string(Col<double>(r, "monitor_scores", "delay_median_min")[i]));
+  std::string delays;
+  for (const std::string name : {"corrected", "fitted"}) {  // fitted: from the first 2 days, before the shock
+    const auto it = std::find(monitor.begin(), monitor.end(), name);
+    ASSERT_NE(it, monitor.end());
+    const size_t i = static_cast<size_t>(it - monitor.begin());
+    EXPECT_DOUBLE_EQ(Col<double>(r, "monitor_scores", "recall")[i], 1.0) << name;
+    EXPECT_LE(Col<double>(r, "monitor_scores", "delay_median_min")[i], 360.0) << name;
+    EXPECT_GT(Col<double>(r, "monitor_scores", "delay_median_min")[i], 0.0) << name;
+    delays += name + " " + std::to_string(Col<double>(r, "monitor_scores", "delay_median_min")[i]) + " ";
+  }
+  RecordProperty("delayed_cvr_drop_delay_min", delays);
 }
 
-TEST(KpiCusum, ConversionDelayParameterIsCheckedWithItsField) {
+TEST(KpiCusum, ConversionDelayParametersAreCheckedWithTheirField) {
   const std::string base = DelayedCvrScenario("");
-  const std::string bad = base.substr(0, base.find("conversion_delay_hours: 6")) + "conversion_delay_hours: -2}}\n";
-  try {
-    RunScenario(test::Parse(bad));
-    FAIL() << "a negative conversion delay must be refused";
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("monitors[1].params.conversion_delay_hours"), std::string::npos) << e.what();
+  const std::string head = base.substr(0, base.find("conversion_delay_hours: 6"));
+  for (const auto& [bad, field] : std::vector<std::pair<std::string, std::string>>{
+           {"conversion_delay_hours: -2}}\n", "monitors[1].params.conversion_delay_hours"},
+           {"conversion_delay_fit_cycles: 1}}\n", "monitors[1].params.conversion_delay_fit_cycles"}}) {
+    try {
+      RunScenario(test::Parse(head + bad));
+      ADD_FAILURE() << bad << " must be refused";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+    }
   }
 }
 
