@@ -31,7 +31,7 @@ std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& 
       NumberParam("conversion_delay_fit_cycles", 0,
                   "cvr: if >= 2, estimate each series' mean delay from its first this many cycles (no alert before) "
                   "instead of using conversion_delay_hours; 0 = off",
-                  0, 1e5)};
+                  0, 2000)};
   for (auto& q : own) p.push_back(std::move(q));
   return p;
 }

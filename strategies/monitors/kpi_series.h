@@ -11,7 +11,8 @@
 // its matured clicks (monitor::MaturedClicks: past cycles' clicks weighted by
 // the probability that their conversions are reported during this cycle), so
 // the ratio estimates the conversion rate without the dip that follows every
-// rise in clicks.
+// rise in clicks. With `conversion_delay_fit_cycles` each series estimates
+// that mean from its own first cycles (monitor::FitDelayFromCounts) instead.
 #pragma once
 
 #include <map>
@@ -45,7 +46,8 @@ const std::vector<std::string>& KpiMetrics();  // every metric name, rates first
 bool IsRateMetric(const std::string& metric);
 
 // The parameters every KPI monitor takes (metric, by_segment, side,
-// min_trials, cooldown_cycles, severity, conversion_delay_hours), followed by `own`.
+// min_trials, cooldown_cycles, severity, conversion_delay_hours,
+// conversion_delay_fit_cycles), followed by `own`.
 std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& default_side = "drop");
 Side SideParam(const Params& params);
 
@@ -66,8 +68,6 @@ class KpiMonitor : public Monitor {
 
   const std::string& metric() const { return metric_; }
   double min_trials() const { return min_trials_; }
-  // Mean conversion delay the cvr is corrected for, in hours; 0: none.
-  double conversion_delay_hours() const { return delay_hours_; }
 
  private:
   using Key = std::tuple<int, int, int>;  // campaign, channel, segment (-1: all)
