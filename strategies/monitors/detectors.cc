@@ -632,6 +632,118 @@ double ExpectedReportedFraction(const DelayCdf& cdf, std::span<const SimTime> cl
   return sum / static_cast<double>(click_times.size());
 }
 
+std::vector<double> ReportingWeights(const DelayCdf& cdf, SimTime cycle, double tail, int points, int max_lags) {
+  if (!cdf) kArgs.Fail("cdf", "a delay CDF", "an empty function");
+  if (cycle <= 0) kArgs.Fail("cycle", "a duration > 0 microseconds", std::to_string(cycle));
+  if (!(tail > 0.0 && tail < 1.0)) kArgs.Fail("tail", "a share in (0, 1)", FormatNumber(tail));
+  if (points < 1) kArgs.Fail("points", "at least 1", std::to_string(points));
+  if (max_lags < 1) kArgs.Fail("max_lags", "at least 1", std::to_string(max_lags));
+  // Click positions in a cycle starting at 0: the mid-points of `points` equal parts.
+  std::vector<SimTime> clicks(static_cast<size_t>(points));
+  for (int i = 0; i < points; ++i) clicks[static_cast<size_t>(i)] = (2 * i + 1) * cycle / (2 * points);
+  std::vector<double> w;
+  double reported_before = 0.0;  // share reported before the start of cycle j (0 for j = 0)
+  for (int j = 0; j < max_lags; ++j) {
+    const double reported_by_end = ExpectedReportedFraction(cdf, clicks, (j + 1) * cycle);
+    w.push_back(std::max(0.0, reported_by_end - reported_before));
+    reported_before = reported_by_end;
+    if (1.0 - reported_by_end < tail) break;
+  }
+  return w;
+}
+
+MaturedClicks::MaturedClicks(std::vector<double> weights) : w_(std::move(weights)), ring_(w_.size(), 0.0) {
+  if (w_.empty()) kArgs.Fail("weights", "at least one weight", "none");
+}
+
+double MaturedClicks::Add(double clicks) {
+  if (!(clicks >= 0.0) || !std::isfinite(clicks)) kArgs.Fail("clicks", "a finite count >= 0", FormatNumber(clicks));
+  head_ = head_ == 0 ? ring_.size() - 1 : head_ - 1;
+  ring_[head_] = clicks;
+  double sum = 0.0;
+  const size_t n = ring_.size();
+  for (size_t j = 0; j < n; ++j) sum += w_[j] * ring_[(head_ + j) % n];
+  return sum;
+}
+
+namespace {
+
+// l(mu) of FitDelayFromCounts (without its constant).
+double CountsLogLikelihood(std::span<const double> clicks, std::span<const double> conversions, SimTime cycle,
+                           double mean_hours) {
+  const std::vector<double> w =
+      ReportingWeights(ExponentialDelayCdf(mean_hours), cycle, 1e-9, 16, static_cast<int>(clicks.size()));
+  double ll = 0.0, total = 0.0, conv = 0.0;
+  for (size_t t = 0; t < clicks.size(); ++t) {
+    double matured = 0.0;
+    for (size_t j = 0; j <= t && j < w.size(); ++j) matured += w[j] * clicks[t - j];
+    if (conversions[t] > 0) {
+      if (matured <= 0.0) return -kInf;
+      ll += conversions[t] * std::log(matured);
+    }
+    total += matured;
+    conv += conversions[t];
+  }
+  return total > 0.0 ? ll - conv * std::log(total) : -kInf;
+}
+
+}  // namespace
+
+DelayFit FitDelayFromCounts(std::span<const double> clicks, std::span<const double> conversions, SimTime cycle,
+                            double min_hours, double max_hours) {
+  if (clicks.size() != conversions.size())
+    kArgs.Fail("conversions", "one count per cycle of clicks (" + std::to_string(clicks.size()) + ")",
+               std::to_string(conversions.size()));
+  if (clicks.size() < 2) kArgs.Fail("clicks", "at least 2 cycles", std::to_string(clicks.size()));
+  if (cycle <= 0) kArgs.Fail("cycle", "a duration > 0 microseconds", std::to_string(cycle));
+  kArgs.Positive(min_hours, "min_hours");
+  if (!(max_hours > min_hours)) kArgs.Fail("max_hours", "more than min_hours", FormatNumber(max_hours));
+  double conv = 0.0;
+  for (size_t t = 0; t < clicks.size(); ++t) {
+    if (!(clicks[t] >= 0.0) || !(conversions[t] >= 0.0))
+      kArgs.Fail("counts[" + std::to_string(t) + "]", "counts >= 0",
+                 FormatNumber(clicks[t]) + " clicks, " + FormatNumber(conversions[t]) + " conversions");
+    conv += conversions[t];
+  }
+  if (conv <= 0.0) kArgs.Fail("conversions", "at least one reported conversion", "none");
+  const auto ll = [&](double log_mu) { return CountsLogLikelihood(clicks, conversions, cycle, std::exp(log_mu)); };
+  const double lo = std::log(min_hours), hi = std::log(max_hours);
+  const int grid = 48;
+  int best = 0;
+  double best_ll = -kInf;
+  for (int i = 0; i <= grid; ++i) {
+    const double v = ll(lo + (hi - lo) * i / grid);
+    if (v > best_ll) best_ll = v, best = i;
+  }
+  // Golden section between the grid neighbours of the best point.
+  double a = lo + (hi - lo) * std::max(0, best - 1) / grid, b = lo + (hi - lo) * std::min(grid, best + 1) / grid;
+  const double g = 0.5 * (std::sqrt(5.0) - 1.0);
+  double x1 = b - g * (b - a), x2 = a + g * (b - a), f1 = ll(x1), f2 = ll(x2);
+  DelayFit fit;
+  for (fit.iterations = 0; fit.iterations < 60 && b - a > 1e-6; ++fit.iterations) {
+    if (f1 >= f2) {
+      b = x2, x2 = x1, f2 = f1, x1 = b - g * (b - a), f1 = ll(x1);
+    } else {
+      a = x1, x1 = x2, f1 = f2, x2 = a + g * (b - a), f2 = ll(x2);
+    }
+  }
+  const double log_mu = 0.5 * (a + b);
+  fit.mean_hours = std::exp(log_mu);
+  // Curvature in ln mu by central differences; se(mu) = mu se(ln mu).
+  const double h = 0.01, c0 = ll(log_mu), cm = ll(log_mu - h), cp = ll(log_mu + h);
+  const double curvature = -(cp - 2.0 * c0 + cm) / (h * h);
+  fit.mean_se = curvature > 0.0 ? fit.mean_hours / std::sqrt(curvature) : kInf;
+  // p_hat = C / sum matured at the estimate.
+  const std::vector<double> w =
+      ReportingWeights(ExponentialDelayCdf(fit.mean_hours), cycle, 1e-9, 16, static_cast<int>(clicks.size()));
+  double matured_total = 0.0;
+  for (size_t t = 0; t < clicks.size(); ++t)
+    for (size_t j = 0; j <= t && j < w.size(); ++j) matured_total += w[j] * clicks[t - j];
+  fit.conversion_rate = conv / matured_total;
+  fit.conversion_rate_se = std::sqrt(conv) / matured_total;  // Poisson, mu taken as known
+  return fit;
+}
+
 DelayFit CensoredExponentialMle(std::span<const double> observed_delays_hours,
                                 std::span<const double> censoring_hours) {
   if (observed_delays_hours.empty()) kArgs.Fail("observed_delays_hours", "at least one observed delay", "none");

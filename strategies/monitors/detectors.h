@@ -368,6 +368,40 @@ DelayCdf ExponentialDelayCdf(double mean_hours);
 
 double ExpectedReportedFraction(const DelayCdf& cdf, std::span<const SimTime> click_times, SimTime now);
 
+// Conversions reported per control cycle, against the clicks that can have
+// produced them. An advertiser counts the conversions *reported* during a
+// cycle; they come from clicks of that cycle and of earlier ones. With clicks
+// spread evenly over each cycle of length D, a click of cycle t - j reports
+// its conversion (if any) during cycle t with probability
+//   w_j = mean over the click's position u in [0, D) of
+//         F((j + 1) D - u) - F(j D - u)          (F = 0 for negative delays),
+// so E[conversions reported in cycle t] = p * sum_j w_j clicks_{t-j}: the
+// "matured clicks" of cycle t. Their ratio is an unbiased estimate of the
+// conversion rate p whatever the click volume does, where
+// conversions_t / clicks_t is biased low while clicks rise (mornings, the
+// start of a run) and high while they fall. The weights sum to 1; they are
+// computed with ExpectedReportedFraction at `points` evenly spaced positions
+// in the cycle and cut after the lag where less than `tail` of the delay
+// mass is left (that remainder is dropped).
+std::vector<double> ReportingWeights(const DelayCdf& cdf, SimTime cycle, double tail = 1e-4, int points = 16,
+                                     int max_lags = 100000);
+
+// The running sum sum_j w_j clicks_{t-j} over a fixed ring of past cycles
+// (nothing is allocated after construction).
+class MaturedClicks {
+ public:
+  explicit MaturedClicks(std::vector<double> weights);
+  // Adds the clicks (or any other quantity: spend, for a cost per
+  // conversion) of the cycle that just ended and returns its matured part:
+  // the expected exposure of the conversions reported during that cycle.
+  double Add(double clicks);
+  const std::vector<double>& weights() const { return w_; }
+
+ private:
+  std::vector<double> w_, ring_;  // ring_[head_] is the newest cycle
+  size_t head_ = 0;
+};
+
 // Censored exponential MLE for clicks known to convert: observed delays d_j
 // and censoring times e_i (conversion not seen after e_i):
 //   mean_hat = (sum d_j + sum e_i) / #observed,  se = mean_hat / sqrt(#observed).
@@ -379,6 +413,21 @@ struct DelayFit {
   int iterations = 0;
 };
 DelayFit CensoredExponentialMle(std::span<const double> observed_delays_hours, std::span<const double> censoring_hours);
+
+// The mean of an exponential conversion delay from per-cycle counts alone,
+// which is all a KPI monitor sees: clicks_t and the conversions reported
+// during cycle t, t = 0 .. n - 1, no clicks before t = 0. Model:
+// conversions_t ~ Poisson(p * matured_t(mu)), matured_t(mu) = sum_j w_j(mu)
+// clicks_{t-j} (ReportingWeights). Profiling p out (p_hat = sum conversions /
+// sum matured) leaves
+//   l(mu) = sum_t conversions_t ln matured_t(mu) - C ln sum_t matured_t(mu),
+// C = sum conversions, maximised over ln mu on a grid in [min_hours,
+// max_hours] and refined by golden section; mean_se from the curvature of
+// l in ln mu (se(mu) = mu * se(ln mu)). The delay is identified by how the
+// conversions follow changes in the clicks (the start of the series, the
+// daily rhythm); with flat clicks it is not. Needs a conversion and n >= 2.
+DelayFit FitDelayFromCounts(std::span<const double> clicks, std::span<const double> conversions, SimTime cycle,
+                            double min_hours = 0.05, double max_hours = 168.0);
 
 // One click: when it happened and, if a conversion has been reported, when.
 struct ClickRecord {

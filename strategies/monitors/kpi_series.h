@@ -3,6 +3,16 @@
 // channel, or campaign x channel x segment) from the last cycle's counters,
 // fed to a detector; an alert when it fires, then a cooldown. A monitor file
 // only says which detector a series gets and how to feed it.
+//
+// Delayed conversions: the conversions counted in a cycle are those reported
+// during it, from clicks of that cycle and of earlier ones. With
+// `conversion_delay_hours` (the mean of an exponential delay, the advertiser's
+// historical knowledge) the cvr of a cycle is its reported conversions over
+// its matured clicks (monitor::MaturedClicks: past cycles' clicks weighted by
+// the probability that their conversions are reported during this cycle), so
+// the ratio estimates the conversion rate without the dip that follows every
+// rise in clicks. With `conversion_delay_fit_cycles` each series estimates
+// that mean from its own first cycles (monitor::FitDelayFromCounts) instead.
 #pragma once
 
 #include <map>
@@ -27,11 +37,17 @@ struct KpiObservation {
   double value = 0.0;                    // the rate, or the level
 };
 
+// Default of the `conversion_delay_hours` parameter: no correction, because
+// no delay suits every advertiser and a wrong one can do more harm than none
+// (docs/monitoring.md, "Delayed conversions").
+inline constexpr double kDefaultConversionDelayHours = 0.0;
+
 const std::vector<std::string>& KpiMetrics();  // every metric name, rates first
 bool IsRateMetric(const std::string& metric);
 
 // The parameters every KPI monitor takes (metric, by_segment, side,
-// min_trials, cooldown_cycles, severity), followed by `own`.
+// min_trials, cooldown_cycles, severity, conversion_delay_hours,
+// conversion_delay_fit_cycles), followed by `own`.
 std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& default_side = "drop");
 Side SideParam(const Params& params);
 
@@ -57,15 +73,28 @@ class KpiMonitor : public Monitor {
   using Key = std::tuple<int, int, int>;  // campaign, channel, segment (-1: all)
   struct Series {
     std::unique_ptr<Detector> detector;
+    std::unique_ptr<MaturedClicks> matured;                 // cvr with a conversion delay (given or fitted) only
+    double delay_hours = 0.0;                               // the mean delay `matured` assumes
+    std::vector<std::pair<ObservedStats, int>> fit_window;  // counts and slot while the delay is fitted
+    double fit_conversions = 0.0;
     int64_t quiet_until = 0;
   };
+  // A fit of the delay needs this many conversions in its window (it waits
+  // for them beyond conversion_delay_fit_cycles).
+  static constexpr double kMinFitConversions = 20.0;
   void Observe(const Snapshot& snap, int campaign, int channel, int segment, std::vector<Alert>* alerts);
+  // Charts one cycle of a series (alerts == nullptr: update the detector only).
+  void Chart(Series* sr, int campaign, int channel, int segment, const ObservedStats& sum, double matured_clicks,
+             int hour_of_week, std::vector<Alert>* alerts);
 
   std::string metric_;
   bool by_segment_;
   double min_trials_;
   int cooldown_;
   std::string severity_;
+  double delay_hours_ = 0.0;
+  int fit_cycles_ = 0;                 // > 0: the delay is estimated per series from its first cycles
+  std::vector<double> delay_weights_;  // ReportingWeights for the control cycle; empty: no correction
   SimTime start_offset_in_week_;
   int64_t cycle_ = 0;
   std::map<Key, Series> series_;
