@@ -27,8 +27,9 @@
 // conditional integration as anti-windup (the integral is frozen while the
 // output is saturated in the direction of the error). The integral carries
 // over from day to day: it holds the bid level learned on earlier days. The
-// reference bid is the campaign's bid when the run starts. The engine's
-// guardrails still bound every change.
+// reference bid is the campaign's bid when the run starts. The request is
+// limited to within min(max_change, review_threshold) of the current bid, so
+// the guardrails never hold it; they still bound every change.
 #include <algorithm>
 #include <cmath>
 
@@ -103,7 +104,12 @@ class PidPacing final : public Controller {
     Action a;
     a.kind = ActionKind::kSetBid;
     a.campaign = campaign;
-    a.value = reference_bid_ * mult;
+    // Ask only for what the guardrails would apply this cycle: a request
+    // beyond review_threshold would be held (not applied) cycle after cycle,
+    // freezing the bid far from where the law wants it.
+    const GuardrailSpec& g = scenario_.campaigns[campaign].guardrails;
+    const double step = std::min(g.max_change, g.review_threshold);
+    a.value = std::clamp(reference_bid_ * mult, st.bid * (1 - step), st.bid * (1 + step));
     a.reason = "pacing error " + std::to_string(e);
     if (std::fabs(a.value - st.bid) > 1e-9 * std::max(1.0, st.bid)) actions->push_back(a);
   }
