@@ -12,25 +12,95 @@
 //                      posteriors of conversions per unit spend (cpa only;
 //                      roas uses the same posterior scaled by the observed
 //                      value per conversion);
+//   method "marginal": shares that equalise each campaign's marginal return of
+//                      budget, d value / d budget, from a concave response
+//                      V_i(B) = a_i * B^b_i (value per day at daily budget B)
+//                      fitted per campaign over its per-interval history;
+//                      see MarginalAllocation below;
 // then each share is raised to at least `floor_share` (renormalised) and the
 // targets are share x pool. Each campaign moves towards its target by at most
 // its own max_change, and increases are scaled down to what the decreases
 // free, so the total of the daily budgets never grows (it can shrink a
 // little when the 1% dead band skips a move).
+#include <algorithm>
 #include <boost/random/gamma_distribution.hpp>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "core/random.h"
 #include "core/registry.h"
+#include "strategies/traffic_curve.h"
 
 namespace adsim {
 namespace {
+
+// One campaign's observed response of value to its daily budget, for the
+// "marginal" method. Each reallocation interval adds one point
+//   x = log(daily budget during the interval),
+//   y = log(value reported in the interval / expected traffic share of the day in it),
+// the interval's value scaled to a day's worth so intervals at different
+// times of day are comparable. Intervals without value are skipped (log 0).
+// The fit is least squares of y = log a + b x with a ridge prior pulling b
+// towards b0 with weight w (in units of the centred sum of squares of x):
+//   b = (Sxy + w b0) / (Sxx + w),  log a = mean(y) - b mean(x),
+// b clamped to [0, b_max] so the response stays concave (b_max < 1) and the
+// equalisation has an interior solution.
+struct ResponseFit {
+  std::vector<double> x, y;
+  double log_a = 0, b = 0;
+
+  void Fit(double b0, double w, double b_max) {
+    const double n = static_cast<double>(x.size());
+    double mx = 0, my = 0;
+    for (size_t k = 0; k < x.size(); ++k) mx += x[k] / n, my += y[k] / n;
+    double sxx = 0, sxy = 0;
+    for (size_t k = 0; k < x.size(); ++k) sxx += (x[k] - mx) * (x[k] - mx), sxy += (x[k] - mx) * (y[k] - my);
+    b = std::clamp((sxy + w * b0) / (sxx + w), 0.0, b_max);
+    log_a = my - b * mx;
+  }
+  // d V / d B at budget B: a b B^(b-1).
+  double Marginal(double budget) const { return b * std::exp(log_a + (b - 1.0) * std::log(budget)); }
+};
+
+// Budgets B_i in [lo, pool] with sum B_i = pool that equalise the marginal
+// returns a_i b_i B_i^(b_i - 1) = lambda where they can: for b_i in (0, 1),
+// B_i(lambda) = (a_i b_i / lambda)^(1 / (1 - b_i)), clamped; a flat response
+// (b_i = 0) gets the floor. The sum decreases in lambda: bisection on log lambda.
+std::vector<double> MarginalAllocation(const std::vector<ResponseFit>& fits, double pool, double lo) {
+  const int n = static_cast<int>(fits.size());
+  std::vector<double> out(n, lo);
+  auto fill = [&](double log_lambda) {
+    double sum = 0;
+    for (int i = 0; i < n; ++i) {
+      const ResponseFit& f = fits[i];
+      out[i] = f.b <= 1e-9 ? lo : std::clamp(std::exp((f.log_a + std::log(f.b) - log_lambda) / (1.0 - f.b)), lo, pool);
+      sum += out[i];
+    }
+    return sum;
+  };
+  double lo_l = -700, hi_l = 700;
+  if (fill(lo_l) <= pool) return out;  // everyone at pool or floor: nothing to balance
+  for (int it = 0; it < 200; ++it) {
+    const double mid = 0.5 * (lo_l + hi_l);
+    (fill(mid) > pool ? lo_l : hi_l) = mid;
+  }
+  const double sum = fill(hi_l);
+  // hi_l gives sum <= pool: hand what is left to the campaigns not at a bound, in proportion.
+  double free = 0;
+  for (int i = 0; i < n; ++i)
+    if (out[i] > lo && out[i] < pool) free += out[i];
+  for (int i = 0; i < n; ++i)
+    if (free > 0 && out[i] > lo && out[i] < pool) out[i] += (pool - sum) * out[i] / free;
+  return out;
+}
 
 class BudgetReallocation final : public Controller {
  public:
   explicit BudgetReallocation(const BuildContext& ctx)
       : scenario_(*ctx.scenario),
         thompson_(ctx.params.String("method") == "thompson"),
+        marginal_(ctx.params.String("method") == "marginal"),
         roas_(ctx.params.String("goal") == "roas"),
         interval_(static_cast<SimTime>(ctx.params.Number("interval_hours") * kMicrosPerHour)),
         floor_(ctx.params.Number("floor_share")),
@@ -38,11 +108,16 @@ class BudgetReallocation final : public Controller {
         prior_spend_(ctx.params.Number("prior_spend")),
         min_spend_(ctx.params.Number("min_spend")),
         draws_(static_cast<int>(ctx.params.Number("draws"))),
+        b0_(ctx.params.Number("elasticity_prior")),
+        b_weight_(ctx.params.Number("elasticity_prior_weight")),
+        b_max_(ctx.params.Number("max_elasticity")),
+        min_points_(static_cast<int>(ctx.params.Number("min_points"))),
         stream_(ctx.seed, "strategies/budget_reallocation") {}
 
   void OnCycle(const Snapshot& snap, int, std::vector<Action>* actions) override {
     if (snap.time < next_) return;
     next_ = snap.time + interval_;
+    if (marginal_ && !Observe(snap)) return;
     std::vector<int> ids;
     double pool = 0;
     for (size_t c = 0; c < snap.campaigns.size(); ++c) {
@@ -59,7 +134,20 @@ class BudgetReallocation final : public Controller {
       if (tot[i].spend < min_spend_) return;  // not enough evidence anywhere yet
     }
     std::vector<double> share(n, 0.0);
-    if (thompson_) {
+    if (marginal_) {
+      std::vector<ResponseFit> fits(n);
+      for (int i = 0; i < n; ++i) {
+        fits[i] = fits_[ids[i]];
+        if (static_cast<int>(fits[i].x.size()) < min_points_) return;  // not enough points yet
+        fits[i].Fit(b0_, b_weight_, b_max_);
+      }
+      const std::vector<double> target = MarginalAllocation(fits, pool, std::min(floor_, 1.0 / n) * pool);
+      for (int i = 0; i < n; ++i) share[i] = target[i] / pool;
+      reason_.clear();
+      for (int i = 0; i < n; ++i)
+        reason_ += (i ? ", " : "") + snap.campaigns[ids[i]].name + ": b=" + std::to_string(fits[i].b) +
+                   " marginal=" + std::to_string(fits[i].Marginal(snap.campaigns[ids[i]].daily_budget));
+    } else if (thompson_) {
       for (int d = 0; d < draws_; ++d) {
         int best = 0;
         double best_v = -1;
@@ -111,26 +199,72 @@ class BudgetReallocation final : public Controller {
       a.campaign = ids[i];
       a.value = next[i];
       a.reason = "target share " + std::to_string(share[i]) + " of pool " + std::to_string(pool);
+      if (marginal_) a.reason += " (" + reason_ + ")";
       actions->push_back(a);
     }
   }
 
  private:
+  // Marginal method: adds one response point per campaign for the interval
+  // since the last call: its daily budget now (the one in force over the
+  // interval, set at the last reallocation) and its value reported since,
+  // scaled to a day. Returns false on the first call, which only sets the
+  // baseline.
+  bool Observe(const Snapshot& snap) {
+    const size_t nc = snap.campaigns.size();
+    if (fits_.empty()) {
+      fits_.resize(nc);
+      last_value_.assign(nc, 0.0);
+    }
+    const bool first = last_time_ < 0;
+    for (size_t c = 0; c < nc; ++c) {
+      const ObservedStats t = snap.CampaignTotal(snap.total, static_cast<int>(c));
+      const double value = roas_ ? t.conversion_value : static_cast<double>(t.conversions);
+      const double budget = snap.campaigns[c].daily_budget;
+      if (!first && std::isfinite(budget) && budget > 0 && !snap.campaigns[c].paused) {
+        // Expected share of a day's traffic in [last_time_, now), over whole days and the rest.
+        const double from = HourOfDay(scenario_, last_time_), to = HourOfDay(scenario_, snap.time);
+        const double days = std::floor(static_cast<double>(snap.time - last_time_) / kMicrosPerDay);
+        double share = days + ElapsedTrafficShare(scenario_, static_cast<int>(c), to) -
+                       ElapsedTrafficShare(scenario_, static_cast<int>(c), from);
+        if (to < from) share += 1.0;  // the interval crosses midnight
+        const double gained = value - last_value_[c];
+        if (gained > 0 && share > 1e-6) {
+          fits_[c].x.push_back(std::log(budget));
+          fits_[c].y.push_back(std::log(gained / share));
+        }
+      }
+      last_value_[c] = value;
+    }
+    last_time_ = snap.time;
+    return !first;
+  }
+
   const PublicScenario& scenario_;
-  bool thompson_, roas_;
+  bool thompson_, marginal_, roas_;
   SimTime interval_;
   double floor_, power_, prior_spend_, min_spend_;
   int draws_;
+  double b0_, b_weight_, b_max_;
+  int min_points_;
   Stream stream_;
+  std::vector<ResponseFit> fits_;  // marginal: per campaign of the scenario
+  std::vector<double> last_value_;
+  SimTime last_time_ = -1;
+  std::string reason_;
   SimTime next_ = 0;
 };
 
 const Registration kBudgetReallocation({
     .name = "budget_reallocation",
     .kind = ComponentKind::kController,
-    .description = "Moves daily budget between campaigns towards the most efficient (CPA or ROAS), with floors.",
-    .params = {StringParam("method", "rule", "rule (shares by efficiency^power) or thompson (P(best))",
-                           {"rule", "thompson"}),
+    .description =
+        "Moves daily budget between campaigns towards the most efficient (CPA or ROAS), or to equal marginal "
+        "returns, with floors.",
+    .params = {StringParam("method", "rule",
+                           "rule (shares by efficiency^power), thompson (P(best)) or marginal (equal marginal return "
+                           "of budget)",
+                           {"rule", "thompson", "marginal"}),
                StringParam("goal", "cpa", "efficiency: conversions per spend (cpa) or value per spend (roas)",
                            {"cpa", "roas"}),
                NumberParam("interval_hours", 6, "time between reallocations", 0.01, 10000),
@@ -138,7 +272,17 @@ const Registration kBudgetReallocation({
                NumberParam("power", 1.0, "rule: shares proportional to efficiency^power", 0, 20),
                NumberParam("prior_spend", 10, "thompson: prior spend in the Gamma posterior", 0, 1e12),
                NumberParam("min_spend", 50, "spend every campaign needs before the first reallocation", 0, 1e15),
-               NumberParam("draws", 2000, "thompson: posterior draws per reallocation", 10, 1e6)},
+               NumberParam("draws", 2000, "thompson: posterior draws per reallocation", 10, 1e6),
+               NumberParam("elasticity_prior", 0.5, "marginal: prior exponent b of the response value = a budget^b", 0,
+                           0.99),
+               NumberParam("elasticity_prior_weight", 0.1,
+                           "marginal: weight of the prior exponent, in units of the sum of squared log-budget "
+                           "deviations",
+                           1e-9, 1e9),
+               NumberParam("max_elasticity", 0.95, "marginal: largest fitted exponent b (keeps the response concave)",
+                           0.01, 0.99),
+               NumberParam("min_points", 4, "marginal: intervals with value every campaign needs before moving", 1,
+                           1e6)},
     .campaign_scoped = false,
     .origin = "C++",
     .make_bidder = nullptr,

@@ -19,6 +19,21 @@
 // to `pending`, and every cohort decays by exp(-dt / m) per cycle of length dt
 // (the exponential is memoryless): a per-cycle click history folded into one
 // number per cell, exact for an exponential delay.
+//
+// With `estimator: logistic`, pCTR and pCVR instead shrink each cell towards
+// the prediction m of an L2-regularised logistic regression over the cells
+// (strategies/logistic_model.h), refitted each cycle on the aggregated counts
+// (impressions, clicks) for CTR and (effective clicks, conversions) for CVR,
+// with features [1, the segment's public features, one indicator per channel
+// after the first]:
+//   pCTR = (k_ctr * m_ctr + clicks) / (k_ctr + impressions)
+//   pCVR = (k_cvr * m_cvr + conversions) / (k_cvr + effective_clicks)
+// i.e. a Beta prior centred on the model's prediction for the cell, whose
+// weight k is estimated each cycle from the cells' overdispersion around the
+// model (LogisticModel::ShrinkageWeight), at least the Beta prior's weight
+// (ctr_alpha + ctr_beta, cvr_alpha + cvr_beta). The regression's own prior is
+// centred on the Beta prior mean (intercept) and 0 (other coefficients) with
+// precision logistic_l2.
 #pragma once
 
 #include <algorithm>
@@ -30,6 +45,7 @@
 #include "core/strategy.h"
 #include "core/types.h"
 #include "strategies/estimators.h"
+#include "strategies/logistic_model.h"
 #include "strategies/traffic_curve.h"
 
 namespace adsim::valuation {
@@ -49,6 +65,11 @@ inline std::vector<ParamSpec> ValueParamSpecs(std::vector<ParamSpec> extra) {
                   1e12),
       BoolParam("follow_base_bid", true,
                 "multiply value bids by base bid / initial base bid, so controllers steering the base bid still act"),
+      StringParam("estimator", "beta",
+                  "pCTR and pCVR per cell: beta (Beta-Binomial per cell) or logistic (shrunk towards a logistic "
+                  "regression on segment features and channel)",
+                  {"beta", "logistic"}),
+      NumberParam("logistic_l2", 1.0, "logistic: L2 penalty (prior precision) on the coefficients", 1e-9, 1e9),
   };
   for (auto& e : extra) p.push_back(std::move(e));
   return p;
@@ -79,7 +100,36 @@ class ValueModel {
         min_impressions_(ctx.params.Number("min_impressions")),
         nc_(static_cast<int>(ctx.scenario->channels.size())),
         ns_(static_cast<int>(ctx.scenario->segments.size())),
-        cells_(static_cast<size_t>(nc_ * ns_)) {}
+        cells_(static_cast<size_t>(nc_ * ns_)),
+        logistic_(ctx.params.String("estimator") == "logistic"),
+        features_(LogisticFeatures(*ctx.scenario)),
+        ctr_model_(static_cast<int>(features_.cols()), ctx.params.Number("logistic_l2")),
+        cvr_model_(static_cast<int>(features_.cols()), ctx.params.Number("logistic_l2")),
+        trials_(features_.rows()),
+        successes_(features_.rows()) {
+    Eigen::VectorXd w0 = Eigen::VectorXd::Zero(features_.cols());
+    w0[0] = estimators::LogisticModel::Logit(ctr_alpha_ / (ctr_alpha_ + ctr_beta_));
+    ctr_model_.SetPrior(w0);
+    w0[0] = estimators::LogisticModel::Logit(cvr_alpha_ / (cvr_alpha_ + cvr_beta_));
+    cvr_model_.SetPrior(w0);
+  }
+
+  // One row per cell (channel * segments + segment): 1, the segment's public
+  // features, and an indicator of each channel after the first.
+  static Eigen::MatrixXd LogisticFeatures(const PublicScenario& sc) {
+    const int nc = static_cast<int>(sc.channels.size()), ns = static_cast<int>(sc.segments.size());
+    const int nf = static_cast<int>(sc.feature_names.size());
+    Eigen::MatrixXd x = Eigen::MatrixXd::Zero(nc * ns, 1 + nf + std::max(0, nc - 1));
+    for (int ch = 0; ch < nc; ++ch)
+      for (int s = 0; s < ns; ++s) {
+        const int k = ch * ns + s;
+        x(k, 0) = 1.0;
+        for (int f = 0; f < nf && f < static_cast<int>(sc.segments[s].features.size()); ++f)
+          x(k, 1 + f) = sc.segments[s].features[f];
+        if (ch > 0) x(k, nf + ch) = 1.0;
+      }
+    return x;
+  }
 
   void Update(const Snapshot& snap, int campaign) {
     const double dt_h = has_last_ ? static_cast<double>(snap.time - last_time_) / kMicrosPerHour : 0.0;
@@ -113,9 +163,20 @@ class ValueModel {
         camp_value += value;
       }
     const double v_campaign = camp_conv > 0 ? camp_value / camp_conv : 0.0;
-    for (auto& e : cells_) {
-      e.ctr = estimators::BetaBinomial{ctr_alpha_, ctr_beta_, e.clicks, e.impressions}.Mean();
-      e.cvr = estimators::BetaBinomial{cvr_alpha_, cvr_beta_, e.conversions, e.EffectiveClicks()}.Mean();
+    if (logistic_) FitLogistic();
+    for (size_t k = 0; k < cells_.size(); ++k) {
+      CellEstimate& e = cells_[k];
+      if (logistic_) {
+        // The Beta prior's mean replaced by the model's prediction, with the same weight.
+        const double kc = ctr_k_, kv = cvr_k_;
+        const double mc = ctr_model_.Predict(features_.row(static_cast<Eigen::Index>(k)));
+        const double mv = cvr_model_.Predict(features_.row(static_cast<Eigen::Index>(k)));
+        e.ctr = estimators::BetaBinomial{kc * mc, kc * (1 - mc), e.clicks, e.impressions}.Mean();
+        e.cvr = estimators::BetaBinomial{kv * mv, kv * (1 - mv), e.conversions, e.EffectiveClicks()}.Mean();
+      } else {
+        e.ctr = estimators::BetaBinomial{ctr_alpha_, ctr_beta_, e.clicks, e.impressions}.Mean();
+        e.cvr = estimators::BetaBinomial{cvr_alpha_, cvr_beta_, e.conversions, e.EffectiveClicks()}.Mean();
+      }
       e.cvr_naive = estimators::BetaBinomial{cvr_alpha_, cvr_beta_, e.conversions, e.clicks}.Mean();
       e.value_per_conversion = (e.conversion_value + k0_ * v_campaign) / std::max(1e-300, e.conversions + k0_);
       if (e.conversions + k0_ <= 0) e.value_per_conversion = v_campaign;
@@ -141,13 +202,40 @@ class ValueModel {
   }
   const PublicScenario& scenario() const { return *scenario_; }
   int campaign() const { return campaign_; }
+  const estimators::LogisticModel& ctr_model() const { return ctr_model_; }
+  const estimators::LogisticModel& cvr_model() const { return cvr_model_; }
 
  private:
+  // Refits both regressions on the cells' counts (warm start from the last
+  // cycle's coefficients). CVR uses the delay-corrected effective clicks as
+  // trials, so it corrects for conversions not yet reported exactly as the
+  // Beta-Binomial estimate does.
+  void FitLogistic() {
+    for (size_t k = 0; k < cells_.size(); ++k) {
+      trials_[k] = cells_[k].impressions;
+      successes_[k] = std::min(cells_[k].clicks, cells_[k].impressions);
+    }
+    ctr_model_.Fit(features_, trials_, successes_);
+    ctr_k_ = ctr_model_.ShrinkageWeight(features_, trials_, successes_, ctr_alpha_ + ctr_beta_, kMaxShrinkage);
+    for (size_t k = 0; k < cells_.size(); ++k) {
+      trials_[k] = cells_[k].EffectiveClicks();
+      successes_[k] = std::min(cells_[k].conversions, trials_[k]);
+    }
+    cvr_model_.Fit(features_, trials_, successes_);
+    cvr_k_ = cvr_model_.ShrinkageWeight(features_, trials_, successes_, cvr_alpha_ + cvr_beta_, kMaxShrinkage);
+  }
+  static constexpr double kMaxShrinkage = 1e5;
+
   const PublicScenario* scenario_;
   int campaign_;
   double ctr_alpha_, ctr_beta_, cvr_alpha_, cvr_beta_, k0_, delay_hours_, min_impressions_;
   int nc_, ns_;
   std::vector<CellEstimate> cells_;
+  bool logistic_;
+  Eigen::MatrixXd features_;  // per cell (channel * segments + segment)
+  estimators::LogisticModel ctr_model_, cvr_model_;
+  Eigen::VectorXd trials_, successes_;  // scratch for the fits
+  double ctr_k_ = 0, cvr_k_ = 0;        // shrinkage weights towards the models, in pseudo-trials
   bool has_last_ = false;
   SimTime last_time_ = 0;
 };
