@@ -274,6 +274,23 @@ class Engine {
   std::vector<ExperimentRuntime> experiments_;
   std::vector<int> experiment_of_;  // per campaign: experiment index, -1 if not an arm
   std::vector<ExperimentLook> looks_;
+  int oracle_campaign_ = -1;
+  std::vector<double> truth_conversions_, truth_value_;  // per campaign, every conversion made
+  // The oracle's bid: the true expected value of the impression (of the click
+  // on click-billed channels) to the campaign, scaled by how far a pacing
+  // controller moved the campaign's bid from its initial value.
+  double OracleBid(int c, int cell, int k, const Opportunity& o, bool click_billing) {
+    const CampaignRuntime& rt = camps_[c];
+    const CampaignSpec& cp = sc_.campaigns[c];
+    const double unit = cp.goal == GoalKind::kCpa ? cp.goal_value : sc_.segments[o.segment].value_mean;
+    double v = true_cvr_[cell] * cvr_mult_[k] * unit;
+    if (!click_billing) {
+      double ctr = true_ctr_[cell] * ctr_mult_[k] * o.propensity * sc_.channels[o.channel].click_factors[0];
+      if (!fatigue_index_.empty() && fatigue_index_[cell] >= 0) ctr *= fatigue_[fatigue_index_[cell]].Factor(o.time);
+      v *= ctr;
+    }
+    return rt.state.initial_bid > 0 ? v * rt.state.bid / rt.state.initial_bid : v;
+  }
   void RebuildExperimentArms();
   int AssignedArm(int experiment, const Opportunity& o);
   struct {
@@ -401,6 +418,9 @@ void Engine::Build() {
     return BuildContext{&public_, campaign, Registry::Global().Resolve(info, spec, sc_.source_name), spec.where, seed_};
   };
   experiment_of_.assign(ncamp_, -1);
+  oracle_campaign_ = opt_.oracle_campaign;
+  truth_conversions_.assign(ncamp_, 0.0);
+  truth_value_.assign(ncamp_, 0.0);
   for (size_t e = 0; e < sc_.experiments.size(); ++e) {
     const ExperimentSpec& ex = sc_.experiments[e];
     ExperimentRuntime er;
@@ -628,7 +648,8 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     const Micros remaining = rt.ledger.Remaining();
     if (remaining <= 0) continue;
     req.creative = creative;
-    double bid = rt.bidder->Bid(req, rt.state) * rt.state.segment_modifier[o.segment];
+    double bid = (c == oracle_campaign_ ? OracleBid(c, cell, k, o, click_billing) : rt.bidder->Bid(req, rt.state)) *
+                 rt.state.segment_modifier[o.segment];
     if (!(bid > 0)) continue;
     const GuardrailSpec& g = sc_.campaigns[c].guardrails;
     if (bid > g.max_bid) bid = g.max_bid;
@@ -763,6 +784,8 @@ void Engine::ScheduleConversion(const Opportunity& o, int campaign, int creative
 }
 
 void Engine::RecordConversion(const PendingConversion& p, SimTime arrival, bool reported) {
+  truth_conversions_[p.campaign] += 1;
+  truth_value_[p.campaign] += p.value;
   if (!sc_.recording.conversions) return;
   conv_.click_time->push_back(p.click_time);
   conv_.time->push_back(arrival);
@@ -1047,6 +1070,10 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, int priorit
   }
   const size_t recorded = act_.status->size();
   CampaignRuntime& rt = camps_[a.campaign];
+  if (a.campaign == oracle_campaign_ && controller != "oracle_pacing") {
+    record(0, a.value, 0, ActionStatus::kRejected, "the oracle keeps the scenario's settings");
+    return;
+  }
   if (a.review) {
     const double cur = a.kind == ActionKind::kSetBid           ? rt.state.bid
                        : a.kind == ActionKind::kSetDailyBudget ? rt.state.daily_budget
@@ -1318,6 +1345,18 @@ Results Engine::Finish(double wall_seconds) {
     shshape.push_back(sh.ramp ? "ramp" : "step");
     shstep.push_back(sh.ramp_step);
   }
+  // Per-campaign truth totals (what the oracle comparison uses).
+  Table& ct = results_.Add("campaign_truth", "Per campaign over the run: spend and every conversion made (truth)");
+  auto& ctc = ct.Int("campaign", "index", "index into the campaigns table");
+  auto& cts = ct.Real("spend", "currency", "amount charged");
+  auto& ctn = ct.Real("conversions", "count", "conversions made by the run's end, reported or not");
+  auto& ctv = ct.Real("conversion_value", "currency", "their value");
+  for (int c = 0; c < ncamp_; ++c) {
+    ctc.push_back(c);
+    cts.push_back(MicrosToUnits(camps_[c].ledger.spend_total()));
+    ctn.push_back(truth_conversions_[c]);
+    ctv.push_back(truth_value_[c]);
+  }
   // Experiments: arms as configured, and every look of every analysis.
   Table& ext = results_.Add("experiments", "One row per experiment arm; arm 0 is the control");
   auto& exn = ext.Text("experiment", "experiment name");
@@ -1457,9 +1496,66 @@ uint64_t Fingerprint(const Results& results) {
   return Mix64(h);
 }
 
+Scenario OracleScenario(const Scenario& scenario, int campaign) {
+  Scenario o = scenario;
+  o.oracle = false;
+  o.recording.events = false;
+  for (auto& e : o.experiments) e.analyses.clear();
+  CampaignSpec& cp = o.campaigns.at(campaign);
+  cp.bidder = ComponentSpec{"fixed", {}, ""};
+  cp.controllers.clear();
+  if (std::isfinite(cp.daily_budget) || std::isfinite(cp.total_budget))
+    cp.controllers.push_back(ComponentSpec{"pid_pacing", {}, "oracle_pacing"});
+  return o;
+}
+
 Results RunScenario(const Scenario& scenario, const RunOptions& options) {
   Engine engine(scenario, options);
-  return engine.Run();
+  Results r = engine.Run();
+  if (!scenario.oracle || options.oracle_campaign >= 0) return r;
+  std::vector<Results> oracles;
+  for (int c = 0; c < static_cast<int>(scenario.campaigns.size()); ++c) {
+    RunOptions oo = options;
+    oo.oracle_campaign = c;
+    oo.progress = nullptr;
+    oo.seed = ResolveSeed(scenario, options);
+    const Scenario os = OracleScenario(scenario, c);
+    Engine oracle_engine(os, oo);
+    oracles.push_back(oracle_engine.Run());
+  }
+  auto col = [](const Results& res, const char* name) -> const std::vector<double>& {
+    return std::get<std::vector<double>>(res.Find("campaign_truth")->Find(name)->data);
+  };
+  Table& t = r.Add("oracle",
+                   "Regret of each campaign against its oracle: the same run (same seed, same competitors) with "
+                   "the campaign's bidder knowing the true rates, under the same budgets paced by pid_pacing");
+  auto& tc = t.Int("campaign", "index", "index into the campaigns table");
+  auto& os_ = t.Real("oracle_spend", "currency", "the oracle's spend");
+  auto& on = t.Real("oracle_conversions", "count", "the oracle's conversions (truth)");
+  auto& ov = t.Real("oracle_value", "currency", "the oracle's conversion value (truth)");
+  auto& rn = t.Real("regret_conversions", "count", "oracle_conversions - this run's conversions (negative: beat it)");
+  auto& rv = t.Real("regret_value", "currency", "oracle_value - this run's conversion value");
+  const auto &an = col(r, "conversions"), &av = col(r, "conversion_value");
+  uint64_t combined = 0;
+  for (size_t c = 0; c < an.size(); ++c) {
+    const Results& o = oracles[c];
+    const auto &bs = col(o, "spend"), &bn = col(o, "conversions"), &bv = col(o, "conversion_value");
+    combined = combined * 0x100000001b3ULL ^ Fingerprint(o);
+    r.real_attrs["oracle_wall_time_s"] += o.real_attrs.at("wall_time_s");
+    tc.push_back(static_cast<int64_t>(c));
+    os_.push_back(bs[c]);
+    on.push_back(bn[c]);
+    ov.push_back(bv[c]);
+    rn.push_back(bn[c] - an[c]);
+    rv.push_back(bv[c] - av[c]);
+  }
+  char fp[17];
+  std::snprintf(fp, sizeof fp, "%016llx", static_cast<unsigned long long>(combined));
+  r.text_attrs["oracle_fingerprint"] = fp;
+  std::snprintf(fp, sizeof fp, "%016llx", static_cast<unsigned long long>(Fingerprint(r)));
+  r.text_attrs["fingerprint"] = fp;
+  t.CheckShape();
+  return r;
 }
 
 }  // namespace adsim

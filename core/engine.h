@@ -23,9 +23,21 @@ struct RunOptions {
   const std::atomic<bool>* cancel = nullptr;
   // Optional market replacing the synthetic one (log replay, tests).
   std::function<std::unique_ptr<Market>(const Scenario&, uint64_t seed)> make_market;
+  // Internal: this run is the oracle of another for this campaign (see
+  // Scenario::oracle): its bidder is replaced by the true expected value of
+  // the impression; -1 = an ordinary run.
+  int oracle_campaign = -1;
 };
 
+// The scenario the oracle of `campaign` runs: the same market, seed and
+// competitors (every other campaign as configured); the campaign's bidder
+// knows the true rates, its only controller is pid_pacing (default
+// parameters) when it has a budget, and no other controller may change it, so
+// it keeps the scenario's budgets. No experiment analyses, no event log.
+Scenario OracleScenario(const Scenario& scenario, int campaign);
+
 // Throws ConfigError when the scenario names unknown components or has no seed.
+// With scenario.oracle set, also runs the oracle and adds the `oracle` table.
 Results RunScenario(const Scenario& scenario, const RunOptions& options = {});
 
 // The seed a run will use: the option, else the scenario's; an error if neither.

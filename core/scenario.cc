@@ -426,7 +426,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   sc.source_text = text;
   if (!r.Map(root, "",
              {"name", "description", "seed", "start", "duration", "bucket", "control_cycle", "channels", "segments",
-              "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails", "recording", "experiments"}))
+              "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails", "recording", "experiments", "oracle"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");
@@ -942,6 +942,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
       }
     }
   }
+
+  sc.oracle = r.Bool(root, "", "oracle", false);
 
   // ---- recording
   const YAML::Node rec = root["recording"];

@@ -191,6 +191,9 @@ struct Scenario {
   std::vector<ComponentSpec> controllers;    // scenario-wide controllers
   std::vector<ComponentSpec> monitors;       // monitors (scenario-wide)
   std::vector<ExperimentSpec> experiments;
+  // Also run the oracle (same seed, bidders that know the true rates, same
+  // budgets) and record the regret against it in the `oracle` table.
+  bool oracle = false;
   SimTime alert_grace = 4 * kMicrosPerHour;  // scoring: an alert up to this long after a shock ends still counts
   RecordingSpec recording;
 

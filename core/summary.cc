@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <sstream>
+#include <tuple>
 
 #include "core/error.h"
 
@@ -128,6 +130,45 @@ std::string FormatSummary(const Results& r) {
                     name[i].substr(0, 18).c_str(), static_cast<long long>(alerts[i]),
                     static_cast<long long>(detected[i]), static_cast<long long>(shocks[i]), recall[i], precision[i],
                     delay[i], delay90[i], fa[i]);
+      os << line;
+    }
+  }
+  if (const Table* o = r.Find("oracle"); o && o->rows() > 0) {
+    const auto& names = Col<std::string>(*r.Find("campaigns"), "name");
+    const auto& camp = Col<int64_t>(*o, "campaign");
+    const auto& on = Col<double>(*o, "oracle_conversions");
+    const auto& ov = Col<double>(*o, "oracle_value");
+    const auto& os_ = Col<double>(*o, "oracle_spend");
+    const auto& rn = Col<double>(*o, "regret_conversions");
+    const auto& rv = Col<double>(*o, "regret_value");
+    std::snprintf(line, sizeof line, "%-18s %12s %12s %12s %12s %12s\n", "oracle regret", "oracle_conv",
+                  "oracle_value", "oracle_spend", "regret_conv", "regret_value");
+    os << line;
+    for (size_t i = 0; i < camp.size(); ++i) {
+      std::snprintf(line, sizeof line, "%-18s %12.0f %12.2f %12.2f %12.0f %12.2f\n",
+                    names.at(camp[i]).substr(0, 18).c_str(), on[i], ov[i], os_[i], rn[i], rv[i]);
+      os << line;
+    }
+  }
+  if (const Table* l = r.Find("experiment_looks"); l && l->rows() > 0) {
+    const auto& ex = Col<std::string>(*l, "experiment");
+    const auto& an = Col<std::string>(*l, "analysis");
+    const auto& arm = Col<int64_t>(*l, "arm");
+    const auto& look = Col<int64_t>(*l, "look");
+    const auto& dec = Col<std::string>(*l, "decision");
+    const auto& z = Col<double>(*l, "statistic");
+    const auto& info = Col<double>(*l, "information");
+    const auto& t = Col<int64_t>(*l, "time");
+    // The last look of each (experiment, analysis, arm).
+    std::map<std::tuple<std::string, std::string, int64_t>, size_t> last;
+    for (size_t i = 0; i < ex.size(); ++i) last[{ex[i], an[i], arm[i]}] = i;
+    std::snprintf(line, sizeof line, "%-14s %-12s %4s %5s %9s %8s %7s  %s\n", "experiment", "analysis", "arm", "looks",
+                  "at_hour", "info", "z", "decision");
+    os << line;
+    for (const auto& [key, i] : last) {
+      std::snprintf(line, sizeof line, "%-14s %-12s %4lld %5lld %9.2f %8.2f %7.2f  %s\n", ex[i].substr(0, 14).c_str(),
+                    an[i].substr(0, 12).c_str(), static_cast<long long>(arm[i]), static_cast<long long>(look[i]),
+                    t[i] / 3.6e9, info[i], z[i], dec[i].c_str());
       os << line;
     }
   }

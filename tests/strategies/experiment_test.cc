@@ -207,3 +207,70 @@ TEST(ExperimentErrors, EveryProblemNamesItsField) {
 
 }  // namespace
 }  // namespace adsim
+
+namespace adsim {
+namespace {
+
+std::string OracleScenarioText() {
+  return "name: or\nseed: 5\nstart: '2026-03-02T00:00:00'\nduration: 2d\noracle: true\n"
+         "channels:\n"
+         "  - {name: display, auction: second_price, traffic: {per_hour: 20000},\n"
+         "     competition: {competitors: 5, median: 0.002, sigma: 0.6}}\n"
+         "segments:\n"
+         "  - {name: a, users: 30000, ctr: 0.02, cvr: 0.05, conversion_value: 40,\n"
+         "     conversion_delay: {distribution: exponential, mean: 1h}}\n"
+         "  - {name: b, users: 30000, ctr: 0.005, cvr: 0.02, conversion_value: 40}\n"
+         "campaigns:\n"
+         "  - {name: fixed_low, bid: 0.002, budget: {daily: 100}}\n"
+         "  - {name: value, bid: 0.002, budget: {daily: 100}, bidder: value_linear, controllers: [pid_pacing]}\n";
+}
+
+TEST(Oracle, RegretIsRecordedPerCampaignAgainstABidderThatKnowsTheTruth) {
+  const Scenario sc = test::Parse(OracleScenarioText());
+  const Results r = RunScenario(sc);
+  const auto& on = Col<double>(r, "oracle", "oracle_conversions");
+  const auto& os = Col<double>(r, "oracle", "oracle_spend");
+  const auto& rn = Col<double>(r, "oracle", "regret_conversions");
+  const auto& an = Col<double>(r, "campaign_truth", "conversions");
+  ASSERT_EQ(on.size(), 2u);
+  for (size_t c = 0; c < 2; ++c) {
+    EXPECT_DOUBLE_EQ(rn[c], on[c] - an[c]);
+    EXPECT_LE(os[c], 200.0 + 1e-9);  // the same budgets: 2 days x 100
+    EXPECT_GT(os[c], 0.9 * 200.0);   // and the oracle's pacing spends them
+  }
+  // A fixed bid far below the value of an impression loses most of what the
+  // oracle gets (Poisson SE of the oracle's count ~ sqrt(on)); the paced value
+  // bidder, which learns the rates, loses much less.
+  EXPECT_GT(rn[0], 5 * std::sqrt(on[0]));
+  EXPECT_LT(rn[1], rn[0] / 4);
+  // The run itself is unchanged by also running the oracle.
+  Scenario plain = sc;
+  plain.oracle = false;
+  const Results p = RunScenario(plain);
+  EXPECT_EQ(Col<int64_t>(p, "aggregates", "clicks"), Col<int64_t>(r, "aggregates", "clicks"));
+  EXPECT_EQ(p.Find("oracle"), nullptr);
+  EXPECT_EQ(RunScenario(sc).text_attrs.at("oracle_fingerprint"), r.text_attrs.at("oracle_fingerprint"));
+}
+
+TEST(Oracle, OtherControllersCannotChangeTheOraclesCampaign) {
+  const Scenario sc = test::Parse(OracleScenarioText());
+  const Scenario o = OracleScenario(sc, 0);
+  EXPECT_EQ(o.campaigns[0].bidder.type, "fixed");
+  ASSERT_EQ(o.campaigns[0].controllers.size(), 1u);
+  EXPECT_EQ(o.campaigns[0].controllers[0].label, "oracle_pacing");
+  EXPECT_EQ(o.campaigns[1].bidder.type, "value_linear");  // competitors as configured
+  RunOptions opt;
+  opt.oracle_campaign = 1;
+  Scenario s2 = o;
+  s2.controllers.push_back(ComponentSpec{"budget_reallocation", {}, ""});
+  s2.controllers.back().where = "controllers[0]";
+  const Results r = RunScenario(s2, opt);
+  const auto& camp = Col<int64_t>(r, "actions", "campaign");
+  const auto& ctl = Col<std::string>(r, "actions", "controller");
+  const auto& st = Col<std::string>(r, "actions", "status");
+  for (size_t i = 0; i < camp.size(); ++i)
+    if (camp[i] == 1 && ctl[i] != "oracle_pacing") EXPECT_EQ(st[i], "rejected") << ctl[i];
+}
+
+}  // namespace
+}  // namespace adsim
