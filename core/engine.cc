@@ -182,14 +182,14 @@ struct AnalysisRuntime {
 // opportunity), mapped to an arm by the cumulative weights of the arms still
 // running (a paused arm's traffic goes to the others in proportion).
 struct ExperimentRuntime {
-  uint64_t key = 0;                 // seeds the assignment hash
+  uint64_t key = 0;  // seeds the assignment hash
   bool by_user = true;
-  std::vector<int> arms;            // campaign indices
+  std::vector<int> arms;  // campaign indices
   std::vector<double> weights;
-  std::vector<double> active_cum;   // cumulative weights of the running arms (rebuilt each cycle)
-  std::vector<int> active_arms;     // campaign indices of the running arms
-  int64_t stamp = -1;               // opportunity counter at which `assigned` was drawn
-  int assigned = -1;                // campaign index assigned to the current opportunity
+  std::vector<double> active_cum;  // cumulative weights of the running arms (rebuilt each cycle)
+  std::vector<int> active_arms;    // campaign indices of the running arms
+  int64_t stamp = -1;              // opportunity counter at which `assigned` was drawn
+  int assigned = -1;               // campaign index assigned to the current opportunity
 };
 
 struct MonitorRuntime {
@@ -804,8 +804,8 @@ int Engine::AssignedArm(int experiment, const Opportunity& o) {
   er.stamp = opportunities_;
   const int na = static_cast<int>(er.active_arms.size());
   if (na == 0) return er.assigned = -1;
-  const uint64_t unit = er.by_user ? (static_cast<uint64_t>(o.segment) << 48) ^ static_cast<uint64_t>(o.user)
-                                   : o.response_key;
+  const uint64_t unit =
+      er.by_user ? (static_cast<uint64_t>(o.segment) << 48) ^ static_cast<uint64_t>(o.user) : o.response_key;
   const double u = static_cast<double>(Mix64(er.key ^ Mix64(unit)) >> 11) * 0x1.0p-53 * er.active_cum[na - 1];
   int i = 0;
   while (i + 1 < na && u >= er.active_cum[i]) ++i;

@@ -63,7 +63,7 @@ struct ComponentInfo {
   std::string origin = "C++";   // "C++" or "Python"
   std::function<std::unique_ptr<Bidder>(const BuildContext&)> make_bidder;
   std::function<std::unique_ptr<Controller>(const BuildContext&)> make_controller;
-  std::function<std::unique_ptr<Monitor>(const BuildContext&)> make_monitor;  // monitors only
+  std::function<std::unique_ptr<Monitor>(const BuildContext&)> make_monitor;              // monitors only
   std::function<std::unique_ptr<ExperimentAnalysis>(const BuildContext&)> make_analysis;  // analyses only
 };
 

@@ -426,7 +426,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   sc.source_text = text;
   if (!r.Map(root, "",
              {"name", "description", "seed", "start", "duration", "bucket", "control_cycle", "channels", "segments",
-              "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails", "recording", "experiments", "oracle"}))
+              "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails", "recording", "experiments",
+              "oracle"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");
@@ -847,7 +848,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         if (!r.Map(e, p, {"name", "arms", "weights", "split", "analyses"})) continue;
         ex.name = r.String(e, p, "name", "experiment" + std::to_string(i), true);
         for (const auto& other : sc.experiments)
-          if (other.name == ex.name) r.Issue(e["name"], Reader::Child(p, "name"), "an experiment name used once", "'" + ex.name + "' again");
+          if (other.name == ex.name)
+            r.Issue(e["name"], Reader::Child(p, "name"), "an experiment name used once", "'" + ex.name + "' again");
         if (IsMissing(e["arms"])) {
           r.Issue(e, Reader::Child(p, "arms"), "a list of at least 2 campaign names (control first)", "nothing");
         } else {
@@ -875,23 +877,27 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         const YAML::Node w = e["weights"];
         if (!IsMissing(w)) {
           if (!IsSequenceNode(w) || w.size() != ex.arms.size()) {
-            r.Issue(w, Reader::Child(p, "weights"), "a list of " + std::to_string(ex.arms.size()) + " positive numbers, one per arm", Describe(w));
+            r.Issue(w, Reader::Child(p, "weights"),
+                    "a list of " + std::to_string(ex.arms.size()) + " positive numbers, one per arm", Describe(w));
           } else {
-            for (size_t k = 0; k < w.size(); ++k) ex.weights[k] = r.NumberAt(w[k], Reader::Item(Reader::Child(p, "weights"), k), 1.0, 1e-9, 1e9);
+            for (size_t k = 0; k < w.size(); ++k)
+              ex.weights[k] = r.NumberAt(w[k], Reader::Item(Reader::Child(p, "weights"), k), 1.0, 1e-9, 1e9);
           }
         }
         ex.split_by_user = r.Choice(e, p, "split", "user", {"user", "opportunity"}) == "user";
         const YAML::Node an = e["analyses"];
         if (!IsMissing(an)) {
           if (!IsSequenceNode(an)) {
-            r.Issue(an, Reader::Child(p, "analyses"), "a list of analyses (e.g. [{type: ab_test, params: {...}}])", Describe(an));
+            r.Issue(an, Reader::Child(p, "analyses"), "a list of analyses (e.g. [{type: ab_test, params: {...}}])",
+                    Describe(an));
           } else {
             for (size_t k = 0; k < an.size(); ++k) {
               ex.analyses.push_back(r.Component(an[k], Reader::Item(Reader::Child(p, "analyses"), k), ""));
               auto name_of = [](const ComponentSpec& m) { return m.label.empty() ? m.type : m.label; };
               for (size_t j = 0; j + 1 < ex.analyses.size(); ++j)
                 if (name_of(ex.analyses[j]) == name_of(ex.analyses.back()))
-                  r.Issue(an[k], Reader::Item(Reader::Child(p, "analyses"), k), "an analysis name used once in the experiment: give one a label",
+                  r.Issue(an[k], Reader::Item(Reader::Child(p, "analyses"), k),
+                          "an analysis name used once in the experiment: give one a label",
                           "'" + name_of(ex.analyses.back()) + "' again");
             }
           }

@@ -158,9 +158,9 @@ struct ShockSpec {
 // against each other. The first arm is the control.
 struct ExperimentSpec {
   std::string name;
-  std::vector<int> arms;        // campaign indices, control first
-  std::vector<double> weights;  // per arm, > 0 (traffic share = weight / sum of active arms' weights)
-  bool split_by_user = true;    // user: a user always sees the same arm; opportunity: each request drawn afresh
+  std::vector<int> arms;                // campaign indices, control first
+  std::vector<double> weights;          // per arm, > 0 (traffic share = weight / sum of active arms' weights)
+  bool split_by_user = true;            // user: a user always sees the same arm; opportunity: each request drawn afresh
   std::vector<ComponentSpec> analyses;  // experiment analyses (registered controllers of experiment kind)
   int line = 0;
 };
@@ -188,8 +188,8 @@ struct Scenario {
   std::vector<SegmentSpec> segments;
   std::vector<CampaignSpec> campaigns;
   std::vector<ShockSpec> shocks;
-  std::vector<ComponentSpec> controllers;    // scenario-wide controllers
-  std::vector<ComponentSpec> monitors;       // monitors (scenario-wide)
+  std::vector<ComponentSpec> controllers;  // scenario-wide controllers
+  std::vector<ComponentSpec> monitors;     // monitors (scenario-wide)
   std::vector<ExperimentSpec> experiments;
   // Also run the oracle (same seed, bidders that know the true rates, same
   // budgets) and record the regret against it in the `oracle` table.

@@ -200,20 +200,20 @@ class Controller {
 // One look of an experiment analysis at one treatment arm against the control,
 // as written to the experiment_looks table.
 struct ExperimentLook {
-  SimTime time = 0;         // set by the engine: the control cycle's time
-  std::string experiment;   // set by the engine
-  std::string analysis;     // set by the engine: the analysis's label or type
-  int look = 0;             // 1-based index of this look of the analysis
-  int arm = 0;              // index of the treatment arm within the experiment (1..)
-  std::string metric;       // e.g. "ctr", "conversions_per_request"
+  SimTime time = 0;                                            // set by the engine: the control cycle's time
+  std::string experiment;                                      // set by the engine
+  std::string analysis;                                        // set by the engine: the analysis's label or type
+  int look = 0;                                                // 1-based index of this look of the analysis
+  int arm = 0;                                                 // index of the treatment arm within the experiment (1..)
+  std::string metric;                                          // e.g. "ctr", "conversions_per_request"
   int64_t control_n = 0, control_x = 0, arm_n = 0, arm_x = 0;  // trials and successes
-  double information = 0;   // information fraction n / planned n (may exceed 1)
-  double statistic = 0;     // z (or log likelihood ratio for mSPRT)
-  double boundary = 0;      // |statistic| at or above it rejects (+inf: no rejection possible at this look)
-  double p_value = 1;       // fixed-horizon p (naive), always-valid p (mSPRT); NaN where undefined
-  double prob_beat = 0.5;   // Bayesian P(arm > control) with uniform priors
-  double expected_loss = 0; // Bayesian expected loss of shipping the arm
-  std::string decision;     // continue, ship, stop, no_difference, guardrail_stop, not_reached
+  double information = 0;                                      // information fraction n / planned n (may exceed 1)
+  double statistic = 0;                                        // z (or log likelihood ratio for mSPRT)
+  double boundary = 0;       // |statistic| at or above it rejects (+inf: no rejection possible at this look)
+  double p_value = 1;        // fixed-horizon p (naive), always-valid p (mSPRT); NaN where undefined
+  double prob_beat = 0.5;    // Bayesian P(arm > control) with uniform priors
+  double expected_loss = 0;  // Bayesian expected loss of shipping the arm
+  std::string decision;      // continue, ship, stop, no_difference, guardrail_stop, not_reached
   std::string note;
 };
 

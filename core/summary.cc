@@ -141,8 +141,8 @@ std::string FormatSummary(const Results& r) {
     const auto& os_ = Col<double>(*o, "oracle_spend");
     const auto& rn = Col<double>(*o, "regret_conversions");
     const auto& rv = Col<double>(*o, "regret_value");
-    std::snprintf(line, sizeof line, "%-18s %12s %12s %12s %12s %12s\n", "oracle regret", "oracle_conv",
-                  "oracle_value", "oracle_spend", "regret_conv", "regret_value");
+    std::snprintf(line, sizeof line, "%-18s %12s %12s %12s %12s %12s\n", "oracle regret", "oracle_conv", "oracle_value",
+                  "oracle_spend", "regret_conv", "regret_value");
     os << line;
     for (size_t i = 0; i < camp.size(); ++i) {
       std::snprintf(line, sizeof line, "%-18s %12.0f %12.2f %12.2f %12.0f %12.2f\n",

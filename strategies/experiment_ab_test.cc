@@ -175,7 +175,8 @@ class AbTest final : public ExperimentAnalysis {
     const double pa = static_cast<double>(ctl.x) / static_cast<double>(std::max<int64_t>(ctl.n, 1));
     const double pb = static_cast<double>(arm.x) / static_cast<double>(std::max<int64_t>(arm.n, 1));
     const double pool = static_cast<double>(ctl.x + arm.x) / static_cast<double>(std::max<int64_t>(ctl.n + arm.n, 1));
-    const double se = std::sqrt(pool * (1 - pool) * (1.0 / std::max<int64_t>(ctl.n, 1) + 1.0 / std::max<int64_t>(arm.n, 1)));
+    const double se =
+        std::sqrt(pool * (1 - pool) * (1.0 / std::max<int64_t>(ctl.n, 1) + 1.0 / std::max<int64_t>(arm.n, 1)));
     l.statistic = se > 0 ? (pb - pa) / se : 0.0;
     l.p_value = std::numeric_limits<double>::quiet_NaN();
     const stats::BetaDistribution qa = stats::Posterior({ctl.x, ctl.n}), qb = stats::Posterior({arm.x, arm.n});
@@ -264,8 +265,9 @@ class AbTest final : public ExperimentAnalysis {
     if (l.decision == "continue") return;
     a.done = true;
     if (direction != 0 || keep_control_)
-      Decide(direction, k, "experiment '" + spec_.name + "', " + ArmName(k) + ": " + l.decision + " at look " +
-                               std::to_string(a.looks) + " (" + l.note + ")",
+      Decide(direction, k,
+             "experiment '" + spec_.name + "', " + ArmName(k) + ": " + l.decision + " at look " +
+                 std::to_string(a.looks) + " (" + l.note + ")",
              actions);
   }
 
@@ -330,10 +332,8 @@ const Registration kAbTest({
                NumberParam("power", 0.8, "power at the minimum detectable effect", 0.05, 0.999),
                NumberParam("mde", 0.1, "minimum detectable effect, relative to the baseline rate", 1e-4, 10),
                NumberParam("baseline_rate", 0,
-                           "expected control rate for the sample size; 0 = the control's rate at min_trials", 0,
-                           0.999),
-               NumberParam("looks", 5, "planned looks (group-sequential, naive); naive with 0 = every cycle", 0,
-                           1000),
+                           "expected control rate for the sample size; 0 = the control's rate at min_trials", 0, 0.999),
+               NumberParam("looks", 5, "planned looks (group-sequential, naive); naive with 0 = every cycle", 0, 1000),
                NumberParam("min_trials", 1000, "trials per arm before the first look", 1, 1e12),
                NumberParam("horizon_factor", 1, "maximum sample = this x the design's maximum sample", 0.01, 1000),
                NumberParam("prob_threshold", 0.95, "bayes: ship when P(beat) reaches it; stop at 1 - it", 0.5, 1),

@@ -173,7 +173,7 @@ def default_scenario(as_dict: bool = False) -> Union[str, Dict[str, Any]]:
 def components(as_frame: bool = False) -> Any:
     """Every registered component (bidders and controllers, C++ and Python).
 
-    A list of dicts with name, kind ("bidder" or "controller"), description,
+    A list of dicts with name, kind ("bidder", "controller", "monitor" or "analysis"), description,
     origin ("C++" or "Python"), campaign_scoped (controllers; None for
     bidders) and params (a list of dicts: name, type, default, description,
     min, max). With as_frame=True, a DataFrame with one row per component.

@@ -15,9 +15,10 @@ std::string ScenarioFor(const ComponentInfo& info) {
   if (info.kind == ComponentKind::kBidder) return test::SmallScenario("", "    bidder: " + info.name + "\n");
   if (info.kind == ComponentKind::kMonitor) return test::SmallScenario("monitors: [" + info.name + "]\n");
   if (info.kind == ComponentKind::kAnalysis)
-    return test::SmallScenario("  - {name: one_b, creatives: [x, y], bid: 0.003, budget: {daily: 60}}\n"
-                               "experiments: [{name: e, arms: [one, one_b], analyses: [" +
-                               info.name + "]}]\n");
+    return test::SmallScenario(
+        "  - {name: one_b, creatives: [x, y], bid: 0.003, budget: {daily: 60}}\n"
+        "experiments: [{name: e, arms: [one, one_b], analyses: [" +
+        info.name + "]}]\n");
   if (info.campaign_scoped) return test::SmallScenario("", "    controllers: [" + info.name + "]\n");
   return test::SmallScenario("controllers: [" + info.name + "]\n");
 }

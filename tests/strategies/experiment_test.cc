@@ -32,7 +32,8 @@ std::string AbScenario(const std::string& experiment, const std::string& treat_e
          "campaigns:\n"
          "  - {name: control, bid: 0.004, creatives: [x]}\n"
          "  - {name: treat, creatives: [x]" +
-         (treat_extra.find("bid:") == std::string::npos ? ", bid: 0.004" : "") + treat_extra + "}\n" + more_campaigns + "experiments:\n" + experiment;
+         (treat_extra.find("bid:") == std::string::npos ? ", bid: 0.004" : "") + treat_extra + "}\n" + more_campaigns +
+         "experiments:\n" + experiment;
 }
 
 int64_t Sum(const Results& r, const std::string& table, const std::string& col, const std::string& key_col = "",
@@ -45,8 +46,8 @@ int64_t Sum(const Results& r, const std::string& table, const std::string& col, 
 }
 
 TEST(Experiment, EachOpportunityGoesToExactlyOneArmInTheConfiguredShares) {
-  const Results r = RunScenario(test::Parse(AbScenario(
-      "  - {name: e, arms: [control, treat], weights: [1, 3], split: opportunity}\n")));
+  const Results r = RunScenario(
+      test::Parse(AbScenario("  - {name: e, arms: [control, treat], weights: [1, 3], split: opportunity}\n")));
   const int64_t market = Sum(r, "market", "opportunities");
   const int64_t c0 = Sum(r, "aggregates", "opportunities", "campaign", 0);
   const int64_t c1 = Sum(r, "aggregates", "opportunities", "campaign", 1);
@@ -70,8 +71,8 @@ std::map<int64_t, std::set<int64_t>> ArmsPerUser(const Results& r) {
 
 TEST(Experiment, UserSplitKeepsEachUserInOneArmAndOpportunitySplitDoesNot) {
   const std::string rec = "recording: {events: true}\n";
-  const Results by_user = RunScenario(
-      test::Parse(AbScenario("  - {name: e, arms: [control, treat], split: user}\n" + rec, "", "", "6h")));
+  const Results by_user =
+      RunScenario(test::Parse(AbScenario("  - {name: e, arms: [control, treat], split: user}\n" + rec, "", "", "6h")));
   const Results by_opp = RunScenario(
       test::Parse(AbScenario("  - {name: e, arms: [control, treat], split: opportunity}\n" + rec, "", "", "6h")));
   const auto u = ArmsPerUser(by_user), o = ArmsPerUser(by_opp);
@@ -131,11 +132,11 @@ TEST(Experiment, ReviewAndHoldPausesKeepBothArmsRunning) {
   const std::string seg = ", creatives: {treat/x: {ctr: 0.03}}";
   for (const std::string& how :
        {std::string("decision: review}}]}\n"), std::string("decision: act}}]}\nguardrails: {hold_pauses: true}\n")}) {
-    const Results r = RunScenario(test::Parse(AbScenario(
-        "  - {name: e, arms: [control, treat], split: opportunity,\n"
-        "     analyses: [{type: ab_test, params: {metric: ctr, mde: 0.2, baseline_rate: 0.02, " +
-            how,
-        "", seg)));
+    const Results r = RunScenario(
+        test::Parse(AbScenario("  - {name: e, arms: [control, treat], split: opportunity,\n"
+                               "     analyses: [{type: ab_test, params: {metric: ctr, mde: 0.2, baseline_rate: 0.02, " +
+                                   how,
+                               "", seg)));
     ASSERT_GE(FindRow(r, "experiment_looks", "decision", "ship"), 0) << how;
     const int act = FindRow(r, "actions", "kind", "pause_campaign");
     ASSERT_GE(act, 0) << how;
@@ -159,11 +160,11 @@ TEST(Experiment, GuardrailMetricStopsAnArmThatCostsTooMuch) {
 }
 
 TEST(Experiment, GroupSequentialLooksUseTheSpendingBoundariesAtTheObservedInformation) {
-  const Results r = RunScenario(test::Parse(AbScenario(
-      "  - {name: e, arms: [control, treat], split: opportunity,\n"
-      "     analyses: [{type: ab_test, params: {metric: ctr, method: ld_obf, decision: observe, "
-      "baseline_rate: 0.02}}]}\n",
-      "", "", "4d")));
+  const Results r = RunScenario(
+      test::Parse(AbScenario("  - {name: e, arms: [control, treat], split: opportunity,\n"
+                             "     analyses: [{type: ab_test, params: {metric: ctr, method: ld_obf, decision: observe, "
+                             "baseline_rate: 0.02}}]}\n",
+                             "", "", "4d")));
   const auto& look = Col<int64_t>(r, "experiment_looks", "look");
   const auto& info = Col<double>(r, "experiment_looks", "information");
   const auto& bound = Col<double>(r, "experiment_looks", "boundary");
@@ -180,7 +181,8 @@ TEST(Experiment, GroupSequentialLooksUseTheSpendingBoundariesAtTheObservedInform
 }
 
 TEST(ExperimentErrors, EveryProblemNamesItsField) {
-  auto issues = test::IssuesOf(AbScenario("  - {name: e, arms: [control, nobody], weights: [1, 2, 3], split: sometimes}\n"));
+  auto issues =
+      test::IssuesOf(AbScenario("  - {name: e, arms: [control, nobody], weights: [1, 2, 3], split: sometimes}\n"));
   auto has = [&](const std::string& path) {
     for (const auto& i : issues)
       if (i.path == path) return true;
