@@ -91,11 +91,12 @@ struct CellCounters {
   int64_t requests = 0, bids = 0, wins = 0, clicks = 0, conversions = 0;
   Micros spend = 0;
   double value = 0.0;
+  double value_sq = 0.0;  // sum of squared conversion values (variance of value metrics)
 };
 
 CellCounters Minus(const CellCounters& a, const CellCounters& b) {
-  return {a.requests - b.requests,       a.bids - b.bids,   a.wins - b.wins,  a.clicks - b.clicks,
-          a.conversions - b.conversions, a.spend - b.spend, a.value - b.value};
+  return {a.requests - b.requests,       a.bids - b.bids,   a.wins - b.wins,   a.clicks - b.clicks,
+          a.conversions - b.conversions, a.spend - b.spend, a.value - b.value, a.value_sq - b.value_sq};
 }
 
 ObservedStats ToObserved(const CellCounters& c) {
@@ -106,6 +107,7 @@ ObservedStats ToObserved(const CellCounters& c) {
   o.clicks = c.clicks;
   o.conversions = c.conversions;
   o.conversion_value = c.value;
+  o.conversion_value_sq = c.value_sq;
   o.spend = MicrosToUnits(c.spend);
   return o;
 }
@@ -926,6 +928,7 @@ void Engine::HandleEvent(const Event& e) {
         CellCounters& cc = total_[cell_offset_[p.campaign] + k * num_creatives_[p.campaign] + p.creative];
         ++cc.conversions;
         cc.value += p.value;
+        cc.value_sq += p.value * p.value;
       }
       RecordConversion(p, e.time, reported);
       break;

@@ -68,7 +68,8 @@ struct ObservedStats {
   int64_t clicks = 0;
   int64_t conversions = 0;  // conversions reported so far (delayed, possibly lost)
   double conversion_value = 0.0;
-  double spend = 0.0;  // currency
+  double conversion_value_sq = 0.0;  // sum of the squared values of those conversions
+  double spend = 0.0;                // currency
 
   void Add(const ObservedStats& o) {
     requests += o.requests;
@@ -77,6 +78,7 @@ struct ObservedStats {
     clicks += o.clicks;
     conversions += o.conversions;
     conversion_value += o.conversion_value;
+    conversion_value_sq += o.conversion_value_sq;
     spend += o.spend;
   }
 };

@@ -36,7 +36,15 @@ struct Counts {
   int64_t n = 0, x = 0;
   double spend = 0;
   int64_t conversions = 0, clicks = 0, impressions = 0;
+  double sum = 0, sumsq = 0;  // value metrics: per-trial values (0 without a conversion)
 };
+
+// Mean and unbiased per-trial variance of a value metric.
+void MeanVar(const Counts& c, double* mean, double* var) {
+  const double n = static_cast<double>(std::max<int64_t>(c.n, 2));
+  *mean = c.sum / n;
+  *var = std::max(c.sumsq / n - *mean * *mean, 0.0) * n / (n - 1);
+}
 
 class AbTest final : public ExperimentAnalysis {
  public:
@@ -61,7 +69,8 @@ class AbTest final : public ExperimentAnalysis {
     const int treatments = static_cast<int>(spec_.arms.size()) - 1;
     arm_alpha_ = alpha_ / treatments;  // Bonferroni over the treatment arms
     arms_.resize(spec_.arms.size());
-    if (baseline_ > 0) Plan(baseline_);
+    mean_ = metric_ == "value_per_request";
+    if (baseline_ > 0 && !mean_) Plan(baseline_);
   }
 
   void OnCycle(const Snapshot& snap, int, std::vector<ExperimentLook>* looks, std::vector<Action>* actions) override {
@@ -70,7 +79,13 @@ class AbTest final : public ExperimentAnalysis {
     for (size_t k = 0; k < spec_.arms.size(); ++k) c[k] = CountsOf(snap, spec_.arms[k]);
     if (n_max_ == 0) {  // plan from the control's observed rate once it has min_trials trials
       if (c[0].n < min_trials_ || c[0].x == 0) return;
-      Plan(static_cast<double>(c[0].x) / static_cast<double>(c[0].n));
+      if (mean_) {
+        double m, v;
+        MeanVar(c[0], &m, &v);
+        Plan(m, std::sqrt(v));
+      } else {
+        Plan(static_cast<double>(c[0].x) / static_cast<double>(c[0].n));
+      }
     }
     bool any_open = false;
     for (size_t k = 1; k < spec_.arms.size(); ++k) {
@@ -97,10 +112,12 @@ class AbTest final : public ExperimentAnalysis {
     bool msprt_ready = false;
   };
 
-  void Plan(double baseline) {
+  // sd > 0: a value metric with that per-trial standard deviation.
+  void Plan(double baseline, double sd = 0) {
     baseline_used_ = baseline;
     const double delta = baseline * mde_;
-    const int64_t n_fixed = stats::SampleSizeProportions(baseline, delta, arm_alpha_, power_);
+    const int64_t n_fixed = sd > 0 ? stats::SampleSizeMeans(sd, delta, arm_alpha_, power_)
+                                   : stats::SampleSizeProportions(baseline, delta, arm_alpha_, power_);
     const int k = std::max(1, looks_planned_);
     double inflation = 1.0;
     if (method_ == Method::kObf || method_ == Method::kPocock) {
@@ -135,6 +152,8 @@ class AbTest final : public ExperimentAnalysis {
       c.n = s.impressions, c.x = s.conversions;
     } else if (metric_ == "clicks_per_request") {
       c.n = s.requests, c.x = s.clicks;
+    } else if (metric_ == "value_per_request") {
+      c.n = s.requests, c.x = s.conversions, c.sum = s.conversion_value, c.sumsq = s.conversion_value_sq;
     } else {
       c.n = s.requests, c.x = s.conversions;
     }
@@ -179,6 +198,20 @@ class AbTest final : public ExperimentAnalysis {
         std::sqrt(pool * (1 - pool) * (1.0 / std::max<int64_t>(ctl.n, 1) + 1.0 / std::max<int64_t>(arm.n, 1)));
     l.statistic = se > 0 ? (pb - pa) / se : 0.0;
     l.p_value = std::numeric_limits<double>::quiet_NaN();
+    if (mean_) {  // Welch z; normal posterior of the difference (flat prior)
+      double ma, va, mb, vb;
+      MeanVar(ctl, &ma, &va);
+      MeanVar(arm, &mb, &vb);
+      const double s2 = std::sqrt(va / static_cast<double>(std::max<int64_t>(ctl.n, 1)) +
+                                  vb / static_cast<double>(std::max<int64_t>(arm.n, 1)));
+      const double d = mb - ma;
+      l.statistic = s2 > 0 ? d / s2 : 0.0;
+      l.prob_beat = s2 > 0 ? stats::NormalCdf(d / s2) : 0.5;
+      l.expected_loss =
+          s2 > 0 ? s2 * std::exp(-0.5 * (d / s2) * (d / s2)) / std::sqrt(2 * M_PI) - d * stats::NormalCdf(-d / s2)
+                 : std::max(-d, 0.0);
+      return l;
+    }
     const stats::BetaDistribution qa = stats::Posterior({ctl.x, ctl.n}), qb = stats::Posterior({arm.x, arm.n});
     l.prob_beat = stats::ProbabilityBBeatsA(qa, qb);
     l.expected_loss = stats::ExpectedLosses(qa, qb).choose_b;
@@ -231,10 +264,16 @@ class AbTest final : public ExperimentAnalysis {
     ++a.looks;
     l.look = a.looks;
     int direction = 0;  // +1 arm better, -1 arm worse
-    const double pa = static_cast<double>(ctl.x) / static_cast<double>(ctl.n);
-    const double pb = static_cast<double>(arm.x) / static_cast<double>(arm.n);
+    double pa = static_cast<double>(ctl.x) / static_cast<double>(ctl.n);
+    double pb = static_cast<double>(arm.x) / static_cast<double>(arm.n);
+    double var = pa * (1 - pa) / static_cast<double>(ctl.n) + pb * (1 - pb) / static_cast<double>(arm.n);
+    if (mean_) {
+      double va, vb;
+      MeanVar(ctl, &pa, &va);
+      MeanVar(arm, &pb, &vb);
+      var = va / static_cast<double>(ctl.n) + vb / static_cast<double>(arm.n);
+    }
     if (method_ == Method::kMsprt) {
-      const double var = pa * (1 - pa) / static_cast<double>(ctl.n) + pb * (1 - pb) / static_cast<double>(arm.n);
       if (!a.msprt_ready) a.msprt = stats::MixtureSprt(tau_, arm_alpha_), a.msprt_ready = true;
       if (var > 0) a.msprt.Update(pb - pa, var);
       l.p_value = a.msprt.p_value();
@@ -314,6 +353,7 @@ class AbTest final : public ExperimentAnalysis {
   stats::SequentialDesign design_;
   std::vector<ArmState> arms_;
   bool finished_ = false;
+  bool mean_ = false;  // value_per_request: a mean test instead of two proportions
 };
 
 const Registration kAbTest({
@@ -322,8 +362,10 @@ const Registration kAbTest({
     .description = "A/B(/n) test of a rate between experiment arms: fixed, group-sequential, mSPRT or Bayesian",
     .params = {StringParam("metric", "conversions_per_request",
                            "ctr (clicks/impressions), cvr (conversions/clicks), conversion_rate "
-                           "(conversions/impressions), conversions_per_request, clicks_per_request",
-                           {"ctr", "cvr", "conversion_rate", "conversions_per_request", "clicks_per_request"}),
+                           "(conversions/impressions), conversions_per_request, clicks_per_request, "
+                           "value_per_request (a mean: conversion value per request, Welch z)",
+                           {"ctr", "cvr", "conversion_rate", "conversions_per_request", "clicks_per_request",
+                            "value_per_request"}),
                StringParam("method", "ld_obf",
                            "fixed, naive (uncorrected z at every look), obf, pocock (classical), ld_obf, "
                            "ld_pocock (Lan-DeMets spending), msprt (always valid), bayes",

@@ -128,6 +128,21 @@ TEST(Experiment, AClearlyBetterArmIsShippedAndThenTakesAllTheTraffic) {
   EXPECT_EQ(Col<int64_t>(r, "experiments", "paused_at_end")[1], 0);
 }
 
+TEST(Experiment, ValuePerRequestIsAMeanTestWithTheObservedVariance) {
+  // Lognormal values; the treatment converts 60% more often, so it earns more per request.
+  const std::string seg = ", conversion_value: {distribution: lognormal, mean: 40, sigma: 0.8}";
+  const std::string exp =
+      "  - {name: e, arms: [control, treat], split: opportunity,\n"
+      "     analyses: [{type: ab_test, params: {metric: value_per_request, mde: 0.3, min_trials: 20000}}]}\n";
+  const Results r = RunScenario(test::Parse(AbScenario(exp, "", seg + ", creatives: {treat/x: {cvr: 0.08}}", "4d")));
+  const int row = FindRow(r, "experiment_looks", "decision", "ship");
+  ASSERT_GE(row, 0);
+  EXPECT_EQ(Col<std::string>(r, "experiment_looks", "metric")[row], "value_per_request");
+  EXPECT_GT(Col<double>(r, "experiment_looks", "prob_beat")[row], 0.99);
+  // The decision was taken because the Welch z reached the look's boundary.
+  EXPECT_GE(Col<double>(r, "experiment_looks", "statistic")[row], Col<double>(r, "experiment_looks", "boundary")[row]);
+}
+
 TEST(Experiment, ReviewAndHoldPausesKeepBothArmsRunning) {
   const std::string seg = ", creatives: {treat/x: {ctr: 0.03}}";
   for (const std::string& how :
