@@ -52,22 +52,31 @@ def baseline(scenario: dict) -> dict:
     return sc
 
 
-def optimized(scenario: dict, control_cycle: str = "15m") -> dict:
+def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
+              realloc_interval_hours: float = 24, bidders: str = "value") -> dict:
     """The optimized stack on the same market and the same total budget.
 
     Per campaign: a goal-driven value bidder (target_cpa for a CPA goal,
     target_roas for a ROAS goal) whose bids follow the base bid, pid_pacing
     on the base bid, creative_thompson when the campaign has more than one
-    creative. Scenario-wide: budget_reallocation (method marginal, goal roas).
-    Nothing else changes: same channels, segments, bids to start from,
-    daily budgets to start from, guardrails and shocks.
+    creative. Scenario-wide: budget_reallocation (method rule, goal roas,
+    once a day: intervals several times the conversion delays, as
+    docs/strategies/budget_reallocation.md advises). Nothing else changes:
+    same channels, segments, bids to start from, daily budgets to start from
+    (so the same total budget), guardrails and shocks.
+
+    realloc: "rule", "thompson", "marginal" or "none"; bidders: "value" (the
+    goal-driven value bidders) or "fixed" (ablation: fixed bids, so only the
+    controllers differ from the baseline).
     """
     sc = baseline(scenario)
     sc["control_cycle"] = control_cycle
     for camp in sc["campaigns"]:
         goal = camp.get("goal") or {}
         estimates = {"conversion_delay_hours": CONVERSION_DELAY_HOURS}
-        if "cpa" in goal:
+        if bidders == "fixed":
+            camp["bidder"] = "fixed"
+        elif "cpa" in goal:
             camp["bidder"] = {"type": "target_cpa", "params": estimates}
         elif "roas" in goal:
             camp["bidder"] = {"type": "target_roas", "params": estimates}
@@ -77,9 +86,12 @@ def optimized(scenario: dict, control_cycle: str = "15m") -> dict:
         if len(camp.get("creatives", [])) > 1:
             controllers.append({"type": "creative_thompson", "params": {"half_life_hours": 12}})
         camp["controllers"] = controllers
-    sc["controllers"] = [
-        {"type": "budget_reallocation", "params": {"method": "marginal", "goal": "roas"}}
-    ]
+    if realloc != "none":
+        sc["controllers"] = [{
+            "type": "budget_reallocation",
+            "params": {"method": realloc, "goal": "roas",
+                       "interval_hours": realloc_interval_hours},
+        }]
     return sc
 
 
@@ -157,9 +169,9 @@ def comparison_table(base: dict, opt: dict, label: str) -> list[str]:
     return lines
 
 
-def cycle_table(base: dict, opts: dict) -> list[str]:
+def cycle_table(base: dict, opts: dict, first: str = "control cycle") -> list[str]:
     cols = ["spend", "conversions", "value", "CPA", "ROAS"]
-    lines = ["| control cycle | " + " | ".join(f"{c} (Δ, 95 % CI)" for c in cols) + " |",
+    lines = [f"| {first} | " + " | ".join(f"{c} (Δ, 95 % CI)" for c in cols) + " |",
              "|---|" + "---|" * len(cols)]
     for cycle, opt in opts.items():
         cells = []
@@ -199,6 +211,8 @@ def main(argv=None) -> int:
                     help="control cycles of the optimized stack, comma-separated; the first "
                          "is the headline comparison (default 15m,2h,24h)")
     ap.add_argument("--out", help="also write the markdown to this file")
+    ap.add_argument("--no-ablations", action="store_true",
+                    help="skip the ablation variants (first try, no reallocation, fixed bids)")
     args = ap.parse_args(argv)
     if args.seeds < 2:
         ap.error("--seeds: expected at least 2 seeds for a paired confidence interval")
@@ -208,6 +222,14 @@ def main(argv=None) -> int:
     variants = {"baseline": baseline(scenario)}
     for c in cycles:
         variants[f"optimized {c}"] = optimized(scenario, c)
+    # Ablations and the first configuration tried, all at the first cycle length.
+    ablations = {} if args.no_ablations else {
+        "first try: marginal every 6 h": optimized(scenario, cycles[0], "marginal", 6),
+        "no reallocation": optimized(scenario, cycles[0], "none"),
+        "fixed bids + pid_pacing + creative_thompson": optimized(
+            scenario, cycles[0], "none", bidders="fixed"),
+    }
+    variants.update(ablations)
     for name, sc in variants.items():
         adsim.validate(sc)
 
@@ -238,6 +260,11 @@ def main(argv=None) -> int:
     for c in cycles[1:]:
         out += ["", f"### Per campaign, control cycle {c}", ""]
         out += campaign_table(bd["baseline"], bd[f"optimized {c}"], f"optimized {c}")
+    if ablations:
+        out += ["", f"### Other configurations (control cycle {cycles[0]}, each paired against "
+                "the same baseline)", ""]
+        out += cycle_table(results["baseline"], {k: results[k] for k in ablations},
+                           first="configuration")
     text = "\n".join(out) + "\n"
     print(text)
     if args.out:
