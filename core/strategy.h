@@ -215,7 +215,7 @@ struct ExperimentLook {
   double p_value = 1;        // fixed-horizon p (naive), always-valid p (mSPRT); NaN where undefined
   double prob_beat = 0.5;    // Bayesian P(arm > control) with uniform priors
   double expected_loss = 0;  // Bayesian expected loss of shipping the arm
-  std::string decision;      // continue, ship, stop, no_difference, guardrail_stop, not_reached
+  std::string decision;      // continue, ship, stop, no_difference, guardrail_stop
   std::string note;
 };
 

@@ -19,9 +19,9 @@
 //                      see MarginalAllocation below;
 // then each share is raised to at least `floor_share` (renormalised) and the
 // targets are share x pool. Each campaign moves towards its target by at most
-// its own max_change, and increases are scaled down to what the decreases
-// free, so the total of the daily budgets never grows (it can shrink a
-// little when the 1% dead band skips a move).
+// its own max_change (moves under 1% are skipped), and the larger of the
+// total increase and the total decrease is scaled down to the smaller, so
+// the total of the daily budgets is conserved: it neither grows nor leaks.
 #include <algorithm>
 #include <boost/random/gamma_distribution.hpp>
 #include <cmath>
@@ -177,23 +177,26 @@ class BudgetReallocation final : public Controller {
     const double spare = 1.0 - fl * n;
     for (auto& s : share) above += std::max(0.0, s - fl);
     for (auto& s : share) s = above > 0 ? fl + spare * std::max(0.0, s - fl) / above : 1.0 / n;
-    // Move towards the targets within each campaign's max_change, and fund the
-    // increases only with what the decreases free: the total never grows,
-    // and the guardrails need not clamp anything.
+    // Move towards the targets within each campaign's max_change, skip moves
+    // under 1% (dead band), then balance: the larger of the total raise and
+    // the total cut is scaled down to the smaller, so the pool is conserved
+    // (never grows, never leaks) and the guardrails need not clamp anything.
     std::vector<double> next(n);
     double freed = 0, wanted = 0;
     for (int i = 0; i < n; ++i) {
       const double cur = snap.campaigns[ids[i]].daily_budget;
       const double mc = scenario_.campaigns[ids[i]].guardrails.max_change;
       next[i] = std::clamp(share[i] * pool, cur * (1 - mc), cur * (1 + mc));
+      if (std::fabs(next[i] - cur) <= 0.01 * cur) next[i] = cur;
       if (next[i] < cur) freed += cur - next[i];
       if (next[i] > cur) wanted += next[i] - cur;
     }
-    const double scale = wanted > freed ? freed / wanted : 1.0;
+    const double raise_scale = wanted > freed ? freed / wanted : 1.0;
+    const double cut_scale = freed > wanted ? wanted / freed : 1.0;
     for (int i = 0; i < n; ++i) {
       const double cur = snap.campaigns[ids[i]].daily_budget;
-      if (next[i] > cur) next[i] = cur + scale * (next[i] - cur);
-      if (std::fabs(next[i] - cur) <= 0.01 * cur) continue;
+      next[i] = cur + (next[i] > cur ? raise_scale : cut_scale) * (next[i] - cur);
+      if (next[i] == cur) continue;
       Action a;
       a.kind = ActionKind::kSetDailyBudget;
       a.campaign = ids[i];
