@@ -5,5 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 out=${1:-adsim-demo.h5}
-"${ADSIM_BUILD_DIR:-$root/build}/adsim" run -o "$out"
+# --oracle: each campaign is also run with a bidder that knows the true rates
+# (same seed, same budgets), and the summary shows the regret against it.
+"${ADSIM_BUILD_DIR:-$root/build}/adsim" run --oracle -o "$out"
 echo "Read it in Python: $root/.venv/bin/python -c \"import adsim; print(adsim.load('$out').kpis())\""

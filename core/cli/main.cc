@@ -42,8 +42,9 @@ class ProgressBar {
 };
 
 int CmdRun(const std::string& scenario_path, const std::string& out, std::optional<uint64_t> seed, bool quiet,
-           bool progress_flag) {
-  const adsim::Scenario sc = Load(scenario_path);
+           bool progress_flag, bool oracle) {
+  adsim::Scenario sc = Load(scenario_path);
+  if (oracle) sc.oracle = true;
   adsim::RunOptions opt;
   opt.seed = seed;
   ProgressBar bar(progress_flag && isatty(2));
@@ -99,13 +100,15 @@ int main(int argc, char** argv) {
 
   std::string run_scenario, run_out;
   uint64_t run_seed = 0;
-  bool run_quiet = false, run_no_progress = false;
+  bool run_quiet = false, run_no_progress = false, run_oracle = false;
   auto* run = app.add_subcommand("run", "Run a scenario (the embedded default if none is given)");
   run->add_option("scenario", run_scenario, "scenario file (YAML or JSON)")->check(CLI::ExistingFile);
   run->add_option("-o,--out", run_out, "write the result to this HDF5 file");
   auto* seed_opt = run->add_option("--seed", run_seed, "random seed (overrides the scenario's seed)");
   run->add_flag("-q,--quiet", run_quiet, "print nothing on success");
   run->add_flag("--no-progress", run_no_progress, "no progress bar on stderr");
+  run->add_flag("--oracle", run_oracle,
+                "also run each campaign's oracle (true rates, same budgets, same seed) and record the regret");
 
   std::string val_scenario;
   auto* validate = app.add_subcommand("validate", "Check a scenario and report every error");
@@ -126,7 +129,7 @@ int main(int argc, char** argv) {
   try {
     if (*run)
       return CmdRun(run_scenario, run_out, *seed_opt ? std::optional<uint64_t>(run_seed) : std::nullopt, run_quiet,
-                    !run_no_progress);
+                    !run_no_progress, run_oracle);
     if (*validate) return CmdValidate(val_scenario);
     if (*summary) return CmdSummary(sum_path);
     if (*list) return CmdList();

@@ -54,6 +54,19 @@ TEST(Cli, RunWritesAResultAndSummaryReadsIt) {
   EXPECT_EQ(r.out, "");
 }
 
+TEST(Cli, OracleFlagAddsTheRegretToTheResultAndTheSummary) {
+  const std::string scen = Write("tiny_oracle.yaml", kTiny);
+  const std::string out = ::testing::TempDir() + "/" + std::to_string(::getpid()) + "_tiny_oracle.h5";
+  std::remove(out.c_str());
+  Outcome r = Adsim("run " + scen + " --oracle -o " + out + " --no-progress");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("oracle regret"), std::string::npos) << r.out;
+  r = Adsim("summary " + out);
+  EXPECT_NE(r.out.find("oracle regret"), std::string::npos) << r.out;
+  r = Adsim("run " + scen + " --no-progress");
+  EXPECT_EQ(r.out.find("oracle regret"), std::string::npos) << r.out;
+}
+
 TEST(Cli, ValidateReportsFileFieldAndLineWithExitCode2) {
   const std::string bad =
       Write("bad.yaml", std::string(kTiny) + "shocks: [{name: x, start: 2h, end: 1h, multiply: {ctr: 2}}]\n");
