@@ -1394,7 +1394,9 @@ Results Engine::Finish(double wall_seconds) {
   auto& lkp = lk.Real("p_value", "", "two-sided p-value: fixed-horizon for fixed/naive, always-valid for msprt");
   auto& lkpb = lk.Real("prob_beat", "", "Bayesian P(arm rate > control rate), uniform priors");
   auto& lkel = lk.Real("expected_loss", "", "Bayesian expected loss of shipping the arm (rate units)");
-  auto& lkd = lk.Text("decision", "continue, ship, stop, no_difference, guardrail_stop");
+  auto& lkd = lk.Text("decision",
+                      "ab_test: continue, ship, stop, no_difference, guardrail_stop; factorial_test: significant, "
+                      "not_significant, not_reached");
   auto& lkn = lk.Text("note", "why");
   for (const ExperimentLook& l : looks_) {
     lkt.push_back(l.time);

@@ -291,3 +291,44 @@ TEST(Oracle, OtherControllersCannotChangeTheOraclesCampaign) {
 
 }  // namespace
 }  // namespace adsim
+
+namespace adsim {
+namespace {
+
+// A 2x2 factorial: factor A (bit 0) is a creative with a 40% higher click
+// rate, factor B (bit 1) a creative that differs in name only.
+TEST(FactorialExperiment, FindsTheMainEffectThatExistsAndNotTheOthers) {
+  std::string text =
+      "name: fx\nseed: 8\nstart: '2026-03-02T00:00:00'\nduration: 2d\ncontrol_cycle: 15m\n"
+      "channels:\n"
+      "  - {name: display, auction: second_price, traffic: {per_hour: 40000},\n"
+      "     competition: {competitors: 5, median: 0.002, sigma: 0.6}}\n"
+      "segments:\n"
+      "  - {name: a, users: 100000, ctr: 0.02, cvr: 0.05,\n"
+      "     creatives: {a_hi/x: {ctr: 0.028}, a_hi_b_hi/x: {ctr: 0.028}}}\n"
+      "campaigns:\n"
+      "  - {name: base, bid: 0.004, creatives: [x]}\n"
+      "  - {name: a_hi, bid: 0.004, creatives: [x]}\n"
+      "  - {name: b_hi, bid: 0.004, creatives: [x]}\n"
+      "  - {name: a_hi_b_hi, bid: 0.004, creatives: [x]}\n"
+      "experiments:\n"
+      "  - {name: fx, arms: [base, a_hi, b_hi, a_hi_b_hi], split: opportunity,\n"
+      "     analyses: [factorial_test]}\n";
+  const Results r = RunScenario(test::Parse(text));
+  const auto& arm = Col<int64_t>(r, "experiment_looks", "arm");
+  const auto& dec = Col<std::string>(r, "experiment_looks", "decision");
+  const auto& z = Col<double>(r, "experiment_looks", "statistic");
+  ASSERT_EQ(arm.size(), 3u);  // A, B, A:B
+  std::map<int64_t, std::string> by_mask;
+  for (size_t i = 0; i < arm.size(); ++i) by_mask[arm[i]] = dec[i];
+  EXPECT_EQ(by_mask[1], "significant");
+  EXPECT_GT(z[0], 0);
+  EXPECT_EQ(by_mask[2], "not_significant");
+  EXPECT_EQ(by_mask[3], "not_significant");
+  // Three arms are not a 2^k design.
+  text.replace(text.find("arms: [base, a_hi, b_hi, a_hi_b_hi]"), 35, "arms: [base, a_hi, b_hi]");
+  EXPECT_THROW(RunScenario(test::Parse(text)), ConfigError);
+}
+
+}  // namespace
+}  // namespace adsim

@@ -1,0 +1,135 @@
+// factorial_test: a 2^k factorial (multivariate) analysis of an experiment
+// whose 2^k arms are the cells of k two-level factors: bit j of the arm index
+// is factor j's level (arm 0 = every factor low, the control). It records,
+// each control cycle, every arm's rate over that cycle (one observation per
+// arm and cycle with trials), and at `analyze_at_hours` fits all main effects
+// and interactions by OLS (stats::FitFactorial) on those observations. It
+// writes one experiment_looks row per effect and takes no action
+// (docs/strategies/factorial_test.md).
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/registry.h"
+#include "strategies/experiments/stats.h"
+
+namespace adsim {
+namespace {
+
+class FactorialTest final : public ExperimentAnalysis {
+ public:
+  explicit FactorialTest(const BuildContext& ctx)
+      : spec_(ctx.scenario->experiments.at(ctx.experiment)),
+        metric_(ctx.params.String("metric")),
+        alpha_(ctx.params.Number("alpha")),
+        min_trials_(static_cast<int64_t>(ctx.params.Number("min_trials_per_cycle"))) {
+    const size_t arms = spec_.arms.size();
+    while ((size_t{1} << factors_) < arms) ++factors_;
+    if ((size_t{1} << factors_) != arms || factors_ < 1)
+      throw ConfigError({{ctx.scenario->source_name, ctx.where, 0,
+                          "an experiment with 2^k arms (k two-level factors; arm index bits = levels)",
+                          std::to_string(arms) + " arms"}});
+    const double hours = ctx.params.Number("analyze_at_hours");
+    analyze_at_ =
+        hours > 0 ? static_cast<SimTime>(hours * kMicrosPerHour) : ctx.scenario->duration - ctx.scenario->control_cycle;
+  }
+
+  void OnCycle(const Snapshot& snap, int, std::vector<ExperimentLook>* looks, std::vector<Action>*) override {
+    if (done_) return;
+    for (size_t a = 0; a < spec_.arms.size(); ++a) {
+      const ObservedStats s = snap.CampaignTotal(snap.last_cycle, spec_.arms[a]);
+      int64_t n = 0, x = 0;
+      Counts(s, &n, &x);
+      if (n >= min_trials_ && n > 0)
+        data_.push_back({static_cast<uint32_t>(a), static_cast<double>(std::min(x, n)) / static_cast<double>(n)});
+    }
+    if (snap.time < analyze_at_) return;
+    done_ = true;
+    ExperimentLook base;
+    base.metric = metric_;
+    base.look = 1;
+    base.boundary = stats::NormalQuantile(1 - alpha_ / 2);
+    base.prob_beat = std::nan("");
+    base.expected_loss = std::nan("");
+    try {
+      const stats::FactorialFit fit = stats::FitFactorial(factors_, data_, 0, alpha_);
+      for (const auto& e : fit.effects) {
+        ExperimentLook l = base;
+        l.arm = static_cast<int>(e.factors);
+        l.statistic = e.t;
+        l.p_value = e.p_value;
+        l.information = static_cast<double>(data_.size());
+        l.decision = e.p_value <= alpha_ ? "significant" : "not_significant";
+        l.note = Name(e.factors) + ": effect " + Fmt(e.effect) + " [" + Fmt(e.ci_low) + ", " + Fmt(e.ci_high) +
+                 "] on " + metric_ + " (df " + std::to_string(fit.df) + ", intercept " + Fmt(fit.intercept) + ")";
+        looks->push_back(l);
+      }
+    } catch (const ConfigError& e) {  // too few observations for the model
+      ExperimentLook l = base;
+      l.decision = "not_reached";
+      l.note = std::string("no fit: ") + e.what();
+      looks->push_back(l);
+    }
+  }
+
+ private:
+  void Counts(const ObservedStats& s, int64_t* n, int64_t* x) const {
+    if (metric_ == "ctr") {
+      *n = s.impressions, *x = s.clicks;
+    } else if (metric_ == "cvr") {
+      *n = s.clicks, *x = s.conversions;
+    } else if (metric_ == "conversion_rate") {
+      *n = s.impressions, *x = s.conversions;
+    } else if (metric_ == "clicks_per_request") {
+      *n = s.requests, *x = s.clicks;
+    } else {
+      *n = s.requests, *x = s.conversions;
+    }
+  }
+  // "A", "B", "A:B" ... with the factor names of the experiment's arms when given.
+  std::string Name(uint32_t mask) const {
+    std::string out;
+    for (int j = 0; j < factors_; ++j)
+      if (mask & (1u << j)) out += (out.empty() ? "" : ":") + std::string(1, static_cast<char>('A' + j));
+    return out;
+  }
+  static std::string Fmt(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+    return buf;
+  }
+
+  const ExperimentSpec& spec_;
+  std::string metric_;
+  double alpha_;
+  int64_t min_trials_;
+  int factors_ = 0;
+  SimTime analyze_at_ = 0;
+  std::vector<stats::FactorialObservation> data_;
+  bool done_ = false;
+};
+
+const Registration kFactorialTest({
+    .name = "factorial_test",
+    .kind = ComponentKind::kAnalysis,
+    .description = "2^k factorial (multivariate) test of main effects and interactions on per-cycle arm rates",
+    .params = {StringParam("metric", "ctr", "ctr, cvr, conversion_rate, conversions_per_request, clicks_per_request",
+                           {"ctr", "cvr", "conversion_rate", "conversions_per_request", "clicks_per_request"}),
+               NumberParam("alpha", 0.05, "two-sided level of each effect's t test", 1e-6, 0.5),
+               NumberParam("analyze_at_hours", 0, "when to fit (simulated hours); 0 = the run's last cycle", 0, 1e6),
+               NumberParam("min_trials_per_cycle", 100, "an arm's cycle counts as an observation from this many trials",
+                           1, 1e12)},
+    .campaign_scoped = false,
+    .origin = "C++",
+    .make_analysis = [](const BuildContext& ctx) -> std::unique_ptr<ExperimentAnalysis> {
+      if (ctx.experiment < 0 || ctx.scenario == nullptr ||
+          ctx.experiment >= static_cast<int>(ctx.scenario->experiments.size()))
+        throw ConfigError({{ctx.scenario ? ctx.scenario->source_name : "", ctx.where, 0,
+                            "an analysis listed under experiments[i].analyses", "no experiment"}});
+      return std::make_unique<FactorialTest>(ctx);
+    },
+});
+
+}  // namespace
+}  // namespace adsim
