@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/registry.h"
+#include "strategies/experiments/arm_metric.h"
 #include "strategies/experiments/stats.h"
 
 namespace adsim {
@@ -49,7 +50,7 @@ void MeanVar(const Counts& c, double* mean, double* var) {
 class AbTest final : public ExperimentAnalysis {
  public:
   explicit AbTest(const BuildContext& ctx)
-      : spec_(ctx.scenario->experiments.at(ctx.experiment)),
+      : spec_(experiments::ExperimentOf(ctx)),
         metric_(ctx.params.String("metric")),
         method_(ParseMethod(ctx.params.String("method"))),
         alpha_(ctx.params.Number("alpha")),
@@ -144,20 +145,8 @@ class AbTest final : public ExperimentAnalysis {
     c.conversions = s.conversions;
     c.clicks = s.clicks;
     c.impressions = s.impressions;
-    if (metric_ == "ctr") {
-      c.n = s.impressions, c.x = s.clicks;
-    } else if (metric_ == "cvr") {
-      c.n = s.clicks, c.x = s.conversions;
-    } else if (metric_ == "conversion_rate") {
-      c.n = s.impressions, c.x = s.conversions;
-    } else if (metric_ == "clicks_per_request") {
-      c.n = s.requests, c.x = s.clicks;
-    } else if (metric_ == "value_per_request") {
-      c.n = s.requests, c.x = s.conversions, c.sum = s.conversion_value, c.sumsq = s.conversion_value_sq;
-    } else {
-      c.n = s.requests, c.x = s.conversions;
-    }
-    c.x = std::min(c.x, c.n);
+    experiments::RateCounts(metric_ == "value_per_request" ? "conversions_per_request" : metric_, s, &c.n, &c.x);
+    if (mean_) c.sum = s.conversion_value, c.sumsq = s.conversion_value_sq;
     return c;
   }
 
@@ -178,7 +167,8 @@ class AbTest final : public ExperimentAnalysis {
     ExperimentLook l = Base(ctl, arm, k);
     l.look = a.looks;
     l.decision = "guardrail_stop";
-    l.note = guard_metric_ + " " + Fmt(ca) + " vs control " + Fmt(cc) + ": above +" + Fmt(100 * guard_max_) + "%";
+    l.note = guard_metric_ + " " + experiments::Fmt(ca) + " vs control " + experiments::Fmt(cc) + ": above +" +
+             experiments::Fmt(100 * guard_max_) + "%";
     looks->push_back(l);
     Decide(-1, k, l.note, actions);
     a.done = true;
@@ -278,7 +268,7 @@ class AbTest final : public ExperimentAnalysis {
       if (var > 0) a.msprt.Update(pb - pa, var);
       l.p_value = a.msprt.p_value();
       l.boundary = std::log(1 / arm_alpha_);
-      l.note = "log likelihood ratio " + Fmt(std::log(a.msprt.likelihood_ratio()));
+      l.note = "log likelihood ratio " + experiments::Fmt(std::log(a.msprt.likelihood_ratio()));
       if (a.msprt.rejected()) direction = pb > pa ? 1 : -1;
     } else if (method_ == Method::kBayes) {
       l.boundary = kInf;
@@ -330,11 +320,6 @@ class AbTest final : public ExperimentAnalysis {
   }
 
   std::string ArmName(size_t k) const { return "arm " + std::to_string(k); }
-  static std::string Fmt(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g", v);
-    return buf;
-  }
 
   const ExperimentSpec& spec_;
   std::string metric_;
@@ -396,10 +381,6 @@ const Registration kAbTest({
     .campaign_scoped = false,
     .origin = "C++",
     .make_analysis = [](const BuildContext& ctx) -> std::unique_ptr<ExperimentAnalysis> {
-      if (ctx.experiment < 0 || ctx.scenario == nullptr ||
-          ctx.experiment >= static_cast<int>(ctx.scenario->experiments.size()))
-        throw ConfigError({{ctx.scenario ? ctx.scenario->source_name : "", ctx.where, 0,
-                            "an analysis listed under experiments[i].analyses", "no experiment"}});
       return std::make_unique<AbTest>(ctx);
     },
 });

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/registry.h"
+#include "strategies/experiments/arm_metric.h"
 #include "strategies/experiments/stats.h"
 
 namespace adsim {
@@ -20,7 +21,7 @@ namespace {
 class FactorialTest final : public ExperimentAnalysis {
  public:
   explicit FactorialTest(const BuildContext& ctx)
-      : spec_(ctx.scenario->experiments.at(ctx.experiment)),
+      : spec_(experiments::ExperimentOf(ctx)),
         metric_(ctx.params.String("metric")),
         alpha_(ctx.params.Number("alpha")),
         min_trials_(static_cast<int64_t>(ctx.params.Number("min_trials_per_cycle"))) {
@@ -40,9 +41,9 @@ class FactorialTest final : public ExperimentAnalysis {
     for (size_t a = 0; a < spec_.arms.size(); ++a) {
       const ObservedStats s = snap.CampaignTotal(snap.last_cycle, spec_.arms[a]);
       int64_t n = 0, x = 0;
-      Counts(s, &n, &x);
+      experiments::RateCounts(metric_, s, &n, &x);
       if (n >= min_trials_ && n > 0)
-        data_.push_back({static_cast<uint32_t>(a), static_cast<double>(std::min(x, n)) / static_cast<double>(n)});
+        data_.push_back({static_cast<uint32_t>(a), static_cast<double>(x) / static_cast<double>(n)});
     }
     if (snap.time < analyze_at_) return;
     done_ = true;
@@ -61,8 +62,9 @@ class FactorialTest final : public ExperimentAnalysis {
         l.p_value = e.p_value;
         l.information = static_cast<double>(data_.size());
         l.decision = e.p_value <= alpha_ ? "significant" : "not_significant";
-        l.note = Name(e.factors) + ": effect " + Fmt(e.effect) + " [" + Fmt(e.ci_low) + ", " + Fmt(e.ci_high) +
-                 "] on " + metric_ + " (df " + std::to_string(fit.df) + ", intercept " + Fmt(fit.intercept) + ")";
+        l.note = Name(e.factors) + ": effect " + experiments::Fmt(e.effect) + " [" + experiments::Fmt(e.ci_low) + ", " +
+                 experiments::Fmt(e.ci_high) + "] on " + metric_ + " (df " + std::to_string(fit.df) + ", intercept " +
+                 experiments::Fmt(fit.intercept) + ")";
         looks->push_back(l);
       }
     } catch (const ConfigError& e) {  // too few observations for the model
@@ -74,30 +76,12 @@ class FactorialTest final : public ExperimentAnalysis {
   }
 
  private:
-  void Counts(const ObservedStats& s, int64_t* n, int64_t* x) const {
-    if (metric_ == "ctr") {
-      *n = s.impressions, *x = s.clicks;
-    } else if (metric_ == "cvr") {
-      *n = s.clicks, *x = s.conversions;
-    } else if (metric_ == "conversion_rate") {
-      *n = s.impressions, *x = s.conversions;
-    } else if (metric_ == "clicks_per_request") {
-      *n = s.requests, *x = s.clicks;
-    } else {
-      *n = s.requests, *x = s.conversions;
-    }
-  }
   // "A", "B", "A:B" ... with the factor names of the experiment's arms when given.
   std::string Name(uint32_t mask) const {
     std::string out;
     for (int j = 0; j < factors_; ++j)
       if (mask & (1u << j)) out += (out.empty() ? "" : ":") + std::string(1, static_cast<char>('A' + j));
     return out;
-  }
-  static std::string Fmt(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g", v);
-    return buf;
   }
 
   const ExperimentSpec& spec_;
@@ -115,7 +99,7 @@ const Registration kFactorialTest({
     .kind = ComponentKind::kAnalysis,
     .description = "2^k factorial (multivariate) test of main effects and interactions on per-cycle arm rates",
     .params = {StringParam("metric", "ctr", "ctr, cvr, conversion_rate, conversions_per_request, clicks_per_request",
-                           {"ctr", "cvr", "conversion_rate", "conversions_per_request", "clicks_per_request"}),
+                           experiments::RateMetrics()),
                NumberParam("alpha", 0.05, "two-sided level of each effect's t test", 1e-6, 0.5),
                NumberParam("analyze_at_hours", 0, "when to fit (simulated hours); 0 = the run's last cycle", 0, 1e6),
                NumberParam("min_trials_per_cycle", 100, "an arm's cycle counts as an observation from this many trials",
@@ -123,10 +107,6 @@ const Registration kFactorialTest({
     .campaign_scoped = false,
     .origin = "C++",
     .make_analysis = [](const BuildContext& ctx) -> std::unique_ptr<ExperimentAnalysis> {
-      if (ctx.experiment < 0 || ctx.scenario == nullptr ||
-          ctx.experiment >= static_cast<int>(ctx.scenario->experiments.size()))
-        throw ConfigError({{ctx.scenario ? ctx.scenario->source_name : "", ctx.where, 0,
-                            "an analysis listed under experiments[i].analyses", "no experiment"}});
       return std::make_unique<FactorialTest>(ctx);
     },
 });

@@ -97,7 +97,7 @@ TEST(MarginalReallocation, MovesBudgetToTheHigherMarginalReturnAndBuysMoreValue)
     EXPECT_GT(budget[last], 1.5 * budget[last + 1]) << "seed " << seed;
     for (size_t d = 0; d + 1 < budget.size(); d += 2) {
       EXPECT_NEAR(budget[d] + budget[d + 1], 300, 1e-6) << "seed " << seed;  // the pool is conserved
-      EXPECT_GE(budget[d + 1], 0.1 * 300 - 1e-6) << "seed " << seed;        // floors: 10% of the pool
+      EXPECT_GE(budget[d + 1], 0.1 * 300 - 1e-6) << "seed " << seed;         // floors: 10% of the pool
     }
     // Value after the first day, paired on the seed. Each conversion is worth
     // 10, so a value total V is 10 x Poisson(V / 10): variance 10 V.
