@@ -70,13 +70,22 @@ def scenario(
     baseline: float = BASELINE,
     mde: float = MDE,
     methods=None,
+    unit: str = "auto",
+    cuped: str = "auto",
+    start: str = "0s",
+    min_trials: int = 1000,
 ) -> Dict[str, Any]:
-    """The A/B scenario as a dict; `lift` is the treatment's relative click-rate lift."""
+    """The A/B scenario as a dict; `lift` is the treatment's relative click-rate lift.
+
+    `unit` and `cuped` go to every analysis; `start` is the experiment's start
+    (before it, the pre-period, every user sees the control); `duration` counts
+    from t = 0, so the experiment itself lasts duration - start."""
     analyses = []
     for label, extra, _ in METHODS:
         if methods is not None and label not in methods:
             continue
-        params = {"metric": "ctr", "decision": "observe", "baseline_rate": baseline, "mde": mde, "alpha": ALPHA}
+        params = {"metric": "ctr", "decision": "observe", "baseline_rate": baseline, "mde": mde, "alpha": ALPHA,
+                  "unit": unit, "cuped": cuped, "min_trials": min_trials}
         params.update(extra)
         analyses.append({"type": "ab_test", "label": label, "params": params})
     seg: Dict[str, Any] = {
@@ -109,7 +118,9 @@ def scenario(
             {"name": "control", "bid": 0.004, "creatives": ["x"]},
             {"name": "treat", "bid": 0.004, "creatives": ["x"]},
         ],
-        "experiments": [{"name": "e", "arms": ["control", "treat"], "split": split, "analyses": analyses}],
+        "experiments": [
+            {"name": "e", "arms": ["control", "treat"], "split": split, "start": start, "analyses": analyses}
+        ],
     }
 
 
@@ -138,6 +149,9 @@ def outcomes(result) -> Dict[str, Dict[str, Any]]:
             "looks": int(row["look"]),
             "z": float(row["statistic"]),
             "information": float(row["information"]),
+            "estimate": float(row["estimate"]),
+            "std_error": float(row["std_error"]),
+            "variance_ratio": float(row["variance_ratio"]),
         }
     return out
 

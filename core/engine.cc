@@ -192,6 +192,21 @@ struct ExperimentRuntime {
   std::vector<int> active_arms;    // campaign indices of the running arms
   int64_t stamp = -1;              // opportunity counter at which `assigned` was drawn
   int assigned = -1;               // campaign index assigned to the current opportunity
+  SimTime start = 0;               // before it, every unit goes to the control arm
+  bool started = false;            // the arms' totals at `start` are recorded
+  std::vector<ObservedStats> at_start, late;  // per arm: totals at start; pre-period conversions reported after it
+  ExperimentData data;                        // what the analyses see
+  // The user's counters for the arm (or the pre-period) serving this
+  // opportunity; marks the user exposed on the first in-period request.
+  UserCounts* UserRow(int arm, int segment, int64_t user, SimTime t) {
+    const int64_t off = data.row_offset[segment];
+    if (off < 0) return nullptr;
+    const int64_t row = off + user;
+    if (t < start) return &data.pre[row];
+    UserCounts& u = data.arm[arm][row];
+    if (u.requests == 0) data.exposed[arm].push_back(row);
+    return &u;
+  }
 };
 
 struct MonitorRuntime {
@@ -205,6 +220,7 @@ struct OurBid {
   Micros bid_micros;
   double quality;  // click-rate estimate on click-billed channels, else 1
   int creative;
+  UserCounts* user;  // the user's experiment counters, or null
 };
 
 class Engine {
@@ -275,6 +291,7 @@ class Engine {
   std::vector<AnalysisRuntime> analyses_;
   std::vector<ExperimentRuntime> experiments_;
   std::vector<int> experiment_of_;  // per campaign: experiment index, -1 if not an arm
+  std::vector<int> arm_of_;         // per campaign: arm index within its experiment
   std::vector<ExperimentLook> looks_;
   int oracle_campaign_ = -1;
   std::vector<double> truth_conversions_, truth_value_;  // per campaign, every conversion made
@@ -295,6 +312,7 @@ class Engine {
   }
   void RebuildExperimentArms();
   int AssignedArm(int experiment, const Opportunity& o);
+  void CountExperimentConversion(const PendingConversion& p);
   struct {
     std::vector<int64_t>*time, *campaign, *channel, *segment, *creative;
     std::vector<std::string>*monitor, *metric, *severity, *message;
@@ -420,6 +438,7 @@ void Engine::Build() {
     return BuildContext{&public_, campaign, Registry::Global().Resolve(info, spec, sc_.source_name), spec.where, seed_};
   };
   experiment_of_.assign(ncamp_, -1);
+  arm_of_.assign(ncamp_, -1);
   oracle_campaign_ = opt_.oracle_campaign;
   truth_conversions_.assign(ncamp_, 0.0);
   truth_value_.assign(ncamp_, 0.0);
@@ -430,14 +449,45 @@ void Engine::Build() {
     er.by_user = ex.split_by_user;
     er.arms = ex.arms;
     er.weights = ex.weights;
-    for (int c : ex.arms) experiment_of_[c] = static_cast<int>(e);
-    experiments_.push_back(std::move(er));
+    er.start = ex.start;
+    er.started = ex.start == 0;
+    er.at_start.assign(ex.arms.size(), {});
+    er.late.assign(ex.arms.size(), {});
+    er.data.index = static_cast<int>(e);
+    er.data.start = ex.start;
+    er.data.since_start.assign(ex.arms.size(), {});
+    for (size_t k = 0; k < ex.arms.size(); ++k) {
+      experiment_of_[ex.arms[k]] = static_cast<int>(e);
+      arm_of_[ex.arms[k]] = static_cast<int>(k);
+    }
+    bool wants_users = false;
     for (const auto& spec : ex.analyses) {
       const Registry::Entry ai = reg.Require(ComponentKind::kAnalysis, spec, sc_.source_name);
       BuildContext ctx = context(-1, spec, *ai);
       ctx.experiment = static_cast<int>(e);
       analyses_.push_back({spec.label.empty() ? ai->name : spec.label, static_cast<int>(e), ai->make_analysis(ctx)});
+      if (analyses_.back().analysis->WantsUserCounts()) {
+        if (!ex.split_by_user)
+          throw ConfigError({{sc_.source_name, spec.where, spec.line,
+                              "an analysis by request (unit: request) under split: opportunity, or split: user",
+                              "an analysis by user under split: opportunity (a user sees several arms)"}});
+        wants_users = true;
+      }
     }
+    if (wants_users) {  // one row per user of the segments the arms target
+      ExperimentData& d = er.data;
+      d.users_kept = true;
+      d.row_offset.assign(ns_, -1);
+      int64_t rows = 0;
+      for (int s : sc_.campaigns[ex.arms[0]].segments) {
+        d.row_offset[s] = rows;
+        rows += sc_.segments[s].users;
+      }
+      d.pre.assign(static_cast<size_t>(rows), {});
+      d.arm.assign(ex.arms.size(), std::vector<UserCounts>(static_cast<size_t>(rows)));
+      d.exposed.assign(ex.arms.size(), {});
+    }
+    experiments_.push_back(std::move(er));
   }
   camps_.resize(ncamp_);
   for (int c = 0; c < ncamp_; ++c) {
@@ -633,7 +683,12 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     CampaignRuntime& rt = camps_[c];
     const int na = static_cast<int>(rt.active_creatives.size());
     if (rt.state.paused || na == 0) continue;
-    if (experiment_of_[c] >= 0 && AssignedArm(experiment_of_[c], o) != c) continue;
+    UserCounts* user = nullptr;
+    if (experiment_of_[c] >= 0) {
+      ExperimentRuntime& er = experiments_[experiment_of_[c]];
+      if (AssignedArm(experiment_of_[c], o) != c) continue;
+      if (er.data.users_kept && (user = er.UserRow(arm_of_[c], o.segment, o.user, o.time))) ++user->requests;
+    }
     int creative;
     if (na == 1) {
       creative = rt.active_creatives[0];
@@ -665,7 +720,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
       quality *= fatigue_[fatigue_index_[cell]].Factor(o.time);
     ++total_[cell].bids;
     ours_[n++] = {bid * quality, c};
-    our_bid_[c] = {cell, bid, bid_micros, quality, creative};
+    our_bid_[c] = {cell, bid, bid_micros, quality, creative, user};
   }
   int won = 0;
   if (n > 0)
@@ -684,6 +739,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     Micros price_micros = std::min(static_cast<Micros>(std::llround(price * kMicrosPerUnit)), ob.bid_micros);
     CellCounters& cc = total_[ob.cell];
     ++cc.wins;
+    if (ob.user) ++ob.user->impressions;
     if (!click_billing) {
       rt.ledger.Charge(price_micros);
       cc.spend += price_micros;
@@ -706,6 +762,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     }
     if (click) {
       ++cc.clicks;
+      if (ob.user) ++ob.user->clicks;
       if (click_billing) {
         rt.ledger.Charge(price_micros);
         cc.spend += price_micros;
@@ -804,6 +861,7 @@ int Engine::AssignedArm(int experiment, const Opportunity& o) {
   ExperimentRuntime& er = experiments_[experiment];
   if (er.stamp == opportunities_) return er.assigned;
   er.stamp = opportunities_;
+  if (o.time < er.start) return er.assigned = camps_[er.arms[0]].state.paused ? -1 : er.arms[0];  // pre-period
   const int na = static_cast<int>(er.active_arms.size());
   if (na == 0) return er.assigned = -1;
   const uint64_t unit =
@@ -812,6 +870,24 @@ int Engine::AssignedArm(int experiment, const Opportunity& o) {
   int i = 0;
   while (i + 1 < na && u >= er.active_cum[i]) ++i;
   return er.assigned = er.active_arms[i];
+}
+
+// A reported conversion of an experiment arm: in the arm's user counters, and
+// set apart when its click came before the experiment's start.
+void Engine::CountExperimentConversion(const PendingConversion& p) {
+  ExperimentRuntime& er = experiments_[experiment_of_[p.campaign]];
+  const int arm = arm_of_[p.campaign];
+  if (p.click_time < er.start && er.started) {
+    ObservedStats& l = er.late[arm];
+    ++l.conversions;
+    l.conversion_value += p.value;
+    l.conversion_value_sq += p.value * p.value;
+  }
+  if (!er.data.users_kept || er.data.row_offset[p.segment] < 0) return;
+  const int64_t row = er.data.row_offset[p.segment] + p.user;
+  UserCounts& u = p.click_time < er.start ? er.data.pre[row] : er.data.arm[arm][row];
+  ++u.conversions;
+  u.value += static_cast<float>(p.value);
 }
 
 void Engine::RebuildExperimentArms() {
@@ -929,6 +1005,7 @@ void Engine::HandleEvent(const Event& e) {
         ++cc.conversions;
         cc.value += p.value;
         cc.value_sq += p.value * p.value;
+        if (experiment_of_[p.campaign] >= 0) CountExperimentConversion(p);
       }
       RecordConversion(p, e.time, reported);
       break;
@@ -1002,11 +1079,32 @@ void Engine::RunCycle(SimTime now) {
     ctl.controller->OnCycle(snap, ctl.campaign, &actions);
     for (const Action& a : actions) ApplyAction(now, ctl.name, ctl.priority, a);
   }
-  // Experiment analyses run last: their decisions (pausing arms) pass the guardrails like any action.
+  // The arms' counters since each experiment's start.
+  for (ExperimentRuntime& er : experiments_) {
+    for (size_t k = 0; k < er.arms.size(); ++k) {
+      const ObservedStats t = snap.CampaignTotal(snap.total, er.arms[k]);
+      if (!er.started && now >= er.start) er.at_start[k] = t;
+      ObservedStats& d = er.data.since_start[k];
+      d = t;
+      d.requests -= er.at_start[k].requests;
+      d.bids -= er.at_start[k].bids;
+      d.impressions -= er.at_start[k].impressions;
+      d.clicks -= er.at_start[k].clicks;
+      d.conversions -= er.at_start[k].conversions + er.late[k].conversions;
+      d.conversion_value -= er.at_start[k].conversion_value + er.late[k].conversion_value;
+      d.conversion_value_sq -= er.at_start[k].conversion_value_sq + er.late[k].conversion_value_sq;
+      d.spend -= er.at_start[k].spend;
+    }
+    er.started |= now >= er.start;
+  }
+  // Experiment analyses run last, from the experiment's start on: their
+  // decisions (pausing arms) pass the guardrails like any action.
   for (auto& an : analyses_) {
+    const ExperimentRuntime& er = experiments_[an.experiment];
+    if (now <= er.start) continue;
     actions.clear();
     const size_t before = looks_.size();
-    an.analysis->OnCycle(snap, an.experiment, &looks_, &actions);
+    an.analysis->OnCycle(snap, er.data, &looks_, &actions);
     for (size_t i = before; i < looks_.size(); ++i) {
       looks_[i].time = now;
       looks_[i].experiment = sc_.experiments[an.experiment].name;
@@ -1384,12 +1482,12 @@ Results Engine::Finish(double wall_seconds) {
   auto& lkl = lk.Int("look", "index", "1-based look of this analysis");
   auto& lkarm = lk.Int("arm", "index", "treatment arm index within the experiment (1..)");
   auto& lkm = lk.Text("metric", "primary metric");
-  auto& lkcn = lk.Int("control_n", "count", "control trials (metric denominator)");
-  auto& lkcx = lk.Int("control_x", "count", "control successes (metric numerator)");
+  auto& lkcn = lk.Int("control_n", "count", "control trials (metric denominator); users with unit user");
+  auto& lkcx = lk.Int("control_x", "count", "control successes (metric numerator, rounded for value metrics)");
   auto& lkan = lk.Int("arm_n", "count", "arm trials");
   auto& lkax = lk.Int("arm_x", "count", "arm successes");
-  auto& lki = lk.Real("information", "ratio", "information fraction: trials per arm / planned trials per arm");
-  auto& lks = lk.Real("statistic", "", "z statistic (pooled two-proportion)");
+  auto& lki = lk.Real("information", "ratio", "information fraction: trials per arm / planned trials per arm (unit user: planned variance / variance)");
+  auto& lks = lk.Real("statistic", "", "z statistic (pooled two-proportion; Welch or delta-method z for means and unit user)");
   auto& lkb = lk.Real("boundary", "", "|statistic| at or above it rejects at this look (inf: cannot reject)");
   auto& lkp = lk.Real("p_value", "", "two-sided p-value: fixed-horizon for fixed/naive, always-valid for msprt");
   auto& lkpb = lk.Real("prob_beat", "", "Bayesian P(arm rate > control rate), uniform priors");
@@ -1398,6 +1496,12 @@ Results Engine::Finish(double wall_seconds) {
                       "ab_test: continue, ship, stop, no_difference, guardrail_stop; factorial_test: significant, "
                       "not_significant, not_reached");
   auto& lkn = lk.Text("note", "why");
+  auto& lku = lk.Text("unit", "request (cell counters: trials are requests, impressions or clicks) or user");
+  auto& lkcv = lk.Real("control_value", "", "the metric in the control (unadjusted)");
+  auto& lkav = lk.Real("arm_value", "", "the metric in the arm (unadjusted)");
+  auto& lkest = lk.Real("estimate", "", "arm - control, CUPED-adjusted when CUPED applies");
+  auto& lkse = lk.Real("std_error", "", "standard error of the estimate");
+  auto& lkvr = lk.Real("variance_ratio", "ratio", "CUPED: variance of the estimate with / without it (1: not applied)");
   for (const ExperimentLook& l : looks_) {
     lkt.push_back(l.time);
     lke.push_back(l.experiment);
@@ -1417,6 +1521,12 @@ Results Engine::Finish(double wall_seconds) {
     lkel.push_back(l.expected_loss);
     lkd.push_back(l.decision);
     lkn.push_back(l.note);
+    lku.push_back(l.unit);
+    lkcv.push_back(l.control_value);
+    lkav.push_back(l.arm_value);
+    lkest.push_back(l.estimate);
+    lkse.push_back(l.std_error);
+    lkvr.push_back(l.variance_ratio);
   }
   // Monitors scored against the injected shocks.
   Table& ms = results_.Add("monitor_scores", "Each monitor scored against the injected shocks (truth)");

@@ -845,7 +845,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         const YAML::Node e = exps[i];
         ExperimentSpec ex;
         ex.line = e.Mark().line + 1;
-        if (!r.Map(e, p, {"name", "arms", "weights", "split", "analyses"})) continue;
+        if (!r.Map(e, p, {"name", "arms", "weights", "split", "start", "analyses"})) continue;
         ex.name = r.String(e, p, "name", "experiment" + std::to_string(i), true);
         for (const auto& other : sc.experiments)
           if (other.name == ex.name)
@@ -885,6 +885,12 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
           }
         }
         ex.split_by_user = r.Choice(e, p, "split", "user", {"user", "opportunity"}) == "user";
+        ex.start = r.Duration(e, p, "start", 0, 0);
+        if (ex.start > 0 && (ex.start >= sc.duration || ex.start % sc.control_cycle != 0))
+          r.Issue(e["start"], Reader::Child(p, "start"),
+                  "a multiple of control_cycle (" + FormatDuration(sc.control_cycle) + ") before the end of the run (" +
+                      FormatDuration(sc.duration) + ")",
+                  "'" + FormatDuration(ex.start) + "'");
         const YAML::Node an = e["analyses"];
         if (!IsMissing(an)) {
           if (!IsSequenceNode(an)) {

@@ -217,17 +217,49 @@ struct ExperimentLook {
   double expected_loss = 0;  // Bayesian expected loss of shipping the arm
   std::string decision;      // continue, ship, stop, no_difference, guardrail_stop
   std::string note;
+  std::string unit = "request";                               // request (cell counters) or user (per-user counters)
+  double control_value = std::nan(""), arm_value = std::nan("");  // the metric in each arm (unadjusted)
+  double estimate = std::nan(""), std_error = std::nan("");      // arm - control (CUPED-adjusted) and its SE
+  double variance_ratio = 1;                                   // CUPED: var(adjusted) / var(unadjusted); 1 without
+};
+
+// What one user did with one experiment arm over a period, as the advertiser
+// observes it (reported conversions only).
+struct UserCounts {
+  int32_t requests = 0, impressions = 0, clicks = 0, conversions = 0;
+  float value = 0.0f;  // conversion value
+};
+
+// What the engine keeps for one experiment beyond the cells, handed to its
+// analyses each cycle. Everything in it is observed data.
+struct ExperimentData {
+  int index = 0;      // into Snapshot-wide experiment lists (ExperimentSpec order)
+  SimTime start = 0;  // the pre-period [0, start) ran on the control arm only
+  // Per arm: the arm campaign's counters since `start` (conversions of clicks
+  // made before `start` are left out, even when they are reported later).
+  std::vector<ObservedStats> since_start;
+  // Per-user counters, kept when an analysis asks (WantsUserCounts; split:
+  // user). A user is a row: `row_offset[segment] + user id` (-1 offset: the
+  // arms do not target the segment).
+  bool users_kept = false;
+  std::vector<int64_t> row_offset;                // per scenario segment
+  std::vector<UserCounts> pre;                    // per row: with the control arm before `start`
+  std::vector<std::vector<UserCounts>> arm;       // per arm, per row: since `start`
+  std::vector<std::vector<int64_t>> exposed;      // per arm: rows with a request since `start`, first-come order
 };
 
 // The analysis of one experiment (see ExperimentSpec): runs each control
-// cycle after the monitors, like a scenario-wide controller; proposes actions
-// (pausing arms: stop a loser, ship a winner) that pass the guardrails like
-// any other, and reports its looks.
+// cycle from the experiment's start on, after the controllers; proposes
+// actions (pausing arms: stop a loser, ship a winner) that pass the guardrails
+// like any other, and reports its looks.
 class ExperimentAnalysis {
  public:
   virtual ~ExperimentAnalysis() = default;
-  virtual void OnCycle(const Snapshot& snapshot, int experiment, std::vector<ExperimentLook>* looks,
+  virtual void OnCycle(const Snapshot& snapshot, const ExperimentData& data, std::vector<ExperimentLook>* looks,
                        std::vector<Action>* actions) = 0;
+  // True when the analysis needs ExperimentData's per-user counters (the
+  // engine keeps them only then: they cost memory per user and arm).
+  virtual bool WantsUserCounts() const { return false; }
 };
 
 // Per-cycle monitor: watches the snapshot (only what the advertiser observes)

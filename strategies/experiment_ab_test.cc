@@ -1,9 +1,10 @@
 // ab_test: the analysis of an A/B(/n) experiment whose arms are campaigns
-// (docs/strategies/ab_test.md). Each control cycle it reads the arms' observed
-// counters (reported conversions only), looks when the plan says so, and
-// decides: ship a winner (pause every other arm), stop a loser (pause it), or
-// no difference at the planned sample size. Decisions are actions, so the
-// guardrails (hold_pauses) and `decision: review` can hold them.
+// (docs/strategies/ab_test.md). Each control cycle from the experiment's start
+// it reads the arms' observed counters since the start (reported conversions
+// only), by request or by user, looks when the plan says so, and decides: ship
+// a winner (pause every other arm), stop a loser (pause it), or no difference
+// at the planned sample size. Decisions are actions, so the guardrails
+// (hold_pauses) and `decision: review` can hold them.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -14,6 +15,7 @@
 #include "core/registry.h"
 #include "strategies/experiments/arm_metric.h"
 #include "strategies/experiments/stats.h"
+#include "strategies/experiments/user_metric.h"
 
 namespace adsim {
 namespace {
@@ -38,6 +40,17 @@ struct Counts {
   double spend = 0;
   int64_t conversions = 0, clicks = 0, impressions = 0;
   double sum = 0, sumsq = 0;  // value metrics: per-trial values (0 without a conversion)
+};
+
+// One treatment arm against the control at a cycle, by request or by user.
+struct Comparison {
+  int64_t control_n = 0, control_x = 0, arm_n = 0, arm_x = 0;  // trials (users: unit user), successes
+  double control_value = 0, arm_value = 0;                     // the metric per arm
+  double diff = 0, var = 0;      // arm - control (CUPED-adjusted) and its (unpooled) variance
+  double statistic = 0;          // z: pooled for two proportions, else diff / sqrt(var)
+  double variance_ratio = 1;     // CUPED: var / unadjusted var
+  double sd_control = 0;         // per-unit sd of the control (planning a mean)
+  bool proportions = false;      // two proportions: Bayes with Beta posteriors
 };
 
 // Mean and unbiased per-trial variance of a value metric.
@@ -71,16 +84,45 @@ class AbTest final : public ExperimentAnalysis {
     arm_alpha_ = alpha_ / treatments;  // Bonferroni over the treatment arms
     arms_.resize(spec_.arms.size());
     mean_ = metric_ == "value_per_request";
-    if (baseline_ > 0 && !mean_) Plan(baseline_);
+    const std::string unit = ctx.params.String("unit"), cuped = ctx.params.String("cuped");
+    by_user_ = unit == "user" || (unit == "auto" && spec_.split_by_user);
+    auto fail = [&](const std::string& field, const std::string& expected, const std::string& got) {
+      throw ConfigError({{ctx.scenario->source_name, ctx.where + ".params." + field, 0, expected, got}});
+    };
+    if (by_user_ && !spec_.split_by_user)
+      fail("unit", "unit: request (or auto) under split: opportunity", "unit: user (a user sees several arms)");
+    if (!by_user_ && experiments::IsPerUserMetric(metric_))
+      fail("metric", "a per-request metric, or unit: user (split: user)", metric_ + " analysed by request");
+    if (cuped == "on" && !by_user_) fail("cuped", "unit: user (CUPED adjusts per-user metrics)", "unit: request");
+    if (cuped == "on" && spec_.start == 0)
+      fail("cuped", "a pre-period: the experiment's start after 0 (experiments[i].start)", "start 0");
+    cuped_ = by_user_ && spec_.start > 0 && cuped != "off";
+    experiments::ParseUserMetric(metric_, &user_metric_);
+    if (baseline_ > 0 && !mean_ && !by_user_) Plan(baseline_);
   }
 
-  void OnCycle(const Snapshot& snap, int, std::vector<ExperimentLook>* looks, std::vector<Action>* actions) override {
+  bool WantsUserCounts() const override { return by_user_; }
+
+  void OnCycle(const Snapshot& snap, const ExperimentData& data, std::vector<ExperimentLook>* looks,
+               std::vector<Action>* actions) override {
     if (finished_) return;
     std::vector<Counts> c(spec_.arms.size());
-    for (size_t k = 0; k < spec_.arms.size(); ++k) c[k] = CountsOf(snap, spec_.arms[k]);
-    if (n_max_ == 0) {  // plan from the control's observed rate once it has min_trials trials
-      if (c[0].n < min_trials_ || c[0].x == 0) return;
-      if (mean_) {
+    for (size_t k = 0; k < spec_.arms.size(); ++k) c[k] = CountsOf(data.since_start[k]);
+    if (by_user_) {
+      samples_.resize(spec_.arms.size());
+      for (size_t k = 0; k < spec_.arms.size(); ++k)
+        experiments::CollectArm(data, static_cast<int>(k), user_metric_, &samples_[k]);
+    }
+    if (n_max_ == 0) {  // plan from the control's observed data once it has min_trials trials (users)
+      if (by_user_) {
+        if (samples_[0].users < min_trials_ || samples_[1].users < 2 || !(samples_[0].y > 0)) return;
+        const Comparison q = Compare(c, 1);
+        if (!(q.sd_control > 0)) return;
+        Plan(baseline_ > 0 ? baseline_ : q.control_value, q.sd_control);
+        var_target_ = 2 * q.sd_control * q.sd_control / static_cast<double>(n_max_);
+      } else if (c[0].n < min_trials_ || c[0].x == 0) {
+        return;
+      } else if (mean_) {
         double m, v;
         MeanVar(c[0], &m, &v);
         Plan(m, std::sqrt(v));
@@ -97,9 +139,10 @@ class AbTest final : public ExperimentAnalysis {
         continue;
       }
       any_open = true;
-      if (GuardrailBreached(c[0], c[k], a, looks, k, actions)) continue;
-      if (std::min(c[0].n, c[k].n) < min_trials_) continue;
-      Look(c[0], c[k], a, k, looks, actions);
+      const Comparison q = Compare(c, k);
+      if (GuardrailBreached(c[0], c[k], q, a, looks, k, actions)) continue;
+      if (std::min(q.control_n, q.arm_n) < min_trials_) continue;
+      Look(q, a, k, looks, actions);
     }
     finished_ = !any_open;
   }
@@ -138,22 +181,22 @@ class AbTest final : public ExperimentAnalysis {
     return method_ == Method::kLdObf ? stats::SpendingFunction::kOBrienFleming : stats::SpendingFunction::kPocock;
   }
 
-  Counts CountsOf(const Snapshot& snap, int campaign) const {
-    const ObservedStats s = snap.CampaignTotal(snap.total, campaign);
+  Counts CountsOf(const ObservedStats& s) const {
     Counts c;
     c.spend = s.spend;
     c.conversions = s.conversions;
     c.clicks = s.clicks;
     c.impressions = s.impressions;
-    experiments::RateCounts(metric_ == "value_per_request" ? "conversions_per_request" : metric_, s, &c.n, &c.x);
+    if (!experiments::IsPerUserMetric(metric_))
+      experiments::RateCounts(metric_ == "value_per_request" ? "conversions_per_request" : metric_, s, &c.n, &c.x);
     if (mean_) c.sum = s.conversion_value, c.sumsq = s.conversion_value_sq;
     return c;
   }
 
   // Guardrail metric of the arm against the control: a cost per unit that
   // may not rise by more than guard_max_ (relative) once both have evidence.
-  bool GuardrailBreached(const Counts& ctl, const Counts& arm, ArmState& a, std::vector<ExperimentLook>* looks,
-                         size_t k, std::vector<Action>* actions) {
+  bool GuardrailBreached(const Counts& ctl, const Counts& arm, const Comparison& q, ArmState& a,
+                         std::vector<ExperimentLook>* looks, size_t k, std::vector<Action>* actions) {
     if (guard_metric_ == "none") return false;
     auto cost = [&](const Counts& c, int64_t* units) {
       *units = guard_metric_ == "cpa" ? c.conversions : guard_metric_ == "cpc" ? c.clicks : c.impressions;
@@ -164,7 +207,7 @@ class AbTest final : public ExperimentAnalysis {
     const double cc = cost(ctl, &uc), ca = cost(arm, &ua);
     const int64_t need = guard_metric_ == "cpa" ? guard_min_conv_ : 100 * guard_min_conv_;
     if (uc < need || ua < need || !(ca > cc * (1 + guard_max_))) return false;
-    ExperimentLook l = Base(ctl, arm, k);
+    ExperimentLook l = Base(q, k);
     l.look = a.looks;
     l.decision = "guardrail_stop";
     l.note = guard_metric_ + " " + experiments::Fmt(ca) + " vs control " + experiments::Fmt(cc) + ": above +" +
@@ -175,42 +218,80 @@ class AbTest final : public ExperimentAnalysis {
     return true;
   }
 
-  ExperimentLook Base(const Counts& ctl, const Counts& arm, size_t k) const {
+  // Arm k against the control: by user (delta method, CUPED) or from the
+  // arms' counters (two proportions, or Welch for value_per_request).
+  Comparison Compare(const std::vector<Counts>& c, size_t k) const {
+    Comparison q;
+    if (by_user_) {
+      const experiments::ArmSample &sc = samples_[0], &sa = samples_[k];
+      const experiments::UserComparison u = experiments::CompareArms(sc, sa, cuped_);
+      q.control_n = sc.users, q.arm_n = sa.users;
+      q.control_x = std::llround(sc.y), q.arm_x = std::llround(sa.y);
+      q.control_value = u.control, q.arm_value = u.arm;
+      q.diff = u.diff, q.var = u.var;
+      q.variance_ratio = u.var_unadjusted > 0 ? u.var / u.var_unadjusted : 1.0;
+      q.sd_control = u.sd_control;
+      q.statistic = q.var > 0 ? q.diff / std::sqrt(q.var) : 0.0;
+      return q;
+    }
+    const Counts &ctl = c[0], &arm = c[k];
+    q.control_n = ctl.n, q.control_x = ctl.x, q.arm_n = arm.n, q.arm_x = arm.x;
+    if (mean_) {  // Welch
+      double va, vb;
+      MeanVar(ctl, &q.control_value, &va);
+      MeanVar(arm, &q.arm_value, &vb);
+      q.var = va / static_cast<double>(std::max<int64_t>(ctl.n, 1)) +
+              vb / static_cast<double>(std::max<int64_t>(arm.n, 1));
+      q.diff = q.arm_value - q.control_value;
+      q.sd_control = std::sqrt(va);
+      q.statistic = q.var > 0 ? q.diff / std::sqrt(q.var) : 0.0;
+      return q;
+    }
+    q.proportions = true;
+    const double nc = static_cast<double>(std::max<int64_t>(ctl.n, 1));
+    const double na = static_cast<double>(std::max<int64_t>(arm.n, 1));
+    q.control_value = static_cast<double>(ctl.x) / nc;
+    q.arm_value = static_cast<double>(arm.x) / na;
+    q.diff = q.arm_value - q.control_value;
+    q.var = q.control_value * (1 - q.control_value) / nc + q.arm_value * (1 - q.arm_value) / na;
+    const double pool = static_cast<double>(ctl.x + arm.x) / (nc + na);
+    const double se = std::sqrt(pool * (1 - pool) * (1.0 / nc + 1.0 / na));
+    q.statistic = se > 0 ? q.diff / se : 0.0;
+    return q;
+  }
+
+  ExperimentLook Base(const Comparison& q, size_t k) const {
     ExperimentLook l;
     l.arm = static_cast<int>(k);
     l.metric = metric_;
-    l.control_n = ctl.n, l.control_x = ctl.x, l.arm_n = arm.n, l.arm_x = arm.x;
-    l.information = static_cast<double>(std::min(ctl.n, arm.n)) / static_cast<double>(n_max_);
-    const double pa = static_cast<double>(ctl.x) / static_cast<double>(std::max<int64_t>(ctl.n, 1));
-    const double pb = static_cast<double>(arm.x) / static_cast<double>(std::max<int64_t>(arm.n, 1));
-    const double pool = static_cast<double>(ctl.x + arm.x) / static_cast<double>(std::max<int64_t>(ctl.n + arm.n, 1));
-    const double se =
-        std::sqrt(pool * (1 - pool) * (1.0 / std::max<int64_t>(ctl.n, 1) + 1.0 / std::max<int64_t>(arm.n, 1)));
-    l.statistic = se > 0 ? (pb - pa) / se : 0.0;
+    l.unit = by_user_ ? "user" : "request";
+    l.control_n = q.control_n, l.control_x = q.control_x, l.arm_n = q.arm_n, l.arm_x = q.arm_x;
+    l.control_value = q.control_value, l.arm_value = q.arm_value;
+    l.estimate = q.diff;
+    l.std_error = std::sqrt(q.var);
+    l.variance_ratio = q.variance_ratio;
+    l.information = by_user_ ? (q.var > 0 ? var_target_ / q.var : 0.0)
+                             : static_cast<double>(std::min(q.control_n, q.arm_n)) / static_cast<double>(n_max_);
+    l.statistic = q.statistic;
     l.p_value = std::numeric_limits<double>::quiet_NaN();
-    if (mean_) {  // Welch z; normal posterior of the difference (flat prior)
-      double ma, va, mb, vb;
-      MeanVar(ctl, &ma, &va);
-      MeanVar(arm, &mb, &vb);
-      const double s2 = std::sqrt(va / static_cast<double>(std::max<int64_t>(ctl.n, 1)) +
-                                  vb / static_cast<double>(std::max<int64_t>(arm.n, 1)));
-      const double d = mb - ma;
-      l.statistic = s2 > 0 ? d / s2 : 0.0;
+    if (!q.proportions) {  // normal posterior of the difference (flat prior)
+      const double s2 = std::sqrt(q.var), d = q.diff;
       l.prob_beat = s2 > 0 ? stats::NormalCdf(d / s2) : 0.5;
       l.expected_loss =
           s2 > 0 ? s2 * std::exp(-0.5 * (d / s2) * (d / s2)) / std::sqrt(2 * M_PI) - d * stats::NormalCdf(-d / s2)
                  : std::max(-d, 0.0);
       return l;
     }
-    const stats::BetaDistribution qa = stats::Posterior({ctl.x, ctl.n}), qb = stats::Posterior({arm.x, arm.n});
+    const stats::BetaDistribution qa = stats::Posterior({q.control_x, q.control_n}),
+                                  qb = stats::Posterior({q.arm_x, q.arm_n});
     l.prob_beat = stats::ProbabilityBBeatsA(qa, qb);
     l.expected_loss = stats::ExpectedLosses(qa, qb).choose_b;
     return l;
   }
 
-  void Look(const Counts& ctl, const Counts& arm, ArmState& a, size_t k, std::vector<ExperimentLook>* looks,
+  void Look(const Comparison& q, ArmState& a, size_t k, std::vector<ExperimentLook>* looks,
             std::vector<Action>* actions) {
-    ExperimentLook l = Base(ctl, arm, k);
+    ExperimentLook l = Base(q, k);
     const double t = l.information;
     const bool final_look = t >= 1.0;
     const int kk = std::max(1, looks_planned_);
@@ -254,22 +335,13 @@ class AbTest final : public ExperimentAnalysis {
     ++a.looks;
     l.look = a.looks;
     int direction = 0;  // +1 arm better, -1 arm worse
-    double pa = static_cast<double>(ctl.x) / static_cast<double>(ctl.n);
-    double pb = static_cast<double>(arm.x) / static_cast<double>(arm.n);
-    double var = pa * (1 - pa) / static_cast<double>(ctl.n) + pb * (1 - pb) / static_cast<double>(arm.n);
-    if (mean_) {
-      double va, vb;
-      MeanVar(ctl, &pa, &va);
-      MeanVar(arm, &pb, &vb);
-      var = va / static_cast<double>(ctl.n) + vb / static_cast<double>(arm.n);
-    }
     if (method_ == Method::kMsprt) {
       if (!a.msprt_ready) a.msprt = stats::MixtureSprt(tau_, arm_alpha_), a.msprt_ready = true;
-      if (var > 0) a.msprt.Update(pb - pa, var);
+      if (q.var > 0) a.msprt.Update(q.diff, q.var);
       l.p_value = a.msprt.p_value();
       l.boundary = std::log(1 / arm_alpha_);
       l.note = "log likelihood ratio " + experiments::Fmt(std::log(a.msprt.likelihood_ratio()));
-      if (a.msprt.rejected()) direction = pb > pa ? 1 : -1;
+      if (a.msprt.rejected()) direction = q.diff > 0 ? 1 : -1;
     } else if (method_ == Method::kBayes) {
       l.boundary = kInf;
       if (l.prob_beat >= prob_threshold_ && l.expected_loss <= loss_threshold_ * baseline_used_) direction = 1;
@@ -338,7 +410,12 @@ class AbTest final : public ExperimentAnalysis {
   stats::SequentialDesign design_;
   std::vector<ArmState> arms_;
   bool finished_ = false;
-  bool mean_ = false;  // value_per_request: a mean test instead of two proportions
+  bool mean_ = false;     // value_per_request by request: a mean test instead of two proportions
+  bool by_user_ = false;  // unit user: per-user counters, delta method
+  bool cuped_ = false;    // unit user with a pre-period: CUPED
+  experiments::UserMetric user_metric_ = experiments::UserMetric::kConversionsPerRequest;
+  double var_target_ = 0;  // unit user: the variance of the difference at the planned sample
+  std::vector<experiments::ArmSample> samples_;  // unit user: this cycle's arms (buffers reused)
 };
 
 const Registration kAbTest({
@@ -348,9 +425,17 @@ const Registration kAbTest({
     .params = {StringParam("metric", "conversions_per_request",
                            "ctr (clicks/impressions), cvr (conversions/clicks), conversion_rate "
                            "(conversions/impressions), conversions_per_request, clicks_per_request, "
-                           "value_per_request (a mean: conversion value per request, Welch z)",
+                           "value_per_request (a mean: conversion value per request, Welch z); unit user only: "
+                           "conversions_per_user, clicks_per_user, value_per_user",
                            {"ctr", "cvr", "conversion_rate", "conversions_per_request", "clicks_per_request",
-                            "value_per_request"}),
+                            "value_per_request", "conversions_per_user", "clicks_per_user", "value_per_user"}),
+               StringParam("unit", "auto",
+                           "unit of analysis: user (per-user counters, delta method; needs split: user), request "
+                           "(the arms' counters as independent trials), auto (user under split: user)",
+                           {"auto", "user", "request"}),
+               StringParam("cuped", "auto",
+                           "CUPED with the pre-period (unit user): auto (when the experiment has a start), on, off",
+                           {"auto", "on", "off"}),
                StringParam("method", "ld_obf",
                            "fixed, naive (uncorrected z at every look), obf, pocock (classical), ld_obf, "
                            "ld_pocock (Lan-DeMets spending), msprt (always valid), bayes",
@@ -361,7 +446,7 @@ const Registration kAbTest({
                NumberParam("baseline_rate", 0,
                            "expected control rate for the sample size; 0 = the control's rate at min_trials", 0, 0.999),
                NumberParam("looks", 5, "planned looks (group-sequential, naive); naive with 0 = every cycle", 0, 1000),
-               NumberParam("min_trials", 1000, "trials per arm before the first look", 1, 1e12),
+               NumberParam("min_trials", 1000, "trials (users with unit user) per arm before the first look", 1, 1e12),
                NumberParam("horizon_factor", 1, "maximum sample = this x the design's maximum sample", 0.01, 1000),
                NumberParam("prob_threshold", 0.95, "bayes: ship when P(beat) reaches it; stop at 1 - it", 0.5, 1),
                NumberParam("loss_threshold", 0.01, "bayes: ship also needs expected loss <= this x baseline", 0, 10),

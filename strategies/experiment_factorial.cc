@@ -1,7 +1,7 @@
 // factorial_test: a 2^k factorial (multivariate) analysis of an experiment
 // whose 2^k arms are the cells of k two-level factors: bit j of the arm index
 // is factor j's level (arm 0 = every factor low, the control). It records,
-// each control cycle, every arm's rate over that cycle (one observation per
+// each control cycle from the experiment's start, every arm's rate over that cycle (one observation per
 // arm and cycle with trials), and at `analyze_at_hours` fits all main effects
 // and interactions by OLS (stats::FitFactorial) on those observations. It
 // writes one experiment_looks row per effect and takes no action
@@ -36,10 +36,17 @@ class FactorialTest final : public ExperimentAnalysis {
         hours > 0 ? static_cast<SimTime>(hours * kMicrosPerHour) : ctx.scenario->duration - ctx.scenario->control_cycle;
   }
 
-  void OnCycle(const Snapshot& snap, int, std::vector<ExperimentLook>* looks, std::vector<Action>*) override {
+  void OnCycle(const Snapshot& snap, const ExperimentData& d, std::vector<ExperimentLook>* looks,
+               std::vector<Action>*) override {
     if (done_) return;
+    previous_.resize(spec_.arms.size());
     for (size_t a = 0; a < spec_.arms.size(); ++a) {
-      const ObservedStats s = snap.CampaignTotal(snap.last_cycle, spec_.arms[a]);
+      // This cycle's counters: the difference of the arm's counters since the start.
+      ObservedStats s = d.since_start[a];
+      const ObservedStats& p = previous_[a];
+      s.requests -= p.requests, s.impressions -= p.impressions, s.clicks -= p.clicks;
+      s.conversions -= p.conversions;
+      previous_[a] = d.since_start[a];
       int64_t n = 0, x = 0;
       experiments::RateCounts(metric_, s, &n, &x);
       if (n >= min_trials_ && n > 0)
@@ -91,6 +98,7 @@ class FactorialTest final : public ExperimentAnalysis {
   int factors_ = 0;
   SimTime analyze_at_ = 0;
   std::vector<stats::FactorialObservation> data_;
+  std::vector<ObservedStats> previous_;  // per arm: counters since the start at the last cycle
   bool done_ = false;
 };
 

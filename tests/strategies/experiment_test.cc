@@ -188,7 +188,9 @@ TEST(Experiment, GroupSequentialLooksUseTheSpendingBoundariesAtTheObservedInform
     EXPECT_EQ(look[k], static_cast<int64_t>(k + 1));
     EXPECT_GE(info[k], (k + 1) / 5.0);
     EXPECT_LT(info[k], (k + 1) / 5.0 + 0.05);  // one 15-minute cycle of traffic past the planned fraction
-    if (k > 0) EXPECT_LT(bound[k], bound[k - 1]);
+    if (k > 0) {
+      EXPECT_LT(bound[k], bound[k - 1]);
+    }
   }
   // Near the published 4.877, 3.357, 2.680, 2.290, 2.031 for equal spacing.
   EXPECT_NEAR(bound[0], 4.877, 0.15);
@@ -286,7 +288,9 @@ TEST(Oracle, OtherControllersCannotChangeTheOraclesCampaign) {
   const auto& ctl = Col<std::string>(r, "actions", "controller");
   const auto& st = Col<std::string>(r, "actions", "status");
   for (size_t i = 0; i < camp.size(); ++i)
-    if (camp[i] == 1 && ctl[i] != "oracle_pacing") EXPECT_EQ(st[i], "rejected") << ctl[i];
+    if (camp[i] == 1 && ctl[i] != "oracle_pacing") {
+      EXPECT_EQ(st[i], "rejected") << ctl[i];
+    }
 }
 
 }  // namespace
