@@ -21,9 +21,13 @@ Pocock, 1.23 n_fixed) after about 10.
 * Sample size: trials per arm (impressions, the smaller arm) at the look that
   ended the analysis (ship, stop or no_difference), divided by n_fixed.
 * User split: the same A/A with `split: user`, few users (many impressions
-  each) and, optionally, a per-user click propensity (`propensity_sigma`): the
-  unit of randomization is the user while the test treats impressions as
-  independent.
+  each) and, optionally, a per-user click propensity (`propensity_sigma`),
+  analysed by request (`unit: request`): the unit of randomization is the user
+  while the test treats impressions as independent.
+* Unit of analysis and CUPED: heterogeneous users (10,000, propensity sigma 1)
+  with a 12-hour pre-period on the control, then 24 hours of experiment,
+  analysed by request, by user (delta method) and by user with CUPED: A/A
+  false positive rates, then power and time to decision at a +10% lift.
 
 Needs the adsim package (/work/main/.venv, or scripts/setup.sh into .venv).
 """
@@ -152,6 +156,7 @@ def outcomes(result) -> Dict[str, Dict[str, Any]]:
             "estimate": float(row["estimate"]),
             "std_error": float(row["std_error"]),
             "variance_ratio": float(row["variance_ratio"]),
+            "time_h": float(row["time"]) / 3.6e9,
         }
     return out
 
@@ -181,11 +186,89 @@ def md_table(header: List[str], rows: List[List[str]]) -> str:
     return "\n".join(lines)
 
 
+# Heterogeneous users, a pre-period and three analyses of the same data.
+UNIT_SETTING = dict(split="user", users=10000, propensity_sigma=1.0, per_hour=40000, start="12h", duration="36h",
+                    min_trials=500)
+UNITS = [
+    ("by request", dict(unit="request")),
+    ("by user", dict(unit="user", cuped="off")),
+    ("by user + CUPED", dict(unit="user", cuped="on")),
+]
+UNIT_METHODS = ["fixed", "obf", "ld_obf", "ld_pocock", "msprt", "naive"]
+
+
+def units_scenario(lift: float = 0.0, methods=UNIT_METHODS, **setting) -> Dict[str, Any]:
+    """One scenario whose experiment carries each method three times, one per
+    entry of UNITS, labelled '<unit name>/<method>': the three analyses of the
+    same runs (decision: observe, so they do not change the runs)."""
+    scen = scenario(lift=lift, methods=methods, **setting)
+    ex = scen["experiments"][0]
+    analyses = []
+    for name, extra in UNITS:
+        for a in ex["analyses"]:
+            b = copy.deepcopy(a)
+            b["label"] = f"{name}/{a['label']}"
+            b["params"].update(extra)
+            analyses.append(b)
+    ex["analyses"] = analyses
+    return scen
+
+
+def unit_runs(lift: float, seeds: List[int]) -> Dict[str, list]:
+    """Per unit name, per run: the outcomes keyed by method."""
+    runs = simulate(units_scenario(lift, **UNIT_SETTING), seeds)
+    return {name: [{k.split("/", 1)[1]: v for k, v in r.items() if k.startswith(name + "/")} for r in runs]
+            for name, _ in UNITS}
+
+
+def unit_and_cuped(n_seeds: int, emit) -> None:
+    """A/A and +10% lift under split: user with heterogeneous users, by request, by user, by user with CUPED."""
+    seeds = list(range(1, n_seeds + 1))
+    aa = unit_runs(0.0, seeds)
+    emit(f"### Split by user, heterogeneous users: unit of analysis and CUPED ({n_seeds} runs per column)")
+    emit()
+    emit("10,000 users with lognormal click propensities (sigma 1), 40,000 requests per hour, a 12-hour pre-period "
+         "on the control, then 24 hours of experiment. The same runs are analysed three ways.")
+    emit()
+    rows = []
+    for label in UNIT_METHODS:
+        cells = []
+        for name, _ in UNITS:
+            p, se = rate(aa[name], label, {"ship", "stop"})
+            cells.append(f"{p:.3f} ± {se:.3f}")
+        rows.append([label] + cells)
+    emit(md_table(["A/A false positive rate"] + [u[0] for u in UNITS], rows))
+    emit()
+    lift = 0.10
+    pw = unit_runs(lift, seeds)
+    rows = []
+    for label in UNIT_METHODS:
+        if label == "naive":
+            continue
+        cells = []
+        for name, _ in UNITS[1:]:
+            p, se = rate(pw[name], label, {"ship"})
+            t = [r[label]["time_h"] - 12 for r in pw[name] if label in r and r[label]["decision"] == "ship"]
+            tm = f"{statistics.mean(t):.1f} h" if t else "-"
+            cells.append(f"{p:.3f} ± {se:.3f}, {tm}")
+        rows.append([label] + cells)
+    emit(md_table([f"+{lift:.0%} lift: power, mean time to ship"] + [u[0] for u in UNITS[1:]], rows))
+    emit()
+    vr = [r["msprt"]["variance_ratio"] for r in aa["by user + CUPED"] if "msprt" in r]
+    info = {name: statistics.mean(r["ld_obf"]["information"] for r in aa[name] if "ld_obf" in r)
+            for name, _ in UNITS[1:]}
+    emit(f"CUPED variance ratio at the last look (mean over A/A runs): {statistics.mean(vr):.3f}. Information "
+         f"fraction at the last ld_obf look (A/A mean): by user {info['by user']:.2f}, with CUPED "
+         f"{info['by user + CUPED']:.2f}.")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=1000, help="A/A runs (split by opportunity)")
     ap.add_argument("--power-seeds", type=int, default=None, help="runs per non-zero lift (default 0.4 x seeds)")
-    ap.add_argument("--user-seeds", type=int, default=None, help="A/A runs per user-split setting (default 0.4 x seeds)")
+    ap.add_argument("--user-seeds", type=int, default=None,
+                    help="runs per user-split setting and per unit of analysis (default 0.4 x seeds)")
+    ap.add_argument("--only-units", action="store_true", help="only the unit-of-analysis and CUPED tables")
     ap.add_argument("--lifts", default="0.05,0.10,0.15,0.20", help="relative click-rate lifts of the treatment")
     ap.add_argument("--out", default=None, help="also write the Markdown tables to this file")
     args = ap.parse_args()
@@ -204,6 +287,13 @@ def main() -> None:
     emit(f"adsim {adsim.__version__}; baseline CTR {BASELINE}, design lift +{MDE:.0%}, alpha {ALPHA}, power {POWER}: "
          f"n_fixed = {n_fixed} impressions per arm")
     emit()
+    if args.only_units:
+        unit_and_cuped(user_seeds, emit)
+        emit(f"Total wall time {time.time() - t0:.0f} s")
+        if args.out:
+            with open(args.out, "w") as f:
+                f.write("\n".join(out) + "\n")
+        return
 
     # ---- A/A, split by opportunity
     aa = simulate(scenario(), list(range(1, args.seeds + 1)))
@@ -273,7 +363,8 @@ def main() -> None:
     useeds = list(range(1, user_seeds + 1))
     results = {}
     for users, sigma in settings:
-        results[(users, sigma)] = simulate(scenario(split="user", users=users, propensity_sigma=sigma), useeds)
+        results[(users, sigma)] = simulate(
+            scenario(split="user", users=users, propensity_sigma=sigma, unit="request"), useeds)
     header = ["method"] + [f"{u} users, sigma {s:g}" for u, s in settings]
     rows = []
     for label, _, desc in METHODS:
@@ -291,6 +382,10 @@ def main() -> None:
         cells.append(f"{v:.2f} ± {v * math.sqrt(2 / (len(zs) - 1)):.2f}")
     rows.append(["variance of the fixed-horizon z (1 if valid)"] + cells)
     emit(md_table(header, rows))
+    emit()
+    emit(f"User split done after {time.time() - t0:.0f} s")
+    emit()
+    unit_and_cuped(user_seeds, emit)
     emit()
     emit(f"Total wall time {time.time() - t0:.0f} s")
     if args.out:
