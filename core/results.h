@@ -12,7 +12,7 @@
 
 namespace adsim {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 const char* AdsimVersion();
 std::string BoostVersion();
 

@@ -159,16 +159,20 @@ std::string FormatSummary(const Results& r) {
     const auto& z = Col<double>(*l, "statistic");
     const auto& info = Col<double>(*l, "information");
     const auto& t = Col<int64_t>(*l, "time");
+    // Schema 2 columns (absent from version 1 files).
+    const bool v2 = l->Find("unit") != nullptr;
     // The last look of each (experiment, analysis, arm).
     std::map<std::tuple<std::string, std::string, int64_t>, size_t> last;
     for (size_t i = 0; i < ex.size(); ++i) last[{ex[i], an[i], arm[i]}] = i;
-    std::snprintf(line, sizeof line, "%-14s %-12s %4s %5s %9s %8s %7s  %s\n", "experiment", "analysis", "arm", "looks",
-                  "at_hour", "info", "z", "decision");
+    std::snprintf(line, sizeof line, "%-14s %-12s %4s %5s %9s %8s %7s %-7s %9s  %s\n", "experiment", "analysis", "arm",
+                  "looks", "at_hour", "info", "z", "unit", "var_ratio", "decision");
     os << line;
     for (const auto& [key, i] : last) {
-      std::snprintf(line, sizeof line, "%-14s %-12s %4lld %5lld %9.2f %8.2f %7.2f  %s\n", ex[i].substr(0, 14).c_str(),
-                    an[i].substr(0, 12).c_str(), static_cast<long long>(arm[i]), static_cast<long long>(look[i]),
-                    t[i] / 3.6e9, info[i], z[i], dec[i].c_str());
+      std::snprintf(line, sizeof line, "%-14s %-12s %4lld %5lld %9.2f %8.2f %7.2f %-7s %9.3f  %s\n",
+                    ex[i].substr(0, 14).c_str(), an[i].substr(0, 12).c_str(), static_cast<long long>(arm[i]),
+                    static_cast<long long>(look[i]), t[i] / 3.6e9, info[i], z[i],
+                    v2 ? Col<std::string>(*l, "unit")[i].c_str() : "request",
+                    v2 ? Col<double>(*l, "variance_ratio")[i] : 1.0, dec[i].c_str());
       os << line;
     }
   }

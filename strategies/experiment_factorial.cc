@@ -67,6 +67,8 @@ class FactorialTest final : public ExperimentAnalysis {
         l.arm = static_cast<int>(e.factors);
         l.statistic = e.t;
         l.p_value = e.p_value;
+        l.estimate = e.effect;
+        l.std_error = e.std_error;
         l.information = static_cast<double>(data_.size());
         l.decision = e.p_value <= alpha_ ? "significant" : "not_significant";
         l.note = Name(e.factors) + ": effect " + experiments::Fmt(e.effect) + " [" + experiments::Fmt(e.ci_low) + ", " +

@@ -11,6 +11,7 @@
 
 #include "core/engine.h"
 #include "core/registry.h"
+#include "core/summary.h"
 #include "strategies/experiments/user_metric.h"
 #include "tests/core/test_util.h"
 
@@ -307,6 +308,10 @@ TEST(ExperimentUsers, AbTestByUserWithCupedShipsTheBetterArm) {
     }
   }
   EXPECT_TRUE(shipped);
+  // The summary shows the unit and CUPED's variance ratio of each analysis's last look.
+  const std::string summary = FormatSummary(r);
+  EXPECT_NE(summary.find("var_ratio"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(" user "), std::string::npos) << summary;
   const int act = [&] {
     const auto& kind = Col<std::string>(r, "actions", "kind");
     for (size_t i = 0; i < kind.size(); ++i)
