@@ -77,7 +77,7 @@ class AbTest final : public ExperimentAnalysis {
         loss_threshold_(ctx.params.Number("loss_threshold")),
         decision_(ctx.params.String("decision")),
         keep_control_(ctx.params.String("at_horizon") == "keep_control"),
-        guard_metric_(ctx.params.String("guardrail_metric")),
+        guard_metrics_(GuardrailMetrics(ctx)),
         guard_max_(ctx.params.Number("guardrail_max_increase")),
         guard_min_conv_(static_cast<int64_t>(ctx.params.Number("guardrail_min_conversions"))) {
     const int treatments = static_cast<int>(spec_.arms.size()) - 1;
@@ -193,29 +193,54 @@ class AbTest final : public ExperimentAnalysis {
     return c;
   }
 
-  // Guardrail metric of the arm against the control: a cost per unit that
+  // The guardrail metrics: "none", or cpa, cpc and cpm separated by commas.
+  static std::vector<std::string> GuardrailMetrics(const BuildContext& ctx) {
+    const std::string text = ctx.params.String("guardrail_metric");
+    std::vector<std::string> out;
+    size_t from = 0;
+    while (from <= text.size()) {
+      size_t to = text.find(',', from);
+      if (to == std::string::npos) to = text.size();
+      std::string m = text.substr(from, to - from);
+      m.erase(0, m.find_first_not_of(' '));
+      m.erase(m.find_last_not_of(' ') + 1);
+      if (m != "none" || text.find(',') != std::string::npos) {
+        if (m != "cpa" && m != "cpc" && m != "cpm")
+          throw ConfigError({{ctx.scenario->source_name, ctx.where + ".params.guardrail_metric", 0,
+                              "none, or one or more of cpa, cpc, cpm separated by commas (e.g. 'cpa, cpm')",
+                              "'" + text + "'"}});
+        out.push_back(m);
+      }
+      from = to + 1;
+    }
+    return out;
+  }
+
+  // Guardrail metrics of the arm against the control: costs per unit that
   // may not rise by more than guard_max_ (relative) once both have evidence.
   bool GuardrailBreached(const Counts& ctl, const Counts& arm, const Comparison& q, ArmState& a,
                          std::vector<ExperimentLook>* looks, size_t k, std::vector<Action>* actions) {
-    if (guard_metric_ == "none") return false;
-    auto cost = [&](const Counts& c, int64_t* units) {
-      *units = guard_metric_ == "cpa" ? c.conversions : guard_metric_ == "cpc" ? c.clicks : c.impressions;
-      const double per = guard_metric_ == "cpm" ? 1000.0 : 1.0;
-      return *units > 0 ? per * c.spend / static_cast<double>(*units) : kInf;
-    };
-    int64_t uc = 0, ua = 0;
-    const double cc = cost(ctl, &uc), ca = cost(arm, &ua);
-    const int64_t need = guard_metric_ == "cpa" ? guard_min_conv_ : 100 * guard_min_conv_;
-    if (uc < need || ua < need || !(ca > cc * (1 + guard_max_))) return false;
-    ExperimentLook l = Base(q, k);
-    l.look = a.looks;
-    l.decision = "guardrail_stop";
-    l.note = guard_metric_ + " " + experiments::Fmt(ca) + " vs control " + experiments::Fmt(cc) + ": above +" +
-             experiments::Fmt(100 * guard_max_) + "%";
-    looks->push_back(l);
-    Decide(-1, k, l.note, actions);
-    a.done = true;
-    return true;
+    for (const std::string& metric : guard_metrics_) {
+      auto cost = [&](const Counts& c, int64_t* units) {
+        *units = metric == "cpa" ? c.conversions : metric == "cpc" ? c.clicks : c.impressions;
+        const double per = metric == "cpm" ? 1000.0 : 1.0;
+        return *units > 0 ? per * c.spend / static_cast<double>(*units) : kInf;
+      };
+      int64_t uc = 0, ua = 0;
+      const double cc = cost(ctl, &uc), ca = cost(arm, &ua);
+      const int64_t need = metric == "cpa" ? guard_min_conv_ : 100 * guard_min_conv_;
+      if (uc < need || ua < need || !(ca > cc * (1 + guard_max_))) continue;
+      ExperimentLook l = Base(q, k);
+      l.look = a.looks;
+      l.decision = "guardrail_stop";
+      l.note = metric + " " + experiments::Fmt(ca) + " vs control " + experiments::Fmt(cc) + ": above +" +
+               experiments::Fmt(100 * guard_max_) + "%";
+      looks->push_back(l);
+      Decide(-1, k, l.note, actions);
+      a.done = true;
+      return true;
+    }
+    return false;
   }
 
   // Arm k against the control: by user (delta method, CUPED) or from the
@@ -402,7 +427,7 @@ class AbTest final : public ExperimentAnalysis {
   double horizon_factor_, prob_threshold_, loss_threshold_;
   std::string decision_;
   bool keep_control_;
-  std::string guard_metric_;
+  std::vector<std::string> guard_metrics_;  // empty: none
   double guard_max_;
   int64_t guard_min_conv_;
   double arm_alpha_ = 0.05, baseline_used_ = 0, tau_ = 0;
@@ -456,8 +481,8 @@ const Registration kAbTest({
                StringParam("at_horizon", "keep_control",
                            "without a decision at the planned sample: keep_control (pause the arm) or keep_all",
                            {"keep_control", "keep_all"}),
-               StringParam("guardrail_metric", "none", "cost metric an arm may not worsen: none, cpa, cpc, cpm",
-                           {"none", "cpa", "cpc", "cpm"}),
+               StringParam("guardrail_metric", "none",
+                           "cost metrics an arm may not worsen: none, or cpa, cpc, cpm separated by commas"),
                NumberParam("guardrail_max_increase", 0.2, "largest relative rise of the guardrail metric", 0, 100),
                NumberParam("guardrail_min_conversions", 30,
                            "evidence before the guardrail acts: conversions (cpa), 100x this in clicks or "
