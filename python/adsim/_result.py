@@ -242,6 +242,16 @@ class Result:
         return self.table("monitor_scores")
 
     @property
+    def experiments(self) -> pd.DataFrame:
+        """One row per experiment arm (arm 0 is the control): campaign, weight, split, paused_at_end."""
+        return self.table("experiments")
+
+    @property
+    def experiment_looks(self) -> pd.DataFrame:
+        """Every look of every experiment analysis, per treatment arm (docs/strategies/ab_test.md)."""
+        return self.table("experiment_looks")
+
+    @property
     def campaigns(self) -> pd.DataFrame:
         return self.table("campaigns")
 

@@ -116,8 +116,13 @@ def test_results_tables_have_the_documented_columns():
     looks = r.table("experiment_looks")
     for col in ["time", "experiment", "analysis", "look", "arm", "metric", "control_n", "control_x", "arm_n",
                 "arm_x", "information", "statistic", "boundary", "p_value", "prob_beat", "expected_loss",
-                "decision", "note"]:
+                "decision", "note", "unit", "control_value", "arm_value", "estimate", "std_error",
+                "variance_ratio"]:
         assert col in looks.columns, col
+    assert r.experiment_looks.equals(looks) and r.experiments.equals(r.table("experiments"))
+    # Split by opportunity: analysed by request, no CUPED; the estimate is the difference of the arms' rates.
+    assert set(looks["unit"]) == {"request"} and (looks["variance_ratio"] == 1).all()
+    assert ((looks["arm_value"] - looks["control_value"] - looks["estimate"]).abs() < 1e-12).all()
     # In one hour (about 5,000 impressions per arm) every method but the fixed
     # one (a single look at 8,158) has looked at least once.
     assert set(looks["analysis"]) == {m[0] for m in es.METHODS} - {"fixed"}
