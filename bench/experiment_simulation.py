@@ -4,6 +4,7 @@ sample size at the decision, for every method at once, on real simulated
 campaigns (auctions, users, clicks).
 
     /work/main/.venv/bin/python bench/experiment_simulation.py [--seeds 1000] [--out tables.md]
+    /work/main/.venv/bin/python bench/experiment_simulation.py --only-units --user-seeds 500   # section 10 only
 
 One scenario (1 channel, 1 segment, two identical arm campaigns split by
 opportunity, 12 hours, 40,000 opportunities per hour) carries eight
