@@ -188,12 +188,12 @@ struct ExperimentRuntime {
   bool by_user = true;
   std::vector<int> arms;  // campaign indices
   std::vector<double> weights;
-  std::vector<double> active_cum;  // cumulative weights of the running arms (rebuilt each cycle)
-  std::vector<int> active_arms;    // campaign indices of the running arms
-  int64_t stamp = -1;              // opportunity counter at which `assigned` was drawn
-  int assigned = -1;               // campaign index assigned to the current opportunity
-  SimTime start = 0;               // before it, every unit goes to the control arm
-  bool started = false;            // the arms' totals at `start` are recorded
+  std::vector<double> active_cum;             // cumulative weights of the running arms (rebuilt each cycle)
+  std::vector<int> active_arms;               // campaign indices of the running arms
+  int64_t stamp = -1;                         // opportunity counter at which `assigned` was drawn
+  int assigned = -1;                          // campaign index assigned to the current opportunity
+  SimTime start = 0;                          // before it, every unit goes to the control arm
+  bool started = false;                       // the arms' totals at `start` are recorded
   std::vector<ObservedStats> at_start, late;  // per arm: totals at start; pre-period conversions reported after it
   ExperimentData data;                        // what the analyses see
   // The user's counters for the arm (or the pre-period) serving this
@@ -220,7 +220,6 @@ struct OurBid {
   Micros bid_micros;
   double quality;  // click-rate estimate on click-billed channels, else 1
   int creative;
-  UserCounts* user;  // the user's experiment counters, or null
 };
 
 class Engine {
@@ -274,6 +273,9 @@ class Engine {
   EventQueue heap_;
   std::vector<Candidate> ours_, work_;
   std::vector<OurBid> our_bid_;  // indexed by campaign
+  // Per campaign: the current user's experiment counters (null unless the
+  // campaign is an arm of an experiment that keeps users).
+  std::vector<UserCounts*> user_row_;
   SlotWin wins_[kMaxSlots];
   SimTime day_start_ = 0;
   int64_t opportunities_ = 0;
@@ -312,6 +314,7 @@ class Engine {
   }
   void RebuildExperimentArms();
   int AssignedArm(int experiment, const Opportunity& o);
+  bool ServesArm(int c, const Opportunity& o);
   void CountExperimentConversion(const PendingConversion& p);
   struct {
     std::vector<int64_t>*time, *campaign, *channel, *segment, *creative;
@@ -486,6 +489,7 @@ void Engine::Build() {
       d.pre.assign(static_cast<size_t>(rows), {});
       d.arm.assign(ex.arms.size(), std::vector<UserCounts>(static_cast<size_t>(rows)));
       d.exposed.assign(ex.arms.size(), {});
+      for (auto& list : d.exposed) list.reserve(static_cast<size_t>(rows));  // no allocation while running
     }
     experiments_.push_back(std::move(er));
   }
@@ -541,6 +545,7 @@ void Engine::Build() {
   ours_.resize(ncamp_);
   work_.resize(ncamp_ + kMaxSlots);
   our_bid_.resize(ncamp_);
+  user_row_.assign(ncamp_, nullptr);
   // Output tables.
   agg_ = &results_.Add("aggregates",
                        "Per bucket x campaign x channel x segment x creative counters; rows with any activity");
@@ -683,12 +688,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     CampaignRuntime& rt = camps_[c];
     const int na = static_cast<int>(rt.active_creatives.size());
     if (rt.state.paused || na == 0) continue;
-    UserCounts* user = nullptr;
-    if (experiment_of_[c] >= 0) {
-      ExperimentRuntime& er = experiments_[experiment_of_[c]];
-      if (AssignedArm(experiment_of_[c], o) != c) continue;
-      if (er.data.users_kept && (user = er.UserRow(arm_of_[c], o.segment, o.user, o.time))) ++user->requests;
-    }
+    if (experiment_of_[c] >= 0 && !ServesArm(c, o)) continue;
     int creative;
     if (na == 1) {
       creative = rt.active_creatives[0];
@@ -720,7 +720,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
       quality *= fatigue_[fatigue_index_[cell]].Factor(o.time);
     ++total_[cell].bids;
     ours_[n++] = {bid * quality, c};
-    our_bid_[c] = {cell, bid, bid_micros, quality, creative, user};
+    our_bid_[c] = {cell, bid, bid_micros, quality, creative};
   }
   int won = 0;
   if (n > 0)
@@ -739,7 +739,8 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     Micros price_micros = std::min(static_cast<Micros>(std::llround(price * kMicrosPerUnit)), ob.bid_micros);
     CellCounters& cc = total_[ob.cell];
     ++cc.wins;
-    if (ob.user) ++ob.user->impressions;
+    UserCounts* const user = user_row_[c];
+    if (user) ++user->impressions;
     if (!click_billing) {
       rt.ledger.Charge(price_micros);
       cc.spend += price_micros;
@@ -762,7 +763,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     }
     if (click) {
       ++cc.clicks;
-      if (ob.user) ++ob.user->clicks;
+      if (user) ++user->clicks;
       if (click_billing) {
         rt.ledger.Charge(price_micros);
         cc.spend += price_micros;
@@ -855,6 +856,17 @@ void Engine::RecordConversion(const PendingConversion& p, SimTime arrival, bool 
   conv_.user->push_back(p.user);
   conv_.value->push_back(p.value);
   conv_.reported->push_back(reported ? 1 : 0);
+}
+
+// Whether campaign c, an experiment arm, serves opportunity o; counts the
+// request in the user's counters when the experiment keeps them.
+bool Engine::ServesArm(int c, const Opportunity& o) {
+  ExperimentRuntime& er = experiments_[experiment_of_[c]];
+  if (AssignedArm(experiment_of_[c], o) != c) return false;
+  UserCounts* user = er.data.users_kept ? er.UserRow(arm_of_[c], o.segment, o.user, o.time) : nullptr;
+  if (user) ++user->requests;
+  user_row_[c] = user;
+  return true;
 }
 
 int Engine::AssignedArm(int experiment, const Opportunity& o) {
@@ -1086,14 +1098,8 @@ void Engine::RunCycle(SimTime now) {
       if (!er.started && now >= er.start) er.at_start[k] = t;
       ObservedStats& d = er.data.since_start[k];
       d = t;
-      d.requests -= er.at_start[k].requests;
-      d.bids -= er.at_start[k].bids;
-      d.impressions -= er.at_start[k].impressions;
-      d.clicks -= er.at_start[k].clicks;
-      d.conversions -= er.at_start[k].conversions + er.late[k].conversions;
-      d.conversion_value -= er.at_start[k].conversion_value + er.late[k].conversion_value;
-      d.conversion_value_sq -= er.at_start[k].conversion_value_sq + er.late[k].conversion_value_sq;
-      d.spend -= er.at_start[k].spend;
+      d.Subtract(er.at_start[k]);
+      d.Subtract(er.late[k]);
     }
     er.started |= now >= er.start;
   }
@@ -1486,8 +1492,11 @@ Results Engine::Finish(double wall_seconds) {
   auto& lkcx = lk.Int("control_x", "count", "control successes (metric numerator, rounded for value metrics)");
   auto& lkan = lk.Int("arm_n", "count", "arm trials");
   auto& lkax = lk.Int("arm_x", "count", "arm successes");
-  auto& lki = lk.Real("information", "ratio", "information fraction: trials per arm / planned trials per arm (unit user: planned variance / variance)");
-  auto& lks = lk.Real("statistic", "", "z statistic (pooled two-proportion; Welch or delta-method z for means and unit user)");
+  auto& lki =
+      lk.Real("information", "ratio",
+              "information fraction: trials per arm / planned trials per arm (unit user: planned variance / variance)");
+  auto& lks =
+      lk.Real("statistic", "", "z statistic (pooled two-proportion; Welch or delta-method z for means and unit user)");
   auto& lkb = lk.Real("boundary", "", "|statistic| at or above it rejects at this look (inf: cannot reject)");
   auto& lkp = lk.Real("p_value", "", "two-sided p-value: fixed-horizon for fixed/naive, always-valid for msprt");
   auto& lkpb = lk.Real("prob_beat", "", "Bayesian P(arm rate > control rate), uniform priors");

@@ -158,9 +158,9 @@ struct ShockSpec {
 // against each other. The first arm is the control.
 struct ExperimentSpec {
   std::string name;
-  std::vector<int> arms;                // campaign indices, control first
-  std::vector<double> weights;          // per arm, > 0 (traffic share = weight / sum of active arms' weights)
-  bool split_by_user = true;            // user: a user always sees the same arm; opportunity: each request drawn afresh
+  std::vector<int> arms;        // campaign indices, control first
+  std::vector<double> weights;  // per arm, > 0 (traffic share = weight / sum of active arms' weights)
+  bool split_by_user = true;    // user: a user always sees the same arm; opportunity: each request drawn afresh
   // Before `start` (the pre-period) every unit sees the control arm; analyses
   // run from `start` on and may use the pre-period as a covariate (CUPED).
   SimTime start = 0;

@@ -81,6 +81,16 @@ struct ObservedStats {
     conversion_value_sq += o.conversion_value_sq;
     spend += o.spend;
   }
+  void Subtract(const ObservedStats& o) {
+    requests -= o.requests;
+    bids -= o.bids;
+    impressions -= o.impressions;
+    clicks -= o.clicks;
+    conversions -= o.conversions;
+    conversion_value -= o.conversion_value;
+    conversion_value_sq -= o.conversion_value_sq;
+    spend -= o.spend;
+  }
 };
 
 // A campaign's settings and ledger as the advertiser knows them.
@@ -217,10 +227,10 @@ struct ExperimentLook {
   double expected_loss = 0;  // Bayesian expected loss of shipping the arm
   std::string decision;      // continue, ship, stop, no_difference, guardrail_stop
   std::string note;
-  std::string unit = "request";                               // request (cell counters) or user (per-user counters)
+  std::string unit = "request";                                   // request (cell counters) or user (per-user counters)
   double control_value = std::nan(""), arm_value = std::nan("");  // the metric in each arm (unadjusted)
-  double estimate = std::nan(""), std_error = std::nan("");      // arm - control (CUPED-adjusted) and its SE
-  double variance_ratio = 1;                                   // CUPED: var(adjusted) / var(unadjusted); 1 without
+  double estimate = std::nan(""), std_error = std::nan("");       // arm - control (CUPED-adjusted) and its SE
+  double variance_ratio = 1;                                      // CUPED: var(adjusted) / var(unadjusted); 1 without
 };
 
 // What one user did with one experiment arm over a period, as the advertiser
@@ -242,10 +252,10 @@ struct ExperimentData {
   // user). A user is a row: `row_offset[segment] + user id` (-1 offset: the
   // arms do not target the segment).
   bool users_kept = false;
-  std::vector<int64_t> row_offset;                // per scenario segment
-  std::vector<UserCounts> pre;                    // per row: with the control arm before `start`
-  std::vector<std::vector<UserCounts>> arm;       // per arm, per row: since `start`
-  std::vector<std::vector<int64_t>> exposed;      // per arm: rows with a request since `start`, first-come order
+  std::vector<int64_t> row_offset;            // per scenario segment
+  std::vector<UserCounts> pre;                // per row: with the control arm before `start`
+  std::vector<std::vector<UserCounts>> arm;   // per arm, per row: since `start`
+  std::vector<std::vector<int64_t>> exposed;  // per arm: rows with a request since `start`, first-come order
 };
 
 // The analysis of one experiment (see ExperimentSpec): runs each control

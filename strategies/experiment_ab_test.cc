@@ -46,11 +46,11 @@ struct Counts {
 struct Comparison {
   int64_t control_n = 0, control_x = 0, arm_n = 0, arm_x = 0;  // trials (users: unit user), successes
   double control_value = 0, arm_value = 0;                     // the metric per arm
-  double diff = 0, var = 0;      // arm - control (CUPED-adjusted) and its (unpooled) variance
-  double statistic = 0;          // z: pooled for two proportions, else diff / sqrt(var)
-  double variance_ratio = 1;     // CUPED: var / unadjusted var
-  double sd_control = 0;         // per-unit sd of the control (planning a mean)
-  bool proportions = false;      // two proportions: Bayes with Beta posteriors
+  double diff = 0, var = 0;   // arm - control (CUPED-adjusted) and its (unpooled) variance
+  double statistic = 0;       // z: pooled for two proportions, else diff / sqrt(var)
+  double variance_ratio = 1;  // CUPED: var / unadjusted var
+  double sd_control = 0;      // per-unit sd of the control (planning a mean)
+  bool proportions = false;   // two proportions: Bayes with Beta posteriors
 };
 
 // Mean and unbiased per-trial variance of a value metric.
@@ -206,9 +206,9 @@ class AbTest final : public ExperimentAnalysis {
       m.erase(m.find_last_not_of(' ') + 1);
       if (m != "none" || text.find(',') != std::string::npos) {
         if (m != "cpa" && m != "cpc" && m != "cpm")
-          throw ConfigError({{ctx.scenario->source_name, ctx.where + ".params.guardrail_metric", 0,
-                              "none, or one or more of cpa, cpc, cpm separated by commas (e.g. 'cpa, cpm')",
-                              "'" + text + "'"}});
+          throw ConfigError(
+              {{ctx.scenario->source_name, ctx.where + ".params.guardrail_metric", 0,
+                "none, or one or more of cpa, cpc, cpm separated by commas (e.g. 'cpa, cpm')", "'" + text + "'"}});
         out.push_back(m);
       }
       from = to + 1;
@@ -265,8 +265,8 @@ class AbTest final : public ExperimentAnalysis {
       double va, vb;
       MeanVar(ctl, &q.control_value, &va);
       MeanVar(arm, &q.arm_value, &vb);
-      q.var = va / static_cast<double>(std::max<int64_t>(ctl.n, 1)) +
-              vb / static_cast<double>(std::max<int64_t>(arm.n, 1));
+      q.var =
+          va / static_cast<double>(std::max<int64_t>(ctl.n, 1)) + vb / static_cast<double>(std::max<int64_t>(arm.n, 1));
       q.diff = q.arm_value - q.control_value;
       q.sd_control = std::sqrt(va);
       q.statistic = q.var > 0 ? q.diff / std::sqrt(q.var) : 0.0;
@@ -439,7 +439,7 @@ class AbTest final : public ExperimentAnalysis {
   bool by_user_ = false;  // unit user: per-user counters, delta method
   bool cuped_ = false;    // unit user with a pre-period: CUPED
   experiments::UserMetric user_metric_ = experiments::UserMetric::kConversionsPerRequest;
-  double var_target_ = 0;  // unit user: the variance of the difference at the planned sample
+  double var_target_ = 0;                        // unit user: the variance of the difference at the planned sample
   std::vector<experiments::ArmSample> samples_;  // unit user: this cycle's arms (buffers reused)
 };
 

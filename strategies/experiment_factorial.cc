@@ -43,9 +43,7 @@ class FactorialTest final : public ExperimentAnalysis {
     for (size_t a = 0; a < spec_.arms.size(); ++a) {
       // This cycle's counters: the difference of the arm's counters since the start.
       ObservedStats s = d.since_start[a];
-      const ObservedStats& p = previous_[a];
-      s.requests -= p.requests, s.impressions -= p.impressions, s.clicks -= p.clicks;
-      s.conversions -= p.conversions;
+      s.Subtract(previous_[a]);
       previous_[a] = d.since_start[a];
       int64_t n = 0, x = 0;
       experiments::RateCounts(metric_, s, &n, &x);

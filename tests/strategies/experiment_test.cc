@@ -178,18 +178,19 @@ TEST(Experiment, SeveralGuardrailMetricsAreEachChecked) {
   // The treatment bids 3x, so it pays more per impression. Both guardrails are
   // checked every cycle; CPM (100,000 impressions of evidence per arm) fires
   // first, before CPA has 1,000 conversions per arm, and the note names it.
-  const Results r = RunScenario(test::Parse(AbScenario(
-      "  - {name: e, arms: [control, treat], split: opportunity,\n"
-      "     analyses: [{type: ab_test, params: {metric: ctr, guardrail_metric: 'cpa, cpm', "
-      "guardrail_min_conversions: 1000}}]}\n",
-      ", bid: 0.012")));
+  const Results r = RunScenario(
+      test::Parse(AbScenario("  - {name: e, arms: [control, treat], split: opportunity,\n"
+                             "     analyses: [{type: ab_test, params: {metric: ctr, guardrail_metric: 'cpa, cpm', "
+                             "guardrail_min_conversions: 1000}}]}\n",
+                             ", bid: 0.012")));
   const int row = FindRow(r, "experiment_looks", "decision", "guardrail_stop");
   ASSERT_GE(row, 0);
   EXPECT_EQ(Col<std::string>(r, "experiment_looks", "note")[row].rfind("cpm ", 0), 0u)
       << Col<std::string>(r, "experiment_looks", "note")[row];
   try {
-    RunScenario(test::Parse(AbScenario(
-        "  - {name: e, arms: [control, treat], analyses: [{type: ab_test, params: {guardrail_metric: 'cpm, roas'}}]}\n")));
+    RunScenario(
+        test::Parse(AbScenario("  - {name: e, arms: [control, treat], analyses: [{type: ab_test, params: "
+                               "{guardrail_metric: 'cpm, roas'}}]}\n")));
     ADD_FAILURE() << "expected a ConfigError";
   } catch (const ConfigError& e) {
     ASSERT_FALSE(e.issues().empty());

@@ -89,8 +89,8 @@ int64_t SumBefore(const Results& r, const std::string& col, int campaign, SimTim
 TEST(ExperimentUsers, PrePeriodRunsOnTheControlAndTheUserCountersAddUpToTheArms) {
   ProbeCalls().clear();
   const SimTime start = 2 * kMicrosPerHour;
-  const Results r = RunScenario(test::Parse(
-      UserScenario("  - {name: e, arms: [control, treat], split: user, start: 2h, analyses: [{type: test_user_probe}]}\n")));
+  const Results r = RunScenario(test::Parse(UserScenario(
+      "  - {name: e, arms: [control, treat], split: user, start: 2h, analyses: [{type: test_user_probe}]}\n")));
   // Before the start the control gets every opportunity and the treatment none.
   EXPECT_EQ(SumBefore(r, "opportunities", 1, start), 0);
   const auto& mb = Col<int64_t>(r, "market", "bucket_start");
@@ -136,7 +136,8 @@ TEST(ExperimentUsers, PrePeriodRunsOnTheControlAndTheUserCountersAddUpToTheArms)
       for (int64_t row : rows) EXPECT_GT(d.arm[k][row].requests, 0);
     }
     // Under split: user no user has requests in both arms.
-    for (size_t row = 0; row < d.pre.size(); ++row) ASSERT_FALSE(d.arm[0][row].requests > 0 && d.arm[1][row].requests > 0);
+    for (size_t row = 0; row < d.pre.size(); ++row)
+      ASSERT_FALSE(d.arm[0][row].requests > 0 && d.arm[1][row].requests > 0);
   }
   // Both arms see about half of the users (binomial, 4 SE).
   const ExperimentData& last = ProbeCalls().back().data;
@@ -150,10 +151,10 @@ TEST(ExperimentUsers, PrePeriodRunsOnTheControlAndTheUserCountersAddUpToTheArms)
 }
 
 TEST(ExperimentUsers, RequestLevelAnalysesCountOnlyTheExperimentPeriod) {
-  const Results r = RunScenario(test::Parse(UserScenario(
-      "  - {name: e, arms: [control, treat], split: opportunity, start: 4h,\n"
-      "     analyses: [{type: ab_test, params: {metric: ctr, method: naive, looks: 0, decision: observe, "
-      "min_trials: 100}}]}\n")));
+  const Results r = RunScenario(test::Parse(
+      UserScenario("  - {name: e, arms: [control, treat], split: opportunity, start: 4h,\n"
+                   "     analyses: [{type: ab_test, params: {metric: ctr, method: naive, looks: 0, decision: observe, "
+                   "min_trials: 100}}]}\n")));
   const auto& t = Col<int64_t>(r, "experiment_looks", "time");
   const auto& cn = Col<int64_t>(r, "experiment_looks", "control_n");
   const auto& an = Col<int64_t>(r, "experiment_looks", "arm_n");
