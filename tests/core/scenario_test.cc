@@ -127,6 +127,24 @@ TEST(ScenarioErrors, BudgetNotANumberNamesPathAndLine) {
     }
 }
 
+TEST(ScenarioErrors, ADuplicateKeyIsAnErrorNamingBothLines) {
+  // yaml-cpp would keep the first value silently; a duplicate in a flow
+  // mapping and one at the top level are both reported.
+  std::string text = SmallScenario();
+  const size_t at = text.find("budget: {daily: 15");
+  text.replace(at, 18, "budget: {daily: 15, daily: 30");
+  text += "seed: 8\n";
+  const auto issues = IssuesOf(text);
+  const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+  ASSERT_TRUE(HasIssue(issues, "campaigns[1].budget.daily", line)) << Dump(issues);
+  ASSERT_TRUE(HasIssue(issues, "seed", 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n')) - 1))
+      << Dump(issues);
+  for (const auto& i : issues)
+    if (i.path == "seed") {
+      EXPECT_EQ(i.found, "'seed' again (first at line 2)");
+    }
+}
+
 TEST(ScenarioErrors, EveryProblemIsReportedInOnePass) {
   std::string text = SmallScenario(
       "shocks:\n  - {name: s, start: 5h, end: 2h, channels: [tv], multiply: {ctr: -1}}\n"
