@@ -181,6 +181,19 @@ def mean_se(xs) -> tuple:
     return m, statistics.stdev(xs) / math.sqrt(len(xs))
 
 
+def lift_table(by_lift, lifts, cell) -> tuple:
+    """Rows (one per method, one cell per lift) of `cell(runs, label)` -> (value, SE), and the largest SE."""
+    rows, max_se = [], 0.0
+    for label, _, desc in METHODS:
+        cells = []
+        for lift in lifts:
+            value, se = cell(by_lift[lift], label)
+            max_se = max(max_se, se)
+            cells.append(f"{value:.3f}")
+        rows.append([desc] + cells)
+    return rows, max_se
+
+
 def md_table(header: List[str], rows: List[List[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -276,7 +289,6 @@ def main() -> None:
     power_seeds = args.power_seeds if args.power_seeds is not None else max(1, int(0.4 * args.seeds))
     user_seeds = args.user_seeds if args.user_seeds is not None else max(1, int(0.4 * args.seeds))
     lifts = [float(x) for x in args.lifts.split(",") if x.strip()]
-    labels = [m[0] for m in METHODS]
     n_fixed = fixed_sample_size(BASELINE, MDE)
     t0 = time.time()
     out: List[str] = []
@@ -326,30 +338,15 @@ def main() -> None:
     all_lifts = sorted(by_lift)
     emit(f"### Power: share of runs that ship the treatment ({power_seeds} runs per lift, same seeds)")
     emit()
-    max_se = 0.0
-    rows = []
-    for label, _, desc in METHODS:
-        cells = []
-        for lift in all_lifts:
-            p, se = rate(by_lift[lift], label, {"ship"})
-            max_se = max(max_se, se)
-            cells.append(f"{p:.3f}")
-        rows.append([desc] + cells)
+    rows, max_se = lift_table(by_lift, all_lifts, lambda runs, label: rate(runs, label, {"ship"}))
     emit(md_table(["method"] + [f"+{x:.0%}" for x in all_lifts], rows))
     emit()
     emit(f"Largest binomial SE in the table: {max_se:.4f}. The +0% column is the A/A rate of shipping only.")
     emit()
     emit("### Trials per arm at the decision / n_fixed (mean; 1 - this = sample saved against the fixed horizon)")
     emit()
-    rows = []
-    max_fse = 0.0
-    for label, _, desc in METHODS:
-        cells = []
-        for lift in all_lifts:
-            m, se = mean_se([r[label]["n"] / n_fixed for r in by_lift[lift]])
-            max_fse = max(max_fse, se)
-            cells.append(f"{m:.3f}")
-        rows.append([desc] + cells)
+    rows, max_fse = lift_table(by_lift, all_lifts,
+                               lambda runs, label: mean_se([r[label]["n"] / n_fixed for r in runs]))
     emit(md_table(["method"] + [f"+{x:.0%}" for x in all_lifts], rows))
     emit()
     emit(f"Largest SE of a mean in the table: {max_fse:.4f}.")

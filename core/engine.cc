@@ -456,8 +456,6 @@ void Engine::Build() {
     er.started = ex.start == 0;
     er.at_start.assign(ex.arms.size(), {});
     er.late.assign(ex.arms.size(), {});
-    er.data.index = static_cast<int>(e);
-    er.data.start = ex.start;
     er.data.since_start.assign(ex.arms.size(), {});
     for (size_t k = 0; k < ex.arms.size(); ++k) {
       experiment_of_[ex.arms[k]] = static_cast<int>(e);
@@ -899,7 +897,7 @@ void Engine::CountExperimentConversion(const PendingConversion& p) {
   const int64_t row = er.data.row_offset[p.segment] + p.user;
   UserCounts& u = p.click_time < er.start ? er.data.pre[row] : er.data.arm[arm][row];
   ++u.conversions;
-  u.value += static_cast<float>(p.value);
+  u.conversion_value += static_cast<float>(p.value);
 }
 
 void Engine::RebuildExperimentArms() {

@@ -237,16 +237,16 @@ struct ExperimentLook {
 // observes it (reported conversions only).
 struct UserCounts {
   int32_t requests = 0, impressions = 0, clicks = 0, conversions = 0;
-  float value = 0.0f;  // conversion value
+  float conversion_value = 0.0f;
 };
 
 // What the engine keeps for one experiment beyond the cells, handed to its
 // analyses each cycle. Everything in it is observed data.
 struct ExperimentData {
-  int index = 0;      // into Snapshot-wide experiment lists (ExperimentSpec order)
-  SimTime start = 0;  // the pre-period [0, start) ran on the control arm only
-  // Per arm: the arm campaign's counters since `start` (conversions of clicks
-  // made before `start` are left out, even when they are reported later).
+  // Per arm: the arm campaign's counters since the experiment's start
+  // (ExperimentSpec::start; the pre-period [0, start) ran on the control arm
+  // only). Conversions of clicks made before the start are left out, even
+  // when they are reported later.
   std::vector<ObservedStats> since_start;
   // Per-user counters, kept when an analysis asks (WantsUserCounts; split:
   // user). A user is a row: `row_offset[segment] + user id` (-1 offset: the

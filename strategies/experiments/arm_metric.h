@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/registry.h"
+#include "strategies/experiments/user_metric.h"
 
 namespace adsim::experiments {
 
@@ -22,18 +23,12 @@ inline const std::vector<std::string>& RateMetrics() {
 
 // Trials (n) and successes (x <= n) of `metric` (one of RateMetrics()) in `s`.
 inline void RateCounts(const std::string& metric, const ObservedStats& s, int64_t* n, int64_t* x) {
-  if (metric == "ctr") {
-    *n = s.impressions, *x = s.clicks;
-  } else if (metric == "cvr") {
-    *n = s.clicks, *x = s.conversions;
-  } else if (metric == "conversion_rate") {
-    *n = s.impressions, *x = s.conversions;
-  } else if (metric == "clicks_per_request") {
-    *n = s.requests, *x = s.clicks;
-  } else {
-    *n = s.requests, *x = s.conversions;
-  }
-  *x = std::min(*x, *n);
+  UserMetric m = UserMetric::kConversionsPerRequest;
+  ParseUserMetric(metric, &m);
+  double y = 0, d = 0;
+  MetricParts(m, s, &y, &d);
+  *n = static_cast<int64_t>(d);
+  *x = std::min(static_cast<int64_t>(y), *n);
 }
 
 // The experiment an analysis was built for; a ConfigError when there is none.

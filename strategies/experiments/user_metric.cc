@@ -25,39 +25,6 @@ constexpr Metric kMetrics[] = {
     {"value_per_user", UserMetric::kValuePerUser, true},
 };
 
-// Numerator and denominator of one user's counters.
-void YN(UserMetric m, const UserCounts& u, double* y, double* n) {
-  switch (m) {
-    case UserMetric::kCtr:
-      *y = u.clicks, *n = u.impressions;
-      return;
-    case UserMetric::kCvr:
-      *y = u.conversions, *n = u.clicks;
-      return;
-    case UserMetric::kConversionRate:
-      *y = u.conversions, *n = u.impressions;
-      return;
-    case UserMetric::kConversionsPerRequest:
-      *y = u.conversions, *n = u.requests;
-      return;
-    case UserMetric::kClicksPerRequest:
-      *y = u.clicks, *n = u.requests;
-      return;
-    case UserMetric::kValuePerRequest:
-      *y = u.value, *n = u.requests;
-      return;
-    case UserMetric::kConversionsPerUser:
-      *y = u.conversions, *n = 1;
-      return;
-    case UserMetric::kClicksPerUser:
-      *y = u.clicks, *n = 1;
-      return;
-    case UserMetric::kValuePerUser:
-      *y = u.value, *n = 1;
-      return;
-  }
-}
-
 double SampleVariance(const std::vector<double>& v) {
   if (v.size() < 2) return 0.0;
   double m = 0;
@@ -93,10 +60,10 @@ void CollectArm(const ExperimentData& data, int arm, UserMetric metric, ArmSampl
   s.y = s.n = s.pre_y = s.pre_n = 0;
   for (int64_t r : rows) {
     double y = 0, n = 0;
-    YN(metric, in[r], &y, &n);
+    MetricParts(metric, in[r], &y, &n);
     s.y += y, s.n += n;
     // A per-user mean's pre-period value is the user's pre-period count, 0 if unseen.
-    YN(metric, data.pre[r], &y, &n);
+    MetricParts(metric, data.pre[r], &y, &n);
     s.pre_y += y, s.pre_n += n;
   }
   s.ratio = s.n > 0 ? s.y / s.n : 0.0;
@@ -107,9 +74,9 @@ void CollectArm(const ExperimentData& data, int arm, UserMetric metric, ArmSampl
   s.pre_lin.resize(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     double y = 0, n = 0;
-    YN(metric, in[rows[i]], &y, &n);
+    MetricParts(metric, in[rows[i]], &y, &n);
     s.lin[i] = mean_n > 0 ? (y - s.ratio * n) / mean_n : 0.0;
-    YN(metric, data.pre[rows[i]], &y, &n);
+    MetricParts(metric, data.pre[rows[i]], &y, &n);
     s.pre_lin[i] = mean_pre_n > 0 ? (y - s.pre_ratio * n) / mean_pre_n : 0.0;
   }
 }

@@ -27,6 +27,42 @@ enum class UserMetric {
 };
 // The metric's name as the ab_test parameter spells it; false when unknown.
 bool ParseUserMetric(const std::string& name, UserMetric* out);
+
+// Numerator y and denominator n of `metric` in a set of counters: a user's
+// (UserCounts) or an arm's (ObservedStats); both name their fields alike.
+template <class Counters>
+void MetricParts(UserMetric metric, const Counters& c, double* y, double* n) {
+  switch (metric) {
+    case UserMetric::kCtr:
+      *y = static_cast<double>(c.clicks), *n = static_cast<double>(c.impressions);
+      return;
+    case UserMetric::kCvr:
+      *y = static_cast<double>(c.conversions), *n = static_cast<double>(c.clicks);
+      return;
+    case UserMetric::kConversionRate:
+      *y = static_cast<double>(c.conversions), *n = static_cast<double>(c.impressions);
+      return;
+    case UserMetric::kConversionsPerRequest:
+      *y = static_cast<double>(c.conversions), *n = static_cast<double>(c.requests);
+      return;
+    case UserMetric::kClicksPerRequest:
+      *y = static_cast<double>(c.clicks), *n = static_cast<double>(c.requests);
+      return;
+    case UserMetric::kValuePerRequest:
+      *y = static_cast<double>(c.conversion_value), *n = static_cast<double>(c.requests);
+      return;
+    case UserMetric::kConversionsPerUser:
+      *y = static_cast<double>(c.conversions), *n = 1;
+      return;
+    case UserMetric::kClicksPerUser:
+      *y = static_cast<double>(c.clicks), *n = 1;
+      return;
+    case UserMetric::kValuePerUser:
+      *y = static_cast<double>(c.conversion_value), *n = 1;
+      return;
+  }
+  *y = *n = 0;
+}
 // True for the per-user means (only meaningful analysed by user).
 bool IsPerUserMetric(const std::string& name);
 

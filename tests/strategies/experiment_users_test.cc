@@ -118,7 +118,7 @@ TEST(ExperimentUsers, PrePeriodRunsOnTheControlAndTheUserCountersAddUpToTheArms)
       double value = 0;
       for (const UserCounts& u : d.arm[k]) {
         req += u.requests, imp += u.impressions, clk += u.clicks, conv += u.conversions;
-        value += u.value;
+        value += u.conversion_value;
       }
       EXPECT_EQ(req, s.requests) << k;
       EXPECT_EQ(imp, s.impressions) << k;
