@@ -1,12 +1,20 @@
 // HDF5 storage of Results with the C API: one group per table, one chunked,
 // deflate-compressed 1-D dataset per column. See docs/results.md.
+#include <dirent.h>
+#include <fcntl.h>
 #include <hdf5.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "core/results.h"
@@ -31,6 +39,13 @@ class Handle {
   herr_t (*close_)(hid_t);
 };
 
+// HDF5 keeps global state and may be built without thread safety: adsim
+// calls it under this lock (two threads may write results at once).
+std::mutex& Hdf5Mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 void Check(bool ok, const std::string& what, const std::string& path) {
   if (!ok) throw IoError("HDF5 error while " + what + " in '" + path + "'");
 }
@@ -45,6 +60,21 @@ void WriteStringAttr(hid_t obj, const char* name, const std::string& value, cons
   Check(attr.ok(), std::string("creating attribute ") + name, path);
   std::string buf = value.empty() ? std::string(1, '\0') : value;
   Check(H5Awrite(attr.get(), type.get(), buf.data()) >= 0, std::string("writing attribute ") + name, path);
+}
+
+// A scalar fixed-length UTF-8 string dataset: unlike an attribute (64 KiB at
+// most in the default file format) it holds text of any size.
+void WriteStringDataset(hid_t loc, const char* name, const std::string& value, const std::string& path) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), value.empty() ? 1 : value.size());
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle ds(H5Dcreate2(loc, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  Check(ds.ok(), std::string("creating dataset ") + name, path);
+  std::string buf = value.empty() ? std::string(1, '\0') : value;
+  Check(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) >= 0,
+        std::string("writing dataset ") + name, path);
 }
 
 template <class T>
@@ -98,23 +128,100 @@ void WriteColumn(hid_t group, const Column& col, const std::string& path) {
   WriteStringAttr(ds.get(), "description", col.description, path);
 }
 
-void WriteAll(const Results& results, const std::string& tmp) {
-  Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-  Check(file.ok(), "creating the file", tmp);
-  for (const auto& [k, v] : results.text_attrs) WriteStringAttr(file.get(), k.c_str(), v, tmp);
-  for (const auto& [k, v] : results.int_attrs) WriteScalarAttr(file.get(), k.c_str(), H5T_NATIVE_INT64, v, tmp);
-  for (const auto& [k, v] : results.real_attrs) WriteScalarAttr(file.get(), k.c_str(), H5T_NATIVE_DOUBLE, v, tmp);
+// The whole file built in memory (HDF5's core driver, no backing store). HDF5
+// then never meets a disk error: after a failed write to a full disk it
+// crashed in its own cleanup (at H5Fclose or at exit, also in h5py in the
+// same process), so the bytes are written to disk by WriteImage instead.
+std::vector<unsigned char> BuildImage(const Results& results, const std::string& name, const std::string& path) {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become exceptions, not stderr noise
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  Check(fapl.ok() && H5Pset_fapl_core(fapl.get(), 1 << 20, false) >= 0, "setting up the in-memory file", path);
+  Handle file(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+  Check(file.ok(), "creating the file", path);
+  // Files of schema 3 hold the scenario text in a dataset; a result read from
+  // an older file is written back in its own layout (an attribute).
+  const auto version = results.int_attrs.find("schema_version");
+  const bool scenario_dataset = version == results.int_attrs.end() || version->second >= 3;
+  for (const auto& [k, v] : results.text_attrs) {
+    if (k == "scenario" && scenario_dataset)
+      WriteStringDataset(file.get(), k.c_str(), v, path);
+    else
+      WriteStringAttr(file.get(), k.c_str(), v, path);
+  }
+  for (const auto& [k, v] : results.int_attrs) WriteScalarAttr(file.get(), k.c_str(), H5T_NATIVE_INT64, v, path);
+  for (const auto& [k, v] : results.real_attrs) WriteScalarAttr(file.get(), k.c_str(), H5T_NATIVE_DOUBLE, v, path);
   for (const auto& table : results.tables) {
     table.CheckShape();
     Handle group(H5Gcreate2(file.get(), table.name().c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
-    Check(group.ok(), "creating group " + table.name(), tmp);
+    Check(group.ok(), "creating group " + table.name(), path);
     std::string order;
     for (const auto& c : table.columns()) order += (order.empty() ? "" : ",") + c.name;
-    WriteStringAttr(group.get(), "columns", order, tmp);
-    WriteStringAttr(group.get(), "description", table.description(), tmp);
-    for (const auto& c : table.columns()) WriteColumn(group.get(), c, tmp);
+    WriteStringAttr(group.get(), "columns", order, path);
+    WriteStringAttr(group.get(), "description", table.description(), path);
+    for (const auto& c : table.columns()) WriteColumn(group.get(), c, path);
   }
-  Check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL) >= 0, "flushing", tmp);
+  Check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL) >= 0, "flushing", path);
+  const ssize_t size = H5Fget_file_image(file.get(), nullptr, 0);
+  Check(size > 0, "taking the file image", path);
+  std::vector<unsigned char> image(static_cast<size_t>(size));
+  Check(H5Fget_file_image(file.get(), image.data(), image.size()) == size, "taking the file image", path);
+  return image;
+}
+
+// Writes the bytes of the file to `temporary` and syncs them to disk, so that
+// a full disk shows here (ENOSPC, or EFBIG over a file-size limit).
+void WriteImage(const std::vector<unsigned char>& image, const std::string& temporary, const std::string& path) {
+  const auto fail = [&](int fd, const std::string& what) {
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
+    throw IoError("cannot write the result to '" + path + "': " + what + " the temporary file '" + temporary +
+                  "': " + std::strerror(error));
+  };
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) fail(-1, "cannot open");
+  size_t done = 0;
+  while (done < image.size()) {
+    const ssize_t n = ::write(fd, image.data() + done, image.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = ENOSPC;
+    if (n <= 0)
+      fail(fd, "after " + std::to_string(done) + " of " + std::to_string(image.size()) + " bytes, cannot write");
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) fail(fd, "cannot sync");
+  if (::close(fd) != 0) fail(-1, "cannot close");
+}
+
+std::atomic<unsigned> temporary_counter{0};
+
+// Removes the files `<base>.tmp-<pid>` and `<base>.tmp-<pid>-<n>` in `folder`
+// whose process no longer exists: temporary files of killed runs. A file of a
+// live process (another run writing the same path) is left alone.
+void RemoveStaleTemporaries(const std::string& folder, const std::string& base) {
+  DIR* dir = ::opendir(folder.c_str());
+  if (!dir) return;  // the temporary file's creation reports the real problem
+  const std::string prefix = base + ".tmp-";
+  const auto digits = [](const std::string& s, size_t from, size_t to) {
+    if (from >= to || to - from > 9) return false;
+    for (size_t i = from; i < to; ++i)
+      if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+  };
+  std::vector<std::string> stale;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const size_t dash = name.find('-', prefix.size());
+    const size_t pid_end = dash == std::string::npos ? name.size() : dash;
+    if (!digits(name, prefix.size(), pid_end)) continue;
+    if (dash != std::string::npos && !digits(name, dash + 1, name.size())) continue;
+    const long pid = std::stol(name.substr(prefix.size(), pid_end - prefix.size()));
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(folder + "/" + name);
+  }
+  ::closedir(dir);
+  for (const auto& file : stale) ::unlink(file.c_str());
 }
 
 std::string ReadStringAttr(hid_t obj, const char* name) {
@@ -131,6 +238,31 @@ std::string ReadStringAttr(hid_t obj, const char* name) {
   if (H5Aread(attr.get(), mem.get(), buf.data()) < 0) return "";
   buf.resize(std::strlen(buf.c_str()));
   return buf;
+}
+
+// Reads the scalar string dataset `name` at `loc` (the scenario text since
+// schema 3); false when there is none.
+bool ReadStringDataset(hid_t loc, const char* name, std::string* text) {
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return false;
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(loc, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_DATASET)
+    return false;
+  Handle ds(H5Dopen2(loc, name, H5P_DEFAULT), H5Dclose);
+  Handle type(H5Dget_type(ds.get()), H5Tclose);
+  Handle space(H5Dget_space(ds.get()), H5Sclose);
+  if (!ds.ok() || H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0 ||
+      H5Sget_simple_extent_type(space.get()) != H5S_SCALAR)
+    return false;
+  const size_t n = H5Tget_size(type.get());
+  std::string buf(n, '\0');
+  Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mem.get(), n);
+  H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+  if (H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0) return false;
+  buf.resize(strnlen(buf.data(), n));
+  *text = std::move(buf);
+  return true;
 }
 
 struct IterState {
@@ -236,32 +368,63 @@ herr_t GroupVisitor(hid_t loc, const char* name, const H5L_info_t*, void* data) 
 
 }  // namespace
 
-void WriteResultsHdf5(const Results& results, const std::string& path) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become exceptions, not stderr noise
-  try {
-    WriteAll(results, tmp);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
+  if (path_.empty()) throw IoError("the result path is empty: expected a file name such as run.h5");
+  const std::string cannot = "cannot write the result to '" + path_ + "': ";
+  struct stat info;
+  if (::stat(path_.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) throw IoError(cannot + "it is a folder");
+  const size_t slash = path_.rfind('/');
+  if (slash + 1 == path_.size()) throw IoError(cannot + "it ends with '/', expected a file name");
+  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
+  RemoveStaleTemporaries(folder, slash == std::string::npos ? path_ : path_.substr(slash + 1));
+  // O_EXCL: a leftover file that happens to carry our name is never reused.
+  for (int attempt = 0;; ++attempt) {
+    temporary_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(temporary_counter++);
+    const int fd = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      ::close(fd);
+      return;
+    }
+    if (errno == EEXIST && attempt < 100) continue;
     const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw IoError("cannot move the finished result to '" + path + "': " + why);
+    temporary_.clear();
+    throw IoError(cannot + "cannot create a file in the folder '" + folder + "': " + why);
   }
 }
 
+OutputFile::~OutputFile() {
+  if (!committed_ && !temporary_.empty()) ::unlink(temporary_.c_str());
+}
+
+void OutputFile::Commit(const Results& results) {
+  WriteImage(BuildImage(results, temporary_, path_), temporary_, path_);
+  if (std::rename(temporary_.c_str(), path_.c_str()) != 0)
+    throw IoError("cannot move the finished result to '" + path_ + "': " + std::strerror(errno));
+  committed_ = true;
+}
+
+void WriteResultsHdf5(const Results& results, const std::string& path) { OutputFile(path).Commit(results); }
+
+std::string ExistingOutputNote(const std::string& path) {
+  struct stat info;
+  if (path.empty() || ::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return "";
+  return "the existing file '" + path + "' was left as it was: it is not the result of this run";
+}
+
 Results ReadResultsHdf5(const std::string& path) {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   if (access(path.c_str(), R_OK) != 0) throw IoError("cannot read result file '" + path + "': " + std::strerror(errno));
   if (H5Fis_hdf5(path.c_str()) <= 0) throw DataError("'" + path + "' is not an HDF5 file");
   Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.ok()) throw IoError("cannot open result file '" + path + "'");
+  // Readable (checked above) but not openable: a damaged file, e.g. cut short.
+  if (!file.ok()) throw DataError("'" + path + "' is damaged or truncated: HDF5 cannot open it");
   Results r;
   IterState st{&r, path, file.get(), nullptr};
   hsize_t idx = 0;
   H5Aiterate2(file.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, AttrVisitor, &st);
+  std::string scenario;
+  if (ReadStringDataset(file.get(), "scenario", &scenario)) r.text_attrs["scenario"] = std::move(scenario);
   if (!r.int_attrs.count("schema_version"))
     throw DataError("'" + path + "' is not an adsim result file (no schema_version attribute)");
   if (r.int_attrs.at("schema_version") > kSchemaVersion)

@@ -12,7 +12,7 @@
 
 namespace adsim {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 const char* AdsimVersion();
 std::string BoostVersion();
 
@@ -59,7 +59,36 @@ struct Results {
 
 // Writes to `path` through a temporary file in the same folder, renamed into
 // place only when complete, so a failed run leaves no file that looks whole.
+// Same as OutputFile(path).Commit(results).
 void WriteResultsHdf5(const Results& results, const std::string& path);
+
+// The place of a result file, taken before a run so that a path that cannot be
+// written fails at once, not after the run. The constructor checks the path
+// (not empty, not a folder) and creates this run's temporary file next to it,
+// `<path>.tmp-<pid>-<n>`, unique per process and per call; it also removes the
+// temporary files of `<path>` left by processes that no longer exist (a killed
+// run). The destructor removes the temporary file unless Commit succeeded.
+// Throws IoError naming the path.
+class OutputFile {
+ public:
+  explicit OutputFile(std::string path);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  // Writes `results` to the temporary file and renames it to path().
+  void Commit(const Results& results);
+  const std::string& path() const { return path_; }
+  const std::string& temporary_path() const { return temporary_; }
+
+ private:
+  std::string path_, temporary_;
+  bool committed_ = false;
+};
+
+// For the message of a failed run: a sentence saying that the existing file at
+// `path` was left as it was, or "" when there is no such file.
+std::string ExistingOutputNote(const std::string& path);
+
 // Reads a file written by WriteResultsHdf5. Throws DataError / IoError.
 Results ReadResultsHdf5(const std::string& path);
 

@@ -47,11 +47,14 @@ int CmdRun(const std::string& scenario_path, const std::string& out, std::option
   if (oracle) sc.oracle = true;
   adsim::RunOptions opt;
   opt.seed = seed;
+  // Before the run: a path that cannot be written fails now, not after it.
+  std::optional<adsim::OutputFile> output;
+  if (!out.empty()) output.emplace(out);
   ProgressBar bar(progress_flag && isatty(2));
   opt.progress = [&bar](double f) { bar(f); };
   adsim::Results r = adsim::RunScenario(sc, opt);
   bar.Done();
-  if (!out.empty()) adsim::WriteResultsHdf5(r, out);
+  if (output) output->Commit(r);
   if (!quiet) {
     std::cout << adsim::FormatSummary(r);
     if (!out.empty()) std::cout << "wrote " << out << "\n";
@@ -103,7 +106,7 @@ int main(int argc, char** argv) {
   bool run_quiet = false, run_no_progress = false, run_oracle = false;
   auto* run = app.add_subcommand("run", "Run a scenario (the embedded default if none is given)");
   run->add_option("scenario", run_scenario, "scenario file (YAML or JSON)")->check(CLI::ExistingFile);
-  run->add_option("-o,--out", run_out, "write the result to this HDF5 file");
+  auto* out_opt = run->add_option("-o,--out", run_out, "write the result to this HDF5 file");
   auto* seed_opt = run->add_option("--seed", run_seed, "random seed (overrides the scenario's seed)");
   run->add_flag("-q,--quiet", run_quiet, "print nothing on success");
   run->add_flag("--no-progress", run_no_progress, "no progress bar on stderr");
@@ -126,6 +129,17 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitConfig;
   }
+  if (*run && out_opt->count() > 0 && run_out.empty()) {
+    // Else `-o ""` (an unset shell variable) would silently write nothing.
+    std::cerr << "adsim: run: -o/--out: expected a file path, found an empty string\n";
+    return kExitConfig;
+  }
+  // A failed run says that an older result at the output path is still there,
+  // so that nobody reads it as this run's.
+  const auto note_output = [&] {
+    const std::string note = *run ? adsim::ExistingOutputNote(run_out) : "";
+    if (!note.empty()) std::cerr << "adsim: " << note << "\n";
+  };
   try {
     if (*run)
       return CmdRun(run_scenario, run_out, *seed_opt ? std::optional<uint64_t>(run_seed) : std::nullopt, run_quiet,
@@ -135,15 +149,19 @@ int main(int argc, char** argv) {
     if (*list) return CmdList();
   } catch (const adsim::ConfigError& e) {
     std::cerr << "adsim: " << e.what() << "\n";
+    note_output();
     return kExitConfig;
   } catch (const adsim::IoError& e) {
     std::cerr << "adsim: " << e.what() << "\n";
+    note_output();
     return kExitIo;
   } catch (const adsim::DataError& e) {
     std::cerr << "adsim: " << e.what() << "\n";
+    note_output();
     return kExitIo;
   } catch (const std::exception& e) {
     std::cerr << "adsim: internal error: " << e.what() << "\n";
+    note_output();
     return kExitInternal;
   }
   return kExitInternal;
