@@ -589,8 +589,11 @@ py::dict Run(const std::optional<std::string>& text, const std::string& source_n
   try {
     py::gil_scoped_release release;
     const Scenario sc = LoadScenario(text, source_name, path);
+    // Before the run: a path that cannot be written fails now, not after it.
+    std::optional<OutputFile> output;
+    if (!out.empty()) output.emplace(out);
     results = RunScenario(sc, options);
-    if (!out.empty()) WriteResultsHdf5(*results, out);
+    if (output) output->Commit(*results);
   } catch (const Error& e) {
     if (scope.error) RaiseKept(scope, e.what());
     throw;

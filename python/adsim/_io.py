@@ -18,8 +18,9 @@ from ._errors import DataError, IoError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-#: Schema versions this reader understands.
-SUPPORTED_SCHEMA_VERSIONS = (1, 2)
+#: Schema versions this reader understands (3 keeps the scenario text in the
+#: root dataset ``scenario``, older versions in the file attribute ``scenario``).
+SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
 
 #: Tables in the order the engine produces them; other tables follow by name.
 TABLE_ORDER = (
@@ -63,6 +64,16 @@ def _attr(value: Any) -> Any:
     return value
 
 
+def note_existing_output(error: BaseException, path: str) -> None:
+    """Adds to the message of a failed run (or save) that the file already at
+    `path`, if any, was left as it was: nobody should read it as this run's."""
+    if not path or not os.path.isfile(path):
+        return
+    note = f"the existing file '{path}' was left as it was: it is not the result of this run"
+    first = str(error.args[0]) if error.args else ""
+    error.args = ((first + "\n" if first else "") + note,) + tuple(error.args[1:])
+
+
 def decode_strings(data: np.ndarray) -> np.ndarray:
     """Fixed-length UTF-8 bytes -> an object array of str (NUL padding removed)."""
     return np.array([_decode(b) for b in data.tolist()], dtype=object)
@@ -76,8 +87,18 @@ def read_raw(path: PathLike) -> Dict[str, Any]:
     (int64, float64, or object arrays of str).
 
     Raises IoError if the file cannot be read and DataError if it is not an
-    adsim result file; both name the path.
+    adsim result file or is damaged (e.g. truncated); both name the path.
     """
+    path = os.fspath(path)
+    try:
+        return _read_raw(path)
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
+        # h5py's own errors on damaged content: a dataset or attribute that
+        # cannot be read although the file opened.
+        raise DataError(f"'{path}' is damaged or truncated: {type(e).__name__}: {e}") from e
+
+
+def _read_raw(path: str) -> Dict[str, Any]:
     try:
         import h5py  # imported here so that `import adsim` does not need it
     except ImportError as e:  # pragma: no cover - depends on the installation
@@ -95,9 +116,14 @@ def read_raw(path: PathLike) -> Dict[str, Any]:
     if not is_hdf5:
         raise DataError(f"'{path}' is not an HDF5 file (adsim result files are HDF5)")
     try:
-        f = h5py.File(path, "r")
+        with open(path, "rb") as plain:
+            plain.read(1)
     except OSError as e:
-        raise IoError(f"cannot open result file '{path}': {e}") from e
+        raise IoError(f"cannot read result file '{path}': {e.strerror or e}") from e
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:  # readable (checked above), yet HDF5 cannot open it
+        raise DataError(f"'{path}' is damaged or truncated: HDF5 cannot open it ({e})") from e
     with f:
         attrs = {k: _attr(v) for k, v in f.attrs.items()}
         if "schema_version" not in attrs:
@@ -107,6 +133,9 @@ def read_raw(path: PathLike) -> Dict[str, Any]:
                 f"'{path}' has result schema version {attrs['schema_version']}; this adsim reads "
                 f"{', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}"
             )
+        scenario = f.get("scenario")
+        if isinstance(scenario, h5py.Dataset):  # schema 3: a dataset holds text of any size
+            attrs["scenario"] = _attr(scenario[()])
         tables: List[Dict[str, Any]] = []
         for name in sorted(f.keys(), key=table_sort_key):
             group = f[name]

@@ -24,8 +24,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError
-from ._io import PathLike, read_raw, table_sort_key
+from ._errors import DataError, Error
+from ._io import PathLike, note_existing_output, read_raw, table_sort_key
 
 #: The index columns that get a readable ``<column>_name`` twin, and the
 #: dictionary table that names them.
@@ -354,7 +354,11 @@ class Result:
         from . import _adsim
 
         path = os.fspath(path)
-        _adsim.write_results(self._raw, path)
+        try:
+            _adsim.write_results(self._raw, path)
+        except Error as e:
+            note_existing_output(e, path)
+            raise
         self.path = path
         return path
 

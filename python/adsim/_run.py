@@ -11,7 +11,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from . import _adsim
-from ._errors import ConfigError
+from ._errors import ConfigError, Error
+from ._io import note_existing_output
 from ._result import Result
 
 #: What adsim.run and adsim.validate accept as a scenario.
@@ -116,7 +117,9 @@ def run(
     * `seed`: overrides the scenario's seed. A run needs a seed from one or
       the other (adsim never seeds from the clock): ConfigError otherwise.
     * `out`: also write the result to this HDF5 file (written to a temporary
-      name and renamed when complete).
+      name and renamed when complete). The path is checked before the run
+      (IoError at once if it cannot be written); if the run fails, the error
+      says that an existing file at `out` was left as it was.
     * `progress`: True for a progress bar on stderr, or a callable receiving
       the fraction of simulated time done, once per control cycle.
 
@@ -142,6 +145,9 @@ def run(
     in_main = threading.current_thread() is threading.main_thread()
     try:
         raw = _adsim.run(text, source, path, seed, out_path, callback, in_main)
+    except Error as e:
+        note_existing_output(e, out_path)
+        raise
     finally:
         if bar is not None:
             bar.done()
