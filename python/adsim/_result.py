@@ -376,7 +376,8 @@ def load(path: PathLike) -> Result:
     or ``adsim run -o``. Pure Python (h5py): no compiled code is involved.
 
     Raises :class:`adsim.IoError` if the file cannot be read and
-    :class:`adsim.DataError` if it is not an adsim result file.
+    :class:`adsim.DataError` if it is not an adsim result file or is damaged
+    (e.g. cut short); h5py's own exceptions do not escape.
     """
     raw = read_raw(path)
     for needed in ("aggregates", "campaigns"):
