@@ -16,6 +16,7 @@
 #include "core/registry.h"
 #include "core/strategy.h"
 #include "simulators/auction.h"
+#include "simulators/platform_quality.h"
 #include "simulators/synthetic_market.h"
 
 namespace adsim {
@@ -30,7 +31,7 @@ uint64_t ResolveSeed(const Scenario& scenario, const RunOptions& options) {
 
 PublicScenario MakePublicScenario(const Scenario& sc) {
   PublicScenario p;
-  p.source_name = sc.source_name;
+  p.source_name = PublicSourceName(sc.source_name);
   p.duration = sc.duration;
   p.bucket = sc.bucket;
   p.control_cycle = sc.control_cycle;
@@ -258,6 +259,7 @@ class Engine {
   std::unique_ptr<Market> market_;
   MarketConditions conditions_;
   std::vector<double> ctr_mult_, cvr_mult_, tracking_;  // per channel x segment
+  PlatformQuality platform_quality_;                    // the click-rate shock as the platform has learnt it
   std::vector<int> active_shock_count_;
   std::vector<bool> shock_active_;
   std::vector<double> true_ctr_, true_cvr_;  // per cell, before shocks and propensity
@@ -438,7 +440,8 @@ void Engine::Build() {
   const Registry& reg = Registry::Global();
   public_ = MakePublicScenario(sc_);
   auto context = [this](int campaign, const ComponentSpec& spec, const ComponentInfo& info) {
-    return BuildContext{&public_, campaign, Registry::Global().Resolve(info, spec, sc_.source_name), spec.where, seed_};
+    return BuildContext{&public_, campaign, Registry::Global().Resolve(info, spec, sc_.source_name), spec.where,
+                        MakeComponentSeed(seed_, ComponentStreamPath(spec.where, info.name))};
   };
   experiment_of_.assign(ncamp_, -1);
   arm_of_.assign(ncamp_, -1);
@@ -539,6 +542,7 @@ void Engine::Build() {
   ctr_mult_.assign(nk, 1.0);
   cvr_mult_.assign(nk, 1.0);
   tracking_.assign(nk, 1.0);
+  platform_quality_.Reset(ns_, PlatformQualityHalfLives(sc_));
   shock_active_.assign(sc_.shocks.size(), false);
   ours_.resize(ncamp_);
   work_.resize(ncamp_ + kMaxSlots);
@@ -664,6 +668,7 @@ void Engine::RecomputeConditions(SimTime now) {
       }
     }
   }
+  platform_quality_.OnLiveChange(now, ctr_mult_);
   market_->OnConditionsChanged(now, conditions_);
 }
 
@@ -673,6 +678,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
   ++market_total_[k];
   const ChannelSpec& chs = sc_.channels[o.channel];
   const bool click_billing = chs.billing == Billing::kClick;
+  if (click_billing) platform_quality_.Advance(o.time);
   BidRequest req;
   req.time = o.time;
   req.channel = o.channel;
@@ -713,7 +719,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     bid = MicrosToUnits(bid_micros);
     // On click-billed channels the floor is a reserve price per click.
     if (click_billing && bid < chs.floor) continue;
-    double quality = click_billing ? true_ctr_[cell] * ctr_mult_[k] : 1.0;
+    double quality = click_billing ? true_ctr_[cell] * platform_quality_.Multiplier(k) : 1.0;
     if (click_billing && !fatigue_index_.empty() && fatigue_index_[cell] >= 0)
       quality *= fatigue_[fatigue_index_[cell]].Factor(o.time);
     ++total_[cell].bids;

@@ -1,6 +1,8 @@
 #include "core/random.h"
 
+#include <boost/uuid/detail/sha1.hpp>
 #include <cmath>
+#include <type_traits>
 
 namespace adsim {
 
@@ -11,6 +13,28 @@ uint64_t StreamSeed(uint64_t run_seed, std::string_view path) {
     h *= 0x100000001b3ULL;
   }
   return Mix64(Mix64(run_seed + 0x9e3779b97f4a7c15ULL) ^ Mix64(h));
+}
+
+ComponentSeed MakeComponentSeed(uint64_t run_seed, std::string_view path) {
+  // SHA-1 of a domain tag, the seed's 8 bytes (little-endian, so the result
+  // does not depend on the host) and the path; the first 64 bits of the
+  // digest. Preimages of SHA-1 are out of reach (only its collisions are not),
+  // so the run seed cannot be computed back, only guessed and checked.
+  boost::uuids::detail::sha1 hash;
+  static constexpr char kTag[] = "adsim component stream v1";
+  hash.process_bytes(kTag, sizeof kTag - 1);
+  unsigned char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(run_seed >> (8 * i));
+  hash.process_bytes(bytes, sizeof bytes);
+  hash.process_bytes(path.data(), path.size());
+  boost::uuids::detail::sha1::digest_type digest;
+  hash.get_digest(digest);
+  uint64_t value = 0;
+  // Boost 1.74 gives five 32-bit words; later versions twenty bytes.
+  using Word = std::remove_reference_t<decltype(digest[0])>;
+  constexpr int kBitsPerWord = 8 * sizeof(Word);
+  for (int i = 0; i < 64 / kBitsPerWord; ++i) value = (value << kBitsPerWord) | static_cast<uint64_t>(digest[i]);
+  return {value};
 }
 
 double InvNormalCdf(double p) {

@@ -16,6 +16,16 @@ namespace adsim {
 // 64-bit FNV-1a of a path, mixed with the seed by SplitMix64 finalisers.
 uint64_t StreamSeed(uint64_t run_seed, std::string_view path);
 
+// A component's own stream seed (strategies, monitors, analyses). The engine
+// derives it one way from (run seed, component path) with SHA-1, because
+// StreamSeed is invertible: from StreamSeed(seed, path) and the known path a
+// component could compute the run seed, then every market stream and each
+// user's click draw. From a ComponentSeed it can only learn its own stream.
+struct ComponentSeed {
+  uint64_t value = 0;
+};
+ComponentSeed MakeComponentSeed(uint64_t run_seed, std::string_view path);
+
 // SplitMix64 finaliser: a bijective 64-bit mix.
 inline uint64_t Mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -28,6 +38,8 @@ class Stream {
  public:
   Stream() : engine_(0) {}
   Stream(uint64_t run_seed, std::string_view path) : engine_(StreamSeed(run_seed, path)) {}
+  // A component's stream, from the seed the engine handed it (BuildContext).
+  explicit Stream(ComponentSeed seed) : engine_(seed.value) {}
 
   // Uniform on (0, 1): 53 random bits, never exactly 0 (safe for log).
   double Uniform() { return (static_cast<double>(engine_() >> 11) + 0.5) * 0x1.0p-53; }

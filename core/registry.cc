@@ -21,6 +21,10 @@ const char* ComponentKindName(ComponentKind k) {
   return "?";
 }
 
+std::string ComponentStreamPath(const std::string& where, const std::string& name) {
+  return "components/" + where + "/" + name;
+}
+
 std::string FormatParamValue(const ParamValue& v) {
   switch (v.kind) {
     case ParamValue::Kind::kBool:

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/random.h"
 #include "core/scenario.h"
 #include "core/strategy.h"
 
@@ -48,9 +49,14 @@ struct BuildContext {
   int campaign = -1;                         // -1 for scenario-wide controllers
   Params params;
   std::string where;  // the component's field path, for error messages
-  // The run's seed: a component that draws random numbers makes its own
-  // stream, Stream(seed, "strategies/<name>/<campaign>") (core/random.h).
-  uint64_t seed = 0;
+  // The component's own stream seed: a component that draws random numbers
+  // makes its stream with Stream(stream_seed) (core/random.h). The engine
+  // derives it one way from the run seed and the component's path
+  // (ComponentStreamPath), so it is fixed by the seed and differs between
+  // components, while the run seed, and with it the market's streams and the
+  // users' click draws, cannot be computed from it. There is deliberately no
+  // field holding the run seed.
+  ComponentSeed stream_seed;
   int experiment = -1;  // analyses: index into scenario->experiments
 };
 
@@ -94,6 +100,11 @@ class Registry {
 void ValidateComponents(const Scenario& scenario);
 
 const char* ComponentKindName(ComponentKind k);
+
+// The path a component's stream seed is derived from: "components/<field
+// path>/<registered name>", e.g. "components/campaigns[1].bidder/throttled".
+// Unique per component in a scenario, and never the path of a market stream.
+std::string ComponentStreamPath(const std::string& where, const std::string& name);
 std::string FormatParamValue(const ParamValue& v);
 
 // Registers at static-initialisation time. The folders holding components are

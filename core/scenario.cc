@@ -370,6 +370,20 @@ FatigueSpec ReadFatigue(Reader& r, const YAML::Node& parent, const std::string& 
   return f;
 }
 
+// `quality_half_life: 6h` under a click-billed channel (the platform's
+// click-rate estimate, simulators/platform_quality.h); it has no meaning on an
+// impression-billed channel, so it is refused there rather than ignored.
+void ReadQualityHalfLife(Reader& r, const YAML::Node& channel, const std::string& path, ChannelSpec* spec) {
+  const YAML::Node n = channel["quality_half_life"];
+  if (IsMissing(n)) return;
+  if (spec->billing != Billing::kClick) {
+    r.Issue(n, Reader::Child(path, "quality_half_life"), "quality_half_life only with billing: click",
+            "billing: impression");
+    return;
+  }
+  spec->quality_half_life = r.Duration(channel, path, "quality_half_life", spec->quality_half_life, 0);
+}
+
 template <size_t N>
 void ReadProfile(Reader& r, const YAML::Node& parent, const std::string& path, const std::string& key,
                  std::array<double, N>* out) {
@@ -485,7 +499,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
       const std::string p = Reader::Item("channels", i);
       const YAML::Node c = chs[i];
       ChannelSpec ch;
-      if (r.Map(c, p, {"name", "auction", "floor", "billing", "traffic", "competition", "ctr_factor"})) {
+      if (r.Map(c, p,
+                {"name", "auction", "floor", "billing", "traffic", "competition", "ctr_factor", "quality_half_life"})) {
         ch.name = r.String(c, p, "name", "channel" + std::to_string(i), true);
         const YAML::Node a = c["auction"];
         const std::string ap = Reader::Child(p, "auction");
@@ -527,6 +542,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         ch.billing = r.Choice(c, p, "billing", "impression", {"impression", "click"}) == "click" ? Billing::kClick
                                                                                                  : Billing::kImpression;
         ch.ctr_factor = r.Number(c, p, "ctr_factor", 1.0, 0.0, 100.0);
+        ReadQualityHalfLife(r, c, p, &ch);
         const YAML::Node t = c["traffic"];
         const std::string tp = Reader::Child(p, "traffic");
         if (!t.IsDefined()) {

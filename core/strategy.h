@@ -37,7 +37,7 @@ struct PublicScenario {
     std::vector<double> features;  // per feature_names entry (0 when the segment does not name it)
   };
   std::vector<std::string> feature_names;  // union of the segments' feature names, in first-seen order
-  std::string source_name;
+  std::string source_name;  // for messages: the scenario's file name without directories (PublicSourceName)
   SimTime duration = 0, bucket = 0, control_cycle = 0;
   SimTime start_offset_in_day = 0;
   int start_weekday = 0;
@@ -47,6 +47,14 @@ struct PublicScenario {
   std::vector<ExperimentSpec> experiments;  // the advertiser's own experiments (arms, split, analyses)
 };
 PublicScenario MakePublicScenario(const Scenario& scenario);
+
+// The scenario's name as strategies see it: the file name without its
+// directories. The file holds the seed and the truth, so strategies are handed
+// a name to put in messages, not a path to open.
+inline std::string PublicSourceName(const std::string& source_name) {
+  const size_t slash = source_name.find_last_of("/\\");
+  return slash == std::string::npos ? source_name : source_name.substr(slash + 1);
+}
 
 // One impression opportunity as a bidder sees it: a bid request.
 struct BidRequest {

@@ -112,7 +112,7 @@ class BudgetReallocation final : public Controller {
         b_weight_(ctx.params.Number("elasticity_prior_weight")),
         b_max_(ctx.params.Number("max_elasticity")),
         min_points_(static_cast<int>(ctx.params.Number("min_points"))),
-        stream_(ctx.seed, "strategies/budget_reallocation") {}
+        stream_(ctx.stream_seed) {}
 
   void OnCycle(const Snapshot& snap, int, std::vector<Action>* actions) override {
     if (snap.time < next_) return;

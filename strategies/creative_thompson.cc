@@ -7,7 +7,7 @@
 //   w_i = min_share + (1 - K * min_share) * P(i is best)
 // (probability matching: each bid request then shows creative i with the
 // probability that i is the best one). Draws come from the component's own
-// stream, Stream(seed, "strategies/creative_thompson/<campaign>").
+// stream, Stream(ctx.stream_seed).
 #include <cmath>
 
 #include "core/registry.h"
@@ -23,7 +23,7 @@ class CreativeThompson final : public Controller {
         min_share_(ctx.params.Number("min_share")),
         rates_(ctx.params.Number("prior_alpha"), ctx.params.Number("prior_beta"),
                estimators::DiscountPerCycle(ctx.scenario->control_cycle, ctx.params.Number("half_life_hours"))),
-        stream_(ctx.seed, "strategies/creative_thompson/" + ctx.scenario->campaigns[ctx.campaign].name) {}
+        stream_(ctx.stream_seed) {}
 
   void OnCycle(const Snapshot& snap, int campaign, std::vector<Action>* actions) override {
     rates_.Update(snap, campaign);

@@ -15,9 +15,9 @@
 // over the run by time, and without any budget phi = 1. Until a spend rate
 // has been seen phi = initial_fraction.
 //
-// Draws: one Uniform per request from the component's own stream,
-// Stream(seed, "strategies/throttled/<campaign>"), so the decisions are fixed
-// by the seed; Bid() does nothing else (no allocation).
+// Draws: one Uniform per request from the component's own stream (the seed
+// the engine hands it, BuildContext::stream_seed), so the decisions are fixed
+// by the run seed; Bid() does nothing else (no allocation).
 #include <algorithm>
 #include <cmath>
 
@@ -37,7 +37,7 @@ class Throttled final : public Bidder {
         min_fraction_(ctx.params.Number("min_fraction")),
         smoothing_(ctx.params.Number("smoothing")),
         fraction_(ctx.params.Number("initial_fraction")),
-        stream_(ctx.seed, "strategies/throttled/" + ctx.scenario->campaigns[ctx.campaign].name) {}
+        stream_(ctx.stream_seed) {}
 
   double Bid(const BidRequest&, const CampaignState& state) override {
     return stream_.Uniform() < fraction_ ? state.bid : 0.0;

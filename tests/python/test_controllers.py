@@ -351,3 +351,76 @@ def test_python_controller_sees_monitor_alerts_in_the_same_cycle(small):
     # Everything in the alerts table was shown to the controller in the cycle that raised it.
     assert seen == list(zip(alerts["time"], alerts["monitor"], alerts["metric"]))
     assert list(r.monitor_scores["monitor"]) == ["pace_alert"]
+
+
+def test_controller_is_handed_no_truth(small, tmp_path, monkeypatch):
+    """A Python controller gets its params, campaign, field path and the
+    snapshot: no seed, no scenario path or text, no truth (docs/python.md)."""
+    import yaml
+
+    import adsim._controller as controller_module
+
+    seed = 918273645546372819  # an unmistakable value to look for
+    folder = tmp_path / "private_folder"
+    folder.mkdir()
+    path = folder / "scenario.yaml"
+    scenario = _with_controller(small, 0, {"type": "test_truth_probe", "params": {"limit": 2}})
+    scenario["duration"] = "3h"
+    path.write_text(yaml.safe_dump(scenario))
+
+    raws, built = [], []
+    make_snapshot = controller_module._make_snapshot
+
+    def recording(raw):
+        raws.append(raw)
+        return make_snapshot(raw)
+
+    monkeypatch.setattr(controller_module, "_make_snapshot", recording)
+
+    @adsim.register_controller("test_truth_probe", params={"limit": 1})
+    class Probe(adsim.Controller):
+        def __init__(self, limit=1):
+            built.append(dict(vars(self)))
+            super().__init__(limit=limit)
+
+        def on_cycle(self, snapshot):
+            return None
+
+    adsim.run(str(path), seed=seed)
+    # At construction: the campaign and the field path, nothing else.
+    assert built == [{"campaign": 0, "where": "campaigns[0].controllers[0]"}]
+    # Each cycle: exactly the documented snapshot fields.
+    assert raws and all(
+        set(raw) == {
+            "time", "day_start", "control_cycle", "num_channels", "num_segments", "num_creatives",
+            "cell_offset", "campaigns", "total", "last_cycle", "today", "hourly_traffic_share",
+            "channel_names", "segment_names", "alerts",
+        }
+        for raw in raws
+    )
+    assert all(
+        set(c) == {
+            "name", "bid", "initial_bid", "daily_budget", "total_budget", "spend_today", "spend_total",
+            "paused", "segment_modifier", "creative_paused", "goal", "goal_value",
+        }
+        for raw in raws
+        for c in raw["campaigns"]
+    )
+
+    # Nowhere the seed (or its low or high half) or the scenario's folder.
+    def leaves(x):
+        if isinstance(x, dict):
+            for v in x.values():
+                yield from leaves(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                yield from leaves(v)
+        elif isinstance(x, np.ndarray):
+            yield from x.ravel().tolist() if x.dtype.names is None else (v for r in x.tolist() for v in r)
+        else:
+            yield x
+
+    for raw in raws:
+        for v in leaves(raw):
+            assert not (isinstance(v, (int, np.integer)) and v in (seed, seed & 0xFFFFFFFF, seed >> 32))
+            assert not (isinstance(v, str) and "private_folder" in v)
