@@ -231,6 +231,7 @@ class Engine {
  private:
   void Build();
   void ProcessOpportunity(const Opportunity& o);
+  void ProcessOpportunitiesBeforeHorizon();
   void ScheduleConversion(const Opportunity& o, int campaign, int creative, ResponseRng& rng);
   void HandleEvent(const Event& e);
   void RecomputeConditions(SimTime now);
@@ -238,7 +239,13 @@ class Engine {
   void ApplyAction(SimTime now, const std::string& controller, int priority, const Action& a);
   void FlushBucket(SimTime bucket_start);
   void CloseDay(SimTime day_start);
-  void Push(SimTime t, EventKind k, int64_t payload) { heap_.Push(t, k, payload); }
+  // An event pushed before the horizon (a conversion scheduled while the
+  // opportunities are processed) becomes the new horizon: it must be handled
+  // before any later opportunity and before the bucket it falls in is written.
+  void Push(SimTime t, EventKind k, int64_t payload) {
+    heap_.Push(t, k, payload);
+    if (t < horizon_) horizon_ = t;
+  }
   void RebuildCreatives(int campaign);
   void RecordConversion(const PendingConversion& p, SimTime arrival, bool reported);
   void RecordAlert(const Alert& a);
@@ -280,6 +287,14 @@ class Engine {
   std::vector<UserCounts*> user_row_;
   SlotWin wins_[kMaxSlots];
   SimTime day_start_ = 0;
+  // The main loop's horizon: opportunities before it are processed, then the
+  // sparse events at it are handled (see Run).
+  SimTime horizon_ = 0;
+  // Opportunities drawn from the market and not yet processed: batch_[batch_next_, batch_size_).
+  std::vector<Opportunity> batch_;
+  size_t batch_next_ = 0, batch_size_ = 0;
+  // The market has no opportunity left before this time (its last Generate came back short).
+  SimTime market_drained_until_ = 0;
   int64_t opportunities_ = 0;
   int64_t events_recorded_ = 0;
   bool events_truncated_ = false;
@@ -1294,6 +1309,29 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, int priorit
   }
 }
 
+// Processes, in time order, every opportunity before horizon_. A conversion
+// scheduled meanwhile that arrives before horizon_ lowers it (Push), so the
+// loop stops there: the conversion is handled at its time, before the
+// opportunities after it and before its bucket is written. Opportunities
+// already drawn past the lowered horizon wait in the batch for the next
+// round. They stay valid: the market changes only at shock events, which
+// were in the heap, hence at or after the horizon, when they were drawn.
+void Engine::ProcessOpportunitiesBeforeHorizon() {
+  for (;;) {
+    while (batch_next_ < batch_size_) {
+      const Opportunity& o = batch_[batch_next_];
+      if (o.time >= horizon_) return;
+      ++batch_next_;
+      ProcessOpportunity(o);
+    }
+    if (horizon_ <= market_drained_until_) return;
+    batch_size_ = market_->Generate(horizon_, batch_.data(), batch_.size());
+    batch_next_ = 0;
+    if (batch_size_ < batch_.size()) market_drained_until_ = horizon_;
+    if (batch_size_ == 0) return;
+  }
+}
+
 Results Engine::Run() {
   const auto wall0 = std::chrono::steady_clock::now();
   Build();
@@ -1308,17 +1346,14 @@ Results Engine::Run() {
   // The first control cycle runs at t = 0, before any opportunity, so
   // controllers can set their opening bids and budgets.
   Push(0, EventKind::kCycle, 0);
-  std::vector<Opportunity> batch(64);  // small enough to stay in L1
+  batch_.resize(64);  // small enough to stay in L1
   SimTime bucket_start = 0;
   const SimTime end = sc_.duration;
   for (;;) {
     const SimTime next_event = heap_.empty() ? kNever : heap_.Top().time;
-    const SimTime horizon = std::min({next_event, bucket_start + sc_.bucket, end});
-    for (;;) {
-      const size_t n = market_->Generate(horizon, batch.data(), batch.size());
-      for (size_t i = 0; i < n; ++i) ProcessOpportunity(batch[i]);
-      if (n < batch.size()) break;
-    }
+    horizon_ = std::min({next_event, bucket_start + sc_.bucket, end});
+    ProcessOpportunitiesBeforeHorizon();  // may lower horizon_ to a conversion's arrival
+    const SimTime horizon = horizon_;
     if (horizon >= end) break;
     if (bucket_start + sc_.bucket == horizon) {
       FlushBucket(bucket_start);
