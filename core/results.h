@@ -12,7 +12,7 @@
 
 namespace adsim {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 const char* AdsimVersion();
 std::string BoostVersion();
 

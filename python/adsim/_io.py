@@ -19,7 +19,7 @@ from ._errors import DataError, IoError
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: Schema versions this reader understands.
-SUPPORTED_SCHEMA_VERSIONS = (1, 2)
+SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
 
 #: Tables in the order the engine produces them; other tables follow by name.
 TABLE_ORDER = (

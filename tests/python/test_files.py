@@ -79,7 +79,7 @@ def test_file_readable_with_h5py_only(small_result, tmp_path):
     proc = subprocess.run([exe, "-I", "-c", _H5PY_ONLY, path], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     rep = json.loads(proc.stdout)
-    assert rep["schema_version"] == 2
+    assert rep["schema_version"] == 3
     assert rep["seed"] == str(small_result.seed)
     assert {"aggregates", "market", "actions", "conversions", "daily", "campaigns", "channels", "segments",
             "creatives", "truth_rates", "truth_shocks"} <= set(rep["tables"])
