@@ -282,12 +282,17 @@ class Engine {
   std::vector<ControllerRuntime> controllers_;
   std::vector<MonitorRuntime> monitors_;
   std::map<std::tuple<int, int, int>, int> claims_;  // settings changed this cycle -> priority
-  std::vector<PendingReview> reviews_;               // every action that went to review, in hold order
-  std::map<std::tuple<int, int, int>, int64_t> pending_review_;  // setting -> its pending review
-  bool reviewing_ = false;  // ApplyAction is applying an approved action
-  GuardrailSpec reviewed_guard_;  // the guardrails an approved action passes
   std::vector<Alert> all_alerts_;                    // every alert of the run, for scoring
   PublicScenario public_;                            // what strategy factories see (no truth)
+
+  // Human review: every action that went to review, in hold order; the
+  // pending one of each setting; whether ApplyAction is applying an approved
+  // action, and the guardrails it passes then.
+  std::vector<PendingReview> reviews_;
+  std::map<std::tuple<int, int, int>, int64_t> pending_review_;
+  bool reviewing_ = false;
+  GuardrailSpec reviewed_guard_;
+
   std::unique_ptr<Market> market_;
   MarketConditions conditions_;
   std::vector<double> ctr_mult_, cvr_mult_, tracking_;  // per channel x segment

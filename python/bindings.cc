@@ -566,8 +566,8 @@ std::function<ReviewDecision(const ReviewRequest&)> PythonReviewer(const py::obj
     py::gil_scoped_acquire gil;
     RunScope* saved = RunScope::current;
     RunScope::current = scope;
-    const std::string where = "the Python reviewer, deciding " + std::string(ActionKindName(q.kind)) +
-                              " of campaign " + std::to_string(q.campaign) + " '" + q.campaign_name + "' held at " +
+    const std::string where = "the Python reviewer, deciding " + std::string(ActionKindName(q.kind)) + " of campaign " +
+                              std::to_string(q.campaign) + " '" + q.campaign_name + "' held at " +
                               FormatDuration(q.held_time) + ", at simulated time " + FormatDuration(q.time);
     try {
       py::dict d;

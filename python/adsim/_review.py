@@ -19,8 +19,11 @@ like a Python controller's exception. See docs/python.md.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
+
+import numpy as np
 
 __all__ = ["HeldAction", "Reviewer"]
 
@@ -68,17 +71,14 @@ _USAGE = "True/'approve', False/'reject', a number (approve at that value) or a 
 
 
 def _answer(held: HeldAction, answer: Any) -> Tuple[bool, Optional[float]]:
-    if isinstance(answer, bool):
-        return answer, None
+    if isinstance(answer, (bool, np.bool_)):
+        return bool(answer), None
     if isinstance(answer, str):
         if answer in ("approve", "reject"):
             return answer == "approve", None
         raise ValueError(f"reviewer returned {answer!r}; expected {_USAGE}")
-    if isinstance(answer, (int, float)) or type(answer).__module__ == "numpy":
-        try:
-            value = float(answer)
-        except (TypeError, ValueError):
-            raise TypeError(f"reviewer returned {answer!r}; expected {_USAGE}") from None
+    if isinstance(answer, numbers.Real):  # int, float and numpy numbers
+        value = float(answer)
         if held.kind not in _NUMERIC_KINDS:
             raise ValueError(f"reviewer returned the value {value} for a {held.kind} action, which has no value; "
                              "answer True or False")

@@ -1,12 +1,13 @@
 // Human oversight in the loop (core/review.h): held actions decided by a
 // simulated reviewer after a latency, what waiting costs, what rejection saves.
+#include "core/review.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
 
 #include "core/registry.h"
-#include "core/review.h"
 #include "tests/core/test_util.h"
 
 namespace adsim {
@@ -121,15 +122,21 @@ int OnlyRow(const Results& r, const std::string& table, const std::string& colum
   return found;
 }
 
+// A valid scenario with `top` (a top-level line) and `campaigns` (list items).
+std::string Minimal(const std::string& top, const std::string& campaigns) {
+  return "seed: 1\nduration: 1h\n"
+         "channels: [{name: display, traffic: {per_hour: 10}, competition: {competitors: 1, median: 0.002, sigma: "
+         "0.5}}]\n"
+         "segments: [{name: a, ctr: 0.01, cvr: 0.1}]\n" +
+         top + "campaigns:\n" + campaigns;
+}
+
 TEST(Review, ScenarioFieldsAreReadAndCampaignsOverrideThem) {
-  const Scenario sc = Parse(
-      "seed: 1\nchannels: [{name: display}]\nsegments: [{name: a}]\n"
-      "guardrails: {review: {latency: 4h, rule: approve_below, max_change: 0.3}}\n"
-      "campaigns:\n"
-      "  - {name: one}\n"
-      "  - {name: two, guardrails: {review: {latency: 30m}}}\n"
-      "  - {name: three, guardrails: {review: {rule: reject_all}}}\n"
-      "  - {name: four, guardrails: {review: {rule: none}}}\n");
+  const Scenario sc = Parse(Minimal("guardrails: {review: {latency: 4h, rule: approve_below, max_change: 0.3}}\n",
+                                    "  - {name: one, bid: 0.01}\n"
+                                    "  - {name: two, bid: 0.01, guardrails: {review: {latency: 30m}}}\n"
+                                    "  - {name: three, bid: 0.01, guardrails: {review: {rule: reject_all}}}\n"
+                                    "  - {name: four, bid: 0.01, guardrails: {review: {rule: none}}}\n"));
   const ReviewSpec& one = sc.campaigns[0].guardrails.review;
   EXPECT_EQ(one.rule, ReviewRule::kApproveBelow);
   EXPECT_EQ(one.latency, 4 * kMicrosPerHour);
@@ -140,25 +147,24 @@ TEST(Review, ScenarioFieldsAreReadAndCampaignsOverrideThem) {
   EXPECT_EQ(sc.campaigns[2].guardrails.review.rule, ReviewRule::kRejectAll);
   EXPECT_EQ(sc.campaigns[3].guardrails.review.rule, ReviewRule::kNone);
   // Without a review section: held forever, as before.
-  const Scenario plain = Parse("seed: 1\nchannels: [{name: display}]\nsegments: [{name: a}]\ncampaigns: [{name: one}]\n");
+  const Scenario plain = Parse(Minimal("", "  - {name: one, bid: 0.01}\n"));
   EXPECT_EQ(plain.campaigns[0].guardrails.review.rule, ReviewRule::kNone);
   // A section without a rule approves everything.
-  const Scenario bare = Parse(
-      "seed: 1\nchannels: [{name: display}]\nsegments: [{name: a}]\n"
-      "campaigns: [{name: one, guardrails: {review: {latency: 1h}}}]\n");
+  const Scenario bare = Parse(Minimal("", "  - {name: one, bid: 0.01, guardrails: {review: {latency: 1h}}}\n"));
   EXPECT_EQ(bare.campaigns[0].guardrails.review.rule, ReviewRule::kApproveAll);
 }
 
 TEST(Review, BadFieldsNameThePathAndWhatWasExpected) {
-  const std::string head = "seed: 1\nchannels: [{name: display}]\nsegments: [{name: a}]\ncampaigns: [{name: one}]\n";
-  auto issue = [&](const std::string& review) {
-    const auto issues = IssuesOf(head + "guardrails: {review: " + review + "}\n");
+  auto issue = [](const std::string& review) {
+    const auto issues = IssuesOf(Minimal("guardrails: {review: " + review + "}\n", "  - {name: one, bid: 0.01}\n"));
+    EXPECT_EQ(issues.size(), 1u) << review;
     return issues.empty() ? ConfigIssue{} : issues[0];
   };
   ConfigIssue i = issue("{rule: approve_some}");
   EXPECT_EQ(i.path, "guardrails.review.rule");
   EXPECT_NE(i.expected.find("approve_all, approve_below, reject_all, none"), std::string::npos) << i.expected;
   EXPECT_EQ(i.line, 5);
+  EXPECT_EQ(i.file, "bad.yaml");
   i = issue("{latency: soon}");
   EXPECT_EQ(i.path, "guardrails.review.latency");
   i = issue("{rule: approve_all, max_change: 0.2}");
@@ -214,9 +220,8 @@ TEST(Review, WaitingForTheReviewerCostsConversionsAndSpend) {
   // 3 standard errors ~ 3 x sqrt(2 x 900) ~ 130.
   const std::string move = "{type: test_review_move, params: {factor: 4}}";
   std::vector<Outcome> out;
-  for (const std::string review :
-       {"{latency: 0s, rule: approve_all}", "{latency: 6h, rule: approve_all}", "{latency: 12h, rule: approve_all}",
-        "{latency: 6h, rule: reject_all}"}) {
+  for (const std::string review : {"{latency: 0s, rule: approve_all}", "{latency: 6h, rule: approve_all}",
+                                   "{latency: 12h, rule: approve_all}", "{latency: 6h, rule: reject_all}"}) {
     const Results r = RunScenario(Parse(ReviewScenario(review, move)));
     out.push_back(Totals(r));
     const int held = OnlyRow(r, "actions", "status", "held");
@@ -224,7 +229,7 @@ TEST(Review, WaitingForTheReviewerCostsConversionsAndSpend) {
     const int decided = review.find("reject") != std::string::npos ? OnlyRow(r, "actions", "status", "rejected")
                                                                    : OnlyRow(r, "actions", "status", "approved");
     ASSERT_EQ(decided, 1) << review;
-    const SimTime latency = review.find("12h") != std::string::npos ? 12 * kMicrosPerHour
+    const SimTime latency = review.find("12h") != std::string::npos  ? 12 * kMicrosPerHour
                             : review.find("6h") != std::string::npos ? 6 * kMicrosPerHour
                                                                      : 0;
     EXPECT_EQ(Col<int64_t>(r, "actions", "time")[1], latency);
@@ -287,8 +292,8 @@ TEST(Review, ANewerChangeWithdrawsAPendingReviewAndANewerRequestReplacesIt) {
   // Held at 0:00 with a 6h latency; the +10% move at 3:00 is applied, so the
   // stale request is withdrawn and never applied.
   {
-    const Results r = RunScenario(Parse(
-        ReviewScenario("{latency: 6h}", "{type: test_review_move, params: {factor: 4, small_at: 4}}")));
+    const Results r = RunScenario(
+        Parse(ReviewScenario("{latency: 6h}", "{type: test_review_move, params: {factor: 4, small_at: 4}}")));
     EXPECT_EQ(Col<std::string>(r, "reviews", "decision")[0], "withdrawn");
     EXPECT_EQ(Col<int64_t>(r, "reviews", "decided")[0], 3 * kMicrosPerHour);
     EXPECT_EQ(OnlyRow(r, "actions", "status", "approved"), -1);
@@ -296,8 +301,8 @@ TEST(Review, ANewerChangeWithdrawsAPendingReviewAndANewerRequestReplacesIt) {
   // Asked again every hour until 4:00: each request replaces the pending one
   // but keeps its due time, so the decision still comes at 6:00.
   {
-    const Results r = RunScenario(Parse(
-        ReviewScenario("{latency: 6h}", "{type: test_review_move, params: {factor: 4, until_cycle: 5}}")));
+    const Results r = RunScenario(
+        Parse(ReviewScenario("{latency: 6h}", "{type: test_review_move, params: {factor: 4, until_cycle: 5}}")));
     const auto& decision = Col<std::string>(r, "reviews", "decision");
     ASSERT_EQ(decision.size(), 5u);
     for (size_t i = 0; i < 4; ++i) EXPECT_EQ(decision[i], "replaced") << i;
@@ -323,8 +328,8 @@ TEST(Review, ADecisionDueAtACycleIsInForceForThatCycle) {
   // control cycle) applies 0.004, and the cycle's snapshot already shows it:
   // the +10% move of that cycle asks 0.0044, not 0.0011 (which would also
   // have withdrawn the pending review).
-  const Results r = RunScenario(
-      Parse(ReviewScenario("{latency: 1h}", "{type: test_review_move, params: {factor: 4, small_at: 2}}")));
+  const Results r =
+      RunScenario(Parse(ReviewScenario("{latency: 1h}", "{type: test_review_move, params: {factor: 4, small_at: 2}}")));
   const auto& time = Col<int64_t>(r, "actions", "time");
   const auto& status = Col<std::string>(r, "actions", "status");
   ASSERT_EQ(status.size(), 3u);
@@ -371,9 +376,9 @@ TEST(Review, ACallbackDecidesInsteadOfTheRuleAndMayChangeTheValue) {
 TEST(Review, HeldPausesAreDecidedToo) {
   // hold_pauses holds the pause asked at 2:00; approved 3h later, the
   // campaign wins nothing from 5:00 on (and won in every hour before).
-  const Results r = RunScenario(
-      Parse(ReviewScenario("{latency: 3h}", "{type: test_review_move, params: {pause: 1, at_cycle: 3}}",
-                           "max_bid: 1, hold_pauses: true", "0.004")));
+  const Results r =
+      RunScenario(Parse(ReviewScenario("{latency: 3h}", "{type: test_review_move, params: {pause: 1, at_cycle: 3}}",
+                                       "max_bid: 1, hold_pauses: true", "0.004")));
   const int row = OnlyRow(r, "actions", "status", "approved");
   ASSERT_GE(row, 0);
   EXPECT_EQ(Col<std::string>(r, "actions", "kind")[row], "pause_campaign");
