@@ -457,7 +457,11 @@ void ReadReview(Reader& r, const YAML::Node& n, const std::string& path, ReviewS
               : rule == "reject_all"  ? ReviewRule::kRejectAll
               : rule == "none"        ? ReviewRule::kNone
                                       : ReviewRule::kApproveAll;
-  if (n["max_change"].IsDefined() && out->rule != ReviewRule::kApproveBelow)
+  // (After an unknown rule, which is already reported, this would be noise.)
+  const bool rule_known =
+      !n["rule"].IsDefined() ||
+      (IsScalarNode(n["rule"]) && std::find(kRules.begin(), kRules.end(), n["rule"].Scalar()) != kRules.end());
+  if (rule_known && n["max_change"].IsDefined() && out->rule != ReviewRule::kApproveBelow)
     r.Issue(n["max_change"], Reader::Child(path, "max_change"), "max_change only with rule: approve_below",
             "rule: " + rule);
   out->max_change = r.Number(n, path, "max_change", out->max_change, 0.0, 1e6);

@@ -165,6 +165,8 @@ TEST(Review, BadFieldsNameThePathAndWhatWasExpected) {
   EXPECT_NE(i.expected.find("approve_all, approve_below, reject_all, none"), std::string::npos) << i.expected;
   EXPECT_EQ(i.line, 5);
   EXPECT_EQ(i.file, "bad.yaml");
+  i = issue("{rule: approve_some, max_change: 0.2}");  // one issue: the rule, not max_change too
+  EXPECT_EQ(i.path, "guardrails.review.rule");
   i = issue("{latency: soon}");
   EXPECT_EQ(i.path, "guardrails.review.latency");
   i = issue("{rule: approve_all, max_change: 0.2}");
