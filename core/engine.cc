@@ -14,6 +14,7 @@
 #include "core/monitor_scoring.h"
 #include "core/random.h"
 #include "core/registry.h"
+#include "core/review.h"
 #include "core/strategy.h"
 #include "simulators/auction.h"
 #include "simulators/platform_quality.h"
@@ -215,6 +216,24 @@ struct MonitorRuntime {
   std::unique_ptr<Monitor> monitor;
 };
 
+// An action held for review, from the hold to the decision (core/review.h).
+struct PendingReview {
+  Action action;
+  std::string controller;
+  int priority = 0;
+  std::tuple<int, int, int> setting;  // (campaign, setting, index) as in Engine::claims_
+  SimTime held_time = 0, due = 0;
+  double old_value = 0, requested = 0;
+  std::string hold_note;
+  // pending, approved, rejected, withdrawn (a newer change of the setting was
+  // applied), replaced (a newer request for the setting was held: it takes
+  // this one's place in the queue).
+  std::string decision = "pending";
+  SimTime decided = -1;
+  double new_value = NAN;
+  std::string note;
+};
+
 struct OurBid {
   int cell;
   double bid;  // currency, capped
@@ -237,6 +256,16 @@ class Engine {
   void RecomputeConditions(SimTime now);
   void RunCycle(SimTime now);
   void ApplyAction(SimTime now, const std::string& controller, int priority, const Action& a);
+  // Human review (core/review.h): queues a held action, withdraws or replaces
+  // pending reviews of a setting that changes, and decides them when due.
+  bool ReviewEnabled(int campaign) const {
+    return static_cast<bool>(opt_.reviewer) || sc_.campaigns[campaign].guardrails.review.rule != ReviewRule::kNone;
+  }
+  void TrackReview(SimTime now, const std::string& controller, int priority, const Action& a,
+                   const std::tuple<int, int, int>& setting, size_t row);
+  void DecideReview(SimTime now, int64_t index);
+  double SettingValue(const Action& a) const;
+  void RecordReviews();
   void FlushBucket(SimTime bucket_start);
   void CloseDay(SimTime day_start);
   // An event pushed before the horizon (a conversion scheduled while the
@@ -263,6 +292,15 @@ class Engine {
   std::map<std::tuple<int, int, int>, int> claims_;  // settings changed this cycle -> priority
   std::vector<Alert> all_alerts_;                    // every alert of the run, for scoring
   PublicScenario public_;                            // what strategy factories see (no truth)
+
+  // Human review: every action that went to review, in hold order; the
+  // pending one of each setting; whether ApplyAction is applying an approved
+  // action, and the guardrails it passes then.
+  std::vector<PendingReview> reviews_;
+  std::map<std::tuple<int, int, int>, int64_t> pending_review_;
+  bool reviewing_ = false;
+  GuardrailSpec reviewed_guard_;
+
   std::unique_ptr<Market> market_;
   MarketConditions conditions_;
   std::vector<double> ctr_mult_, cvr_mult_, tracking_;  // per channel x segment
@@ -596,7 +634,8 @@ void Engine::Build() {
   act_.old_value = &actions_->Real("old", "", "value before the action");
   act_.requested = &actions_->Real("requested", "", "value the controller asked for");
   act_.new_value = &actions_->Real("new", "", "value in force after the action");
-  act_.status = &actions_->Text("status", "applied, clamped, held (for review, not applied) or rejected");
+  act_.status = &actions_->Text(
+      "status", "applied, clamped, held (for review, not applied), rejected, or approved (by the reviewer, applied)");
   act_.note = &actions_->Text("note", "why the guardrails clamped, held or rejected it");
   act_.reason = &actions_->Text("reason", "the controller's own explanation");
   conversions_ = &results_.Add("conversions", "Every conversion the simulated users made (truth), reported or not");
@@ -1041,6 +1080,9 @@ void Engine::HandleEvent(const Event& e) {
       RecordConversion(p, e.time, reported);
       break;
     }
+    case EventKind::kReview:
+      DecideReview(e.time, e.payload);
+      break;
     case EventKind::kCycle:
       RunCycle(e.time);
       if (e.time + sc_.control_cycle < sc_.duration) Push(e.time + sc_.control_cycle, EventKind::kCycle, 0);
@@ -1189,7 +1231,7 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, int priorit
                           : static_cast<int>(a.kind) + 10;
   const int index = a.kind == ActionKind::kSetSegmentModifier ? a.segment : a.creative;
   const auto key = std::make_tuple(a.campaign, setting, index);
-  if (auto it = claims_.find(key); it != claims_.end() && it->second > priority) {
+  if (auto it = claims_.find(key); !reviewing_ && it != claims_.end() && it->second > priority) {
     record(0, a.value, 0, ActionStatus::kRejected,
            "superseded by a priority " + std::to_string(it->second) + " action this cycle");
     return;
@@ -1211,9 +1253,10 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, int priorit
                        : a.kind == ActionKind::kResumeCampaign ? 0.0
                                                                : a.value;
     record(cur, req, cur, ActionStatus::kHeld, "held for review: the controller asked for it");
+    TrackReview(now, controller, priority, a, key, recorded);
     return;
   }
-  const GuardrailSpec& g = sc_.campaigns[a.campaign].guardrails;
+  const GuardrailSpec& g = reviewing_ ? reviewed_guard_ : sc_.campaigns[a.campaign].guardrails;
   switch (a.kind) {
     case ActionKind::kSetBid: {
       const GuardrailDecision d = ApplyGuardrails(g, a.kind, rt.cycle_bid, rt.state.bid, a.value);
@@ -1307,6 +1350,178 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, int priorit
     if (st == "applied" || st == "clamped")
       claims_[key] = std::max(claims_.count(key) ? claims_[key] : priority, priority);
   }
+  TrackReview(now, controller, priority, a, key, recorded);
+}
+
+// ---- Human review of held actions (core/review.h, docs/engine.md).
+
+double Engine::SettingValue(const Action& a) const {
+  const CampaignState& st = camps_[a.campaign].state;
+  const bool creative_ok = a.creative >= 0 && a.creative < num_creatives_[a.campaign];
+  switch (a.kind) {
+    case ActionKind::kSetBid:
+      return st.bid;
+    case ActionKind::kSetDailyBudget:
+      return st.daily_budget;
+    case ActionKind::kSetTotalBudget:
+      return st.total_budget;
+    case ActionKind::kPauseCampaign:
+    case ActionKind::kResumeCampaign:
+      return st.paused ? 1.0 : 0.0;
+    case ActionKind::kPauseCreative:
+    case ActionKind::kResumeCreative:
+      return creative_ok ? (st.creative_paused[a.creative] ? 1.0 : 0.0) : NAN;
+    case ActionKind::kSetCreativeWeight:
+      return creative_ok ? st.creative_weight[a.creative] : NAN;
+    case ActionKind::kSetSegmentModifier:
+      return a.segment >= 0 && a.segment < ns_ ? st.segment_modifier[a.segment] : NAN;
+  }
+  return NAN;
+}
+
+// Called after every action with the row it recorded. One review is pending
+// per setting: a newer change of the setting that is applied withdraws it (the
+// request is stale); a newer request that is held replaces it and keeps its
+// place in the queue (the reviewer decides the latest request, when the first
+// was due), so a controller repeating its request does not postpone the decision.
+void Engine::TrackReview(SimTime now, const std::string& controller, int priority, const Action& a,
+                         const std::tuple<int, int, int>& setting, size_t row) {
+  if (reviewing_ || row >= act_.status->size()) return;
+  const std::string& status = (*act_.status)[row];
+  const bool held = status == "held";
+  if (!held && status != "applied" && status != "clamped") return;
+  SimTime inherited_due = -1;
+  if (auto it = pending_review_.find(setting); it != pending_review_.end()) {
+    PendingReview& old = reviews_[it->second];
+    old.decided = now;
+    old.decision = held ? "replaced" : "withdrawn";
+    old.note = (held ? "replaced by a newer request of " : "withdrawn: the setting was changed by ") + controller +
+               " at " + FormatDuration(now);
+    if (held) inherited_due = old.due;
+    pending_review_.erase(it);
+  }
+  if (!held || !ReviewEnabled(a.campaign)) return;
+  PendingReview r;
+  r.action = a;
+  r.controller = controller;
+  r.priority = priority;
+  r.setting = setting;
+  r.held_time = now;
+  r.due = inherited_due >= 0 ? inherited_due : now + sc_.campaigns[a.campaign].guardrails.review.latency;
+  r.old_value = (*act_.old_value)[row];
+  if (std::isnan(r.old_value)) r.old_value = SettingValue(a);
+  r.requested = (*act_.requested)[row];
+  r.hold_note = (*act_.note)[row];
+  const int64_t index = static_cast<int64_t>(reviews_.size());
+  reviews_.push_back(std::move(r));
+  pending_review_[setting] = index;
+  // A decision due at or after the end is never made: the review stays pending.
+  if (reviews_.back().due < sc_.duration) Push(reviews_.back().due, EventKind::kReview, index);
+}
+
+void Engine::DecideReview(SimTime now, int64_t index) {
+  if (reviews_[index].decision != "pending") return;  // withdrawn or replaced meanwhile
+  pending_review_.erase(reviews_[index].setting);
+  const PendingReview r = reviews_[index];
+  const CampaignSpec& cp = sc_.campaigns[r.action.campaign];
+  ReviewRequest q;
+  q.time = now;
+  q.held_time = r.held_time;
+  q.campaign = r.action.campaign;
+  q.campaign_name = cp.name;
+  q.kind = r.action.kind;
+  q.segment = r.action.segment;
+  q.creative = r.action.creative;
+  q.old_value = r.old_value;
+  q.requested = r.requested;
+  q.current = SettingValue(r.action);
+  q.controller = r.controller;
+  q.reason = r.action.reason;
+  q.hold_note = r.hold_note;
+  const ReviewDecision d = opt_.reviewer ? opt_.reviewer(q) : ApplyReviewRule(cp.guardrails.review, q);
+  const std::string held = " (held at " + FormatDuration(r.held_time) + ")";
+  const size_t row = act_.status->size();
+  if (d.approve) {
+    Action act = r.action;
+    act.review = false;
+    if (d.value && ReviewValueIsNumeric(act.kind)) act.value = *d.value;
+    // A person signed off on the size of the move: the review threshold, the
+    // per-cycle change limit and hold_pauses no longer apply; the absolute
+    // bounds, brand safety and the budget state of now still do.
+    reviewed_guard_ = cp.guardrails;
+    reviewed_guard_.review_threshold = INFINITY;
+    reviewed_guard_.max_change = INFINITY;
+    reviewed_guard_.hold_pauses = false;
+    reviewing_ = true;
+    ApplyAction(now, r.controller, r.priority, act);
+    reviewing_ = false;
+  } else {
+    act_.time->push_back(now);
+    act_.controller->push_back(r.controller);
+    act_.campaign->push_back(r.action.campaign);
+    act_.segment->push_back(r.action.segment);
+    act_.creative->push_back(r.action.creative);
+    act_.kind->push_back(ActionKindName(r.action.kind));
+    act_.old_value->push_back(q.current);
+    act_.requested->push_back(r.requested);
+    act_.new_value->push_back(q.current);
+    act_.status->push_back(ActionStatusName(ActionStatus::kRejected));
+    act_.note->push_back("rejected by the reviewer" + held + ": " + d.note);
+    act_.reason->push_back(r.action.reason);
+  }
+  PendingReview& out = reviews_[index];
+  out.decided = now;
+  out.note = d.note;
+  if (row >= act_.status->size()) return;
+  std::string& status = (*act_.status)[row];
+  std::string& note = (*act_.note)[row];
+  if (d.approve) {
+    if (status == "applied" || status == "clamped") {
+      note = "approved by the reviewer" + held + ": " + d.note + (status == "clamped" ? "; " + note : "");
+      status = "approved";
+    } else {
+      note = "approved by the reviewer" + held + " but " + status + " by the guardrails: " + note;
+    }
+  }
+  out.decision = status == "approved" ? "approved" : "rejected";
+  out.new_value = (*act_.new_value)[row];
+}
+
+// The `reviews` table, only in runs where held actions can be decided (so the
+// tables of other runs, and their fingerprints, are unchanged).
+void Engine::RecordReviews() {
+  bool enabled = false;
+  for (int c = 0; c < ncamp_; ++c) enabled |= ReviewEnabled(c);
+  if (!enabled) return;
+  Table& t = results_.Add("reviews", "Every action held for review and what the reviewer decided");
+  auto& held = t.Int("held_time", "us", "simulated time at which the action was held");
+  auto& due = t.Int("due", "us", "time the decision is due: held_time + the campaign's review latency");
+  auto& decided = t.Int("decided", "us", "time of the decision, withdrawal or replacement; -1 if still pending");
+  auto& campaign = t.Int("campaign", "index", "target campaign");
+  auto& segment = t.Int("segment", "index", "target segment, -1 if none");
+  auto& creative = t.Int("creative", "index", "target creative within the campaign, -1 if none");
+  auto& controller = t.Text("controller", "the controller that proposed it");
+  auto& kind = t.Text("kind", "action kind, as in the actions table");
+  auto& old_value = t.Real("old", "", "the setting's value when the action was held");
+  auto& requested = t.Real("requested", "", "value the controller asked for");
+  auto& new_value = t.Real("new", "", "value in force after the decision (nan when not decided)");
+  auto& decision = t.Text("decision", "approved, rejected, withdrawn, replaced or pending (at the end of the run)");
+  auto& note = t.Text("note", "the reviewer's note, or what withdrew or replaced the request");
+  for (const PendingReview& r : reviews_) {
+    held.push_back(r.held_time);
+    due.push_back(r.due);
+    decided.push_back(r.decided);
+    campaign.push_back(r.action.campaign);
+    segment.push_back(r.action.segment);
+    creative.push_back(r.action.creative);
+    controller.push_back(r.controller);
+    kind.push_back(ActionKindName(r.action.kind));
+    old_value.push_back(r.old_value);
+    requested.push_back(r.requested);
+    new_value.push_back(r.new_value);
+    decision.push_back(r.decision);
+    note.push_back(r.decision == "pending" ? "not decided before the end of the run" : r.note);
+  }
 }
 
 // Processes, in time order, every opportunity before horizon_. A conversion
@@ -1366,6 +1581,7 @@ Results Engine::Run() {
   }
   FlushBucket(bucket_start);
   CloseDay(day_start_);
+  RecordReviews();
   // Nothing is left pending: conversions due after the end were recorded as
   // unreported truth when they were scheduled.
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();

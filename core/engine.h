@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "core/results.h"
+#include "core/review.h"
 #include "core/scenario.h"
 
 namespace adsim {
@@ -27,6 +28,10 @@ struct RunOptions {
   // Scenario::oracle): its bidder is replaced by the true expected value of
   // the impression; -1 = an ordinary run.
   int oracle_campaign = -1;
+  // Decides every held action (of every campaign) in place of the scenario's
+  // review rule, after the campaign's review latency (0 if it has none). May
+  // throw to abort the run. See core/review.h.
+  std::function<ReviewDecision(const ReviewRequest&)> reviewer;
 };
 
 // The scenario the oracle of `campaign` runs: the same market, seed and

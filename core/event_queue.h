@@ -20,12 +20,17 @@ enum class EventKind : int {
   kShockEnd = 2,
   kConversion = 3,
   kCycle = 4,
-  kShockStep = 5
+  kShockStep = 5,
+  kReview = 6
 };
 
 // Order among events at the same time: day starts, shock starts and ramp
-// steps, shock ends, conversions, control cycles.
-inline int PriorityOf(EventKind k) { return k == EventKind::kShockStep ? 1 : static_cast<int>(k); }
+// steps, shock ends, conversions, review decisions, control cycles (a
+// decision due at t is in force for the control cycle at t).
+inline int PriorityOf(EventKind k) {
+  if (k == EventKind::kReview) return 2 * static_cast<int>(EventKind::kCycle) - 1;
+  return 2 * (k == EventKind::kShockStep ? 1 : static_cast<int>(k));
+}
 
 struct Event {
   SimTime time = 0;

@@ -455,6 +455,32 @@ void CheckDuplicateKeys(const YAML::Node& n, const std::string& path, Reader& r)
   }
 }
 
+// guardrails.review: {latency, rule, max_change}. A campaign's section
+// overrides the fields it gives of the scenario-wide one.
+void ReadReview(Reader& r, const YAML::Node& n, const std::string& path, ReviewSpec* out) {
+  if (IsMissing(n)) return;
+  if (!r.Map(n, path, {"latency", "rule", "max_change"})) return;
+  out->latency = r.Duration(n, path, "latency", out->latency, 0);
+  static const std::vector<std::string> kRules = {"approve_all", "approve_below", "reject_all", "none"};
+  // A review section without a rule approves everything (after the latency).
+  const char* current = out->rule == ReviewRule::kApproveBelow ? "approve_below"
+                        : out->rule == ReviewRule::kRejectAll  ? "reject_all"
+                                                               : "approve_all";
+  const std::string rule = r.Choice(n, path, "rule", current, kRules);
+  out->rule = rule == "approve_below" ? ReviewRule::kApproveBelow
+              : rule == "reject_all"  ? ReviewRule::kRejectAll
+              : rule == "none"        ? ReviewRule::kNone
+                                      : ReviewRule::kApproveAll;
+  // (After an unknown rule, which is already reported, this would be noise.)
+  const bool rule_known =
+      !n["rule"].IsDefined() ||
+      (IsScalarNode(n["rule"]) && std::find(kRules.begin(), kRules.end(), n["rule"].Scalar()) != kRules.end());
+  if (rule_known && n["max_change"].IsDefined() && out->rule != ReviewRule::kApproveBelow)
+    r.Issue(n["max_change"], Reader::Child(path, "max_change"), "max_change only with rule: approve_below",
+            "rule: " + rule);
+  out->max_change = r.Number(n, path, "max_change", out->max_change, 0.0, 1e6);
+}
+
 Scenario Build(const YAML::Node& root, const std::string& source_name, const std::string& text) {
   Reader r(source_name);
   CheckDuplicateKeys(root, "", r);
@@ -712,8 +738,9 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
     if (IsMissing(g)) return;
     if (!r.Map(g, gp,
                {"min_bid", "max_bid", "max_change", "review_threshold", "max_daily_budget", "hold_pauses",
-                "blocked_segments", "blocked_channels"}))
+                "blocked_segments", "blocked_channels", "review"}))
       return;
+    ReadReview(r, g["review"], Reader::Child(gp, "review"), &out->review);
     // Brand-safety lists add up: a campaign's blocks come on top of the scenario's.
     for (int s : r.Names(g, gp, "blocked_segments", segment_names, "segment", false))
       if (std::find(out->blocked_segments.begin(), out->blocked_segments.end(), s) == out->blocked_segments.end())

@@ -102,6 +102,17 @@ struct ComponentSpec {  // a registered component chosen by name
   std::map<std::string, int> param_lines;  // line of each given parameter
 };
 
+// The simulated person who decides actions held for review (see
+// core/review.h). Without one (rule kNone) a held action stays held for the
+// rest of the run.
+enum class ReviewRule { kNone, kApproveAll, kApproveBelow, kRejectAll };
+
+struct ReviewSpec {
+  ReviewRule rule = ReviewRule::kNone;
+  SimTime latency = 0;      // from the hold to the decision
+  double max_change = 0.5;  // approve_below: largest relative change (from the value when held) approved
+};
+
 struct GuardrailSpec {
   double min_bid = 0.0;
   double max_bid = 100.0;
@@ -114,6 +125,7 @@ struct GuardrailSpec {
   // campaign's list adds to the scenario-wide one.
   std::vector<int> blocked_segments;
   std::vector<int> blocked_channels;
+  ReviewSpec review;  // who decides held actions, and when
 };
 
 enum class GoalKind { kNone, kCpa, kRoas };

@@ -557,9 +557,51 @@ py::dict Validate(const std::optional<std::string>& text, const std::string& sou
   throw py::error_already_set();
 }
 
+// The Python reviewer of held actions (adsim.run(reviewer=...)), called at each
+// decision time with the GIL taken for the call, through adsim._review._decide
+// (which builds the HeldAction and reads the answer). Its exceptions abort the
+// run like a Python controller's. Captures pointers only (see Run()).
+std::function<ReviewDecision(const ReviewRequest&)> PythonReviewer(const py::object* reviewer, RunScope* scope) {
+  return [reviewer, scope](const ReviewRequest& q) {
+    py::gil_scoped_acquire gil;
+    RunScope* saved = RunScope::current;
+    RunScope::current = scope;
+    const std::string where = "the Python reviewer, deciding " + std::string(ActionKindName(q.kind)) + " of campaign " +
+                              std::to_string(q.campaign) + " '" + q.campaign_name + "' held at " +
+                              FormatDuration(q.held_time) + ", at simulated time " + FormatDuration(q.time);
+    try {
+      py::dict d;
+      d["time"] = q.time;
+      d["held_time"] = q.held_time;
+      d["campaign"] = q.campaign;
+      d["campaign_name"] = Utf8(q.campaign_name);
+      d["kind"] = ActionKindName(q.kind);
+      d["segment"] = q.segment;
+      d["creative"] = q.creative;
+      d["old"] = q.old_value;
+      d["requested"] = q.requested;
+      d["current"] = q.current;
+      d["controller"] = Utf8(q.controller);
+      d["reason"] = Utf8(q.reason);
+      d["note"] = Utf8(q.hold_note);
+      const py::tuple t = py::module_::import("adsim._review").attr("_decide")(*reviewer, d);
+      ReviewDecision out;
+      out.approve = t[0].cast<bool>();
+      if (!t[1].is_none()) out.value = t[1].cast<double>();
+      out.note = t[2].cast<std::string>();
+      RunScope::current = saved;
+      return out;
+    } catch (py::error_already_set& e) {
+      const std::string what = KeepPythonError(e, e.matches(PyExc_KeyboardInterrupt));
+      RunScope::current = saved;
+      throw Error(where + " raised " + what);
+    }
+  };
+}
+
 py::dict Run(const std::optional<std::string>& text, const std::string& source_name,
              const std::optional<std::string>& path, std::optional<uint64_t> seed, const std::string& out,
-             const py::object& progress, bool check_signals) {
+             const py::object& progress, bool check_signals, const py::object& reviewer) {
   RunScope scope;
   RunOptions options;
   options.seed = seed;
@@ -585,6 +627,7 @@ py::dict Run(const std::optional<std::string>& text, const std::string& source_n
       RunScope::current = saved;
     };
   }
+  if (!reviewer.is_none()) options.reviewer = PythonReviewer(&reviewer, scope_ptr);
   std::optional<Results> results;
   try {
     py::gil_scoped_release release;
@@ -673,7 +716,7 @@ PYBIND11_MODULE(_adsim, m) {
   m.def(
       "default_scenario_text", []() { return DefaultScenarioText(); }, "The embedded default scenario (YAML text).");
   m.def("run", &Run, py::arg("text"), py::arg("source_name"), py::arg("path"), py::arg("seed"), py::arg("out"),
-        py::arg("progress"), py::arg("check_signals"),
+        py::arg("progress"), py::arg("check_signals"), py::arg("reviewer") = py::none(),
         "Parses and runs a scenario with the GIL released; returns the raw result layout.");
   m.def("validate", &Validate, py::arg("text"), py::arg("source_name"), py::arg("path"),
         "Parses a scenario and resolves its components; returns a short description.");

@@ -28,6 +28,7 @@ from ._controller import (  # noqa: E402
     register_controller,
 )
 from ._result import Result, load  # noqa: E402
+from ._review import HeldAction  # noqa: E402
 from ._run import components, default_scenario, run, validate  # noqa: E402
 
 __version__: str = _adsim.__version__
@@ -49,6 +50,7 @@ __all__ = [
     "CampaignState",
     "Action",
     "Param",
+    "HeldAction",
     "COUNTER_FIELDS",
     "Error",
     "ConfigError",

@@ -217,6 +217,12 @@ class Result:
         return self.table("actions")
 
     @property
+    def reviews(self) -> Optional[pd.DataFrame]:
+        """Every action held for review and the reviewer's decision (held_time, due, decided, decision,
+        new), or None when nothing could decide held actions (no guardrails.review, no reviewer)."""
+        return self._maybe("reviews")
+
+    @property
     def conversions(self) -> pd.DataFrame:
         """Every conversion the simulated users made (truth), reported or not."""
         return self.table("conversions")

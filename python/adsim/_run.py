@@ -14,6 +14,7 @@ from . import _adsim
 from ._errors import ConfigError, Error
 from ._io import note_existing_output
 from ._result import Result
+from ._review import Reviewer
 
 #: What adsim.run and adsim.validate accept as a scenario.
 ScenarioLike = Union[None, str, bytes, "os.PathLike[str]", Mapping[str, Any]]
@@ -107,6 +108,7 @@ def run(
     seed: Optional[int] = None,
     out: Union[None, str, "os.PathLike[str]"] = None,
     progress: ProgressLike = False,
+    reviewer: Optional[Reviewer] = None,
 ) -> Result:
     """Runs a scenario with the C++ engine and returns its :class:`Result`.
 
@@ -122,6 +124,12 @@ def run(
       says that an existing file at `out` was left as it was.
     * `progress`: True for a progress bar on stderr, or a callable receiving
       the fraction of simulated time done, once per control cycle.
+    * `reviewer`: a callable that decides every action held for review, in
+      place of the scenario's review rule, when the decision is due (the
+      campaign's ``guardrails.review.latency`` after the hold, 0 if none). It
+      receives an :class:`adsim.HeldAction` and returns True/"approve",
+      False/"reject", a number (approve at that value) or (answer, note); see
+      docs/python.md. Its exceptions abort the run like a controller's.
 
     The GIL is released while the engine runs (other Python threads keep
     running); it is taken back only to call Python controllers and the
@@ -142,9 +150,11 @@ def run(
         callback = progress
     elif progress not in (False, None):
         raise TypeError("progress must be a bool or a callable taking a fraction in [0, 1]")
+    if reviewer is not None and not callable(reviewer):
+        raise TypeError("reviewer must be None or a callable taking an adsim.HeldAction")
     in_main = threading.current_thread() is threading.main_thread()
     try:
-        raw = _adsim.run(text, source, path, seed, out_path, callback, in_main)
+        raw = _adsim.run(text, source, path, seed, out_path, callback, in_main, reviewer=reviewer)
     except Error as e:
         note_existing_output(e, out_path)
         raise
