@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The long run of the budget property test (docs/engine.md, "Budgets"): the
-# same generator and checks as BudgetProperty.* in CI (300 scenarios), with
+# same generator and checks as BudgetProperty.* in CI (200 scenarios), with
 # more scenarios and another generator seed. Prints the count run and how
 # often each kind of cap bound; exits non-zero on any overspend.
 # Usage: bench/budget_property.sh [RUNS] [SEED] [BUILD_DIR]   (after scripts/setup.sh)

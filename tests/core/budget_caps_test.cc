@@ -218,7 +218,7 @@ TEST(AccountCap, BadValuesNameTheField) {
   EXPECT_EQ(issues[0].path, "account_budget.daily");
   issues = test::IssuesOf(WithAccount("account_budget: {weekly: 5}\n"));
   ASSERT_EQ(issues.size(), 1u);
-  EXPECT_EQ(issues[0].path, "account_budget");
+  EXPECT_EQ(issues[0].path, "account_budget.weekly");
   issues = test::IssuesOf(WithAccount("guardrails: {max_budget_raise: 0.5}\n"));
   ASSERT_EQ(issues.size(), 1u);
   EXPECT_EQ(issues[0].path, "guardrails.max_budget_raise");
