@@ -287,6 +287,10 @@ class Engine {
   std::vector<int> cell_offset_, num_creatives_;
   std::vector<int> elig_offset_, elig_;  // eligible campaigns per channel x segment
   std::vector<CampaignRuntime> camps_;
+  // The account-level cap on all campaigns together (scenario field
+  // `account_budget`); without one its remaining is unlimited, so it never
+  // binds and results are those of a run without it.
+  Ledger account_;
   std::vector<ControllerRuntime> controllers_;
   std::vector<MonitorRuntime> monitors_;
   std::map<std::tuple<int, int, int>, int> claims_;  // settings changed this cycle -> priority
@@ -548,6 +552,8 @@ void Engine::Build() {
     experiments_.push_back(std::move(er));
   }
   camps_.resize(ncamp_);
+  account_.SetDailyBudget(Ledger::FromUnits(sc_.account_daily_budget));
+  account_.SetTotalBudget(Ledger::FromUnits(sc_.account_total_budget));
   for (int c = 0; c < ncamp_; ++c) {
     const auto& cp = sc_.campaigns[c];
     CampaignRuntime& rt = camps_[c];
@@ -741,6 +747,10 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
   req.hour_of_day = static_cast<int>(((o.time + sc_.start_offset_in_day) / kMicrosPerHour) % 24);
   req.floor = chs.floor;
   int n = 0;
+  // What the account can still spend on this opportunity: each of our bids
+  // takes its capped amount out of it, so that several of our campaigns
+  // winning slots of one auction cannot together pass the account cap.
+  Micros account_left = account_.Remaining();
   for (int e = elig_offset_[k], e_end = elig_offset_[k + 1]; e < e_end; ++e) {
     const int c = elig_[e];
     CampaignRuntime& rt = camps_[c];
@@ -760,7 +770,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     }
     const int cell = cell_offset_[c] + k * num_creatives_[c] + creative;
     ++total_[cell].requests;
-    const Micros remaining = rt.ledger.Remaining();
+    const Micros remaining = std::min(rt.ledger.Remaining(), account_left);
     if (remaining <= 0) continue;
     req.creative = creative;
     double bid = (c == oracle_campaign_ ? OracleBid(c, cell, k, o, click_billing) : rt.bidder->Bid(req, rt.state)) *
@@ -777,6 +787,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     if (click_billing && !fatigue_index_.empty() && fatigue_index_[cell] >= 0)
       quality *= fatigue_[fatigue_index_[cell]].Factor(o.time);
     ++total_[cell].bids;
+    account_left -= bid_micros;
     ours_[n++] = {bid * quality, c};
     our_bid_[c] = {cell, bid, bid_micros, quality, creative};
   }
@@ -801,6 +812,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     if (user) ++user->impressions;
     if (!click_billing) {
       rt.ledger.Charge(price_micros);
+      account_.Charge(price_micros);
       cc.spend += price_micros;
       rt.state.spend_today = MicrosToUnits(rt.ledger.spend_today());  // bidders see spend as it happens
       rt.state.spend_total = MicrosToUnits(rt.ledger.spend_total());
@@ -824,6 +836,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
       if (user) ++user->clicks;
       if (click_billing) {
         rt.ledger.Charge(price_micros);
+        account_.Charge(price_micros);
         cc.spend += price_micros;
         rt.state.spend_today = MicrosToUnits(rt.ledger.spend_today());
         rt.state.spend_total = MicrosToUnits(rt.ledger.spend_total());
@@ -1044,6 +1057,7 @@ void Engine::HandleEvent(const Event& e) {
     case EventKind::kDayStart: {
       CloseDay(day_start_);
       day_start_ = e.time;
+      account_.StartDay();
       for (auto& rt : camps_) {
         rt.ledger.StartDay();
         rt.state.spend_today = 0;
@@ -1204,6 +1218,23 @@ void Engine::RebuildCreatives(int campaign) {
   }
 }
 
+namespace {
+
+// Budget moves take away only what is unspent (docs/engine.md, "Budgets"): a
+// daily (total) budget set below today's (the run's) spend becomes that spend,
+// recorded as clamped. Returns the new budget in ledger micros.
+Micros KeepSpent(const Ledger& ledger, bool daily, GuardrailDecision* d) {
+  const Micros spent = daily ? ledger.spend_today() : ledger.spend_total();
+  const Micros m = Ledger::FromUnits(d->value);
+  if (m == Ledger::kNone || m >= spent) return m;
+  d->value = MicrosToUnits(spent);
+  d->status = ActionStatus::kClamped;
+  d->note = daily ? "clamped by spend_today" : "clamped by spend_total";
+  return spent;
+}
+
+}  // namespace
+
 void Engine::ApplyAction(SimTime now, const std::string& controller, int priority, const Action& a) {
   auto record = [&](double old_v, double req, double new_v, ActionStatus st, const std::string& note) {
     act_.time->push_back(now);
@@ -1270,10 +1301,12 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, int priorit
       const bool daily = a.kind == ActionKind::kSetDailyBudget;
       double& cur = daily ? rt.state.daily_budget : rt.state.total_budget;
       const double old = cur;
-      const GuardrailDecision d = ApplyGuardrails(g, a.kind, daily ? rt.cycle_daily : rt.cycle_total, old, a.value);
+      GuardrailDecision d =
+          ApplyBudgetCeiling(sc_.campaigns[a.campaign], daily, a.value,
+                             ApplyGuardrails(g, a.kind, daily ? rt.cycle_daily : rt.cycle_total, old, a.value));
       if (d.status == ActionStatus::kApplied || d.status == ActionStatus::kClamped) {
+        const Micros m = KeepSpent(rt.ledger, daily, &d);
         cur = d.value;
-        const Micros m = Ledger::FromUnits(cur);
         if (daily) {
           rt.ledger.SetDailyBudget(m);
           if (rt.max_daily_budget_today != Ledger::kNone)

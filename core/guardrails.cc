@@ -30,7 +30,25 @@ GuardrailDecision ApplyGuardrails(const GuardrailSpec& g, ActionKind kind, doubl
     return d;
   }
   // A setting at zero, or a budget that was not set (infinite), has no
-  // relative scale: only the absolute bounds apply.
+  // relative scale: only the absolute bounds apply. A segment modifier at 0
+  // (an excluded segment) is measured from 1, the neutral modifier, so that
+  // re-including a segment is bounded like any other step.
+  const bool modifier_from_zero = kind == ActionKind::kSetSegmentModifier && cycle_start == 0.0;
+  if (modifier_from_zero) {
+    if (requested > 1.0 + g.review_threshold + 1e-12) {
+      d.status = ActionStatus::kHeld;
+      std::ostringstream os;
+      os << "raise from 0 to " << requested << " above 1 + review_threshold " << g.review_threshold;
+      d.note = os.str();
+      return d;
+    }
+    d.value = std::min(requested, 1.0 + g.max_change);
+    if (d.value != requested) {
+      d.status = ActionStatus::kClamped;
+      d.note = "clamped by max_change (from 0, relative to 1)";
+    }
+    return d;
+  }
   const bool relative_limits = cycle_start > 0 && std::isfinite(cycle_start);
   if (relative_limits) {
     const double rel = std::fabs(requested - cycle_start) / cycle_start;
@@ -77,6 +95,42 @@ GuardrailDecision ApplyGuardrails(const GuardrailSpec& g, ActionKind kind, doubl
   if (v != requested) {
     d.status = ActionStatus::kClamped;
     d.note = "clamped by " + why;
+  }
+  return d;
+}
+
+double BudgetCeiling(const CampaignSpec& c, bool daily) {
+  const double set = daily ? c.guardrails.max_daily_budget : c.guardrails.max_total_budget;
+  if (std::isfinite(set)) return set;
+  const double budget = daily ? c.daily_budget : c.total_budget;
+  return std::isfinite(budget) ? budget * c.guardrails.max_budget_raise : INFINITY;
+}
+
+double BudgetReviewLevel(const CampaignSpec& c, bool daily) {
+  const double budget = daily ? c.daily_budget : c.total_budget;
+  return std::isfinite(budget) ? budget * c.guardrails.review_budget_raise : INFINITY;
+}
+
+GuardrailDecision ApplyBudgetCeiling(const CampaignSpec& c, bool daily, double requested, GuardrailDecision d) {
+  if (d.status != ActionStatus::kApplied && d.status != ActionStatus::kClamped) return d;
+  const double review = BudgetReviewLevel(c, daily);
+  if (requested > review) {
+    GuardrailDecision held;
+    held.status = ActionStatus::kHeld;
+    std::ostringstream os;
+    os << "requested " << requested << " above review_budget_raise " << c.guardrails.review_budget_raise
+       << " x the scenario's " << (daily ? "daily" : "total") << " budget";
+    held.note = os.str();
+    return held;
+  }
+  const double ceiling = BudgetCeiling(c, daily);
+  if (d.value > ceiling) {
+    d.value = ceiling;
+    d.status = ActionStatus::kClamped;
+    d.note = std::string("clamped by ") +
+             (std::isfinite(daily ? c.guardrails.max_daily_budget : c.guardrails.max_total_budget)
+                  ? (daily ? "max_daily_budget" : "max_total_budget")
+                  : "max_budget_raise (the scenario's budget)");
   }
   return d;
 }

@@ -30,8 +30,26 @@ struct GuardrailDecision {
 // A clamped action is applied at the clamped value and recorded as clamped.
 // Setting a segment modifier to 0 (excluding the segment) skips rule 3: it is
 // a discrete decision, still held for review under rule 2 when the review
-// threshold is below 1.
+// threshold is below 1. From a modifier of 0 the limits of rules 2 and 3 are
+// taken relative to 1, the neutral modifier (a segment's bid without one):
+// a request above 1 + review_threshold is held, and values above
+// 1 + max_change are clamped to it; any value from 0 up to that is allowed.
 GuardrailDecision ApplyGuardrails(const GuardrailSpec& g, ActionKind kind, double cycle_start, double old_value,
                                   double requested);
+
+// Budget ceilings: a budget the person set is the ceiling unless the
+// scenario's guardrails say otherwise (DESIGN.md, principle 5). The highest
+// daily (or total) budget an action may set on campaign `c`: the guardrails'
+// max_daily_budget (max_total_budget) when set, else max_budget_raise x the
+// campaign's budget in the scenario; +infinity when neither is set.
+double BudgetCeiling(const CampaignSpec& c, bool daily);
+// A request above review_budget_raise x the campaign's budget in the scenario
+// is held for review (+infinity when the scenario sets no such budget).
+double BudgetReviewLevel(const CampaignSpec& c, bool daily);
+// Applies the two rules above to the decision ApplyGuardrails made for a
+// set_daily_budget (daily) or set_total_budget action: an action that was
+// applied or clamped is held when `requested` is above the review level, and
+// otherwise clamped to the ceiling. Held and rejected decisions pass through.
+GuardrailDecision ApplyBudgetCeiling(const CampaignSpec& c, bool daily, double requested, GuardrailDecision d);
 
 }  // namespace adsim

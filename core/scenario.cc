@@ -481,6 +481,15 @@ void ReadReview(Reader& r, const YAML::Node& n, const std::string& path, ReviewS
   out->max_change = r.Number(n, path, "max_change", out->max_change, 0.0, 1e6);
 }
 
+// `account_budget: {daily, total}`: a cap on all campaigns together, read like
+// a campaign's `budget` (same units and ranges).
+void ReadAccountBudget(const YAML::Node& root, Reader& r, Scenario* sc) {
+  const YAML::Node b = root["account_budget"];
+  if (IsMissing(b) || !r.Map(b, "account_budget", {"daily", "total"})) return;
+  if (b["daily"].IsDefined()) sc->account_daily_budget = r.Number(b, "account_budget", "daily", INFINITY, 0.0, 1e12);
+  if (b["total"].IsDefined()) sc->account_total_budget = r.Number(b, "account_budget", "total", INFINITY, 0.0, 1e15);
+}
+
 Scenario Build(const YAML::Node& root, const std::string& source_name, const std::string& text) {
   Reader r(source_name);
   CheckDuplicateKeys(root, "", r);
@@ -491,7 +500,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   if (!r.Map(root, "",
              {"name", "description", "seed", "start", "duration", "bucket", "control_cycle", "channels", "segments",
               "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails", "recording", "experiments",
-              "oracle"}))
+              "oracle", "account_budget"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");
@@ -737,8 +746,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
                                                          GuardrailSpec* out) {
     if (IsMissing(g)) return;
     if (!r.Map(g, gp,
-               {"min_bid", "max_bid", "max_change", "review_threshold", "max_daily_budget", "hold_pauses",
-                "blocked_segments", "blocked_channels", "review"}))
+               {"min_bid", "max_bid", "max_change", "review_threshold", "max_daily_budget", "max_total_budget",
+                "max_budget_raise", "review_budget_raise", "hold_pauses", "blocked_segments", "blocked_channels", "review"}))
       return;
     ReadReview(r, g["review"], Reader::Child(gp, "review"), &out->review);
     // Brand-safety lists add up: a campaign's blocks come on top of the scenario's.
@@ -753,6 +762,9 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
     out->max_change = r.Number(g, gp, "max_change", out->max_change, 0.0, 1e6);
     out->review_threshold = r.Number(g, gp, "review_threshold", out->review_threshold, 0.0, 1e6);
     out->max_daily_budget = r.Number(g, gp, "max_daily_budget", out->max_daily_budget, 0.0, 1e15);
+    out->max_total_budget = r.Number(g, gp, "max_total_budget", out->max_total_budget, 0.0, 1e15);
+    out->max_budget_raise = r.Number(g, gp, "max_budget_raise", out->max_budget_raise, 1.0, 1e6);
+    out->review_budget_raise = r.Number(g, gp, "review_budget_raise", out->review_budget_raise, 1.0, 1e6);
     out->hold_pauses = r.Bool(g, gp, "hold_pauses", out->hold_pauses);
     if (out->min_bid > out->max_bid)
       r.Issue(g, gp, "min_bid <= max_bid", std::to_string(out->min_bid) + " > " + std::to_string(out->max_bid));
@@ -1023,6 +1035,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   }
 
   sc.oracle = r.Bool(root, "", "oracle", false);
+  ReadAccountBudget(root, r, &sc);
 
   // ---- recording
   const YAML::Node rec = root["recording"];

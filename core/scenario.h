@@ -116,10 +116,17 @@ struct ReviewSpec {
 struct GuardrailSpec {
   double min_bid = 0.0;
   double max_bid = 100.0;
-  double max_change = 0.5;         // largest relative change of a bid or budget per control cycle
-  double review_threshold = 1.0;   // a requested relative change above this is held for review
-  double max_daily_budget = 1e12;  // cap on any daily budget set by an action
-  bool hold_pauses = false;        // hold campaign pauses for review instead of applying them
+  double max_change = 0.5;        // largest relative change of a bid or budget per control cycle
+  double review_threshold = 1.0;  // a requested relative change above this is held for review
+  // Budget ceilings (docs/engine.md, "Budgets"): by default no action can
+  // raise a campaign's daily or total budget above what the scenario set.
+  // max_daily_budget / max_total_budget, when set (finite), replace that
+  // ceiling; otherwise the ceiling is max_budget_raise x the scenario's budget.
+  double max_daily_budget = INFINITY;  // infinity = not set
+  double max_total_budget = INFINITY;  // infinity = not set
+  double max_budget_raise = 1.0;       // ceiling, as a factor of the scenario's budget
+  double review_budget_raise = 2.0;    // a request above this factor of the scenario's budget is held for review
+  bool hold_pauses = false;            // hold campaign pauses for review instead of applying them
   // Brand safety: segments and channels (placements) never bought, whatever
   // any strategy bids or asks (indices into the scenario's lists). A
   // campaign's list adds to the scenario-wide one.
@@ -212,6 +219,10 @@ struct Scenario {
   // Also run the oracle (same seed, bidders that know the true rates, same
   // budgets) and record the regret against it in the `oracle` table.
   bool oracle = false;
+  // Account-level cap on all campaigns together (infinity = none), enforced by
+  // the engine's account ledger like a campaign's budgets.
+  double account_daily_budget = INFINITY;
+  double account_total_budget = INFINITY;
   SimTime alert_grace = 4 * kMicrosPerHour;  // scoring: an alert up to this long after a shock ends still counts
   RecordingSpec recording;
 

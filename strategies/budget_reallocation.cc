@@ -19,15 +19,22 @@
 //                      see MarginalAllocation below;
 // then each share is raised to at least `floor_share` (renormalised) and the
 // targets are share x pool. Each campaign moves towards its target by at most
-// its own max_change (moves under 1% are skipped), and the larger of the
-// total increase and the total decrease is scaled down to the smaller, so
-// the total of the daily budgets is conserved: it neither grows nor leaks.
+// its own max_change (and review_threshold), never above its budget ceiling
+// (guardrails: by default the daily budget the scenario set) and never below
+// what it has already spent today: only unspent budget moves. Moves under 1%
+// are skipped, and the larger of the total increase and the total decrease is
+// scaled down to the smaller, in integer micros as the ledger holds them, so
+// the total of the daily budgets never grows: the pool's spend never exceeds
+// the pool, to the micro.
 #include <algorithm>
 #include <boost/random/gamma_distribution.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "core/guardrails.h"
+#include "core/ledger.h"
 #include "core/random.h"
 #include "core/registry.h"
 #include "strategies/traffic_curve.h"
@@ -92,6 +99,47 @@ std::vector<double> MarginalAllocation(const std::vector<ResponseFit>& fits, dou
     if (out[i] > lo && out[i] < pool) free += out[i];
   for (int i = 0; i < n; ++i)
     if (free > 0 && out[i] > lo && out[i] < pool) out[i] += (pool - sum) * out[i] / free;
+  return out;
+}
+
+// Balances budget moves in integer micros. `current` are the budgets as the
+// ledger holds them, `wanted` the budgets each campaign should move to (already
+// within its own limits). The total raise and the total cut are both scaled
+// down to the smaller of the two (rounding each move down), then the side that
+// is still larger gives up the few micros of difference, so the returned
+// budgets sum exactly to the sum of `current`, and each moves from its current
+// budget in the direction, and by at most the amount, it wanted.
+std::vector<Micros> BalanceMoves(const std::vector<Micros>& current, const std::vector<Micros>& wanted) {
+  const size_t n = current.size();
+  Micros raise = 0, cut = 0;
+  for (size_t i = 0; i < n; ++i) (wanted[i] > current[i] ? raise : cut) += std::abs(wanted[i] - current[i]);
+  const Micros moved = std::min(raise, cut);
+  std::vector<Micros> step(n, 0);  // signed move of each campaign
+  Micros raised = 0, freed = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const Micros want = wanted[i] - current[i];
+    if (want == 0) continue;
+    const Micros side = want > 0 ? raise : cut;
+    // |want| x moved / side, rounded down, in 128 bits: the product can pass 2^63.
+    const Micros amount = static_cast<Micros>(static_cast<__int128>(std::abs(want)) * moved / side);
+    step[i] = want > 0 ? amount : -amount;
+    (want > 0 ? raised : freed) += amount;
+  }
+  // Trim the larger side to the smaller so the sum is conserved exactly.
+  Micros excess = raised - freed;
+  for (size_t i = 0; i < n && excess != 0; ++i) {
+    if (excess > 0 && step[i] > 0) {
+      const Micros t = std::min(step[i], excess);
+      step[i] -= t;
+      excess -= t;
+    } else if (excess < 0 && step[i] < 0) {
+      const Micros t = std::min(-step[i], -excess);
+      step[i] += t;
+      excess += t;
+    }
+  }
+  std::vector<Micros> out(n);
+  for (size_t i = 0; i < n; ++i) out[i] = current[i] + step[i];
   return out;
 }
 
@@ -177,30 +225,35 @@ class BudgetReallocation final : public Controller {
     const double spare = 1.0 - fl * n;
     for (auto& s : share) above += std::max(0.0, s - fl);
     for (auto& s : share) s = above > 0 ? fl + spare * std::max(0.0, s - fl) / above : 1.0 / n;
-    // Move towards the targets within each campaign's max_change, skip moves
-    // under 1% (dead band), then balance: the larger of the total raise and
-    // the total cut is scaled down to the smaller, so the pool is conserved
-    // (never grows, never leaks) and the guardrails need not clamp anything.
-    std::vector<double> next(n);
-    double freed = 0, wanted = 0;
+    // Move towards the targets within each campaign's limits, skip moves
+    // under 1% (dead band), then balance in micros (BalanceMoves): the pool
+    // is conserved or loses a few micros, it never grows, and the guardrails
+    // need not clamp or hold anything.
+    std::vector<Micros> current(n), wanted(n);
     for (int i = 0; i < n; ++i) {
-      const double cur = snap.campaigns[ids[i]].daily_budget;
-      const double mc = scenario_.campaigns[ids[i]].guardrails.max_change;
-      next[i] = std::clamp(share[i] * pool, cur * (1 - mc), cur * (1 + mc));
-      if (std::fabs(next[i] - cur) <= 0.01 * cur) next[i] = cur;
-      if (next[i] < cur) freed += cur - next[i];
-      if (next[i] > cur) wanted += next[i] - cur;
+      const CampaignState& st = snap.campaigns[ids[i]];
+      const CampaignSpec& spec = scenario_.campaigns[ids[i]];
+      const double cur = st.daily_budget;
+      const double step = std::min(spec.guardrails.max_change, spec.guardrails.review_threshold);
+      // Raise: within the per-cycle step, the ceiling and the review level.
+      const double hi =
+          std::max(cur, std::min({cur * (1 + step), BudgetCeiling(spec, true), BudgetReviewLevel(spec, true)}));
+      // Cut: within the per-cycle step, and never below today's spend.
+      const double lo = std::min(cur, std::max(cur * (1 - step), st.spend_today));
+      double next = std::clamp(share[i] * pool, lo, hi);
+      if (std::fabs(next - cur) <= 0.01 * cur) next = cur;
+      current[i] = Ledger::FromUnits(cur);
+      const Micros spent = std::llround(st.spend_today * kMicrosPerUnit);
+      wanted[i] = next > cur ? std::max(current[i], Ledger::FromUnits(next))
+                             : std::min(current[i], std::max(Ledger::FromUnits(next), spent));
     }
-    const double raise_scale = wanted > freed ? freed / wanted : 1.0;
-    const double cut_scale = freed > wanted ? wanted / freed : 1.0;
+    const std::vector<Micros> moved = BalanceMoves(current, wanted);
     for (int i = 0; i < n; ++i) {
-      const double cur = snap.campaigns[ids[i]].daily_budget;
-      next[i] = cur + (next[i] > cur ? raise_scale : cut_scale) * (next[i] - cur);
-      if (next[i] == cur) continue;
+      if (moved[i] == current[i]) continue;
       Action a;
       a.kind = ActionKind::kSetDailyBudget;
       a.campaign = ids[i];
-      a.value = next[i];
+      a.value = MicrosToUnits(moved[i]);
       a.reason = "target share " + std::to_string(share[i]) + " of pool " + std::to_string(pool);
       if (marginal_) a.reason += " (" + reason_ + ")";
       actions->push_back(a);

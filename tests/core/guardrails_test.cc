@@ -80,6 +80,30 @@ TEST(Guardrails, SegmentExclusionIsNotClampedButCanBeHeld) {
   EXPECT_DOUBLE_EQ(d.value, 0.75);
 }
 
+TEST(Guardrails, SegmentModifierFromZeroIsLimitedRelativeToOne) {
+  // An excluded segment (modifier 0) is re-included in steps measured from
+  // 1, the neutral modifier: max_change 0.25 allows up to 1.25 in one cycle,
+  // review_threshold 1.0 holds a request above 2.
+  auto d = ApplyGuardrails(Spec(), ActionKind::kSetSegmentModifier, 0.0, 0.0, 0.3);
+  EXPECT_EQ(d.status, ActionStatus::kApplied);
+  EXPECT_DOUBLE_EQ(d.value, 0.3);
+  d = ApplyGuardrails(Spec(), ActionKind::kSetSegmentModifier, 0.0, 0.0, 1.25);
+  EXPECT_EQ(d.status, ActionStatus::kApplied);
+  d = ApplyGuardrails(Spec(), ActionKind::kSetSegmentModifier, 0.0, 0.0, 1.8);
+  EXPECT_EQ(d.status, ActionStatus::kClamped);
+  EXPECT_DOUBLE_EQ(d.value, 1.25);
+  d = ApplyGuardrails(Spec(), ActionKind::kSetSegmentModifier, 0.0, 0.0, 2.5);
+  EXPECT_EQ(d.status, ActionStatus::kHeld);
+  EXPECT_DOUBLE_EQ(d.value, 0.0);
+  // Within one cycle the limit stays relative to the cycle start (0): a second
+  // action after 0 -> 1.25 cannot go further.
+  d = ApplyGuardrails(Spec(), ActionKind::kSetSegmentModifier, 0.0, 1.25, 1.5);
+  EXPECT_DOUBLE_EQ(d.value, 1.25);
+  // 0 -> 0 stays 0; and from 1.25 the next cycle's steps are relative again.
+  EXPECT_DOUBLE_EQ(ApplyGuardrails(Spec(), ActionKind::kSetSegmentModifier, 0.0, 0.0, 0.0).value, 0.0);
+  EXPECT_DOUBLE_EQ(ApplyGuardrails(Spec(), ActionKind::kSetSegmentModifier, 1.25, 1.25, 2.0).value, 1.25 * 1.25);
+}
+
 TEST(Guardrails, FromZeroOnlyAbsoluteBoundsApply) {
   const auto d = ApplyGuardrails(Spec(), ActionKind::kSetTotalBudget, 0, 0, 500);
   EXPECT_EQ(d.status, ActionStatus::kApplied);

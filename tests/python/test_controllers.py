@@ -218,6 +218,8 @@ def test_scenario_wide_controller_and_snapshot_contents(small):
             return out
 
     small["controllers"] = [{"type": "test_portfolio"}]
+    # Beta's daily budget of 25 is its ceiling unless the guardrails allow more.
+    small["campaigns"][1]["guardrails"] = {"max_budget_raise": 2}
     r = adsim.run(small)
     acts = r.actions[r.actions["controller"] == "test_portfolio"]
     assert list(acts["kind"]) == ["set_daily_budget", "set_segment_modifier", "pause_creative"]

@@ -82,12 +82,15 @@ TEST(Rule, HigherPriorityWinsASettingWithinACycle) {
 
 TEST(Rule, RaisesTheBudgetWhileRoasIsHighAndBudgetRemains) {
   // ROAS about 50 x 0.05 x 0.01 / 0.0022 = 11, far above 1.5 x the goal 2.
+  // The guardrails allow budgets up to twice the scenario's (by default the
+  // scenario's daily budget is the ceiling and the raises would be clamped).
   const Results r = RunScenario(test::Parse(
       "name: roas\nseed: 6\nduration: 2d\ncontrol_cycle: 15m\n"
       "channels:\n  - name: display\n    traffic: {per_hour: 40000}\n"
       "    competition: {competitors: 5, median: 0.002, sigma: 0.6}\n"
       "segments:\n  - {name: s, ctr: 0.01, cvr: 0.05, conversion_value: 50}\n"
       "campaigns:\n  - name: k\n    bid: 0.003\n    goal: {roas: 2}\n    budget: {daily: 1000}\n"
+      "    guardrails: {max_budget_raise: 2}\n"
       "    controllers: [{type: rule, params: {metric: roas, threshold: 1.5, condition: above, window_hours: 2,\n"
       "                   action: scale_daily_budget, amount: 0.2, require_budget_left: true, cooldown_hours: "
       "12}}]\n"));
