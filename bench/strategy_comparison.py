@@ -87,6 +87,10 @@ def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
             controllers.append({"type": "creative_thompson", "params": {"half_life_hours": 12}})
         camp["controllers"] = controllers
     if realloc != "none":
+        # Budgets the scenario set are ceilings unless the guardrails allow
+        # more (docs/engine.md, "Budgets"): the pool may move budget between
+        # campaigns, so each may rise to 3x its own (never the pool's sum).
+        sc["guardrails"] = {**sc.get("guardrails", {}), "max_budget_raise": 3, "review_budget_raise": 3}
         sc["controllers"] = [{
             "type": "budget_reallocation",
             "params": {"method": realloc, "goal": "roas",

@@ -111,10 +111,11 @@ double BudgetReviewLevel(const CampaignSpec& c, bool daily) {
   return std::isfinite(budget) ? budget * c.guardrails.review_budget_raise : INFINITY;
 }
 
-GuardrailDecision ApplyBudgetCeiling(const CampaignSpec& c, bool daily, double requested, GuardrailDecision d) {
+GuardrailDecision ApplyBudgetCeiling(const CampaignSpec& c, bool daily, double requested, GuardrailDecision d,
+                                     bool approved) {
   if (d.status != ActionStatus::kApplied && d.status != ActionStatus::kClamped) return d;
   const double review = BudgetReviewLevel(c, daily);
-  if (requested > review) {
+  if (!approved && requested > review) {
     GuardrailDecision held;
     held.status = ActionStatus::kHeld;
     std::ostringstream os;

@@ -50,6 +50,9 @@ double BudgetReviewLevel(const CampaignSpec& c, bool daily);
 // set_daily_budget (daily) or set_total_budget action: an action that was
 // applied or clamped is held when `requested` is above the review level, and
 // otherwise clamped to the ceiling. Held and rejected decisions pass through.
-GuardrailDecision ApplyBudgetCeiling(const CampaignSpec& c, bool daily, double requested, GuardrailDecision d);
+// `approved`: a reviewer already approved this action, so it is not held again
+// (the ceiling still applies).
+GuardrailDecision ApplyBudgetCeiling(const CampaignSpec& c, bool daily, double requested, GuardrailDecision d,
+                                     bool approved = false);
 
 }  // namespace adsim

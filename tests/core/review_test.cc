@@ -30,7 +30,8 @@ class ReviewMove final : public Controller {
         until_(static_cast<int>(ctx.params.Number("until_cycle"))),
         small_at_(static_cast<int>(ctx.params.Number("small_at"))),
         ask_review_(ctx.params.Number("ask_review") > 0),
-        pause_(ctx.params.Number("pause") > 0) {}
+        pause_(ctx.params.Number("pause") > 0),
+        budget_(ctx.params.Number("budget") > 0) {}
   void OnCycle(const Snapshot& snap, int campaign, std::vector<Action>* actions) override {
     ++cycle_;
     Action a;
@@ -42,8 +43,8 @@ class ReviewMove final : public Controller {
       a.reason = "small";
       a.review = false;
     } else if (cycle_ == at_ || (cycle_ > at_ && cycle_ <= until_)) {
-      a.kind = pause_ ? ActionKind::kPauseCampaign : ActionKind::kSetBid;
-      a.value = snap.campaigns[campaign].initial_bid * factor_;
+      a.kind = pause_ ? ActionKind::kPauseCampaign : budget_ ? ActionKind::kSetDailyBudget : ActionKind::kSetBid;
+      a.value = budget_ ? snap.campaigns[campaign].daily_budget * factor_ : snap.campaigns[campaign].initial_bid * factor_;
       a.reason = "big";
     } else {
       return;
@@ -54,7 +55,7 @@ class ReviewMove final : public Controller {
  private:
   double factor_;
   int at_, until_, small_at_;
-  bool ask_review_, pause_;
+  bool ask_review_, pause_, budget_;
   int cycle_ = 0;
 };
 const Registration kReviewMove({.name = "test_review_move",
@@ -65,7 +66,8 @@ const Registration kReviewMove({.name = "test_review_move",
                                            NumberParam("until_cycle", 0, "repeat up to this cycle"),
                                            NumberParam("small_at", 0, "cycle of a +10% move"),
                                            NumberParam("ask_review", 0, "1: the action asks for review"),
-                                           NumberParam("pause", 0, "1: pause the campaign instead")},
+                                           NumberParam("pause", 0, "1: pause the campaign instead"),
+                                           NumberParam("budget", 0, "1: move the daily budget instead")},
                                 .campaign_scoped = true,
                                 .origin = "C++",
                                 .make_bidder = nullptr,
@@ -373,6 +375,24 @@ TEST(Review, ACallbackDecidesInsteadOfTheRuleAndMayChangeTheValue) {
   // A callback that throws aborts the run with its message.
   options.reviewer = [](const ReviewRequest&) -> ReviewDecision { throw Error("reviewer is out"); };
   EXPECT_THROW(RunScenario(Parse(ReviewScenario("", "{type: test_review_move}")), options), Error);
+}
+
+TEST(Review, AnApprovedBudgetRaiseIsAppliedUpToTheCeilingNotHeldAgain) {
+  // x3 of the daily budget is above review_budget_raise (2 x 5000) and within
+  // max_budget_raise (4 x 5000): held, then approved 2h later and applied at
+  // 15000. The same raise beyond the ceiling (x5) is approved but clamped to
+  // 20000. Neither is held a second time by the review level.
+  for (const double factor : {3.0, 5.0}) {
+    const Results r = RunScenario(Parse(ReviewScenario(
+        "{latency: 2h}", "{type: test_review_move, params: {budget: 1, factor: " + std::to_string(factor) + "}}",
+        "max_change: 0.5, review_threshold: 10, max_bid: 1, max_budget_raise: 4, review_budget_raise: 2")));
+    EXPECT_EQ(OnlyRow(r, "actions", "status", "held"), 0) << factor;
+    const int row = OnlyRow(r, "actions", "status", "approved");
+    ASSERT_GE(row, 0) << factor;
+    EXPECT_EQ(Col<std::string>(r, "actions", "kind")[row], "set_daily_budget");
+    EXPECT_EQ(Col<int64_t>(r, "actions", "time")[row], 2 * kMicrosPerHour);
+    EXPECT_DOUBLE_EQ(Col<double>(r, "actions", "new")[row], std::min(factor, 4.0) * 5000) << factor;
+  }
 }
 
 TEST(Review, HeldPausesAreDecidedToo) {
