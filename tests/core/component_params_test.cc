@@ -186,6 +186,19 @@ TEST(ComponentParams, FactorialTestNeedsTwoToTheKArms) {
   }
 }
 
+TEST(ComponentParams, FactorialTestAnalysisTimeIsWithinTheRun) {
+  // The scenario lasts 2 days with 15-minute cycles: the last cycle is at 47.75 h.
+  const std::string late = ScenarioWith("analysis", Block("analysis", "factorial_test", {"analyze_at_hours: 48"}));
+  const std::vector<ConfigIssue> issues = ComponentIssues(late);
+  const ConfigIssue* issue = Find(issues, "experiments[0].analyses[0].params.analyze_at_hours");
+  ASSERT_NE(issue, nullptr) << Format(issues);
+  EXPECT_EQ(issue->line, LineOf(late, "analyze_at_hours: 48"));
+  EXPECT_NE(issue->expected.find("47.75 hours"), std::string::npos) << issue->Format();
+  EXPECT_EQ(Format(ComponentIssues(
+                ScenarioWith("analysis", Block("analysis", "factorial_test", {"analyze_at_hours: 47.75"})))),
+            "");
+}
+
 TEST(ComponentParams, KpiSeasonalMaxSeasonsBelowMinSeasons) {
   const std::string text =
       ScenarioWith("monitor", Block("monitor", "kpi_seasonal", {"min_seasons: 8", "max_seasons: 4"}));
