@@ -165,7 +165,8 @@ TEST(ComponentParams, AUserLevelMetricUnderSplitOpportunityIsAValidationError) {
             "");
   // unit: user asks for per-user counters that split: opportunity cannot give.
   const std::string unit = ScenarioWith("analysis", Block("analysis", "ab_test", {"unit: user"}), "opportunity");
-  issue = Find(ComponentIssues(unit), "experiments[0].analyses[0].params.unit");
+  const std::vector<ConfigIssue> unit_issues = ComponentIssues(unit);
+  issue = Find(unit_issues, "experiments[0].analyses[0].params.unit");
   ASSERT_NE(issue, nullptr);
   EXPECT_EQ(issue->line, LineOf(unit, "unit: user"));
 }
