@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <stdexcept>
 
 #include "core/error.h"
 
@@ -106,32 +107,108 @@ Registry::Entry Registry::Require(ComponentKind kind, const ComponentSpec& spec,
   return info;
 }
 
+namespace {
+
+// The line of a component's issue: the parameter's own line when the path
+// names one, else the component's.
+int LineOfPath(const ComponentSpec& spec, const std::string& path) {
+  const std::string prefix = spec.where + ".params.";
+  if (path.compare(0, prefix.size(), prefix) == 0) {
+    const std::string rest = path.substr(prefix.size());
+    return LineOf(spec, rest.substr(0, rest.find_first_of(".[")));
+  }
+  return spec.line;
+}
+
+// Builds the component once as a run would, and throws nothing: its
+// constructor checks parameters against each other and against the scenario
+// (a 2^k design, a per-user metric under split: opportunity, a season longer
+// than what is kept, ...), and those errors must come before the run starts,
+// located like every other scenario error. Python components are not built:
+// their factories run the user's code; their parameters are still resolved.
+void CheckBuild(const ComponentInfo& info, const ComponentSpec& spec, const Params& params,
+                const PublicScenario& scenario, int campaign, int experiment, std::vector<ConfigIssue>* issues) {
+  if (info.origin != "C++") return;
+  const std::string& file = scenario.source_name;
+  BuildContext ctx;
+  ctx.scenario = &scenario;
+  ctx.campaign = campaign;
+  ctx.params = params;
+  ctx.where = spec.where;
+  ctx.experiment = experiment;
+  auto report = [&](const std::string& message) {
+    issues->push_back({file, spec.where, spec.line, "parameters that '" + info.name + "' accepts", message});
+  };
+  try {
+    switch (info.kind) {
+      case ComponentKind::kBidder:
+        if (info.make_bidder) info.make_bidder(ctx);
+        break;
+      case ComponentKind::kController:
+        if (info.make_controller) info.make_controller(ctx);
+        break;
+      case ComponentKind::kMonitor:
+        if (info.make_monitor) info.make_monitor(ctx);
+        break;
+      case ComponentKind::kAnalysis:
+        if (info.make_analysis) {
+          const std::unique_ptr<ExperimentAnalysis> analysis = info.make_analysis(ctx);
+          if (analysis->WantsUserCounts() && experiment >= 0 &&
+              !scenario.experiments[static_cast<size_t>(experiment)].split_by_user)
+            issues->push_back({file, spec.where, spec.line,
+                               "an analysis by request (unit: request) under split: opportunity, or split: user",
+                               "an analysis by user under split: opportunity (a user sees several arms)"});
+        }
+        break;
+    }
+  } catch (const ConfigError& e) {
+    if (e.issues().empty()) report(e.what());
+    for (ConfigIssue issue : e.issues()) {
+      if (issue.file.empty()) issue.file = file;
+      if (issue.path.empty()) issue.path = spec.where;
+      if (issue.line <= 0) issue.line = LineOfPath(spec, issue.path);
+      issues->push_back(std::move(issue));
+    }
+  } catch (const std::invalid_argument& e) {  // the numeric helpers' own argument checks
+    report(e.what());
+  } catch (const std::out_of_range& e) {
+    report(e.what());
+  }
+}
+
+}  // namespace
+
 void ValidateComponents(const Scenario& sc) {
   const Registry& reg = Registry::Global();
+  const PublicScenario scenario = MakePublicScenario(sc);
   std::vector<ConfigIssue> issues;
-  auto check = [&](ComponentKind kind, const ComponentSpec& spec, bool scenario_wide) {
+  auto check = [&](ComponentKind kind, const ComponentSpec& spec, bool scenario_wide, int campaign, int experiment) {
     try {
       const Registry::Entry info = reg.Require(kind, spec, sc.source_name);
-      reg.Resolve(*info, spec, sc.source_name);
-      if (kind == ComponentKind::kController && scenario_wide == info->campaign_scoped)
+      const Params params = reg.Resolve(*info, spec, sc.source_name);
+      if (kind == ComponentKind::kController && scenario_wide == info->campaign_scoped) {
         issues.push_back({sc.source_name, spec.where + ".type", spec.line,
                           scenario_wide ? "a scenario-wide controller here; '" + info->name +
                                               "' works on one campaign: list it under campaigns[i].controllers"
                                         : "a per-campaign controller here; '" + info->name +
                                               "' works on the whole scenario: list it under the top-level controllers",
                           "'" + info->name + "'"});
+        return;
+      }
+      CheckBuild(*info, spec, params, scenario, campaign, experiment, &issues);
     } catch (const ConfigError& e) {
       issues.insert(issues.end(), e.issues().begin(), e.issues().end());
     }
   };
-  for (const auto& c : sc.campaigns) {
-    check(ComponentKind::kBidder, c.bidder, false);
-    for (const auto& k : c.controllers) check(ComponentKind::kController, k, false);
+  for (size_t c = 0; c < sc.campaigns.size(); ++c) {
+    check(ComponentKind::kBidder, sc.campaigns[c].bidder, false, static_cast<int>(c), -1);
+    for (const auto& k : sc.campaigns[c].controllers)
+      check(ComponentKind::kController, k, false, static_cast<int>(c), -1);
   }
-  for (const auto& k : sc.controllers) check(ComponentKind::kController, k, true);
-  for (const auto& k : sc.monitors) check(ComponentKind::kMonitor, k, true);
-  for (const auto& e : sc.experiments)
-    for (const auto& k : e.analyses) check(ComponentKind::kAnalysis, k, true);
+  for (const auto& k : sc.controllers) check(ComponentKind::kController, k, true, -1, -1);
+  for (const auto& k : sc.monitors) check(ComponentKind::kMonitor, k, true, -1, -1);
+  for (size_t e = 0; e < sc.experiments.size(); ++e)
+    for (const auto& k : sc.experiments[e].analyses) check(ComponentKind::kAnalysis, k, true, -1, static_cast<int>(e));
   if (!issues.empty()) throw ConfigError(issues);
 }
 
@@ -160,9 +237,14 @@ Params Registry::Resolve(const ComponentInfo& info, const ComponentSpec& spec, c
                            : p.kind == ParamValue::Kind::kBool ? "true or false"
                                                                : "a string";
         issues.push_back({file, where, LineOf(spec, p.name), want, FormatParamValue(given)});
-      } else if (p.kind == ParamValue::Kind::kNumber && (given.number < p.min || given.number > p.max)) {
+      } else if (p.kind == ParamValue::Kind::kNumber && !(given.number >= p.min && given.number <= p.max)) {
+        // Written so that NaN fails too (every comparison with NaN is false);
+        // +-inf fails unless a bound is itself infinite.
         std::ostringstream os;
-        os << "a number in [" << p.min << ", " << p.max << "]";
+        if (p.min <= -1e300 && p.max >= 1e300)
+          os << "a finite number";
+        else
+          os << "a number in [" << p.min << ", " << p.max << "]";
         issues.push_back({file, where, LineOf(spec, p.name), os.str(), FormatParamValue(given)});
       } else if (p.kind == ParamValue::Kind::kString && !p.choices.empty() &&
                  std::find(p.choices.begin(), p.choices.end(), given.text) == p.choices.end()) {

@@ -1,5 +1,6 @@
 #include "core/scenario.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/scenario_limits.h"
 
 namespace adsim {
 
@@ -1052,13 +1054,19 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
 }  // namespace
 
 Scenario ParseScenario(const std::string& text, const std::string& source_name) {
+  CheckScenarioSize(text, source_name);
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {  // yaml-cpp's own limit; its message says only "bad file"
+    throw ConfigError({{source_name, "", e.mark.line + 1,
+                        "nesting no deeper than " + std::to_string(ScenarioLimits::kMaxDepth) + " levels",
+                        "nesting deeper than " + std::to_string(e.depth()) + " levels"}});
   } catch (const YAML::ParserException& e) {
     throw ConfigError({{source_name, "", e.mark.line + 1, "valid YAML or JSON", e.msg}});
   }
   if (IsMissing(root)) throw ConfigError({{source_name, "", 1, "a scenario mapping", "an empty document"}});
+  CheckScenarioTree(root, source_name);  // limits, UTF-8 and NUL, before anything walks the tree
   return Build(root, source_name, text);
 }
 

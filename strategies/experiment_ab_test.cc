@@ -21,6 +21,7 @@ namespace adsim {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int kMaxDesignLooks = 50;  // looks of obf, pocock, ld_obf, ld_pocock
 
 enum class Method { kFixed, kNaive, kObf, kPocock, kLdObf, kLdPocock, kMsprt, kBayes };
 
@@ -89,6 +90,20 @@ class AbTest final : public ExperimentAnalysis {
     auto fail = [&](const std::string& field, const std::string& expected, const std::string& got) {
       throw ConfigError({{ctx.scenario->source_name, ctx.where + ".params." + field, 0, expected, got}});
     };
+    // No sample size reaches a power at or below the level: the plan, made
+    // days into the run, would fail then. Say so now.
+    if (!(power_ > arm_alpha_))
+      fail("power",
+           "more than the level per treatment arm (alpha / " + std::to_string(treatments) + " = " +
+               experiments::Fmt(arm_alpha_) + ")",
+           experiments::Fmt(power_));
+    // Group-sequential boundaries are found by numerical integration whose
+    // cost grows with the looks: 200 looks take seconds, 1000 fail to converge.
+    const bool designed = method_ == Method::kObf || method_ == Method::kPocock || method_ == Method::kLdObf ||
+                          method_ == Method::kLdPocock;
+    if (designed && looks_planned_ > kMaxDesignLooks)
+      fail("looks", "at most " + std::to_string(kMaxDesignLooks) + " with method " + ctx.params.String("method"),
+           std::to_string(looks_planned_));
     if (by_user_ && !spec_.split_by_user)
       fail("unit", "unit: request (or auto) under split: opportunity", "unit: user (a user sees several arms)");
     if (!by_user_ && experiments::IsPerUserMetric(metric_))

@@ -34,6 +34,15 @@ class FactorialTest final : public ExperimentAnalysis {
     const double hours = ctx.params.Number("analyze_at_hours");
     analyze_at_ =
         hours > 0 ? static_cast<SimTime>(hours * kMicrosPerHour) : ctx.scenario->duration - ctx.scenario->control_cycle;
+    // A fit planned after the last control cycle would silently never happen.
+    if (analyze_at_ > ctx.scenario->duration - ctx.scenario->control_cycle)
+      throw ConfigError(
+          {{ctx.scenario->source_name, ctx.where + ".params.analyze_at_hours", 0,
+            "a time within the run: at most " +
+                experiments::Fmt(static_cast<double>(ctx.scenario->duration - ctx.scenario->control_cycle) /
+                                 kMicrosPerHour) +
+                " hours (the last control cycle)",
+            experiments::Fmt(hours)}});
   }
 
   void OnCycle(const Snapshot& snap, const ExperimentData& d, std::vector<ExperimentLook>* looks,

@@ -13,6 +13,7 @@ class KpiCusum final : public monitor::KpiMonitor {
     params_.h = ctx.params.Number("h");
     params_.warmup = static_cast<int>(ctx.params.Number("warmup_cycles"));
     params_.side = monitor::SideParam(ctx.params);
+    MakeDetector();  // its own checks now, not at the first observation days into the run
   }
 
  private:

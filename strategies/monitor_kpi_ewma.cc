@@ -12,6 +12,7 @@ class KpiEwma final : public monitor::KpiMonitor {
     params_.L = ctx.params.Number("L");
     params_.warmup = static_cast<int>(ctx.params.Number("warmup_cycles"));
     params_.side = monitor::SideParam(ctx.params);
+    MakeDetector();  // its own checks now, not at the first observation days into the run
   }
 
  private:

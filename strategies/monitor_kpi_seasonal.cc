@@ -14,6 +14,11 @@ class KpiSeasonal final : public monitor::KpiMonitor {
     params_.max_seasons = static_cast<int>(ctx.params.Number("max_seasons"));
     params_.threshold = ctx.params.Number("threshold");
     params_.side = monitor::SideParam(ctx.params);
+    if (params_.max_seasons < params_.min_seasons)
+      throw ConfigError({{ctx.scenario->source_name, ctx.where + ".params.max_seasons", 0,
+                          "at least min_seasons (" + std::to_string(params_.min_seasons) + ")",
+                          std::to_string(params_.max_seasons)}});
+    MakeDetector();  // its own checks now, not at the first observation days into the run
   }
 
  private:

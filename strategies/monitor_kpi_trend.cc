@@ -12,6 +12,7 @@ class KpiTrend final : public monitor::KpiMonitor {
     params_.window = static_cast<int>(ctx.params.Number("window_cycles"));
     params_.alpha = ctx.params.Number("alpha");
     params_.side = monitor::SideParam(ctx.params);
+    MakeDetector();  // its own checks now, not at the first observation days into the run
   }
 
  private:
