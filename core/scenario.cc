@@ -441,6 +441,9 @@ void CheckDuplicateKeys(const YAML::Node& n, const std::string& path, Reader& r)
   }
 }
 
+// Budgets are held in whole micros up to kMaxBudgetUnits (core/types.h).
+constexpr const char* kBudgetUnit = " (currency; budgets are held exactly, in micros, up to 1e12)";
+
 Scenario Build(const YAML::Node& root, const std::string& source_name, const std::string& text) {
   Reader r(source_name);
   CheckDuplicateKeys(root, "", r);
@@ -709,7 +712,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
     out->max_bid = r.Number(g, gp, "max_bid", out->max_bid, 0.0, 1e9);
     out->max_change = r.Number(g, gp, "max_change", out->max_change, 0.0, 1e6);
     out->review_threshold = r.Number(g, gp, "review_threshold", out->review_threshold, 0.0, 1e6);
-    out->max_daily_budget = r.Number(g, gp, "max_daily_budget", out->max_daily_budget, 0.0, 1e15);
+    out->max_daily_budget =
+        r.Number(g, gp, "max_daily_budget", out->max_daily_budget, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
     out->hold_pauses = r.Bool(g, gp, "hold_pauses", out->hold_pauses);
     if (out->min_bid > out->max_bid)
       r.Issue(g, gp, "min_bid <= max_bid", std::to_string(out->min_bid) + " > " + std::to_string(out->max_bid));
@@ -762,8 +766,10 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         const YAML::Node b = c["budget"];
         const std::string bp = Reader::Child(p, "budget");
         if (b.IsDefined() && r.Map(b, bp, {"daily", "total"})) {
-          if (b["daily"].IsDefined()) cp.daily_budget = r.Number(b, bp, "daily", INFINITY, 0.0, 1e12);
-          if (b["total"].IsDefined()) cp.total_budget = r.Number(b, bp, "total", INFINITY, 0.0, 1e15);
+          if (b["daily"].IsDefined())
+            cp.daily_budget = r.Number(b, bp, "daily", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
+          if (b["total"].IsDefined())
+            cp.total_budget = r.Number(b, bp, "total", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
         }
         const YAML::Node g = c["goal"];
         const std::string gp = Reader::Child(p, "goal");
