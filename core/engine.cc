@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/event_queue.h"
 #include "core/guardrails.h"
+#include "core/interrupt.h"
 #include "core/ledger.h"
 #include "core/monitor_scoring.h"
 #include "core/random.h"
@@ -1305,13 +1306,16 @@ Results Engine::Run() {
   std::vector<Opportunity> batch(64);  // small enough to stay in L1
   SimTime bucket_start = 0;
   const SimTime end = sc_.duration;
+  InterruptPoller interrupt(opt_.cancel, &opt_.check_interrupt);
   for (;;) {
+    interrupt.Poll();
     const SimTime next_event = heap_.empty() ? kNever : heap_.Top().time;
     const SimTime horizon = std::min({next_event, bucket_start + sc_.bucket, end});
     for (;;) {
       const size_t n = market_->Generate(horizon, batch.data(), batch.size());
       for (size_t i = 0; i < n; ++i) ProcessOpportunity(batch[i]);
       if (n < batch.size()) break;
+      interrupt.Poll();
     }
     if (horizon >= end) break;
     if (bucket_start + sc_.bucket == horizon) {
