@@ -557,7 +557,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         }
         if (ch.auction != AuctionType::kGsp) ch.click_factors = {1.0};
       }
-      if (std::find(channel_names.begin(), channel_names.end(), ch.name) != channel_names.end())
+      // Only a mapping has a name (yaml-cpp throws on a scalar's ["name"]; found by fuzzing).
+      if (IsMapNode(c) && std::find(channel_names.begin(), channel_names.end(), ch.name) != channel_names.end())
         r.Issue(c["name"], Reader::Child(p, "name"), "a channel name used once", "'" + ch.name + "' again");
       channel_names.push_back(ch.name);
       sc.channels.push_back(ch);
@@ -678,7 +679,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
           }
         }
       }
-      if (std::find(segment_names.begin(), segment_names.end(), seg.name) != segment_names.end())
+      // Only a mapping has a name (yaml-cpp throws on a scalar's ["name"]; found by fuzzing).
+      if (IsMapNode(s) && std::find(segment_names.begin(), segment_names.end(), seg.name) != segment_names.end())
         r.Issue(s["name"], Reader::Child(p, "name"), "a segment name used once", "'" + seg.name + "' again");
       segment_names.push_back(seg.name);
       sc.segments.push_back(seg);
@@ -802,7 +804,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
           r.Issue(c["bid"], Reader::Child(p, "bid"), os.str(), std::to_string(cp.bid));
         }
       }
-      if (std::find(campaign_names.begin(), campaign_names.end(), cp.name) != campaign_names.end())
+      // Only a mapping has a name (yaml-cpp throws on a scalar's ["name"]; found by fuzzing).
+      if (IsMapNode(c) && std::find(campaign_names.begin(), campaign_names.end(), cp.name) != campaign_names.end())
         r.Issue(c["name"], Reader::Child(p, "name"), "a campaign name used once", "'" + cp.name + "' again");
       campaign_names.push_back(cp.name);
       sc.campaigns.push_back(cp);
