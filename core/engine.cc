@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/event_queue.h"
 #include "core/guardrails.h"
+#include "core/interrupt.h"
 #include "core/ledger.h"
 #include "core/monitor_scoring.h"
 #include "core/random.h"
@@ -250,7 +251,7 @@ class Engine {
  private:
   void Build();
   void ProcessOpportunity(const Opportunity& o);
-  void ProcessOpportunitiesBeforeHorizon();
+  void ProcessOpportunitiesBeforeHorizon(InterruptPoller& interrupt);
   void ScheduleConversion(const Opportunity& o, int campaign, int creative, ResponseRng& rng);
   void HandleEvent(const Event& e);
   void RecomputeConditions(SimTime now);
@@ -1565,8 +1566,9 @@ void Engine::RecordReviews() {
 // already drawn past the lowered horizon wait in the batch for the next
 // round. They stay valid: the market changes only at shock events, which
 // were in the heap, hence at or after the horizon, when they were drawn.
-void Engine::ProcessOpportunitiesBeforeHorizon() {
+void Engine::ProcessOpportunitiesBeforeHorizon(InterruptPoller& interrupt) {
   for (;;) {
+    interrupt.Poll();  // once per batch of 64 opportunities
     while (batch_next_ < batch_size_) {
       const Opportunity& o = batch_[batch_next_];
       if (o.time >= horizon_) return;
@@ -1598,10 +1600,12 @@ Results Engine::Run() {
   batch_.resize(64);  // small enough to stay in L1
   SimTime bucket_start = 0;
   const SimTime end = sc_.duration;
+  InterruptPoller interrupt(opt_.cancel, &opt_.check_interrupt);
   for (;;) {
+    interrupt.Poll();
     const SimTime next_event = heap_.empty() ? kNever : heap_.Top().time;
     horizon_ = std::min({next_event, bucket_start + sc_.bucket, end});
-    ProcessOpportunitiesBeforeHorizon();  // may lower horizon_ to a conversion's arrival
+    ProcessOpportunitiesBeforeHorizon(interrupt);  // may lower horizon_ to a conversion's arrival
     const SimTime horizon = horizon_;
     if (horizon >= end) break;
     if (bucket_start + sc_.bucket == horizon) {

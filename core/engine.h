@@ -20,8 +20,14 @@ struct RunOptions {
   std::optional<uint64_t> seed;  // overrides the scenario's seed
   // Called once per control cycle with the fraction of simulated time done.
   std::function<void(double)> progress;
-  // Polled once per control cycle; a run that sees it set throws Error("cancelled").
+  // Polled once per control cycle and, cheaply, per batch of opportunities
+  // and per sparse event (core/interrupt.h); a run that sees it set throws
+  // Error("run cancelled"). The CLI's SIGINT handler sets it.
   const std::atomic<bool>* cancel = nullptr;
+  // Called from the run loop about every 100 ms of wall time (never more
+  // often); may throw to stop the run. The Python module checks for
+  // KeyboardInterrupt (Ctrl-C) with it.
+  std::function<void()> check_interrupt;
   // Optional market replacing the synthetic one (log replay, tests).
   std::function<std::unique_ptr<Market>(const Scenario&, uint64_t seed)> make_market;
   // Internal: this run is the oracle of another for this campaign (see

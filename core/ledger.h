@@ -49,8 +49,10 @@ class Ledger {
   static constexpr Micros kUnlimited = static_cast<Micros>(1) << 60;
   static constexpr Micros kNone = -1;
 
-  // Currency units to ledger micros: infinity (no budget) becomes kNone.
-  static Micros FromUnits(double units) { return std::isinf(units) ? kNone : UnitsToMicrosFloor(units); }
+  // Currency units to ledger micros, rounded to the nearest micro (8.2 is
+  // 8'200'000 exactly): infinity (no budget) becomes kNone; budgets above
+  // kMaxBudgetUnits (which validation rejects in scenarios) hold as that.
+  static Micros FromUnits(double units) { return std::isinf(units) ? kNone : UnitsToMicrosNearest(units); }
   static double ToUnits(Micros m) { return m == kNone ? INFINITY : MicrosToUnits(m); }
 
  private:

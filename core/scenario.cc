@@ -457,6 +457,9 @@ void CheckDuplicateKeys(const YAML::Node& n, const std::string& path, Reader& r)
   }
 }
 
+// Budgets are held in whole micros up to kMaxBudgetUnits (core/types.h).
+constexpr const char* kBudgetUnit = " (currency; budgets are held exactly, in micros, up to 1e12)";
+
 // guardrails.review: {latency, rule, max_change}. A campaign's section
 // overrides the fields it gives of the scenario-wide one.
 void ReadReview(Reader& r, const YAML::Node& n, const std::string& path, ReviewSpec* out) {
@@ -488,9 +491,10 @@ void ReadReview(Reader& r, const YAML::Node& n, const std::string& path, ReviewS
 void ReadAccountBudget(const YAML::Node& root, Reader& r, Scenario* sc) {
   const YAML::Node b = root["account_budget"];
   if (IsMissing(b) || !r.Map(b, "account_budget", {"daily", "total"})) return;
-  if (b["daily"].IsDefined()) sc->account_daily_budget = r.Number(b, "account_budget", "daily", INFINITY, 0.0, 1e12);
-  if (b["total"].IsDefined()) sc->account_total_budget = r.Number(b, "account_budget", "total", INFINITY, 0.0, 1e15);
+  if (b["daily"].IsDefined()) sc->account_daily_budget = r.Number(b, "account_budget", "daily", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
+  if (b["total"].IsDefined()) sc->account_total_budget = r.Number(b, "account_budget", "total", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
 }
+
 
 Scenario Build(const YAML::Node& root, const std::string& source_name, const std::string& text) {
   Reader r(source_name);
@@ -607,7 +611,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         }
         if (ch.auction != AuctionType::kGsp) ch.click_factors = {1.0};
       }
-      if (std::find(channel_names.begin(), channel_names.end(), ch.name) != channel_names.end())
+      // Only a mapping has a name (yaml-cpp throws on a scalar's ["name"]; found by fuzzing).
+      if (IsMapNode(c) && std::find(channel_names.begin(), channel_names.end(), ch.name) != channel_names.end())
         r.Issue(c["name"], Reader::Child(p, "name"), "a channel name used once", "'" + ch.name + "' again");
       channel_names.push_back(ch.name);
       sc.channels.push_back(ch);
@@ -728,7 +733,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
           }
         }
       }
-      if (std::find(segment_names.begin(), segment_names.end(), seg.name) != segment_names.end())
+      // Only a mapping has a name (yaml-cpp throws on a scalar's ["name"]; found by fuzzing).
+      if (IsMapNode(s) && std::find(segment_names.begin(), segment_names.end(), seg.name) != segment_names.end())
         r.Issue(s["name"], Reader::Child(p, "name"), "a segment name used once", "'" + seg.name + "' again");
       segment_names.push_back(seg.name);
       sc.segments.push_back(seg);
@@ -763,8 +769,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
     out->max_bid = r.Number(g, gp, "max_bid", out->max_bid, 0.0, 1e9);
     out->max_change = r.Number(g, gp, "max_change", out->max_change, 0.0, 1e6);
     out->review_threshold = r.Number(g, gp, "review_threshold", out->review_threshold, 0.0, 1e6);
-    out->max_daily_budget = r.Number(g, gp, "max_daily_budget", out->max_daily_budget, 0.0, 1e15);
-    out->max_total_budget = r.Number(g, gp, "max_total_budget", out->max_total_budget, 0.0, 1e15);
+    out->max_daily_budget = r.Number(g, gp, "max_daily_budget", out->max_daily_budget, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
+    out->max_total_budget = r.Number(g, gp, "max_total_budget", out->max_total_budget, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
     out->max_budget_raise = r.Number(g, gp, "max_budget_raise", out->max_budget_raise, 1.0, 1e6);
     out->review_budget_raise = r.Number(g, gp, "review_budget_raise", out->review_budget_raise, 1.0, 1e6);
     out->hold_pauses = r.Bool(g, gp, "hold_pauses", out->hold_pauses);
@@ -819,8 +825,10 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         const YAML::Node b = c["budget"];
         const std::string bp = Reader::Child(p, "budget");
         if (b.IsDefined() && r.Map(b, bp, {"daily", "total"})) {
-          if (b["daily"].IsDefined()) cp.daily_budget = r.Number(b, bp, "daily", INFINITY, 0.0, 1e12);
-          if (b["total"].IsDefined()) cp.total_budget = r.Number(b, bp, "total", INFINITY, 0.0, 1e15);
+          if (b["daily"].IsDefined())
+            cp.daily_budget = r.Number(b, bp, "daily", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
+          if (b["total"].IsDefined())
+            cp.total_budget = r.Number(b, bp, "total", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
         }
         const YAML::Node g = c["goal"];
         const std::string gp = Reader::Child(p, "goal");
@@ -853,7 +861,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
           r.Issue(c["bid"], Reader::Child(p, "bid"), os.str(), std::to_string(cp.bid));
         }
       }
-      if (std::find(campaign_names.begin(), campaign_names.end(), cp.name) != campaign_names.end())
+      // Only a mapping has a name (yaml-cpp throws on a scalar's ["name"]; found by fuzzing).
+      if (IsMapNode(c) && std::find(campaign_names.begin(), campaign_names.end(), cp.name) != campaign_names.end())
         r.Issue(c["name"], Reader::Child(p, "name"), "a campaign name used once", "'" + cp.name + "' again");
       campaign_names.push_back(cp.name);
       sc.campaigns.push_back(cp);

@@ -24,7 +24,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <utility>
@@ -32,6 +34,7 @@
 
 #include "core/engine.h"
 #include "core/error.h"
+#include "core/memory_needs.h"
 #include "core/registry.h"
 #include "core/results.h"
 #include "core/scenario.h"
@@ -599,6 +602,24 @@ std::function<ReviewDecision(const ReviewRequest&)> PythonReviewer(const py::obj
   };
 }
 
+// RunOptions::check_interrupt for a run started from Python's main thread:
+// Python's own SIGINT handler only sets a flag that PyErr_CheckSignals reads
+// (and runs the handlers) under the GIL, so the engine calls this about every
+// 100 ms of wall time, whatever the control cycle. An exception a handler
+// raises (KeyboardInterrupt for Ctrl-C) is re-raised unchanged after the run.
+std::function<void()> SignalCheck(RunScope* scope) {
+  return [scope]() {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() == 0) return;
+    py::error_already_set e;
+    RunScope* saved = RunScope::current;
+    RunScope::current = scope;
+    const std::string what = KeepPythonError(e, true);
+    RunScope::current = saved;
+    throw Error(e.matches(PyExc_KeyboardInterrupt) ? "run interrupted" : "a signal handler raised " + what);
+  };
+}
+
 py::dict Run(const std::optional<std::string>& text, const std::string& source_name,
              const std::optional<std::string>& path, std::optional<uint64_t> seed, const std::string& out,
              const py::object& progress, bool check_signals, const py::object& reviewer) {
@@ -628,18 +649,31 @@ py::dict Run(const std::optional<std::string>& text, const std::string& source_n
     };
   }
   if (!reviewer.is_none()) options.reviewer = PythonReviewer(&reviewer, scope_ptr);
+  if (check_signals) options.check_interrupt = SignalCheck(scope_ptr);
   std::optional<Results> results;
+  std::string out_of_memory;
   try {
     py::gil_scoped_release release;
     const Scenario sc = LoadScenario(text, source_name, path);
     // Before the run: a path that cannot be written fails now, not after it.
     std::optional<OutputFile> output;
     if (!out.empty()) output.emplace(out);
-    results = RunScenario(sc, options);
-    if (output) output->Commit(*results);
+    const char* doing = "running the scenario";
+    try {
+      results = RunScenario(sc, options);
+      doing = "writing the result file";
+      if (output) output->Commit(*results);
+    } catch (const std::bad_alloc&) {
+      results.reset();  // frees what the run held before the message is built
+      out_of_memory = OutOfMemoryMessage(doing, &sc);
+    }
   } catch (const Error& e) {
     if (scope.error) RaiseKept(scope, e.what());
     throw;
+  }
+  if (!out_of_memory.empty()) {
+    PyErr_SetString(PyExc_MemoryError, out_of_memory.c_str());
+    throw py::error_already_set();
   }
   scope.cached = py::object();
   return ResultsToPython(std::move(*results));

@@ -115,12 +115,17 @@ void SyntheticMarket::DrawNext(ChannelState& ch, int index, double from) {
   // Exact non-homogeneous Poisson arrivals with a piecewise-constant rate: by
   // memorylessness, a gap that crosses the end of a piece is redrawn from the
   // boundary with the next piece's rate. The caller has started the piece
-  // that contains `from`. However low the rate, the loop goes on until an
-  // arrival falls inside a piece; it gives up only after a whole week of
-  // consecutive pieces with a zero rate (then no arrival can ever come under
-  // the current conditions).
+  // that contains `from`. The loop goes on until an arrival falls inside a
+  // piece, and stops at the end of the run: nobody asks for an arrival at or
+  // after `duration`, while a tiny rate (1e-10 per hour, or a 1e-12 traffic
+  // shock) would otherwise step through billions of pieces to its far-away
+  // arrival and overflow the clock on the way. A change of conditions before
+  // the end redraws the arrival from that time (OnConditionsChanged). It also
+  // gives up after a whole week of consecutive pieces with a zero rate (then
+  // no arrival can ever come under the current conditions).
+  const double end = static_cast<double>(scenario_.duration);
   int zero_pieces = 0;
-  while (zero_pieces <= 24 * 7) {
+  while (zero_pieces <= 24 * 7 && from < end) {
     if (ch.rate_per_us > 0) {
       zero_pieces = 0;
       const double t = from + ch.arrivals.Exponential() * ch.mean_gap_us;
@@ -135,7 +140,8 @@ void SyntheticMarket::DrawNext(ChannelState& ch, int index, double from) {
     from = ch.piece_end;
     StartPiece(ch, index, from);
   }
-  // No traffic at any hour of the week under the current conditions: wait for a change.
+  // No arrival before the end of the run, or no traffic at any hour of the
+  // week under the current conditions: wait for a change.
   ch.next_time = std::numeric_limits<double>::infinity();
   ch.next_int = kNever;
 }

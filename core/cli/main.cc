@@ -1,15 +1,20 @@
 // The adsim command line: run, validate, summary, list.
 // Exit codes: 0 success; 1 internal error; 2 bad usage or invalid scenario;
-// 3 input/output or data error; 130 interrupted.
+// 3 input/output or data error; 4 out of memory; 130 interrupted.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <new>
 
 #include "core/engine.h"
 #include "core/error.h"
+#include "core/memory_needs.h"
 #include "core/registry.h"
 #include "core/results.h"
 #include "core/scenario.h"
@@ -17,7 +22,41 @@
 
 namespace {
 
-constexpr int kExitInternal = 1, kExitConfig = 2, kExitIo = 3;
+constexpr int kExitInternal = 1, kExitConfig = 2, kExitIo = 3, kExitOutOfMemory = 4, kExitInterrupted = 130;
+
+// Set by SIGINT (Ctrl-C) during a run; the engine polls it and stops.
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+extern "C" void OnSigint(int) { g_interrupted.store(true); }
+
+// Ctrl-C stops the run at its next poll instead of killing the process, so
+// nothing half-done is left behind. SA_RESETHAND: a second Ctrl-C kills as usual.
+void InstallSigintHandler() {
+  struct sigaction action {};
+  action.sa_handler = OnSigint;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &action, nullptr);
+}
+
+// std::bad_alloc turned into a message that says what was being done and
+// what the scenario asks for (core/memory_needs.h).
+class OutOfMemory : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// --seed takes what adsim.run(seed=...) and a scenario's `seed` take: an
+// integer in [0, 2^64). CLI11 alone would wrap "-1" around to 2^64 - 1.
+std::string CheckSeed(const std::string& text) {
+  uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end)
+    return "expected an integer in [0, 2^64) (like a scenario's seed), found '" + text + "'";
+  return "";
+}
 
 adsim::Scenario Load(const std::string& path) {
   return path.empty() ? adsim::DefaultScenario() : adsim::LoadScenarioFile(path);
@@ -52,9 +91,28 @@ int CmdRun(const std::string& scenario_path, const std::string& out, std::option
   if (!out.empty()) output.emplace(out);
   ProgressBar bar(progress_flag && isatty(2));
   opt.progress = [&bar](double f) { bar(f); };
-  adsim::Results r = adsim::RunScenario(sc, opt);
-  bar.Done();
-  if (output) output->Commit(r);
+  opt.cancel = &g_interrupted;
+  InstallSigintHandler();
+  const char* doing = "running the scenario";
+  std::optional<adsim::Results> result;
+  try {
+    result = adsim::RunScenario(sc, opt);
+    bar.Done();
+    // A Ctrl-C after the last poll still stops here, before any file is made.
+    if (g_interrupted.load()) throw adsim::Error("run cancelled");
+    doing = "writing the result file";
+    if (output) output->Commit(*result);
+  } catch (const std::bad_alloc&) {
+    result.reset();
+    throw OutOfMemory(adsim::OutOfMemoryMessage(doing, &sc));
+  } catch (const adsim::Error&) {
+    if (!g_interrupted.load()) throw;
+    bar.Done();
+    std::cerr << "adsim: interrupted (Ctrl-C) before the end of the run"
+              << (out.empty() ? "" : "; no result file written") << "\n";
+    return kExitInterrupted;
+  }
+  const adsim::Results& r = *result;
   if (!quiet) {
     std::cout << adsim::FormatSummary(r);
     if (!out.empty()) std::cout << "wrote " << out << "\n";
@@ -107,7 +165,8 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "Run a scenario (the embedded default if none is given)");
   run->add_option("scenario", run_scenario, "scenario file (YAML or JSON)")->check(CLI::ExistingFile);
   auto* out_opt = run->add_option("-o,--out", run_out, "write the result to this HDF5 file");
-  auto* seed_opt = run->add_option("--seed", run_seed, "random seed (overrides the scenario's seed)");
+  auto* seed_opt = run->add_option("--seed", run_seed, "random seed (overrides the scenario's seed)")
+                       ->check(CLI::Validator(CheckSeed, "UINT64", "seed"));
   run->add_flag("-q,--quiet", run_quiet, "print nothing on success");
   run->add_flag("--no-progress", run_no_progress, "no progress bar on stderr");
   run->add_flag("--oracle", run_oracle,
@@ -159,6 +218,12 @@ int main(int argc, char** argv) {
     std::cerr << "adsim: " << e.what() << "\n";
     note_output();
     return kExitIo;
+  } catch (const OutOfMemory& e) {
+    std::cerr << "adsim: " << e.what() << "\n";
+    return kExitOutOfMemory;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "adsim: out of memory while " << (*run ? "reading the scenario" : "reading the input") << "\n";
+    return kExitOutOfMemory;
   } catch (const std::exception& e) {
     std::cerr << "adsim: internal error: " << e.what() << "\n";
     note_output();

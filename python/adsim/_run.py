@@ -133,8 +133,10 @@ def run(
 
     The GIL is released while the engine runs (other Python threads keep
     running); it is taken back only to call Python controllers and the
-    progress callback. Ctrl-C interrupts a run started from the main thread.
-    Raises ConfigError, DataError, IoError, InvariantError or Error.
+    progress callback, and about every 100 ms to run Python's signal handlers:
+    Ctrl-C interrupts a run started from the main thread (KeyboardInterrupt).
+    Raises ConfigError, DataError, IoError, InvariantError or Error, and
+    MemoryError (naming what the scenario needs) when memory runs out.
     """
     text, source, path = _scenario_args(scenario)
     seed = _check_seed(seed)
