@@ -73,7 +73,13 @@ std::vector<Seen> ProbeRun(const Scenario& sc, uint64_t seed) {
   RunOptions opt;
   opt.seed = seed;
   RunScenario(sc, opt);
-  return Probes();
+  // Validation builds each C++ component once to check its parameters
+  // (core/registry.cc, CheckBuild) with no stream (seed 0) and throws it away;
+  // keep only the components of the run.
+  std::vector<Seen> run;
+  for (const Seen& s : Probes())
+    if (s.stream_seed != 0) run.push_back(s);
+  return run;
 }
 
 // Inverse of Mix64 (each step of the SplitMix64 finaliser is a bijection):
