@@ -1302,10 +1302,9 @@ void Engine::ApplyAction(SimTime now, const std::string& controller, int priorit
       const bool daily = a.kind == ActionKind::kSetDailyBudget;
       double& cur = daily ? rt.state.daily_budget : rt.state.total_budget;
       const double old = cur;
-      GuardrailDecision d =
-          ApplyBudgetCeiling(sc_.campaigns[a.campaign], daily, a.value,
-                             ApplyGuardrails(g, a.kind, daily ? rt.cycle_daily : rt.cycle_total, old, a.value),
-                             reviewing_);
+      GuardrailDecision d = ApplyBudgetCeiling(
+          sc_.campaigns[a.campaign], daily, a.value,
+          ApplyGuardrails(g, a.kind, daily ? rt.cycle_daily : rt.cycle_total, old, a.value), reviewing_);
       if (d.status == ActionStatus::kApplied || d.status == ActionStatus::kClamped) {
         const Micros m = KeepSpent(rt.ledger, daily, &d);
         cur = d.value;

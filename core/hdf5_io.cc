@@ -31,6 +31,7 @@ class Handle {
   }
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& other) noexcept : id_(other.id_), close_(other.close_) { other.id_ = -1; }
   hid_t get() const { return id_; }
   bool ok() const { return id_ >= 0; }
 
@@ -50,11 +51,17 @@ void Check(bool ok, const std::string& what, const std::string& path) {
   if (!ok) throw IoError("HDF5 error while " + what + " in '" + path + "'");
 }
 
-void WriteStringAttr(hid_t obj, const char* name, const std::string& value, const std::string& path) {
+// A fixed-length UTF-8 string type that holds `value` (at least one byte).
+Handle Utf8StringType(const std::string& value) {
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type.get(), value.empty() ? 1 : value.size());
   H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  return type;
+}
+
+void WriteStringAttr(hid_t obj, const char* name, const std::string& value, const std::string& path) {
+  Handle type = Utf8StringType(value);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   Handle attr(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
   Check(attr.ok(), std::string("creating attribute ") + name, path);
@@ -65,10 +72,7 @@ void WriteStringAttr(hid_t obj, const char* name, const std::string& value, cons
 // A scalar fixed-length UTF-8 string dataset: unlike an attribute (64 KiB at
 // most in the default file format) it holds text of any size.
 void WriteStringDataset(hid_t loc, const char* name, const std::string& value, const std::string& path) {
-  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), value.empty() ? 1 : value.size());
-  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
-  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Handle type = Utf8StringType(value);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   Handle ds(H5Dcreate2(loc, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
   Check(ds.ok(), std::string("creating dataset ") + name, path);

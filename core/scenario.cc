@@ -491,10 +491,13 @@ void ReadReview(Reader& r, const YAML::Node& n, const std::string& path, ReviewS
 void ReadAccountBudget(const YAML::Node& root, Reader& r, Scenario* sc) {
   const YAML::Node b = root["account_budget"];
   if (IsMissing(b) || !r.Map(b, "account_budget", {"daily", "total"})) return;
-  if (b["daily"].IsDefined()) sc->account_daily_budget = r.Number(b, "account_budget", "daily", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
-  if (b["total"].IsDefined()) sc->account_total_budget = r.Number(b, "account_budget", "total", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
+  if (b["daily"].IsDefined())
+    sc->account_daily_budget =
+        r.Number(b, "account_budget", "daily", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
+  if (b["total"].IsDefined())
+    sc->account_total_budget =
+        r.Number(b, "account_budget", "total", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
 }
-
 
 Scenario Build(const YAML::Node& root, const std::string& source_name, const std::string& text) {
   Reader r(source_name);
@@ -755,7 +758,8 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
     if (IsMissing(g)) return;
     if (!r.Map(g, gp,
                {"min_bid", "max_bid", "max_change", "review_threshold", "max_daily_budget", "max_total_budget",
-                "max_budget_raise", "review_budget_raise", "hold_pauses", "blocked_segments", "blocked_channels", "review"}))
+                "max_budget_raise", "review_budget_raise", "hold_pauses", "blocked_segments", "blocked_channels",
+                "review"}))
       return;
     ReadReview(r, g["review"], Reader::Child(gp, "review"), &out->review);
     // Brand-safety lists add up: a campaign's blocks come on top of the scenario's.
@@ -769,8 +773,10 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
     out->max_bid = r.Number(g, gp, "max_bid", out->max_bid, 0.0, 1e9);
     out->max_change = r.Number(g, gp, "max_change", out->max_change, 0.0, 1e6);
     out->review_threshold = r.Number(g, gp, "review_threshold", out->review_threshold, 0.0, 1e6);
-    out->max_daily_budget = r.Number(g, gp, "max_daily_budget", out->max_daily_budget, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
-    out->max_total_budget = r.Number(g, gp, "max_total_budget", out->max_total_budget, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
+    out->max_daily_budget =
+        r.Number(g, gp, "max_daily_budget", out->max_daily_budget, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
+    out->max_total_budget =
+        r.Number(g, gp, "max_total_budget", out->max_total_budget, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
     out->max_budget_raise = r.Number(g, gp, "max_budget_raise", out->max_budget_raise, 1.0, 1e6);
     out->review_budget_raise = r.Number(g, gp, "review_budget_raise", out->review_budget_raise, 1.0, 1e6);
     out->hold_pauses = r.Bool(g, gp, "hold_pauses", out->hold_pauses);

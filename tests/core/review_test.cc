@@ -44,7 +44,8 @@ class ReviewMove final : public Controller {
       a.review = false;
     } else if (cycle_ == at_ || (cycle_ > at_ && cycle_ <= until_)) {
       a.kind = pause_ ? ActionKind::kPauseCampaign : budget_ ? ActionKind::kSetDailyBudget : ActionKind::kSetBid;
-      a.value = budget_ ? snap.campaigns[campaign].daily_budget * factor_ : snap.campaigns[campaign].initial_bid * factor_;
+      a.value =
+          budget_ ? snap.campaigns[campaign].daily_budget * factor_ : snap.campaigns[campaign].initial_bid * factor_;
       a.reason = "big";
     } else {
       return;
