@@ -356,7 +356,7 @@ py::object PythonSnapshot(const Snapshot& s) {
 
 // A C++ controller that forwards each cycle to a Python adapter object
 // (adsim._controller._Adapter), which calls the user's on_cycle() and returns
-// plain tuples (kind, campaign, segment, creative, value, reason).
+// plain tuples (kind, campaign, segment, creative, value, reason, review).
 class PythonController final : public Controller {
  public:
   PythonController(std::string name, py::object adapter) : name_(std::move(name)), adapter_(std::move(adapter)) {}
@@ -391,6 +391,7 @@ class PythonController final : public Controller {
         a.creative = t[3].cast<int>();
         a.value = t[4].cast<double>();
         a.reason = t[5].cast<std::string>();
+        a.review = t.size() > 6 && t[6].cast<bool>();
         actions->push_back(std::move(a));
       }
     } catch (py::error_already_set& e) {

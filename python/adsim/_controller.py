@@ -9,6 +9,7 @@ returned action through the guardrails.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import re
@@ -288,6 +289,9 @@ class Action:
     segment: Optional[Index] = None
     creative: Optional[int] = None
     reason: str = ""
+    #: True: hold the action for review whatever its size (as C++
+    #: ``Action::review``); a reviewer, if any, decides it later.
+    review: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ACTION_KINDS:
@@ -336,8 +340,13 @@ class Action:
         """Rotation weight (>= 0) of one creative: requests pick creatives in proportion to it."""
         return cls("set_creative_weight", campaign, float(value), creative=int(creative), reason=reason)
 
-    def _to_tuple(self, snapshot: Snapshot, own_campaign: int) -> Tuple[int, int, int, int, float, str]:
-        """(kind, campaign, segment, creative, value, reason) for the engine."""
+    def for_review(self) -> "Action":
+        """The same action, held for review whatever its size:
+        ``Action.set_bid(0, 0.5).for_review()``."""
+        return dataclasses.replace(self, review=True)
+
+    def _to_tuple(self, snapshot: Snapshot, own_campaign: int) -> Tuple[int, int, int, int, float, str, bool]:
+        """(kind, campaign, segment, creative, value, reason, review) for the engine."""
         if self.campaign is None:
             if own_campaign < 0:
                 raise ValueError(f"{self}: a scenario-wide controller must name the campaign")
@@ -346,7 +355,8 @@ class Action:
             campaign = snapshot.campaign_index(self.campaign)
         segment = -1 if self.segment is None else snapshot.segment_index(self.segment)
         creative = -1 if self.creative is None else int(self.creative)
-        return (ACTION_KINDS[self.kind], campaign, segment, creative, float(self.value), str(self.reason))
+        return (ACTION_KINDS[self.kind], campaign, segment, creative, float(self.value), str(self.reason),
+                bool(self.review))
 
 
 # ---------------------------------------------------------------------------

@@ -127,3 +127,26 @@ def test_reviews_round_trip_through_a_file(tmp_path):
     assert back.attrs["schema_version"] == adsim.SCHEMA_VERSION == 3
     assert list(back.reviews.decision) == ["rejected"]
     assert back.attrs["fingerprint"] == r.attrs["fingerprint"]
+
+
+@adsim.register_controller("test_asks_review", params={})
+class AsksReview(adsim.Controller):
+    """At t = 0 asks for +10 % on the bid, a move below every threshold, but for review (test)."""
+
+    def on_cycle(self, snapshot):
+        if snapshot.time != 0:
+            return []
+        state = snapshot.campaigns[self.campaign]
+        return [adsim.Action.set_bid(self.campaign, 1.1 * state.bid, reason="please check").for_review()]
+
+
+def test_a_python_controller_can_ask_for_review():
+    sc = _scenario({"latency": "2h"})
+    sc["campaigns"][0]["controllers"] = [{"type": "test_asks_review"}]
+    # Without the flag the +10 % move would be applied at once (max_change 0.5).
+    r = adsim.run(sc)
+    a = r.actions
+    assert list(a.status) == ["held", "approved"]
+    assert "the controller asked for it" in a.note[0]
+    assert a.time[1] == 2 * 3600 * 10**6 and a.new[1] == pytest.approx(0.0011)
+    assert adsim.Action.set_bid(0, 1.0).review is False
