@@ -3,8 +3,8 @@ positive rates under continuous monitoring, power against effect size, and
 sample size at the decision, for every method at once, on real simulated
 campaigns (auctions, users, clicks).
 
-    /work/main/.venv/bin/python bench/experiment_simulation.py [--seeds 1000] [--out tables.md]
-    /work/main/.venv/bin/python bench/experiment_simulation.py --only-units --user-seeds 500   # section 10 only
+    .venv/bin/python bench/experiment_simulation.py [--seeds 1000] [--out tables.md]
+    .venv/bin/python bench/experiment_simulation.py --only-units --user-seeds 500   # section 10 only
 
 One scenario (1 channel, 1 segment, two identical arm campaigns split by
 opportunity, 12 hours, 40,000 opportunities per hour) carries eight
@@ -30,7 +30,7 @@ Pocock, 1.23 n_fixed) after about 10.
   analysed by request, by user (delta method) and by user with CUPED: A/A
   false positive rates, then power and time to decision at a +10% lift.
 
-Needs the adsim package (/work/main/.venv, or scripts/setup.sh into .venv).
+Needs the adsim package (scripts/setup.sh installs it into .venv).
 """
 from __future__ import annotations
 

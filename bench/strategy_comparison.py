@@ -11,7 +11,7 @@ with control cycles of 15 min, 2 h and 24 h, each paired against the same
 baseline runs. docs/strategy-comparison.md explains the scenario, the
 variants and the results.
 
-    /work/main/.venv/bin/python bench/strategy_comparison.py --seeds 30 --out table.md
+    .venv/bin/python bench/strategy_comparison.py --seeds 30 --out table.md
 
 Seeds are first_seed, first_seed + 1, ...; the evaluation in the docs uses
 seeds 1..30. Tuning was done on seeds from 1001 on (--first-seed 1001).

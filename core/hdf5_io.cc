@@ -228,6 +228,15 @@ void RemoveStaleTemporaries(const std::string& folder, const std::string& base) 
   for (const auto& file : stale) ::unlink(file.c_str());
 }
 
+// The memory type for reading a fixed-length string of `n` bytes stored in `cset`.
+Handle FixedStringMemoryType(size_t n, H5T_cset_t cset) {
+  Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mem.get(), n);
+  H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(mem.get(), cset);
+  return mem;
+}
+
 std::string ReadStringAttr(hid_t obj, const char* name) {
   if (H5Aexists(obj, name) <= 0) return "";
   Handle attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
@@ -235,10 +244,7 @@ std::string ReadStringAttr(hid_t obj, const char* name) {
   if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) return "";
   const size_t n = H5Tget_size(type.get());
   std::string buf(n, '\0');
-  Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(mem.get(), n);
-  H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
-  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+  Handle mem = FixedStringMemoryType(n, H5Tget_cset(type.get()));
   if (H5Aread(attr.get(), mem.get(), buf.data()) < 0) return "";
   buf.resize(std::strlen(buf.c_str()));
   return buf;
@@ -259,10 +265,7 @@ bool ReadStringDataset(hid_t loc, const char* name, std::string* text) {
     return false;
   const size_t n = H5Tget_size(type.get());
   std::string buf(n, '\0');
-  Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(mem.get(), n);
-  H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
-  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+  Handle mem = FixedStringMemoryType(n, H5Tget_cset(type.get()));
   if (H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0) return false;
   buf.resize(strnlen(buf.data(), n));
   *text = std::move(buf);
