@@ -10,7 +10,7 @@
 #include "core/ledger.h"
 #include "core/random.h"
 #include "core/scenario.h"
-#include "simulators/auction.h"
+#include "core/engine/auction.h"
 #include "simulators/synthetic_market.h"
 
 namespace adsim {

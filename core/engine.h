@@ -1,44 +1,18 @@
-// The engine: merges the market's time-ordered opportunity streams with a heap
-// of sparse events (control cycles, delayed conversions, day starts, shocks),
-// runs each auction, applies user responses, the ledger and the guardrails,
-// and produces Results. A run is a pure function of (scenario, seed, version).
+// The engine's public entry points; the kernel behind them is in core/engine/
+// (docs/engine.md, "Layout"). The engine merges the market's time-ordered
+// opportunity streams with a heap of sparse events (control cycles, delayed
+// conversions, day starts, shocks), runs each auction, applies user
+// responses, the ledger and the guardrails, and produces Results. A run is a
+// pure function of (scenario, seed, version).
 #pragma once
 
-#include <atomic>
-#include <functional>
-#include <memory>
+#include <cstdint>
 
 #include "core/results.h"
-#include "core/review.h"
+#include "core/run_options.h"
 #include "core/scenario.h"
 
 namespace adsim {
-
-class Market;
-
-struct RunOptions {
-  std::optional<uint64_t> seed;  // overrides the scenario's seed
-  // Called once per control cycle with the fraction of simulated time done.
-  std::function<void(double)> progress;
-  // Polled once per control cycle and, cheaply, per batch of opportunities
-  // and per sparse event (core/interrupt.h); a run that sees it set throws
-  // Error("run cancelled"). The CLI's SIGINT handler sets it.
-  const std::atomic<bool>* cancel = nullptr;
-  // Called from the run loop about every 100 ms of wall time (never more
-  // often); may throw to stop the run. The Python module checks for
-  // KeyboardInterrupt (Ctrl-C) with it.
-  std::function<void()> check_interrupt;
-  // Optional market replacing the synthetic one (log replay, tests).
-  std::function<std::unique_ptr<Market>(const Scenario&, uint64_t seed)> make_market;
-  // Internal: this run is the oracle of another for this campaign (see
-  // Scenario::oracle): its bidder is replaced by the true expected value of
-  // the impression; -1 = an ordinary run.
-  int oracle_campaign = -1;
-  // Decides every held action (of every campaign) in place of the scenario's
-  // review rule, after the campaign's review latency (0 if it has none). May
-  // throw to abort the run. See core/review.h.
-  std::function<ReviewDecision(const ReviewRequest&)> reviewer;
-};
 
 // The scenario the oracle of `campaign` runs: the same market, seed and
 // competitors (every other campaign as configured); the campaign's bidder

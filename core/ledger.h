@@ -7,12 +7,15 @@
 // price, GSP and click billing charge at most the bid; first price charges the
 // bid). A click-billed charge happens at the impression itself, so nothing is
 // ever owed later. Charge() re-checks and throws InvariantError if a charge
-// would break the rule, so an engine bug cannot overspend silently either.
+// would break the rule, so an engine bug cannot overspend silently either; the
+// error names the ledger's owner (a campaign, or the account) and the
+// simulated time of the charge.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 #include "core/types.h"
@@ -36,10 +39,14 @@ class Ledger {
     return r > 0 ? r : 0;
   }
 
-  void Charge(Micros amount) {
-    if (amount < 0 || amount > Remaining())
-      throw InvariantError("ledger: a charge of " + std::to_string(amount) + " micros exceeds the remaining " +
-                           std::to_string(Remaining()) + " micros");
+  // Who the ledger belongs to, for error messages: "campaign 'summer'
+  // (index 0)", "the account".
+  void SetOwner(std::string owner) { owner_ = std::move(owner); }
+  const std::string& owner() const { return owner_; }
+
+  // `now`: the simulated time of the charge, for the error message (-1: unknown).
+  void Charge(Micros amount, SimTime now = -1) {
+    if (amount < 0 || amount > Remaining()) ThrowOverspend(amount, now);
     spend_today_ += amount;
     spend_total_ += amount;
   }
@@ -56,10 +63,13 @@ class Ledger {
   static double ToUnits(Micros m) { return m == kNone ? INFINITY : MicrosToUnits(m); }
 
  private:
+  [[noreturn]] void ThrowOverspend(Micros amount, SimTime now) const;
+
   Micros daily_budget_ = kNone;
   Micros total_budget_ = kNone;
   Micros spend_today_ = 0;
   Micros spend_total_ = 0;
+  std::string owner_;
 };
 
 }  // namespace adsim

@@ -1,6 +1,6 @@
 // Auction mechanisms against theory. Tolerances are 4 standard errors of the
 // Monte Carlo estimate, with fixed seeds.
-#include "simulators/auction.h"
+#include "core/engine/auction.h"
 
 #include <gtest/gtest.h>
 

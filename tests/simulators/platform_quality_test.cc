@@ -1,7 +1,7 @@
 // The platform's click-rate estimate on click-billed channels learns a
 // click-rate shock with a lag (quality_half_life), like a real platform's: a
 // shock no advertiser could see yet does not move ranking and prices at once.
-#include "simulators/platform_quality.h"
+#include "core/engine/platform_quality.h"
 
 #include <gtest/gtest.h>
 

@@ -5,6 +5,9 @@
 // click-billed channels the bid per click times the platform's click-rate
 // estimate for that ad (expected value per impression). Competitors' values
 // are scores already.
+//
+// Owns: ranking, slot filling and pricing (hot, inline, used by run_loop.cc).
+// May not touch: budgets, counters or anything outside its arguments.
 #pragma once
 
 #include "core/scenario.h"

@@ -10,6 +10,10 @@
 // re-evaluated at each change of m and every kRefresh of simulated time
 // (between refreshes it holds its value, as a platform's periodic re-estimate
 // would). half_life 0 follows m at once. See docs/engine.md, "The auction".
+//
+// Owns: the smoothed click-rate multiplier per channel x segment (kept in the
+// run state, advanced by run_loop.cc, told of shock changes by shocks.cc).
+// May not touch: the true rates or the market.
 #pragma once
 
 #include <cmath>

@@ -1,0 +1,299 @@
+// The opportunity loop (run_loop.h): the merge loop, ProcessOpportunity and
+// event dispatch. Hot: keep what runs per opportunity in this file or inline.
+// May not touch: campaign settings, components other than bidders, the registry.
+#include "core/engine/run_loop.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace adsim::engine {
+
+RunLoop::RunLoop(RunState& state, Recorder& recorder, Experiments& experiments, Shocks& shocks, ControlCycle& cycle,
+                 ActionApplier& applier, UserResponse& response)
+    : state_(state),
+      recorder_(recorder),
+      experiments_(experiments),
+      shocks_(shocks),
+      cycle_(cycle),
+      applier_(applier),
+      response_(response) {
+  ours_.resize(state.num_campaigns);
+  auction_work_.resize(state.num_campaigns + kMaxSlots);
+  our_bid_.resize(state.num_campaigns);
+  batch_.resize(64);  // small enough to stay in L1
+}
+
+// The oracle's bid: the true expected value of the impression (of the click
+// on click-billed channels) to the campaign, scaled by how far a pacing
+// controller moved the campaign's bid from its initial value.
+double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opportunity& opportunity,
+                          bool click_billing) {
+  const RunState& s = state_;
+  const CampaignRuntime& runtime = s.campaigns[campaign];
+  const CampaignSpec& spec = s.scenario.campaigns[campaign];
+  const double unit =
+      spec.goal == GoalKind::kCpa ? spec.goal_value : s.scenario.segments[opportunity.segment].value_mean;
+  double value = s.true_cvr[cell] * s.cvr_multiplier[channel_segment] * unit;
+  if (!click_billing) {
+    double ctr = s.true_ctr[cell] * s.ctr_multiplier[channel_segment] * opportunity.propensity *
+                 s.scenario.channels[opportunity.channel].click_factors[0];
+    if (s.HasFatigue(cell)) ctr *= state_.fatigue[s.fatigue_index[cell]].Factor(opportunity.time);
+    value *= ctr;
+  }
+  return runtime.state.initial_bid > 0 ? value * runtime.state.bid / runtime.state.initial_bid : value;
+}
+
+void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
+  RunState& s = state_;
+  ++s.opportunities;
+  const int k = s.ChannelSegment(opportunity.channel, opportunity.segment);
+  ++s.market_total[k];
+  const ChannelSpec& channel = s.scenario.channels[opportunity.channel];
+  const bool click_billing = channel.billing == Billing::kClick;
+  if (click_billing) s.platform_quality.Advance(opportunity.time);
+  BidRequest request;
+  request.time = opportunity.time;
+  request.channel = opportunity.channel;
+  request.segment = opportunity.segment;
+  request.user = opportunity.user;
+  request.hour_of_day = static_cast<int>(((opportunity.time + s.scenario.start_offset_in_day) / kMicrosPerHour) % 24);
+  request.floor = channel.floor;
+  int bidders = 0;
+  // What the account can still spend on this opportunity: each of our bids
+  // takes its capped amount out of it, so that several of our campaigns
+  // winning slots of one auction cannot together pass the account cap.
+  Micros account_left = s.account.Remaining();
+  for (int e = s.eligible_offset[k], e_end = s.eligible_offset[k + 1]; e < e_end; ++e) {
+    const int campaign = s.eligible[e];
+    CampaignRuntime& runtime = s.campaigns[campaign];
+    const int active = static_cast<int>(runtime.active_creatives.size());
+    if (runtime.state.paused || active == 0) continue;
+    if (experiments_.IsArm(campaign) && !experiments_.ServesArm(campaign, opportunity)) continue;
+    int creative;
+    if (active == 1) {
+      creative = runtime.active_creatives[0];
+    } else if (!runtime.weighted) {
+      creative = runtime.active_creatives[runtime.creative_stream.Below(active)];
+    } else {  // inversion on the cumulative weights: no allocation, O(log active)
+      const double x = runtime.creative_stream.Uniform() * runtime.creative_cumulative[active - 1];
+      const int i =
+          static_cast<int>(std::upper_bound(runtime.creative_cumulative.begin(), runtime.creative_cumulative.end(), x) -
+                           runtime.creative_cumulative.begin());
+      creative = runtime.active_creatives[std::min(i, active - 1)];
+    }
+    const int cell = s.Cell(campaign, k, creative);
+    ++s.total[cell].requests;
+    const Micros remaining = std::min(runtime.ledger.Remaining(), account_left);
+    if (remaining <= 0) continue;
+    request.creative = creative;
+    double bid = (campaign == s.oracle_campaign ? OracleBid(campaign, cell, k, opportunity, click_billing)
+                                                : runtime.bidder->Bid(request, runtime.state)) *
+                 runtime.state.segment_modifier[opportunity.segment];
+    if (!(bid > 0)) continue;
+    const GuardrailSpec& guardrails = s.scenario.campaigns[campaign].guardrails;
+    if (bid > guardrails.max_bid) bid = guardrails.max_bid;
+    const Micros bid_micros = std::min(UnitsToMicrosFloor(bid), remaining);
+    if (bid_micros <= 0) continue;
+    bid = MicrosToUnits(bid_micros);
+    // On click-billed channels the floor is a reserve price per click.
+    if (click_billing && bid < channel.floor) continue;
+    double quality = click_billing ? s.true_ctr[cell] * s.platform_quality.Multiplier(k) : 1.0;
+    if (click_billing && s.HasFatigue(cell)) quality *= s.fatigue[s.fatigue_index[cell]].Factor(opportunity.time);
+    ++s.total[cell].bids;
+    account_left -= bid_micros;
+    ours_[bidders++] = {bid * quality, campaign};
+    our_bid_[campaign] = {cell, bid, bid_micros, quality, creative};
+  }
+  int won = 0;
+  if (bidders > 0)
+    won = RunAuction(channel.auction, channel.slots, click_billing ? 0.0 : channel.floor, opportunity.competing,
+                     channel.slots, ours_.data(), bidders, auction_work_.data(), wins_);
+  bool first_click = false;
+  Micros first_price = 0;
+  for (int w = 0; w < won; ++w) {
+    const SlotWin& slot_win = wins_[w];
+    const int campaign = slot_win.bidder;
+    const OurBid& ours = our_bid_[campaign];
+    CampaignRuntime& runtime = s.campaigns[campaign];
+    // Price in billing units (per impression, or per click), never above the capped bid.
+    double price = channel.auction == AuctionType::kFirstPrice ? ours.bid : slot_win.price_score / ours.quality;
+    if (click_billing && price < channel.floor) price = channel.floor;
+    const Micros price_micros = std::min(static_cast<Micros>(std::llround(price * kMicrosPerUnit)), ours.bid_micros);
+    CellCounters& counters = s.total[ours.cell];
+    ++counters.wins;
+    UserCounts* const user = experiments_.user_row[campaign];
+    if (user) ++user->impressions;
+    auto charge = [&] {
+      runtime.ledger.Charge(price_micros, opportunity.time);
+      s.account.Charge(price_micros, opportunity.time);
+      counters.spend += price_micros;
+      runtime.state.spend_today = MicrosToUnits(runtime.ledger.spend_today());  // bidders see spend as it happens
+      runtime.state.spend_total = MicrosToUnits(runtime.ledger.spend_total());
+    };
+    if (!click_billing) charge();
+    const Win win{campaign, ours.cell, ours.creative, slot_win.slot, k};
+    const Response response = response_.Respond(opportunity, win);
+    if (w == 0) {
+      first_click = response.click;
+      first_price = price_micros;
+    }
+    if (response.click) {
+      ++counters.clicks;
+      if (user) ++user->clicks;
+      if (click_billing) charge();
+      if (response.converts) ScheduleConversion(opportunity, win, response);
+    }
+  }
+  if (won > 0) {
+    recorder_.RecordOpportunity(opportunity, bidders, wins_[0].bidder, our_bid_[wins_[0].bidder].creative,
+                                wins_[0].slot, first_price, first_click);
+  } else {
+    recorder_.RecordOpportunity(opportunity, bidders, -1, -1, -1, 0, false);
+  }
+}
+
+void RunLoop::ScheduleConversion(const Opportunity& opportunity, const Win& win, const Response& response) {
+  RunState& s = state_;
+  const PendingConversion conversion{opportunity.time, win.campaign,     opportunity.channel, opportunity.segment,
+                                     win.creative,     opportunity.user, response.value,      response.tracking_draw};
+  const double at = static_cast<double>(opportunity.time) + std::max(1.0, response.delay_us);
+  const SimTime duration = s.scenario.duration;
+  const SimTime arrival = at >= static_cast<double>(duration) ? duration + 1 : static_cast<SimTime>(at);
+  if (arrival >= duration) {  // after the end: truth only, never seen by the advertiser
+    FinishConversion(conversion, static_cast<SimTime>(std::min(at, 9.0e18)), false);
+    return;
+  }
+  int64_t index;
+  if (!s.free_pending.empty()) {
+    index = s.free_pending.back();
+    s.free_pending.pop_back();
+    s.pending[index] = conversion;
+  } else {
+    index = static_cast<int64_t>(s.pending.size());
+    s.pending.push_back(conversion);
+  }
+  s.Push(arrival, EventKind::kConversion, index);
+}
+
+// A conversion leaves the run: counted in the truth totals and recorded.
+void RunLoop::FinishConversion(const PendingConversion& conversion, SimTime arrival, bool reported) {
+  state_.truth_conversions[conversion.campaign] += 1;
+  state_.truth_value[conversion.campaign] += conversion.value;
+  recorder_.RecordConversion(conversion, arrival, reported);
+}
+
+void RunLoop::StartDay(SimTime now) {
+  RunState& s = state_;
+  recorder_.CloseDay(s.day_start);
+  s.day_start = now;
+  s.account.StartDay();
+  for (auto& runtime : s.campaigns) {
+    runtime.ledger.StartDay();
+    runtime.state.spend_today = 0;
+    runtime.max_daily_budget_today = runtime.ledger.daily_budget();
+  }
+  s.day_base = s.total;
+  if (now + kMicrosPerDay < s.scenario.duration) s.Push(now + kMicrosPerDay, EventKind::kDayStart, 0);
+}
+
+void RunLoop::ArriveConversion(const Event& event) {
+  RunState& s = state_;
+  const PendingConversion conversion = s.pending[event.payload];
+  s.free_pending.push_back(event.payload);
+  const int k = s.ChannelSegment(conversion.channel, conversion.segment);
+  const bool reported = conversion.tracking_draw < s.tracking[k];
+  if (reported) {
+    CellCounters& counters = s.total[s.Cell(conversion.campaign, k, conversion.creative)];
+    ++counters.conversions;
+    counters.value += conversion.value;
+    counters.value_sq += conversion.value * conversion.value;
+    if (experiments_.IsArm(conversion.campaign)) experiments_.CountConversion(conversion);
+  }
+  FinishConversion(conversion, event.time, reported);
+}
+
+void RunLoop::HandleEvent(const Event& event) {
+  switch (event.kind) {
+    case EventKind::kDayStart:
+      StartDay(event.time);
+      break;
+    case EventKind::kShockStart:
+    case EventKind::kShockEnd:
+    case EventKind::kShockStep:
+      shocks_.Handle(event);
+      break;
+    case EventKind::kConversion:
+      ArriveConversion(event);
+      break;
+    case EventKind::kReview:
+      applier_.DecideReview(event.time, event.payload);
+      break;
+    case EventKind::kCycle:
+      cycle_.Run(event.time);
+      if (event.time + state_.scenario.control_cycle < state_.scenario.duration)
+        state_.Push(event.time + state_.scenario.control_cycle, EventKind::kCycle, 0);
+      break;
+  }
+}
+
+// Processes, in time order, every opportunity before the horizon. A
+// conversion scheduled meanwhile that arrives before the horizon lowers it
+// (RunState::Push), so the loop stops there: the conversion is handled at its
+// time, before the opportunities after it and before its bucket is written.
+// Opportunities already drawn past the lowered horizon wait in the batch for
+// the next round. They stay valid: the market changes only at shock events,
+// which were in the heap, hence at or after the horizon, when they were drawn.
+void RunLoop::ProcessOpportunitiesBeforeHorizon(InterruptPoller& interrupt) {
+  for (;;) {
+    interrupt.Poll();  // once per batch of 64 opportunities
+    while (batch_next_ < batch_size_) {
+      const Opportunity& opportunity = batch_[batch_next_];
+      if (opportunity.time >= state_.horizon) return;
+      ++batch_next_;
+      ProcessOpportunity(opportunity);
+    }
+    if (state_.horizon <= market_drained_until_) return;
+    batch_size_ = state_.market->Generate(state_.horizon, batch_.data(), batch_.size());
+    batch_next_ = 0;
+    if (batch_size_ < batch_.size()) market_drained_until_ = state_.horizon;
+    if (batch_size_ == 0) return;
+  }
+}
+
+void RunLoop::Run() {
+  RunState& s = state_;
+  const Scenario& scenario = s.scenario;
+  experiments_.RebuildArms();
+  // Sparse events known up front.
+  const SimTime first_midnight = kMicrosPerDay - scenario.start_offset_in_day;
+  if (first_midnight < scenario.duration) s.Push(first_midnight, EventKind::kDayStart, 0);
+  shocks_.ScheduleAll();
+  // The first control cycle runs at t = 0, before any opportunity, so
+  // controllers can set their opening bids and budgets.
+  s.Push(0, EventKind::kCycle, 0);
+  SimTime bucket_start = 0;
+  const SimTime end = scenario.duration;
+  InterruptPoller interrupt(s.options.cancel, &s.options.check_interrupt);
+  for (;;) {
+    interrupt.Poll();
+    const SimTime next_event = s.events.empty() ? kNever : s.events.Top().time;
+    s.horizon = std::min({next_event, bucket_start + scenario.bucket, end});
+    ProcessOpportunitiesBeforeHorizon(interrupt);  // may lower the horizon to a conversion's arrival
+    const SimTime horizon = s.horizon;
+    if (horizon >= end) break;
+    if (bucket_start + scenario.bucket == horizon) {
+      recorder_.FlushBucket(bucket_start);
+      bucket_start = horizon;
+    }
+    while (!s.events.empty() && s.events.Top().time == horizon) {
+      const Event event = s.events.Pop();
+      HandleEvent(event);
+    }
+  }
+  recorder_.FlushBucket(bucket_start);
+  recorder_.CloseDay(s.day_start);
+  // Nothing is left pending: conversions due after the end were recorded as
+  // unreported truth when they were scheduled.
+}
+
+}  // namespace adsim::engine

@@ -1,0 +1,72 @@
+// The opportunity loop: merges the market's time-ordered opportunities with
+// the heap of sparse events, runs each opportunity (bid requests, bids, the
+// auction, charges, the user response, counters) and dispatches the sparse
+// events (day starts, shocks, conversion arrivals, review decisions, control
+// cycles) to their owners. The hot path: run_loop.cc is one translation unit,
+// and what it calls per opportunity is inline (auction.h, the experiments'
+// ServesArm, the recorder's event log) except a bidder's Bid and, on a win,
+// the user response.
+//
+// Owns: the order of everything in a run; per-opportunity scratch arrays.
+// May not touch: campaign settings (action_applier.cc), components other than
+// bidders, the registry, end-of-run tables.
+#pragma once
+
+#include <vector>
+
+#include "core/engine/action_applier.h"
+#include "core/engine/auction.h"
+#include "core/engine/control_cycle.h"
+#include "core/engine/experiment_runtime.h"
+#include "core/engine/recorder.h"
+#include "core/engine/run_state.h"
+#include "core/engine/shocks.h"
+#include "core/engine/user_response.h"
+#include "core/interrupt.h"
+
+namespace adsim::engine {
+
+class RunLoop {
+ public:
+  RunLoop(RunState& state, Recorder& recorder, Experiments& experiments, Shocks& shocks, ControlCycle& cycle,
+          ActionApplier& applier, UserResponse& response);
+  // Runs from t = 0 to the scenario's duration; writes the last bucket and day.
+  void Run();
+
+ private:
+  // One of our bids on the current opportunity (per campaign).
+  struct OurBid {
+    int cell;
+    double bid;  // currency, capped
+    Micros bid_micros;
+    double quality;  // click-rate estimate on click-billed channels, else 1
+    int creative;
+  };
+
+  void ProcessOpportunitiesBeforeHorizon(InterruptPoller& interrupt);
+  void ProcessOpportunity(const Opportunity& opportunity);
+  double OracleBid(int campaign, int cell, int channel_segment, const Opportunity& opportunity, bool click_billing);
+  void ScheduleConversion(const Opportunity& opportunity, const Win& win, const Response& response);
+  void FinishConversion(const PendingConversion& conversion, SimTime arrival, bool reported);
+  void HandleEvent(const Event& event);
+  void StartDay(SimTime now);
+  void ArriveConversion(const Event& event);
+
+  RunState& state_;
+  Recorder& recorder_;
+  Experiments& experiments_;
+  Shocks& shocks_;
+  ControlCycle& cycle_;
+  ActionApplier& applier_;
+  UserResponse& response_;
+  std::vector<Candidate> ours_, auction_work_;
+  std::vector<OurBid> our_bid_;  // indexed by campaign
+  SlotWin wins_[kMaxSlots];
+  // Opportunities drawn from the market and not yet processed: batch_[batch_next_, batch_size_).
+  std::vector<Opportunity> batch_;
+  size_t batch_next_ = 0, batch_size_ = 0;
+  // The market has no opportunity left before this time (its last Generate came back short).
+  SimTime market_drained_until_ = 0;
+};
+
+}  // namespace adsim::engine

@@ -1,0 +1,125 @@
+// The run and its oracle (core/engine.h): ResolveSeed, RunOnce (set up the
+// kernel's parts, run the loop, write the end-of-run tables and the
+// fingerprint), OracleScenario and RunScenario (the run, then one oracle run
+// per campaign and the regret table).
+// Owns: the lifetime of one run's parts and the order they are built in.
+// May not touch: any rule of the run (they live in the parts).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "core/engine.h"
+#include "core/engine/action_applier.h"
+#include "core/engine/control_cycle.h"
+#include "core/engine/experiment_runtime.h"
+#include "core/engine/recorder.h"
+#include "core/engine/result_tables.h"
+#include "core/engine/run_loop.h"
+#include "core/engine/run_state.h"
+#include "core/engine/setup.h"
+#include "core/engine/shocks.h"
+#include "core/engine/user_response.h"
+
+namespace adsim {
+
+uint64_t ResolveSeed(const Scenario& scenario, const RunOptions& options) {
+  if (options.seed) return *options.seed;
+  if (scenario.seed) return *scenario.seed;
+  throw ConfigError(
+      {{scenario.source_name, "seed", 0,
+        "a seed in the scenario or given to the run (--seed N, seed=N); adsim never seeds from the clock", "none"}});
+}
+
+namespace engine {
+
+// One run, without its oracle.
+Results RunOnce(const Scenario& scenario, const RunOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  RunState state(scenario, options, ResolveSeed(scenario, options));
+  Experiments experiments(state);
+  Components components;
+  SetUp(state, experiments, components);
+  Shocks shocks(state);
+  Results results;
+  Recorder recorder(state, &results);
+  ActionApplier applier(state, recorder);
+  ControlCycle cycle(state, recorder, applier, experiments, std::move(components));
+  SyntheticResponse response(state);
+  RunLoop loop(state, recorder, experiments, shocks, cycle, applier, response);
+  loop.Run();
+  AddReviewsTable(state, applier, results);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  AddEndOfRunTables(state, cycle, recorder, wall, results);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(Fingerprint(results)));
+  results.text_attrs["fingerprint"] = hex;
+  for (const auto& table : results.tables) table.CheckShape();
+  return results;
+}
+
+}  // namespace engine
+
+Scenario OracleScenario(const Scenario& scenario, int campaign) {
+  Scenario oracle = scenario;
+  oracle.oracle = false;
+  oracle.recording.events = false;
+  for (auto& experiment : oracle.experiments) experiment.analyses.clear();
+  CampaignSpec& spec = oracle.campaigns.at(campaign);
+  spec.bidder = ComponentSpec{"fixed", {}, ""};
+  spec.controllers.clear();
+  if (std::isfinite(spec.daily_budget) || std::isfinite(spec.total_budget))
+    spec.controllers.push_back(ComponentSpec{"pid_pacing", {}, "oracle_pacing"});
+  return oracle;
+}
+
+Results RunScenario(const Scenario& scenario, const RunOptions& options) {
+  Results results = engine::RunOnce(scenario, options);
+  if (!scenario.oracle || options.oracle_campaign >= 0) return results;
+  std::vector<Results> oracles;
+  for (int c = 0; c < static_cast<int>(scenario.campaigns.size()); ++c) {
+    RunOptions oracle_options = options;
+    oracle_options.oracle_campaign = c;
+    oracle_options.progress = nullptr;
+    oracle_options.seed = ResolveSeed(scenario, options);
+    const Scenario oracle_scenario = OracleScenario(scenario, c);
+    oracles.push_back(engine::RunOnce(oracle_scenario, oracle_options));
+  }
+  auto column = [](const Results& run, const char* name) -> const std::vector<double>& {
+    return std::get<std::vector<double>>(run.Find("campaign_truth")->Find(name)->data);
+  };
+  Table& table =
+      results.Add("oracle",
+                  "Regret of each campaign against its oracle: the same run (same seed, same competitors) with "
+                  "the campaign's bidder knowing the true rates, under the same budgets paced by pid_pacing");
+  auto& table_campaign = table.Int("campaign", "index", "index into the campaigns table");
+  auto& oracle_spend = table.Real("oracle_spend", "currency", "the oracle's spend");
+  auto& oracle_conversions = table.Real("oracle_conversions", "count", "the oracle's conversions (truth)");
+  auto& oracle_value = table.Real("oracle_value", "currency", "the oracle's conversion value (truth)");
+  auto& regret_conversions =
+      table.Real("regret_conversions", "count", "oracle_conversions - this run's conversions (negative: beat it)");
+  auto& regret_value = table.Real("regret_value", "currency", "oracle_value - this run's conversion value");
+  const auto &conversions = column(results, "conversions"), &value = column(results, "conversion_value");
+  uint64_t combined = 0;
+  for (size_t c = 0; c < conversions.size(); ++c) {
+    const Results& oracle = oracles[c];
+    const auto &best_spend = column(oracle, "spend"), &best_conversions = column(oracle, "conversions"),
+               &best_value = column(oracle, "conversion_value");
+    combined = combined * 0x100000001b3ULL ^ Fingerprint(oracle);
+    results.real_attrs["oracle_wall_time_s"] += oracle.real_attrs.at("wall_time_s");
+    table_campaign.push_back(static_cast<int64_t>(c));
+    oracle_spend.push_back(best_spend[c]);
+    oracle_conversions.push_back(best_conversions[c]);
+    oracle_value.push_back(best_value[c]);
+    regret_conversions.push_back(best_conversions[c] - conversions[c]);
+    regret_value.push_back(best_value[c] - value[c]);
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(combined));
+  results.text_attrs["oracle_fingerprint"] = hex;
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(Fingerprint(results)));
+  results.text_attrs["fingerprint"] = hex;
+  table.CheckShape();
+  return results;
+}
+
+}  // namespace adsim

@@ -1,0 +1,75 @@
+// Shocks (shocks.h): active shocks -> market conditions and response multipliers.
+// May not touch: counters, campaigns, components, results tables.
+#include "core/engine/shocks.h"
+
+#include <algorithm>
+
+namespace adsim::engine {
+
+Shocks::Shocks(RunState& state) : state_(state) {
+  const int channel_segments = state.num_channels * state.num_segments;
+  state.conditions.num_segments = state.num_segments;
+  state.conditions.traffic.assign(channel_segments, 1.0);
+  state.conditions.competing_bids.assign(channel_segments, 1.0);
+  state.ctr_multiplier.assign(channel_segments, 1.0);
+  state.cvr_multiplier.assign(channel_segments, 1.0);
+  state.tracking.assign(channel_segments, 1.0);
+  state.platform_quality.Reset(state.num_segments, PlatformQualityHalfLives(state.scenario));
+  active_.assign(state.scenario.shocks.size(), false);
+}
+
+void Shocks::ScheduleAll() {
+  const Scenario& scenario = state_.scenario;
+  for (size_t i = 0; i < scenario.shocks.size(); ++i) {
+    if (scenario.shocks[i].start < scenario.duration)
+      state_.Push(scenario.shocks[i].start, EventKind::kShockStart, static_cast<int64_t>(i));
+    if (scenario.shocks[i].end < scenario.duration)
+      state_.Push(scenario.shocks[i].end, EventKind::kShockEnd, static_cast<int64_t>(i));
+  }
+}
+
+void Shocks::Handle(const Event& event) {
+  const ShockSpec& shock = state_.scenario.shocks[event.payload];
+  if (event.kind != EventKind::kShockStep) active_[event.payload] = event.kind == EventKind::kShockStart;
+  Recompute(event.time);
+  // A ramp moves towards its multipliers in steps until its end.
+  const SimTime next = event.time + shock.ramp_step;
+  if (shock.ramp && event.kind != EventKind::kShockEnd && next < shock.end && next < state_.scenario.duration)
+    state_.Push(next, EventKind::kShockStep, event.payload);
+}
+
+void Shocks::Recompute(SimTime now) {
+  RunState& s = state_;
+  const int channel_segments = s.num_channels * s.num_segments;
+  std::fill(s.conditions.traffic.begin(), s.conditions.traffic.end(), 1.0);
+  std::fill(s.conditions.competing_bids.begin(), s.conditions.competing_bids.end(), 1.0);
+  s.ctr_multiplier.assign(channel_segments, 1.0);
+  s.cvr_multiplier.assign(channel_segments, 1.0);
+  s.tracking.assign(channel_segments, 1.0);
+  for (size_t i = 0; i < s.scenario.shocks.size(); ++i) {
+    if (!active_[i]) continue;
+    const ShockSpec& shock = s.scenario.shocks[i];
+    // A ramp has moved the fraction f of the way from 1 to its multipliers.
+    const double f =
+        shock.ramp ? std::clamp(static_cast<double>(now - shock.start) / static_cast<double>(shock.end - shock.start),
+                                0.0, 1.0)
+                   : 1.0;
+    auto at = [f](double multiplier) { return 1.0 + f * (multiplier - 1.0); };
+    for (int channel = 0; channel < s.num_channels; ++channel) {
+      if (!shock.channels.empty() && !std::count(shock.channels.begin(), shock.channels.end(), channel)) continue;
+      for (int segment = 0; segment < s.num_segments; ++segment) {
+        if (!shock.segments.empty() && !std::count(shock.segments.begin(), shock.segments.end(), segment)) continue;
+        const int k = s.ChannelSegment(channel, segment);
+        s.conditions.traffic[k] *= at(shock.traffic);
+        s.conditions.competing_bids[k] *= at(shock.competing_bids);
+        s.ctr_multiplier[k] *= at(shock.ctr);
+        s.cvr_multiplier[k] *= at(shock.cvr);
+        s.tracking[k] *= at(shock.conversion_tracking);
+      }
+    }
+  }
+  s.platform_quality.OnLiveChange(now, s.ctr_multiplier);
+  s.market->OnConditionsChanged(now, s.conditions);
+}
+
+}  // namespace adsim::engine

@@ -1,0 +1,55 @@
+// The synthetic user response (user_response.h).
+// May not touch: counters, budgets, the event heap, results tables.
+#include "core/engine/user_response.h"
+
+#include <boost/random/exponential_distribution.hpp>
+#include <boost/random/normal_distribution.hpp>
+#include <cmath>
+
+#include "core/random.h"
+
+namespace adsim::engine {
+
+Response SyntheticResponse::Respond(const Opportunity& opportunity, const Win& win) {
+  RunState& s = state_;
+  Response response;
+  double true_ctr = s.true_ctr[win.cell];
+  if (s.HasFatigue(win.cell)) {
+    FatigueState& fatigue = s.fatigue[s.fatigue_index[win.cell]];
+    true_ctr *= fatigue.Factor(opportunity.time);  // exposures before this impression
+    fatigue.Expose();
+  }
+  const double click_probability = true_ctr * s.ctr_multiplier[win.channel_segment] * opportunity.propensity *
+                                   s.scenario.channels[opportunity.channel].click_factors[win.slot];
+  ResponseRng rng(opportunity.response_key, win.slot);
+  response.click = rng.Uniform() < click_probability;
+  if (!response.click) return response;
+  if (!(rng.Uniform() < s.true_cvr[win.cell] * s.cvr_multiplier[win.channel_segment])) return response;
+  response.converts = true;
+  // Delay, value and reporting draws continue the opportunity's response stream.
+  const SegmentSpec& seg = state_.scenario.segments[opportunity.segment];
+  boost::random::normal_distribution<double> normal(0.0, 1.0);
+  boost::random::exponential_distribution<double> exponential(1.0);
+  double delay_us;
+  switch (seg.delay_dist) {
+    case DelayDist::kFixed:
+      delay_us = static_cast<double>(seg.delay_mean);
+      break;
+    case DelayDist::kExponential:
+      delay_us = static_cast<double>(seg.delay_mean) * exponential(rng);
+      break;
+    case DelayDist::kLognormal:
+    default:
+      delay_us = static_cast<double>(seg.delay_mean) * std::exp(seg.delay_sigma * normal(rng));
+      break;
+  }
+  double value = seg.value_mean;
+  if (seg.value_dist == ValueDist::kLognormal)  // mean-preserving: E[value] = value_mean
+    value = seg.value_mean * std::exp(seg.value_sigma * normal(rng) - 0.5 * seg.value_sigma * seg.value_sigma);
+  response.delay_us = delay_us;
+  response.value = value;
+  response.tracking_draw = rng.Uniform();
+  return response;
+}
+
+}  // namespace adsim::engine
