@@ -122,7 +122,7 @@ void AddEndOfRunTables(const RunState& state, const ControlCycle& cycle, const R
         &truth.Real("fatigue_half_life", "impressions",
                     "true ctr is multiplied by 2^(-n/half_life), n = the creative's impressions in the segment so far; "
                     "0 = no fatigue");
-    truth_recovery = &truth.Int("fatigue_recovery", "us",
+    truth_recovery = &truth.Int("fatigue_recovery", "us_duration",
                                 "time constant of the exponential decay of n between impressions; 0 = none");
   }
   for (int c = 0; c < state.num_campaigns; ++c)
@@ -153,7 +153,7 @@ void AddEndOfRunTables(const RunState& state, const ControlCycle& cycle, const R
   auto& shock_competing_bids = shocks.Real("competing_bids", "ratio", "multiplier");
   auto& shock_tracking = shocks.Real("conversion_tracking", "ratio", "fraction of conversions reported");
   auto& shock_shape = shocks.Text("shape", "step (full multipliers from start to end) or ramp (linear from 1 to them)");
-  auto& shock_ramp_step = shocks.Int("ramp_step", "us", "time between the steps of a ramp");
+  auto& shock_ramp_step = shocks.Int("ramp_step", "us_duration", "time between the steps of a ramp");
   for (const auto& shock : scenario.shocks) {
     shock_name.push_back(shock.name);
     shock_start.push_back(shock.start);
