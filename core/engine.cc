@@ -12,6 +12,7 @@
 #include "core/guardrails.h"
 #include "core/interrupt.h"
 #include "core/ledger.h"
+#include "core/market.h"
 #include "core/monitor_scoring.h"
 #include "core/random.h"
 #include "core/registry.h"
@@ -19,7 +20,6 @@
 #include "core/strategy.h"
 #include "simulators/auction.h"
 #include "simulators/platform_quality.h"
-#include "simulators/synthetic_market.h"
 
 namespace adsim {
 
@@ -595,7 +595,7 @@ void Engine::Build() {
     monitors_.push_back({spec.label.empty() ? mi->name : spec.label, mi->make_monitor(context(-1, spec, *mi))});
   }
   // Market and shocks.
-  market_ = opt_.make_market ? opt_.make_market(sc_, seed_) : std::make_unique<SyntheticMarket>(sc_, seed_);
+  market_ = MakeMarket(sc_, seed_);
   conditions_.num_segments = ns_;
   conditions_.traffic.assign(nk, 1.0);
   conditions_.competing_bids.assign(nk, 1.0);

@@ -14,8 +14,6 @@
 
 namespace adsim {
 
-class Market;
-
 struct RunOptions {
   std::optional<uint64_t> seed;  // overrides the scenario's seed
   // Called once per control cycle with the fraction of simulated time done.
@@ -28,8 +26,6 @@ struct RunOptions {
   // often); may throw to stop the run. The Python module checks for
   // KeyboardInterrupt (Ctrl-C) with it.
   std::function<void()> check_interrupt;
-  // Optional market replacing the synthetic one (log replay, tests).
-  std::function<std::unique_ptr<Market>(const Scenario&, uint64_t seed)> make_market;
   // Internal: this run is the oracle of another for this campaign (see
   // Scenario::oracle): its bidder is replaced by the true expected value of
   // the impression; -1 = an ordinary run.
