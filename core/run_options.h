@@ -1,20 +1,16 @@
 // How one run is driven from outside the scenario: seed override, progress,
-// cancellation, a replacement market, the oracle flag and a reviewer of held
-// actions. Included by core/engine.h; read by the kernel (core/engine/).
+// cancellation, the oracle flag and a reviewer of held actions. Included by core/engine.h; read by the kernel (core/engine/).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
 
 #include "core/review.h"
 #include "core/scenario.h"
 
 namespace adsim {
-
-class Market;
 
 struct RunOptions {
   std::optional<uint64_t> seed;  // overrides the scenario's seed
@@ -28,8 +24,6 @@ struct RunOptions {
   // often); may throw to stop the run. The Python module checks for
   // KeyboardInterrupt (Ctrl-C) with it.
   std::function<void()> check_interrupt;
-  // Optional market replacing the synthetic one (log replay, tests).
-  std::function<std::unique_ptr<Market>(const Scenario&, uint64_t seed)> make_market;
   // Internal: this run is the oracle of another for this campaign (see
   // Scenario::oracle): its bidder is replaced by the true expected value of
   // the impression; -1 = an ordinary run.

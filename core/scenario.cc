@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/market.h"
 #include "core/scenario_limits.h"
 
 namespace adsim {
@@ -509,11 +510,12 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   if (!r.Map(root, "",
              {"name", "description", "seed", "start", "duration", "bucket", "control_cycle", "channels", "segments",
               "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails", "recording", "experiments",
-              "oracle", "account_budget"}))
+              "oracle", "account_budget", "market"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");
   sc.description = r.String(root, "", "description", "");
+  sc.market = r.Choice(root, "", "market", sc.market, MarketNames());
   if (root["seed"].IsDefined() && !root["seed"].IsNull()) {
     uint64_t s;
     if (!IsScalarNode(root["seed"]) || !YAML::convert<uint64_t>::decode(root["seed"], s))

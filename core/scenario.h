@@ -209,6 +209,7 @@ struct Scenario {
   SimTime duration = kMicrosPerDay;
   SimTime bucket = kMicrosPerHour;
   SimTime control_cycle = 15 * kMicrosPerMinute;
+  std::string market = "synthetic";  // the registered market that generates opportunities (core/market.h)
   std::vector<ChannelSpec> channels;
   std::vector<SegmentSpec> segments;
   std::vector<CampaignSpec> campaigns;

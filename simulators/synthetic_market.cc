@@ -227,4 +227,9 @@ size_t SyntheticMarket::Generate(SimTime until, Opportunity* out, size_t max) {
   return n;
 }
 
+ADSIM_REGISTER_MARKET("synthetic",
+                      "per channel, Poisson arrivals following the hour-of-day and day-of-week profiles, users from "
+                      "finite segment populations, K lognormal competitor bids",
+                      SyntheticMarket);
+
 }  // namespace adsim

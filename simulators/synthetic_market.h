@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/random.h"
-#include "simulators/market.h"
+#include "core/market.h"
 
 namespace adsim {
 

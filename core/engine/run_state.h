@@ -20,11 +20,11 @@
 #include "core/engine/platform_quality.h"
 #include "core/event_queue.h"
 #include "core/ledger.h"
+#include "core/market.h"
 #include "core/random.h"
 #include "core/run_options.h"
 #include "core/scenario.h"
 #include "core/strategy.h"
-#include "simulators/market.h"
 
 namespace adsim::engine {
 

@@ -1,12 +1,12 @@
 // Setup (setup.h): Scenario -> run state, experiments and components.
-// The only caller of the registry in the kernel. May not touch: run logic.
+// The only caller of the registries (components, markets) in the kernel. May not touch: run logic.
 #include "core/engine/setup.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "core/registry.h"
-#include "simulators/synthetic_market.h"
+#include "core/market.h"
 
 namespace adsim::engine {
 
@@ -216,8 +216,7 @@ void SetUp(RunState& s, Experiments& experiments, Components& components) {
     components.monitors.push_back(
         {spec.label.empty() ? info->name : spec.label, spec.where, info->make_monitor(context(-1, spec, *info))});
   }
-  s.market = s.options.make_market ? s.options.make_market(scenario, s.seed)
-                                   : std::make_unique<SyntheticMarket>(scenario, s.seed);
+  s.market = MakeMarket(scenario, s.seed);
 }
 
 }  // namespace adsim::engine

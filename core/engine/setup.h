@@ -1,7 +1,6 @@
 // Setup: turns a Scenario into the run state, the experiments and the
-// components of one run. The only caller of the component registry in the
-// kernel; creates the market (RunOptions::make_market, else the synthetic
-// one).
+// components of one run. The only caller of the component registry and of
+// the market registry (MakeMarket, core/market.h) in the kernel.
 //
 // Owns: construction order and every component's BuildContext.
 // May not touch: anything after construction (no run logic here).

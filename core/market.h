@@ -1,0 +1,88 @@
+// The market interface: where impression opportunities come from, and the
+// registry of markets by name. The engine only sees this interface and gets
+// its market from the registry (the scenario's `market` field), so a new
+// market (log replay, calibrated, journeys) is one file in simulators/ plus
+// one line in its CMakeLists.txt, like a strategy. Owns the Opportunity and
+// MarketConditions types; may not include simulators/ or strategies/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/scenario.h"
+#include "core/types.h"
+
+namespace adsim {
+
+// One impression opportunity with the market's private truth attached. Never
+// handed to a strategy: the engine builds a BidRequest from it.
+struct Opportunity {
+  SimTime time = 0;
+  int32_t channel = 0;
+  int32_t segment = 0;
+  int64_t user = 0;
+  double propensity = 1.0;      // the user's true click propensity multiplier
+  uint64_t response_key = 0;    // seeds the user's response draws (see ResponseRng)
+  double competing[kMaxSlots];  // highest competing bids (per-impression value), descending
+};
+
+// Multipliers the engine applies from active shocks, per channel x segment.
+struct MarketConditions {
+  int num_segments = 0;
+  std::vector<double> traffic;         // [channel * num_segments + segment]
+  std::vector<double> competing_bids;  // same layout
+};
+
+class Market {
+ public:
+  virtual ~Market() = default;
+  // Fills `out` with up to `max` opportunities with time < `until`, in
+  // non-decreasing time order, continuing where the last call stopped. Returns
+  // how many were written; fewer than `max` means none is left before `until`.
+  // Must not depend on anything the strategies do (common random numbers).
+  virtual size_t Generate(SimTime until, Opportunity* out, size_t max) = 0;
+  // Market conditions changed at time `now` (a shock started or ended).
+  // Opportunities already generated are unaffected.
+  virtual void OnConditionsChanged(SimTime now, const MarketConditions& conditions) = 0;
+};
+
+// ---- The market registry. Each market registers itself in its own file:
+//   ADSIM_REGISTER_MARKET("synthetic", "Poisson arrivals, lognormal competitors", SyntheticMarket);
+// with a constructor Type(const Scenario&, uint64_t seed). The folders holding
+// markets are CMake OBJECT libraries, so registrations are never dropped.
+using MarketFactory = std::function<std::unique_ptr<Market>(const Scenario& scenario, uint64_t seed)>;
+
+struct MarketInfo {
+  std::string name;
+  std::string description;
+  MarketFactory make;
+};
+
+// Throws ConfigError if the name is taken or empty. Thread-safe.
+void RegisterMarket(MarketInfo info);
+// Every registered market, sorted by name.
+std::vector<MarketInfo> RegisteredMarkets();
+std::vector<std::string> MarketNames();
+// The market the scenario names (Scenario::market), for this run's seed. An
+// unknown name is a ConfigError naming the scenario's file, the field
+// `market` and the valid names.
+std::unique_ptr<Market> MakeMarket(const Scenario& scenario, uint64_t seed);
+
+struct MarketRegistration {
+  explicit MarketRegistration(MarketInfo info) { RegisterMarket(std::move(info)); }
+};
+
+}  // namespace adsim
+
+#define ADSIM_MARKET_CONCAT_INNER(a, b) a##b
+#define ADSIM_MARKET_CONCAT(a, b) ADSIM_MARKET_CONCAT_INNER(a, b)
+// One line registers a market type under a name (at static initialisation).
+#define ADSIM_REGISTER_MARKET(name, description, Type)                                                       \
+  static const ::adsim::MarketRegistration ADSIM_MARKET_CONCAT(adsim_market_registration_, __LINE__)(        \
+      ::adsim::MarketInfo{name, description, [](const ::adsim::Scenario& scenario, uint64_t seed) {          \
+                            return std::unique_ptr<::adsim::Market>(std::make_unique<Type>(scenario, seed)); \
+                          }})
