@@ -27,25 +27,26 @@ Response SyntheticResponse::Respond(const Opportunity& opportunity, const Win& w
   if (!(rng.Uniform() < s.true_cvr[win.cell] * s.cvr_multiplier[win.channel_segment])) return response;
   response.converts = true;
   // Delay, value and reporting draws continue the opportunity's response stream.
-  const SegmentSpec& seg = state_.scenario.segments[opportunity.segment];
+  const SegmentSpec& segment = state_.scenario.segments[opportunity.segment];
   boost::random::normal_distribution<double> normal(0.0, 1.0);
   boost::random::exponential_distribution<double> exponential(1.0);
   double delay_us;
-  switch (seg.delay_dist) {
+  switch (segment.delay_dist) {
     case DelayDist::kFixed:
-      delay_us = static_cast<double>(seg.delay_mean);
+      delay_us = static_cast<double>(segment.delay_mean);
       break;
     case DelayDist::kExponential:
-      delay_us = static_cast<double>(seg.delay_mean) * exponential(rng);
+      delay_us = static_cast<double>(segment.delay_mean) * exponential(rng);
       break;
     case DelayDist::kLognormal:
     default:
-      delay_us = static_cast<double>(seg.delay_mean) * std::exp(seg.delay_sigma * normal(rng));
+      delay_us = static_cast<double>(segment.delay_mean) * std::exp(segment.delay_sigma * normal(rng));
       break;
   }
-  double value = seg.value_mean;
-  if (seg.value_dist == ValueDist::kLognormal)  // mean-preserving: E[value] = value_mean
-    value = seg.value_mean * std::exp(seg.value_sigma * normal(rng) - 0.5 * seg.value_sigma * seg.value_sigma);
+  double value = segment.value_mean;
+  if (segment.value_dist == ValueDist::kLognormal)  // mean-preserving: E[value] = value_mean
+    value = segment.value_mean *
+            std::exp(segment.value_sigma * normal(rng) - 0.5 * segment.value_sigma * segment.value_sigma);
   response.delay_us = delay_us;
   response.value = value;
   response.tracking_draw = rng.Uniform();

@@ -1,3 +1,3 @@
 # Bids are no longer capped at the remaining budget.
-#file: core/engine.cc
-s|Micros bid_micros = std::min(UnitsToMicrosFloor(bid), remaining);|Micros bid_micros = UnitsToMicrosFloor(bid);|
+#file: core/engine/run_loop.cc
+s|const Micros bid_micros = std::min(UnitsToMicrosFloor(bid), remaining);|const Micros bid_micros = UnitsToMicrosFloor(bid);|

@@ -1,3 +1,3 @@
 # Click-billed channels charge the second score per click, not divided by the click rate.
-#file: core/engine.cc
-s|: sw.price_score / ob.quality;|: sw.price_score;|
+#file: core/engine/run_loop.cc
+s|: slot_win.price_score / ours.quality;|: slot_win.price_score;|

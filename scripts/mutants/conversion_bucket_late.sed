@@ -1,3 +1,3 @@
 # A conversion arriving before the next sparse event no longer lowers the horizon: counted one bucket late.
-#file: core/engine.cc
-s|if (t < horizon_) horizon_ = t;|(void)t;|
+#file: core/engine/run_state.h
+s|if (time < horizon) horizon = time;|(void)time;|

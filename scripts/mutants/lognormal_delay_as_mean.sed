@@ -1,3 +1,3 @@
 # Lognormal delays off by exp(sigma^2/2): the median parameter is treated as the mean.
-#file: core/engine.cc
-s|std::exp(seg.delay_sigma \* normal(rng));|std::exp(seg.delay_sigma * normal(rng) - 0.5 * seg.delay_sigma * seg.delay_sigma);|
+#file: core/engine/user_response.cc
+s|std::exp(segment.delay_sigma \* normal(rng));|std::exp(segment.delay_sigma * normal(rng) - 0.5 * segment.delay_sigma * segment.delay_sigma);|

@@ -1,3 +1,3 @@
 # Clicks ignore the user's propensity.
-#file: core/engine.cc
-s|ctr_mult_\[k\] \* o.propensity \* chs.click_factors\[sw.slot\]|ctr_mult_[k] * chs.click_factors[sw.slot]|
+#file: core/engine/user_response.cc
+s|s.ctr_multiplier\[win.channel_segment\] \* opportunity.propensity \*|s.ctr_multiplier[win.channel_segment] *|

@@ -1,3 +1,3 @@
 # The user's response draws depend on which campaign won (breaks common random numbers).
-#file: core/engine.cc
-s|ResponseRng rng(o.response_key, sw.slot);|ResponseRng rng(o.response_key ^ static_cast<uint64_t>(c), sw.slot);|
+#file: core/engine/user_response.cc
+s|ResponseRng rng(opportunity.response_key, win.slot);|ResponseRng rng(opportunity.response_key ^ static_cast<uint64_t>(win.campaign), win.slot);|
