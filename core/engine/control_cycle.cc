@@ -37,18 +37,17 @@ void RethrowWithContext(const char* kind, const std::string& name, const std::st
 }
 
 Snapshot ControlCycle::BuildSnapshot(SimTime now) {
-  RunState& s = state_;
-  const Scenario& scenario = s.scenario;
+  const Scenario& scenario = state_.scenario;
   Snapshot snapshot;
   snapshot.time = now;
-  snapshot.day_start = s.day_start;
+  snapshot.day_start = state_.day_start;
   snapshot.control_cycle = scenario.control_cycle;
-  snapshot.num_channels = s.num_channels;
-  snapshot.num_segments = s.num_segments;
-  snapshot.num_creatives = s.num_creatives;
-  snapshot.cell_offset = s.cell_offset;
-  for (int campaign = 0; campaign < s.num_campaigns; ++campaign) {
-    CampaignRuntime& runtime = s.campaigns[campaign];
+  snapshot.num_channels = state_.num_channels;
+  snapshot.num_segments = state_.num_segments;
+  snapshot.num_creatives = state_.num_creatives;
+  snapshot.cell_offset = state_.cell_offset;
+  for (int campaign = 0; campaign < state_.num_campaigns; ++campaign) {
+    CampaignRuntime& runtime = state_.campaigns[campaign];
     runtime.state.spend_today = MicrosToUnits(runtime.ledger.spend_today());
     runtime.state.spend_total = MicrosToUnits(runtime.ledger.spend_total());
     snapshot.campaigns.push_back(runtime.state);
@@ -57,17 +56,17 @@ Snapshot ControlCycle::BuildSnapshot(SimTime now) {
     runtime.cycle_total = runtime.state.total_budget;
     runtime.cycle_modifier = runtime.state.segment_modifier;
   }
-  snapshot.total.resize(s.num_cells);
-  snapshot.last_cycle.resize(s.num_cells);
-  snapshot.today.resize(s.num_cells);
-  for (int i = 0; i < s.num_cells; ++i) {
-    snapshot.total[i] = ToObserved(s.total[i]);
-    snapshot.last_cycle[i] = ToObserved(Minus(s.total[i], s.cycle_base[i]));
-    snapshot.today[i] = ToObserved(Minus(s.total[i], s.day_base[i]));
+  snapshot.total.resize(state_.num_cells);
+  snapshot.last_cycle.resize(state_.num_cells);
+  snapshot.today.resize(state_.num_cells);
+  for (int i = 0; i < state_.num_cells; ++i) {
+    snapshot.total[i] = ToObserved(state_.total[i]);
+    snapshot.last_cycle[i] = ToObserved(Minus(state_.total[i], state_.cycle_base[i]));
+    snapshot.today[i] = ToObserved(Minus(state_.total[i], state_.day_base[i]));
   }
-  s.cycle_base = s.total;
-  snapshot.hourly_traffic_share.resize(s.num_channels);
-  for (int channel = 0; channel < s.num_channels; ++channel) {
+  state_.cycle_base = state_.total;
+  snapshot.hourly_traffic_share.resize(state_.num_channels);
+  for (int channel = 0; channel < state_.num_channels; ++channel) {
     const auto& hour_of_day = scenario.channels[channel].hour_of_day;
     double sum = 0;
     for (double v : hour_of_day) sum += v;

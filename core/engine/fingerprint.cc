@@ -29,7 +29,7 @@ uint64_t Fingerprint(const Results& results) {
           [&mix](const auto& v) {
             using T = typename std::decay_t<decltype(v)>::value_type;
             if constexpr (std::is_same_v<T, std::string>) {
-              for (const auto& s : v) mix(s.data(), s.size() + 1);
+              for (const auto& text : v) mix(text.data(), text.size() + 1);
             } else {
               mix(v.data(), v.size() * sizeof(T));
             }

@@ -175,18 +175,17 @@ void Recorder::RecordAction(SimTime now, const std::string& controller, const Ac
 }
 
 void Recorder::FlushBucket(SimTime bucket_start) {
-  const RunState& s = state_;
-  const int channel_segments = s.num_channels * s.num_segments;
-  for (int campaign = 0; campaign < s.num_campaigns; ++campaign) {
-    for (int k = 0; k < channel_segments; ++k) {
-      for (int creative = 0; creative < s.num_creatives[campaign]; ++creative) {
-        const int cell = s.Cell(campaign, k, creative);
-        const CellCounters d = Minus(s.total[cell], bucket_base_[cell]);
+  const int channel_segments = state_.num_channels * state_.num_segments;
+  for (int campaign = 0; campaign < state_.num_campaigns; ++campaign) {
+    for (int channel_segment = 0; channel_segment < channel_segments; ++channel_segment) {
+      for (int creative = 0; creative < state_.num_creatives[campaign]; ++creative) {
+        const int cell = state_.Cell(campaign, channel_segment, creative);
+        const CellCounters d = Minus(state_.total[cell], bucket_base_[cell]);
         if (d.requests == 0 && d.conversions == 0 && d.wins == 0) continue;
         aggregates_.bucket->push_back(bucket_start);
         aggregates_.campaign->push_back(campaign);
-        aggregates_.channel->push_back(k / s.num_segments);
-        aggregates_.segment->push_back(k % s.num_segments);
+        aggregates_.channel->push_back(channel_segment / state_.num_segments);
+        aggregates_.segment->push_back(channel_segment % state_.num_segments);
         aggregates_.creative->push_back(creative);
         aggregates_.opportunities->push_back(d.requests);
         aggregates_.bids->push_back(d.bids);
@@ -199,16 +198,16 @@ void Recorder::FlushBucket(SimTime bucket_start) {
       }
     }
   }
-  bucket_base_ = s.total;
-  for (int k = 0; k < channel_segments; ++k) {
-    const int64_t d = s.market_total[k] - market_base_[k];
+  bucket_base_ = state_.total;
+  for (int channel_segment = 0; channel_segment < channel_segments; ++channel_segment) {
+    const int64_t d = state_.market_total[channel_segment] - market_base_[channel_segment];
     if (d == 0) continue;
     market_.bucket->push_back(bucket_start);
-    market_.channel->push_back(k / s.num_segments);
-    market_.segment->push_back(k % s.num_segments);
+    market_.channel->push_back(channel_segment / state_.num_segments);
+    market_.segment->push_back(channel_segment % state_.num_segments);
     market_.opportunities->push_back(d);
   }
-  market_base_ = s.market_total;
+  market_base_ = state_.market_total;
 }
 
 void Recorder::CloseDay(SimTime day_start) {

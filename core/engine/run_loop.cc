@@ -28,44 +28,44 @@ RunLoop::RunLoop(RunState& state, Recorder& recorder, Experiments& experiments, 
 // controller moved the campaign's bid from its initial value.
 double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opportunity& opportunity,
                           bool click_billing) {
-  const RunState& s = state_;
-  const CampaignRuntime& runtime = s.campaigns[campaign];
-  const CampaignSpec& spec = s.scenario.campaigns[campaign];
+  const CampaignRuntime& runtime = state_.campaigns[campaign];
+  const CampaignSpec& spec = state_.scenario.campaigns[campaign];
   const double unit =
-      spec.goal == GoalKind::kCpa ? spec.goal_value : s.scenario.segments[opportunity.segment].value_mean;
-  double value = s.true_cvr[cell] * s.cvr_multiplier[channel_segment] * unit;
+      spec.goal == GoalKind::kCpa ? spec.goal_value : state_.scenario.segments[opportunity.segment].value_mean;
+  double value = state_.true_cvr[cell] * state_.cvr_multiplier[channel_segment] * unit;
   if (!click_billing) {
-    double ctr = s.true_ctr[cell] * s.ctr_multiplier[channel_segment] * opportunity.propensity *
-                 s.scenario.channels[opportunity.channel].click_factors[0];
-    if (s.HasFatigue(cell)) ctr *= state_.fatigue[s.fatigue_index[cell]].Factor(opportunity.time);
+    double ctr = state_.true_ctr[cell] * state_.ctr_multiplier[channel_segment] * opportunity.propensity *
+                 state_.scenario.channels[opportunity.channel].click_factors[0];
+    if (state_.HasFatigue(cell)) ctr *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
     value *= ctr;
   }
   return runtime.state.initial_bid > 0 ? value * runtime.state.bid / runtime.state.initial_bid : value;
 }
 
 void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
-  RunState& s = state_;
-  ++s.opportunities;
-  const int k = s.ChannelSegment(opportunity.channel, opportunity.segment);
-  ++s.market_total[k];
-  const ChannelSpec& channel = s.scenario.channels[opportunity.channel];
+  ++state_.opportunities;
+  const int channel_segment = state_.ChannelSegment(opportunity.channel, opportunity.segment);
+  ++state_.market_total[channel_segment];
+  const ChannelSpec& channel = state_.scenario.channels[opportunity.channel];
   const bool click_billing = channel.billing == Billing::kClick;
-  if (click_billing) s.platform_quality.Advance(opportunity.time);
+  if (click_billing) state_.platform_quality.Advance(opportunity.time);
   BidRequest request;
   request.time = opportunity.time;
   request.channel = opportunity.channel;
   request.segment = opportunity.segment;
   request.user = opportunity.user;
-  request.hour_of_day = static_cast<int>(((opportunity.time + s.scenario.start_offset_in_day) / kMicrosPerHour) % 24);
+  request.hour_of_day =
+      static_cast<int>(((opportunity.time + state_.scenario.start_offset_in_day) / kMicrosPerHour) % 24);
   request.floor = channel.floor;
   int bidders = 0;
   // What the account can still spend on this opportunity: each of our bids
   // takes its capped amount out of it, so that several of our campaigns
   // winning slots of one auction cannot together pass the account cap.
-  Micros account_left = s.account.Remaining();
-  for (int e = s.eligible_offset[k], e_end = s.eligible_offset[k + 1]; e < e_end; ++e) {
-    const int campaign = s.eligible[e];
-    CampaignRuntime& runtime = s.campaigns[campaign];
+  Micros account_left = state_.account.Remaining();
+  for (int e = state_.eligible_offset[channel_segment], e_end = state_.eligible_offset[channel_segment + 1]; e < e_end;
+       ++e) {
+    const int campaign = state_.eligible[e];
+    CampaignRuntime& runtime = state_.campaigns[campaign];
     const int active = static_cast<int>(runtime.active_creatives.size());
     if (runtime.state.paused || active == 0) continue;
     if (experiments_.IsArm(campaign) && !experiments_.ServesArm(campaign, opportunity)) continue;
@@ -81,25 +81,27 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
                            runtime.creative_cumulative.begin());
       creative = runtime.active_creatives[std::min(i, active - 1)];
     }
-    const int cell = s.Cell(campaign, k, creative);
-    ++s.total[cell].requests;
+    const int cell = state_.Cell(campaign, channel_segment, creative);
+    ++state_.total[cell].requests;
     const Micros remaining = std::min(runtime.ledger.Remaining(), account_left);
     if (remaining <= 0) continue;
     request.creative = creative;
-    double bid = (campaign == s.oracle_campaign ? OracleBid(campaign, cell, k, opportunity, click_billing)
-                                                : runtime.bidder->Bid(request, runtime.state)) *
-                 runtime.state.segment_modifier[opportunity.segment];
+    double bid =
+        (campaign == state_.oracle_campaign ? OracleBid(campaign, cell, channel_segment, opportunity, click_billing)
+                                            : runtime.bidder->Bid(request, runtime.state)) *
+        runtime.state.segment_modifier[opportunity.segment];
     if (!(bid > 0)) continue;
-    const GuardrailSpec& guardrails = s.scenario.campaigns[campaign].guardrails;
+    const GuardrailSpec& guardrails = state_.scenario.campaigns[campaign].guardrails;
     if (bid > guardrails.max_bid) bid = guardrails.max_bid;
     const Micros bid_micros = std::min(UnitsToMicrosFloor(bid), remaining);
     if (bid_micros <= 0) continue;
     bid = MicrosToUnits(bid_micros);
     // On click-billed channels the floor is a reserve price per click.
     if (click_billing && bid < channel.floor) continue;
-    double quality = click_billing ? s.true_ctr[cell] * s.platform_quality.Multiplier(k) : 1.0;
-    if (click_billing && s.HasFatigue(cell)) quality *= s.fatigue[s.fatigue_index[cell]].Factor(opportunity.time);
-    ++s.total[cell].bids;
+    double quality = click_billing ? state_.true_ctr[cell] * state_.platform_quality.Multiplier(channel_segment) : 1.0;
+    if (click_billing && state_.HasFatigue(cell))
+      quality *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
+    ++state_.total[cell].bids;
     account_left -= bid_micros;
     ours_[bidders++] = {bid * quality, campaign};
     our_bid_[campaign] = {cell, bid, bid_micros, quality, creative};
@@ -114,24 +116,24 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     const SlotWin& slot_win = wins_[w];
     const int campaign = slot_win.bidder;
     const OurBid& ours = our_bid_[campaign];
-    CampaignRuntime& runtime = s.campaigns[campaign];
+    CampaignRuntime& runtime = state_.campaigns[campaign];
     // Price in billing units (per impression, or per click), never above the capped bid.
     double price = channel.auction == AuctionType::kFirstPrice ? ours.bid : slot_win.price_score / ours.quality;
     if (click_billing && price < channel.floor) price = channel.floor;
     const Micros price_micros = std::min(static_cast<Micros>(std::llround(price * kMicrosPerUnit)), ours.bid_micros);
-    CellCounters& counters = s.total[ours.cell];
+    CellCounters& counters = state_.total[ours.cell];
     ++counters.wins;
     UserCounts* const user = experiments_.user_row[campaign];
     if (user) ++user->impressions;
     auto charge = [&] {
       runtime.ledger.Charge(price_micros, opportunity.time);
-      s.account.Charge(price_micros, opportunity.time);
+      state_.account.Charge(price_micros, opportunity.time);
       counters.spend += price_micros;
       runtime.state.spend_today = MicrosToUnits(runtime.ledger.spend_today());  // bidders see spend as it happens
       runtime.state.spend_total = MicrosToUnits(runtime.ledger.spend_total());
     };
     if (!click_billing) charge();
-    const Win win{campaign, ours.cell, ours.creative, slot_win.slot, k};
+    const Win win{campaign, ours.cell, ours.creative, slot_win.slot, channel_segment};
     const Response response = response_.Respond(opportunity, win);
     if (w == 0) {
       first_click = response.click;
@@ -153,26 +155,25 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
 }
 
 void RunLoop::ScheduleConversion(const Opportunity& opportunity, const Win& win, const Response& response) {
-  RunState& s = state_;
   const PendingConversion conversion{opportunity.time, win.campaign,     opportunity.channel, opportunity.segment,
                                      win.creative,     opportunity.user, response.value,      response.tracking_draw};
   const double at = static_cast<double>(opportunity.time) + std::max(1.0, response.delay_us);
-  const SimTime duration = s.scenario.duration;
+  const SimTime duration = state_.scenario.duration;
   const SimTime arrival = at >= static_cast<double>(duration) ? duration + 1 : static_cast<SimTime>(at);
   if (arrival >= duration) {  // after the end: truth only, never seen by the advertiser
     FinishConversion(conversion, static_cast<SimTime>(std::min(at, 9.0e18)), false);
     return;
   }
   int64_t index;
-  if (!s.free_pending.empty()) {
-    index = s.free_pending.back();
-    s.free_pending.pop_back();
-    s.pending[index] = conversion;
+  if (!state_.free_pending.empty()) {
+    index = state_.free_pending.back();
+    state_.free_pending.pop_back();
+    state_.pending[index] = conversion;
   } else {
-    index = static_cast<int64_t>(s.pending.size());
-    s.pending.push_back(conversion);
+    index = static_cast<int64_t>(state_.pending.size());
+    state_.pending.push_back(conversion);
   }
-  s.Push(arrival, EventKind::kConversion, index);
+  state_.Push(arrival, EventKind::kConversion, index);
 }
 
 // A conversion leaves the run: counted in the truth totals and recorded.
@@ -183,27 +184,25 @@ void RunLoop::FinishConversion(const PendingConversion& conversion, SimTime arri
 }
 
 void RunLoop::StartDay(SimTime now) {
-  RunState& s = state_;
-  recorder_.CloseDay(s.day_start);
-  s.day_start = now;
-  s.account.StartDay();
-  for (auto& runtime : s.campaigns) {
+  recorder_.CloseDay(state_.day_start);
+  state_.day_start = now;
+  state_.account.StartDay();
+  for (auto& runtime : state_.campaigns) {
     runtime.ledger.StartDay();
     runtime.state.spend_today = 0;
     runtime.max_daily_budget_today = runtime.ledger.daily_budget();
   }
-  s.day_base = s.total;
-  if (now + kMicrosPerDay < s.scenario.duration) s.Push(now + kMicrosPerDay, EventKind::kDayStart, 0);
+  state_.day_base = state_.total;
+  if (now + kMicrosPerDay < state_.scenario.duration) state_.Push(now + kMicrosPerDay, EventKind::kDayStart, 0);
 }
 
 void RunLoop::ArriveConversion(const Event& event) {
-  RunState& s = state_;
-  const PendingConversion conversion = s.pending[event.payload];
-  s.free_pending.push_back(event.payload);
-  const int k = s.ChannelSegment(conversion.channel, conversion.segment);
-  const bool reported = conversion.tracking_draw < s.tracking[k];
+  const PendingConversion conversion = state_.pending[event.payload];
+  state_.free_pending.push_back(event.payload);
+  const int channel_segment = state_.ChannelSegment(conversion.channel, conversion.segment);
+  const bool reported = conversion.tracking_draw < state_.tracking[channel_segment];
   if (reported) {
-    CellCounters& counters = s.total[s.Cell(conversion.campaign, k, conversion.creative)];
+    CellCounters& counters = state_.total[state_.Cell(conversion.campaign, channel_segment, conversion.creative)];
     ++counters.conversions;
     counters.value += conversion.value;
     counters.value_sq += conversion.value * conversion.value;
@@ -261,37 +260,36 @@ void RunLoop::ProcessOpportunitiesBeforeHorizon(InterruptPoller& interrupt) {
 }
 
 void RunLoop::Run() {
-  RunState& s = state_;
-  const Scenario& scenario = s.scenario;
+  const Scenario& scenario = state_.scenario;
   experiments_.RebuildArms();
   // Sparse events known up front.
   const SimTime first_midnight = kMicrosPerDay - scenario.start_offset_in_day;
-  if (first_midnight < scenario.duration) s.Push(first_midnight, EventKind::kDayStart, 0);
+  if (first_midnight < scenario.duration) state_.Push(first_midnight, EventKind::kDayStart, 0);
   shocks_.ScheduleAll();
   // The first control cycle runs at t = 0, before any opportunity, so
   // controllers can set their opening bids and budgets.
-  s.Push(0, EventKind::kCycle, 0);
+  state_.Push(0, EventKind::kCycle, 0);
   SimTime bucket_start = 0;
   const SimTime end = scenario.duration;
-  InterruptPoller interrupt(s.options.cancel, &s.options.check_interrupt);
+  InterruptPoller interrupt(state_.options.cancel, &state_.options.check_interrupt);
   for (;;) {
     interrupt.Poll();
-    const SimTime next_event = s.events.empty() ? kNever : s.events.Top().time;
-    s.horizon = std::min({next_event, bucket_start + scenario.bucket, end});
+    const SimTime next_event = state_.events.empty() ? kNever : state_.events.Top().time;
+    state_.horizon = std::min({next_event, bucket_start + scenario.bucket, end});
     ProcessOpportunitiesBeforeHorizon(interrupt);  // may lower the horizon to a conversion's arrival
-    const SimTime horizon = s.horizon;
+    const SimTime horizon = state_.horizon;
     if (horizon >= end) break;
     if (bucket_start + scenario.bucket == horizon) {
       recorder_.FlushBucket(bucket_start);
       bucket_start = horizon;
     }
-    while (!s.events.empty() && s.events.Top().time == horizon) {
-      const Event event = s.events.Pop();
+    while (!state_.events.empty() && state_.events.Top().time == horizon) {
+      const Event event = state_.events.Pop();
       HandleEvent(event);
     }
   }
   recorder_.FlushBucket(bucket_start);
-  recorder_.CloseDay(s.day_start);
+  recorder_.CloseDay(state_.day_start);
   // Nothing is left pending: conversions due after the end were recorded as
   // unreported truth when they were scheduled.
 }

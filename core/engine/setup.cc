@@ -5,34 +5,34 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/registry.h"
 #include "core/market.h"
+#include "core/registry.h"
 
 namespace adsim::engine {
 
 namespace {
 
 // Cells, eligibility (brand safety applied once, here), truth per cell.
-void SetUpCells(RunState& s) {
-  const Scenario& scenario = s.scenario;
-  s.num_channels = static_cast<int>(scenario.channels.size());
-  s.num_segments = static_cast<int>(scenario.segments.size());
-  s.num_campaigns = static_cast<int>(scenario.campaigns.size());
-  const int channel_segments = s.num_channels * s.num_segments;
+void SetUpCells(RunState& state) {
+  const Scenario& scenario = state.scenario;
+  state.num_channels = static_cast<int>(scenario.channels.size());
+  state.num_segments = static_cast<int>(scenario.segments.size());
+  state.num_campaigns = static_cast<int>(scenario.campaigns.size());
+  const int channel_segments = state.num_channels * state.num_segments;
   for (const auto& campaign : scenario.campaigns) {
-    s.cell_offset.push_back(s.num_cells);
-    s.num_creatives.push_back(static_cast<int>(campaign.creatives.size()));
-    s.num_cells += channel_segments * static_cast<int>(campaign.creatives.size());
+    state.cell_offset.push_back(state.num_cells);
+    state.num_creatives.push_back(static_cast<int>(campaign.creatives.size()));
+    state.num_cells += channel_segments * static_cast<int>(campaign.creatives.size());
   }
-  s.total.assign(s.num_cells, {});
-  s.cycle_base = s.day_base = s.total;
-  s.market_total.assign(channel_segments, 0);
+  state.total.assign(state.num_cells, {});
+  state.cycle_base = state.day_base = state.total;
+  state.market_total.assign(channel_segments, 0);
   // Eligibility per channel x segment, in campaign order (deterministic).
-  s.eligible_offset.assign(channel_segments + 1, 0);
-  for (int k = 0; k < channel_segments; ++k) {
-    s.eligible_offset[k] = static_cast<int>(s.eligible.size());
-    const int channel = k / s.num_segments, segment = k % s.num_segments;
-    for (int c = 0; c < s.num_campaigns; ++c) {
+  state.eligible_offset.assign(channel_segments + 1, 0);
+  for (int channel_segment = 0; channel_segment < channel_segments; ++channel_segment) {
+    state.eligible_offset[channel_segment] = static_cast<int>(state.eligible.size());
+    const int channel = channel_segment / state.num_segments, segment = channel_segment % state.num_segments;
+    for (int c = 0; c < state.num_campaigns; ++c) {
       const auto& campaign = scenario.campaigns[c];
       const GuardrailSpec& guardrails = campaign.guardrails;
       // Brand safety is enforced here, once: a blocked segment or channel is
@@ -42,18 +42,18 @@ void SetUpCells(RunState& s) {
           std::count(guardrails.blocked_channels.begin(), guardrails.blocked_channels.end(), channel);
       if (!blocked && std::count(campaign.channels.begin(), campaign.channels.end(), channel) &&
           std::count(campaign.segments.begin(), campaign.segments.end(), segment))
-        s.eligible.push_back(c);
+        state.eligible.push_back(c);
     }
   }
-  s.eligible_offset[channel_segments] = static_cast<int>(s.eligible.size());
+  state.eligible_offset[channel_segments] = static_cast<int>(state.eligible.size());
   // Truth per cell.
-  s.true_ctr.assign(s.num_cells, 0.0);
-  s.true_cvr.assign(s.num_cells, 0.0);
-  for (int c = 0; c < s.num_campaigns; ++c) {
+  state.true_ctr.assign(state.num_cells, 0.0);
+  state.true_cvr.assign(state.num_cells, 0.0);
+  for (int c = 0; c < state.num_campaigns; ++c) {
     const auto& campaign = scenario.campaigns[c];
-    for (int channel = 0; channel < s.num_channels; ++channel)
-      for (int segment = 0; segment < s.num_segments; ++segment)
-        for (int creative = 0; creative < s.num_creatives[c]; ++creative) {
+    for (int channel = 0; channel < state.num_channels; ++channel)
+      for (int segment = 0; segment < state.num_segments; ++segment)
+        for (int creative = 0; creative < state.num_creatives[c]; ++creative) {
           const auto& segment_spec = scenario.segments[segment];
           double ctr = segment_spec.ctr, cvr = segment_spec.cvr;
           auto it = segment_spec.creatives.find(campaign.name + "/" + campaign.creatives[creative].name);
@@ -61,43 +61,43 @@ void SetUpCells(RunState& s) {
             if (it->second.ctr) ctr = *it->second.ctr;
             if (it->second.cvr) cvr = *it->second.cvr;
           }
-          const int cell = s.Cell(c, s.ChannelSegment(channel, segment), creative);
-          s.true_ctr[cell] = std::min(1.0, ctr * scenario.channels[channel].ctr_factor);
-          s.true_cvr[cell] = cvr;
+          const int cell = state.Cell(c, state.ChannelSegment(channel, segment), creative);
+          state.true_ctr[cell] = std::min(1.0, ctr * scenario.channels[channel].ctr_factor);
+          state.true_cvr[cell] = cvr;
         }
   }
 }
 
 // Fatigue per (campaign, segment, creative), shared by the cells of every
 // channel: exposures count impressions on all channels.
-void SetUpFatigue(RunState& s) {
-  const Scenario& scenario = s.scenario;
+void SetUpFatigue(RunState& state) {
+  const Scenario& scenario = state.scenario;
   bool any_fatigue = false;
   for (const auto& segment : scenario.segments) {
     any_fatigue |= segment.fatigue.enabled();
     for (const auto& [key, rates] : segment.creatives) any_fatigue |= rates.fatigue && rates.fatigue->enabled();
   }
   if (!any_fatigue) return;
-  s.fatigue_index.assign(s.num_cells, -1);
-  s.cell_fatigue.assign(s.num_cells, {});
-  for (int c = 0; c < s.num_campaigns; ++c) {
+  state.fatigue_index.assign(state.num_cells, -1);
+  state.cell_fatigue.assign(state.num_cells, {});
+  for (int c = 0; c < state.num_campaigns; ++c) {
     const auto& campaign = scenario.campaigns[c];
-    for (int segment = 0; segment < s.num_segments; ++segment)
-      for (int creative = 0; creative < s.num_creatives[c]; ++creative) {
+    for (int segment = 0; segment < state.num_segments; ++segment)
+      for (int creative = 0; creative < state.num_creatives[c]; ++creative) {
         const auto& segment_spec = scenario.segments[segment];
         FatigueSpec spec = segment_spec.fatigue;
         auto it = segment_spec.creatives.find(campaign.name + "/" + campaign.creatives[creative].name);
         if (it != segment_spec.creatives.end() && it->second.fatigue) spec = *it->second.fatigue;
         if (!spec.enabled()) continue;
-        FatigueState state;
-        state.step = std::exp2(-1.0 / spec.half_life);
-        state.inverse_half_life = 1.0 / spec.half_life;
-        state.inverse_recovery = spec.recovery > 0 ? 1.0 / static_cast<double>(spec.recovery) : 0.0;
-        s.fatigue.push_back(state);
-        for (int channel = 0; channel < s.num_channels; ++channel) {
-          const int cell = s.Cell(c, s.ChannelSegment(channel, segment), creative);
-          s.fatigue_index[cell] = static_cast<int>(s.fatigue.size()) - 1;
-          s.cell_fatigue[cell] = spec;
+        FatigueState fatigue;
+        fatigue.step = std::exp2(-1.0 / spec.half_life);
+        fatigue.inverse_half_life = 1.0 / spec.half_life;
+        fatigue.inverse_recovery = spec.recovery > 0 ? 1.0 / static_cast<double>(spec.recovery) : 0.0;
+        state.fatigue.push_back(fatigue);
+        for (int channel = 0; channel < state.num_channels; ++channel) {
+          const int cell = state.Cell(c, state.ChannelSegment(channel, segment), creative);
+          state.fatigue_index[cell] = static_cast<int>(state.fatigue.size()) - 1;
+          state.cell_fatigue[cell] = spec;
         }
       }
   }
@@ -105,29 +105,29 @@ void SetUpFatigue(RunState& s) {
 
 }  // namespace
 
-void SetUp(RunState& s, Experiments& experiments, Components& components) {
-  const Scenario& scenario = s.scenario;
-  SetUpCells(s);
-  SetUpFatigue(s);
+void SetUp(RunState& state, Experiments& experiments, Components& components) {
+  const Scenario& scenario = state.scenario;
+  SetUpCells(state);
+  SetUpFatigue(state);
   // Campaigns, bidders, controllers. Every name, scope and parameter is
   // checked first, so all the problems are reported together.
   ValidateComponents(scenario);
   const Registry& registry = Registry::Global();
-  s.public_scenario = MakePublicScenario(scenario);
-  auto context = [&s, &registry](int campaign, const ComponentSpec& spec, const ComponentInfo& info) {
-    return BuildContext{&s.public_scenario, campaign, registry.Resolve(info, spec, s.scenario.source_name), spec.where,
-                        MakeComponentSeed(s.seed, ComponentStreamPath(spec.where, info.name))};
+  state.public_scenario = MakePublicScenario(scenario);
+  auto context = [&state, &registry](int campaign, const ComponentSpec& spec, const ComponentInfo& info) {
+    return BuildContext{&state.public_scenario, campaign, registry.Resolve(info, spec, state.scenario.source_name),
+                        spec.where, MakeComponentSeed(state.seed, ComponentStreamPath(spec.where, info.name))};
   };
-  experiments.experiment_of.assign(s.num_campaigns, -1);
-  experiments.arm_of.assign(s.num_campaigns, -1);
-  experiments.user_row.assign(s.num_campaigns, nullptr);
-  s.oracle_campaign = s.options.oracle_campaign;
-  s.truth_conversions.assign(s.num_campaigns, 0.0);
-  s.truth_value.assign(s.num_campaigns, 0.0);
+  experiments.experiment_of.assign(state.num_campaigns, -1);
+  experiments.arm_of.assign(state.num_campaigns, -1);
+  experiments.user_row.assign(state.num_campaigns, nullptr);
+  state.oracle_campaign = state.options.oracle_campaign;
+  state.truth_conversions.assign(state.num_campaigns, 0.0);
+  state.truth_value.assign(state.num_campaigns, 0.0);
   for (size_t e = 0; e < scenario.experiments.size(); ++e) {
     const ExperimentSpec& spec = scenario.experiments[e];
     ExperimentRuntime experiment;
-    experiment.key = StreamSeed(s.seed, "experiments/" + spec.name + "/assignment");
+    experiment.key = StreamSeed(state.seed, "experiments/" + spec.name + "/assignment");
     experiment.by_user = spec.split_by_user;
     experiment.arms = spec.arms;
     experiment.weights = spec.weights;
@@ -136,9 +136,9 @@ void SetUp(RunState& s, Experiments& experiments, Components& components) {
     experiment.at_start.assign(spec.arms.size(), {});
     experiment.late.assign(spec.arms.size(), {});
     experiment.data.since_start.assign(spec.arms.size(), {});
-    for (size_t k = 0; k < spec.arms.size(); ++k) {
-      experiments.experiment_of[spec.arms[k]] = static_cast<int>(e);
-      experiments.arm_of[spec.arms[k]] = static_cast<int>(k);
+    for (size_t channel_segment = 0; channel_segment < spec.arms.size(); ++channel_segment) {
+      experiments.experiment_of[spec.arms[channel_segment]] = static_cast<int>(e);
+      experiments.arm_of[spec.arms[channel_segment]] = static_cast<int>(channel_segment);
     }
     bool wants_users = false;
     for (const auto& analysis_spec : spec.analyses) {
@@ -158,7 +158,7 @@ void SetUp(RunState& s, Experiments& experiments, Components& components) {
     if (wants_users) {  // one row per user of the segments the arms target
       ExperimentData& data = experiment.data;
       data.users_kept = true;
-      data.row_offset.assign(s.num_segments, -1);
+      data.row_offset.assign(state.num_segments, -1);
       int64_t rows = 0;
       for (int segment : scenario.campaigns[spec.arms[0]].segments) {
         data.row_offset[segment] = rows;
@@ -171,18 +171,18 @@ void SetUp(RunState& s, Experiments& experiments, Components& components) {
     }
     experiments.experiments.push_back(std::move(experiment));
   }
-  s.campaigns.resize(s.num_campaigns);
-  s.account.SetOwner("the account");
-  s.account.SetDailyBudget(Ledger::FromUnits(scenario.account_daily_budget));
-  s.account.SetTotalBudget(Ledger::FromUnits(scenario.account_total_budget));
-  for (int c = 0; c < s.num_campaigns; ++c) {
+  state.campaigns.resize(state.num_campaigns);
+  state.account.SetOwner("the account");
+  state.account.SetDailyBudget(Ledger::FromUnits(scenario.account_daily_budget));
+  state.account.SetTotalBudget(Ledger::FromUnits(scenario.account_total_budget));
+  for (int c = 0; c < state.num_campaigns; ++c) {
     const auto& campaign = scenario.campaigns[c];
-    CampaignRuntime& runtime = s.campaigns[c];
+    CampaignRuntime& runtime = state.campaigns[c];
     runtime.state.name = campaign.name;
     runtime.state.bid = runtime.state.initial_bid = campaign.bid;
     runtime.state.daily_budget = campaign.daily_budget;
     runtime.state.total_budget = campaign.total_budget;
-    runtime.state.segment_modifier.assign(s.num_segments, 1.0);
+    runtime.state.segment_modifier.assign(state.num_segments, 1.0);
     runtime.state.creative_paused.assign(campaign.creatives.size(), false);
     runtime.state.creative_weight.assign(campaign.creatives.size(), 1.0);
     runtime.state.goal = campaign.goal;
@@ -191,10 +191,10 @@ void SetUp(RunState& s, Experiments& experiments, Components& components) {
     runtime.ledger.SetDailyBudget(Ledger::FromUnits(campaign.daily_budget));
     runtime.ledger.SetTotalBudget(Ledger::FromUnits(campaign.total_budget));
     runtime.max_daily_budget_today = runtime.ledger.daily_budget();
-    runtime.active_creatives.reserve(s.num_creatives[c]);
-    runtime.creative_cumulative.reserve(s.num_creatives[c]);
-    for (int creative = 0; creative < s.num_creatives[c]; ++creative) runtime.active_creatives.push_back(creative);
-    runtime.creative_stream = Stream(s.seed, "campaigns/" + campaign.name + "/creatives");
+    runtime.active_creatives.reserve(state.num_creatives[c]);
+    runtime.creative_cumulative.reserve(state.num_creatives[c]);
+    for (int creative = 0; creative < state.num_creatives[c]; ++creative) runtime.active_creatives.push_back(creative);
+    runtime.creative_stream = Stream(state.seed, "campaigns/" + campaign.name + "/creatives");
     const Registry::Entry bidder = registry.Require(ComponentKind::kBidder, campaign.bidder, scenario.source_name);
     runtime.bidder = bidder->make_bidder(context(c, campaign.bidder, *bidder));
     for (const auto& spec : campaign.controllers) {
@@ -216,7 +216,7 @@ void SetUp(RunState& s, Experiments& experiments, Components& components) {
     components.monitors.push_back(
         {spec.label.empty() ? info->name : spec.label, spec.where, info->make_monitor(context(-1, spec, *info))});
   }
-  s.market = MakeMarket(scenario, s.seed);
+  state.market = MakeMarket(scenario, state.seed);
 }
 
 }  // namespace adsim::engine

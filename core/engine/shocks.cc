@@ -39,37 +39,36 @@ void Shocks::Handle(const Event& event) {
 }
 
 void Shocks::Recompute(SimTime now) {
-  RunState& s = state_;
-  const int channel_segments = s.num_channels * s.num_segments;
-  std::fill(s.conditions.traffic.begin(), s.conditions.traffic.end(), 1.0);
-  std::fill(s.conditions.competing_bids.begin(), s.conditions.competing_bids.end(), 1.0);
-  s.ctr_multiplier.assign(channel_segments, 1.0);
-  s.cvr_multiplier.assign(channel_segments, 1.0);
-  s.tracking.assign(channel_segments, 1.0);
-  for (size_t i = 0; i < s.scenario.shocks.size(); ++i) {
+  const int channel_segments = state_.num_channels * state_.num_segments;
+  std::fill(state_.conditions.traffic.begin(), state_.conditions.traffic.end(), 1.0);
+  std::fill(state_.conditions.competing_bids.begin(), state_.conditions.competing_bids.end(), 1.0);
+  state_.ctr_multiplier.assign(channel_segments, 1.0);
+  state_.cvr_multiplier.assign(channel_segments, 1.0);
+  state_.tracking.assign(channel_segments, 1.0);
+  for (size_t i = 0; i < state_.scenario.shocks.size(); ++i) {
     if (!active_[i]) continue;
-    const ShockSpec& shock = s.scenario.shocks[i];
+    const ShockSpec& shock = state_.scenario.shocks[i];
     // A ramp has moved the fraction f of the way from 1 to its multipliers.
     const double f =
         shock.ramp ? std::clamp(static_cast<double>(now - shock.start) / static_cast<double>(shock.end - shock.start),
                                 0.0, 1.0)
                    : 1.0;
     auto at = [f](double multiplier) { return 1.0 + f * (multiplier - 1.0); };
-    for (int channel = 0; channel < s.num_channels; ++channel) {
+    for (int channel = 0; channel < state_.num_channels; ++channel) {
       if (!shock.channels.empty() && !std::count(shock.channels.begin(), shock.channels.end(), channel)) continue;
-      for (int segment = 0; segment < s.num_segments; ++segment) {
+      for (int segment = 0; segment < state_.num_segments; ++segment) {
         if (!shock.segments.empty() && !std::count(shock.segments.begin(), shock.segments.end(), segment)) continue;
-        const int k = s.ChannelSegment(channel, segment);
-        s.conditions.traffic[k] *= at(shock.traffic);
-        s.conditions.competing_bids[k] *= at(shock.competing_bids);
-        s.ctr_multiplier[k] *= at(shock.ctr);
-        s.cvr_multiplier[k] *= at(shock.cvr);
-        s.tracking[k] *= at(shock.conversion_tracking);
+        const int channel_segment = state_.ChannelSegment(channel, segment);
+        state_.conditions.traffic[channel_segment] *= at(shock.traffic);
+        state_.conditions.competing_bids[channel_segment] *= at(shock.competing_bids);
+        state_.ctr_multiplier[channel_segment] *= at(shock.ctr);
+        state_.cvr_multiplier[channel_segment] *= at(shock.cvr);
+        state_.tracking[channel_segment] *= at(shock.conversion_tracking);
       }
     }
   }
-  s.platform_quality.OnLiveChange(now, s.ctr_multiplier);
-  s.market->OnConditionsChanged(now, s.conditions);
+  state_.platform_quality.OnLiveChange(now, state_.ctr_multiplier);
+  state_.market->OnConditionsChanged(now, state_.conditions);
 }
 
 }  // namespace adsim::engine

@@ -11,20 +11,19 @@
 namespace adsim::engine {
 
 Response SyntheticResponse::Respond(const Opportunity& opportunity, const Win& win) {
-  RunState& s = state_;
   Response response;
-  double true_ctr = s.true_ctr[win.cell];
-  if (s.HasFatigue(win.cell)) {
-    FatigueState& fatigue = s.fatigue[s.fatigue_index[win.cell]];
+  double true_ctr = state_.true_ctr[win.cell];
+  if (state_.HasFatigue(win.cell)) {
+    FatigueState& fatigue = state_.fatigue[state_.fatigue_index[win.cell]];
     true_ctr *= fatigue.Factor(opportunity.time);  // exposures before this impression
     fatigue.Expose();
   }
-  const double click_probability = true_ctr * s.ctr_multiplier[win.channel_segment] * opportunity.propensity *
-                                   s.scenario.channels[opportunity.channel].click_factors[win.slot];
+  const double click_probability = true_ctr * state_.ctr_multiplier[win.channel_segment] * opportunity.propensity *
+                                   state_.scenario.channels[opportunity.channel].click_factors[win.slot];
   ResponseRng rng(opportunity.response_key, win.slot);
   response.click = rng.Uniform() < click_probability;
   if (!response.click) return response;
-  if (!(rng.Uniform() < s.true_cvr[win.cell] * s.cvr_multiplier[win.channel_segment])) return response;
+  if (!(rng.Uniform() < state_.true_cvr[win.cell] * state_.cvr_multiplier[win.channel_segment])) return response;
   response.converts = true;
   // Delay, value and reporting draws continue the opportunity's response stream.
   const SegmentSpec& segment = state_.scenario.segments[opportunity.segment];
