@@ -366,7 +366,7 @@ class Engine {
     const double unit = cp.goal == GoalKind::kCpa ? cp.goal_value : sc_.segments[o.segment].value_mean;
     double v = true_cvr_[cell] * cvr_mult_[k] * unit;
     if (!click_billing) {
-      double ctr = true_ctr_[cell] * ctr_mult_[k] * o.propensity * sc_.channels[o.channel].click_factors[0];
+      double ctr = true_ctr_[cell] * ctr_mult_[k] * o.Propensity() * sc_.channels[o.channel].click_factors[0];
       if (!fatigue_index_.empty() && fatigue_index_[cell] >= 0) ctr *= fatigue_[fatigue_index_[cell]].Factor(o.time);
       v *= ctr;
     }
@@ -825,7 +825,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
       true_ctr *= fatigue->Factor(o.time);  // exposures before this impression
       fatigue->Expose();
     }
-    const double p_click = true_ctr * ctr_mult_[k] * o.propensity * chs.click_factors[sw.slot];
+    const double p_click = true_ctr * ctr_mult_[k] * o.Propensity() * chs.click_factors[sw.slot];
     ResponseRng rng(o.response_key, sw.slot);
     const bool click = rng.Uniform() < p_click;
     if (w == 0) {
@@ -856,7 +856,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
       ev_.user->push_back(o.user);
       ev_.bidders->push_back(n);
       ev_.top_competing->push_back(o.competing[0]);
-      ev_.propensity->push_back(o.propensity);
+      ev_.propensity->push_back(o.Propensity());
       if (won > 0) {
         const OurBid& ob = our_bid_[wins_[0].bidder];
         ev_.winner->push_back(wins_[0].bidder);

@@ -25,9 +25,15 @@ struct Opportunity {
   int32_t channel = 0;
   int32_t segment = 0;
   int64_t user = 0;
-  double propensity = 1.0;      // the user's true click propensity multiplier
   uint64_t response_key = 0;    // seeds the user's response draws (see ResponseRng)
   double competing[kMaxSlots];  // highest competing bids (per-impression value), descending
+  // The user's true click propensity multiplier, read with Propensity(): a
+  // pointer into the market's per-user table (null means 1), so that the
+  // cache miss of the lookup is paid only when someone reads it (the click
+  // draw of a win, the oracle's bid, the event log), not per opportunity.
+  const float* propensity = nullptr;
+
+  double Propensity() const { return propensity ? static_cast<double>(*propensity) : 1.0; }
 };
 
 // Multipliers the engine applies from active shocks, per channel x segment.

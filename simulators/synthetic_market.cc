@@ -182,7 +182,7 @@ void SyntheticMarket::Fill(ChannelState& ch, int index, Opportunity& o) {
   o.segment = s;
   const SegmentSpec& seg = scenario_.segments[s];
   o.user = ch.arrivals.Below(static_cast<uint32_t>(seg.users));
-  o.propensity = propensity_[s].empty() ? 1.0 : propensity_[s][static_cast<size_t>(o.user)];
+  o.propensity = propensity_[s].empty() ? nullptr : propensity_[s].data() + o.user;  // read only if needed
   o.response_key = ch.response.engine()();
   // Top order statistics of K iid lognormal competitor bids, drawn directly
   // by inversion, at a cost O(slots) rather than O(K): the largest of K iid

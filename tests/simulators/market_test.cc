@@ -72,12 +72,12 @@ TEST(Market, SegmentSharesUsersAndPropensities) {
   for (const auto& o : opps) {
     if (o.segment == 1) {
       in_b += 1;
-      prop_sum += o.propensity;
+      prop_sum += o.Propensity();
       ASSERT_LT(o.user, 1000000);
     } else {
       ASSERT_LT(o.user, 100);
       ++users_a[o.user];
-      EXPECT_EQ(o.propensity, 1.0);
+      EXPECT_EQ(o.Propensity(), 1.0);
     }
   }
   const double n = static_cast<double>(opps.size());
