@@ -793,9 +793,12 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
     our_bid_[c] = {cell, bid, bid_micros, quality, creative};
   }
   int won = 0;
-  if (n > 0)
-    won = RunAuction(chs.auction, chs.slots, click_billing ? 0.0 : chs.floor, o.competing, chs.slots, ours_.data(), n,
+  if (n > 0) {
+    double competing[kMaxSlots];  // exponentiated only now that one of ours bids
+    for (int j = 0; j < chs.slots; ++j) competing[j] = o.CompetingBid(j);
+    won = RunAuction(chs.auction, chs.slots, click_billing ? 0.0 : chs.floor, competing, chs.slots, ours_.data(), n,
                      work_.data(), wins_);
+  }
   bool first_click = false;
   Micros first_price = 0;
   for (int w = 0; w < won; ++w) {
@@ -855,7 +858,7 @@ void Engine::ProcessOpportunity(const Opportunity& o) {
       ev_.segment->push_back(o.segment);
       ev_.user->push_back(o.user);
       ev_.bidders->push_back(n);
-      ev_.top_competing->push_back(o.competing[0]);
+      ev_.top_competing->push_back(o.CompetingBid(0));
       ev_.propensity->push_back(o.Propensity());
       if (won > 0) {
         const OurBid& ob = our_bid_[wins_[0].bidder];

@@ -193,17 +193,22 @@ void SyntheticMarket::Fill(ChannelState& ch, int index, Opportunity& o) {
   const int slots = ch.spec->slots;
   const double mu = ch.mu[s], sigma = ch.sigma[s];
   const double mult = conditions_.competing_bids[index * conditions_.num_segments + s];
+  // The bids are kept as logarithms (before the shock multiplier): the
+  // engine exponentiates them only when one of our campaigns bids
+  // (Opportunity::CompetingBid), the same doubles computed the same way.
   const double u1 = ch.competition.Uniform();
-  o.competing[0] = mult * std::exp(mu + sigma * ch.top(u1));
+  o.competing_as_logs = true;
+  o.competing_scale = mult;
+  o.competing[0] = mu + sigma * ch.top(u1);
   if (slots > 1) {
     double log_u = std::log(u1) / k;
     for (int j = 1; j < slots; ++j) {
       if (j >= k) {
-        o.competing[j] = 0.0;
+        o.competing[j] = -std::numeric_limits<double>::infinity();  // no such competitor: a bid of 0
         continue;
       }
       log_u += std::log(ch.competition.Uniform()) / static_cast<double>(k - j);
-      o.competing[j] = mult * std::exp(mu + sigma * InvNormalCdf(std::exp(log_u)));
+      o.competing[j] = mu + sigma * InvNormalCdf(std::exp(log_u));
     }
   }
 }
