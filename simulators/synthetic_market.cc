@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 namespace adsim {
 
@@ -47,8 +48,11 @@ void AliasTable::Build(const std::vector<double>& weights) {
   }  // rounding leftovers
 }
 
-MaxNormalQuantile::MaxNormalQuantile(int k) : k_(k), table_(kCells + 1) {
-  for (int i = 0; i <= kCells; ++i) table_[i] = Exact(std::clamp(static_cast<double>(i) / kCells, 1e-300, 1 - 1e-16));
+MaxNormalQuantile::MaxNormalQuantile(int k) : k_(k) {
+  auto table = std::make_shared<std::vector<double>>(kCells + 1);
+  for (int i = 0; i <= kCells; ++i) (*table)[i] = Exact(std::clamp(static_cast<double>(i) / kCells, 1e-300, 1 - 1e-16));
+  storage_ = std::move(table);
+  table_ = storage_->data();
   // Linear interpolation error is h^2/8 |z''|; |z''| grows fast towards both
   // ends, so the outer 1/128 on each side (1.6% of the draws) is computed
   // exactly, which bounds the table's error by 1.5e-5 in z (a test checks it).
@@ -75,6 +79,7 @@ SyntheticMarket::SyntheticMarket(const Scenario& scenario, uint64_t seed) : scen
     for (auto& p : propensity_[s]) p = static_cast<float>(std::exp(sg * users.Normal() - 0.5 * sg * sg));
   }
   channels_.resize(nc);
+  std::map<int, MaxNormalQuantile> top_by_k;  // one shared table per distinct K
   for (int c = 0; c < nc; ++c) {
     ChannelState& ch = channels_[c];
     ch.spec = &scenario.channels[c];
@@ -82,7 +87,10 @@ SyntheticMarket::SyntheticMarket(const Scenario& scenario, uint64_t seed) : scen
     ch.arrivals = Stream(seed, base + "/arrivals");
     ch.competition = Stream(seed, base + "/competition");
     ch.response = Stream(seed, base + "/response");
-    ch.top = MaxNormalQuantile(ch.spec->competitors);
+    auto top = top_by_k.find(ch.spec->competitors);
+    if (top == top_by_k.end())
+      top = top_by_k.emplace(ch.spec->competitors, MaxNormalQuantile(ch.spec->competitors)).first;
+    ch.top = top->second;
     ch.mu.resize(ns);
     ch.sigma.resize(ns);
     for (int s = 0; s < ns; ++s) {
