@@ -6,6 +6,7 @@
 // MarketConditions types; may not include simulators/ or strategies/.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -25,9 +26,26 @@ struct Opportunity {
   int32_t channel = 0;
   int32_t segment = 0;
   int64_t user = 0;
-  double propensity = 1.0;      // the user's true click propensity multiplier
-  uint64_t response_key = 0;    // seeds the user's response draws (see ResponseRng)
-  double competing[kMaxSlots];  // highest competing bids (per-impression value), descending
+  uint64_t response_key = 0;  // seeds the user's response draws (see ResponseRng)
+  // The highest competing bids (per-impression value), descending, read with
+  // CompetingBid(slot). A market either stores the bids in `competing`, or
+  // (competing_as_logs) their logarithms before one common multiplier,
+  // competing_scale, and leaves the exponentials to the reader: the bid is
+  // then competing_scale * exp(competing[slot]), computed only when one of
+  // our campaigns bids or the event log records it.
+  double competing[kMaxSlots];
+  double competing_scale = 1.0;
+  bool competing_as_logs = false;
+  // The user's true click propensity multiplier, read with Propensity(): a
+  // pointer into the market's per-user table (null means 1), so that the
+  // cache miss of the lookup is paid only when someone reads it (the click
+  // draw of a win, the oracle's bid, the event log), not per opportunity.
+  const float* propensity = nullptr;
+
+  double Propensity() const { return propensity ? static_cast<double>(*propensity) : 1.0; }
+  double CompetingBid(int slot) const {
+    return competing_as_logs ? competing_scale * std::exp(competing[slot]) : competing[slot];
+  }
 };
 
 // Multipliers the engine applies from active shocks, per channel x segment.

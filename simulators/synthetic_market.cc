@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 namespace adsim {
 
@@ -47,8 +48,11 @@ void AliasTable::Build(const std::vector<double>& weights) {
   }  // rounding leftovers
 }
 
-MaxNormalQuantile::MaxNormalQuantile(int k) : k_(k), table_(kCells + 1) {
-  for (int i = 0; i <= kCells; ++i) table_[i] = Exact(std::clamp(static_cast<double>(i) / kCells, 1e-300, 1 - 1e-16));
+MaxNormalQuantile::MaxNormalQuantile(int k) : k_(k) {
+  auto table = std::make_shared<std::vector<double>>(kCells + 1);
+  for (int i = 0; i <= kCells; ++i) (*table)[i] = Exact(std::clamp(static_cast<double>(i) / kCells, 1e-300, 1 - 1e-16));
+  storage_ = std::move(table);
+  table_ = storage_->data();
   // Linear interpolation error is h^2/8 |z''|; |z''| grows fast towards both
   // ends, so the outer 1/128 on each side (1.6% of the draws) is computed
   // exactly, which bounds the table's error by 1.5e-5 in z (a test checks it).
@@ -75,6 +79,7 @@ SyntheticMarket::SyntheticMarket(const Scenario& scenario, uint64_t seed) : scen
     for (auto& p : propensity_[s]) p = static_cast<float>(std::exp(sg * users.Normal() - 0.5 * sg * sg));
   }
   channels_.resize(nc);
+  std::map<int, MaxNormalQuantile> top_by_k;  // one shared table per distinct K
   for (int c = 0; c < nc; ++c) {
     ChannelState& ch = channels_[c];
     ch.spec = &scenario.channels[c];
@@ -82,7 +87,10 @@ SyntheticMarket::SyntheticMarket(const Scenario& scenario, uint64_t seed) : scen
     ch.arrivals = Stream(seed, base + "/arrivals");
     ch.competition = Stream(seed, base + "/competition");
     ch.response = Stream(seed, base + "/response");
-    ch.top = MaxNormalQuantile(ch.spec->competitors);
+    auto top = top_by_k.find(ch.spec->competitors);
+    if (top == top_by_k.end())
+      top = top_by_k.emplace(ch.spec->competitors, MaxNormalQuantile(ch.spec->competitors)).first;
+    ch.top = top->second;
     ch.mu.resize(ns);
     ch.sigma.resize(ns);
     for (int s = 0; s < ns; ++s) {
@@ -182,7 +190,7 @@ void SyntheticMarket::Fill(ChannelState& ch, int index, Opportunity& o) {
   o.segment = s;
   const SegmentSpec& seg = scenario_.segments[s];
   o.user = ch.arrivals.Below(static_cast<uint32_t>(seg.users));
-  o.propensity = propensity_[s].empty() ? 1.0 : propensity_[s][static_cast<size_t>(o.user)];
+  o.propensity = propensity_[s].empty() ? nullptr : propensity_[s].data() + o.user;  // read only if needed
   o.response_key = ch.response.engine()();
   // Top order statistics of K iid lognormal competitor bids, drawn directly
   // by inversion, at a cost O(slots) rather than O(K): the largest of K iid
@@ -193,17 +201,22 @@ void SyntheticMarket::Fill(ChannelState& ch, int index, Opportunity& o) {
   const int slots = ch.spec->slots;
   const double mu = ch.mu[s], sigma = ch.sigma[s];
   const double mult = conditions_.competing_bids[index * conditions_.num_segments + s];
+  // The bids are kept as logarithms (before the shock multiplier): the
+  // engine exponentiates them only when one of our campaigns bids
+  // (Opportunity::CompetingBid), the same doubles computed the same way.
   const double u1 = ch.competition.Uniform();
-  o.competing[0] = mult * std::exp(mu + sigma * ch.top(u1));
+  o.competing_as_logs = true;
+  o.competing_scale = mult;
+  o.competing[0] = mu + sigma * ch.top(u1);
   if (slots > 1) {
     double log_u = std::log(u1) / k;
     for (int j = 1; j < slots; ++j) {
       if (j >= k) {
-        o.competing[j] = 0.0;
+        o.competing[j] = -std::numeric_limits<double>::infinity();  // no such competitor: a bid of 0
         continue;
       }
       log_u += std::log(ch.competition.Uniform()) / static_cast<double>(k - j);
-      o.competing[j] = mult * std::exp(mu + sigma * InvNormalCdf(std::exp(log_u)));
+      o.competing[j] = mu + sigma * InvNormalCdf(std::exp(log_u));
     }
   }
 }

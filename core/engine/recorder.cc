@@ -121,8 +121,8 @@ void Recorder::RecordOpportunityRow(const Opportunity& opportunity, int bidders,
   events_.segment->push_back(opportunity.segment);
   events_.user->push_back(opportunity.user);
   events_.bidders->push_back(bidders);
-  events_.top_competing->push_back(opportunity.competing[0]);
-  events_.propensity->push_back(opportunity.propensity);
+  events_.top_competing->push_back(opportunity.CompetingBid(0));
+  events_.propensity->push_back(opportunity.Propensity());
   events_.winner->push_back(winner);
   events_.creative->push_back(creative);
   events_.slot->push_back(slot);

@@ -34,7 +34,7 @@ double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opp
       spec.goal == GoalKind::kCpa ? spec.goal_value : state_.scenario.segments[opportunity.segment].value_mean;
   double value = state_.true_cvr[cell] * state_.cvr_multiplier[channel_segment] * unit;
   if (!click_billing) {
-    double ctr = state_.true_ctr[cell] * state_.ctr_multiplier[channel_segment] * opportunity.propensity *
+    double ctr = state_.true_ctr[cell] * state_.ctr_multiplier[channel_segment] * opportunity.Propensity() *
                  state_.scenario.channels[opportunity.channel].click_factors[0];
     if (state_.HasFatigue(cell)) ctr *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
     value *= ctr;
@@ -107,9 +107,12 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     our_bid_[campaign] = {cell, bid, bid_micros, quality, creative};
   }
   int won = 0;
-  if (bidders > 0)
-    won = RunAuction(channel.auction, channel.slots, click_billing ? 0.0 : channel.floor, opportunity.competing,
-                     channel.slots, ours_.data(), bidders, auction_work_.data(), wins_);
+  if (bidders > 0) {
+    double competing[kMaxSlots];  // exponentiated only now that one of ours bids
+    for (int j = 0; j < channel.slots; ++j) competing[j] = opportunity.CompetingBid(j);
+    won = RunAuction(channel.auction, channel.slots, click_billing ? 0.0 : channel.floor, competing, channel.slots,
+                     ours_.data(), bidders, auction_work_.data(), wins_);
+  }
   bool first_click = false;
   Micros first_price = 0;
   for (int w = 0; w < won; ++w) {

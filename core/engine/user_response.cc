@@ -18,7 +18,7 @@ Response SyntheticResponse::Respond(const Opportunity& opportunity, const Win& w
     true_ctr *= fatigue.Factor(opportunity.time);  // exposures before this impression
     fatigue.Expose();
   }
-  const double click_probability = true_ctr * state_.ctr_multiplier[win.channel_segment] * opportunity.propensity *
+  const double click_probability = true_ctr * state_.ctr_multiplier[win.channel_segment] * opportunity.Propensity() *
                                    state_.scenario.channels[opportunity.channel].click_factors[win.slot];
   ResponseRng rng(opportunity.response_key, win.slot);
   response.click = rng.Uniform() < click_probability;

@@ -72,12 +72,12 @@ TEST(Market, SegmentSharesUsersAndPropensities) {
   for (const auto& o : opps) {
     if (o.segment == 1) {
       in_b += 1;
-      prop_sum += o.propensity;
+      prop_sum += o.Propensity();
       ASSERT_LT(o.user, 1000000);
     } else {
       ASSERT_LT(o.user, 100);
       ++users_a[o.user];
-      EXPECT_EQ(o.propensity, 1.0);
+      EXPECT_EQ(o.Propensity(), 1.0);
     }
   }
   const double n = static_cast<double>(opps.size());
@@ -100,9 +100,9 @@ TEST(Market, TopCompetitorBidsFollowTheirOrderStatistics) {
     const double p1 = std::pow(f, k), p2 = p1 + k * std::pow(f, k - 1) * (1 - f);
     double below1 = 0, below2 = 0;
     for (const auto& o : opps) {
-      below1 += o.competing[0] <= x;
-      below2 += o.competing[1] <= x;
-      ASSERT_GE(o.competing[0], o.competing[1]);
+      below1 += o.CompetingBid(0) <= x;
+      below2 += o.CompetingBid(1) <= x;
+      ASSERT_GE(o.CompetingBid(0), o.CompetingBid(1));
     }
     EXPECT_NEAR(below1 / n, p1, 4 * std::sqrt(p1 * (1 - p1) / n) + 1e-12) << "x=" << x;
     EXPECT_NEAR(below2 / n, p2, 4 * std::sqrt(p2 * (1 - p2) / n) + 1e-12) << "x=" << x;
@@ -150,11 +150,11 @@ TEST(Market, ShocksScaleTrafficAndCompetingBidsInTheirWindow) {
   double na = 0, nb = 0, comp_a = 0, comp_b = 0;
   for (const auto& o : a1) {
     na += o.segment == 1;
-    comp_a += std::log(o.competing[0]);
+    comp_a += std::log(o.CompetingBid(0));
   }
   for (const auto& o : b1) {
     nb += o.segment == 1;
-    comp_b += std::log(o.competing[0]);
+    comp_b += std::log(o.CompetingBid(0));
   }
   // Segment b: Poisson counts, ratio 3 within 4 SE of the shocked count.
   EXPECT_NEAR(nb, 3 * na, 4 * std::sqrt(nb + 9 * na));
@@ -186,7 +186,7 @@ TEST(Market, BatchSizeDoesNotChangeTheStream) {
   for (size_t i = 0; i < x.size(); ++i) {
     ASSERT_EQ(x[i].time, y[i].time);
     ASSERT_EQ(x[i].user, y[i].user);
-    ASSERT_EQ(x[i].competing[0], y[i].competing[0]);
+    ASSERT_EQ(x[i].CompetingBid(0), y[i].CompetingBid(0));
     ASSERT_EQ(x[i].response_key, y[i].response_key);
   }
 }
