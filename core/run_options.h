@@ -1,6 +1,6 @@
 // How one run is driven from outside the scenario: seed override, progress,
-// cancellation, the oracle flag and a reviewer of held actions. Included by core/engine.h; read by the kernel
-// (core/engine/).
+// cancellation, the oracle flag and a reviewer of held actions. Included by
+// core/engine.h; read by the kernel (core/engine/).
 #pragma once
 
 #include <atomic>
