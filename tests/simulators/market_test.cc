@@ -204,5 +204,23 @@ TEST(Random, StreamsDependOnSeedAndPathAndNotOnOffsets) {
   EXPECT_NE(StreamSeed(1, "ab"), StreamSeed(1, "ba"));
 }
 
+TEST(Market, SlotsBeyondTheCompetitorsHaveNoCompetingBid) {
+  // Three GSP slots, two competitors: the third competing bid is exactly 0,
+  // whether it is stored or exponentiated when read.
+  std::string text = kProfile;
+  text.replace(text.find("slots: 2"), 8, "slots: 3");
+  text.replace(text.find("competitors: 5"), 14, "competitors: 2");
+  const Scenario sc = ParseScenario(text, "p.yaml");
+  SyntheticMarket m(sc, 5);
+  const auto opps = Drain(m, kMicrosPerDay);
+  ASSERT_GT(opps.size(), 1000u);
+  for (const auto& o : opps) {
+    ASSERT_GT(o.CompetingBid(1), 0.0);
+    ASSERT_GE(o.CompetingBid(0), o.CompetingBid(1));
+    ASSERT_EQ(o.CompetingBid(2), 0.0);
+    ASSERT_FALSE(std::signbit(o.CompetingBid(2)));
+  }
+}
+
 }  // namespace
 }  // namespace adsim
