@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/normal.h"
 #include "core/registry.h"
 #include "strategies/experiments/lib/arm_metric.h"
 #include "strategies/experiments/lib/stats.h"
@@ -316,10 +317,10 @@ class AbTest final : public ExperimentAnalysis {
     l.p_value = std::numeric_limits<double>::quiet_NaN();
     if (!q.proportions) {  // normal posterior of the difference (flat prior)
       const double s2 = std::sqrt(q.var), d = q.diff;
-      l.prob_beat = s2 > 0 ? stats::NormalCdf(d / s2) : 0.5;
-      l.expected_loss =
-          s2 > 0 ? s2 * std::exp(-0.5 * (d / s2) * (d / s2)) / std::sqrt(2 * M_PI) - d * stats::NormalCdf(-d / s2)
-                 : std::max(-d, 0.0);
+      l.prob_beat = s2 > 0 ? NormalCdf(d / s2) : 0.5;
+      l.expected_loss = s2 > 0
+                            ? s2 * std::exp(-0.5 * (d / s2) * (d / s2)) / std::sqrt(2 * M_PI) - d * NormalCdf(-d / s2)
+                            : std::max(-d, 0.0);
       return l;
     }
     const stats::BetaDistribution qa = stats::Posterior({q.control_x, q.control_n}),
@@ -339,11 +340,11 @@ class AbTest final : public ExperimentAnalysis {
     switch (method_) {
       case Method::kFixed:
         look_now = final_look;
-        l.boundary = final_look ? stats::NormalQuantile(1 - arm_alpha_ / 2) : kInf;
+        l.boundary = final_look ? NormalQuantile(1 - arm_alpha_ / 2) : kInf;
         break;
       case Method::kNaive:  // every cycle when looks = 0, else at the planned fractions
         look_now = looks_planned_ == 0 || final_look || t >= static_cast<double>(a.looks + 1) / kk;
-        l.boundary = stats::NormalQuantile(1 - arm_alpha_ / 2);
+        l.boundary = NormalQuantile(1 - arm_alpha_ / 2);
         break;
       case Method::kObf:
       case Method::kPocock:
@@ -387,7 +388,7 @@ class AbTest final : public ExperimentAnalysis {
       if (l.prob_beat >= prob_threshold_ && l.expected_loss <= loss_threshold_ * baseline_used_) direction = 1;
       if (l.prob_beat <= 1 - prob_threshold_) direction = -1;
     } else {
-      l.p_value = 2 * (1 - stats::NormalCdf(std::fabs(l.statistic)));
+      l.p_value = 2 * (1 - NormalCdf(std::fabs(l.statistic)));
       if (std::fabs(l.statistic) >= l.boundary) direction = l.statistic > 0 ? 1 : -1;
     }
     if (direction > 0) {

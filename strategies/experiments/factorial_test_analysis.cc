@@ -64,7 +64,7 @@ class FactorialTest final : public ExperimentAnalysis {
     ExperimentLook base;
     base.metric = metric_;
     base.look = 1;
-    base.boundary = stats::NormalQuantile(1 - alpha_ / 2);
+    base.boundary = NormalQuantile(1 - alpha_ / 2);
     base.prob_beat = std::nan("");
     base.expected_loss = std::nan("");
     try {

@@ -5,7 +5,6 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <bit>
-#include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
 #include <boost/math/quadrature/gauss_kronrod.hpp>
 #include <boost/math/special_functions/beta.hpp>
@@ -29,10 +28,6 @@ constexpr double kInvSqrt2 = 0.70710678118654752440;
 
 constexpr ArgumentChecks kArgs("adsim::stats");
 
-// Tails of the standard normal through erfc, which keeps full relative
-// accuracy far into the tails (1 - Phi(x) for x = 8 is 6e-16, not 0).
-double UpperTail(double x) { return 0.5 * std::erfc(x * kInvSqrt2); }
-double LowerTail(double x) { return 0.5 * std::erfc(-x * kInvSqrt2); }
 double Density(double x) { return std::exp(-0.5 * x * x) * std::numbers::inv_sqrtpi * kInvSqrt2; }
 
 double StudentCdf(double t, double df) {
@@ -41,7 +36,7 @@ double StudentCdf(double t, double df) {
 }
 // 1 - CDF without cancellation in the upper tail.
 double StudentUpper(double t, double df) {
-  if (std::isinf(df)) return UpperTail(t);
+  if (std::isinf(df)) return NormalUpperTail(t);
   return boost::math::cdf(boost::math::complement(boost::math::students_t(df), t));
 }
 double StudentQuantile(double p, double df) {
@@ -135,15 +130,15 @@ class Recursion {
   std::pair<double, double> Cross(double t, double b) const {
     if (looks_ == 0) {
       const double mean = drift_ * std::sqrt(t);
-      return {UpperTail(b - mean), LowerTail(-b - mean)};
+      return {NormalUpperTail(b - mean), NormalCdf(-b - mean)};
     }
     const double st = std::sqrt(t), sp = std::sqrt(t_prev_), dt = t - t_prev_, sdt = std::sqrt(dt);
     double up = 0.0, lo = 0.0;
     for (size_t j = 0; j < grid_.z.size(); ++j) {
       const double m = grid_.z[j] * sp + drift_ * dt;
       const double wh = grid_.w[j] * h_[j];
-      up += wh * UpperTail((b * st - m) / sdt);
-      lo += wh * LowerTail((-b * st - m) / sdt);
+      up += wh * NormalUpperTail((b * st - m) / sdt);
+      lo += wh * NormalCdf((-b * st - m) / sdt);
     }
     return {up, lo};
   }
@@ -225,13 +220,6 @@ double SolveBoundary(const Recursion& rec, double t, double increment) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
-
-double NormalCdf(double z) { return boost::math::cdf(boost::math::normal(), z); }
-
-double NormalQuantile(double p) {
-  kArgs.Probability(p, "p");
-  return boost::math::quantile(boost::math::normal(), p);
-}
 
 MeanSummary Summarize(std::span<const double> values) {
   if (values.size() < 2) kArgs.Fail("values", "at least 2 values", std::to_string(values.size()));
@@ -362,9 +350,9 @@ double SpentAlpha(SpendingFunction f, double alpha, double t) {
   if (t >= 1.0) return alpha;
   switch (f) {
     case SpendingFunction::kOBrienFleming:
-      return 2.0 * (2.0 * UpperTail(NormalQuantile(1.0 - alpha / 4.0) / std::sqrt(t)));
+      return 2.0 * (2.0 * NormalUpperTail(NormalQuantile(1.0 - alpha / 4.0) / std::sqrt(t)));
     case SpendingFunction::kOBrienFlemingTotal:
-      return 2.0 * UpperTail(NormalQuantile(1.0 - alpha / 2.0) / std::sqrt(t));
+      return 2.0 * NormalUpperTail(NormalQuantile(1.0 - alpha / 2.0) / std::sqrt(t));
     case SpendingFunction::kPocock:
       return alpha * std::log(1.0 + (std::numbers::e - 1.0) * t);
   }

@@ -19,16 +19,15 @@
 #include <string>
 #include <vector>
 
+#include "core/normal.h"
+
 namespace adsim::stats {
 
 // ---------------------------------------------------------------------------
-// Normal distribution helpers (Boost.Math underneath).
-
-// Standard normal CDF Phi(z).
-double NormalCdf(double z);
-
-// Standard normal quantile Phi^{-1}(p) for p in (0, 1).
-double NormalQuantile(double p);
+// The standard normal CDF and quantile are the project's (core/normal.h),
+// also known here as stats::NormalCdf and stats::NormalQuantile.
+using ::adsim::NormalCdf;
+using ::adsim::NormalQuantile;
 
 // ---------------------------------------------------------------------------
 // 1. Fixed-horizon tests and sample sizes.

@@ -4,7 +4,6 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
-#include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <numeric>
@@ -13,18 +12,15 @@
 
 #include "core/argument_checks.h"
 #include "core/error.h"
+#include "core/normal.h"
 
 namespace adsim::monitors {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kInvSqrt2 = 0.70710678118654752440;
 
 constexpr ArgumentChecks kArgs("adsim::monitors");
 
-double NormalCdf(double z) { return 0.5 * std::erfc(-z * kInvSqrt2); }
-double NormalUpper(double z) { return 0.5 * std::erfc(z * kInvSqrt2); }
-double NormalQuantile(double p) { return boost::math::quantile(boost::math::normal(), p); }
 double StudentUpper(double t, double df) {
   if (std::isinf(t)) return t > 0 ? 0.0 : 1.0;
   return boost::math::cdf(boost::math::complement(boost::math::students_t(df), t));
@@ -165,7 +161,7 @@ DetectorResult EwmaChart::Step(double x, double variance, double trials) {
   r.score = Standardise(z_ - mean_, sd);
   r.lower_limit = mean_ - p_.L * sd;
   r.upper_limit = mean_ + p_.L * sd;
-  r.p_value = ArmedTail(p_.side, NormalUpper(r.score), NormalCdf(r.score));
+  r.p_value = ArmedTail(p_.side, NormalUpperTail(r.score), NormalCdf(r.score));
   r.ready = trials_ >= p_.min_trials;
   r.fired_upper = r.ready && UpperArmed(p_.side) && r.score > p_.L;
   r.fired_lower = r.ready && LowerArmed(p_.side) && r.score < -p_.L;
@@ -417,7 +413,7 @@ DetectorResult WindowTail::Update(double x) {
       upper = StudentUpper(t, w - 1);
       lower = StudentUpper(-t, w - 1);
     } else {
-      upper = NormalUpper(r.score);
+      upper = NormalUpperTail(r.score);
       lower = NormalCdf(r.score);
     }
     r.p_value = ArmedTail(p_.side, upper, lower);
