@@ -8,11 +8,13 @@
 // keeps, for the last `window_cycles` cycles, the bid it placed b_k (its bid
 // times the segment modifier in force), the bids n_k and the wins w_k, and fits
 //   P(win | b) = 1 / (1 + exp(-(alpha + beta * (log b - mean log b))))
-// by maximum likelihood (Newton's method) with weak normal priors
-// alpha ~ N(0, 10^2), beta ~ N(3, 3^2) that keep the fit defined when every
-// bid won or lost. The shade is then
-//   s* = argmax over s in {0.02, 0.03, ..., 0.99} of (1 - s) * P(win | s * V)
-// (the expected surplus (V - b) P(win | b) divided by V). So that the fit sees
+// by maximum a posteriori with weak normal priors alpha ~ N(0, 10^2),
+// beta ~ N(3, 3^2) that keep the fit defined when every bid won or lost (the
+// project's Eigen logistic regression, strategies/bidders/lib/win_curve.h).
+// The shade is then
+//   s* = argmax over s in [0.02, 0.99] of (1 - s) * P(win | s * V)
+// (the expected surplus (V - b) P(win | b) divided by V), found by Boost.Math's
+// Brent minimiser. So that the fit sees
 // more than one bid level, the bid of cycle i is multiplied by
 // exp(explore * z_i), z_i cycling through 0, +1, -1, and capped at V. Before
 // the cell has min_bids bids in the window, s = initial_shade.
@@ -21,13 +23,10 @@
 
 #include "core/registry.h"
 #include "strategies/bidders/lib/value_estimates.h"
+#include "strategies/bidders/lib/win_curve.h"
 
 namespace adsim::bidders {
 namespace {
-
-struct WinObs {
-  double log_bid = 0, bids = 0, wins = 0;
-};
 
 class BidShading final : public Bidder {
  public:
@@ -86,7 +85,7 @@ class BidShading final : public Bidder {
   }
 
  private:
-  void Record(int k, WinObs o) {
+  void Record(int k, WinObservation o) {
     auto& h = history_[k];
     if (static_cast<int>(h.size()) < window_) {
       h.push_back(o);
@@ -100,53 +99,18 @@ class BidShading final : public Bidder {
   // or initial_shade while the window holds fewer than min_bids bids.
   double FitShade(int k, double value) const {
     const auto& h = history_[k];
-    double n_total = 0, xbar = 0;
-    for (const auto& o : h) {
-      n_total += o.bids;
-      xbar += o.bids * o.log_bid;
-    }
+    double n_total = 0;
+    for (const auto& o : h) n_total += o.bids;
     if (n_total < min_bids_ || n_total <= 0) return initial_shade_;
-    xbar /= n_total;
-    constexpr double kVarA = 100.0, kMeanB = 3.0, kVarB = 9.0;
-    double a = 0, b = kMeanB;
-    for (int it = 0; it < 50; ++it) {
-      double ga = -a / kVarA, gb = -(b - kMeanB) / kVarB;
-      double haa = 1 / kVarA, hab = 0, hbb = 1 / kVarB;  // minus the Hessian
-      for (const auto& o : h) {
-        const double dx = o.log_bid - xbar;
-        const double p = 1 / (1 + std::exp(-(a + b * dx)));
-        const double r = o.wins - o.bids * p, wgt = o.bids * p * (1 - p);
-        ga += r;
-        gb += r * dx;
-        haa += wgt;
-        hab += wgt * dx;
-        hbb += wgt * dx * dx;
-      }
-      const double det = haa * hbb - hab * hab;
-      if (!(det > 0)) break;
-      const double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det;
-      a += da;
-      b += db;
-      if (std::fabs(da) + std::fabs(db) < 1e-9) break;
-    }
-    double best_s = initial_shade_, best = -1;
-    for (int i = 2; i <= 99; ++i) {
-      const double s = i / 100.0;
-      const double p = 1 / (1 + std::exp(-(a + b * (std::log(s * value) - xbar))));
-      const double surplus = (1 - s) * p;
-      if (surplus > best) {
-        best = surplus;
-        best_s = s;
-      }
-    }
-    return best_s;
+    return BestShade(FitWinCurve(h), value, kLowestShade, kHighestShade);
   }
 
+  static constexpr double kLowestShade = 0.02, kHighestShade = 0.99;
   valuation::ValueModel model_;
   valuation::BidTable table_;
   double scale_, initial_shade_, explore_, min_bids_;
   int window_, ns_;
-  std::vector<std::vector<WinObs>> history_;
+  std::vector<std::vector<WinObservation>> history_;
   std::vector<int> next_;
   std::vector<double> shade_;
   int cycle_ = 0;
