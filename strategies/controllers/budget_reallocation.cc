@@ -27,6 +27,7 @@
 // the total of the daily budgets never grows: the pool's spend never exceeds
 // the pool, to the micro.
 #include <algorithm>
+#include <boost/math/tools/roots.hpp>
 #include <boost/random/gamma_distribution.hpp>
 #include <cmath>
 #include <cstdlib>
@@ -73,7 +74,8 @@ struct ResponseFit {
 // Budgets B_i in [lo, pool] with sum B_i = pool that equalise the marginal
 // returns a_i b_i B_i^(b_i - 1) = lambda where they can: for b_i in (0, 1),
 // B_i(lambda) = (a_i b_i / lambda)^(1 / (1 - b_i)), clamped; a flat response
-// (b_i = 0) gets the floor. The sum decreases in lambda: bisection on log lambda.
+// (b_i = 0) gets the floor. The sum decreases in lambda: Boost.Math's bisection on
+// log lambda.
 std::vector<double> MarginalAllocation(const std::vector<ResponseFit>& fits, double pool, double lo) {
   const int n = static_cast<int>(fits.size());
   std::vector<double> out(n, lo);
@@ -86,14 +88,20 @@ std::vector<double> MarginalAllocation(const std::vector<ResponseFit>& fits, dou
     }
     return sum;
   };
-  double lo_l = -700, hi_l = 700;
-  if (fill(lo_l) <= pool) return out;  // everyone at pool or floor: nothing to balance
-  for (int it = 0; it < 200; ++it) {
-    const double mid = 0.5 * (lo_l + hi_l);
-    (fill(mid) > pool ? lo_l : hi_l) = mid;
+  // The root in log lambda of fill(log lambda) = pool, by Boost.Math's
+  // bisection down to adjacent doubles; the upper end of the final bracket
+  // gives sum <= pool.
+  constexpr double kLowest = -700, kHighest = 700;
+  if (fill(kLowest) <= pool) return out;  // everyone at pool or floor: nothing to balance
+  double log_lambda = kHighest;
+  if (fill(kHighest) < pool) {  // else every campaign is at its floor at any lambda: keep that
+    std::uintmax_t iterations = 200;
+    log_lambda = boost::math::tools::bisect([&](double l) { return fill(l) - pool; }, kLowest, kHighest,
+                                            [](double a, double b) { return a == b; }, iterations)
+                     .second;
   }
-  const double sum = fill(hi_l);
-  // hi_l gives sum <= pool: hand what is left to the campaigns not at a bound, in proportion.
+  const double sum = fill(log_lambda);
+  // log_lambda gives sum <= pool: hand what is left to the campaigns not at a bound, in proportion.
   double free = 0;
   for (int i = 0; i < n; ++i)
     if (out[i] > lo && out[i] < pool) free += out[i];
