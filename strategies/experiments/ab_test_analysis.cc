@@ -1,5 +1,5 @@
 // ab_test: the analysis of an A/B(/n) experiment whose arms are campaigns
-// (docs/strategies/ab_test.md). Each control cycle from the experiment's start
+// (docs/strategies/experiments/ab_test.md). Each control cycle from the experiment's start
 // it reads the arms' observed counters since the start (reported conversions
 // only), by request or by user, looks when the plan says so, and decides: ship
 // a winner (pause every other arm), stop a loser (pause it), or no difference

@@ -5,7 +5,7 @@
 // arm and cycle with trials), and at `analyze_at_hours` fits all main effects
 // and interactions by OLS (stats::FitFactorial) on those observations. It
 // writes one experiment_looks row per effect and takes no action
-// (docs/strategies/factorial_test.md).
+// (docs/strategies/experiments/factorial_test.md).
 #include <cmath>
 #include <string>
 #include <vector>

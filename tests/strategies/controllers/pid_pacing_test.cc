@@ -118,7 +118,7 @@ TEST(PidPacing, PacesALifetimeBudgetAlongTheWeeksTraffic) {
   for (double d : test::Col<double>(r, "daily", "spend")) spent += d;
   EXPECT_GE(spent, 0.95 * 700);
   EXPECT_LE(spent, 700 + 1e-6);
-  // Measure 2 (docs/strategies/pid_pacing.md): the largest gap over the 168
+  // Measure 2 (docs/strategies/controllers/pid_pacing.md): the largest gap over the 168
   // hours between cumulative spend share and cumulative expected-traffic
   // share. Bound 0.03 of the total (a fifth of Monday's share).
   int at = -1;
