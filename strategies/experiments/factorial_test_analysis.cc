@@ -96,7 +96,10 @@ class FactorialTest final : public ExperimentAnalysis {
   std::string Name(uint32_t mask) const {
     std::string out;
     for (int j = 0; j < factors_; ++j)
-      if (mask & (1u << j)) out += (out.empty() ? "" : ":") + std::string(1, static_cast<char>('A' + j));
+      if (mask & (1u << j)) {
+        if (!out.empty()) out += ':';
+        out += static_cast<char>('A' + j);
+      }
     return out;
   }
 
