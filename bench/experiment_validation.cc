@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "strategies/experiments/stats.h"
-#include "strategies/experiments/validation.h"
+#include "strategies/experiments/lib/stats.h"
+#include "strategies/experiments/lib/validation.h"
 
 namespace {
 

@@ -61,7 +61,7 @@ def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
     on the base bid, creative_thompson when the campaign has more than one
     creative. Scenario-wide: budget_reallocation (method rule, goal roas,
     once a day: intervals several times the conversion delays, as
-    docs/strategies/budget_reallocation.md advises). Nothing else changes:
+    docs/strategies/controllers/budget_reallocation.md advises). Nothing else changes:
     same channels, segments, bids to start from, daily budgets to start from
     (so the same total budget), guardrails and shocks.
 

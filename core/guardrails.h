@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/scenario.h"
+#include "core/scenario_public.h"
 #include "core/strategy.h"
 
 namespace adsim {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/error.h"
+#include "core/scenario.h"
 
 namespace adsim {
 
@@ -99,7 +100,7 @@ Registry::Entry Registry::Require(ComponentKind kind, const ComponentSpec& spec,
   if (!info) {
     std::string names;
     for (const Entry& v : List())
-      if (v->kind == kind && v->name.rfind("test_", 0) != 0) names += (names.empty() ? "" : ", ") + v->name;
+      if (v->kind == kind) names += (names.empty() ? "" : ", ") + v->name;
     throw ConfigError(
         {{file, spec.where + ".type", spec.line,
           std::string("a registered ") + ComponentKindName(kind) + ": one of " + names, "'" + spec.type + "'"}});

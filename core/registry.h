@@ -1,7 +1,10 @@
-// The component registry: every bidder and controller registers itself in its
-// own file with a name, a one-line description and typed parameters with
-// defaults (after OpenSpiel's REGISTER_SPIEL_GAME). Unknown names and unknown
-// or ill-typed parameters fail with the list of valid ones.
+// The component registry: every bidder, controller, monitor and experiment
+// analysis registers itself in its own file with one line (the
+// ADSIM_REGISTER_* macros below): a name, a one-line description and typed
+// parameters with defaults (after OpenSpiel's REGISTER_SPIEL_GAME). Unknown
+// names and unknown or ill-typed parameters fail with the list of valid ones.
+// Like core/strategy.h, it sees only what the advertiser configured
+// (core/scenario_public.h), never the truth-holding Scenario.
 #pragma once
 
 #include <functional>
@@ -9,11 +12,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
 #include "core/random.h"
-#include "core/scenario.h"
+#include "core/scenario_public.h"
 #include "core/strategy.h"
 
 namespace adsim {
@@ -67,6 +72,9 @@ struct ComponentInfo {
   std::vector<ParamSpec> params;
   bool campaign_scoped = true;  // controllers: attached to one campaign, or scenario-wide
   std::string origin = "C++";   // "C++" or "Python"
+  // Shipped with adsim: registered by an ADSIM_REGISTER_* macro (strategies/).
+  // Components a test binary registers for itself leave it false.
+  bool built_in = false;
   std::function<std::unique_ptr<Bidder>(const BuildContext&)> make_bidder;
   std::function<std::unique_ptr<Controller>(const BuildContext&)> make_controller;
   std::function<std::unique_ptr<Monitor>(const BuildContext&)> make_monitor;              // monitors only
@@ -94,9 +102,12 @@ class Registry {
   std::map<std::pair<int, std::string>, Entry> items_;
 };
 
+struct Scenario;  // core/scenario.h: the whole scenario, truth included
+
 // Checks that every component a scenario names exists, is used in the right
 // scope, and accepts the given parameters, as a run would before starting.
-// Throws ConfigError listing every problem.
+// Throws ConfigError listing every problem. (Callers hold a whole Scenario,
+// so they include core/scenario.h; this header does not.)
 void ValidateComponents(const Scenario& scenario);
 
 const char* ComponentKindName(ComponentKind k);
@@ -145,4 +156,96 @@ inline ParamSpec BoolParam(std::string name, bool def, std::string description) 
   return p;
 }
 
+// ---- One-line registration ------------------------------------------------
+// In a component's own file, at namespace scope:
+//
+//   ADSIM_REGISTER_BIDDER(FixedBidder, "fixed", "Bids the campaign's base bid.");
+//   ADSIM_REGISTER_CONTROLLER(PidPacing, "pid_pacing", "PID pacing ...",
+//                             NumberParam("kp", 3.0, "proportional gain", 0, 100), ...);
+//
+// The arguments are the class, its registered name, a one-line description,
+// then its parameters: none, ParamSpecs (NumberParam, StringParam,
+// BoolParam), or one expression giving a std::vector<ParamSpec>. The class is
+// built with its (const BuildContext&) constructor, or its default one if it
+// has none. One macro per kind:
+//   ADSIM_REGISTER_BIDDER                per opportunity, one campaign
+//   ADSIM_REGISTER_CONTROLLER            per control cycle, one campaign
+//   ADSIM_REGISTER_SCENARIO_CONTROLLER   per control cycle, the whole scenario
+//   ADSIM_REGISTER_MONITOR               alerts, the whole scenario
+//   ADSIM_REGISTER_ANALYSIS              an experiment's analysis
+// A component they cannot express (a Python one, a test's) fills a
+// ComponentInfo and constructs a Registration itself.
+
+// The factory of a kind's interface `Base` that builds `Type`.
+template <class Type, class Base>
+std::function<std::unique_ptr<Base>(const BuildContext&)> FactoryOf() {
+  static_assert(std::is_base_of_v<Base, Type>, "the registered class does not implement this kind's interface");
+  return [](const BuildContext& context) -> std::unique_ptr<Base> {
+    if constexpr (std::is_constructible_v<Type, const BuildContext&>)
+      return std::make_unique<Type>(context);
+    else
+      return std::make_unique<Type>();
+  };
+}
+
+// A built-in component's entry: what the macros register.
+inline ComponentInfo BuiltInComponent(std::string name, ComponentKind kind, std::string description,
+                                      std::vector<ParamSpec> params, bool campaign_scoped) {
+  ComponentInfo info;
+  info.name = std::move(name);
+  info.kind = kind;
+  info.description = std::move(description);
+  info.params = std::move(params);
+  info.campaign_scoped = campaign_scoped;
+  info.origin = "C++";
+  info.built_in = true;
+  return info;
+}
+
+template <class Type>
+ComponentInfo BidderComponent(std::string name, std::string description, std::vector<ParamSpec> params = {}) {
+  ComponentInfo info = BuiltInComponent(std::move(name), ComponentKind::kBidder, std::move(description),
+                                        std::move(params), /*campaign_scoped=*/true);
+  info.make_bidder = FactoryOf<Type, Bidder>();
+  return info;
+}
+template <class Type>
+ComponentInfo ControllerComponent(std::string name, std::string description, std::vector<ParamSpec> params,
+                                  bool campaign_scoped) {
+  ComponentInfo info = BuiltInComponent(std::move(name), ComponentKind::kController, std::move(description),
+                                        std::move(params), campaign_scoped);
+  info.make_controller = FactoryOf<Type, Controller>();
+  return info;
+}
+template <class Type>
+ComponentInfo MonitorComponent(std::string name, std::string description, std::vector<ParamSpec> params = {}) {
+  ComponentInfo info = BuiltInComponent(std::move(name), ComponentKind::kMonitor, std::move(description),
+                                        std::move(params), /*campaign_scoped=*/false);
+  info.make_monitor = FactoryOf<Type, Monitor>();
+  return info;
+}
+template <class Type>
+ComponentInfo AnalysisComponent(std::string name, std::string description, std::vector<ParamSpec> params = {}) {
+  ComponentInfo info = BuiltInComponent(std::move(name), ComponentKind::kAnalysis, std::move(description),
+                                        std::move(params), /*campaign_scoped=*/false);
+  info.make_analysis = FactoryOf<Type, ExperimentAnalysis>();
+  return info;
+}
+
 }  // namespace adsim
+
+#define ADSIM_REGISTRATION_CONCAT_INNER_(a, b) a##b
+#define ADSIM_REGISTRATION_CONCAT_(a, b) ADSIM_REGISTRATION_CONCAT_INNER_(a, b)
+#define ADSIM_REGISTRATION_(info) \
+  static const ::adsim::Registration ADSIM_REGISTRATION_CONCAT_(adsim_registration_, __LINE__)(info)
+
+#define ADSIM_REGISTER_BIDDER(Type, name, description, ...) \
+  ADSIM_REGISTRATION_(::adsim::BidderComponent<Type>(name, description, {__VA_ARGS__}))
+#define ADSIM_REGISTER_CONTROLLER(Type, name, description, ...) \
+  ADSIM_REGISTRATION_(::adsim::ControllerComponent<Type>(name, description, {__VA_ARGS__}, true))
+#define ADSIM_REGISTER_SCENARIO_CONTROLLER(Type, name, description, ...) \
+  ADSIM_REGISTRATION_(::adsim::ControllerComponent<Type>(name, description, {__VA_ARGS__}, false))
+#define ADSIM_REGISTER_MONITOR(Type, name, description, ...) \
+  ADSIM_REGISTRATION_(::adsim::MonitorComponent<Type>(name, description, {__VA_ARGS__}))
+#define ADSIM_REGISTER_ANALYSIS(Type, name, description, ...) \
+  ADSIM_REGISTRATION_(::adsim::AnalysisComponent<Type>(name, description, {__VA_ARGS__}))

@@ -1,6 +1,8 @@
 // What strategies see and what they may do. Nothing here holds a true click or
 // conversion rate, a competitor's bid or a future event: the types themselves
-// keep look-ahead out (see DESIGN.md, principle 1).
+// keep look-ahead out (see DESIGN.md, principle 1). It includes only what the
+// advertiser configured (core/scenario_public.h), never core/scenario.h, so no
+// strategy can name a truth-holding type (SegmentSpec, ShockSpec, ...).
 #pragma once
 
 #include <array>
@@ -10,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/scenario.h"
+#include "core/scenario_public.h"
 #include "core/types.h"
 
 namespace adsim {
@@ -46,6 +48,7 @@ struct PublicScenario {
   std::vector<CampaignSpec> campaigns;
   std::vector<ExperimentSpec> experiments;  // the advertiser's own experiments (arms, split, analyses)
 };
+struct Scenario;  // core/scenario.h: the whole scenario, truth included (the engine's)
 PublicScenario MakePublicScenario(const Scenario& scenario);
 
 // The scenario's name as strategies see it: the file name without its

@@ -137,17 +137,37 @@ int CmdSummary(const std::string& path) {
   return 0;
 }
 
+// The families, in the order `adsim list` prints them; the folder of
+// strategies/ each built-in family lives in.
+struct Family {
+  adsim::ComponentKind kind;
+  const char* heading;
+};
+constexpr Family kFamilies[] = {
+    {adsim::ComponentKind::kBidder, "Bidders (a bid per opportunity, one campaign; strategies/bidders/)"},
+    {adsim::ComponentKind::kController,
+     "Controllers (act once per control cycle, on one campaign or scenario-wide; strategies/controllers/)"},
+    {adsim::ComponentKind::kMonitor, "Monitors (raise alerts; strategies/monitors/)"},
+    {adsim::ComponentKind::kAnalysis, "Experiment analyses (decide experiments; strategies/experiments/)"},
+};
+
 int CmdList() {
-  for (const auto& info : adsim::Registry::Global().List()) {
-    if (info->name.rfind("test_", 0) == 0) continue;
-    std::cout << adsim::ComponentKindName(info->kind) << " " << info->name << " (" << info->origin
-              << (info->kind == adsim::ComponentKind::kController
-                      ? (info->campaign_scoped ? ", per campaign" : ", scenario-wide")
-                      : "")
-              << ")\n    " << info->description << "\n";
-    for (const auto& p : info->params)
-      std::cout << "    - " << p.name << " = " << adsim::FormatParamValue(p.default_value) << ": " << p.description
-                << "\n";
+  const auto entries = adsim::Registry::Global().List();
+  bool first = true;
+  for (const Family& family : kFamilies) {
+    std::cout << (first ? "" : "\n") << family.heading << "\n";
+    first = false;
+    for (const auto& info : entries) {
+      if (info->kind != family.kind) continue;
+      std::cout << adsim::ComponentKindName(info->kind) << " " << info->name << " (" << info->origin
+                << (info->kind == adsim::ComponentKind::kController
+                        ? (info->campaign_scoped ? ", per campaign" : ", scenario-wide")
+                        : "")
+                << ")\n    " << info->description << "\n";
+      for (const auto& p : info->params)
+        std::cout << "    - " << p.name << " = " << adsim::FormatParamValue(p.default_value) << ": " << p.description
+                  << "\n";
+    }
   }
   return 0;
 }

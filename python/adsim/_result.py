@@ -254,7 +254,7 @@ class Result:
 
     @property
     def experiment_looks(self) -> pd.DataFrame:
-        """Every look of every experiment analysis, per treatment arm (docs/strategies/ab_test.md)."""
+        """Every look of every experiment analysis, per treatment arm (docs/strategies/experiments/ab_test.md)."""
         return self.table("experiment_looks")
 
     @property

@@ -104,6 +104,41 @@ TEST(Cli, ListShowsComponentsWithParameters) {
   EXPECT_NE(r.out.find("- kp = 3"), std::string::npos);
 }
 
+// `adsim list` groups the components by family, one heading each, in the
+// order bidders, controllers, monitors, experiment analyses, and every
+// component sits under its own family's heading.
+TEST(Cli, ListGroupsComponentsByFamily) {
+  const Outcome r = Adsim("list");
+  ASSERT_EQ(r.code, 0);
+  const size_t bidders = r.out.rfind("Bidders", 0);  // the first line
+  const size_t controllers = r.out.find("\nControllers");
+  const size_t monitors = r.out.find("\nMonitors");
+  const size_t analyses = r.out.find("\nExperiment analyses");
+  ASSERT_EQ(bidders, 0u) << r.out;
+  ASSERT_NE(controllers, std::string::npos) << r.out;
+  ASSERT_NE(monitors, std::string::npos) << r.out;
+  ASSERT_NE(analyses, std::string::npos) << r.out;
+  EXPECT_LT(controllers, monitors);
+  EXPECT_LT(monitors, analyses);
+  // Each component line ("<kind> <name> (...)") lies between its family's heading and the next.
+  auto between = [&](const std::string& line, size_t from, size_t to) {
+    const size_t at = r.out.find("\n" + line);
+    return at != std::string::npos && at > from && at < to;
+  };
+  EXPECT_TRUE(between("bidder fixed (C++)", bidders, controllers));
+  EXPECT_TRUE(between("bidder bid_shading (C++)", bidders, controllers));
+  EXPECT_TRUE(between("controller pid_pacing (C++, per campaign)", controllers, monitors));
+  EXPECT_TRUE(between("controller budget_reallocation (C++, scenario-wide)", controllers, monitors));
+  EXPECT_TRUE(between("monitor kpi_cusum (C++)", monitors, analyses));
+  EXPECT_TRUE(between("analysis ab_test (C++)", analyses, r.out.size()));
+  EXPECT_TRUE(between("analysis factorial_test (C++)", analyses, r.out.size()));
+  // Nothing of another family inside a family's block.
+  EXPECT_EQ(r.out.substr(bidders, controllers - bidders).find("\ncontroller "), std::string::npos);
+  EXPECT_EQ(r.out.substr(controllers, monitors - controllers).find("\nbidder "), std::string::npos);
+  EXPECT_EQ(r.out.substr(monitors, analyses - monitors).find("\nanalysis "), std::string::npos);
+  EXPECT_EQ(r.out.substr(analyses).find("\nmonitor "), std::string::npos);
+}
+
 TEST(Cli, MissingSeedIsAConfigError) {
   std::string text = kTiny;
   text.replace(text.find("seed: 5\n"), 8, "");

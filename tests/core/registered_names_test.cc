@@ -1,9 +1,13 @@
 // The registered component names are part of the scenario format: a scenario
 // names them. This test lists them against the expected set, so that moving or
 // renaming files cannot drop, rename or duplicate a component unnoticed.
-// Components a test binary registers for itself are left out.
+// Only built-in components count (registered by an ADSIM_REGISTER_* macro in
+// strategies/); the components this test binary registers for its own tests
+// are not built in.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,7 +20,7 @@ namespace {
 std::set<std::string> Names(ComponentKind kind) {
   std::set<std::string> names;
   for (const auto& entry : Registry::Global().List())
-    if (entry->kind == kind && entry->origin == "C++" && entry->name.rfind("test_", 0) != 0) names.insert(entry->name);
+    if (entry->kind == kind && entry->built_in) names.insert(entry->name);
   return names;
 }
 
@@ -43,10 +47,28 @@ TEST(RegisteredNames, AnalysesAreTheExpectedOnes) {
 
 TEST(RegisteredNames, ScopesAreTheExpectedOnes) {
   for (const auto& entry : Registry::Global().List()) {
-    if (entry->kind != ComponentKind::kController || entry->origin != "C++" || entry->name.rfind("test_", 0) == 0)
-      continue;
+    if (entry->kind != ComponentKind::kController || !entry->built_in) continue;
     EXPECT_EQ(entry->campaign_scoped, entry->name != "budget_reallocation") << entry->name;
   }
+}
+
+// The layout of strategies/: a component's folder is its kind and its file
+// name is its registered name (analyses: <name>_analysis.cc, so that no
+// analysis reads as a test).
+TEST(RegisteredNames, EachLivesInItsFamilyFolderUnderItsName) {
+  const std::map<ComponentKind, std::string> folder = {{ComponentKind::kBidder, "bidders"},
+                                                       {ComponentKind::kController, "controllers"},
+                                                       {ComponentKind::kMonitor, "monitors"},
+                                                       {ComponentKind::kAnalysis, "experiments"}};
+  int checked = 0;
+  for (const auto& entry : Registry::Global().List()) {
+    if (!entry->built_in) continue;
+    const std::string file = std::string(ADSIM_SOURCE_DIR) + "/strategies/" + folder.at(entry->kind) + "/" +
+                             entry->name + (entry->kind == ComponentKind::kAnalysis ? "_analysis" : "") + ".cc";
+    EXPECT_TRUE(std::filesystem::exists(file)) << entry->name << ": expected in " << file;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 24);
 }
 
 }  // namespace
