@@ -114,7 +114,7 @@ setup(
     # h5py is needed too (adsim.load), but Debian's python3-h5py registers as
     # "h5py._debian_h5py_serial", which pip would not recognise offline: it is
     # checked at import time instead (adsim/_io.py).
-    install_requires=["numpy", "pandas"],
+    install_requires=["numpy", "pandas", "tqdm"],
     extras_require={"yaml": ["PyYAML"], "notebooks": ["matplotlib", "nbclient", "nbformat", "ipykernel"]},
     zip_safe=False,
 )
