@@ -20,6 +20,27 @@
 namespace adsim::bindings {
 namespace {
 
+// Marks `snapshot` as the one a Python controller is reading, for as long as
+// the scope lives (RunScope::reading).
+class ReadingScope {
+ public:
+  explicit ReadingScope(const Snapshot& snapshot) : scope_(RunScope::current) {
+    if (scope_) {
+      previous_ = scope_->reading;
+      scope_->reading = &snapshot;
+    }
+  }
+  ~ReadingScope() {
+    if (scope_) scope_->reading = previous_;
+  }
+  ReadingScope(const ReadingScope&) = delete;
+  ReadingScope& operator=(const ReadingScope&) = delete;
+
+ private:
+  RunScope* scope_;
+  const Snapshot* previous_ = nullptr;
+};
+
 // A C++ controller that forwards each cycle to a Python adapter object
 // (adsim._controller._Adapter), which calls the user's on_cycle() and returns
 // plain tuples (kind, campaign, segment, creative, value, reason, review).
@@ -43,6 +64,7 @@ class PythonController final : public Controller {
     if (campaign >= 0 && campaign < static_cast<int>(snapshot.campaigns.size()))
       where += " (campaign " + std::to_string(campaign) + " '" + snapshot.campaigns[campaign].name + "')";
     where += " at simulated time " + FormatDuration(snapshot.time);
+    ReadingScope reading(snapshot);
     try {
       const py::object out = adapter_.attr("_on_cycle")(PythonSnapshot(snapshot));
       for (py::handle item : out) {

@@ -65,6 +65,9 @@ struct RunScope {
   const Snapshot* cached_for = nullptr;
   SimTime cached_time = -1;
   py::object cached;
+  // The C++ snapshot a Python controller is reading: set only during its
+  // on_cycle() call (for snapshot_leaves(), which must not outlive it).
+  const Snapshot* reading = nullptr;
 
   RunScope* previous;
   static inline thread_local RunScope* current = nullptr;
