@@ -107,7 +107,7 @@ setup(
     long_description_content_type="text/markdown",
     packages=["adsim"],
     package_dir={"adsim": "adsim"},
-    package_data={"adsim": ["py.typed"]},
+    package_data={"adsim": ["py.typed", "_adsim.pyi"]},
     ext_modules=[Extension("adsim._adsim", sources=[])],
     cmdclass={"build_ext": CMakeBuild},
     python_requires=">=3.9",

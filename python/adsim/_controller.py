@@ -467,7 +467,7 @@ class _Adapter:
         self.controller = controller
         self.name = name
 
-    def _on_cycle(self, snapshot: Snapshot) -> List[Tuple[int, int, int, int, float, str]]:
+    def _on_cycle(self, snapshot: Snapshot) -> List[Tuple[int, int, int, int, float, str, bool]]:
         out = self.controller.on_cycle(snapshot)
         if out is None:
             return []
@@ -598,10 +598,10 @@ def register_controller(
             kwargs = {
                 k: (int(v) if k in integers and float(v).is_integer() else v) for k, v in values.items()
             }
-            instance = klass.__new__(klass)
+            instance: Controller = klass.__new__(klass)  # type: ignore[arg-type]  # C is a Controller subclass
             instance.campaign = int(campaign)
             instance.where = where
-            instance.__init__(**kwargs)
+            instance.__init__(**kwargs)  # type: ignore[misc]  # the class was checked to take kwargs
             if not hasattr(instance, "params"):
                 instance.params = dict(kwargs)
             return _Adapter(instance, name)

@@ -195,7 +195,7 @@ def default_scenario(as_dict: bool = False) -> Union[str, Dict[str, Any]]:
     text = _adsim.default_scenario_text()
     if not as_dict:
         return text
-    import yaml  # PyYAML, only needed here
+    import yaml  # type: ignore[import]  # PyYAML (no stubs in Debian), only needed here
 
     return yaml.safe_load(text)
 
