@@ -140,6 +140,9 @@ struct Alert {
 };
 
 struct Snapshot {
+  // Every field of Snapshot, CampaignState, Alert and ObservedStats is listed
+  // in core/snapshot_fields.h (the Python view is built from that list); a
+  // field added here and not there fails to compile.
   SimTime time = 0;
   SimTime day_start = 0;  // simulated time of the current day's midnight
   SimTime control_cycle = 0;

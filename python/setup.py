@@ -107,14 +107,14 @@ setup(
     long_description_content_type="text/markdown",
     packages=["adsim"],
     package_dir={"adsim": "adsim"},
-    package_data={"adsim": ["py.typed"]},
+    package_data={"adsim": ["py.typed", "_adsim.pyi"]},
     ext_modules=[Extension("adsim._adsim", sources=[])],
     cmdclass={"build_ext": CMakeBuild},
     python_requires=">=3.9",
     # h5py is needed too (adsim.load), but Debian's python3-h5py registers as
     # "h5py._debian_h5py_serial", which pip would not recognise offline: it is
     # checked at import time instead (adsim/_io.py).
-    install_requires=["numpy", "pandas"],
+    install_requires=["numpy", "pandas", "tqdm"],
     extras_require={"yaml": ["PyYAML"], "notebooks": ["matplotlib", "nbclient", "nbformat", "ipykernel"]},
     zip_safe=False,
 )

@@ -20,6 +20,7 @@ from ._errors import ConfigError, DataError, Error, InvariantError, IoError
 from . import _adsim  # noqa: E402  (import order matters)
 from ._controller import (  # noqa: E402
     COUNTER_FIELDS,
+    SNAPSHOT_FIELDS,
     Action,
     CampaignState,
     Controller,
@@ -52,6 +53,7 @@ __all__ = [
     "Param",
     "HeldAction",
     "COUNTER_FIELDS",
+    "SNAPSHOT_FIELDS",
     "Error",
     "ConfigError",
     "DataError",

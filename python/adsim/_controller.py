@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Dict, Iterable, List, Optional, Sequence, Tupl
 import numpy as np
 import pandas as pd
 
+from . import _adsim
 from ._errors import ConfigError
 
 __all__ = [
@@ -29,10 +30,18 @@ __all__ = [
     "Snapshot",
     "register_controller",
     "COUNTER_FIELDS",
+    "SNAPSHOT_FIELDS",
 ]
 
-#: Fields of one cell's counters (the structured dtype of Snapshot.total etc.).
-COUNTER_FIELDS = ("requests", "bids", "impressions", "clicks", "conversions", "conversion_value", "spend")
+#: The fields of every struct a controller reads each cycle, as the compiled
+#: module lists them (core/snapshot_fields.h): "Snapshot", "CampaignState",
+#: "Alert", "ObservedStats" -> field names in declaration order.
+SNAPSHOT_FIELDS: Dict[str, Tuple[str, ...]] = {k: tuple(v) for k, v in _adsim.snapshot_fields().items()}
+
+#: Fields of one cell's counters (the structured dtype of Snapshot.total etc.),
+#: from the C++ ObservedStats: requests, bids, impressions, clicks, conversions,
+#: conversion_value, conversion_value_sq, spend.
+COUNTER_FIELDS: Tuple[str, ...] = SNAPSHOT_FIELDS["ObservedStats"]
 
 #: Action kinds and their C++ codes (adsim::ActionKind; checked by the tests).
 ACTION_KINDS = {
@@ -67,9 +76,17 @@ class CampaignState:
     spend_total: float
     paused: bool
     segment_modifier: Tuple[float, ...]  # per scenario segment, multiplies the bid
-    creative_paused: Tuple[bool, ...]
+    creative_paused: Tuple[bool, ...]  # per creative of the campaign
+    #: Rotation weight per creative (default 1): a request shows an unpaused
+    #: creative with probability weight / sum of the unpaused weights.
+    creative_weight: Tuple[float, ...]
     goal: str  # "none", "cpa" or "roas"
     goal_value: float  # target CPA (currency) or ROAS (ratio)
+
+
+def _sums(cells: np.ndarray) -> Dict[str, float]:
+    """Each counter summed over `cells`: int for counts, float for currency."""
+    return {f: (float(cells[f].sum()) if cells.dtype[f].kind == "f" else int(cells[f].sum())) for f in COUNTER_FIELDS}
 
 
 class Snapshot:
@@ -85,6 +102,10 @@ class Snapshot:
     a campaign's cells are the contiguous slice :meth:`cells`.
     """
 
+    # One slot per field of the C++ Snapshot (core/snapshot_fields.h); the
+    # constructor refuses a raw snapshot with other fields, so the two cannot
+    # drift apart silently (and tests/python/test_snapshot_parity.py compares
+    # them value by value).
     __slots__ = (
         "time",
         "day_start",
@@ -100,29 +121,44 @@ class Snapshot:
         "hourly_traffic_share",
         "channel_names",
         "segment_names",
+        "creative_names",
         "alerts",
         "_cell_keys",
     )
 
+    time: int  # simulated µs of this cycle
+    day_start: int  # simulated time of the current day's start
+    control_cycle: int  # the cycle length, µs
+    num_channels: int
+    num_segments: int
+    num_creatives: Tuple[int, ...]  # per campaign
+    cell_offset: Tuple[int, ...]  # per campaign: its first cell
+    campaigns: Tuple[CampaignState, ...]
+    total: np.ndarray  # per cell, since the start
+    last_cycle: np.ndarray  # per cell, during the last control cycle
+    today: np.ndarray  # per cell, since the current day's start
+    #: Expected share of a day's traffic per hour of day, shape (channels, 24); rows sum to 1.
+    hourly_traffic_share: np.ndarray
+    channel_names: Tuple[str, ...]
+    segment_names: Tuple[str, ...]
+    creative_names: Tuple[Tuple[str, ...], ...]  # per campaign, per creative
+    #: Alerts the monitors raised in this cycle (dicts with the fields of
+    #: SNAPSHOT_FIELDS["Alert"]: time, monitor, campaign, channel, segment,
+    #: creative, metric, value, expected, score, severity, message).
+    alerts: Tuple[Dict[str, Any], ...]
+
     def __init__(self, raw: Dict[str, Any]) -> None:
-        self.time: int = int(raw["time"])
-        self.day_start: int = int(raw["day_start"])  # simulated time of the current day's start
-        self.control_cycle: int = int(raw["control_cycle"])
-        self.num_channels: int = int(raw["num_channels"])
-        self.num_segments: int = int(raw["num_segments"])
-        self.num_creatives: Tuple[int, ...] = tuple(raw["num_creatives"])
-        self.cell_offset: Tuple[int, ...] = tuple(raw["cell_offset"])
-        self.campaigns: Tuple[CampaignState, ...] = tuple(CampaignState(**c) for c in raw["campaigns"])
-        self.total: np.ndarray = raw["total"]
-        self.last_cycle: np.ndarray = raw["last_cycle"]
-        self.today: np.ndarray = raw["today"]
-        #: Expected share of a day's traffic per hour of day, shape (channels, 24); rows sum to 1.
-        self.hourly_traffic_share: np.ndarray = raw["hourly_traffic_share"]
-        self.channel_names: Tuple[str, ...] = tuple(raw["channel_names"])
-        self.segment_names: Tuple[str, ...] = tuple(raw["segment_names"])
-        #: Alerts the monitors raised in this cycle (dicts with time, monitor, campaign,
-        #: channel, segment, creative, metric, value, expected, score, severity, message).
-        self.alerts: Tuple[Dict[str, Any], ...] = tuple(raw.get("alerts", ()))
+        if raw.keys() != _SNAPSHOT_KEYS:
+            raise TypeError(
+                "the compiled module's snapshot fields and adsim.Snapshot's differ "
+                f"(only in C++: {sorted(set(raw) - _SNAPSHOT_KEYS)}, only in Python: "
+                f"{sorted(_SNAPSHOT_KEYS - set(raw))}): python/adsim/_controller.py must follow core/snapshot_fields.h"
+            )
+        for name, value in raw.items():
+            setattr(self, name, value)
+        # The compiled module sends tuples, read-only arrays and one dict per
+        # campaign and alert; campaigns become CampaignState objects.
+        self.campaigns = tuple(CampaignState(**c) for c in raw["campaigns"])
         self._cell_keys: Optional[Dict[str, np.ndarray]] = None
 
     # ---- names and indices ----------------------------------------------
@@ -228,13 +264,11 @@ class Snapshot:
             mask &= keys["segment"] == self.segment_index(segment)
         if creative is not None:
             mask &= keys["creative"] == int(creative)
-        sel = t[mask]
-        return {f: (float(sel[f].sum()) if f in ("conversion_value", "spend") else int(sel[f].sum())) for f in COUNTER_FIELDS}
+        return _sums(t[mask])
 
     def campaign_total(self, table: Union[str, np.ndarray], campaign: Index) -> Dict[str, float]:
         """Sum of a campaign's cells in `table` ('total', 'last_cycle' or 'today')."""
-        t = self._table(table)[self.cells(campaign)]
-        return {f: (float(t[f].sum()) if f in ("conversion_value", "spend") else int(t[f].sum())) for f in COUNTER_FIELDS}
+        return _sums(self._table(table)[self.cells(campaign)])
 
     def frame(self, table: Union[str, np.ndarray] = "today") -> pd.DataFrame:
         """A table's cells as a DataFrame (campaign, channel, segment, creative + counters).
@@ -260,6 +294,16 @@ class Snapshot:
             f"<adsim.Snapshot t={self.time / 3.6e9:.2f}h campaigns={self.num_campaigns} "
             f"channels={self.num_channels} segments={self.num_segments} cells={self.num_cells}>"
         )
+
+
+_SNAPSHOT_KEYS = frozenset(SNAPSHOT_FIELDS["Snapshot"])
+if _SNAPSHOT_KEYS != frozenset(Snapshot.__slots__) - {"_cell_keys"} or set(SNAPSHOT_FIELDS["CampaignState"]) != {
+    f.name for f in dataclasses.fields(CampaignState)
+}:  # pragma: no cover - a build whose C++ and Python halves disagree
+    raise ImportError(
+        "adsim: the compiled module's snapshot fields (core/snapshot_fields.h) differ from "
+        "adsim.Snapshot / adsim.CampaignState (python/adsim/_controller.py)"
+    )
 
 
 def _make_snapshot(raw: Dict[str, Any]) -> Snapshot:
@@ -423,7 +467,7 @@ class _Adapter:
         self.controller = controller
         self.name = name
 
-    def _on_cycle(self, snapshot: Snapshot) -> List[Tuple[int, int, int, int, float, str]]:
+    def _on_cycle(self, snapshot: Snapshot) -> List[Tuple[int, int, int, int, float, str, bool]]:
         out = self.controller.on_cycle(snapshot)
         if out is None:
             return []
@@ -554,10 +598,10 @@ def register_controller(
             kwargs = {
                 k: (int(v) if k in integers and float(v).is_integer() else v) for k, v in values.items()
             }
-            instance = klass.__new__(klass)
+            instance: Controller = klass.__new__(klass)  # type: ignore[arg-type]  # C is a Controller subclass
             instance.campaign = int(campaign)
             instance.where = where
-            instance.__init__(**kwargs)
+            instance.__init__(**kwargs)  # type: ignore[misc]  # the class was checked to take kwargs
             if not hasattr(instance, "params"):
                 instance.params = dict(kwargs)
             return _Adapter(instance, name)

@@ -109,7 +109,7 @@ class Result:
         if isinstance(us, pd.Series):
             return self.start + pd.to_timedelta(us.astype("int64"), unit="us")
         if np.ndim(us) == 0:
-            return self.start + pd.Timedelta(int(us), unit="us")
+            return self.start + pd.Timedelta(int(us), unit="us")  # type: ignore[arg-type]  # a 0-d value
         return self.start + pd.to_timedelta(np.asarray(us, dtype=np.int64), unit="us")
 
     # ---- tables ---------------------------------------------------------

@@ -87,7 +87,7 @@ def _answer(held: HeldAction, answer: Any) -> Tuple[bool, Optional[float]]:
 
 
 def _decide(reviewer: Reviewer, request: Dict[str, Any]) -> Tuple[bool, Optional[float], str]:
-    """Called by the engine (python/bindings.cc): (approve, value or None, note)."""
+    """Called by the engine (python/bindings/review.cc): (approve, value or None, note)."""
     held = HeldAction(**request)
     answer = reviewer(held)
     note = "Python reviewer"

@@ -82,25 +82,34 @@ def _check_seed(seed: Any) -> Optional[int]:
 
 
 class _ProgressBar:
-    """A one-line progress bar on stderr (works in terminals and notebooks)."""
+    """The bar of ``progress=True``: tqdm on stderr, in percent of simulated
+    time. ``tqdm.auto`` draws a widget in Jupyter when ipywidgets is installed
+    and text everywhere else."""
 
-    def __init__(self, width: int = 40) -> None:
-        self.width = width
-        self.last = -1
+    def __init__(self) -> None:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # pragma: no cover - tqdm is a dependency
+            raise ImportError(
+                "adsim.run(progress=True) needs tqdm (Debian: apt-get install python3-tqdm); "
+                "pass a callable as progress to report progress without it"
+            ) from None
+        self.bar = tqdm(total=100, desc="simulated time", unit="%", file=sys.stderr,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
+        self.percent = 0
 
     def __call__(self, fraction: float) -> None:
         percent = int(100 * min(max(fraction, 0.0), 1.0))
-        if percent == self.last:
-            return
-        self.last = percent
-        filled = percent * self.width // 100
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {percent:3d}%")
-        sys.stderr.flush()
+        if percent > self.percent:
+            self.bar.update(percent - self.percent)
+            self.percent = percent
 
-    def done(self) -> None:
-        if self.last >= 0:
-            sys.stderr.write(f"\r[{'#' * self.width}] 100%\n")
-            sys.stderr.flush()
+    def done(self, completed: bool) -> None:
+        """Closes the bar, filled to 100% if the run completed (left where it
+        stopped if it failed)."""
+        if completed:
+            self(1.0)
+        self.bar.close()
 
 
 def run(
@@ -122,8 +131,9 @@ def run(
       name and renamed when complete). The path is checked before the run
       (IoError at once if it cannot be written); if the run fails, the error
       says that an existing file at `out` was left as it was.
-    * `progress`: True for a progress bar on stderr, or a callable receiving
-      the fraction of simulated time done, once per control cycle.
+    * `progress`: True for a progress bar on stderr (tqdm; a widget in
+      Jupyter), or a callable receiving the fraction of simulated time done,
+      once per control cycle.
     * `reviewer`: a callable that decides every action held for review, in
       place of the scenario's review rule, when the decision is due (the
       campaign's ``guardrails.review.latency`` after the hold, 0 if none). It
@@ -155,14 +165,16 @@ def run(
     if reviewer is not None and not callable(reviewer):
         raise TypeError("reviewer must be None or a callable taking an adsim.HeldAction")
     in_main = threading.current_thread() is threading.main_thread()
+    completed = False
     try:
         raw = _adsim.run(text, source, path, seed, out_path, callback, in_main, reviewer=reviewer)
+        completed = True
     except Error as e:
         note_existing_output(e, out_path)
         raise
     finally:
         if bar is not None:
-            bar.done()
+            bar.done(completed)
     return Result(raw, path=out_path or None)
 
 
@@ -183,7 +195,7 @@ def default_scenario(as_dict: bool = False) -> Union[str, Dict[str, Any]]:
     text = _adsim.default_scenario_text()
     if not as_dict:
         return text
-    import yaml  # PyYAML, only needed here
+    import yaml  # type: ignore[import]  # PyYAML (no stubs in Debian), only needed here
 
     return yaml.safe_load(text)
 

@@ -396,14 +396,14 @@ def test_controller_is_handed_no_truth(small, tmp_path, monkeypatch):
         set(raw) == {
             "time", "day_start", "control_cycle", "num_channels", "num_segments", "num_creatives",
             "cell_offset", "campaigns", "total", "last_cycle", "today", "hourly_traffic_share",
-            "channel_names", "segment_names", "alerts",
+            "channel_names", "segment_names", "creative_names", "alerts",
         }
         for raw in raws
     )
     assert all(
         set(c) == {
             "name", "bid", "initial_bid", "daily_budget", "total_budget", "spend_today", "spend_total",
-            "paused", "segment_modifier", "creative_paused", "goal", "goal_value",
+            "paused", "segment_modifier", "creative_paused", "creative_weight", "goal", "goal_value",
         }
         for raw in raws
         for c in raw["campaigns"]

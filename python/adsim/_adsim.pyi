@@ -1,0 +1,63 @@
+# Type stubs of adsim's compiled module (python/bindings/, built by CMake).
+# Hand-written: pybind11-stubgen is not packaged for Debian.
+# tests/python/test_stubs.py checks that these names and signatures match the
+# built module, and runs mypy's stubtest when mypy is installed.
+# The pure-Python package (adsim/*.py) is the public API: this module is its
+# implementation, and its raw dicts are documented where they are turned into
+# objects (adsim._result, adsim._controller, adsim._review).
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+__version__: str
+schema_version: int
+boost_version: str
+
+def default_scenario_text() -> str:
+    """The embedded default scenario (YAML text)."""
+
+def run(
+    text: Optional[str],
+    source_name: str,
+    path: Optional[str],
+    seed: Optional[int],
+    out: str,
+    progress: Optional[Callable[[float], Any]],
+    check_signals: bool,
+    reviewer: Optional[Callable[[Any], Any]] = None,
+) -> Dict[str, Any]:
+    """Parses and runs a scenario with the GIL released; returns the raw result
+    layout {"tables": [{"name", "description", "columns": [{"name", "unit",
+    "description", "data"}]}], "attrs": {...}}. Exactly one of text and path is
+    set (neither: the default scenario)."""
+
+def validate(text: Optional[str], source_name: str, path: Optional[str]) -> Dict[str, Any]:
+    """Parses a scenario and resolves its components; returns a short description."""
+
+def write_results(raw: Dict[str, Any], path: str) -> None:
+    """Writes a raw result layout to HDF5 (temporary file, then rename)."""
+
+def format_summary(raw: Dict[str, Any]) -> str:
+    """The KPI summary printed by `adsim run`."""
+
+def components() -> List[Dict[str, Any]]:
+    """Every registered component: dicts with name, kind, description, origin,
+    campaign_scoped and params."""
+
+def register_controller(
+    name: str,
+    description: str,
+    params: List[Dict[str, Any]],
+    campaign_scoped: bool,
+    factory: Callable[[Dict[str, Any], int, str], Any],
+) -> None:
+    """Registers (or replaces) a Python controller in the C++ registry."""
+
+def action_kinds() -> Dict[str, int]:
+    """Action kind names and their codes."""
+
+def snapshot_fields() -> Dict[str, Tuple[str, ...]]:
+    """The fields of Snapshot, CampaignState, Alert and ObservedStats
+    (core/snapshot_fields.h), by struct."""
+
+def snapshot_leaves() -> Dict[str, Any]:
+    """The C++ snapshot a Python controller is reading, flattened to
+    {path: value}; only inside on_cycle() (ValueError elsewhere)."""
