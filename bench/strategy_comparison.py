@@ -397,7 +397,8 @@ def document(ctx: dict) -> str:
             f"\"{best_conv}\" ({fmt(float(np.mean(R[best_conv]['conversions'])))} a week on average).", ""]
 
     # Reproduce.
-    out += ["## Reproduce", "", "```sh",
+    out += ["## Reproduce", "",
+            "<!-- doc-test: skip the whole evaluation: hundreds of runs, tens of minutes -->", "```sh",
             ".venv/bin/python bench/strategy_comparison.py --seeds 30 --doc docs/strategy-comparison.md",
             "```", "",
             f"This page was produced by `{ctx['command']}`: seeds {ctx['seeds'][0]}..{ctx['seeds'][-1]} for "
