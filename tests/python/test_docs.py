@@ -534,3 +534,19 @@ def test_counts_were_reported():
             total[k] = total.get(k, 0) + v
     print("total: " + ", ".join(f"{k} {v}" for k, v in sorted(total.items())))
     assert total.get("yaml", 0) + total.get("python", 0) + total.get("sh", 0) > 0
+
+
+def test_strategy_comparison_page_is_what_its_generator_writes(tmp_path: Path):
+    """docs/strategy-comparison.md is generated (bench/strategy_comparison.py): a hand edit, or a
+    generator change without re-rendering, fails here. The measurements are saved next to the script."""
+    saved = REPO / "bench" / "results" / "strategy_comparison.json"
+    page = REPO / "docs" / "strategy-comparison.md"
+    assert saved.is_file(), (f"{saved.relative_to(REPO)} missing: run .venv/bin/python bench/strategy_comparison.py "
+                             "--seeds 30 --doc docs/strategy-comparison.md --save bench/results/strategy_comparison.json")
+    rendered = tmp_path / "page.md"
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "strategy_comparison.py"), "--render", str(saved),
+                             "--doc", str(rendered)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert rendered.read_text() == page.read_text(), (
+        "docs/strategy-comparison.md differs from what bench/strategy_comparison.py renders from "
+        f"{saved.relative_to(REPO)}: edit the script and re-render (--render {saved.relative_to(REPO)} --doc {page.relative_to(REPO)})")
