@@ -792,6 +792,7 @@ def main(argv=None) -> int:
 
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     tuning_seeds = list(range(1001, 1001 + args.tuning_seeds))
+    commit = git_commit()  # before the runs: the code that produced them
     t0 = time.perf_counter()
     results, bd = run_all(variants, seeds, "evaluation", t0)
     tuning_results = run_all(tuning, tuning_seeds, "tuning", t0)[0] if tuning else {}
@@ -827,7 +828,7 @@ def main(argv=None) -> int:
             "variants": variants, "ablations": ablations, "tuning": tuning_results,
             "tuning_seeds": tuning_seeds, "seeds": seeds, "n_seeds": len(seeds),
             "illustration": illustration, "cold_start": cold_start, "illustration_runs": 4,
-            "runs": runs, "wall": wall, "commit": git_commit(), "command": command.strip(),
+            "runs": runs, "wall": wall, "commit": commit, "command": command.strip(),
             "date": datetime.date.today().isoformat(),
             "duration_days": len(illustration["baseline"]["pool_by_day"]),
         }
