@@ -399,7 +399,8 @@ def document(ctx: dict) -> str:
     # Reproduce.
     out += ["## Reproduce", "",
             "<!-- doc-test: skip the whole evaluation: hundreds of runs, tens of minutes -->", "```sh",
-            ".venv/bin/python bench/strategy_comparison.py --seeds 30 --doc docs/strategy-comparison.md",
+            ".venv/bin/python bench/strategy_comparison.py --seeds 30 --doc docs/strategy-comparison.md \\",
+            "    --save bench/results/strategy_comparison.json",
             "```", "",
             f"This page was produced by `{ctx['command']}`: seeds {ctx['seeds'][0]}..{ctx['seeds'][-1]} for "
             f"the evaluation ({len(ctx['variants'])} variants × {ctx['n_seeds']} seeds), "
@@ -590,10 +591,10 @@ def document(ctx: dict) -> str:
         by_conv = max(cycles, key=lambda c: d[c]["conversions"].mean)
         last = cycles[-1]
         out += [
-            f"**Control-cycle length.** The most conversions: {by_conv} "
-            f"({d[by_conv]['conversions'].words()}); the most value: {by_value} "
-            f"({d[by_value]['value'].words()}). ROAS by cycle: "
-            + "; ".join(f"{c} {d[c]['ROAS'].words()}" for c in cycles) + ". "
+            f"**Control-cycle length.** The most conversions: {by_conv}, "
+            f"{d[by_conv]['conversions'].words()}; the most value: {by_value}, "
+            f"{d[by_value]['value'].words()}. ROAS by cycle: "
+            + "; ".join(f"{c}: {d[c]['ROAS'].words()}" for c in cycles) + ". "
             "We did not isolate why one short cycle beats another; plausible causes are that per-cycle "
             "decisions on a few minutes of data are noisier (Thompson weights from a few hundred "
             "impressions, pacing steps of up to ±50 % per cycle). "
@@ -755,7 +756,8 @@ def main(argv=None) -> int:
                     help="seeds of the tuning table, from 1001 on (default 6; 0: no tuning table)")
     ap.add_argument("--out", help="write the result tables (markdown) to this file")
     ap.add_argument("--doc", help="write the whole page (docs/strategy-comparison.md) to this file")
-    ap.add_argument("--save", help="also save the measurements (JSON), to re-render the page later")
+    ap.add_argument("--save", help="also save the measurements (JSON), to re-render the page later "
+                                   "(the docs test renders bench/results/strategy_comparison.json)")
     ap.add_argument("--render", metavar="JSON",
                     help="no runs: write --doc from measurements saved with --save (after a prose edit)")
     ap.add_argument("--no-ablations", action="store_true",
@@ -825,7 +827,7 @@ def main(argv=None) -> int:
             shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
         ctx = {
             "results": results, "breakdown": bd, "cycles": cycles, "scenario": scenario,
-            "variants": variants, "ablations": ablations, "tuning": tuning_results,
+            "variants": list(variants), "ablations": list(ablations), "tuning": tuning_results,
             "tuning_seeds": tuning_seeds, "seeds": seeds, "n_seeds": len(seeds),
             "illustration": illustration, "cold_start": cold_start, "illustration_runs": 4,
             "runs": runs, "wall": wall, "commit": commit, "command": command.strip(),
