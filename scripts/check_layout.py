@@ -54,6 +54,9 @@ REGISTRATION_PATTERNS = [
     # One-line macros per kind, with the name quoted or bare:
     #   ADSIM_REGISTER_BIDDER("fixed", ...)   REGISTER_MONITOR(kpi_cusum, ...)
     re.compile(r'\b(?:ADSIM_)?REGISTER_(?P<kind>[A-Z_]+?)\s*\(\s*"?(?P<name>[A-Za-z_][A-Za-z0-9_]*)"?\s*[,)]'),
+    # One macro for every kind, the kind first: ADSIM_REGISTER(kBidder, fixed, ...), REGISTER(Bidder, "fixed", ...)
+    re.compile(r'\b(?:ADSIM_)?REGISTER(?:_COMPONENT)?\s*\(\s*(?:ComponentKind::)?(?P<kind>k?[A-Z][A-Za-z]*)\s*,'
+               r'\s*"?(?P<name>[A-Za-z_][A-Za-z0-9_]*)"?\s*[,)]'),
     # Function or template style: RegisterBidder("fixed", ...), Register<Bidder>("fixed", ...)
     re.compile(r'\bRegister(?:<\s*)?(?P<kind>Bidder|Controller|Monitor|Analysis|Market|ResponseModel)(?:\s*>)?'
                r'\s*\(\s*"(?P<name>[^"]+)"'),

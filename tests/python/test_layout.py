@@ -103,7 +103,8 @@ def test_registration_patterns():
     text = (REGISTRATION.format(name="fixed", kind="kBidder")
             + 'ADSIM_REGISTER_CONTROLLER(pid_pacing, Make)\n'
             + 'REGISTER_ANALYSIS("ab_test", Make);\n'
-            + 'RegisterMarket("synthetic", Make);\n')
+            + 'RegisterMarket("synthetic", Make);\n'
+            + 'ADSIM_REGISTER(kMonitor, kpi_cusum, Make);\n')
     found = sorted((name, kind) for name, kind, _ in check_layout.registrations(text))
-    assert found == [("ab_test", "analysis"), ("fixed", "bidder"), ("pid_pacing", "controller"),
-                     ("synthetic", "market")]
+    assert found == [("ab_test", "analysis"), ("fixed", "bidder"), ("kpi_cusum", "monitor"),
+                     ("pid_pacing", "controller"), ("synthetic", "market")]
