@@ -1,28 +1,35 @@
 #!/usr/bin/env python3
 """Static baseline against the optimized strategy stack, on common random numbers.
 
-Builds both variants from one scenario file (default
+Builds every variant from one scenario file (default
 bench/scenarios/comparison.yaml, which as written *is* the static baseline),
-runs them on the same seeds, one run at a time, and prints markdown tables:
-per-variant means of spend, conversions (truth and reported), conversion
-value, CPA and ROAS, and the paired difference optimized - baseline with a 95 %
-confidence interval from the paired t over seeds. The optimized stack is run
-with control cycles of 15 min, 2 h and 24 h, each paired against the same
-baseline runs. docs/strategy-comparison.md explains the scenario, the
-variants and the results.
+runs them on the same seeds, one run at a time, and writes the whole of
+docs/strategy-comparison.md: the prose with its numbers filled in from the
+runs, the tables (per-variant means of spend, conversions (truth and
+reported), conversion value, CPA and ROAS, and the paired difference
+optimized - baseline with a 95 % confidence interval from the paired t over
+seeds), the tuning table, single-seed illustrations, and the commit and
+command that produced them. Nothing in the document is typed by hand except
+what does not depend on a measurement (the scenario and the variants), so a
+re-measure cannot leave a number stale.
 
-    .venv/bin/python bench/strategy_comparison.py --seeds 30 --out table.md
+    .venv/bin/python bench/strategy_comparison.py --seeds 30 --doc docs/strategy-comparison.md
 
-Seeds are first_seed, first_seed + 1, ...; the evaluation in the docs uses
-seeds 1..30. Tuning was done on seeds from 1001 on (--first-seed 1001).
+Seeds are first_seed, first_seed + 1, ...; the evaluation uses seeds 1..30,
+the tuning table seeds 1001..1006 (--tuning-seeds 6; 0 leaves it out).
+--out FILE writes only the result tables (as before), --doc FILE the whole page.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import datetime
+import json
 import math
 import pathlib
+import shlex
+import subprocess
 import sys
 import time
 
@@ -33,12 +40,22 @@ from scipy import stats
 import adsim
 
 HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent
 DEFAULT_SCENARIO = HERE / "scenarios" / "comparison.yaml"
 
 # Assumed mean conversion delay given to the value bidders, in hours. The
 # advertiser does not know the true delays (6h to 20h medians by segment);
 # 12h is a round guess in the middle.
 CONVERSION_DELAY_HOURS = 12
+
+# Seeds of the single-run illustrations: a tuning seed for the mechanisms
+# (never an evaluation seed) and the evaluation seed where the social
+# campaign's ROAS bidder falls into the cold-start trap.
+ILLUSTRATION_SEED = 1001
+COLD_START_SEED = 6
+COLD_START_CAMPAIGN = "social_prospecting"
+
+DAY_US = 86_400_000_000
 
 
 def baseline(scenario: dict) -> dict:
@@ -53,7 +70,8 @@ def baseline(scenario: dict) -> dict:
 
 
 def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
-              realloc_interval_hours: float = 24, bidders: str = "value") -> dict:
+              realloc_interval_hours: float = 24, bidders: str = "value",
+              audience_modifiers: bool = False) -> dict:
     """The optimized stack on the same market and the same total budget.
 
     Per campaign: a goal-driven value bidder (target_cpa for a CPA goal,
@@ -66,8 +84,9 @@ def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
     (so the same total budget), guardrails and shocks.
 
     realloc: "rule", "thompson", "marginal" or "none"; bidders: "value" (the
-    goal-driven value bidders) or "fixed" (ablation: fixed bids, so only the
-    controllers differ from the baseline).
+    goal-driven value bidders), "value_linear" (value_linear everywhere) or
+    "fixed" (ablation: fixed bids, so only the controllers differ from the
+    baseline); audience_modifiers: also the audience_modifiers controller.
     """
     sc = baseline(scenario)
     sc["control_cycle"] = control_cycle
@@ -76,15 +95,17 @@ def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
         estimates = {"conversion_delay_hours": CONVERSION_DELAY_HOURS}
         if bidders == "fixed":
             camp["bidder"] = "fixed"
-        elif "cpa" in goal:
+        elif bidders == "value" and "cpa" in goal:
             camp["bidder"] = {"type": "target_cpa", "params": estimates}
-        elif "roas" in goal:
+        elif bidders == "value" and "roas" in goal:
             camp["bidder"] = {"type": "target_roas", "params": estimates}
         else:
             camp["bidder"] = {"type": "value_linear", "params": estimates}
         controllers = [{"type": "pid_pacing"}]
         if len(camp.get("creatives", [])) > 1:
             controllers.append({"type": "creative_thompson", "params": {"half_life_hours": 12}})
+        if audience_modifiers:
+            controllers.append({"type": "audience_modifiers"})
         camp["controllers"] = controllers
     if realloc != "none":
         # Budgets the scenario set are ceilings unless the guardrails allow
@@ -97,6 +118,27 @@ def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
                        "interval_hours": realloc_interval_hours},
         }]
     return sc
+
+
+def tuning_variants(scenario: dict) -> dict:
+    """The configurations tried on the tuning seeds, at a 15-minute cycle."""
+    return {
+        "baseline": baseline(scenario),
+        "marginal every 6 h (first try)": optimized(scenario, "15m", "marginal", 6),
+        "rule every 6 h": optimized(scenario, "15m", "rule", 6),
+        "thompson every 6 h": optimized(scenario, "15m", "thompson", 6),
+        "marginal every 24 h": optimized(scenario, "15m", "marginal", 24),
+        "**rule every 24 h (the stack)**": optimized(scenario, "15m", "rule", 24),
+        "thompson every 24 h": optimized(scenario, "15m", "thompson", 24),
+        "no reallocation": optimized(scenario, "15m", "none"),
+        "no reallocation, + `audience_modifiers` (defaults)": optimized(
+            scenario, "15m", "none", audience_modifiers=True),
+        "fixed bids + `pid_pacing` + `creative_thompson`": optimized(
+            scenario, "15m", "none", bidders="fixed"),
+        "`value_linear` instead of target bidders, no reallocation": optimized(
+            scenario, "15m", "none", bidders="value_linear"),
+        "`value_linear`, rule every 24 h": optimized(scenario, "15m", "rule", 24, bidders="value_linear"),
+    }
 
 
 def kpis(result) -> dict:
@@ -135,6 +177,47 @@ def breakdown(result, scenario: dict) -> dict:
     return out
 
 
+def details(result, scenario: dict) -> dict:
+    """What one run's tables say per day and per segment, for the illustrations."""
+    names = [c["name"] for c in scenario["campaigns"]]
+    segments = [s["name"] for s in scenario["segments"]]
+    daily = result.table("daily").sort_values(["campaign", "day_start"])
+    agg = result.table("aggregates")
+    conv = result.table("conversions")
+    actions = result.table("actions")
+    out = {"spend_by_day": {}, "budget_by_day": {}, "wins_by_day": {}, "reported_by_day": {},
+           "clicks_by_day": {}, "base_bid_end_of_day": {}, "ctr_by_creative": {}}
+    days = sorted(daily["day_start"].unique())
+    out["pool_by_day"] = [float(daily[daily["day_start"] == d]["daily_budget"].sum()) for d in days]
+    for i, name in enumerate(names):
+        rows = daily[daily["campaign"] == i]
+        out["spend_by_day"][name] = [float(x) for x in rows["spend"]]
+        out["budget_by_day"][name] = [float(x) for x in rows["daily_budget"]]
+        a = agg[agg["campaign"] == i]
+        day_of_row = a["bucket_start"] // DAY_US
+        out["wins_by_day"][name] = [int(a[day_of_row == d]["wins"].sum()) for d in range(len(days))]
+        out["clicks_by_day"][name] = [int(a[day_of_row == d]["clicks"].sum()) for d in range(len(days))]
+        out["reported_by_day"][name] = [int(a[day_of_row == d]["conversions"].sum()) for d in range(len(days))]
+        bids = actions[(actions["campaign"] == i) & (actions["kind"] == "set_bid")]
+        initial = float(scenario["campaigns"][i]["bid"])
+        last = []
+        for d in range(len(days)):
+            before = bids[bids["time"] < (d + 1) * DAY_US]
+            last.append(float(before["new"].iloc[-1]) if len(before) else initial)
+        out["base_bid_end_of_day"][name] = last
+        by_creative = a.groupby("creative")[["impressions", "clicks"]].sum()
+        creatives = [c if isinstance(c, str) else c["name"] for c in scenario["campaigns"][i].get("creatives", ["default"])]
+        out["ctr_by_creative"][name] = {
+            creatives[k]: (float(r["clicks"]) / float(r["impressions"]) if r["impressions"] else math.nan)
+            for k, r in by_creative.iterrows()}
+    seg_spend = agg.groupby("segment")["spend"].sum()
+    seg_conv = conv.groupby("segment").size()
+    out["segment_spend"] = {segments[s]: float(seg_spend.get(s, 0.0)) for s in range(len(segments))}
+    out["segment_cpa"] = {segments[s]: (float(seg_spend.get(s, 0.0)) / float(seg_conv.get(s, 0))
+                                        if seg_conv.get(s, 0) else math.nan) for s in range(len(segments))}
+    return out
+
+
 METRICS = ["spend", "conversions", "reported_conversions", "value", "CPA", "ROAS",
            "reported_CPA", "reported_ROAS"]
 
@@ -160,6 +243,10 @@ def fmt(x: float) -> str:
     if abs(x) >= 10:
         return f"{x:.1f}"
     return f"{x:.2f}"
+
+
+def signed(x: float) -> str:
+    return ("+" if x >= 0 else "−") + fmt(abs(x))
 
 
 def comparison_table(base: dict, opt: dict, label: str) -> list[str]:
@@ -206,6 +293,457 @@ def campaign_table(base_bd: list, opt_bd: list, label: str) -> list[str]:
     return lines
 
 
+def tuning_table(results: dict) -> list[str]:
+    lines = ["| configuration | spend | conversions | value | CPA | ROAS |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, r in results.items():
+        spend, conv, value = (float(np.mean(r[m])) for m in ("spend", "conversions", "value"))
+        lines.append(f"| {name} | {spend:,.0f} | {conv:.1f} | {value:,.0f} | "
+                     f"{spend / conv:.2f} | {value / spend:.2f} |")
+    return lines
+
+
+class Diff:
+    """The paired difference of one metric between two variants, in words."""
+
+    def __init__(self, base: dict, other: dict, metric: str):
+        a, b = np.array(base[metric]), np.array(other[metric])
+        self.base, self.value = float(a.mean()), float(b.mean())
+        self.mean, self.lo, self.hi, self.rel, self.rel_half = paired(a, b)
+
+    @property
+    def significant(self) -> bool:
+        return self.lo > 0 or self.hi < 0
+
+    def rel_text(self) -> str:
+        return f"{self.rel:+.1f} %".replace("-", "−")
+
+    def ci(self) -> str:
+        return f"CI [{fmt(self.lo)}, {fmt(self.hi)}]".replace("-", "−")
+
+    def words(self) -> str:
+        """'+9.2 % (+32.5, CI [23.9, 41.2])', with 'CI includes 0' when it does."""
+        note = "" if self.significant else ", CI includes 0"
+        return f"{self.rel_text()} ({signed(self.mean)}, {self.ci()}{note})"
+
+
+def join_numbers(values, digits: int = 0) -> str:
+    return ", ".join(f"{v:,.{digits}f}" for v in values)
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + (" with uncommitted changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+def document(ctx: dict) -> str:
+    """The whole of docs/strategy-comparison.md, from the measurements in ctx."""
+    R, BD, cycles, scenario = ctx["results"], ctx["breakdown"], ctx["cycles"], ctx["scenario"]
+    base = R["baseline"]
+    head = f"optimized {cycles[0]}"
+    d = {c: {m: Diff(base, R[f"optimized {c}"], m) for m in METRICS} for c in cycles}
+    h = d[cycles[0]]
+    campaigns = [c["name"] for c in scenario["campaigns"]]
+    days = int(round(ctx["duration_days"]))
+    total_budget = sum(float(c["budget"]["daily"]) for c in scenario["campaigns"]) * days
+    daily_total = total_budget / days
+    goals = {c["name"]: c.get("goal", {}) for c in scenario["campaigns"]}
+    cpa_goals = sorted(g["cpa"] for g in goals.values() if "cpa" in g)
+    roas_goals = sorted(g["roas"] for g in goals.values() if "roas" in g)
+
+    def campaign_diff(variant: str, name: str, metric: str) -> Diff:
+        a = {metric: [r[name][metric] for r in BD["baseline"]]}
+        b = {metric: [r[name][metric] for r in BD[variant]]}
+        return Diff(a, b, metric)
+
+    def mean_of(variant: str, name: str, metric: str) -> float:
+        return float(np.mean([r[name][metric] for r in BD[variant]]))
+
+    out = ["# Strategy comparison: static baseline against the optimized stack", ""]
+    out += [
+        "<!-- Generated by bench/strategy_comparison.py: edit the script, not this page. -->", "",
+        f"> Generated by `{ctx['command']}` at commit {ctx['commit']} on {ctx['date']} "
+        f"(adsim {adsim.__version__}; {ctx['runs']} runs in {ctx['wall']:.0f} s). Every number on "
+        "this page comes from those runs; re-run the command to refresh it.", ""]
+    out += [
+        "Does the optimized strategy stack (value bidders, PID pacing, budget",
+        "reallocation, creative Thompson sampling) do better than a static setup with",
+        "fixed bids, an even budget split and even creative rotation? This page",
+        f"answers it on one scenario, over {ctx['n_seeds']} seeds with common random numbers, with",
+        "paired 95 % confidence intervals, and says where the stack loses and why.", ""]
+
+    # Short answer.
+    best_conv = max(R, key=lambda k: np.mean(R[k]["conversions"]))
+    out += ["**Short answer.** Relative differences, optimized − baseline, with the paired",
+            "95 % CI of the absolute difference:", ""]
+    for c in cycles:
+        dc = d[c]
+        out.append(f"- control cycle {c}: spend {dc['spend'].words()}; conversions "
+                   f"{dc['conversions'].words()}; value {dc['value'].words()}; true CPA "
+                   f"{dc['CPA'].words()}; ROAS {dc['ROAS'].words()}.")
+    out += ["",
+            f"The stack buys {'more' if h['conversions'].mean > 0 else 'fewer'} conversions at the "
+            f"{cycles[0]} cycle mostly by *spending* budget the static setup leaves unspent "
+            f"(spend {h['spend'].rel_text()}); its CPA is "
+            f"{'worse' if h['CPA'].mean > 0 else 'better'} than the baseline's "
+            f"({h['CPA'].rel_text()}{'' if h['CPA'].significant else ', CI includes 0'}). "
+            f"Of all the variants measured, the one with the most conversions is "
+            f"\"{best_conv}\" ({fmt(float(np.mean(R[best_conv]['conversions'])))} a week on average).", ""]
+
+    # Reproduce.
+    out += ["## Reproduce", "",
+            "<!-- doc-test: skip the whole evaluation: hundreds of runs, tens of minutes -->", "```sh",
+            ".venv/bin/python bench/strategy_comparison.py --seeds 30 --doc docs/strategy-comparison.md \\",
+            "    --save bench/results/strategy_comparison.json",
+            "```", "",
+            f"This page was produced by `{ctx['command']}`: seeds {ctx['seeds'][0]}..{ctx['seeds'][-1]} for "
+            f"the evaluation ({len(ctx['variants'])} variants × {ctx['n_seeds']} seeds), "
+            + (f"seeds {ctx['tuning_seeds'][0]}..{ctx['tuning_seeds'][-1]} for the tuning table "
+               f"({len(ctx['tuning'])} configurations), " if ctx["tuning"] else "no tuning table, ")
+            + f"and {ctx['illustration_runs']} single runs for the illustrations: {ctx['runs']} runs, sequential, "
+            f"one process, {ctx['wall']:.0f} s of wall time on the machine that ran it. Options: "
+            "`--seeds N`, `--first-seed S`, `--cycles 15m,2h,24h` (the first is the headline), "
+            "`--tuning-seeds N` (0: no tuning table), `--no-ablations`, `--scenario FILE`, `--out FILE` "
+            "(the result tables only), `--doc FILE` (this page). The script builds every variant from "
+            "the one YAML file by editing the dict, so the variants differ only in what is listed below. "
+            "Results depend on the adsim version and on the commit above.", ""]
+
+    # The scenario (configuration, not measurement) and the variants.
+    base_display = mean_of("baseline", "display_awareness", "spend") / days
+    out += SCENARIO_TEXT.format(
+        days=days, daily_total=f"{daily_total:,.0f}", display_daily=f"{base_display:,.0f}").splitlines()
+    out += VARIANTS_TEXT.format(daily_total=f"{daily_total:,.0f}", n_seeds=ctx["n_seeds"]).splitlines()
+
+    # Results.
+    out += [f"## Results (seeds {ctx['seeds'][0]}..{ctx['seeds'][-1]})", ""]
+    out += [f"#### Baseline against the optimized stack (control cycle {cycles[0]})", ""]
+    out += comparison_table(base, R[head], head)
+    out += ["", "#### Per campaign (truth; mean over seeds)", ""]
+    out += campaign_table(BD["baseline"], BD[head], head)
+    out += ["", "#### Control-cycle length (each paired against the same baseline)", ""]
+    out += cycle_table(base, {c: R[f"optimized {c}"] for c in cycles})
+    for c in cycles[1:]:
+        out += ["", f"#### Per campaign, control cycle {c}", ""]
+        out += campaign_table(BD["baseline"], BD[f"optimized {c}"], f"optimized {c}")
+    if ctx["ablations"]:
+        out += ["", f"#### Other configurations (control cycle {cycles[0]}, each paired against "
+                "the same baseline)", ""]
+        out += cycle_table(base, {k: R[k] for k in ctx["ablations"]}, first="configuration")
+    out += [""]
+
+    # Discussion.
+    il = ctx["illustration"]
+    ib, io = il["baseline"], il["stack"]
+    out += ["## Where the stack wins, where it loses, and why", "",
+            "The explanations below come from the tables above and from the `daily`,",
+            "`aggregates`, `conversions` and `actions` tables of single runs on tuning seed",
+            f"{ILLUSTRATION_SEED} (baseline and the stack at a {cycles[0]} cycle); figures quoted from that",
+            "seed are marked as such.", ""]
+    inc_cpa = h["spend"].mean / h["conversions"].mean if h["conversions"].mean > 0 else math.nan
+    inc_roas = h["value"].mean / h["spend"].mean if h["spend"].mean > 0 else math.nan
+    base_spend = float(np.mean(base["spend"]))
+    out += [
+        f"**It wins by spending the budget, not by buying cheaper.** Both variants have "
+        f"{daily_total:,.0f} a day. The baseline spends {base_spend:,.0f} of {total_budget:,.0f} over the "
+        f"week: display cannot spend its budget at its fixed bid (about {base_display:,.0f} of "
+        f"{float(scenario['campaigns'][2]['budget']['daily']):,.0f} a day), and after the competitor "
+        f"entry search's fixed bid loses auctions (seed {ILLUSTRATION_SEED}: search spend per day "
+        f"{join_numbers(ib['spend_by_day']['search_generic'])}). `pid_pacing` raises those bids until the "
+        f"budgets are spent (seed {ILLUSTRATION_SEED}, the stack: search "
+        f"{join_numbers(io['spend_by_day']['search_generic'])} a day). At the {cycles[0]} cycle the stack "
+        f"spends {fmt(h['spend'].mean)} more ({h['spend'].rel_text()}) and gets "
+        f"{fmt(h['conversions'].mean)} more conversions: the *incremental* CPA of that extra spend is "
+        f"{fmt(h['spend'].mean)} / {fmt(h['conversions'].mean)} ≈ {fmt(inc_cpa)} (the CPA goals are "
+        f"{' and '.join(fmt(g) for g in cpa_goals)}, the baseline's average CPA {fmt(h['CPA'].base)}), and "
+        f"its incremental ROAS is {fmt(h['value'].mean)} / {fmt(h['spend'].mean)} ≈ {fmt(inc_roas)} (the "
+        f"ROAS goals are {' and '.join(fmt(g) for g in roas_goals)}). A spend-matched comparison (the "
+        "stack capped at the baseline's spend) was not run.", ""]
+
+    per_campaign = {n: campaign_diff(head, n, "conversions") for n in campaigns}
+    top = max(per_campaign, key=lambda n: per_campaign[n].mean)
+    others = ", ".join(f"`{n}` {signed(per_campaign[n].mean)} ({per_campaign[n].ci()})"
+                       for n in campaigns if n != top)
+    carries = per_campaign[top].mean >= h["conversions"].mean
+    out += [
+        f"**`{top}` carries {'the whole' if carries else 'most of the'} gain.** "
+        f"{signed(per_campaign[top].mean)} conversions ({per_campaign[top].ci()}) and "
+        f"{signed(campaign_diff(head, top, 'value').mean)} of value on `{top}` at the {cycles[0]} cycle, "
+        f"{'more than' if carries else 'against'} the total gain of {signed(h['conversions'].mean)}; the "
+        f"others: {others}.", ""]
+
+    social = {c: campaign_diff(f"optimized {c}", COLD_START_CAMPAIGN, "conversions") for c in cycles}
+    roas_base = {n: mean_of("baseline", n, "value") / mean_of("baseline", n, "spend") for n in campaigns}
+    lowest = min(roas_base, key=roas_base.get)
+    out += [
+        f"**`{COLD_START_CAMPAIGN}` at each control cycle:** "
+        + "; ".join(f"{c}: {signed(social[c].mean)} conversions ({social[c].ci()})" for c in cycles) + ". "
+        f"In the baseline the campaign with the lowest ROAS is `{lowest}` (ROAS of the mean spend and "
+        "value: " + ", ".join(f"`{n}` {roas_base[n]:.2f}" for n in campaigns) + "), and a reallocation "
+        "with `goal: roas` moves budget away from the lowest. `budget_reallocation` compares ROAS *since "
+        "the start of the run*, so the checkout bug (social CVR × 0.4 for a day and a half) keeps social's "
+        f"cumulative ROAS low for the rest of the week (seed {ILLUSTRATION_SEED}, the stack: "
+        f"`{COLD_START_CAMPAIGN}`'s daily budget at the end of each day "
+        f"{join_numbers(io['budget_by_day'][COLD_START_CAMPAIGN])}). A reallocation with a memory "
+        "that forgets would give the budget back sooner after the shock ends; this one cannot.", ""]
+
+    # The cold-start trap on seed 6.
+    cs = ctx["cold_start"]
+    csb, cso = cs["baseline"], cs["stack"]
+    spend = cso["spend_by_day"][COLD_START_CAMPAIGN]
+    initial_bid = float(next(c["bid"] for c in scenario["campaigns"] if c["name"] == COLD_START_CAMPAIGN))
+    reported = cso["reported_by_day"][COLD_START_CAMPAIGN]
+    out += [
+        f"**The cold-start trap (seed {COLD_START_SEED}).** On evaluation seed {COLD_START_SEED}, "
+        f"`{COLD_START_CAMPAIGN}`'s `target_roas` bidder (stack, {cycles[0]} cycle) spends per day "
+        f"{join_numbers(spend, 1)} (the baseline: {join_numbers(csb['spend_by_day'][COLD_START_CAMPAIGN], 1)}), "
+        f"with {join_numbers(cso['wins_by_day'][COLD_START_CAMPAIGN])} impressions won, "
+        f"{join_numbers(cso['clicks_by_day'][COLD_START_CAMPAIGN])} clicks and "
+        f"{join_numbers(reported)} conversions reported per day; its base bid at the end of each day "
+        f"(after `pid_pacing`) is {join_numbers(cso['base_bid_end_of_day'][COLD_START_CAMPAIGN], 4)}, "
+        f"that is {max(cso['base_bid_end_of_day'][COLD_START_CAMPAIGN]) / initial_bid:.1f} × its initial bid "
+        f"{initial_bid:g} at most (`pid_pacing`'s `max_multiplier` is 5). "
+        "Why: a value bidder bids the base bid until its campaign has a first reported conversion, then "
+        "bids each (channel, segment) cell with at least `min_impressions` (2,000) on its own estimate, "
+        "pCTR · pCVR · v / target ROAS. When that first evidence is sparse (one conversion, in one cell), "
+        "every other cell's pCVR is its Beta prior shrunk by the clicks that did not convert, so the "
+        "value estimate of nearly every cell collapses and its bid falls below the competition; the "
+        "campaign then wins almost nothing, so no new clicks or conversions arrive to correct the "
+        "estimate, and it stays down for the rest of the week. `pid_pacing` raises the base bid "
+        "(`follow_base_bid` scales the value bids with it) but only within its `max_multiplier` and the "
+        "±50 % per cycle of the guardrails, which is not enough to climb back over the competition. "
+        "This is the cold-start trap that issue 16 addresses (exploration, or a prior that does not "
+        "collapse on one observation); it costs the stack part of its social conversions on the seeds "
+        "where the first conversions arrive this way.", ""]
+
+    if ctx["ablations"]:
+        fixed = "fixed bids + pid_pacing + creative_thompson"
+        noreal = "no reallocation"
+        df = {m: Diff(base, R[fixed], m) for m in ("conversions", "value", "spend")}
+        dn = {m: Diff(base, R[noreal], m) for m in ("conversions", "value", "spend")}
+        segs = list(ib["segment_spend"])
+        spend_b = " / ".join(f"{ib['segment_spend'][s]:,.0f}" for s in segs)
+        spend_o = " / ".join(f"{io['segment_spend'][s]:,.0f}" for s in segs)
+        cpa_b = " / ".join(fmt(ib["segment_cpa"][s]) for s in segs)
+        cpa_o = " / ".join(fmt(io["segment_cpa"][s]) for s in segs)
+        seg_names = " / ".join(f"`{s}`" for s in segs)
+        out += [
+            f"**The value bidders and conversions.** The ablation \"{fixed}\" (no value bidders, no "
+            f"reallocation) buys {signed(df['conversions'].mean)} conversions ({df['conversions'].ci()}) and "
+            f"{signed(df['value'].mean)} value; the same controllers with the value bidders (row "
+            f"\"{noreal}\") buy {signed(dn['conversions'].mean)} conversions ({dn['conversions'].ci()}) and "
+            f"{signed(dn['value'].mean)} value. The value bidders move spend between segments (seed "
+            f"{ILLUSTRATION_SEED}, spend by segment {seg_names}: {spend_b} in the baseline, {spend_o} in "
+            f"the stack; true CPA by segment {cpa_b} in the baseline, {cpa_o} in the stack). Bidding to a per-cell "
+            "CPA or ROAS target is not the same as maximising conversions under a budget: equal *average* "
+            "efficiency across segments leaves cheap conversions in the segments that were cheapest. The "
+            "mature segments also convert later (12–20 h medians against the bidders' assumed 12 h "
+            f"exponential), which is why the *reported* CPA ({h['reported_CPA'].rel_text()}) differs from "
+            f"the true one ({h['CPA'].rel_text()}): more of the stack's conversions arrive after the end "
+            "of the week.", ""]
+
+    ctr_b = ib["ctr_by_creative"][COLD_START_CAMPAIGN]
+    ctr_o = io["ctr_by_creative"][COLD_START_CAMPAIGN]
+    creative_names = " / ".join(ctr_b)
+    ctr_base = " / ".join(f"{100 * v:.2f}" for v in ctr_b.values())
+    ctr_stack = " / ".join(f"{100 * ctr_o.get(k, math.nan):.2f}" for k in ctr_b)
+    out += [
+        "**Creative rotation.** With fatigue that recovers over two days, concentrating traffic on the "
+        "best creative fatigues it, so the creatives' effective click rates converge and even rotation "
+        f"is close to optimal. On seed {ILLUSTRATION_SEED}, `{COLD_START_CAMPAIGN}`'s click rate by creative "
+        f"({creative_names}) was {ctr_base} % with even rotation and {ctr_stack} % with "
+        "`creative_thompson`. (The comparison is confounded by the value bidders' different segment mix; "
+        "the creative effect was not isolated.) `creative_thompson` maximises clicks, not conversions, "
+        "and knows about fatigue only through its 12-hour memory.", ""]
+
+    if ctx["ablations"]:
+        first = "first try: marginal every 6 h"
+        dm = {m: Diff(base, R[first], m) for m in ("spend", "conversions", "value")}
+        real = {m: Diff(R["no reallocation"], R[head], m) for m in ("spend", "conversions", "value")}
+        roas_no = float(np.mean(R["no reallocation"]["ROAS"]))
+        roas_st = float(np.mean(R[head]["ROAS"]))
+        pool = io["pool_by_day"]
+        out += [
+            "**Reallocation.** The first stack tried was `budget_reallocation` with `method: marginal` "
+            "every 6 hours (the default interval). In the first measurement it lost about a quarter of "
+            "spend, conversions and value, through a budget leak this comparison found: "
+            "`budget_reallocation` funded increases only with what decreases freed, and dropped the rest "
+            "when the decreases freed more, so the pool shrank and never came back. Since the fix the "
+            "decreases are scaled down to what the increases can absorb and moves under 1 % are dropped "
+            "before the balancing, so the pool is conserved (tests check it to 1e-6). Measured now, that "
+            f"configuration gives spend {dm['spend'].words()}, conversions {dm['conversions'].words()} and "
+            f"value {dm['value'].words()}. With one reallocation a day (`rule`, `interval_hours: 24`, the "
+            "interval the strategy page recommends when conversions are delayed by many hours) the pool "
+            f"(sum of the daily budgets at the end of each day, seed {ILLUSTRATION_SEED}) is "
+            f"{join_numbers(pool)}; compared with the same stack without reallocation (\"no reallocation\") "
+            f"it changes spend by {signed(real['spend'].mean)} ({real['spend'].ci()}), conversions by "
+            f"{signed(real['conversions'].mean)} ({real['conversions'].ci()}) and value by "
+            f"{signed(real['value'].mean)} ({real['value'].ci()}), for a ROAS of {roas_st:.2f} instead of "
+            f"{roas_no:.2f}.", ""]
+
+    if len(cycles) > 1:
+        by_value = max(cycles, key=lambda c: d[c]["value"].mean)
+        by_conv = max(cycles, key=lambda c: d[c]["conversions"].mean)
+        last = cycles[-1]
+        out += [
+            f"**Control-cycle length.** The most conversions: {by_conv}, "
+            f"{d[by_conv]['conversions'].words()}; the most value: {by_value}, "
+            f"{d[by_value]['value'].words()}. ROAS by cycle: "
+            + "; ".join(f"{c}: {d[c]['ROAS'].words()}" for c in cycles) + ". "
+            "We did not isolate why one short cycle beats another; plausible causes are that per-cycle "
+            "decisions on a few minutes of data are noisier (Thompson weights from a few hundred "
+            "impressions, pacing steps of up to ±50 % per cycle). "
+            f"At **{last}** `pid_pacing` acts only at midnight, so each day runs at one bid: budgets "
+            f"either run out early or stay unspent (spend {d[last]['spend'].words()}), and the value "
+            "bidders refresh their estimates once a day (the first day is bid at the base bids): "
+            f"conversions {d[last]['conversions'].words()}, value {d[last]['value'].words()}. "
+            "`budget_reallocation` runs once a day at every cycle length.", ""]
+
+    # Tuning.
+    if ctx["tuning"]:
+        T = ctx["tuning"]
+        with_realloc = [k for k in T if "every" in k]
+        most_conv = max(with_realloc, key=lambda k: np.mean(T[k]["conversions"]))
+        most_value = max(with_realloc, key=lambda k: np.mean(T[k]["value"]))
+        ts = ctx["tuning_seeds"]
+        out += [f"## What was tried (tuning seeds {ts[0]}..{ts[-1]}, control cycle {cycles[0]})", "",
+                f"Configuration choices were made on seeds {ts[0]}..{ts[-1]}, never on the evaluation "
+                f"seeds. Means over the {len(ts)} tuning seeds (CPA and ROAS here are ratios of the means):", ""]
+        out += tuning_table(T)
+        out += ["",
+                f"Among the configurations with reallocation, the most conversions: {most_conv}; the most "
+                f"value: {most_value}. `rule` every 24 h was chosen for the stack on the first measurement "
+                "(before the fix of the budget leak) because it had the most conversions and value among "
+                "the configurations with reallocation and did not leak the budget; this table is "
+                "re-measured with the fix, and the stack was kept as it was so that the evaluation stays "
+                "comparable. `audience_modifiers` was left out: on top of value bidders that already bid "
+                "per segment it double-counts the segment differences (its modifier multiplies a bid that "
+                "is already proportional to the segment's rate). The fixed-bid ablation was kept as a row "
+                "of the evaluation rather than promoted, because the task is to evaluate the stack of value "
+                "bidders and controllers.", ""]
+
+    out += LIMITS_TEXT.splitlines()
+    return "\n".join(out).rstrip() + "\n"
+
+
+SCENARIO_TEXT = """\
+## The scenario: `bench/scenarios/comparison.yaml`
+
+One week from Monday 2 March 2026, hourly buckets, about 5.7 million
+opportunities. It is designed so that each part of the stack has something
+to do:
+
+- **Three channels** with different auctions and billing.
+  `search`: GSP, 3 slots (click factors 1, 0.6, 0.35), billed per click,
+  floor 0.05 per click, 4,000 opportunities/hour, search users click
+  4 × more (`ctr_factor: 4`), 6 competitors with median score 0.006.
+  `social`: second price per impression, 10,000/hour, 5 competitors, median
+  0.0025. `display`: second price per impression, 20,000/hour, 8
+  competitors, median 0.0012, sigma 0.7. Each has its own hour-of-day
+  profile; search and social have day-of-week profiles.
+- **Four segments** with different rates and values, and different
+  shares per channel: `young_mobile` (CTR 0.6 %, CVR 3 %, mean value 25,
+  delay exponential 6 h, per-user propensity spread 0.5), `young_desktop`
+  (0.4 %, 5 %, 40, 8 h), `mature_mobile` (0.3 %, 8 %, 60, lognormal median
+  12 h), `mature_desktop` (0.25 %, 12 %, 90, lognormal median 20 h). Cheap
+  clicks are worth little; the expensive audience is worth a lot.
+- **Creative fatigue** everywhere: a creative's click rate halves after
+  40,000 impressions in a segment and recovers with a 2-day time constant.
+  `social_prospecting` has three creatives: `video` clicks 50 % more than
+  average in the young segments but fatigues after 15,000 impressions,
+  `static` clicks less; `display_awareness/banner_b` is better in
+  `young_mobile` and worse in `mature_mobile`.
+- **Four campaigns**, three of them on one channel each, so that moving
+  budget between them is moving budget between channels:
+  `search_generic` (search, bid 0.6 per click, goal CPA 25),
+  `social_prospecting` (social, bid 0.004, ROAS goal 2.5),
+  `display_awareness` (display, bid 0.0025, CPA goal 30), and
+  `cross_retail` (social + display, the three older/desktop segments, bid
+  0.003, ROAS goal 3). Daily budget 250 each, {daily_total} a day in all.
+  With the baseline bids display's budget does not bind (measured: it
+  spends about {display_daily} of 250 a day over {days} days: its bid is too
+  low for the volume).
+- **Two shocks**: `social_checkout_bug`, the conversion rate of social
+  clicks falls to 40 % from 2d12h to 4d; `search_competitor_entry`, every
+  competing score on search rises 60 % from 4d to the end.
+- Guardrails: bids in [0.0001, 5], at most ±50 % per cycle, changes above
+  200 % held.
+"""
+
+VARIANTS_TEXT = """\
+## The two variants, exactly
+
+**Static baseline** = the file as written: every campaign uses the `fixed`
+bidder at its bid above, the daily budget 250 each (the even split of {daily_total}),
+no controllers at all, and creatives rotated uniformly at random by the
+engine (its default). No control cycle does anything.
+
+**Optimized stack** = the same file, with (function `optimized()` in the
+script):
+
+- bidders: `target_cpa` for the campaigns with a CPA goal, `target_roas`
+  for those with a ROAS goal, both with `conversion_delay_hours: 12` (a
+  guess in the middle of the true delays, which the advertiser does not
+  know) and otherwise default parameters; `follow_base_bid` (default) so
+  pacing scales them;
+- per campaign: `pid_pacing` (defaults: traffic curve, kp 3, ki 1,
+  multipliers 0.05 to 5) and, for every campaign (all have two or three
+  creatives), `creative_thompson` with `half_life_hours: 12`;
+- scenario-wide: `budget_reallocation` with `method: rule`, `goal: roas`,
+  `interval_hours: 24`, other parameters default (floor share 0.1, min
+  spend 50), and guardrails `max_budget_raise: 3`, `review_budget_raise: 3`
+  (budgets the scenario set are ceilings unless the guardrails allow more);
+- `control_cycle`: 15m (headline), 2h or 24h.
+
+Same channels, segments, starting bids, starting budgets (so the same total
+of {daily_total} a day: reallocation never raises the total), guardrails and shocks.
+Common random numbers: on a given seed the market draws the same
+opportunities, users, competitor bids and shocks in every variant.
+
+**Metrics**, per seed: spend (the `daily` table), conversions and value
+from the `conversions` table, which is the truth: every conversion caused by
+a click in the week, including those arriving after the end or (none here)
+lost to tracking; *reported* conversions are the ones the advertiser saw
+before the end. CPA = spend / conversions, ROAS = value / spend, both per
+seed and then averaged. The difference is optimized − baseline per seed,
+with a 95 % CI from the paired t distribution over the {n_seeds} seeds; the
+relative difference divides by the baseline mean (its ± is the CI
+half-width, likewise divided).
+"""
+
+LIMITS_TEXT = """\
+## Limits of this comparison
+
+- One scenario, designed by us; the ranking of configurations may differ
+  on others. Different baseline bids would change the baseline's unspent
+  budget, which is where most of the gain comes from.
+- CPA and ROAS are per-seed ratios averaged over seeds; the relative
+  differences of ratios are approximate (ratio of means would differ
+  slightly).
+- The stack's parameters are defaults except for those listed; the tuning
+  was coarse (twelve configurations on six seeds).
+"""
+
+
+def run_all(variants: dict, seeds: list, label: str, t0: float) -> tuple[dict, dict]:
+    results = {name: {m: [] for m in METRICS} for name in variants}
+    bd = {name: [] for name in variants}
+    for k, seed in enumerate(seeds):
+        for name, sc in variants.items():
+            r = adsim.run(sc, seed=seed)
+            for m, v in kpis(r).items():
+                results[name][m].append(v)
+            bd[name].append(breakdown(r, sc))
+        print(f"{label}: seed {seed} done ({k + 1}/{len(seeds)}, {time.perf_counter() - t0:.0f} s)",
+              file=sys.stderr)
+    return results, bd
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=30, help="number of seeds (default 30)")
@@ -214,12 +752,28 @@ def main(argv=None) -> int:
     ap.add_argument("--cycles", default="15m,2h,24h",
                     help="control cycles of the optimized stack, comma-separated; the first "
                          "is the headline comparison (default 15m,2h,24h)")
-    ap.add_argument("--out", help="also write the markdown to this file")
+    ap.add_argument("--tuning-seeds", type=int, default=6,
+                    help="seeds of the tuning table, from 1001 on (default 6; 0: no tuning table)")
+    ap.add_argument("--out", help="write the result tables (markdown) to this file")
+    ap.add_argument("--doc", help="write the whole page (docs/strategy-comparison.md) to this file")
+    ap.add_argument("--save", help="also save the measurements (JSON), to re-render the page later "
+                                   "(the docs test renders bench/results/strategy_comparison.json)")
+    ap.add_argument("--render", metavar="JSON",
+                    help="no runs: write --doc from measurements saved with --save (after a prose edit)")
     ap.add_argument("--no-ablations", action="store_true",
                     help="skip the ablation variants (first try, no reallocation, fixed bids)")
     args = ap.parse_args(argv)
-    if args.seeds < 2:
-        ap.error("--seeds: expected at least 2 seeds for a paired confidence interval")
+    if args.render:
+        if not args.doc:
+            ap.error("--render: expected --doc FILE too")
+        ctx = json.loads(pathlib.Path(args.render).read_text())
+        pathlib.Path(args.doc).write_text(document(ctx))
+        print(f"wrote {args.doc} from {args.render}", file=sys.stderr)
+        return 0
+    if args.seeds < 1:
+        ap.error("--seeds: expected at least 1 (2 or more for a confidence interval)")
+    if args.tuning_seeds == 1:
+        ap.error("--tuning-seeds: expected 0 or at least 2")
 
     scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
     cycles = [c.strip() for c in args.cycles.split(",") if c.strip()]
@@ -234,45 +788,57 @@ def main(argv=None) -> int:
             scenario, cycles[0], "none", bidders="fixed"),
     }
     variants.update(ablations)
-    for name, sc in variants.items():
+    tuning = tuning_variants(scenario) if args.tuning_seeds else {}
+    for sc in list(variants.values()) + list(tuning.values()):
         adsim.validate(sc)
 
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    results = {name: {m: [] for m in METRICS} for name in variants}
-    bd = {name: [] for name in variants}
+    tuning_seeds = list(range(1001, 1001 + args.tuning_seeds))
+    commit = git_commit()  # before the runs: the code that produced them
     t0 = time.perf_counter()
-    for k, seed in enumerate(seeds):
-        for name, sc in variants.items():
-            r = adsim.run(sc, seed=seed)
-            for m, v in kpis(r).items():
-                results[name][m].append(v)
-            bd[name].append(breakdown(r, sc))
-        print(f"seed {seed} done ({k + 1}/{len(seeds)}, {time.perf_counter() - t0:.0f} s)",
-              file=sys.stderr)
+    results, bd = run_all(variants, seeds, "evaluation", t0)
+    tuning_results = run_all(tuning, tuning_seeds, "tuning", t0)[0] if tuning else {}
+    stack = variants[f"optimized {cycles[0]}"]
+    illustration = {
+        "baseline": details(adsim.run(variants["baseline"], seed=ILLUSTRATION_SEED), scenario),
+        "stack": details(adsim.run(stack, seed=ILLUSTRATION_SEED), scenario),
+    }
+    cold_start = {
+        "baseline": details(adsim.run(variants["baseline"], seed=COLD_START_SEED), scenario),
+        "stack": details(adsim.run(stack, seed=COLD_START_SEED), scenario),
+    }
     wall = time.perf_counter() - t0
+    runs = len(variants) * len(seeds) + len(tuning) * len(tuning_seeds) + 4
 
     head = f"optimized {cycles[0]}"
     out = [f"Scenario `{pathlib.Path(args.scenario).name}`, seeds {seeds[0]}..{seeds[-1]} "
-           f"({len(seeds)} seeds, common random numbers), {len(variants) * len(seeds)} runs "
-           f"in {wall:.0f} s, adsim {adsim.__version__}.", "",
+           f"({len(seeds)} seeds, common random numbers), {len(variants) * len(seeds)} runs, "
+           f"adsim {adsim.__version__}.", "",
            f"### Baseline against the optimized stack (control cycle {cycles[0]})", ""]
     out += comparison_table(results["baseline"], results[head], head)
-    out += ["", "### Per campaign (truth; mean over seeds)", ""]
-    out += campaign_table(bd["baseline"], bd[head], head)
     out += ["", "### Control-cycle length (each paired against the same baseline)", ""]
     out += cycle_table(results["baseline"], {c: results[f"optimized {c}"] for c in cycles})
-    for c in cycles[1:]:
-        out += ["", f"### Per campaign, control cycle {c}", ""]
-        out += campaign_table(bd["baseline"], bd[f"optimized {c}"], f"optimized {c}")
-    if ablations:
-        out += ["", f"### Other configurations (control cycle {cycles[0]}, each paired against "
-                "the same baseline)", ""]
-        out += cycle_table(results["baseline"], {k: results[k] for k in ablations},
-                           first="configuration")
     text = "\n".join(out) + "\n"
     print(text)
     if args.out:
         pathlib.Path(args.out).write_text(text)
+    if args.doc or args.save:
+        command = "python bench/strategy_comparison.py " + " ".join(
+            shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+        ctx = {
+            "results": results, "breakdown": bd, "cycles": cycles, "scenario": scenario,
+            "variants": list(variants), "ablations": list(ablations), "tuning": tuning_results,
+            "tuning_seeds": tuning_seeds, "seeds": seeds, "n_seeds": len(seeds),
+            "illustration": illustration, "cold_start": cold_start, "illustration_runs": 4,
+            "runs": runs, "wall": wall, "commit": commit, "command": command.strip(),
+            "date": datetime.date.today().isoformat(),
+            "duration_days": len(illustration["baseline"]["pool_by_day"]),
+        }
+        if args.save:
+            pathlib.Path(args.save).write_text(json.dumps(ctx, indent=1))
+        if args.doc:
+            pathlib.Path(args.doc).write_text(document(ctx))
+            print(f"wrote {args.doc}", file=sys.stderr)
     return 0
 
 

@@ -30,6 +30,7 @@ std::vector<MonitorScore> ScoreMonitors(const std::vector<std::string>& monitors
                                         const std::vector<ShockSpec>& shocks, SimTime duration, SimTime grace) {
   // Shock-free time: the duration minus the union of the shock windows.
   std::vector<std::pair<SimTime, SimTime>> windows;
+  windows.reserve(shocks.size());
   for (const auto& s : shocks) windows.push_back({std::max<SimTime>(0, s.start), std::min(duration, s.end + grace)});
   std::sort(windows.begin(), windows.end());
   SimTime covered = 0, cur_start = 0, cur_end = -1;

@@ -234,7 +234,7 @@ class Reader {
 
   std::string Choice(const YAML::Node& parent, const std::string& path, const std::string& key, const std::string& def,
                      const std::vector<std::string>& choices) {
-    const std::string v = String(parent, path, key, def);
+    std::string v = String(parent, path, key, def);  // not const: returned by move
     if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
       Issue(parent[key], Child(path, key), "one of " + JoinNames(choices), "'" + v + "'");
       return def;

@@ -110,7 +110,7 @@ class TreeWalk {
   std::string Path() const {
     std::string p;
     for (const auto& part : path_) p += part;
-    return p.size() > 0 && p[0] == '.' ? p.substr(1) : p;
+    return !p.empty() && p[0] == '.' ? p.substr(1) : p;
   }
 
   [[noreturn]] void Stop(const YAML::Node& n, const std::string& expected, const std::string& found) const {

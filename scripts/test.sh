@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Sets up adsim and runs every test: the C++ suite (release build), the same
-# suite under AddressSanitizer + UndefinedBehaviorSanitizer, the Python suite,
-# and every notebook. Exits non-zero if anything fails.
+# Sets up adsim and runs every test: the format check (clang-format), clang-tidy
+# on the C++ files changed since the main branch, the C++ suite (release
+# build), the same suite under AddressSanitizer + UndefinedBehaviorSanitizer,
+# the Python suite (with the docs test and the layout rules), and every
+# notebook. Exits non-zero if anything fails.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=${ADSIM_JOBS:-$(nproc)}
 "$root/scripts/setup.sh" || { echo "test: setup failed"; exit 1; }
 failed=()
+
+echo "== Format (clang-format)"
+"$root/scripts/check_format.sh" || failed+=("format")
+
+echo "== clang-tidy on the changed C++ files"
+"$root/scripts/check_tidy.sh" || failed+=("clang-tidy")
 
 echo "== C++ tests (release)"
 (cd build && ctest --output-on-failure -j "$jobs") || failed+=("C++ tests")
