@@ -7,11 +7,11 @@
 #include <vector>
 
 #include "core/engine.h"
+#include "core/engine/auction.h"
 #include "core/ledger.h"
 #include "core/random.h"
 #include "core/scenario.h"
-#include "core/engine/auction.h"
-#include "simulators/synthetic_market.h"
+#include "simulators/synthetic.h"
 
 namespace adsim {
 namespace {

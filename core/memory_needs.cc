@@ -23,7 +23,7 @@ std::string Bytes(double b) {
 
 std::string DescribeMemoryNeeds(const Scenario& sc) {
   std::vector<std::pair<double, std::string>> items;
-  // simulators/synthetic_market.cc: one float per user of a segment with a propensity spread.
+  // simulators/synthetic.cc: one float per user of a segment with a propensity spread.
   double users_with_propensity = 0;
   for (const auto& s : sc.segments)
     if (s.propensity_sigma > 0) users_with_propensity += static_cast<double>(s.users);
@@ -31,7 +31,7 @@ std::string DescribeMemoryNeeds(const Scenario& sc) {
     items.push_back({4 * users_with_propensity, "user propensities (" +
                                                     std::to_string(static_cast<int64_t>(users_with_propensity)) +
                                                     " users with propensity_sigma > 0, 4 bytes each)"});
-  // core/engine.cc: experiments split by user may keep counters per user of
+  // core/engine/experiment_runtime.h: experiments split by user may keep counters per user of
   // the control's segments: one UserCounts per arm plus the pre-period, and a
   // reserved exposure list entry per arm (4 bytes).
   for (const auto& ex : sc.experiments) {
@@ -45,7 +45,7 @@ std::string DescribeMemoryNeeds(const Scenario& sc) {
                                            std::to_string(static_cast<int64_t>(users)) + " users x " +
                                            std::to_string(ex.arms.size()) + " arms, when an analysis is by user)"});
   }
-  // core/engine.cc: the event log has 12 eight-byte columns per opportunity.
+  // core/engine/recorder.h: the event log has 12 eight-byte columns per opportunity.
   if (sc.recording.events)
     items.push_back(
         {96.0 * static_cast<double>(sc.recording.max_events),

@@ -219,7 +219,8 @@ Params Registry::Resolve(const ComponentInfo& info, const ComponentSpec& spec, c
   std::string declared;
   for (const auto& p : info.params) declared += (declared.empty() ? "" : ", ") + p.name;
   for (const auto& [name, value] : spec.params) {
-    auto it = std::find_if(info.params.begin(), info.params.end(), [&](const ParamSpec& p) { return p.name == name; });
+    auto it = std::find_if(info.params.begin(), info.params.end(),
+                           [&key = name](const ParamSpec& p) { return p.name == key; });
     if (it == info.params.end()) {
       issues.push_back({file, spec.where + ".params." + name, LineOf(spec, name),
                         "a parameter of '" + info.name + "': " + (declared.empty() ? "(it takes none)" : declared),

@@ -374,7 +374,7 @@ FatigueSpec ReadFatigue(Reader& r, const YAML::Node& parent, const std::string& 
 }
 
 // `quality_half_life: 6h` under a click-billed channel (the platform's
-// click-rate estimate, simulators/platform_quality.h); it has no meaning on an
+// click-rate estimate, core/engine/platform_quality.h); it has no meaning on an
 // impression-billed channel, so it is refused there rather than ignored.
 void ReadQualityHalfLife(Reader& r, const YAML::Node& channel, const std::string& path, ChannelSpec* spec) {
   const YAML::Node n = channel["quality_half_life"];
@@ -508,9 +508,9 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   sc.source_name = source_name;
   sc.source_text = text;
   if (!r.Map(root, "",
-             {"name", "description", "seed", "start", "duration", "bucket", "control_cycle", "channels", "segments",
-              "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails", "recording", "experiments",
-              "oracle", "account_budget", "market"}))
+             {"name",       "description", "seed",        "start",  "duration",       "bucket",   "control_cycle",
+              "channels",   "segments",    "campaigns",   "shocks", "controllers",    "monitors", "alert_grace",
+              "guardrails", "recording",   "experiments", "oracle", "account_budget", "market"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");

@@ -38,7 +38,7 @@ struct ChannelSpec {
   double bid_sigma = 0.5;
   double ctr_factor = 1.0;  // channel multiplier on true click rates
   // Click-billed only: half-life of the platform's estimate of a click-rate
-  // shock, used to rank and price bids (simulators/platform_quality.h).
+  // shock, used to rank and price bids (core/engine/platform_quality.h).
   SimTime quality_half_life = 6 * kMicrosPerHour;
 };
 

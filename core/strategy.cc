@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "core/scenario.h"
+
 namespace adsim {
 
 PublicScenario MakePublicScenario(const Scenario& sc) {

@@ -48,18 +48,13 @@ KIND_FILE_SUFFIX = {"analysis": "_analysis"}
 # How a registration names its component and kind. Each pattern has the
 # groups `name` and `kind`; the kind is normalised by normalise_kind().
 REGISTRATION_PATTERNS = [
-    # Today's designated initialisers:
-    #   const Registration kFixed({ .name = "fixed", .kind = ComponentKind::kBidder, ...
-    re.compile(r'\.name\s*=\s*"(?P<name>[^"]+)"\s*,\s*\.kind\s*=\s*ComponentKind::(?P<kind>\w+)', re.S),
-    # One-line macros per kind, with the name quoted or bare:
-    #   ADSIM_REGISTER_BIDDER("fixed", ...)   REGISTER_MONITOR(kpi_cusum, ...)
-    re.compile(r'\b(?:ADSIM_)?REGISTER_(?P<kind>[A-Z_]+?)\s*\(\s*"?(?P<name>[A-Za-z_][A-Za-z0-9_]*)"?\s*[,)]'),
-    # One macro for every kind, the kind first: ADSIM_REGISTER(kBidder, fixed, ...), REGISTER(Bidder, "fixed", ...)
-    re.compile(r'\b(?:ADSIM_)?REGISTER(?:_COMPONENT)?\s*\(\s*(?:ComponentKind::)?(?P<kind>k?[A-Z][A-Za-z]*)\s*,'
-               r'\s*"?(?P<name>[A-Za-z_][A-Za-z0-9_]*)"?\s*[,)]'),
-    # Function or template style: RegisterBidder("fixed", ...), Register<Bidder>("fixed", ...)
-    re.compile(r'\bRegister(?:<\s*)?(?P<kind>Bidder|Controller|Monitor|Analysis|Market|ResponseModel)(?:\s*>)?'
-               r'\s*\(\s*"(?P<name>[^"]+)"'),
+    # The one-line macros of core/registry.h, the component's class first:
+    #   ADSIM_REGISTER_BIDDER(FixedBidder, "fixed", "description", params...)
+    #   ADSIM_REGISTER_SCENARIO_CONTROLLER(BudgetReallocation, "budget_reallocation", ...)
+    re.compile(r'\bADSIM_REGISTER_(?P<kind>BIDDER|CONTROLLER|SCENARIO_CONTROLLER|MONITOR|ANALYSIS)\s*\(\s*'
+               r'[A-Za-z_][\w:<>]*\s*,\s*"(?P<name>[^"]+)"'),
+    # Markets (core/market.h), the name first: ADSIM_REGISTER_MARKET("synthetic", "description", SyntheticMarket)
+    re.compile(r'\bADSIM_REGISTER_(?P<kind>MARKET)\s*\(\s*"(?P<name>[^"]+)"'),
 ]
 
 

@@ -41,7 +41,9 @@ def write(root: Path, files: dict) -> Path:
     return root
 
 
-REGISTRATION = 'const Registration k({{\n    .name = "{name}",\n    .kind = ComponentKind::{kind},\n}});\n'
+# The one-line registration macros of core/registry.h and core/market.h.
+REGISTRATION = 'ADSIM_REGISTER_{kind}(Component, "{name}", "What it does.",\n    NumberParam("x", 1, "a parameter"));\n'
+MARKET = 'ADSIM_REGISTER_MARKET("{name}", "What it is.", SomeMarket);\n'
 
 
 def test_a_clean_tree_passes(tmp_path: Path):
@@ -52,12 +54,12 @@ def test_a_clean_tree_passes(tmp_path: Path):
         "core/cli/main.cc": '#include "simulators/synthetic.h"\n',
         "simulators/synthetic.h": '#include "core/types.h"\n',
         "simulators/synthetic.cc": '#include "simulators/synthetic.h"\n'
-                                   + REGISTRATION.format(name="synthetic", kind="kMarket"),
+                                   + MARKET.format(name="synthetic"),
         "strategies/bidders/fixed.cc": '#include "core/strategy.h"\n' + REGISTRATION.format(name="fixed",
-                                                                                           kind="kBidder"),
+                                                                                           kind="BIDDER"),
         "strategies/bidders/lib/estimates.h": '#include "core/strategy.h"\n',
-        "strategies/experiments/ab_test_analysis.cc": REGISTRATION.format(name="ab_test", kind="kAnalysis"),
-        "strategies/monitors/kpi_cusum.cc": 'ADSIM_REGISTER_MONITOR("kpi_cusum", Make);\n',
+        "strategies/experiments/ab_test_analysis.cc": REGISTRATION.format(name="ab_test", kind="ANALYSIS"),
+        "strategies/monitors/kpi_cusum.cc": 'ADSIM_REGISTER_MONITOR(KpiCusum, "kpi_cusum", "d");\n',
         "python/bindings/module.cc": '#include "core/strategy.h"\n',
     })
     violations, count = check_layout.check(root)
@@ -74,9 +76,9 @@ def test_each_rule_fires(tmp_path: Path):
         "core/engine/run_state.h": "",
         "strategies/bidders/fixed.h": "",
         "strategies/bidders/value.cc": '#include "core/scenario.h"\n'
-                                       + REGISTRATION.format(name="value_linear", kind="kBidder"),
-        "strategies/controllers/fixed.cc": REGISTRATION.format(name="fixed", kind="kBidder"),
-        "strategies/bidders/lib/helper.cc": REGISTRATION.format(name="helper", kind="kBidder"),
+                                       + REGISTRATION.format(name="value_linear", kind="BIDDER"),
+        "strategies/controllers/fixed.cc": REGISTRATION.format(name="fixed", kind="BIDDER"),
+        "strategies/bidders/lib/helper.cc": REGISTRATION.format(name="helper", kind="BIDDER"),
         "python/bindings/run.cc": '#include "core/engine/run_state.h"\n',
     })
     violations, _ = check_layout.check(root)
@@ -99,12 +101,14 @@ def test_each_rule_fires(tmp_path: Path):
 
 
 def test_registration_patterns():
-    """Today's designated initialisers and the one-line macro forms are all read."""
-    text = (REGISTRATION.format(name="fixed", kind="kBidder")
-            + 'ADSIM_REGISTER_CONTROLLER(pid_pacing, Make)\n'
-            + 'REGISTER_ANALYSIS("ab_test", Make);\n'
-            + 'RegisterMarket("synthetic", Make);\n'
-            + 'ADSIM_REGISTER(kMonitor, kpi_cusum, Make);\n')
+    """Every registration macro form is read, over several lines too; other text is not."""
+    text = (REGISTRATION.format(name="fixed", kind="BIDDER")
+            + 'ADSIM_REGISTER_CONTROLLER(\n    PidPacing, "pid_pacing", "d")\n'
+            + 'ADSIM_REGISTER_SCENARIO_CONTROLLER(Realloc, "budget_reallocation", "d")\n'
+            + 'ADSIM_REGISTER_ANALYSIS(experiments::AbTest, "ab_test", "d");\n'
+            + MARKET.format(name="synthetic")
+            + 'ADSIM_REGISTER_MONITOR(KpiCusum, "kpi_cusum", "d");\n'
+            + '// registers "nothing": NumberParam("fixed", 1, "x")\n')
     found = sorted((name, kind) for name, kind, _ in check_layout.registrations(text))
-    assert found == [("ab_test", "analysis"), ("fixed", "bidder"), ("kpi_cusum", "monitor"),
-                     ("pid_pacing", "controller"), ("synthetic", "market")]
+    assert found == [("ab_test", "analysis"), ("budget_reallocation", "controller"), ("fixed", "bidder"),
+                     ("kpi_cusum", "monitor"), ("pid_pacing", "controller"), ("synthetic", "market")]

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <random>
 
-#include "simulators/synthetic_market.h"
+#include "simulators/synthetic.h"
 #include "tests/core/test_util.h"
 
 namespace adsim {

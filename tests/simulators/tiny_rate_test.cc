@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "simulators/synthetic_market.h"
+#include "simulators/synthetic.h"
 #include "tests/core/test_util.h"
 
 namespace adsim {

@@ -1,4 +1,4 @@
-#include "simulators/synthetic_market.h"
+#include "simulators/synthetic.h"
 
 #include <algorithm>
 #include <cmath>
