@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -69,6 +70,7 @@ std::vector<std::string> Listing(const std::string& dir) {
   std::vector<std::string> names;
   std::istringstream lines(Shell("ls -A '" + dir + "'").out);
   for (std::string line; std::getline(lines, line);) names.push_back(line);
+  std::sort(names.begin(), names.end());  // by bytes, whatever the locale's collation for ls
   return names;
 }
 
@@ -150,9 +152,11 @@ TEST(ResultFiles, TemporariesOfDeadProcessesAreRemovedOthersKept) {
     output.Commit(SmallResults());
   }
   // Only this path's temporaries of the dead process went; foreign names stay.
-  EXPECT_EQ(Listing(dir),
-            (std::vector<std::string>{"other.h5.tmp-" + dead + "-0", "run.h5", "run.h5.tmp-" + alive + "-3",
-                                      "run.h5.tmp-" + dead + "-x", std::string("run.h5.tmp-notes")}));
+  // Listing is sorted by name, and the two process ids decide the order of their names.
+  std::vector<std::string> expected{"other.h5.tmp-" + dead + "-0", "run.h5", "run.h5.tmp-" + alive + "-3",
+                                    "run.h5.tmp-" + dead + "-x", std::string("run.h5.tmp-notes")};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(Listing(dir), expected);
 }
 
 TEST(ResultFiles, BadPathsFailBeforeAnythingIsWritten) {
