@@ -229,7 +229,7 @@ int main(int argc, char** argv) {
       const int h = HorizonForPower(calib, kPower);
       if (h < 0) {
         std::printf("| mSPRT, tau = %.1f x difference | > %lld | %.3f at 4 n | | | | | |\n", tau_factor,
-                    static_cast<long long>(kLong * batch), calib.rejection_rate);
+                    static_cast<long long>(kLong) * batch, calib.rejection_rate);
         continue;
       }
       const auto o1 =
@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
       std::printf(
           "| mSPRT, tau = %.1f x difference, a look per batch | %lld | %s | %.0f ± %.0f | %.3f | | %.0f ± %.0f "
           "| %.3f |\n",
-          tau_factor, static_cast<long long>(h * batch), Rate(o1).c_str(), o1.mean_users_per_arm, o1.mean_users_se,
+          tau_factor, static_cast<long long>(h) * batch, Rate(o1).c_str(), o1.mean_users_per_arm, o1.mean_users_se,
           o1.mean_users_per_arm / n_fixed, o0.mean_users_per_arm, o0.mean_users_se, o0.mean_users_per_arm / n_fixed);
     }
     std::printf("\n(%.1f s for this table)\n\n", Seconds(t0));

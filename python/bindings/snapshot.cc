@@ -132,7 +132,8 @@ template <class T>
 void AddLeaves(const std::string& path, const T& value, py::dict& out) {
   if constexpr (IsVector<T>::value) {
     for (size_t i = 0; i < value.size(); ++i) {
-      const typename T::value_type element = value[i];  // a copy: std::vector<bool> has no references
+      // A copy on purpose: std::vector<bool> has no references.
+      const typename T::value_type element = value[i];  // NOLINT(performance-unnecessary-copy-initialization)
       AddLeaves(path + "[" + std::to_string(i) + "]", element, out);
     }
   } else if constexpr (HasFieldList<T>::value) {

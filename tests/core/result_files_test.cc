@@ -43,7 +43,7 @@ Outcome Shell(const std::string& command) {
 
 // A fresh, empty folder for one test (ctest runs tests in parallel processes).
 std::string Folder(const std::string& name) {
-  const std::string dir = ::testing::TempDir() + "/adsim_files_" + std::to_string(::getpid()) + "_" + name;
+  std::string dir = ::testing::TempDir() + "/adsim_files_" + std::to_string(::getpid()) + "_" + name;
   Shell("rm -rf '" + dir + "' && mkdir -p '" + dir + "'");
   return dir;
 }

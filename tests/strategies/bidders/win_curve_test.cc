@@ -17,6 +17,7 @@ namespace {
 // expected share under the curve (fractional wins: no sampling noise).
 std::vector<WinObservation> ObservationsOf(const WinCurve& truth, const std::vector<double>& levels, double bids) {
   std::vector<WinObservation> out;
+  out.reserve(levels.size());
   for (double level : levels) out.push_back({std::log(level), bids, bids * truth.WinProbability(level)});
   return out;
 }

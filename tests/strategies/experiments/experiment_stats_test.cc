@@ -596,6 +596,7 @@ TEST(ExperimentStatsInvalid, ThrowsConfigError) {
   EXPECT_THROW(FitCuped(y, x2), ConfigError);
   EXPECT_THROW(FitCuped(y, x_const), ConfigError);
   std::vector<FactorialObservation> missing_cell;
+  missing_cell.reserve(10);
   for (int i = 0; i < 10; ++i) missing_cell.push_back({static_cast<uint32_t>(i % 3), 1.0 * i});
   EXPECT_THROW(FitFactorial(2, missing_cell), ConfigError);
   EXPECT_THROW(FitFactorial(0, missing_cell), ConfigError);
