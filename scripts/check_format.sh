@@ -9,8 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 clang_format=${CLANG_FORMAT:-clang-format}
 command -v "$clang_format" > /dev/null || { echo "check_format: $clang_format not found (scripts/setup.sh installs it)"; exit 1; }
-# bench/bare_loop/ is the vendored speed-of-light kernel, kept as written (its README).
-mapfile -t files < <(find core simulators strategies python tests bench -type f -not -path 'bench/bare_loop/*' -not -path '*/build/*' \
+mapfile -t files < <(find core simulators strategies python tests bench -type f -not -path '*/build/*' \
   \( -name '*.h' -o -name '*.hh' -o -name '*.hpp' -o -name '*.cc' -o -name '*.cpp' -o -name '*.cxx' \) | sort)
 bad=()
 for f in "${files[@]}"; do
