@@ -12,6 +12,7 @@
 #include <iostream>
 #include <new>
 
+#include "core/cli/python_commands.h"
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/memory_needs.h"
@@ -175,8 +176,12 @@ int CmdList() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Subcommands implemented in Python (python/adsim/commands/) are handed over
+  // whole, options and all.
+  if (argc > 1 && adsim::cli::IsPythonCommand(argv[1])) return adsim::cli::ForwardToPython(argc, argv);
   CLI::App app{"adsim: discrete-event simulation and backtesting of advertising campaign optimization"};
   app.require_subcommand(1);
+  app.footer(std::string("Also (implemented in Python, `adsim NAME --help`): ") + adsim::cli::PythonCommandList());
   app.set_version_flag("--version", adsim::AdsimVersion());
 
   std::string run_scenario, run_out;

@@ -115,3 +115,13 @@ def _no_cwd_pollution(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     yield
     os.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def adsim_cli() -> str:
+    """The build's `adsim` command line (ADSIM_BUILD_DIR, default build/)."""
+    build = os.environ.get("ADSIM_BUILD_DIR", str(Path(__file__).resolve().parents[2] / "build"))
+    path = Path(build) / "adsim"
+    if not path.exists():
+        pytest.fail(f"{path} not found: build first (scripts/setup.sh) or set ADSIM_BUILD_DIR")
+    return str(path)
