@@ -32,6 +32,8 @@ from ._io import PathLike, note_existing_output, read_raw, table_sort_key
 _NAMED_INDEX = {"campaign": "campaigns", "winner": "campaigns", "channel": "channels", "segment": "segments"}
 #: Dictionary tables: they *are* the names, so they get no name twins of their own codes.
 _DICTIONARIES = ("campaigns", "channels", "segments")
+_HOUR_US = 3600 * 10**6
+_DAY_US = 24 * _HOUR_US
 _COUNTERS = ("opportunities", "bids", "wins", "impressions", "clicks", "conversions", "conversion_value", "spend")
 
 
@@ -285,42 +287,77 @@ class Result:
 
     # ---- KPIs -----------------------------------------------------------
 
-    def kpis(self, by: Union[str, Iterable[str]] = "campaign") -> pd.DataFrame:
+    def kpis(self, by: Union[str, Iterable[str]] = "campaign", basis: str = "report") -> pd.DataFrame:
         """KPIs summed over the run, one row per group.
 
         `by` is any of ``campaign`` (default), ``channel``, ``segment``,
-        ``creative`` (implies campaign) and ``bucket_start``, or a list of them.
+        ``creative`` (implies campaign), ``bucket_start``, ``hour`` (hourly
+        time buckets: the calendar hour each bucket starts in, columns
+        ``hour_start``/``hour_start_at``; needs buckets of at most an hour),
+        ``hour_of_day`` (0..23, all days together) and ``day`` (the days of
+        the ``daily`` table: midnight to midnight from ``start``, columns
+        ``day_start``/``day_start_at``), or a list of them; ``[]`` gives the
+        account total (one row). Time keys place each bucket by its start.
+
+        `basis` says when a conversion counts: ``"report"`` (default) in the
+        bucket it arrived in, as the advertiser's report shows it (the
+        ``aggregates`` table); ``"click"`` in the bucket of the click that
+        led to it (cohort view, from the ``conversions`` table; needs
+        ``recording.conversions``). Both count reported conversions only, so
+        without a time key they agree. Impressions, clicks and spend count
+        when they happen in both.
+
         Columns: the group's codes and names, opportunities, bids, wins,
         impressions, clicks, conversions (reported), spend, value, then the
         ratios ctr = clicks/impressions, cvr = conversions/clicks, cpc =
         spend/clicks, cpm = 1000 spend/impressions, cpa = spend/conversions,
         roas = value/spend (NaN when the denominator is 0). Grouping by
-        campaign alone also gives budget, what the campaign could spend (the
-        sum over days of the daily budget in force at the end of each day,
-        capped by the total budget; inf if it has neither), and budget_used =
-        spend/budget (NaN if the budget is infinite or 0).
+        campaign alone (or ``[]``) also gives budget, what the campaign could
+        spend (the sum over days of the daily budget in force at the end of
+        each day, capped by the total budget; inf if it has neither; summed
+        over campaigns for ``[]``), and budget_used = spend/budget (NaN if
+        the budget is infinite or 0).
         """
         keys = [by] if isinstance(by, str) else list(by)
-        allowed = {"campaign", "channel", "segment", "creative", "bucket_start"}
+        allowed = {"campaign", "channel", "segment", "creative", "bucket_start", "hour", "hour_of_day", "day"}
         bad = [k for k in keys if k not in allowed]
-        if bad or not keys:
-            raise ValueError(f"kpis(by=...): unknown key(s) {bad}; use any of {sorted(allowed)}")
+        if bad:
+            raise ValueError(f"kpis(by=...): unknown key(s) {bad}; use any of {sorted(allowed)}, or [] for the "
+                             "account total")
+        if basis not in ("report", "click"):
+            raise ValueError(f"kpis(basis=...): expected 'report' (conversions when they arrive) or 'click' "
+                             f"(conversions at the time of their click), found {basis!r}")
         if "creative" in keys and "campaign" not in keys:
             keys = ["campaign"] + keys
+        keys = list(dict.fromkeys(keys))
+        bucket_us = int(self.attrs.get("bucket_us", 0))
+        if "hour" in keys and bucket_us > _HOUR_US:
+            raise ValueError(f"kpis(by='hour'): this run's buckets are {bucket_us / _HOUR_US:g} h long, so its "
+                             "counters cannot be split by hour; use 'bucket_start' or 'day'")
         agg = pd.DataFrame(self.raw("aggregates"))
-        sums = agg.groupby(keys, sort=True)[list(_COUNTERS)].sum()
+        if basis == "click":
+            agg = self._by_click_time(agg, bucket_us)
+        time_columns = self._time_keys(agg["bucket_start"].to_numpy(), keys)
+        for name, values in time_columns.items():
+            agg[name] = values
+        group = [{"hour": "hour_start", "day": "day_start"}.get(k, k) for k in keys]
+        if group:
+            sums = agg.groupby(group, sort=True)[list(_COUNTERS)].sum()
+        else:
+            sums = pd.DataFrame([agg[list(_COUNTERS)].sum()]).astype(agg[list(_COUNTERS)].dtypes.to_dict())
         if keys == ["campaign"]:  # every campaign, even one that never bid
             n = len(self.raw("campaigns")["name"])
             sums = sums.reindex(pd.RangeIndex(n, name="campaign"), fill_value=0)
-        df = sums.reset_index().rename(columns={"conversion_value": "value"})
+        df = sums.reset_index(drop=not group).rename(columns={"conversion_value": "value"})
         for k in ("campaign", "channel", "segment"):
             if k in keys:
                 df.insert(df.columns.get_loc(k) + 1, k + "_name", self._categorical(df[k].to_numpy(), self._names(_NAMED_INDEX[k])))
         if "creative" in keys:
             df.insert(df.columns.get_loc("creative") + 1, "creative_name",
                       self._creative_names(df["campaign"].to_numpy(), df["creative"].to_numpy()))
-        if "bucket_start" in keys:
-            df.insert(df.columns.get_loc("bucket_start") + 1, "bucket_start_at", self.to_datetime(df["bucket_start"]))
+        for column in ("bucket_start", "hour_start", "day_start"):
+            if column in group:
+                df.insert(df.columns.get_loc(column) + 1, column + "_at", self.to_datetime(df[column]))
 
         def ratio(num: pd.Series, den: pd.Series, scale: float = 1.0) -> pd.Series:
             den = den.astype(float)
@@ -332,7 +369,7 @@ class Result:
         df["cpm"] = ratio(df["spend"], df["impressions"], 1000.0)
         df["cpa"] = ratio(df["spend"], df["conversions"])
         df["roas"] = ratio(df["value"], df["spend"])
-        if keys == ["campaign"]:
+        if keys in (["campaign"], []):
             # What the campaign could spend, as in the C++ summary: the sum over
             # days of the daily budget, capped by the last total budget (inf = none).
             daily = pd.DataFrame(self.raw("daily"))
@@ -341,10 +378,54 @@ class Result:
                 budget = np.minimum(g["daily_budget"].sum(), g["total_budget"].last())
             else:
                 budget = pd.Series(dtype=float)
-            df["budget"] = df["campaign"].map(budget).fillna(np.inf).astype(float)
+            if keys:
+                df["budget"] = df["campaign"].map(budget).fillna(np.inf).astype(float)
+            else:  # the account: every campaign's budget (inf if any campaign has none)
+                n = len(self.raw("campaigns")["name"])
+                df["budget"] = float(budget.reindex(range(n)).fillna(np.inf).sum())
             finite = np.isfinite(df["budget"]) & (df["budget"] > 0)
             df["budget_used"] = (df["spend"] / df["budget"]).where(finite)
         return df
+
+    def _time_keys(self, bucket_start: np.ndarray, keys: List[str]) -> Dict[str, np.ndarray]:
+        """hour_start, hour_of_day and day_start (int64 us; hour_of_day 0..23) of each bucket start, as asked."""
+        out: Dict[str, np.ndarray] = {}
+        if not {"hour", "hour_of_day", "day"} & set(keys):
+            return out
+        t = np.asarray(bucket_start, dtype=np.int64)
+        start = self.start
+        # Microseconds from the previous midnight to the start (the start's time of day).
+        offset = int((start - start.normalize()) / pd.Timedelta(microseconds=1))
+        if "hour" in keys:
+            out["hour_start"] = np.maximum(((t + offset) // _HOUR_US) * _HOUR_US - offset, 0)
+        if "hour_of_day" in keys:
+            out["hour_of_day"] = ((t + offset) // _HOUR_US) % 24
+        if "day" in keys:
+            out["day_start"] = np.maximum(((t + offset) // _DAY_US) * _DAY_US - offset, 0)
+        return out
+
+    def _by_click_time(self, agg: pd.DataFrame, bucket_us: int) -> pd.DataFrame:
+        """The aggregates with conversions and their value moved to the bucket of their click."""
+        conversions = pd.DataFrame(self.raw("conversions"))
+        if len(conversions) == 0 and int(agg["conversions"].sum()) > 0:
+            raise DataError("kpis(basis='click') needs the conversions table, and this run did not record it "
+                            "(recording.conversions: false); use basis='report'")
+        reported = conversions[conversions["reported"] == 1] if len(conversions) else conversions
+        cells = ["campaign", "channel", "segment", "creative"]
+        by_click = pd.DataFrame({c: reported[c].to_numpy() if len(reported) else np.array([], dtype=np.int64)
+                                 for c in cells})
+        click_time = reported["click_time"].to_numpy() if len(reported) else np.array([], dtype=np.int64)
+        by_click.insert(0, "bucket_start", (click_time // max(bucket_us, 1)) * max(bucket_us, 1))
+        for counter in _COUNTERS:
+            by_click[counter] = 0
+        by_click["conversions"] = 1
+        by_click["conversion_value"] = reported["value"].to_numpy() if len(reported) else np.array([], dtype=float)
+        others = agg.copy()
+        others["conversions"] = 0
+        others["conversion_value"] = 0.0
+        merged = pd.concat([others[by_click.columns], by_click.astype(others[by_click.columns].dtypes.to_dict())],
+                           ignore_index=True)
+        return merged
 
     def summary(self) -> str:
         """The KPI summary that ``adsim run`` prints (same C++ code)."""
