@@ -311,9 +311,11 @@ def not_worse(candidate: Sequence[float], baseline: Sequence[float], metric: str
     mean, se = _moments(c, b)
     quantile = float(stats.t.ppf(1 - alpha, n - 1))
     low, high = mean - quantile * se, mean + quantile * se
-    if se > 0:
-        p = float(stats.t.sf(direction * mean / se, n - 1)) if direction else math.nan
-    else:
+    if not direction:
+        p = math.nan
+    elif se > 0:
+        p = float(stats.t.sf(direction * mean / se, n - 1))
+    else:  # every seed moved by exactly the same amount (0 when nothing changed)
         p = 0.0 if direction * mean > 0 else 1.0
     verdict = "no direction" if not direction else ("worse" if p < alpha else "ok")
     return Comparison(metric, n, float(b.mean()), float(c.mean()), mean, se, low, high, p, alpha, verdict, dropped,
@@ -455,6 +457,13 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
+def _short(value: float) -> str:
+    """A summary number for the reader (6 significant digits); the tests use the exact per-seed values."""
+    if not math.isfinite(value):
+        return _number(value)
+    return f"{value:.6g}"
+
+
 def _flow(value: Any) -> str:
     """A value on one line (YAML flow style, JSON-compatible)."""
     import json
@@ -499,7 +508,7 @@ def write_baseline(baseline: Baseline) -> None:
                 mean = float(finite.mean()) if len(finite) else math.nan
                 se = float(finite.std(ddof=1) / math.sqrt(len(finite))) if len(finite) > 1 else math.nan
                 per_seed = ", ".join(_number(v) for v in values)
-                lines.append(f"        {metric}: {{mean: {_number(mean)}, se: {_number(se)}, per_seed: [{per_seed}]}}")
+                lines.append(f"        {metric}: {{mean: {_short(mean)}, se: {_short(se)}, per_seed: [{per_seed}]}}")
     text = "\n".join(lines) + "\n"
     temporary = f"{baseline.path}.tmp{os.getpid()}"
     try:
