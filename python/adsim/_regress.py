@@ -52,6 +52,8 @@ KPI_COLUMNS = ["opportunities", "bids", "wins", "impressions", "clicks", "conver
                "cvr", "cpc", "cpm", "cpa", "roas", "budget", "budget_used", "true_conversions", "true_value"]
 
 Scenario = Union[str, os.PathLike, Dict[str, Any], None]
+#: Per-seed values: a sequence or a numpy array, in seed order.
+Values = Union[Sequence[float], np.ndarray]
 
 
 # ---------------------------------------------------------------- patches
@@ -125,12 +127,13 @@ def apply_patch(scenario: Dict[str, Any], patch: Optional[Mapping[str, Any]]) ->
 def load_scenario(scenario: Scenario, base_dir: Optional[str] = None) -> Dict[str, Any]:
     """A scenario as a dict: None (the embedded default), a dict, a YAML/JSON path (relative to
     `base_dir` when given) or YAML/JSON text."""
-    import yaml
+    import yaml  # type: ignore[import]  # PyYAML (no stubs in Debian)
 
     from ._run import default_scenario
 
     if scenario is None or scenario == "default":
-        return default_scenario(as_dict=True)
+        loaded_default: Dict[str, Any] = default_scenario(as_dict=True)  # type: ignore[assignment]
+        return loaded_default
     if isinstance(scenario, dict):
         return copy.deepcopy(scenario)
     text = os.fspath(scenario)
@@ -273,7 +276,7 @@ class Comparison:
                 f"SE {self.se:.3g}, p = {self.p:.3g}, n = {self.n}{dropped}: {self.verdict}")
 
 
-def _pairs(candidate: Sequence[float], baseline: Sequence[float]) -> Tuple[np.ndarray, np.ndarray, int]:
+def _pairs(candidate: Values, baseline: Values) -> Tuple[np.ndarray, np.ndarray, int]:
     c = np.asarray(candidate, dtype=float)
     b = np.asarray(baseline, dtype=float)
     if c.shape != b.shape:
@@ -289,7 +292,7 @@ def _moments(c: np.ndarray, b: np.ndarray) -> Tuple[float, float]:
     return mean, se
 
 
-def not_worse(candidate: Sequence[float], baseline: Sequence[float], metric: str, alpha: float = 0.05,
+def not_worse(candidate: Values, baseline: Values, metric: str, alpha: float = 0.05,
               direction: Optional[int] = None) -> Comparison:
     """One-sided paired t-test on d_i = candidate_i - baseline_i (same seeds).
 
@@ -322,7 +325,7 @@ def not_worse(candidate: Sequence[float], baseline: Sequence[float], metric: str
                       direction)
 
 
-def equivalent(candidate: Sequence[float], baseline: Sequence[float], metric: str, margin: float,
+def equivalent(candidate: Values, baseline: Values, metric: str, margin: float,
                alpha: float = 0.05) -> Comparison:
     """TOST on paired differences: equivalent when both one-sided tests reject at `alpha`, i.e. the
     (1 - 2 alpha) confidence interval of the mean difference lies inside (-margin, +margin)."""
@@ -383,7 +386,7 @@ def _expect(condition: bool, path: str, where: str, expected: str, found: Any) -
 
 def read_baseline(path: Union[str, os.PathLike]) -> Baseline:
     """Reads and checks a baseline file; errors name the file, the field and what was expected."""
-    import yaml
+    import yaml  # type: ignore[import]  # PyYAML (no stubs in Debian)
 
     path = os.fspath(path)
     try:
@@ -402,12 +405,12 @@ def read_baseline(path: Union[str, os.PathLike]) -> Baseline:
             "a list of at least 2 whole numbers", seeds)
     _expect(len(set(seeds)) == len(seeds), path, "seeds", "distinct seeds", seeds)
     metrics = data.get("metrics", DEFAULT_METRICS)
-    _expect(isinstance(metrics, list) and metrics and all(m in KPI_COLUMNS for m in metrics), path, "metrics",
+    _expect(isinstance(metrics, list) and bool(metrics) and all(m in KPI_COLUMNS for m in metrics), path, "metrics",
             f"a list of KPI names among {KPI_COLUMNS}", metrics)
     alpha = data.get("alpha", 0.05)
     _expect(isinstance(alpha, (int, float)) and 0 < alpha < 0.5, path, "alpha", "a number in (0, 0.5)", alpha)
     cases_data = data.get("cases")
-    _expect(isinstance(cases_data, list) and cases_data, path, "cases", "a non-empty list of cases", cases_data)
+    _expect(isinstance(cases_data, list) and bool(cases_data), path, "cases", "a non-empty list of cases", cases_data)
     cases: List[Case] = []
     for i, entry in enumerate(cases_data):
         where = f"cases[{i}]"
@@ -617,7 +620,6 @@ def select(baseline: Baseline, only: Optional[Sequence[str]]) -> List[Case]:
 def update(baseline: Baseline, only: Optional[Sequence[str]] = None, workers: int = 1,
            progress: bool = False) -> Baseline:
     """Reruns the cases (all, or those in `only`) and rewrites the baseline file with the new values."""
-    from ._run import run  # noqa: F401  (imports the compiled module before anything runs)
     from . import __version__
 
     chosen = {c.name for c in select(baseline, only)}

@@ -10,8 +10,9 @@ test suite with ``pytest_plugins = ["adsim.testing"]`` in its conftest.py
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import pandas as pd
 
 from . import _regress
@@ -65,7 +66,7 @@ def per_seed(side: Side, metric: str, seeds: Union[int, Sequence[int]] = 30, sce
     return rows.set_index("seed")[metric].astype(float).rename(metric)
 
 
-def _paired(candidate: pd.Series, baseline: pd.Series) -> tuple:
+def _paired(candidate: pd.Series, baseline: pd.Series) -> Tuple[np.ndarray, np.ndarray]:
     if len(candidate.index.intersection(baseline.index)) == len(candidate) == len(baseline):
         baseline = baseline.reindex(candidate.index)
     elif len(candidate) != len(baseline):
@@ -84,7 +85,8 @@ def compare_not_worse(candidate: Side, baseline: Side, metric: str = "cpa", seed
     if not direction:
         raise ValueError(f"metric '{metric}' has no direction of 'worse'; pass direction=+1 (higher is worse) "
                          f"or -1 (lower is worse); known: {sorted(_regress.DIRECTIONS)}")
-    return _regress.not_worse(*_paired(c, b), metric=metric, alpha=alpha, direction=direction)
+    paired_candidate, paired_baseline = _paired(c, b)
+    return _regress.not_worse(paired_candidate, paired_baseline, metric=metric, alpha=alpha, direction=direction)
 
 
 def assert_not_worse(candidate: Side, baseline: Side, metric: str = "cpa", seeds: Union[int, Sequence[int]] = 30,
@@ -111,7 +113,8 @@ def compare_equivalent(candidate: Side, baseline: Side, metric: str = "cpa", mar
     """The comparison behind :func:`assert_equivalent`, without asserting."""
     c = per_seed(candidate, metric, seeds, scenario, campaign, workers)
     b = per_seed(baseline, metric, seeds, scenario, campaign, workers)
-    return _regress.equivalent(*_paired(c, b), metric=metric, margin=margin, alpha=alpha)
+    paired_candidate, paired_baseline = _paired(c, b)
+    return _regress.equivalent(paired_candidate, paired_baseline, metric=metric, margin=margin, alpha=alpha)
 
 
 def assert_equivalent(candidate: Side, baseline: Side, metric: str = "cpa", margin: float = 0.0,
