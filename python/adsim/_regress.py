@@ -579,8 +579,10 @@ def compare_case(baseline: Baseline, old: Case, new: Case, alpha: Optional[float
 
 def format_report(baseline: Baseline, reports: List[CaseReport], exact: bool) -> str:
     """The text `adsim regress` prints: per case and campaign, each KPI's change and verdict."""
+    from . import __version__
+
     lines = [f"baseline {baseline.path}: {len(reports)} case(s), seeds {baseline.seeds[0]}..{baseline.seeds[-1]} "
-             f"({len(baseline.seeds)}), adsim {baseline.adsim_version or '?'} -> now"]
+             f"({len(baseline.seeds)}), written by adsim {baseline.adsim_version or '?'}, rerun with adsim {__version__}"]
     for report in reports:
         status = "FAIL" if report.worse or report.fingerprint_changes or report.missing else "ok"
         lines.append(f"case {report.name}: {status}")
