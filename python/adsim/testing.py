@@ -20,7 +20,7 @@ from ._regress import Comparison
 
 #: A side of a comparison: per-seed values (a pandas Series indexed by seed, or a sequence in
 #: seed order), a scenario (path, YAML text or a dict with scenario fields), or a strategy patch
-#: (a dict of field path -> value, applied to the `scenario` argument).
+#: (a dict of field path -> value, applied to the `scenario` argument; None: the embedded default).
 Side = Union[pd.Series, Sequence[float], str, os.PathLike, Dict[str, Any]]
 
 _SCENARIO_KEYS = {"channels", "segments", "campaigns", "duration", "name", "seed"}
@@ -67,12 +67,11 @@ def per_seed(side: Side, metric: str, seeds: Union[int, Sequence[int]] = 30, sce
 
 
 def _paired(candidate: pd.Series, baseline: pd.Series) -> Tuple[np.ndarray, np.ndarray]:
-    if len(candidate.index.intersection(baseline.index)) == len(candidate) == len(baseline):
-        baseline = baseline.reindex(candidate.index)
-    elif len(candidate) != len(baseline):
-        raise ValueError(f"paired comparison: {len(candidate)} candidate values and {len(baseline)} baseline "
-                         "values; give both on the same seeds")
-    return candidate.to_numpy(), baseline.to_numpy()
+    """Both sides' values seed by seed: the same seeds on both sides, or a clear error."""
+    if set(candidate.index) != set(baseline.index) or len(candidate) != len(baseline):
+        raise ValueError(f"paired comparison needs the same seeds on both sides; candidate seeds "
+                         f"{list(candidate.index)}, baseline seeds {list(baseline.index)}")
+    return candidate.to_numpy(), baseline.reindex(candidate.index).to_numpy()
 
 
 def compare_not_worse(candidate: Side, baseline: Side, metric: str = "cpa", seeds: Union[int, Sequence[int]] = 30,

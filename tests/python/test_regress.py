@@ -147,6 +147,11 @@ def test_one_line_assertion_runs_scenarios_and_patches():
     assert assert_not_worse({}, HALVED, metric="conversions", seeds=8, scenario=BID_LIMITED).verdict == "ok"
 
 
+def test_values_on_different_seeds_are_not_paired():
+    with pytest.raises(ValueError, match="same seeds"):
+        compare_not_worse(pd.Series([1.0, 2.0], index=[1, 2]), pd.Series([1.0, 2.0], index=[3, 4]), metric="cpa")
+
+
 def test_a_metric_without_a_direction_needs_one():
     with pytest.raises(ValueError, match="direction"):
         compare_not_worse(pd.Series([1.0, 2.0]), pd.Series([1.0, 2.0]), metric="spend")
