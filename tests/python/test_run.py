@@ -129,7 +129,7 @@ def test_kpis_by_other_keys(small_result):
     k = r.kpis(by="creative")  # implies campaign
     assert {"campaign", "campaign_name", "creative", "creative_name"} <= set(k.columns)
     with pytest.raises(ValueError, match="unknown key"):
-        r.kpis(by="hour")
+        r.kpis(by="week")  # "hour" is a key since issue 11
 
 
 def test_scenario_inputs_agree(small, tmp_path):
