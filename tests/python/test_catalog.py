@@ -180,38 +180,51 @@ def test_where_the_catalogue_is(monkeypatch, tmp_path):
 # ---- the command line ----------------------------------------------------------
 
 
-def _cli(*arguments, db, command=None):
-    command = command or [sys.executable, "-m", "adsim"]
-    return subprocess.run([*command, "catalog", "--db", str(db), *arguments], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "ADSIM_PYTHON": sys.executable})
+class _Done:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
 
 
-def test_command_line_add_list_show_compare(runs, tmp_path, adsim_cli):
+def _cli(*arguments, db, capsys=None, command=None):
+    """`adsim catalog --db DB ...`: through the C++ command line when `command` is given, else
+    in this process (python -m adsim's main, the same code, without an interpreter start per call)."""
+    if command is not None:
+        return subprocess.run([*command, "catalog", "--db", str(db), *arguments], capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "ADSIM_PYTHON": sys.executable})
+    from adsim.__main__ import main
+
+    capsys.readouterr()
+    code = main(["catalog", "--db", str(db), *arguments])
+    out = capsys.readouterr()
+    return _Done(code, out.out, out.err)
+
+
+def test_command_line_add_list_show_compare(runs, tmp_path, adsim_cli, capsys):
     db = tmp_path / "c.sqlite"
     done = _cli("add", runs["paced"][0], "--tag", "pacing", "--note", "PID on beta", db=db, command=[adsim_cli])
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("run 1: ") and "tags: pacing" in done.stdout
-    assert _cli("add", runs["fixed"][0], "--tag", "baseline,fixed", db=db).returncode == 0
-    listed = json.loads(_cli("list", "--json", "--tag", "fixed", db=db).stdout)
+    assert _cli("add", runs["fixed"][0], "--tag", "baseline,fixed", db=db, capsys=capsys).returncode == 0
+    listed = json.loads(_cli("list", "--json", "--tag", "fixed", db=db, capsys=capsys).stdout)
     assert [r["id"] for r in listed] == [2] and listed[0]["regret_value"] is None
-    text = _cli("list", db=db).stdout.splitlines()
+    text = _cli("list", db=db, capsys=capsys).stdout.splitlines()
     assert text[0].split()[:3] == ["id", "added", "scenario"] and len(text) == 3
-    shown = json.loads(_cli("show", "1", "--json", db=db).stdout)
+    shown = json.loads(_cli("show", "1", "--json", db=db, capsys=capsys).stdout)
     assert shown["note"] == "PID on beta" and shown["controllers"] == "pid_pacing"
-    compared = _cli("compare", "1", "2", db=db)
+    compared = _cli("compare", "1", "2", db=db, capsys=capsys)
     assert compared.returncode == 0 and "same scenario" not in compared.stdout
     assert "spend" in compared.stdout and "difference" in compared.stdout
-    as_json = json.loads(_cli("compare", "1", "2", "--json", db=db).stdout)
+    as_json = json.loads(_cli("compare", "1", "2", "--json", db=db, capsys=capsys).stdout)
     assert as_json["spend"]["difference"] == pytest.approx(listed[0]["spend"] - shown["spend"], abs=1e-9)
 
 
-def test_command_line_errors_and_exit_codes(runs, tmp_path):
+def test_command_line_errors_and_exit_codes(runs, tmp_path, capsys):
     db = tmp_path / "c.sqlite"
     (tmp_path / "x.txt").write_text("hello")
-    done = _cli("add", str(tmp_path / "x.txt"), db=db)
+    done = _cli("add", str(tmp_path / "x.txt"), db=db, capsys=capsys)
     assert done.returncode == 3 and "x.txt" in done.stderr and "Traceback" not in done.stderr
-    done = _cli("show", "4", db=db)
+    done = _cli("show", "4", db=db, capsys=capsys)
     assert done.returncode == 2 and "no run 4" in done.stderr
-    done = _cli("list", db=tmp_path / "x.txt")
+    done = _cli("list", db=tmp_path / "x.txt", capsys=capsys)
     assert done.returncode == 3 and "x.txt" in done.stderr and "not a valid SQLite file" in done.stderr
-    assert _cli("frobnicate", db=db).returncode == 2
+    assert _cli("frobnicate", db=db, capsys=capsys).returncode == 2
