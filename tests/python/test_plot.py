@@ -242,3 +242,27 @@ def test_timeline_campaign_filter_and_ax(small_result):
     ax2 = small_result.plot.timeline(campaign="beta")
     offsets = ax2.collections[0].get_offsets()
     assert len(offsets) == (small_result.actions["campaign_name"] == "beta").sum()
+
+
+def test_pacing_target_from_a_pacing_target_table(small_result):
+    # The layout the engine's pacing_target table has (time, campaign, controller, scope,
+    # target_spend, spend, budget, target_share): a "day" row holds today's target, so the
+    # run's cumulative target adds the spend before the day. Built here from the profile's
+    # target (cumulative - spend before the day); reading it back must give the profile's.
+    profile = pacing_target(small_result, "beta", source="profile")
+    time = profile.index.to_numpy()
+    day = 24 * 3600 * 10**6
+    before = _spend_at(small_result, "beta", (time // day) * day)
+    rows = len(time)
+    columns = {"time": time, "campaign": np.ones(rows, dtype=np.int64),
+               "controller": np.array(["pid_pacing"] * rows, dtype=object),
+               "scope": np.array(["day"] * rows, dtype=object), "target_spend": profile.to_numpy() - before,
+               "spend": np.zeros(rows), "budget": np.full(rows, 25.0), "target_share": np.zeros(rows)}
+    table = {"name": "pacing_target", "description": "",
+             "columns": [{"name": k, "unit": "us" if k == "time" else "", "description": "", "data": v}
+                         for k, v in columns.items()]}
+    raw = small_result._raw
+    with_table = adsim.Result({"tables": raw["tables"] + [table], "attrs": raw["attrs"]})
+    from_table = pacing_target(with_table, "beta")  # auto: the table wins
+    np.testing.assert_allclose(from_table.to_numpy(), profile.to_numpy(), atol=1e-9)
+    assert pacing_target(with_table, "alpha", source="table") is None  # no rows for alpha
