@@ -11,7 +11,6 @@ what was drawn. matplotlib is imported only when a plot is made, so
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -332,7 +331,7 @@ class PlotAccessor:
             before = (daily["spend_total"] - daily["spend"]).to_numpy()
             starts = daily["day_start"].to_numpy(dtype=np.int64)
             ends = np.append(starts[1:], int(result.attrs.get("duration_us", starts[-1])))
-            x = np.repeat(np.stack([starts, ends], axis=1), 1, axis=0).ravel()
+            x = np.stack([starts, ends], axis=1).ravel()  # each day: from its start to its end
             y = np.repeat(before + daily["daily_budget"].to_numpy(), 2)
             ax.plot(result.to_datetime(x), y, label="daily budget", color="tab:gray", ls="--", lw=1)
         total_budget = daily["total_budget"].to_numpy() if len(daily) else np.array([])
