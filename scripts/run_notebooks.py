@@ -6,7 +6,10 @@ executed, not just stored).
 
 Each notebook runs in a fresh Jupyter kernel started with the interpreter that
 runs this script (so a virtual environment's adsim is the one imported), with
-notebooks/ as the working directory. Outputs are not written back: notebooks
+notebooks/ as the working directory: the kernel `adsim` that scripts/setup.sh
+registers for the project's .venv (and that the notebooks' metadata name),
+when it is registered for this interpreter, else an equivalent kernel for
+this interpreter (a clean machine, or `adsim` registered by another checkout). Outputs are not written back: notebooks
 are committed without outputs. On the first failing cell the script prints the
 notebook, the cell number, its source and the error, and exits with status 1.
 """
@@ -14,6 +17,7 @@ notebook, the cell number, its source and the error, and exits with status 1.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,27 +26,41 @@ REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
 
 
-def _kernel_manager():
-    """A kernel manager whose 'python3' kernel is sys.executable.
+#: The Jupyter kernel scripts/setup.sh registers for the project's .venv; notebooks name it in their metadata.
+KERNEL = "adsim"
 
-    jupyter_client resolves 'python3' through the installed kernel specs
-    first; Debian's python3-ipykernel installs one that runs /usr/bin/python3,
-    which cannot see packages installed in a virtual environment. So the spec
-    is given explicitly instead of being looked up.
+
+def _kernel_manager():
+    """A kernel manager for the kernel `adsim`, running sys.executable.
+
+    jupyter_client resolves a kernel name through the installed kernel specs;
+    scripts/setup.sh registers `adsim` for the .venv's interpreter. If it is
+    not registered, or registered for another interpreter (another checkout's
+    .venv, or Debian's own `python3` kernel, which runs /usr/bin/python3 and
+    cannot see the venv's packages), the spec is given explicitly instead, so
+    the notebooks always run against the adsim that this interpreter imports.
     """
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
     from jupyter_client.manager import KernelManager
+
+    try:
+        registered = KernelSpecManager().get_kernel_spec(KERNEL)
+        if registered.argv and os.path.abspath(registered.argv[0]) == os.path.abspath(sys.executable):
+            return KernelManager(kernel_name=KERNEL), f"kernel '{KERNEL}' ({registered.resource_dir})"
+    except NoSuchKernel:
+        pass
 
     class ThisInterpreter(KernelSpecManager):
         def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
             return KernelSpec(
                 argv=[sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                display_name=f"Python 3 ({sys.executable})",
+                display_name=f"adsim ({sys.executable})",
                 language="python",
                 resource_dir="",
             )
 
-    return KernelManager(kernel_name="python3", kernel_spec_manager=ThisInterpreter())
+    return (KernelManager(kernel_name=KERNEL, kernel_spec_manager=ThisInterpreter()),
+            f"an unregistered kernel for {sys.executable} (scripts/setup.sh registers '{KERNEL}')")
 
 
 def run_notebook(path: Path, timeout: int, save_dir: Path | None = None) -> bool:
@@ -51,12 +69,16 @@ def run_notebook(path: Path, timeout: int, save_dir: Path | None = None) -> bool
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(str(path), as_version=4)
-    km = _kernel_manager()
+    declared = nb.metadata.get("kernelspec", {}).get("name")
+    if declared != KERNEL:
+        print(f"warning: {path.name} names the kernel {declared!r} in its metadata; adsim's notebooks use "
+              f"{KERNEL!r} (it runs in {KERNEL!r} here)", file=sys.stderr)
+    km, kernel = _kernel_manager()
     client = NotebookClient(
         nb,
         km=km,
         timeout=timeout,
-        kernel_name="python3",
+        kernel_name=KERNEL,
         resources={"metadata": {"path": str(path.parent)}},
         allow_errors=False,
     )
@@ -81,7 +103,7 @@ def run_notebook(path: Path, timeout: int, save_dir: Path | None = None) -> bool
     elapsed = time.perf_counter() - started
     code_cells = sum(1 for c in nb.cells if c.cell_type == "code")
     print(f"ok     {path.relative_to(REPO) if path.is_relative_to(REPO) else path}: "
-          f"{code_cells} code cells in {elapsed:.1f} s")
+          f"{code_cells} code cells in {elapsed:.1f} s in {kernel}")
     return True
 
 

@@ -19,7 +19,7 @@ packages=(
   python3 python3-dev python3-venv python3-pip python3-setuptools python3-wheel
   pybind11-dev python3-pybind11
   python3-numpy python3-pandas python3-h5py python3-yaml python3-matplotlib
-  python3-pytest python3-nbclient python3-nbformat python3-ipykernel
+  python3-pytest python3-nbclient python3-nbformat python3-ipykernel jupyter-nbconvert
   python3-tqdm python3-mypy
   python3-scipy clang-format clang-tidy
 )
@@ -46,4 +46,10 @@ if [ ! -x "$root/.venv/bin/python" ]; then
 fi
 echo "setup: installing the adsim Python package into .venv"
 ADSIM_BUILD_DIR="$build" "$root/.venv/bin/pip" install --quiet --no-build-isolation --no-index --no-deps "$root/python"
+# A Jupyter kernel for this .venv, so Jupyter's kernel picker and a plain
+# `jupyter nbconvert --execute` find adsim (the notebooks name this kernel).
+# Per user (~/.local/share/jupyter/kernels/adsim): the last checkout set up wins.
+echo "setup: registering the Jupyter kernel 'adsim' for $root/.venv"
+"$root/.venv/bin/python" -m ipykernel install --user --name adsim --display-name "adsim (.venv)" \
+  --env PYDEVD_DISABLE_FILE_VALIDATION 1 > /dev/null
 echo "setup: done (CLI: $build/adsim, Python: $root/.venv/bin/python -c 'import adsim')"

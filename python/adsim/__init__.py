@@ -28,6 +28,7 @@ from ._controller import (  # noqa: E402
     Snapshot,
     register_controller,
 )
+from ._catalog import Catalog, catalog  # noqa: E402
 from ._result import Result, load  # noqa: E402
 from ._review import HeldAction  # noqa: E402
 from ._run import components, default_scenario, run, validate  # noqa: E402
@@ -44,6 +45,8 @@ __all__ = [
     "validate",
     "default_scenario",
     "components",
+    "catalog",
+    "Catalog",
     "register_controller",
     "Result",
     "Controller",

@@ -19,13 +19,16 @@ command line.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
 from ._errors import DataError, Error
 from ._io import PathLike, note_existing_output, read_raw, table_sort_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._plot import PlotAccessor
 
 #: The index columns that get a readable ``<column>_name`` twin, and the
 #: dictionary table that names them.
@@ -284,6 +287,14 @@ class Result:
     def truth_shocks(self) -> pd.DataFrame:
         """Injected shocks (ground truth for monitors)."""
         return self.table("truth_shocks")
+
+    @property
+    def plot(self) -> "PlotAccessor":
+        """matplotlib plots of this run: ``plot.pacing(campaign)``, ``plot.kpi(metric, by=...)``,
+        ``plot.timeline()`` (docs/plots.md). Each returns the Axes and accepts ``ax=``."""
+        from ._plot import PlotAccessor
+
+        return PlotAccessor(self)
 
     # ---- KPIs -----------------------------------------------------------
 
