@@ -38,7 +38,7 @@ from .svg import Band, Lane, Series, TimeAxis, bar_chart, esc, line_chart
 __all__ = ["write_report", "render"]
 
 #: Rows listed per table before the rest is summarised (keeps big runs small).
-MAX_TABLE_ROWS = 300
+MAX_TABLE_ROWS = 150
 KPI_METRICS = (("spend", "Spend", "currency"), ("impressions", "Impressions", "count"),
                ("clicks", "Clicks", "count"), ("conversions", "Conversions (reported)", "count"))
 SEVERITY_COLOURS = {"critical": "#B2182B", "warning": "#E08214", "info": "#4D4D4D"}
@@ -61,7 +61,7 @@ p.absent{font-style:italic}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:.4em 0;font-size:.92em}
 dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:8px 18px}
-figure{margin:6px 0;min-width:0}
+figure{margin:6px 0;min-width:0}section>figure{max-width:820px}
 figcaption{font-weight:600;font-size:.92em}
 figure>svg{width:100%;height:auto;display:block}
 svg text{font-size:12px;fill:#333}
@@ -116,6 +116,16 @@ def html_table(frame: pd.DataFrame, *, text_columns: Sequence[str] = (), limit: 
     if len(frame) > limit:
         note = f'<p class="note">Showing the first {limit:,} of {len(frame):,} {esc(what)}.</p>'
     return f'<div class="scroll"><table><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{note}'
+
+
+def _duration_text(us: int) -> str:
+    """A duration in µs as the scenario would write it: 7d, 1h, 15m, 1d 6h."""
+    parts = []
+    for unit, size in (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000), ("s", 1_000_000)):
+        if us >= size:
+            parts.append(f"{us // size}{unit}")
+            us %= size
+    return " ".join(parts) or "0s"
 
 
 def _absent(text: str) -> str:
@@ -175,7 +185,7 @@ def _day_labels(start: pd.Timestamp, duration: int) -> List[str]:
     """Labels of the calendar days the run covers, by day index from the first midnight at or before the start."""
     days = int(duration // 86_400_000_000) + 2
     first = start.normalize()
-    return [(first + pd.Timedelta(days=d)).strftime("%a %d %b") for d in range(days)]
+    return [(first + pd.Timedelta(days=d)).strftime("%a %d") for d in range(days)]
 
 
 # ---- sections ----------------------------------------------------------------
@@ -185,8 +195,8 @@ def _run_section(run: _Run) -> str:
     result = run.result
     attrs = result.attrs
     facts = [("scenario", attrs.get("scenario_name", "?")), ("seed", attrs.get("seed", "?")),
-             ("start", str(run.start)), ("duration", str(result.duration)),
-             ("bucket", str(pd.Timedelta(run.bucket, unit="us"))), ("fingerprint", attrs.get("fingerprint", "?")),
+             ("start", str(run.start)), ("duration", _duration_text(run.duration)),
+             ("bucket", _duration_text(run.bucket)), ("fingerprint", attrs.get("fingerprint", "?")),
              ("adsim", attrs.get("adsim_version", "?")), ("schema version", attrs.get("schema_version", "?")),
              ("opportunities", f"{int(attrs.get('opportunities', 0)):,}"),
              ("file", result.path or "(not saved)")]
@@ -287,7 +297,8 @@ def _pacing_section(run: _Run) -> Tuple[str, int]:
             target_y = pacing_module.target_curve(profiles[c], grid, duration=run.duration, start=run.start,
                                                   day_starts=day_starts, daily_budget=budgets, total_budget=total,
                                                   spend_before_day=before)
-            source = "computed from the traffic profile"
+            source = "computed from the traffic profile" + (
+                "" if profiles[c].paced else "; no pacing controller here: what pid_pacing would aim for")
             computed += 1
         if target_x is not None:
             series.append(Series(f"pacing target ({source})", target_x, target_y, colour="#D55E00", dash="6 3"))

@@ -30,6 +30,7 @@ class TrafficProfile:
     hourly: np.ndarray  # (24,) per_hour x hour_of_day summed over the campaign's channels
     weekly: np.ndarray  # (7, 24) per_hour x hour_of_day x day_of_week summed over channels
     even: bool  # the controller's curve is "even" (elapsed time), not traffic
+    paced: bool = False  # the campaign has a pid_pacing controller
 
 
 def _normalised(values: Optional[List[float]], n: int) -> np.ndarray:
@@ -62,12 +63,13 @@ def campaign_profiles(scenario: Dict[str, Any]) -> List[TrafficProfile]:
             day = _normalised(traffic.get("day_of_week"), 7)
             hourly += per_hour * hour
             weekly += per_hour * np.outer(day, hour)
-        even = False
+        even = paced = False
         for controller in campaign.get("controllers") or []:
             if isinstance(controller, dict) and controller.get("type") == "pid_pacing":
                 params = controller.get("params") or controller
                 even = params.get("curve") == "even"
-        profiles.append(TrafficProfile(hourly, weekly, even))
+                paced = True
+        profiles.append(TrafficProfile(hourly, weekly, even, paced))
     return profiles
 
 
@@ -138,9 +140,10 @@ def target_curve(
     weekday = int(start.weekday())
     flight = _flight_share(profile, times, duration, offset, weekday)
     day = np.clip(np.searchsorted(day_starts, times, side="right") - 1, 0, len(day_starts) - 1)
-    # A time exactly at midnight closes the day before (its whole budget).
-    at_midnight = (times > 0) & np.isin(times, day_starts)
-    day = np.where(at_midnight, day - 1, day)
+    # A time exactly at midnight (or the end of the run at midnight) closes the
+    # day before: its whole plan is due.
+    at_midnight = (times > 0) & ((times + offset) % MICROS_PER_DAY == 0)
+    day = np.where(at_midnight & np.isin(times, day_starts), day - 1, day)
     day_start = day_starts[day]
     hours_now = ((times + offset) % MICROS_PER_DAY) / MICROS_PER_HOUR
     hours_now = np.where(at_midnight, 24.0, hours_now)

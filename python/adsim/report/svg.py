@@ -111,37 +111,47 @@ class TimeAxis:
         days = self.duration / day
         if days <= 2:  # every 6 hours
             step = day // 4
-        elif days <= 16:
+        elif days <= 8:
             step = day
         else:
-            step = day * math.ceil(days / 10)
+            step = day * math.ceil(days / 8)
         out = []
         t = (step - self.offset % step) % step
         while t <= self.duration:
             absolute = t + self.offset
             label = self.day_names[(absolute // day) % len(self.day_names)] if self.day_names else ""
-            if step < day:
-                label = f"{label} {(absolute % day) // 3_600_000_000:02d}h"
+            if step < day and absolute % day:  # hours within the day; the day's name at midnight
+                label = f"{(absolute % day) // 3_600_000_000:02d}h"
             out.append((float(self.x(np.array([t]))[0]), label))
             t += step
         return out
 
 
 def _path(xs: np.ndarray, ys: np.ndarray, step: bool) -> str:
-    """SVG path data through the finite points, breaking at NaN."""
-    parts: List[str] = []
-    pen_down = False
-    previous_y = None
+    """SVG path data through the finite points, breaking at NaN (a run of points: M x y L x y x y ...)."""
+    runs: List[List[str]] = []
+    current: List[str] = []
     for x, y in zip(xs.tolist(), ys.tolist()):
         if not math.isfinite(y):
-            pen_down = False
+            if current:
+                runs.append(current)
+            current = []
             continue
-        if pen_down and step and previous_y is not None:
-            parts.append(f"H{x:.1f}")
-        parts.append(f"{'L' if pen_down else 'M'}{x:.1f} {y:.1f}")
-        pen_down = True
-        previous_y = y
-    return "".join(parts)
+        if step and current:
+            current.append(f"H{x:.1f}V{y:.1f}")
+        else:
+            current.append(f"{x:.1f} {y:.1f}")
+    if current:
+        runs.append(current)
+    out = []
+    for points in runs:
+        if step:
+            out.append("M" + "".join(points))
+        elif len(points) == 1:
+            out.append(f"M{points[0]}h0.1")  # a lone point: a dot-sized segment
+        else:
+            out.append(f"M{points[0]}L" + " ".join(points[1:]))
+    return "".join(out)
 
 
 def line_chart(
@@ -171,6 +181,12 @@ def line_chart(
     ticks = nice_ticks(low, high)
     low, high = min(low, ticks[0]), max(high, ticks[-1])
 
+    def anchor(x: float) -> str:
+        """Labels at the edges are aligned inwards so that they are not cut."""
+        if x > WIDTH - RIGHT - 30:
+            return ' style="text-anchor:end"'
+        return ' style="text-anchor:start"' if x < LEFT + 30 else ""
+
     def y_of(v: np.ndarray) -> np.ndarray:
         return plot_bottom - (plot_bottom - TOP) * (np.asarray(v, dtype=float) - low) / (high - low)
 
@@ -187,7 +203,7 @@ def line_chart(
                    f'<text class="ylabel" x="{LEFT - 4}" y="{y + 4:.1f}">{esc(format_number(value))}</text>')
     for x, label in axis.ticks():
         out.append(f'<line class="tick" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>'
-                   f'<text class="xlabel" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}">{esc(label)}</text>')
+                   f'<text class="xlabel" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}"{anchor(x)}>{esc(label)}</text>')
     if unit:
         out.append(f'<text class="unit" x="4" y="{TOP + 10}">{esc(unit)}</text>')
     legend = []
@@ -205,8 +221,7 @@ def line_chart(
         xs = axis.x(lane.times)
         d = "".join(f"M{x:.1f} {y:.1f}v9" for x in np.unique(np.round(xs, 1)).tolist())
         tip = lane.name if not lane.details else lane.name + "\n" + "\n".join(lane.details[:20])
-        out.append(f'<path class="lane" d="{d}" stroke="{lane.colour}"><title>{esc(tip)}</title></path>'
-                   f'<text class="lanelabel" x="{LEFT - 4}" y="{y + 8:.1f}">{esc(lane.name)}</text>')
+        out.append(f'<path class="lane" d="{d}" stroke="{lane.colour}"><title>{esc(tip)}</title></path>')
         legend.append(f'<li><svg viewBox="0 0 24 8"><rect x="8" y="0" width="3" height="8" fill="{lane.colour}"/>'
                       f'</svg>{esc(lane.name)} ({len(lane.times)})</li>')
     if bands:
@@ -225,6 +240,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, uni
     row = 22
     height = TOP + row * len(labels) + 24
     left = 150
+    right = RIGHT + 60  # room for the value labels
     finite = [v for v in values if math.isfinite(v)]
     low = min([0.0] + finite)
     high = max([0.0] + finite)
@@ -232,7 +248,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, uni
         high = low + 1.0
 
     def x_of(v: float) -> float:
-        return left + (WIDTH - left - RIGHT) * (v - low) / (high - low)
+        return left + (WIDTH - left - right) * (v - low) / (high - low)
 
     out = [f'<figure class="chart"><figcaption>{esc(title)}</figcaption>'
            f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{esc(title)}" data-bars="{len(labels)}">']
