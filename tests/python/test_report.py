@@ -235,13 +235,23 @@ def test_a_large_run_stays_under_five_megabytes(tmp_path):
     assert size < 5_000_000, size
 
 
-def test_sweep_comparison_gives_normal_intervals():
-    # Two strategies, three runs each: mean ± 1.96 · sd / sqrt(3).
+def test_sweep_comparison_gives_student_t_intervals():
+    # Two strategies, three runs each: mean ± t(0.975, 2) · sd / sqrt(3), sd of a = 1.
     index = pd.DataFrame({"strategy": ["a"] * 3 + ["b"] * 3, "seed": range(6),
                           "spend": [1.0, 2.0, 3.0, 10.0, 10.0, 13.0]})
     table = sweep_comparison(index, "strategy").set_index("strategy")
-    half = 1.959963984540054 * 1.0 / np.sqrt(3)
+    half = 4.302652729911275 * 1.0 / np.sqrt(3)
     assert table.loc["a", "spend"] == pytest.approx(2.0)
     assert table.loc["a", "spend_low"] == pytest.approx(2.0 - half)
     assert table.loc["a", "spend_high"] == pytest.approx(2.0 + half)
     assert table.loc["b", "runs"] == 3 and "seed" not in table.columns
+
+
+def test_a_sweep_gets_its_comparison_page():
+    # adsim.load returns a sweep once sweeps land (another part of issue 12's
+    # milestone); the report only needs its index table.
+    class Sweep:
+        index = pd.DataFrame({"strategy": ["even", "even", "realloc", "realloc"], "spend": [1.0, 3.0, 2.0, 4.0]})
+
+    document = render(Sweep())
+    assert '<section id="sweep"' in document and ">realloc<" in document and "spend_low" in document

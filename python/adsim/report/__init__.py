@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
-import yaml
+import yaml  # type: ignore[import]
 
 from .._errors import DataError, IoError
 from . import pacing as pacing_module
@@ -300,7 +300,7 @@ def _pacing_section(run: _Run) -> Tuple[str, int]:
             source = "computed from the traffic profile" + (
                 "" if profiles[c].paced else "; no pacing controller here: what pid_pacing would aim for")
             computed += 1
-        if target_x is not None:
+        if target_x is not None and target_y is not None:
             series.append(Series(f"pacing target ({source})", target_x, target_y, colour="#D55E00", dash="6 3"))
         figures.append(line_chart(run.axis, series, title=name, unit="currency", bands=run.shocks))
     if stored is not None:
@@ -323,7 +323,9 @@ def _timeline_section(run: _Run) -> Tuple[str, int]:
         for severity, colour in SEVERITY_COLOURS.items():
             rows = alerts["severity"] == severity
             if rows.any():
-                lanes.append(Lane(f"alerts: {severity}", alerts["time"][rows], colour))
+                details = [f"{run.result.to_datetime(int(t)):%a %H:%M} {m}: {metric}" for t, m, metric in
+                           zip(alerts["time"][rows][:20], alerts["monitor"][rows][:20], alerts["metric"][rows][:20])]
+                lanes.append(Lane(f"alerts: {severity}", alerts["time"][rows], colour, details))
     if actions is not None and len(actions["time"]):
         for status, colour in STATUS_COLOURS.items():
             rows = actions["status"] == status
@@ -424,23 +426,25 @@ def _oracle_section(run: _Run) -> Tuple[str, int]:
 
 
 def sweep_comparison(index: pd.DataFrame, by: str = "strategy", level: float = 0.95) -> pd.DataFrame:
-    """Mean of every numeric column of a sweep's index per `by` value, with a normal-approximation interval.
+    """Mean of every numeric column of a sweep's index per `by` value, with a Student-t interval.
 
-    Returns one row per group and, per metric, ``<metric>``, ``<metric>_low``
-    and ``<metric>_high`` (mean ± z·sd/√n; NaN with fewer than two runs).
+    Returns one row per group: ``runs`` and, per metric, ``<metric>``,
+    ``<metric>_low`` and ``<metric>_high`` (mean ± t(level, n−1)·sd/√n over
+    the group's runs, taken as independent replicates; NaN with one run).
     """
-    from statistics import NormalDist
+    from scipy.stats import t as student_t
 
-    z = NormalDist().inv_cdf(0.5 + level / 2)
     numeric = [c for c in index.columns if c != by and pd.api.types.is_numeric_dtype(index[c])
                and c not in ("run", "seed", "replicate")]
     rows = []
     for value, group in index.groupby(by, sort=True):
         row: Dict[str, Any] = {by: value, "runs": len(group)}
+        n = len(group)
         for column in numeric:
             data = group[column].astype(float)
             mean = float(data.mean())
-            half = z * float(data.std(ddof=1)) / math.sqrt(len(data)) if len(data) > 1 else float("nan")
+            half = (float(student_t.ppf(0.5 + level / 2, n - 1)) * float(data.std(ddof=1)) / math.sqrt(n)
+                    if n > 1 else float("nan"))
             row[column], row[column + "_low"], row[column + "_high"] = mean, mean - half, mean + half
         rows.append(row)
     return pd.DataFrame(rows)
@@ -455,7 +459,7 @@ def _sweep_section(source: Any) -> str:
     if by is None:
         return _section("sweep", "Strategy comparison", _absent("The sweep's index names no strategy column."), 0)
     table = sweep_comparison(index, by)
-    body = (f'<p class="note">Mean over the sweep\'s runs per {esc(by)}, with 95% intervals (mean ± 1.96 sd/√n).</p>'
+    body = (f'<p class="note">Mean over the sweep\'s runs per {esc(by)}, with 95% Student-t intervals over its runs (mean ± t·sd/√n).</p>'
             + html_table(table, text_columns=(by,)))
     return _section("sweep", "Strategy comparison", body, 0)
 
@@ -464,7 +468,9 @@ def _sweep_section(source: Any) -> str:
 
 
 def render(source: Any) -> str:
-    """The report of `source` (an adsim.Result) as one HTML document (a str)."""
+    """The report of `source` (an adsim.Result, or a sweep with an ``index`` DataFrame) as one HTML document."""
+    if isinstance(getattr(source, "index", None), pd.DataFrame) and not hasattr(source, "kpis"):
+        return _page("sweep", [_sweep_section(source)], [("sweep", "Strategy comparison")])
     if not hasattr(source, "raw") or not hasattr(source, "kpis"):
         raise DataError(f"cannot report on {type(source).__name__}: expected an adsim result (adsim.load)")
     for needed in ("aggregates", "campaigns"):
@@ -481,8 +487,12 @@ def render(source: Any) -> str:
     sections.append(_sweep_section(source))
     titles = [("run", "Run"), ("kpis", "KPIs"), ("pacing", "Pacing"), ("timeline", "Alerts & actions"),
               ("experiments", "Experiments"), ("monitors", "Monitors"), ("oracle", "Oracle"), ("sweep", "Sweep")]
+    return _page(str(source.attrs.get("scenario_name", "run")), sections, titles)
+
+
+def _page(name: str, sections: List[str], titles: List[Tuple[str, str]]) -> str:
+    """The HTML document around the sections, with a table of contents."""
     nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title in titles)
-    name = source.attrs.get("scenario_name", "run")
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>adsim report: {esc(name)}</title><style>{CSS}</style></head><body>"

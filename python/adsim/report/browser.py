@@ -46,6 +46,7 @@ class Browser:
     def __init__(self, timeout: float = 30.0) -> None:
         import websocket
 
+        self.socket: Any = None
         self.timeout = timeout
         self.profile = tempfile.mkdtemp(prefix="adsim-chromium-")
         self.process = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
@@ -62,7 +63,7 @@ class Browser:
                 time.sleep(0.05)
         self.socket = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=timeout,
                                                   suppress_origin=True)
-        self.next_id = 0
+        self.next_id: int = 0
         self.events: List[Dict[str, Any]] = []
         for domain in ("Runtime", "Log", "Page"):
             self.call(f"{domain}.enable")
