@@ -2,7 +2,7 @@
 
 The "rich" run is the suite's small scenario plus what the report draws
 beyond KPIs: a shock, two monitors (so alerts and monitor scores), an A/B
-experiment with a sequential analysis (looks and boundaries), tight
+experiment with two sequential analyses (mSPRT and a group-sequential z boundary), tight
 guardrails (so clamped actions next to applied ones) and the oracle.
 """
 
@@ -26,6 +26,9 @@ def rich_scenario() -> Dict[str, Any]:
                             {"type": "pace_alert", "label": "pace"}]
     scenario["experiments"] = [{"name": "video_test", "arms": ["beta", "treat"], "split": "opportunity",
                                 "analyses": [{"type": "ab_test", "params": {"metric": "ctr", "method": "msprt",
-                                                                            "decision": "observe"}}]}]
+                                                                            "decision": "observe"}},
+                                             {"type": "ab_test", "label": "group_sequential",
+                                              "params": {"metric": "ctr", "method": "ld_obf", "mde": 0.3,
+                                                         "baseline_rate": 0.003, "decision": "observe"}}]}]
     scenario["oracle"] = True
     return scenario

@@ -39,6 +39,8 @@ __all__ = ["write_report", "render"]
 
 #: Rows listed per table before the rest is summarised (keeps big runs small).
 MAX_TABLE_ROWS = 150
+#: Free-text columns: wrapped, the others kept on one line.
+LONG_TEXT = ("reason", "guardrail note", "message", "note")
 KPI_METRICS = (("spend", "Spend", "currency"), ("impressions", "Impressions", "count"),
                ("clicks", "Clicks", "count"), ("conversions", "Conversions (reported)", "count"))
 SEVERITY_COLOURS = {"critical": "#B2182B", "warning": "#E08214", "info": "#4D4D4D"}
@@ -76,7 +78,7 @@ ul.legend svg{width:24px;height:8px;margin-right:4px;vertical-align:middle}
 table{border-collapse:collapse;font-size:.85em;margin:.4em 0}
 th,td{padding:2px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
 th{background:#f6f6f6;position:sticky;top:0}
-td.text,th.text{text-align:left;white-space:normal;min-width:8em}
+td.text,th.text{text-align:left}td.long{white-space:normal;min-width:18em;max-width:40em}
 @media (max-width:600px){body{font-size:14px}.grid{grid-template-columns:1fr}header,section{padding:6px 8px}
 svg text{font-size:17px}}
 """
@@ -109,7 +111,7 @@ def html_table(frame: pd.DataFrame, *, text_columns: Sequence[str] = (), limit: 
     for record in shown.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, record):
-            css = ' class="text"' if column in text_columns else ""
+            css = ' class="text long"' if column in LONG_TEXT else ' class="text"' if column in text_columns else ""
             cells.append(f"<td{css}>{esc(_format_cell(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     note = ""
@@ -382,18 +384,28 @@ def _experiment_section(run: _Run) -> Tuple[str, int]:
         times = rows["time"].to_numpy()
         boundary = rows["boundary"].to_numpy(dtype=float)
         boundary = np.where(np.isfinite(boundary), boundary, np.nan)
-        series = [Series("statistic", times, rows["statistic"].to_numpy(dtype=float), colour="#0072B2", dash=""),
-                  Series("upper boundary", times, boundary, colour="#B2182B", dash="6 3"),
-                  Series("lower boundary", times, -boundary, colour="#B2182B", dash="2 3")]
         decision = str(rows["decision"].iloc[-1])
-        figures.append(line_chart(run.axis, series, title=f"{experiment} / {analysis}, arm {arm}: {decision}",
-                                  unit=str(rows["metric"].iloc[0]), symmetric=True))
+        title = f"{experiment} / {analysis}, arm {arm}: {decision}"
+        log_ratio = rows["note"].astype(str).str.extract(r"log likelihood ratio (\S+)")[0]
+        if log_ratio.notna().all():
+            # mSPRT: the boundary ln(1/alpha) bounds the log likelihood ratio (in the note), not z.
+            series = [Series("log likelihood ratio", times, pd.to_numeric(log_ratio, errors="coerce").to_numpy(),
+                             colour="#0072B2", dash="", markers=len(times) <= 60),
+                      Series("boundary ln(1/α)", times, boundary, colour="#B2182B", dash="6 3", markers=len(times) <= 60)]
+            figures.append(line_chart(run.axis, series, title=title, unit=str(rows["metric"].iloc[0])))
+            continue
+        series = [Series("statistic (z)", times, rows["statistic"].to_numpy(dtype=float), colour="#0072B2", dash="",
+                         markers=len(times) <= 60),
+                  Series("upper boundary", times, boundary, colour="#B2182B", dash="6 3", markers=len(times) <= 60),
+                  Series("lower boundary", times, -boundary, colour="#B2182B", dash="2 3", markers=len(times) <= 60)]
+        figures.append(line_chart(run.axis, series, title=title, unit=str(rows["metric"].iloc[0]), symmetric=True))
     last = frame.sort_values("time").groupby(["experiment", "analysis", "arm"], sort=True).tail(1)
     columns = ["experiment", "analysis", "arm", "metric", "look", "time_at", "estimate", "std_error", "statistic",
                "boundary", "p_value", "decision", "note"]
     table = last[[c for c in columns if c in last.columns]].rename(columns={"time_at": "time"})
     body = ('<p class="note">Each analysis\'s test statistic at every look (solid) against its rejection '
-            'boundaries (dashed; an infinite boundary is not drawn). The table gives each arm\'s last look.</p>'
+            'boundaries (dashed; an infinite boundary is not drawn): the z statistic against ±boundary, or for '
+            'mSPRT the log likelihood ratio against ln(1/α). The table gives each arm\'s last look.</p>'
             f'<div class="grid">{"".join(figures)}</div>'
             + html_table(table, text_columns=("experiment", "analysis", "metric", "decision", "note")))
     return _section("experiments", "Experiments", body, len(figures)), len(figures)

@@ -42,6 +42,7 @@ class Series:
     dash: Optional[str] = None
     colour: Optional[str] = None
     step: bool = False
+    markers: bool = False
 
 
 @dataclass
@@ -109,8 +110,8 @@ class TimeAxis:
     def ticks(self) -> List[Tuple[float, str]]:
         day = 86_400_000_000
         days = self.duration / day
-        if days <= 2:  # every 6 hours
-            step = day // 4
+        if days <= 2:  # every 12 hours (labels must fit a phone's width)
+            step = day // 2
         elif days <= 8:
             step = day
         else:
@@ -214,6 +215,10 @@ def line_chart(
         d = _path(axis.x(s.x), y_of(s.y), s.step)
         dash_attribute = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(f'<path class="series" d="{d}" stroke="{stroke}"{dash_attribute}><title>{esc(s.name)}</title></path>')
+        if s.markers:  # discrete observations (experiment looks): a dot at each
+            xs, ys = axis.x(s.x), y_of(s.y)
+            out.append("".join(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{stroke}"/>'
+                               for x, y in zip(xs.tolist(), ys.tolist()) if math.isfinite(y)))
         legend.append(f'<li><svg viewBox="0 0 24 8"><line x1="0" y1="4" x2="24" y2="4" stroke="{stroke}"'
                       f'{dash_attribute}/></svg>{esc(s.name)}</li>')
     for i, lane in enumerate(lanes):
