@@ -20,7 +20,7 @@ import numpy as np
 
 WIDTH = 640
 HEIGHT = 260
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 10, 30
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 24, 30
 #: Colour-blind-safe palette (Okabe-Ito plus Tol's muted), cycled with dash patterns.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999933", "#882255",
            "#44AA99", "#332288"]
@@ -206,7 +206,7 @@ def line_chart(
         out.append(f'<line class="tick" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>'
                    f'<text class="xlabel" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}"{anchor(x)}>{esc(label)}</text>')
     if unit:
-        out.append(f'<text class="unit" x="4" y="{TOP + 10}">{esc(unit)}</text>')
+        out.append(f'<text class="unit" x="4" y="{TOP - 8}">{esc(unit)}</text>')
     legend = []
     for i, s in enumerate(series):
         stroke, dash = colour(i)
