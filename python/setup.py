@@ -105,7 +105,7 @@ setup(
     if (HERE.parent / "docs" / "python.md").exists()
     else "",
     long_description_content_type="text/markdown",
-    packages=["adsim", "adsim.commands"],
+    packages=["adsim", "adsim.commands", "adsim.report"],
     package_dir={"adsim": "adsim"},
     package_data={"adsim": ["py.typed", "_adsim.pyi"]},
     ext_modules=[Extension("adsim._adsim", sources=[])],

@@ -22,6 +22,7 @@ packages=(
   python3-pytest python3-nbclient python3-nbformat python3-ipykernel jupyter-nbconvert
   python3-tqdm python3-mypy
   python3-scipy clang-format clang-tidy
+  chromium python3-websocket
 )
 missing=()
 for p in "${packages[@]}"; do

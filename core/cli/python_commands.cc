@@ -22,6 +22,7 @@ namespace {
 constexpr const char* kPythonCommands[] = {
     "catalog",
     "regress",
+    "report",
 };
 
 }  // namespace

@@ -460,6 +460,13 @@ class Result:
         self.path = path
         return path
 
+    def report(self, path: PathLike) -> str:
+        """Writes the HTML report of this result to `path` (one self-contained
+        file, docs/report.md) and returns the path; as ``adsim report``."""
+        from .report import write_report
+
+        return write_report(self, path)
+
     def __repr__(self) -> str:
         a = self.attrs
         where = f", path={self.path!r}" if self.path else ""

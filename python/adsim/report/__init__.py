@@ -1,0 +1,549 @@
+"""The HTML report of a run: one self-contained file (inline CSS, static SVG, no script, no network).
+
+Owns `write_report` (``adsim report RUN.h5 -o report.html`` and
+``Result.report(path)``) and the report's sections, each of which says
+plainly when its data is absent:
+
+* run: what was run, and the KPIs per campaign;
+* kpis: KPI timelines (spend, impressions, clicks, conversions) per campaign
+  and per channel, injected shocks shaded;
+* pacing: per campaign, cumulative spend against the budget and the pacing
+  target (the result file's own target when it has one, else recomputed from
+  the traffic profile as pid_pacing does, see pacing.py);
+* timeline: alerts, controller actions (by guardrail status) and injected
+  shocks on one timeline, then the actions with their reasons and the alerts;
+* experiments: each analysis's statistic at every look against its boundaries;
+* monitors: the monitors' scores against the injected shocks;
+* oracle: regret against the oracle;
+* sweep: strategy comparison with intervals, for a sweep.
+
+docs/report.md documents each section, the browser test and the benchmark.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import pandas as pd
+import yaml  # type: ignore[import]
+
+from .._errors import DataError, IoError
+from . import pacing as pacing_module
+from .svg import Band, Lane, Series, TimeAxis, bar_chart, esc, line_chart
+
+__all__ = ["write_report", "render"]
+
+#: Rows listed per table before the rest is summarised (keeps big runs small).
+MAX_TABLE_ROWS = 150
+#: Free-text columns: wrapped, the others kept on one line.
+LONG_TEXT = ("reason", "guardrail note", "message", "note")
+KPI_METRICS = (("spend", "Spend", "currency"), ("impressions", "Impressions", "count"),
+               ("clicks", "Clicks", "count"), ("conversions", "Conversions (reported)", "count"))
+SEVERITY_COLOURS = {"critical": "#B2182B", "warning": "#E08214", "info": "#4D4D4D"}
+STATUS_COLOURS = {"applied": "#1B7837", "clamped": "#7FBF7B", "approved": "#2166AC", "held": "#E08214",
+                  "rejected": "#B2182B"}
+
+CSS = """
+:root{--fg:#1a1a1a;--muted:#5a5a5a;--line:#d0d0d0;--bg:#fff;--band:rgba(213,94,0,.14)}
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);
+background:var(--bg)}
+header,section{max-width:1180px;margin:0 auto;padding:8px 16px}
+header{border-bottom:1px solid var(--line)}
+h1{font-size:1.4em;margin:.4em 0}h2{font-size:1.2em;margin:1.2em 0 .4em;border-bottom:1px solid var(--line)}
+h3{font-size:1em;margin:1em 0 .3em}
+nav{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:.9em;margin:.4em 0}
+nav a{color:#0b5394}
+p.note,p.absent{color:var(--muted);margin:.3em 0}
+p.absent{font-style:italic}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:.4em 0;font-size:.92em}
+dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:8px 18px}
+figure{margin:6px 0;min-width:0}section>figure{max-width:820px}
+figcaption{font-weight:600;font-size:.92em}
+figure>svg{width:100%;height:auto;display:block}
+svg text{font-size:12px;fill:#333}
+svg .ylabel,svg .lanelabel{text-anchor:end}svg .xlabel{text-anchor:middle}svg .unit{fill:var(--muted)}
+svg line.grid{stroke:#ececec}svg line.tick{stroke:#f3f3f3}svg line.axis{stroke:#888}
+svg path.series{fill:none;stroke-width:1.6;stroke-linejoin:round}
+svg path.lane{stroke-width:2}
+svg rect.band{fill:var(--band)}
+ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:2px 12px;padding:0;margin:2px 0;font-size:.85em}
+ul.legend svg{width:24px;height:8px;margin-right:4px;vertical-align:middle}
+.scroll{overflow:auto;max-width:100%;max-height:26em;border:1px solid #eee}
+table{border-collapse:collapse;font-size:.85em;margin:.4em 0}
+th,td{padding:2px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+th{background:#f6f6f6;position:sticky;top:0}
+td.text,th.text{text-align:left}td.long{white-space:normal;min-width:18em;max-width:40em}
+@media (max-width:600px){body{font-size:14px}.grid{grid-template-columns:1fr}header,section{padding:6px 8px}
+svg text{font-size:17px}}
+"""
+
+
+# ---- small helpers ---------------------------------------------------------
+
+
+def _format_cell(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return "–"
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
+        magnitude = abs(float(value))
+        if magnitude != 0 and (magnitude < 1e-3 or magnitude >= 1e7):
+            return f"{value:.3g}"
+        return f"{value:,.4g}" if magnitude < 100 else f"{value:,.0f}" if magnitude >= 1e4 else f"{value:,.2f}"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    return str(value)
+
+
+def html_table(frame: pd.DataFrame, *, text_columns: Sequence[str] = (), limit: int = MAX_TABLE_ROWS,
+               what: str = "rows") -> str:
+    """A DataFrame as an HTML table (the first `limit` rows, and a note saying how many were left out)."""
+    shown = frame.head(limit)
+    header = "".join(f'<th class="{"text" if c in text_columns else ""}">{esc(c)}</th>' for c in frame.columns)
+    rows = []
+    for record in shown.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, record):
+            css = ' class="text long"' if column in LONG_TEXT else ' class="text"' if column in text_columns else ""
+            cells.append(f"<td{css}>{esc(_format_cell(value))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    note = ""
+    if len(frame) > limit:
+        note = f'<p class="note">Showing the first {limit:,} of {len(frame):,} {esc(what)}.</p>'
+    return f'<div class="scroll"><table><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{note}'
+
+
+def _duration_text(us: int) -> str:
+    """A duration in µs as the scenario would write it: 7d, 1h, 15m, 1d 6h."""
+    parts = []
+    for unit, size in (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000), ("s", 1_000_000)):
+        if us >= size:
+            parts.append(f"{us // size}{unit}")
+            us %= size
+    return " ".join(parts) or "0s"
+
+
+def _absent(text: str) -> str:
+    return f'<p class="absent">{esc(text)}</p>'
+
+
+def _section(key: str, title: str, body: str, count: int) -> str:
+    """A report section; `count` is the number of charts it drew (checked by the browser test)."""
+    return f'<section id="{key}" data-charts="{count}"><h2>{esc(title)}</h2>{body}</section>'
+
+
+class _Run:
+    """What every section needs from a Result: names, the time grid, decoded tables."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+        attrs = result.attrs
+        self.duration = int(attrs.get("duration_us", 0))
+        self.bucket = max(1, int(attrs.get("bucket_us", 3_600_000_000)))
+        self.start = result.start
+        self.offset = int((self.start - self.start.normalize()) / pd.Timedelta(microseconds=1))
+        self.axis = TimeAxis(self.duration, _day_labels(self.start, self.duration), self.offset)
+        self.campaigns = [str(x) for x in result.raw("campaigns")["name"]]
+        self.channels = [str(x) for x in result.raw("channels")["name"]] if result.has_table("channels") else []
+        self.buckets = max(1, -(-self.duration // self.bucket))
+        self.bucket_starts = np.arange(self.buckets, dtype=np.int64) * self.bucket
+        self.bucket_ends = np.minimum(self.bucket_starts + self.bucket, self.duration)
+        self.aggregates = result.raw("aggregates")
+        self.shocks = self._shocks()
+
+    def table(self, name: str) -> Optional[Dict[str, np.ndarray]]:
+        return self.result.raw(name) if self.result.has_table(name) else None
+
+    def _shocks(self) -> List[Band]:
+        shocks = self.table("truth_shocks")
+        if shocks is None:
+            return []
+        bands = []
+        for name, start, end, channels, segments in zip(shocks["name"], shocks["start"], shocks["end"],
+                                                        shocks["channels"], shocks["segments"]):
+            scope = ", ".join(x for x in (str(channels), str(segments)) if x) or "all channels and segments"
+            bands.append(Band(int(start), int(min(end, self.duration)), f"shock {name} ({scope})"))
+        return bands
+
+    def per_bucket(self, key: str, metric: str, count: int) -> np.ndarray:
+        """(count, buckets) sums of `metric` per value of index column `key` per bucket."""
+        agg = self.aggregates
+        index = np.clip(agg["bucket_start"] // self.bucket, 0, self.buckets - 1).astype(np.int64)
+        group = agg[key].astype(np.int64)
+        valid = (group >= 0) & (group < count)
+        flat = np.bincount(group[valid] * self.buckets + index[valid],
+                           weights=agg[metric][valid].astype(float), minlength=count * self.buckets)
+        return flat.reshape(count, self.buckets)
+
+
+def _day_labels(start: pd.Timestamp, duration: int) -> List[str]:
+    """Labels of the calendar days the run covers, by day index from the first midnight at or before the start."""
+    days = int(duration // 86_400_000_000) + 2
+    first = start.normalize()
+    return [(first + pd.Timedelta(days=d)).strftime("%a %d") for d in range(days)]
+
+
+# ---- sections ----------------------------------------------------------------
+
+
+def _run_section(run: _Run) -> str:
+    result = run.result
+    attrs = result.attrs
+    facts = [("scenario", attrs.get("scenario_name", "?")), ("seed", attrs.get("seed", "?")),
+             ("start", str(run.start)), ("duration", _duration_text(run.duration)),
+             ("bucket", _duration_text(run.bucket)), ("fingerprint", attrs.get("fingerprint", "?")),
+             ("adsim", attrs.get("adsim_version", "?")), ("schema version", attrs.get("schema_version", "?")),
+             ("opportunities", f"{int(attrs.get('opportunities', 0)):,}"),
+             ("file", result.path or "(not saved)")]
+    body = '<dl class="facts">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts) + "</dl>"
+    kpis = result.kpis()
+    columns = [c for c in ("campaign_name", "impressions", "clicks", "conversions", "spend", "budget", "budget_used",
+                           "value", "ctr", "cvr", "cpa", "roas") if c in kpis.columns]
+    body += "<h3>KPIs per campaign</h3>" + html_table(kpis[columns].rename(columns={"campaign_name": "campaign"}),
+                                                      text_columns=("campaign",))
+    return _section("run", "Run", body, 0)
+
+
+def _kpi_section(run: _Run) -> Tuple[str, int]:
+    if len(run.aggregates["bucket_start"]) == 0:
+        return _section("kpis", "KPI timelines", _absent("No activity in this run: no campaign received a bid request."),
+                        0), 0
+    x = run.bucket_starts
+    charts = []
+    for key, names, title in (("campaign", run.campaigns, "per campaign"), ("channel", run.channels, "per channel")):
+        if not names:
+            continue
+        figures = []
+        for metric, label, unit in KPI_METRICS:
+            sums = run.per_bucket(key, metric, len(names))
+            series = [Series(name, x, sums[i]) for i, name in enumerate(names)]
+            figures.append(line_chart(run.axis, series, title=f"{label} per bucket, {title}", unit=unit,
+                                      bands=run.shocks))
+        charts.append(f"<h3>{esc(title.capitalize())}</h3><div class=\"grid\">{''.join(figures)}</div>")
+    body = ('<p class="note">Sums per bucket of the aggregates table (conversions counted when reported). '
+            + ("Shaded: injected shocks." if run.shocks else "No shocks were injected in this run.") + "</p>"
+            + "".join(charts))
+    count = len(KPI_METRICS) * sum(1 for names in (run.campaigns, run.channels) if names)
+    return _section("kpis", "KPI timelines", body, count), count
+
+
+def _stored_target(run: _Run) -> Optional[Dict[int, Tuple[np.ndarray, np.ndarray]]]:
+    """The pacing target the result file carries (a `pacing` table), per campaign, if any."""
+    for name in run.result.tables:
+        if "pacing" not in name:
+            continue
+        table = run.result.raw(name)
+        time_column = next((c for c in ("time", "bucket_start") if c in table), None)
+        target_column = next((c for c in table if "target" in c), None)
+        if time_column is None or target_column is None or "campaign" not in table:
+            continue
+        out = {}
+        for campaign in np.unique(table["campaign"]).tolist():
+            rows = table["campaign"] == campaign
+            order = np.argsort(table[time_column][rows], kind="stable")
+            out[int(campaign)] = (table[time_column][rows][order], table[target_column][rows][order].astype(float))
+        return out
+    return None
+
+
+def _pacing_section(run: _Run) -> Tuple[str, int]:
+    daily = run.table("daily")
+    result = run.result
+    stored = _stored_target(run)
+    try:
+        scenario = yaml.safe_load(result.scenario) or {}
+        profiles = pacing_module.campaign_profiles(scenario) if isinstance(scenario, dict) else []
+    except yaml.YAMLError:
+        profiles = []
+    spend = run.per_bucket("campaign", "spend", len(run.campaigns))
+    ends = run.bucket_ends
+    cumulative = np.cumsum(spend, axis=1)
+    campaign_table = result.raw("campaigns")
+    figures = []
+    computed = 0
+    for c, name in enumerate(run.campaigns):
+        rows = daily["campaign"] == c if daily is not None else np.zeros(0, dtype=bool)
+        day_starts = daily["day_start"][rows].astype(np.int64) if daily is not None else np.zeros(0, np.int64)
+        budgets = daily["daily_budget"][rows].astype(float) if daily is not None else np.zeros(0)
+        totals = daily["total_budget"][rows].astype(float) if daily is not None else np.zeros(0)
+        day_spend = daily["spend"][rows].astype(float) if daily is not None else np.zeros(0)
+        if len(day_starts) == 0:  # a run without days recorded: the configured budgets
+            day_starts = np.zeros(1, np.int64)
+            budgets = np.array([float(campaign_table["daily_budget"][c])])
+            totals = np.array([float(campaign_table["total_budget"][c])])
+            day_spend = np.array([cumulative[c, -1]])
+        before = np.concatenate([[0.0], np.cumsum(day_spend)[:-1]])
+        total = float(totals[-1])
+        series = [Series("cumulative spend", np.concatenate([[0], ends]), np.concatenate([[0.0], cumulative[c]]))]
+        # What could be spent by the end of each day: spend before it plus its daily budget, capped by the total.
+        day_of = np.clip(np.searchsorted(day_starts, run.bucket_starts, side="right") - 1, 0, len(day_starts) - 1)
+        allowance = np.minimum(before[day_of] + budgets[day_of], total)
+        if np.isfinite(allowance).any():
+            series.append(Series("budget (spend before the day + its daily budget, capped by the total)",
+                                 run.bucket_starts, np.where(np.isfinite(allowance), allowance, np.nan),
+                                 colour="#555555", dash="2 3", step=True))
+        target_x = target_y = None
+        if stored is not None and c in stored:
+            target_x, target_y = stored[c]
+            source = "from the result file"
+        elif c < len(profiles) and (np.isfinite(budgets).any() or math.isfinite(total)):
+            grid = np.concatenate([[0], ends])
+            target_x = grid
+            target_y = pacing_module.target_curve(profiles[c], grid, duration=run.duration, start=run.start,
+                                                  day_starts=day_starts, daily_budget=budgets, total_budget=total,
+                                                  spend_before_day=before)
+            source = "computed from the traffic profile" + (
+                "" if profiles[c].paced else "; no pacing controller here: what pid_pacing would aim for")
+            computed += 1
+        if target_x is not None and target_y is not None:
+            series.append(Series(f"pacing target ({source})", target_x, target_y, colour="#D55E00", dash="6 3"))
+        figures.append(line_chart(run.axis, series, title=name, unit="currency", bands=run.shocks))
+    if stored is not None:
+        note = "The pacing target comes from the result file's own pacing table."
+    else:
+        note = ("The pacing target is computed from the scenario's traffic profile as pid_pacing computes it: "
+                "within each day, the day's expected traffic share so far times the day's plan (the daily budget, "
+                "or the lifetime plan with a total budget), added to the spend before the day; with a total "
+                "budget only, the total times the flight's expected traffic share. Campaigns without any budget "
+                "have no target.")
+    body = f'<p class="note">{esc(note)}</p><div class="grid">{"".join(figures)}</div>'
+    return _section("pacing", "Spend against budget and pacing target", body, len(figures)), len(figures)
+
+
+def _timeline_section(run: _Run) -> Tuple[str, int]:
+    alerts = run.table("alerts")
+    actions = run.table("actions")
+    lanes: List[Lane] = []
+    if alerts is not None and len(alerts["time"]):
+        for severity, colour in SEVERITY_COLOURS.items():
+            rows = alerts["severity"] == severity
+            if rows.any():
+                details = [f"{run.result.to_datetime(int(t)):%a %H:%M} {m}: {metric}" for t, m, metric in
+                           zip(alerts["time"][rows][:20], alerts["monitor"][rows][:20], alerts["metric"][rows][:20])]
+                lanes.append(Lane(f"alerts: {severity}", alerts["time"][rows], colour, details))
+    if actions is not None and len(actions["time"]):
+        for status, colour in STATUS_COLOURS.items():
+            rows = actions["status"] == status
+            if rows.any():
+                lanes.append(Lane(f"actions: {status}", actions["time"][rows], colour))
+    total = run.per_bucket("campaign", "spend", len(run.campaigns)).sum(axis=0)
+    series = [Series("spend per bucket, all campaigns", run.bucket_starts, total, colour="#0072B2", dash="")]
+    chart = line_chart(run.axis, series, title="Alerts, actions and shocks", unit="currency", bands=run.shocks,
+                       lanes=lanes)
+    parts = [chart]
+    parts.append(f'<p class="note">{len(run.shocks)} injected shock(s), shaded.</p>' if run.shocks
+                 else _absent("No shocks were injected in this run."))
+    result = run.result
+    parts.append("<h3>Controller actions</h3>")
+    if actions is None or len(actions["time"]) == 0:
+        parts.append(_absent("No controller actions in this run."))
+    else:
+        frame = result.actions
+        counts = frame.groupby(["controller", "kind", "status"], observed=True).size().reset_index(name="actions")
+        parts.append(html_table(counts, text_columns=("controller", "kind", "status")))
+        # Guardrail interventions first: they are what a reviewer reads.
+        order = np.argsort((frame["status"] == "applied").to_numpy(), kind="stable")
+        listed = frame.iloc[order]
+        columns = ["time_at", "controller", "campaign_name", "kind", "old", "requested", "new", "status", "reason",
+                   "note"]
+        listed = listed[[c for c in columns if c in listed.columns]].rename(
+            columns={"time_at": "time", "campaign_name": "campaign", "note": "guardrail note"})
+        parts.append('<p class="note">Every action with its reason and guardrail outcome; clamped, held, '
+                     'rejected and approved ones first.</p>')
+        parts.append(html_table(listed, text_columns=("controller", "campaign", "kind", "status", "reason",
+                                                      "guardrail note"), what="actions"))
+    parts.append("<h3>Alerts</h3>")
+    if alerts is None or len(alerts["time"]) == 0:
+        parts.append(_absent("No alerts in this run."))
+    else:
+        frame = result.alerts
+        columns = ["time_at", "monitor", "campaign_name", "channel_name", "metric", "value", "expected", "score",
+                   "severity", "message"]
+        listed = frame[[c for c in columns if c in frame.columns]].rename(
+            columns={"time_at": "time", "campaign_name": "campaign", "channel_name": "channel"})
+        parts.append(html_table(listed, text_columns=("monitor", "campaign", "channel", "metric", "severity",
+                                                      "message"), what="alerts"))
+    return _section("timeline", "Alerts, actions and shocks", "".join(parts), 1), 1
+
+
+def _experiment_section(run: _Run) -> Tuple[str, int]:
+    looks = run.table("experiment_looks")
+    if looks is None or len(looks["time"]) == 0:
+        return _section("experiments", "Experiments", _absent("No experiment looks in this run."), 0), 0
+    frame = run.result.experiment_looks
+    figures = []
+    for (experiment, analysis, arm), rows in frame.groupby(["experiment", "analysis", "arm"], sort=True):
+        rows = rows.sort_values("time")
+        times = rows["time"].to_numpy()
+        boundary = rows["boundary"].to_numpy(dtype=float)
+        boundary = np.where(np.isfinite(boundary), boundary, np.nan)
+        decision = str(rows["decision"].iloc[-1])
+        title = f"{experiment} / {analysis}, arm {arm}: {decision}"
+        log_ratio = rows["note"].astype(str).str.extract(r"log likelihood ratio (\S+)")[0]
+        if log_ratio.notna().all():
+            # mSPRT: the boundary ln(1/alpha) bounds the log likelihood ratio (in the note), not z.
+            series = [Series("log likelihood ratio", times, pd.to_numeric(log_ratio, errors="coerce").to_numpy(),
+                             colour="#0072B2", dash="", markers=len(times) <= 60),
+                      Series("boundary ln(1/α)", times, boundary, colour="#B2182B", dash="6 3", markers=len(times) <= 60)]
+            figures.append(line_chart(run.axis, series, title=title, unit=str(rows["metric"].iloc[0])))
+            continue
+        series = [Series("statistic (z)", times, rows["statistic"].to_numpy(dtype=float), colour="#0072B2", dash="",
+                         markers=len(times) <= 60),
+                  Series("upper boundary", times, boundary, colour="#B2182B", dash="6 3", markers=len(times) <= 60),
+                  Series("lower boundary", times, -boundary, colour="#B2182B", dash="2 3", markers=len(times) <= 60)]
+        figures.append(line_chart(run.axis, series, title=title, unit=str(rows["metric"].iloc[0]), symmetric=True))
+    last = frame.sort_values("time").groupby(["experiment", "analysis", "arm"], sort=True).tail(1)
+    columns = ["experiment", "analysis", "arm", "metric", "look", "time_at", "estimate", "std_error", "statistic",
+               "boundary", "p_value", "decision", "note"]
+    table = last[[c for c in columns if c in last.columns]].rename(columns={"time_at": "time"})
+    body = ('<p class="note">Each analysis\'s test statistic at every look (solid) against its rejection '
+            'boundaries (dashed; an infinite boundary is not drawn): the z statistic against ±boundary, or for '
+            'mSPRT the log likelihood ratio against ln(1/α). The table gives each arm\'s last look.</p>'
+            f'<div class="grid">{"".join(figures)}</div>'
+            + html_table(table, text_columns=("experiment", "analysis", "metric", "decision", "note")))
+    return _section("experiments", "Experiments", body, len(figures)), len(figures)
+
+
+def _monitor_section(run: _Run) -> str:
+    scores = run.table("monitor_scores")
+    if scores is None or len(scores["monitor"]) == 0:
+        return _section("monitors", "Monitor scores", _absent("No monitors in this run."), 0)
+    body = ('<p class="note">Each monitor\'s alerts scored against the injected shocks (docs/monitoring.md).</p>'
+            + html_table(run.result.monitor_scores, text_columns=("monitor",)))
+    return _section("monitors", "Monitor scores", body, 0)
+
+
+def _oracle_section(run: _Run) -> Tuple[str, int]:
+    oracle = run.table("oracle")
+    if oracle is None or len(oracle["campaign"]) == 0:
+        return _section("oracle", "Regret against the oracle",
+                        _absent("No oracle in this run (run with oracle: true or adsim run --oracle)."), 0), 0
+    frame = run.result.table("oracle")
+    names = [run.campaigns[int(c)] if 0 <= int(c) < len(run.campaigns) else str(c) for c in frame["campaign"]]
+    chart = bar_chart(names, frame["regret_value"].astype(float).tolist(),
+                      title="Regret in conversion value (oracle − run)", unit="currency")
+    columns = [c for c in ("campaign_name", "oracle_spend", "oracle_conversions", "oracle_value", "regret_conversions",
+                           "regret_value") if c in frame.columns]
+    body = ('<p class="note">What a bidder that knew the true rates would have gained over this run, under the same '
+            'budgets and seed (positive: the oracle did better).</p>' + chart
+            + html_table(frame[columns].rename(columns={"campaign_name": "campaign"}), text_columns=("campaign",)))
+    return _section("oracle", "Regret against the oracle", body, 1), 1
+
+
+def sweep_comparison(index: pd.DataFrame, by: str = "strategy", level: float = 0.95) -> pd.DataFrame:
+    """Mean of every numeric column of a sweep's index per `by` value, with a Student-t interval.
+
+    Returns one row per group: ``runs`` and, per metric, ``<metric>``,
+    ``<metric>_low`` and ``<metric>_high`` (mean ± t(level, n−1)·sd/√n over
+    the group's runs, taken as independent replicates; NaN with one run).
+    """
+    from scipy.stats import t as student_t
+
+    numeric = [c for c in index.columns if c != by and pd.api.types.is_numeric_dtype(index[c])
+               and c not in ("run", "seed", "replicate")]
+    rows = []
+    for value, group in index.groupby(by, sort=True):
+        row: Dict[str, Any] = {by: value, "runs": len(group)}
+        n = len(group)
+        for column in numeric:
+            data = group[column].astype(float)
+            mean = float(data.mean())
+            half = (float(student_t.ppf(0.5 + level / 2, n - 1)) * float(data.std(ddof=1)) / math.sqrt(n)
+                    if n > 1 else float("nan"))
+            row[column], row[column + "_low"], row[column + "_high"] = mean, mean - half, mean + half
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _sweep_section(source: Any) -> str:
+    index = getattr(source, "index", None)
+    if not isinstance(index, pd.DataFrame):
+        return _section("sweep", "Strategy comparison",
+                        _absent("This file holds a single run, not a sweep: no strategy comparison."), 0)
+    by = next((c for c in ("strategy", "variant", "arm", "config") if c in index.columns), None)
+    if by is None:
+        return _section("sweep", "Strategy comparison", _absent("The sweep's index names no strategy column."), 0)
+    table = sweep_comparison(index, by)
+    body = (f'<p class="note">Mean over the sweep\'s runs per {esc(by)}, with 95% Student-t intervals over its runs (mean ± t·sd/√n).</p>'
+            + html_table(table, text_columns=(by,)))
+    return _section("sweep", "Strategy comparison", body, 0)
+
+
+# ---- the page ----------------------------------------------------------------
+
+
+def render(source: Any) -> str:
+    """The report of `source` (an adsim.Result, or a sweep with an ``index`` DataFrame) as one HTML document."""
+    if isinstance(getattr(source, "index", None), pd.DataFrame) and not hasattr(source, "kpis"):
+        return _page("sweep", [_sweep_section(source)], [("sweep", "Strategy comparison")])
+    if not hasattr(source, "raw") or not hasattr(source, "kpis"):
+        raise DataError(f"cannot report on {type(source).__name__}: expected an adsim result (adsim.load)")
+    for needed in ("aggregates", "campaigns"):
+        if not source.has_table(needed):
+            raise DataError(f"the result has no '{needed}' table: not a complete adsim result")
+    run = _Run(source)
+    sections = [_run_section(run)]
+    sections.append(_kpi_section(run)[0])
+    sections.append(_pacing_section(run)[0])
+    sections.append(_timeline_section(run)[0])
+    sections.append(_experiment_section(run)[0])
+    sections.append(_monitor_section(run))
+    sections.append(_oracle_section(run)[0])
+    sections.append(_sweep_section(source))
+    titles = [("run", "Run"), ("kpis", "KPIs"), ("pacing", "Pacing"), ("timeline", "Alerts & actions"),
+              ("experiments", "Experiments"), ("monitors", "Monitors"), ("oracle", "Oracle"), ("sweep", "Sweep")]
+    return _page(str(source.attrs.get("scenario_name", "run")), sections, titles)
+
+
+def _page(name: str, sections: List[str], titles: List[Tuple[str, str]]) -> str:
+    """The HTML document around the sections, with a table of contents."""
+    nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title in titles)
+    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>adsim report: {esc(name)}</title><style>{CSS}</style></head><body>"
+            f"<header><h1>adsim report: {esc(name)}</h1><nav>{nav}</nav></header>"
+            + "".join(sections) + "</body></html>")
+
+
+def write_report(source: Any, path: "os.PathLike[str] | str") -> str:
+    """Writes the HTML report of `source` (an adsim.Result, or the path of a result file) to `path`.
+
+    The report is written to a temporary file next to `path` and renamed into
+    place when complete, so `path` never holds half a report. Returns the path.
+    Raises adsim.IoError (the file cannot be read or written) or
+    adsim.DataError (not an adsim result).
+    """
+    if isinstance(source, (str, os.PathLike)):
+        from .._result import load
+
+        source = load(source)
+    path = os.fspath(path)
+    document = render(source)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise IoError(f"cannot write report '{path}': folder '{folder}' does not exist")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp-", dir=folder)
+    except OSError as error:
+        raise IoError(f"cannot write report '{path}': {error.strerror or error}") from error
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(document)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as error:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise IoError(f"cannot write report '{path}': {error.strerror or error}") from error
+    return path

@@ -1,0 +1,257 @@
+"""The HTML report (adsim.report, `adsim report`, Result.report): content, pacing target, bad input, size.
+
+The browser checks (rendering, console errors, screenshots) are in
+test_report_browser.py; the render-time benchmark is bench/report_benchmark.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+import adsim
+from adsim.report import pacing, render, sweep_comparison, write_report
+from conftest import REPO, small_scenario
+from report_scenarios import rich_scenario
+
+HOUR = 3_600_000_000
+DAY = 24 * HOUR
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory):
+    path = tmp_path_factory.mktemp("rich") / "rich.h5"
+    return adsim.run(rich_scenario(), out=str(path))
+
+
+def charts_of(document: str, section: str) -> list:
+    """The <svg> tags of a section (each chart's opening tag)."""
+    body = re.search(rf'<section id="{section}" data-charts="(\d+)">(.*?)</section>', document, re.S)
+    assert body, section
+    tags = re.findall(r"<svg viewBox=\"0 0 \d+ \d+\" role=\"img\"[^>]*>", body.group(2))
+    assert len(tags) == int(body.group(1)), section
+    return tags
+
+
+def test_the_report_is_one_file_with_no_script_and_nothing_fetched(rich, tmp_path):
+    path = write_report(rich, tmp_path / "report.html")
+    document = Path(path).read_text(encoding="utf-8")
+    # Nothing is loaded from elsewhere: no external script, stylesheet, image or font.
+    assert not re.search(r"<(script|link|img|iframe)\b", document)
+    assert not re.search(r"(src|href)=\"(?!#)", document)
+    assert "url(" not in document and "@import" not in document
+    for section in ("run", "kpis", "pacing", "timeline", "experiments", "monitors", "oracle", "sweep"):
+        assert f'<section id="{section}"' in document
+
+
+def test_each_section_draws_one_series_per_item_of_the_data(rich):
+    document = render(rich)
+    campaigns, channels = len(rich.campaigns), len(rich.channels)
+    kpis = charts_of(document, "kpis")
+    # Four metrics, per campaign then per channel, one line per campaign (channel).
+    assert [int(re.search(r'data-series="(\d+)"', t).group(1)) for t in kpis] == [campaigns] * 4 + [channels] * 4
+    assert all('data-bands="1"' in t for t in kpis)  # the one shock, shaded on each timeline
+    pacing_charts = charts_of(document, "pacing")
+    # Every campaign has a daily budget: cumulative spend, budget and target.
+    assert len(pacing_charts) == campaigns and all('data-series="3"' in t for t in pacing_charts)
+    (timeline,) = charts_of(document, "timeline")
+    lanes = rich.alerts["severity"].nunique() + rich.actions["status"].nunique()
+    assert f'data-lanes="{lanes}"' in timeline and 'data-bands="1"' in timeline
+    assert rich.actions["status"].nunique() == 2  # applied and clamped: the scenario's guardrails bite
+    groups = rich.experiment_looks.groupby(["experiment", "analysis", "arm"]).ngroups
+    assert len(charts_of(document, "experiments")) == groups
+    (oracle,) = charts_of(document, "oracle")
+    assert f'data-bars="{campaigns}"' in oracle
+    # Every monitor gets a row in the scores table.
+    monitors = re.search(r'<section id="monitors".*?</section>', document, re.S).group(0)
+    assert monitors.count("<tr>") == 1 + len(rich.monitor_scores)
+
+
+def test_actions_are_listed_with_reason_and_guardrail_outcome(rich):
+    document = render(rich)
+    clamped = rich.actions[rich.actions["status"] == "clamped"].iloc[0]
+    assert str(clamped["reason"]) in document and str(clamped["note"]) in document
+    # Guardrail interventions come first in the list.
+    listing = document.split("Every action with its reason")[1]
+    assert listing.index(">clamped<") < listing.index(">applied<")
+
+
+def test_a_section_without_data_says_so(small_result):
+    document = render(small_result)
+    for text in ("No alerts in this run.", "No shocks were injected in this run.", "No monitors in this run.",
+                 "No experiment looks in this run.", "No oracle in this run",
+                 "This file holds a single run, not a sweep"):
+        assert text in document, text
+
+
+def spend_today_before(result, campaign, t):
+    """Spend of `campaign` from the start of its budget day up to t (t on a bucket boundary)."""
+    agg = result.raw("aggregates")
+    offset = int((result.start - result.start.normalize()) / pd.Timedelta(microseconds=1))
+    day_start = max(0, ((t + offset) // DAY) * DAY - offset)
+    rows = (agg["campaign"] == campaign) & (agg["bucket_start"] >= day_start) & (agg["bucket_start"] < t)
+    return float(agg["spend"][rows].sum()), day_start
+
+
+@pytest.mark.parametrize(
+    "start, budget",
+    [("2026-03-02T00:00:00", {"daily": 25}),  # a Monday at midnight, daily budget
+     ("2026-03-04T09:30:00", {"daily": 25}),  # mid-day start: the first day's share is renormalised
+     ("2026-03-06T00:00:00", {"total": 60}),  # lifetime pacing over Friday to Sunday (day-of-week profile)
+     ("2026-03-06T13:00:00", {"daily": 30, "total": 50})],  # both: the lifetime plan caps the day
+)
+def test_the_pacing_target_is_the_one_pid_pacing_steers_to(start, budget):
+    # pid_pacing writes its error e into each action's reason ("pacing error e",
+    # 6 decimals). With a daily budget e = (target_today - spend_today) / plan,
+    # plan = min(daily, lifetime share of today); with a total budget only
+    # e = (total * F(t) - spend_total) / (total * 1 day / duration). So at every
+    # cycle on a bucket boundary (spend known exactly from the buckets) the
+    # report's target must reproduce e to the printed precision.
+    scenario = small_scenario()
+    scenario["start"] = start
+    scenario["duration"] = "3d"
+    for channel in scenario["channels"]:
+        channel["traffic"]["hour_of_day"] = [0.2 + (h % 12) / 6 for h in range(24)]
+        channel["traffic"]["day_of_week"] = [1, 1, 1, 1, 1.4, 0.6, 0.5]
+    beta = scenario["campaigns"][1]
+    beta["budget"] = budget
+    result = adsim.run(scenario)
+    profiles = pacing.campaign_profiles(__import__("yaml").safe_load(result.scenario))
+    daily = pd.DataFrame(result.raw("daily"))
+    daily = daily[daily["campaign"] == 1]
+    before = np.concatenate([[0.0], np.cumsum(daily["spend"].to_numpy())[:-1]])
+    actions = result.actions[(result.actions["campaign"] == 1) & (result.actions["time"] % HOUR == 0)]
+    assert len(actions) > 20
+    duration = int(result.attrs["duration_us"])
+    checked = 0
+    for t, reason in zip(actions["time"].tolist(), actions["reason"].tolist()):
+        error = float(reason.split()[-1])
+        if (t + int((result.start - result.start.normalize()) / pd.Timedelta(microseconds=1))) % DAY == 0:
+            continue  # a new day's first cycle: the controller's target and spend are both 0 (e = 0);
+            # the report's curve gives this instant the closing day's value
+        target = pacing.target_curve(profiles[1], np.array([t]), duration=duration, start=result.start,
+                                     day_starts=daily["day_start"].to_numpy(),
+                                     daily_budget=daily["daily_budget"].to_numpy(dtype=float),
+                                     total_budget=float(daily["total_budget"].iloc[-1]),
+                                     spend_before_day=before)[0]
+        today, day_start = spend_today_before(result, 1, t)
+        if "daily" in budget:
+            spend_before = before[list(daily["day_start"]).index(day_start)]
+            if "total" in budget:
+                # The plan (the error's scale) is the smaller of the daily budget and the
+                # lifetime share of today; recompute it from the flight share at the day's ends.
+                offset = int((result.start - result.start.normalize()) / pd.Timedelta(microseconds=1))
+                day_end = day_start + DAY if day_start else DAY - offset
+                flight = pacing._flight_share(profiles[1], np.array([day_start, day_end]), duration, offset,
+                                              result.start.weekday())
+                left = budget["total"] - spend_before
+                if left <= 1e-9:
+                    continue  # the flight is over: pid_pacing stops acting
+                scale = min(budget["daily"], left * (flight[1] - flight[0]) / (1 - flight[0]))
+            else:
+                scale = budget["daily"]
+            expected_error = (target - spend_before - today) / scale
+        else:
+            spend_total = before[list(daily["day_start"]).index(day_start)] + today
+            expected_error = (target - spend_total) / (budget["total"] * DAY / max(duration, DAY))
+        assert abs(expected_error - error) < 1e-6 + 1e-9 * abs(error), (t, reason, expected_error)
+        checked += 1
+    assert checked > 20
+
+
+def test_the_pacing_target_reaches_the_whole_budget_at_each_midnight(rich):
+    # Whatever the traffic curve, the day's share is 1 at its end.
+    daily = pd.DataFrame(rich.raw("daily"))
+    daily = daily[daily["campaign"] == 1]
+    profile = pacing.campaign_profiles(__import__("yaml").safe_load(rich.scenario))[1]
+    before = np.concatenate([[0.0], np.cumsum(daily["spend"].to_numpy())[:-1]])
+    ends = np.array([DAY, 2 * DAY])
+    target = pacing.target_curve(profile, ends, duration=2 * DAY, start=rich.start,
+                                 day_starts=daily["day_start"].to_numpy(),
+                                 daily_budget=daily["daily_budget"].to_numpy(dtype=float),
+                                 total_budget=np.inf, spend_before_day=before)
+    np.testing.assert_allclose(target, before + daily["daily_budget"].to_numpy(), rtol=1e-12)
+
+
+def run_cli(*arguments):
+    return subprocess.run([sys.executable, "-m", "adsim", "report", *arguments], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_the_command_line_and_result_report_write_the_same_file(rich, tmp_path, adsim_cli):
+    via_method = Path(rich.report(tmp_path / "method.html")).read_text(encoding="utf-8")
+    done = subprocess.run([adsim_cli, "report", rich.path, "-o", str(tmp_path / "cli.html")], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "ADSIM_PYTHON": sys.executable})
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout
+    assert (tmp_path / "cli.html").read_text(encoding="utf-8") == via_method
+
+
+@pytest.mark.parametrize("kind", ["missing", "text", "foreign_hdf5", "truncated"])
+def test_bad_input_is_a_clear_error_and_writes_nothing(rich, tmp_path, kind):
+    source = tmp_path / f"{kind}.h5"
+    if kind == "text":
+        source.write_text("not a result\n")
+    elif kind == "foreign_hdf5":
+        with h5py.File(source, "w") as f:
+            f["x"] = np.arange(3)
+    elif kind == "truncated":
+        data = Path(rich.path).read_bytes()
+        source.write_bytes(data[: len(data) // 2])
+    output = tmp_path / "out" / "report.html"
+    output.parent.mkdir()
+    output.write_text("the previous report\n")
+    done = run_cli(str(source), "-o", str(output))
+    assert done.returncode == 3, done.stderr
+    assert str(source) in done.stderr and "Traceback" not in done.stderr
+    # The previous report is untouched and no temporary file is left behind.
+    assert output.read_text() == "the previous report\n"
+    assert sorted(p.name for p in output.parent.iterdir()) == ["report.html"]
+
+
+def test_an_output_folder_that_does_not_exist_is_an_io_error(rich, tmp_path):
+    done = run_cli(rich.path, "-o", str(tmp_path / "no" / "such" / "report.html"))
+    assert done.returncode == 3 and "does not exist" in done.stderr
+    with pytest.raises(adsim.IoError, match="does not exist"):
+        rich.report(tmp_path / "missing" / "report.html")
+
+
+def test_a_large_run_stays_under_five_megabytes(tmp_path):
+    # A week at 15-minute buckets with 20 campaigns (bench/scenarios/report_large.yaml,
+    # also the render-time benchmark's input). The size is deterministic; the time is
+    # measured by bench/report_benchmark.py, not here.
+    result = adsim.run(str(REPO / "bench" / "scenarios" / "report_large.yaml"))
+    assert len(result.campaigns) == 20 and int(result.attrs["bucket_us"]) == 15 * 60_000_000
+    size = os.path.getsize(write_report(result, tmp_path / "large.html"))
+    assert size < 5_000_000, size
+
+
+def test_sweep_comparison_gives_student_t_intervals():
+    # Two strategies, three runs each: mean ± t(0.975, 2) · sd / sqrt(3), sd of a = 1.
+    index = pd.DataFrame({"strategy": ["a"] * 3 + ["b"] * 3, "seed": range(6),
+                          "spend": [1.0, 2.0, 3.0, 10.0, 10.0, 13.0]})
+    table = sweep_comparison(index, "strategy").set_index("strategy")
+    half = 4.302652729911275 * 1.0 / np.sqrt(3)
+    assert table.loc["a", "spend"] == pytest.approx(2.0)
+    assert table.loc["a", "spend_low"] == pytest.approx(2.0 - half)
+    assert table.loc["a", "spend_high"] == pytest.approx(2.0 + half)
+    assert table.loc["b", "runs"] == 3 and "seed" not in table.columns
+
+
+def test_a_sweep_gets_its_comparison_page():
+    # adsim.load returns a sweep once sweeps land (another part of issue 12's
+    # milestone); the report only needs its index table.
+    class Sweep:
+        index = pd.DataFrame({"strategy": ["even", "even", "realloc", "realloc"], "spend": [1.0, 3.0, 2.0, 4.0]})
+
+    document = render(Sweep())
+    assert '<section id="sweep"' in document and ">realloc<" in document and "spend_low" in document
