@@ -29,6 +29,7 @@ from ._controller import (  # noqa: E402
     register_controller,
 )
 from ._catalog import Catalog, catalog  # noqa: E402
+from ._detect import detect, detectors  # noqa: E402
 from ._result import Result, load  # noqa: E402
 from ._review import HeldAction  # noqa: E402
 from ._run import components, default_scenario, run, validate  # noqa: E402
@@ -48,6 +49,8 @@ __all__ = [
     "catalog",
     "Catalog",
     "register_controller",
+    "detect",
+    "detectors",
     "Result",
     "Controller",
     "Snapshot",
