@@ -373,7 +373,7 @@ def main() -> int:
     else:
         saved = measure(args)
     if args.save:
-        pathlib.Path(args.save).write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
+        pathlib.Path(args.save).write_text(json.dumps(saved, indent=1) + "\n")
     section = render(saved)
     if args.doc:
         write_doc(pathlib.Path(args.doc), section)
