@@ -36,6 +36,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import yaml
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -292,8 +293,29 @@ def measure(args: argparse.Namespace) -> dict:
                                     capture_output=True, text=True, timeout=3600)
         if simulation.returncode != 0:
             raise SystemExit(f"{SIMULATION_COMMAND} failed:\n{simulation.stderr}")
-        saved["simulation"] = {"command": SIMULATION_COMMAND, "output": simulation.stdout.strip()}
+        saved["simulation"] = {"command": SIMULATION_COMMAND, "output": simulation.stdout.strip(),
+                               "monitors": simulation_scores(simulation.stdout)}
     return saved
+
+
+def simulation_scores(output: str) -> dict[str, dict]:
+    """The first table of bench/monitoring_benchmark.py's output, per monitor label, with the monitor's
+    type from bench/scenarios/monitoring.yaml (which names the detector family: kpi_cusum -> cusum)."""
+    scenario = yaml.safe_load((REPO / "bench" / "scenarios" / "monitoring.yaml").read_text())
+    types = {}
+    for entry in scenario.get("monitors", []):
+        if isinstance(entry, dict):
+            types[entry.get("label", entry["type"])] = entry["type"]
+        else:
+            types[entry] = entry
+    table = output.strip().split("\n\n")[1].splitlines()
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    scores = {}
+    for line in table[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        row = {name: (float(cell) if cell != "n/a" else float("nan")) for name, cell in zip(header[1:], cells[1:])}
+        scores[cells[0]] = {"type": types.get(cells[0], "unknown"), **row}
+    return scores
 
 
 def number(value, digits: int = 1) -> str:
@@ -337,6 +359,7 @@ def render(saved: dict) -> str:
                      f"{number(held['mean_delay_hours'])} | {held['alarms']:.0f} |")
     for row in failed:
         lines += ["", f"`{row['detector']}` ({row['setting']}) could not run on the benchmark: {row['error']}"]
+    lines += overview(saved)
     lines += ["", "Standard score on the held-out half by metric kind, and on the tuning half (weeks 1 to 4, where "
               "the tuned rows were chosen):", "",
               "| detector | setting | cost series | rate series | tuning half |", "|---|---|---|---|---|"]
@@ -367,6 +390,31 @@ def render(saved: dict) -> str:
                   saved["simulation"]["command"], "```", "", saved["simulation"]["output"]]
     lines += ["", END]
     return "\n".join(lines)
+
+
+def overview(saved: dict) -> list[str]:
+    """Every detector on both benchmarks: its standard score here (defaults, tuned) beside the scores of the
+    simulation benchmark's monitors built on the same detector (`kpi_<name>`)."""
+    if "simulation" not in saved:
+        return []
+    by_type: dict[str, list[tuple[str, dict]]] = {}
+    for label, scores in saved["simulation"]["monitors"].items():
+        by_type.setdefault(scores["type"], []).append((label, scores))
+    lines = ["", "Every detector on both benchmarks: the standard score on the held-out half here, and the "
+             "simulation benchmark's monitors that use the same detector (`kpi_<name>`; recall, precision and "
+             "false alarms per day, means over 5 seeds):", "",
+             "| detector | KPI series, defaults | KPI series, tuned | simulation monitors (recall / precision / "
+             "false alarms a day) |", "|---|---|---|---|"]
+    names = list(dict.fromkeys(row["detector"] for row in saved["rows"]))
+    for name in names:
+        rows = {row["setting"]: row for row in saved["rows"] if row["detector"] == name}
+        cells = [number(rows[key]["held_out"]["standard"]) if key in rows and "error" not in rows[key] else "n/a"
+                 for key in ("defaults", "tuned")]
+        monitors = by_type.get(f"kpi_{name}", [])
+        simulation = "; ".join(f"`{label}` {number(s['recall'], 2)} / {number(s['precision'], 2)} / "
+                               f"{number(s['false_alarms_per_day'], 2)}" for label, s in monitors) or "none"
+        lines.append(f"| `{name}` | {cells[0]} | {cells[1]} | {simulation} |")
+    return lines
 
 
 def write_doc(page: pathlib.Path, section: str) -> None:
