@@ -1,4 +1,4 @@
-// The adsim command line: run, validate, summary, list.
+// The adsim command line: run, validate, summary, list, detect (core/cli/detect.cc).
 // Exit codes: 0 success; 1 internal error; 2 bad usage or invalid scenario;
 // 3 input/output or data error; 4 out of memory; 130 interrupted.
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include <iostream>
 #include <new>
 
+#include "core/cli/detect.h"
 #include "core/cli/python_commands.h"
 #include "core/engine.h"
 #include "core/error.h"
@@ -207,6 +208,9 @@ int main(int argc, char** argv) {
 
   auto* list = app.add_subcommand("list", "List every registered bidder and controller with its parameters");
 
+  adsim::cli::DetectCommand detect;
+  adsim::cli::AddDetectCommand(app, &detect);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -231,6 +235,7 @@ int main(int argc, char** argv) {
     if (*validate) return CmdValidate(val_scenario);
     if (*summary) return CmdSummary(sum_path);
     if (*list) return CmdList();
+    if (*detect.app) return adsim::cli::RunDetectCommand(detect);
   } catch (const adsim::ConfigError& e) {
     std::cerr << "adsim: " << e.what() << "\n";
     note_output();

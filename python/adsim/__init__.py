@@ -28,6 +28,7 @@ from ._controller import (  # noqa: E402
     Snapshot,
     register_controller,
 )
+from ._detect import detect, detectors  # noqa: E402
 from ._result import Result, load  # noqa: E402
 from ._review import HeldAction  # noqa: E402
 from ._run import components, default_scenario, run, validate  # noqa: E402
@@ -45,6 +46,8 @@ __all__ = [
     "default_scenario",
     "components",
     "register_controller",
+    "detect",
+    "detectors",
     "Result",
     "Controller",
     "Snapshot",

@@ -61,3 +61,21 @@ def snapshot_fields() -> Dict[str, Tuple[str, ...]]:
 def snapshot_leaves() -> Dict[str, Any]:
     """The C++ snapshot a Python controller is reading, flattened to
     {path: value}; only inside on_cycle() (ValueError elsewhere)."""
+
+def detect_csv(
+    text: str,
+    source: str,
+    detector: str,
+    params: Dict[str, str],
+    timestamp_column: str,
+    value_column: str,
+    successes_column: str,
+    trials_column: str,
+) -> Dict[str, Any]:
+    """Runs a named detector over CSV text (the code of `adsim detect`);
+    returns columns {"timestamp", "value", "score", "alarm", "baseline",
+    "scale", "reason", "line", "scored"}, "issues" [(line, kind, message)]
+    and "summary" (see adsim._detect)."""
+
+def detectors() -> List[Tuple[str, str, Dict[str, str]]]:
+    """The named detectors: (name, description, {parameter: default})."""

@@ -45,6 +45,9 @@ void BindControllers(py::module_& m);
 // Captures pointers only (see Run() in run.cc).
 std::function<ReviewDecision(const ReviewRequest&)> PythonReviewer(const py::object* reviewer, RunScope* scope);
 
+// detect.cc: adsim.detect (named detectors over a CSV series).
+void BindDetect(py::module_& m);
+
 // run.cc: running and validating scenarios.
 void BindRun(py::module_& m);
 

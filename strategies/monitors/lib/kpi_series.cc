@@ -84,6 +84,7 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
   } else {
     if (sum.requests == 0) return;  // the campaign does not run here (yet)
     sr = &series_[{c, ch, seg}];
+    sr->cooldown = AlertCooldown(static_cast<SimTime>(cooldown_) * snap.control_cycle);
     if (!delay_weights_.empty()) {
       sr->matured = std::make_unique<MaturedClicks>(delay_weights_);
       sr->delay_hours = delay_hours_;
@@ -109,7 +110,7 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
         std::make_unique<MaturedClicks>(ReportingWeights(ExponentialDelayCdf(sr->delay_hours), snap.control_cycle));
     for (const auto& [stats, slot] : sr->fit_window) {
       const double matured = sr->matured->Add(static_cast<double>(stats.clicks));
-      if (stats.requests > 0) Chart(sr, c, ch, seg, stats, matured, slot, nullptr);
+      if (stats.requests > 0) Chart(sr, c, ch, seg, stats, matured, slot, snap.time, nullptr);
     }
     sr->fit_window = {};
     return;
@@ -120,11 +121,11 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
   const double matured =
       sr->matured ? sr->matured->Add(static_cast<double>(sum.clicks)) : static_cast<double>(sum.clicks);
   if (sum.requests == 0) return;  // no traffic this cycle
-  Chart(sr, c, ch, seg, sum, matured, hour_of_week, alerts);
+  Chart(sr, c, ch, seg, sum, matured, hour_of_week, snap.time, alerts);
 }
 
 void KpiMonitor::Chart(Series* sr, int c, int ch, int seg, const ObservedStats& sum, double matured_clicks,
-                       int hour_of_week, std::vector<Alert>* alerts) {
+                       int hour_of_week, SimTime time, std::vector<Alert>* alerts) {
   KpiObservation obs;
   obs.rate = IsRateMetric(metric_);
   if (metric_ == "ctr") {
@@ -156,8 +157,7 @@ void KpiMonitor::Chart(Series* sr, int c, int ch, int seg, const ObservedStats& 
   }
   if (!sr->detector) sr->detector = MakeDetector();
   const DetectorResult r = sr->detector->Update(obs, hour_of_week);
-  if (alerts == nullptr || !r.fired() || cycle_ < sr->quiet_until) return;
-  sr->quiet_until = cycle_ + cooldown_;
+  if (alerts == nullptr || !r.fired() || !sr->cooldown.Admit(time)) return;
   Alert a;
   a.campaign = c;
   a.channel = ch;

@@ -1,7 +1,8 @@
 // The shared part of the KPI monitors (kpi_cusum, kpi_ewma, kpi_seasonal,
 // kpi_tail, kpi_trend): each cycle, one observation per series (campaign x
 // channel, or campaign x channel x segment) from the last cycle's counters,
-// fed to a detector; an alert when it fires, then a cooldown. A monitor file
+// fed to a detector; an alert when it fires, then a cooldown (the library's
+// AlertCooldown, shared with `adsim detect`). A monitor file
 // only says which detector a series gets and how to feed it.
 //
 // Delayed conversions: the conversions counted in a cycle are those reported
@@ -24,6 +25,7 @@
 #include "core/argument_checks.h"
 #include "core/registry.h"
 #include "strategies/monitors/lib/detectors.h"
+#include "strategies/monitors/lib/series_detect.h"
 
 namespace adsim::monitors {
 
@@ -77,7 +79,7 @@ class KpiMonitor : public Monitor {
     double delay_hours = 0.0;                               // the mean delay `matured` assumes
     std::vector<std::pair<ObservedStats, int>> fit_window;  // counts and slot while the delay is fitted
     double fit_conversions = 0.0;
-    int64_t quiet_until = 0;
+    AlertCooldown cooldown;  // the library's shared alert suppression (cooldown_cycles control cycles)
   };
   // A fit of the delay needs this many conversions in its window (it waits
   // for them beyond conversion_delay_fit_cycles).
@@ -85,7 +87,7 @@ class KpiMonitor : public Monitor {
   void Observe(const Snapshot& snap, int campaign, int channel, int segment, std::vector<Alert>* alerts);
   // Charts one cycle of a series (alerts == nullptr: update the detector only).
   void Chart(Series* sr, int campaign, int channel, int segment, const ObservedStats& sum, double matured_clicks,
-             int hour_of_week, std::vector<Alert>* alerts);
+             int hour_of_week, SimTime time, std::vector<Alert>* alerts);
 
   std::string metric_;
   bool by_segment_;
