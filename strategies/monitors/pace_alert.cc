@@ -3,9 +3,12 @@
 // day's expected traffic curve (monitors::ForecastDay) and alerts before a
 // target is breached: the daily budget exhausted before the day ends, the CPA
 // above its goal, the ROAS below its goal. One alert per campaign, kind and day.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
+#include "core/argument_checks.h"
 #include "core/registry.h"
 #include "strategies/lib/traffic_curve.h"
 #include "strategies/monitors/lib/detectors.h"
@@ -54,15 +57,35 @@ class PaceAlert final : public Monitor {
         a.message = message;
         alerts->push_back(a);
       };
-      if (f.budget_alert)
-        raise("spend_forecast", f.projected_spend_usd, t.daily_budget_usd,
-              "daily budget projected to run out at " + FormatTime(f.projected_exhaustion));
+      if (f.budget_alert) {
+        // Never a forecast for a time that has passed: a budget already spent
+        // is reported as a fact, a projection with its interval.
+        // Spent: a campaign stops bidding when the rest of its budget cannot
+        // pay for a bid, so "reached" is within 0.1% of the budget.
+        if (progress.spend_usd >= 0.999 * t.daily_budget_usd) {
+          raise("spend_forecast", progress.spend_usd, t.daily_budget_usd,
+                "daily budget already spent by " + FormatTime(tod) + " (" + FormatMoney(progress.spend_usd) + " of " +
+                    FormatMoney(t.daily_budget_usd) + ")");
+        } else {
+          raise("spend_forecast", f.projected_spend_usd, t.daily_budget_usd,
+                "daily budget " + FormatMoney(t.daily_budget_usd) + " projected to run out at about " +
+                    FormatTime(std::max(f.projected_exhaustion, tod)) + ": day's spend projected " +
+                    FormatMoney(f.projected_spend_usd) + ", " + FormatNumber(100 * (2 * t.confidence - 1)) +
+                    "% interval " + FormatMoney(f.spend_low_usd) + " to " + FormatMoney(f.spend_high_usd) + ", from " +
+                    FormatNumber(std::round(1000 * f.elapsed_share) / 10) + "% of the day's traffic");
+        }
+      }
       if (f.cpa_alert) raise("cpa_forecast", f.projected_cpa_usd, t.target_cpa_usd, "CPA projected above target");
       if (f.roas_alert) raise("roas_forecast", f.projected_roas, t.target_roas, "ROAS projected below target");
     }
   }
 
  private:
+  static std::string FormatMoney(double usd) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", usd);
+    return buf;
+  }
   static std::string FormatTime(SimTime tod) {
     if (tod == kNever) return "(never)";
     char buf[16];
@@ -94,7 +117,10 @@ ADSIM_REGISTER_MONITOR(
     PaceAlert, "pace_alert",
     "Predictive alerts: projects end-of-day spend, CPA and ROAS from the pace so far and alerts before a breach.",
     NumberParam("confidence", 0.9, "one-sided confidence that the breach happens", 0.5, 0.9999),
-    NumberParam("min_elapsed_share", 0.1, "share of the day's traffic before the first alert", 0.0, 1.0),
+    NumberParam("min_elapsed_share", 0.0,
+                "share of the day's traffic before the first alert; 0 = from the first cycle (the prediction interval "
+                "is wide early on and states the uncertainty)",
+                0.0, 1.0),
     NumberParam("min_conversions", 5, "conversions needed before CPA or ROAS alerts", 0, 1e9),
     NumberParam("overdispersion", 1.0, "variance multiplier for day-to-day variation", 1.0, 100));
 

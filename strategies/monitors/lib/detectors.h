@@ -327,7 +327,8 @@ struct PaceTargets {
   double target_cpa_usd = kUnknown;    // NaN: no CPA alert
   double target_roas = kUnknown;       // NaN: no ROAS alert
   double confidence = 0.9;             // one-sided confidence that the breach happens
-  double min_elapsed_share = 0.1;      // no alert before this share of traffic
+  double min_elapsed_share = 0.0;      // no alert before this share of traffic (0: from the first cycle;
+                                       // early on the interval is wide, so an alert needs a strong pace)
   double min_conversions = 5;          // CPA / ROAS need this many conversions so far
   double overdispersion = 1.0;         // phi >= 1
 };

@@ -77,9 +77,11 @@ AdaptiveDetector::AdaptiveDetector(const AdaptiveParams& params) : p_(params), c
   kArgs.Positive(p_.gap_factor, "gap_factor");
   kArgs.AtLeast(p_.gap_rewarm, 0, "gap_rewarm");
   kArgs.AtLeast(p_.relevel_after, 1, "relevel_after");
+  kArgs.Positive(p_.relevel_z, "relevel_z");
   if (p_.relevel_after > static_cast<int>(run_residuals_.size()))
     kArgs.Fail("relevel_after", "at most " + std::to_string(run_residuals_.size()), std::to_string(p_.relevel_after));
   if (!p_.point && !p_.cusum) kArgs.Fail("point/cusum", "at least one score", "neither");
+  since_gap_ = p_.gap_rewarm;  // no gap before the first point
   offset_.assign(p_.period > 0 ? p_.period : 1, 0.0);
   visits_.assign(offset_.size(), 0);
 }
@@ -191,10 +193,24 @@ SeriesVerdict AdaptiveDetector::Update(const SeriesPoint& point) {
     v.reason = note + "z = " + Short(z) + " (p = " + Short(1.0 - point_score) + ")";
   }
 
-  // Learning. A fired point joins the baseline clipped, like any other; a
-  // run of relevel_after fired points on one side becomes the new level
-  // (the shift persists), and a CUSUM alarm moves the level by the mean
-  // residual of its excursion.
+  // Learning. Every point joins the baseline clipped (a spike moves it by at
+  // most lambda * clip scales). The re-level rule: relevel_after points in a
+  // row beyond relevel_z scales on one side are a shift that persists; the
+  // level, the offsets and the variance are put back as they were before the
+  // run, and the level then moves by the median of the run's residuals
+  // against it. A CUSUM alarm moves the level by the mean residual of its
+  // excursion.
+  const int run_direction = ready && std::abs(z) >= p_.relevel_z ? (z > 0 ? 1 : -1) : 0;
+  if (run_direction == 0 || run_direction != run_side_) {
+    run_n_ = 0;
+    run_side_ = run_direction;
+    run_level_ = level_;
+    run_variance_ = variance_;
+  }
+  if (run_direction != 0) {
+    run_slots_[run_n_] = {slot, offset_[slot]};
+    run_residuals_[run_n_++] = y - (run_level_ + offset_[slot]);
+  }
   const double clip_at = points_ >= p_.warmup && variance_ > 0 ? p_.clip * std::sqrt(variance_) : kInf;
   if (has_level) {
     const double e2 = std::min(r * r, clip_at * clip_at) - binomial;
@@ -205,29 +221,30 @@ SeriesVerdict AdaptiveDetector::Update(const SeriesPoint& point) {
   if (!has_level) level_ = y - offset_[slot];
   ++points_;
   ++since_gap_;
+  if (run_n_ >= p_.relevel_after) {
+    for (int i = run_n_ - 1; i >= 0; --i) offset_[run_slots_[i].first] = run_slots_[i].second;
+    std::array<double, 16> copy = run_residuals_;
+    std::nth_element(copy.begin(), copy.begin() + run_n_ / 2, copy.begin() + run_n_);
+    level_ = run_level_ + copy[run_n_ / 2];
+    variance_ = run_variance_;
+    // The new level is known from run_n_ points only: the following points
+    // refine it with weights 1 / count (a running mean) until lambda.
+    level_points_ = run_n_;
+    cusum_hi_ = cusum_lo_ = excursion_sum_ = 0.0;
+    excursion_n_ = 0;
+    v.reason += "; " + std::to_string(run_n_) + " in a row beyond " + Short(p_.relevel_z) +
+                " scales: accepted as the new level";
+    run_n_ = run_side_ = 0;
+  } else if (v.fired && cusum_wins) {
+    level_ += excursion_n_ > 0 ? excursion_sum_ / excursion_n_ : 0.0;
+    level_points_ = std::max(1, excursion_n_);
+    cusum_hi_ = cusum_lo_ = excursion_sum_ = 0.0;
+    excursion_n_ = 0;
+    v.reason += "; level moved to the excursion's mean";
+  }
   if (v.fired) {
-    if (cusum_wins) {
-      level_ += excursion_n_ > 0 ? excursion_sum_ / excursion_n_ : 0.0;
-      cusum_hi_ = cusum_lo_ = excursion_sum_ = 0.0;
-      excursion_n_ = 0;
-      v.reason += "; level moved to the excursion's mean";
-    } else {
-      if (v.direction != run_side_) run_n_ = 0;
-      run_side_ = v.direction;
-      run_residuals_[run_n_++] = r;
-      if (run_n_ >= p_.relevel_after) {
-        std::array<double, 16> copy = run_residuals_;
-        std::nth_element(copy.begin(), copy.begin() + run_n_ / 2, copy.begin() + run_n_);
-        level_ += copy[run_n_ / 2];
-        run_n_ = run_side_ = 0;
-        cusum_hi_ = cusum_lo_ = 0.0;
-        v.reason += "; " + std::to_string(p_.relevel_after) + " in a row: accepted as the new level";
-      }
-    }
     v.alarm = cooldown_.Admit(point.time);
     if (!v.alarm) v.reason += "; suppressed (cooldown)";
-  } else {
-    run_n_ = run_side_ = 0;
   }
   return v;
 }
@@ -300,13 +317,13 @@ class WindowDetector final : public SeriesDetector {
     if (p_.trend) {
       TrendParams t;
       t.window = p_.window;
-      t.alpha = 1.0;  // the score is compared with the threshold here
+      t.alpha = 0.5;  // unused: the score is compared with the threshold here
       t.side = p_.side;
       trend_ = std::make_unique<TrendDetector>(t);
     } else {
       WindowTailParams t;
       t.window = p_.window;
-      t.alpha = 1.0;
+      t.alpha = 0.5;
       t.side = p_.side;
       tail_ = std::make_unique<WindowTail>(t);
     }
@@ -329,9 +346,9 @@ Defaults CommonDefaults() {
 }
 Defaults AdaptiveDefaults(const std::string& period) {
   Defaults d = CommonDefaults();
-  const Defaults own = {{"period", period},  {"lambda", "0.02"},    {"season_gamma", "0.1"}, {"scale_lambda", "0.02"},
-                        {"warmup", "48"},    {"min_seasons", "3"},  {"clip", "3"},           {"k", "0.5"},
-                        {"gap_rewarm", "3"}, {"relevel_after", "3"}};
+  const Defaults own = {{"period", period},  {"lambda", "0.02"},     {"season_gamma", "0.1"}, {"scale_lambda", "0.02"},
+                        {"warmup", "48"},    {"min_seasons", "3"},   {"clip", "3"},           {"k", "0.5"},
+                        {"gap_rewarm", "3"}, {"relevel_after", "3"}, {"relevel_z", "2"}};
   d.insert(d.end(), own.begin(), own.end());
   return d;
 }
@@ -432,6 +449,7 @@ std::unique_ptr<SeriesDetector> MakeNamedDetector(const std::string& name,
   a.k = number("k", 0.01, 100);
   a.gap_rewarm = static_cast<int>(number("gap_rewarm", 0, 1e6));
   a.relevel_after = static_cast<int>(number("relevel_after", 1, 16));
+  a.relevel_z = number("relevel_z", 0.5, 100);
   a.threshold = threshold;
   a.side = side;
   a.transform = transform;

@@ -85,7 +85,8 @@ struct AdaptiveParams {
   Transform transform = Transform::kLog;
   double gap_factor = 6.0;                       // a spacing > gap_factor * typical spacing is a gap (reset rule)
   int gap_rewarm = 3;                            // points after a gap before alarms resume
-  int relevel_after = 3;                         // consecutive fired points on one side that become the new level
+  int relevel_after = 3;                         // points in a row beyond relevel_z scales, one side: the new level
+  double relevel_z = 2.0;                        // (under the model 3 in a row happen 2.4e-5 of the time)
   SimTime cooldown = 12 * kMicrosPerHour;        // shared alert suppression
   SimTime slot_offset = kUnixEpochOffsetInWeek;  // hour of week of time 0 (Unix: Thursday)
 };
@@ -123,7 +124,9 @@ class AdaptiveDetector final : public SeriesDetector {
   double excursion_sum_ = 0.0;  // residuals summed while a CUSUM sum is positive
   int excursion_n_ = 0;
   int run_side_ = 0, run_n_ = 0;
-  std::array<double, 16> run_residuals_{};
+  double run_level_ = 0.0, run_variance_ = 0.0;         // before the run
+  std::array<double, 16> run_residuals_{};              // against run_level_
+  std::array<std::pair<int, double>, 16> run_slots_{};  // slot and its offset before each run point
 };
 
 // A named detector (`adsim detect --list`) with its parameters as text.

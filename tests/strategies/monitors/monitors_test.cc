@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "core/monitor_scoring.h"
 #include "core/registry.h"
@@ -271,6 +272,59 @@ TEST(PaceAlert, WarnsEarlyWhenAFixedBidWillExhaustTheBudget) {
     EXPECT_EQ(t[i] / kMicrosPerDay, static_cast<int64_t>(i));
     EXPECT_LT(t[i] % kMicrosPerDay, 12 * kMicrosPerHour) << "day " << i;
     EXPECT_GE(day_spend[i], 0.999 * 40);  // the budget did run out: the alert was right
+  }
+}
+
+TEST(PaceAlert, WarnsBeforeAFrontLoadedBudgetIsGone) {
+  // A fixed bid with a daily budget of 20 that it spends in the small hours,
+  // before 10% of the day's traffic has passed. The forecast runs from the
+  // first cycle with its prediction interval (min_elapsed_share 0), so the
+  // alert must come before the bucket in which the budget runs out, each day,
+  // worded as a projection (a time of day not yet passed). With the old
+  // default (wait for 10% of the traffic) it came after the money was gone.
+  const std::string scenario =
+      "name: pace\nseed: 3\nduration: 3d\ncontrol_cycle: 15m\nbucket: 15m\n"
+      "channels:\n  - name: display\n    traffic: {per_hour: 40000}\n"
+      "    competition: {competitors: 5, median: 0.002, sigma: 0.6}\n"
+      "segments:\n  - {name: s, ctr: 0.01, cvr: 0.05}\n"
+      "campaigns:\n  - {name: k, bid: 0.004, budget: {daily: 20}}\n";
+  // The start of the bucket in which day d's cumulative spend reaches the budget.
+  auto exhausted = [](const Results& r, int64_t day) {
+    const auto& start = Col<int64_t>(r, "aggregates", "bucket_start");
+    const auto& spend = Col<double>(r, "aggregates", "spend");
+    std::map<int64_t, double> by_bucket;
+    for (size_t i = 0; i < start.size(); ++i)
+      if (start[i] / kMicrosPerDay == day) by_bucket[start[i]] += spend[i];
+    double total = 0;
+    for (const auto& [bucket, amount] : by_bucket) {
+      total += amount;
+      if (total >= 0.999 * 20) return bucket;
+    }
+    return kNever;
+  };
+  for (const bool old_default : {false, true}) {
+    const Results r = RunScenario(
+        test::Parse(scenario + (old_default ? "monitors: [{type: pace_alert, params: {min_elapsed_share: 0.1}}]\n"
+                                            : "monitors: [pace_alert]\n")));
+    const auto& t = Col<int64_t>(r, "alerts", "time");
+    const auto& message = Col<std::string>(r, "alerts", "message");
+    ASSERT_EQ(t.size(), 3u) << "one per day";
+    for (size_t i = 0; i < t.size(); ++i) {
+      const SimTime gone = exhausted(r, static_cast<int64_t>(i));
+      ASSERT_NE(gone, kNever) << "day " << i << ": the budget did run out";
+      if (old_default) {
+        EXPECT_GT(t[i], gone) << "day " << i;  // too late: the bug this default fixed
+        EXPECT_NE(message[i].find("already spent"), std::string::npos) << message[i];
+        continue;
+      }
+      EXPECT_LE(t[i], gone) << "day " << i << ": " << message[i];
+      // "... projected to run out at about HH:MM: ..." with HH:MM not before the alert.
+      const size_t at = message[i].find("at about ");
+      ASSERT_NE(at, std::string::npos) << message[i];
+      const int hh = std::stoi(message[i].substr(at + 9, 2)), mm = std::stoi(message[i].substr(at + 12, 2));
+      EXPECT_GE(hh * kMicrosPerHour + mm * kMicrosPerMinute, (t[i] % kMicrosPerDay) - kMicrosPerMinute) << message[i];
+      EXPECT_NE(message[i].find("% interval"), std::string::npos) << message[i];
+    }
   }
 }
 
