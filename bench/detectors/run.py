@@ -196,8 +196,8 @@ def library_detectors() -> tuple[list[Detector], str]:
                                  timeout=120)
         if listing.returncode != 0:
             return [], f"`adsim detect --list` failed: {listing.stderr.strip()}"
-        listed = [(m.group(1), m.group(2).strip(" -:"), {"threshold": None})
-                  for m in (re.match(r"^\s*([a-z][a-z0-9_]*)\b\s*(.*)$", line) for line in listing.stdout.splitlines())
+        listed = [(m.group(1), m.group(2).strip(), {"threshold": None})
+                  for m in (re.match(r"^([a-z][a-z0-9_]*):\s*(.*)$", line) for line in listing.stdout.splitlines())
                   if m]
     detectors = [LibraryDetector(name, description, library_grid(defaults), "adsim.detect")
                  for name, description, defaults in listed]
