@@ -70,7 +70,14 @@ def test_python_equals_cli_row_for_row(adsim_cli: str, tmp_path: Path) -> None:
     params = ["--detector", "seasonal_cusum", "--param", "threshold=0.99", "--param", "side=both"]
     out_path = tmp_path / "out.csv"
     assert _cli(adsim_cli, str(FIXTURE), *params, "-o", str(out_path)).returncode == 0
-    cli = pd.read_csv(out_path, keep_default_na=False, na_values={"score": [""], "baseline": [""], "scale": [""], "value": [""]})
+    # The CLI writes the shortest text that reads back as the same double;
+    # pandas reads it back exactly with float_precision="round_trip".
+    cli = pd.read_csv(
+        out_path,
+        keep_default_na=False,
+        na_values={"score": [""], "baseline": [""], "scale": [""], "value": [""]},
+        float_precision="round_trip",
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         from_path = adsim.detect(FIXTURE, "seasonal_cusum", side="both", threshold=0.99)

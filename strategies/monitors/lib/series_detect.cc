@@ -733,7 +733,7 @@ void WriteDetectCsv(const DetectReport& report, std::ostream& out) {
       out << Exact(r.verdict.score) << ',' << (r.verdict.alarm ? 1 : 0) << ',' << Exact(r.verdict.baseline) << ','
           << Exact(r.verdict.scale);
     } else {
-      out << ",,,";
+      out << ",0,,";  // skipped: no score, baseline or scale; alarm 0
     }
     out << ',' << CsvField(r.verdict.reason) << '\n';
   }
