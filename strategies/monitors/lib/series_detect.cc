@@ -362,7 +362,7 @@ Defaults WindowDefaults(const std::string& window) {
 
 const std::vector<NamedDetectorInfo>& NamedDetectors() {
   static const std::vector<NamedDetectorInfo> kDetectors = {
-      {"default", "the recommended detector for a cost or price series, no tuning: currently `seasonal`",
+      {"default", "the recommended detector for a cost or price series, no tuning: currently `seasonal_cusum`",
        AdaptiveDefaults("day")},
       {"seasonal",
        "hour-of-day (or week) profile plus a robust adaptive level and scale; point score 1 - p of the residual",
@@ -455,7 +455,7 @@ std::unique_ptr<SeriesDetector> MakeNamedDetector(const std::string& name,
   a.transform = transform;
   a.gap_factor = gap_factor;
   a.cooldown = cooldown;
-  a.cusum = name == "cusum" || name == "seasonal_cusum";
+  a.cusum = name == "cusum" || name == "seasonal_cusum" || name == "default";
   a.point = name != "cusum";
   return std::make_unique<AdaptiveDetector>(a);
 }
