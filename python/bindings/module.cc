@@ -8,6 +8,7 @@
 //  - controllers.cc: the registry (listing components, registering Python
 //    controllers) and the trampoline that runs a Python controller;
 //  - review.cc: the Python reviewer of held actions;
+//  - sweep.cc: many runs on C++ threads with the GIL released;
 //  - errors.cc: the C++ error hierarchy as adsim.Error and its subclasses;
 //  - gil.h, conversions.*: GIL-safe ownership and shared value conversions.
 // Everything else (DataFrames, KPIs, the Snapshot and Action classes, argument
@@ -29,4 +30,5 @@ PYBIND11_MODULE(_adsim, m) {
   bindings::BindResults(m);
   bindings::BindControllers(m);
   bindings::BindRun(m);
+  bindings::BindSweep(m);
 }

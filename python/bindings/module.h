@@ -48,4 +48,7 @@ std::function<ReviewDecision(const ReviewRequest&)> PythonReviewer(const py::obj
 // run.cc: running and validating scenarios.
 void BindRun(py::module_& m);
 
+// sweep.cc: many runs on C++ threads (core/sweep.h).
+void BindSweep(py::module_& m);
+
 }  // namespace adsim::bindings
