@@ -196,6 +196,20 @@ def _scenario_dict(text: str, source: str) -> Dict[str, Any]:
     return document
 
 
+class _Patch:
+    """A variation as a function of the scenario dict (a copy) to the varied dict."""
+
+    def __init__(self, variation: VariationLike) -> None:
+        self.variation = variation
+
+    def __call__(self, document: Dict[str, Any]) -> Any:
+        if callable(self.variation):
+            changed = self.variation(document)
+            return document if changed is None else changed
+        _merge(document, self.variation)
+        return document
+
+
 class _Variation:
     """One scenario of the sweep: its name, text, and the grid values that made it."""
 
@@ -211,24 +225,16 @@ def _variations(scenario: ScenarioLike, grid: Optional[Mapping[str, Sequence[Any
     base = _scenario_dict(text, source)
     if oracle:
         base["oracle"] = True
-    patches: List[Tuple[str, Callable[[Dict[str, Any]], Dict[str, Any]], Dict[str, Any]]] = []
+    patches: List[Tuple[str, _Patch, Dict[str, Any]]] = []
     if variations:
         for name, variation in variations.items():
             if not isinstance(name, str) or not name:
                 raise _argument_error("variations", "names that are non-empty strings", name)
-            if callable(variation):
-                def apply(document: Dict[str, Any], function: Any = variation) -> Dict[str, Any]:
-                    changed = function(document)
-                    return document if changed is None else changed
-            elif isinstance(variation, Mapping):
-                def apply(document: Dict[str, Any], patch: Any = variation) -> Dict[str, Any]:
-                    _merge(document, patch)
-                    return document
-            else:
+            if not callable(variation) and not isinstance(variation, Mapping):
                 raise _argument_error(f"variations[{name!r}]", "a dict patch or a callable", variation)
-            patches.append((name, apply, {}))
+            patches.append((name, _Patch(variation), {}))
     else:
-        patches.append(("base", lambda document: document, {}))
+        patches.append(("base", _Patch({}), {}))
     grid_items = list((grid or {}).items())
     for path, values in grid_items:
         parse_path(path)
@@ -630,8 +636,13 @@ def sweep(
     writer = _SweepWriter(output_path) if output_path else None
     images = writer is not None or (client is not None and keep == "results")
     bar = _Bar(total) if progress is True else None
-    report: Callable[[int], Any] = (bar.to if bar is not None else
-                                    (lambda done: progress(done, total)) if callable(progress) else (lambda done: None))
+    callback = progress if callable(progress) else None
+
+    def report(done: int) -> None:
+        if bar is not None:
+            bar.to(done)
+        elif callback is not None:
+            callback(done, total)
     rows: List[Dict[str, Any]] = [{}] * total
     kpi_parts: List[Optional[pd.DataFrame]] = [None] * total
     score_parts: List[Optional[pd.DataFrame]] = [None] * total
@@ -665,11 +676,11 @@ def sweep(
         else:
             in_main = threading.current_thread() is threading.main_thread()
             chunk = max(8, 4 * int(workers))  # bounds the memory of results not yet summarized
-            scenarios = [(case.text, case.source, None) for case in cases]
+            scenarios: List[Tuple[Optional[str], str, Optional[str]]] = [(case.text, case.source, None)
+                                                                          for case in cases]
             for start in range(0, total, chunk):
                 part = plan[start:start + chunk]
-                out = _adsim.run_many(scenarios, part, int(workers),
-                                      lambda done, offset=start: report(offset + done), in_main, images)
+                out = _adsim.run_many(scenarios, part, int(workers), _Offset(report, start), in_main, images)
                 for offset, item in enumerate(out):
                     run = start + offset
                     raw, image = item if images else (item, None)
@@ -696,6 +707,16 @@ def sweep(
             else:
                 writer.close(False)
     return Sweep(runs_frame, kpi_frame, score_frame, results, path=output_path)
+
+
+class _Offset:
+    """The progress callback of one chunk of a local sweep: runs done before it plus its own."""
+
+    def __init__(self, report: Callable[[int], None], offset: int) -> None:
+        self.report, self.offset = report, offset
+
+    def __call__(self, done: int) -> None:
+        self.report(self.offset + done)
 
 
 def read_raw_image(image: Optional[bytes]) -> Dict[str, Any]:
