@@ -217,7 +217,10 @@ class Reader {
     Track(n);
     int64_t v;
     if (!IsScalarNode(n) || !YAML::convert<int64_t>::decode(n, v)) {
-      Issue(n, p, IsDistributionNode(n) ? "a whole number (distributions are allowed only on real-valued fields)" : "a whole number", Describe(n));
+      Issue(n, p,
+            IsDistributionNode(n) ? "a whole number (distributions are allowed only on real-valued fields)"
+                                  : "a whole number",
+            Describe(n));
       return def;
     }
     if (v < lo || v > hi) {

@@ -52,10 +52,10 @@ std::shared_ptr<const Scenario> LoadSweepScenario(const std::optional<std::strin
 
 // scenarios: [(text or None, source_name, path or None)]; runs: [(scenario index, seed)].
 // Returns one raw result per run, in order (with images: (raw, bytes of its file)).
-py::list RunMany(const std::vector<std::tuple<std::optional<std::string>, std::string, std::optional<std::string>>>&
-                     scenarios,
-                 const std::vector<std::pair<size_t, uint64_t>>& runs, int workers, const py::object& progress,
-                 bool check_signals, bool images) {
+py::list RunMany(
+    const std::vector<std::tuple<std::optional<std::string>, std::string, std::optional<std::string>>>& scenarios,
+    const std::vector<std::pair<size_t, uint64_t>>& runs, int workers, const py::object& progress, bool check_signals,
+    bool images) {
   std::vector<Results> results;
   std::vector<std::vector<unsigned char>> files;
   RunScope scope;
@@ -63,7 +63,8 @@ py::list RunMany(const std::vector<std::tuple<std::optional<std::string>, std::s
     py::gil_scoped_release release;
     std::vector<std::shared_ptr<const Scenario>> loaded;
     loaded.reserve(scenarios.size());
-    for (const auto& [text, source_name, path] : scenarios) loaded.push_back(LoadSweepScenario(text, source_name, path));
+    for (const auto& [text, source_name, path] : scenarios)
+      loaded.push_back(LoadSweepScenario(text, source_name, path));
     std::vector<SweepRun> sweep_runs;
     sweep_runs.reserve(runs.size());
     for (const auto& [index, seed] : runs) {
