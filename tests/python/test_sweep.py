@@ -1,6 +1,6 @@
 """adsim.sweep, the Sweep, the sweep file, `adsim sweep` and scenario distributions.
 
-The sweeps here run the small scenario cut to 6 simulated hours, so each
+The sweeps here run the small scenario cut to 3 simulated hours, so each
 test takes a second or two; what they check does not depend on the length.
 """
 
@@ -23,7 +23,7 @@ from conftest import small_scenario
 
 def short(**changes):
     scenario = small_scenario()
-    scenario["duration"] = "6h"
+    scenario["duration"] = "3h"
     scenario.update(changes)
     return scenario
 
@@ -88,7 +88,7 @@ def test_variations_patch_or_callable():
         document["campaigns"][1]["budget"]["daily"] = 5
         return document
 
-    swept = adsim.sweep(short(), seeds=2, progress=False, variations={
+    swept = adsim.sweep(short(duration="6h"), seeds=2, progress=False, variations={
         "base": {},
         "bid": {"campaigns[0].bid": 0.006},
         "budget": lower_budget,
