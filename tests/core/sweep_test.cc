@@ -53,7 +53,7 @@ TEST(Sweep, ResultsDoNotDependOnTheWorkerCount) {
     const Results alone = RunScenario(*runs[i].scenario, options);
     EXPECT_EQ(serial[i].text_attrs.at("fingerprint"), alone.text_attrs.at("fingerprint")) << "run " << i;
     EXPECT_EQ(parallel[i].text_attrs.at("fingerprint"), alone.text_attrs.at("fingerprint")) << "run " << i;
-    EXPECT_EQ(serial[i].int_attrs.at("seed"), static_cast<int64_t>(runs[i].seed));
+    EXPECT_EQ(serial[i].text_attrs.at("seed"), std::to_string(runs[i].seed));  // text: a uint64
   }
   // And the runs differ: three seeds, two bids, six fingerprints.
   std::set<std::string> distinct;
