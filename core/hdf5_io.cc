@@ -412,6 +412,12 @@ void OutputFile::Commit(const Results& results) {
 
 void WriteResultsHdf5(const Results& results, const std::string& path) { OutputFile(path).Commit(results); }
 
+std::vector<unsigned char> ResultsFileImage(const Results& results) {
+  // The core driver keeps no backing store: the name only has to be unique among open files.
+  const std::string name = "adsim-image-" + std::to_string(::getpid()) + "-" + std::to_string(temporary_counter++);
+  return BuildImage(results, name, "<in-memory result file>");
+}
+
 std::string ExistingOutputNote(const std::string& path) {
   struct stat info;
   if (path.empty() || ::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return "";

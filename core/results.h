@@ -62,6 +62,10 @@ struct Results {
 // Same as OutputFile(path).Commit(results).
 void WriteResultsHdf5(const Results& results, const std::string& path);
 
+// The bytes of the result file WriteResultsHdf5 would write, built in memory
+// (for sweeps: copied into a run's group, or sent from a Dask worker).
+std::vector<unsigned char> ResultsFileImage(const Results& results);
+
 // The place of a result file, taken before a run so that a path that cannot be
 // written fails at once, not after the run. The constructor checks the path
 // (not empty, not a folder) and creates this run's temporary file next to it,

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <boost/random/gamma_distribution.hpp>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/market.h"
+#include "core/random.h"
 #include "core/scenario_limits.h"
 
 namespace adsim {
@@ -106,8 +108,23 @@ bool IsMapNode(const YAML::Node& n) { return n.IsDefined() && n.IsMap(); }
 bool IsSequenceNode(const YAML::Node& n) { return n.IsDefined() && n.IsSequence(); }
 bool IsMissing(const YAML::Node& n) { return !n.IsDefined() || n.IsNull(); }
 
+// The distributions a numeric field may be given (docs/scenario.md, "Distributions").
+const std::vector<std::string>& DistributionNames() {
+  static const std::vector<std::string> names = {"beta", "lognormal", "normal", "uniform", "choice"};
+  return names;
+}
+
+// `{NAME: [...]}` with NAME a distribution: only meaningful where a number is expected.
+bool IsDistributionNode(const YAML::Node& n) {
+  if (!IsMapNode(n) || n.size() != 1) return false;
+  const auto names = DistributionNames();
+  return std::find(names.begin(), names.end(), n.begin()->first.Scalar()) != names.end();
+}
+
 std::string Describe(const YAML::Node& n) {
   if (IsMissing(n)) return "nothing";
+  if (IsDistributionNode(n))
+    return "a distribution '" + n.begin()->first.Scalar() + "' (distributions are allowed only on real-valued fields)";
   if (IsMapNode(n)) return "a mapping";
   if (IsSequenceNode(n)) return "a list of " + std::to_string(n.size());
   return "'" + n.Scalar() + "'";
@@ -123,7 +140,11 @@ std::string JoinNames(const std::vector<std::string>& names) {
 // reader can go on and report everything in one pass.
 class Reader {
  public:
-  explicit Reader(std::string file) : file_(std::move(file)) {}
+  // With `sample_seed`, distributions are drawn from it; without, a
+  // representative value stands in (validation).
+  explicit Reader(std::string file, std::optional<uint64_t> sample_seed = std::nullopt)
+      : file_(std::move(file)), sample_seed_(sample_seed) {}
+  std::vector<SampledField>& sampled() { return sampled_; }
 
   void Issue(const YAML::Node& at, const std::string& path, const std::string& expected, const std::string& found) {
     int line = 0;
@@ -173,6 +194,7 @@ class Reader {
 
   double NumberAt(const YAML::Node& n, const std::string& p, double def, double lo, double hi, const char* unit = "") {
     Track(n);
+    if (IsMapNode(n) && n.size() == 1) return DistributionAt(n, p, def, lo, hi);
     double v;
     if (!IsScalarNode(n) || !YAML::convert<double>::decode(n, v) || !std::isfinite(v)) {
       Issue(n, p, std::string("a number") + unit, Describe(n));
@@ -195,7 +217,10 @@ class Reader {
     Track(n);
     int64_t v;
     if (!IsScalarNode(n) || !YAML::convert<int64_t>::decode(n, v)) {
-      Issue(n, p, "a whole number", Describe(n));
+      Issue(n, p,
+            IsDistributionNode(n) ? "a whole number (distributions are allowed only on real-valued fields)"
+                                  : "a whole number",
+            Describe(n));
       return def;
     }
     if (v < lo || v > hi) {
@@ -311,6 +336,11 @@ class Reader {
       ParamValue pv;
       double d;
       bool b;
+      if (IsMapNode(v) && v.size() == 1) {  // a numeric parameter given a distribution
+        pv.number = DistributionAt(v, Child(path, k), 0.0, -HUGE_VAL, HUGE_VAL);
+        out[k] = pv;
+        continue;
+      }
       if (!IsScalarNode(v)) {
         Issue(v, Child(path, k), "a number, true/false or a string", Describe(v));
         continue;
@@ -355,10 +385,108 @@ class Reader {
     return c;
   }
 
+  // `{NAME: [parameters]}` in place of a number in [lo, hi]: checks it,
+  // records it in sampled_, and returns the value drawn from the sample seed
+  // (redrawn while outside [lo, hi]) or, without a seed, a representative
+  // value (the mean or median, brought into [lo, hi]).
+  double DistributionAt(const YAML::Node& n, const std::string& p, double def, double lo, double hi) {
+    const std::string name = n.begin()->first.Scalar();
+    const YAML::Node list = n.begin()->second;
+    const auto& names = DistributionNames();
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      Issue(n, p, "a number, or a distribution {NAME: [parameters]} with NAME one of " + JoinNames(names),
+            "unknown distribution '" + name + "'");
+      return def;
+    }
+    const char* shape = name == "beta"        ? "[a, b] with a > 0 and b > 0"
+                        : name == "lognormal" ? "[mu, sigma] (of the logarithm) with sigma >= 0"
+                        : name == "normal"    ? "[mean, sd] with sd >= 0"
+                        : name == "uniform"   ? "[low, high] with low <= high"
+                                              : "a list of one or more numbers";
+    const std::string expected = "parameters of '" + name + "': " + shape;
+    const std::string where = p + "." + name;
+    std::vector<double> values;
+    if (!IsSequenceNode(list) || list.size() == 0) {
+      Issue(list, where, expected, Describe(list));
+      return def;
+    }
+    for (size_t i = 0; i < list.size(); ++i) {
+      double v;
+      if (!IsScalarNode(list[i]) || !YAML::convert<double>::decode(list[i], v) || !std::isfinite(v)) {
+        Issue(list[i], Item(where, i), "a number", Describe(list[i]));
+        return def;
+      }
+      values.push_back(v);
+    }
+    const bool two = name != "choice";
+    bool ok = !two || values.size() == 2;
+    if (ok && name == "beta") ok = values[0] > 0 && values[1] > 0;
+    if (ok && (name == "lognormal" || name == "normal")) ok = values[1] >= 0;
+    if (ok && name == "uniform") ok = values[0] <= values[1];
+    if (!ok) {
+      std::ostringstream found;
+      for (size_t i = 0; i < values.size(); ++i) found << (i ? ", " : "[") << values[i];
+      Issue(list, where, expected, found.str() + "]");
+      return def;
+    }
+    // A discrete or bounded distribution must lie inside the field's range.
+    if (name == "uniform" || name == "choice") {
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (values[i] < lo || values[i] > hi) {
+          std::ostringstream os;
+          os << "a number in [" << lo << ", " << hi << "] (the field's range)";
+          Issue(list[i], Item(where, i), os.str(), list[i].Scalar());
+          return def;
+        }
+      }
+    }
+    SampledField field{p, name, values, 0.0, sample_seed_.has_value()};
+    field.value = sample_seed_ ? Draw(field, *sample_seed_, lo, hi) : Representative(field, lo, hi);
+    sampled_.push_back(field);
+    return field.value;
+  }
+
  private:
+  static double Representative(const SampledField& f, double lo, double hi) {
+    const auto& v = f.parameters;
+    double value = v[0];
+    if (f.distribution == "beta") value = v[0] / (v[0] + v[1]);
+    if (f.distribution == "lognormal") value = std::exp(v[0]);
+    if (f.distribution == "uniform") value = 0.5 * (v[0] + v[1]);
+    return std::min(std::max(value, lo), hi);
+  }
+
+  double Draw(const SampledField& f, uint64_t seed, double lo, double hi) {
+    Stream stream(seed, "scenario_sampling/" + f.path);
+    const auto& v = f.parameters;
+    if (f.distribution == "choice") return v[stream.Below(static_cast<uint32_t>(v.size()))];
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      double x = 0;
+      if (f.distribution == "beta") {
+        const double a = boost::random::gamma_distribution<double>(v[0])(stream.engine());
+        const double b = boost::random::gamma_distribution<double>(v[1])(stream.engine());
+        x = a + b > 0 ? a / (a + b) : 0.5;
+      } else if (f.distribution == "lognormal") {
+        x = std::exp(v[0] + v[1] * stream.Normal());
+      } else if (f.distribution == "normal") {
+        x = v[0] + v[1] * stream.Normal();
+      } else {  // uniform
+        x = v[0] + (v[1] - v[0]) * stream.Uniform();
+      }
+      if (std::isfinite(x) && x >= lo && x <= hi) return x;
+    }
+    std::ostringstream os;
+    os << "a distribution with values in the field's range [" << lo << ", " << hi << "]";
+    IssueAtLine(0, f.path, os.str(),
+                "1000 draws outside it for seed " + std::to_string(seed) + " (" + f.distribution + ")");
+    return Representative(f, lo, hi);
+  }
+
   std::string file_;
+  std::optional<uint64_t> sample_seed_;
   int last_line_ = 0;
   std::vector<ConfigIssue> issues_;
+  std::vector<SampledField> sampled_;
 };
 
 // `fatigue: {half_life: 20000, recovery: 3d}` under a segment or a creative override.
@@ -500,8 +628,9 @@ void ReadAccountBudget(const YAML::Node& root, Reader& r, Scenario* sc) {
         r.Number(b, "account_budget", "total", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
 }
 
-Scenario Build(const YAML::Node& root, const std::string& source_name, const std::string& text) {
-  Reader r(source_name);
+Scenario Build(const YAML::Node& root, const std::string& source_name, const std::string& text,
+               std::optional<uint64_t> sample_seed) {
+  Reader r(source_name, sample_seed);
   CheckDuplicateKeys(root, "", r);
   if (!r.issues().empty()) throw ConfigError(r.issues());
   Scenario sc;
@@ -1064,13 +1193,16 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
     sc.recording.conversions = r.Bool(rec, "recording", "conversions", true);
   }
 
+  sc.sampled = std::move(r.sampled());
   if (!r.issues().empty()) throw ConfigError(r.issues());
   return sc;
 }
 
 }  // namespace
 
-Scenario ParseScenario(const std::string& text, const std::string& source_name) {
+namespace {
+
+Scenario Parse(const std::string& text, const std::string& source_name, std::optional<uint64_t> sample_seed) {
   CheckScenarioSize(text, source_name);
   YAML::Node root;
   try {
@@ -1084,7 +1216,20 @@ Scenario ParseScenario(const std::string& text, const std::string& source_name) 
   }
   if (IsMissing(root)) throw ConfigError({{source_name, "", 1, "a scenario mapping", "an empty document"}});
   CheckScenarioTree(root, source_name);  // limits, UTF-8 and NUL, before anything walks the tree
-  return Build(root, source_name, text);
+  return Build(root, source_name, text, sample_seed);
+}
+
+}  // namespace
+
+Scenario ParseScenario(const std::string& text, const std::string& source_name) {
+  return Parse(text, source_name, std::nullopt);
+}
+
+Scenario SampleScenario(const Scenario& scenario, uint64_t seed) {
+  if (scenario.sampled.empty() || scenario.sampled.front().drawn) return scenario;
+  Scenario drawn = Parse(scenario.source_text, scenario.source_name, seed);
+  drawn.seed = scenario.seed;
+  return drawn;
 }
 
 Scenario LoadScenarioFile(const std::string& path) {

@@ -108,6 +108,18 @@ struct RecordingSpec {
   bool conversions = true;  // one row per conversion (always small)
 };
 
+// A numeric field given a distribution instead of a number
+// (docs/scenario.md, "Distributions"): `ctr: {beta: [2, 500]}`. Parsing
+// without a seed puts a representative value in the field (drawn = false);
+// SampleScenario draws every such field from the run's seed.
+struct SampledField {
+  std::string path;          // field path, as error messages name it
+  std::string distribution;  // beta, lognormal, normal, uniform or choice
+  std::vector<double> parameters;
+  double value = 0.0;  // the value in the field
+  bool drawn = false;  // value drawn from a seed (else the representative value)
+};
+
 struct Scenario {
   std::string name = "scenario";
   std::string description;
@@ -138,6 +150,8 @@ struct Scenario {
   double account_total_budget = INFINITY;
   SimTime alert_grace = 4 * kMicrosPerHour;  // scoring: an alert up to this long after a shock ends still counts
   RecordingSpec recording;
+  // Fields given a distribution, in the order they were read.
+  std::vector<SampledField> sampled;
 
   int ChannelIndex(const std::string& name) const;
   int SegmentIndex(const std::string& name) const;
@@ -148,6 +162,14 @@ struct Scenario {
 // `source_name` is used in messages ("scenario.yaml", "<dict>").
 Scenario ParseScenario(const std::string& text, const std::string& source_name);
 Scenario LoadScenarioFile(const std::string& path);
+// The scenario with every distribution drawn for `seed`, each field from its
+// own stream hash(seed, "scenario_sampling/" + path) (so neither adding a
+// distribution nor sampling shifts the market's or another field's draws);
+// `scenario` itself when it has no distribution or is drawn already. A
+// continuous draw outside the field's valid range is redrawn (the
+// distribution is truncated to the range); ConfigError naming the field if
+// 1000 draws all fall outside.
+Scenario SampleScenario(const Scenario& scenario, uint64_t seed);
 // The embedded default scenario (the demo runs it with no file).
 const std::string& DefaultScenarioText();
 Scenario DefaultScenario();

@@ -20,7 +20,7 @@ packages=(
   pybind11-dev python3-pybind11
   python3-numpy python3-pandas python3-h5py python3-yaml python3-matplotlib
   python3-pytest python3-nbclient python3-nbformat python3-ipykernel jupyter-nbconvert
-  python3-tqdm python3-mypy
+  python3-tqdm python3-mypy python3-distributed
   python3-scipy clang-format clang-tidy
   chromium python3-websocket
 )

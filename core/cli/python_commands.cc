@@ -23,6 +23,7 @@ constexpr const char* kPythonCommands[] = {
     "catalog",
     "regress",
     "report",
+    "sweep",
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "core/engine.h"
 #include "core/engine/action_applier.h"
@@ -72,8 +73,43 @@ Scenario OracleScenario(const Scenario& scenario, int campaign) {
   return oracle;
 }
 
+namespace {
+
+// The `sampled_parameters` table of a scenario with distributions: the value
+// drawn for each field in this run (docs/scenario.md, "Distributions"); the
+// fingerprint then covers it.
+void AddSampledParameters(const Scenario& scenario, Results& results) {
+  Table& table = results.Add("sampled_parameters",
+                             "The value drawn from the run's seed for each scenario field given a distribution");
+  auto& field = table.Text("field", "field path in the scenario");
+  auto& distribution = table.Text("distribution", "beta, lognormal, normal, uniform or choice");
+  auto& parameters = table.Text("parameters", "the distribution's parameters as written");
+  auto& value = table.Real("value", "", "the value the run used");
+  for (const SampledField& sampled : scenario.sampled) {
+    field.push_back(sampled.path);
+    distribution.push_back(sampled.distribution);
+    std::string text;
+    for (double parameter : sampled.parameters) {
+      char number[32];
+      std::snprintf(number, sizeof number, "%.17g", parameter);
+      text += (text.empty() ? "" : ", ") + std::string(number);
+    }
+    parameters.push_back(text);
+    value.push_back(sampled.value);
+  }
+  table.CheckShape();
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(Fingerprint(results)));
+  results.text_attrs["fingerprint"] = hex;
+}
+
+}  // namespace
+
 Results RunScenario(const Scenario& scenario, const RunOptions& options) {
+  if (!scenario.sampled.empty() && !scenario.sampled.front().drawn)
+    return RunScenario(SampleScenario(scenario, ResolveSeed(scenario, options)), options);
   Results results = engine::RunOnce(scenario, options);
+  if (!scenario.sampled.empty() && options.oracle_campaign < 0) AddSampledParameters(scenario, results);
   if (!scenario.oracle || options.oracle_campaign >= 0) return results;
   std::vector<Results> oracles;
   for (int c = 0; c < static_cast<int>(scenario.campaigns.size()); ++c) {

@@ -33,6 +33,7 @@ from ._detect import detect, detectors  # noqa: E402
 from ._result import Result, load  # noqa: E402
 from ._review import HeldAction  # noqa: E402
 from ._run import components, default_scenario, run, validate  # noqa: E402
+from ._sweep import Sweep, sweep  # noqa: E402
 
 __version__: str = _adsim.__version__
 #: Version of the result file schema this adsim writes.
@@ -42,6 +43,8 @@ __all__ = [
     "__version__",
     "SCHEMA_VERSION",
     "run",
+    "sweep",
+    "Sweep",
     "load",
     "validate",
     "default_scenario",

@@ -38,6 +38,21 @@ def write_results(raw: Dict[str, Any], path: str) -> None:
 def format_summary(raw: Dict[str, Any]) -> str:
     """The KPI summary printed by `adsim run`."""
 
+def results_image(raw: Dict[str, Any]) -> bytes:
+    """The bytes of the HDF5 file write_results would write (built in memory)."""
+
+def run_many(
+    scenarios: List[Tuple[Optional[str], str, Optional[str]]],
+    runs: List[Tuple[int, int]],
+    workers: int,
+    progress: Optional[Callable[[int], Any]],
+    check_signals: bool,
+    images: bool = False,
+) -> List[Any]:
+    """Runs (scenario index, seed) pairs on `workers` C++ threads with the GIL
+    released; returns their raw results in order (with images=True, (raw,
+    bytes of the HDF5 file))."""
+
 def components() -> List[Dict[str, Any]]:
     """Every registered component: dicts with name, kind, description, origin,
     campaign_scoped and params."""

@@ -79,8 +79,9 @@ def decode_strings(data: np.ndarray) -> np.ndarray:
     return np.array([_decode(b) for b in data.tolist()], dtype=object)
 
 
-def read_raw(path: PathLike) -> Dict[str, Any]:
-    """Reads a result file into adsim's raw layout.
+def read_raw(path: PathLike, group: str = "/") -> Dict[str, Any]:
+    """Reads a result file (or, with `group`, the result in that group of a
+    sweep file, e.g. ``runs/000003``) into adsim's raw layout.
 
     Returns ``{"tables": [{"name", "description", "columns": [{"name", "unit",
     "description", "data"}]}], "attrs": {...}}`` with numpy arrays as data
@@ -91,14 +92,14 @@ def read_raw(path: PathLike) -> Dict[str, Any]:
     """
     path = os.fspath(path)
     try:
-        return _read_raw(path)
+        return _read_raw(path, group)
     except (OSError, KeyError, RuntimeError, ValueError, TypeError) as e:
         # h5py's own errors on damaged content: a dataset or attribute that
         # cannot be read although the file opened.
         raise DataError(f"'{path}' is damaged or truncated: {type(e).__name__}: {e}") from e
 
 
-def _read_raw(path: str) -> Dict[str, Any]:
+def _read_raw(path: str, group_name: str = "/") -> Dict[str, Any]:
     try:
         import h5py  # imported here so that `import adsim` does not need it
     except ImportError as e:  # pragma: no cover - depends on the installation
@@ -125,7 +126,10 @@ def _read_raw(path: str) -> Dict[str, Any]:
     except OSError as e:  # readable (checked above), yet HDF5 cannot open it
         raise DataError(f"'{path}' is damaged or truncated: HDF5 cannot open it ({e})") from e
     with f:
-        attrs = {k: _attr(v) for k, v in f.attrs.items()}
+        if group_name not in f:
+            raise DataError(f"'{path}' has no group '{group_name}' (not an adsim sweep file, or a run it does not hold)")
+        root = f[group_name]
+        attrs = {k: _attr(v) for k, v in root.attrs.items()}
         if "schema_version" not in attrs:
             raise DataError(f"'{path}' is not an adsim result file (no schema_version attribute)")
         if attrs["schema_version"] not in SUPPORTED_SCHEMA_VERSIONS:
@@ -133,12 +137,12 @@ def _read_raw(path: str) -> Dict[str, Any]:
                 f"'{path}' has result schema version {attrs['schema_version']}; this adsim reads "
                 f"{', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}"
             )
-        scenario = f.get("scenario")
+        scenario = root.get("scenario")
         if isinstance(scenario, h5py.Dataset):  # schema 3: a dataset holds text of any size
             attrs["scenario"] = _attr(scenario[()])
         tables: List[Dict[str, Any]] = []
-        for name in sorted(f.keys(), key=table_sort_key):
-            group = f[name]
+        for name in sorted(root.keys(), key=table_sort_key):
+            group = root[name]
             if not isinstance(group, h5py.Group):
                 continue
             order = _attr(group.attrs.get("columns", ""))

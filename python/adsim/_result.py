@@ -476,14 +476,20 @@ class Result:
         )
 
 
-def load(path: PathLike) -> Result:
+def load(path: PathLike) -> Any:
     """Reads a result file written by :func:`adsim.run` (``out=``), :meth:`Result.save`
     or ``adsim run -o``. Pure Python (h5py): no compiled code is involved.
+    A sweep file (``adsim.sweep(output=...)``, ``adsim sweep -o``) gives an
+    :class:`adsim.Sweep` that reads each run's result only when asked.
 
     Raises :class:`adsim.IoError` if the file cannot be read and
     :class:`adsim.DataError` if it is not an adsim result file or is damaged
     (e.g. cut short); h5py's own exceptions do not escape.
     """
+    from ._sweep import is_sweep_file, load_sweep  # the sweep module imports this one
+
+    if is_sweep_file(path):
+        return load_sweep(path)
     raw = read_raw(path)
     for needed in ("aggregates", "campaigns"):
         if needed not in {t["name"] for t in raw["tables"]}:

@@ -9,6 +9,7 @@
 //    controllers) and the trampoline that runs a Python controller;
 //  - review.cc: the Python reviewer of held actions;
 //  - detect.cc: adsim.detect, the named detectors over a CSV series;
+//  - sweep.cc: many runs on C++ threads with the GIL released;
 //  - errors.cc: the C++ error hierarchy as adsim.Error and its subclasses;
 //  - gil.h, conversions.*: GIL-safe ownership and shared value conversions.
 // Everything else (DataFrames, KPIs, the Snapshot and Action classes, argument
@@ -31,4 +32,5 @@ PYBIND11_MODULE(_adsim, m) {
   bindings::BindControllers(m);
   bindings::BindRun(m);
   bindings::BindDetect(m);
+  bindings::BindSweep(m);
 }

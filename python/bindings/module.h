@@ -51,4 +51,7 @@ void BindDetect(py::module_& m);
 // run.cc: running and validating scenarios.
 void BindRun(py::module_& m);
 
+// sweep.cc: many runs on C++ threads (core/sweep.h).
+void BindSweep(py::module_& m);
+
 }  // namespace adsim::bindings

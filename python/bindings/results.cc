@@ -132,7 +132,19 @@ py::dict ResultsToPython(Results&& r) {
   return out;
 }
 
+py::bytes ResultsImage(const py::dict& raw) {
+  const Results r = ResultsFromPython(raw);
+  std::vector<unsigned char> image;
+  {
+    py::gil_scoped_release release;
+    image = ResultsFileImage(r);
+  }
+  return {reinterpret_cast<const char*>(image.data()), image.size()};
+}
+
 void BindResults(py::module_& m) {
+  m.def("results_image", &ResultsImage, py::arg("raw"),
+        "The bytes of the HDF5 file write_results would write (built in memory).");
   m.def("write_results", &WriteResults, py::arg("raw"), py::arg("path"),
         "Writes a raw result layout to HDF5 (temporary file, then rename).");
   m.def("format_summary", &Summary, py::arg("raw"), "The KPI summary printed by `adsim run`.");

@@ -1,0 +1,127 @@
+"""Sweep throughput: runs per second of a one-day scenario on 1 and 2 C++
+threads and through a 2-worker Dask LocalCluster, memory per run, and the
+overhead per run (setup + summary + write) against the run itself. Prints
+Markdown (docs/sweeps.md, "Benchmarks", shows a measurement).
+
+    .venv/bin/python bench/sweep_benchmark.py [--runs 8] [--scenario bench/scenarios/reference.yaml]
+                                              [--duration 1d] [--no-dask]
+
+The scenario's duration is replaced by --duration (one day by default).
+Speed-up needs two idle cores: on a shared, loaded machine it measures the
+load as much as adsim; rerun it on a quiet machine before quoting it.
+Needs the adsim package (scripts/setup.sh installs it into .venv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import tempfile
+import time
+from typing import Any, Dict, List
+
+import numpy as np
+import yaml
+
+import adsim
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def peak_rss_mib() -> float:
+    """The process's peak resident memory (VmHWM), MiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def result_mib(result: adsim.Result) -> float:
+    """Memory the numpy arrays of one result hold, MiB."""
+    total = 0
+    for name in result.tables:
+        for column in result.raw(name).values():
+            total += column.nbytes if column.dtype != object else sum(len(str(v)) + 49 for v in column)
+    return total / 2**20
+
+
+def timed_sweep(scenario: Dict[str, Any], runs: int, **options: Any) -> Dict[str, Any]:
+    start = time.perf_counter()
+    swept = adsim.sweep(scenario, seeds=runs, progress=False, **options)
+    elapsed = time.perf_counter() - start
+    return {"sweep": swept, "elapsed": elapsed, "runs_per_second": runs / elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=8)
+    parser.add_argument("--scenario", default=str(ROOT / "bench" / "scenarios" / "reference.yaml"))
+    parser.add_argument("--duration", default="1d")
+    parser.add_argument("--no-dask", action="store_true")
+    args = parser.parse_args()
+    with open(args.scenario) as handle:
+        scenario = yaml.safe_load(handle)
+    scenario["duration"] = args.duration
+
+    # One run alone: its engine time (wall_time_s) and result size.
+    single = adsim.run(scenario, seed=1)
+    engine_seconds = float(single.attrs["wall_time_s"])
+    opportunities = int(single.attrs.get("opportunities", 0))
+
+    rows: List[List[str]] = []
+    one = timed_sweep(scenario, args.runs, workers=1)
+    two = timed_sweep(scenario, args.runs, workers=2)
+    assert one["sweep"].runs["fingerprint"].tolist() == two["sweep"].runs["fingerprint"].tolist()
+    rows.append(["1 thread", f"{one['runs_per_second']:.3f}", "1.00"])
+    rows.append(["2 threads", f"{two['runs_per_second']:.3f}", f"{two['runs_per_second'] / one['runs_per_second']:.2f}"])
+    if not args.no_dask:
+        import distributed
+
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+            client.run(lambda: __import__("adsim"))  # import on the workers before timing
+            dask = timed_sweep(scenario, args.runs, client=client)
+        assert dask["sweep"].runs["fingerprint"].tolist() == one["sweep"].runs["fingerprint"].tolist()
+        rows.append(["Dask LocalCluster, 2 worker processes", f"{dask['runs_per_second']:.3f}",
+                     f"{dask['runs_per_second'] / one['runs_per_second']:.2f}"])
+
+    # Overhead per run, on one thread: the sweep's time per run against the
+    # engine's own time for the same runs (each result's wall_time_s), keeping
+    # the results in memory, then writing the sweep file.
+    before = peak_rss_mib()
+    kept = timed_sweep(scenario, args.runs, workers=1, keep="results")
+    after = peak_rss_mib()
+    engine = float(np.mean([float(kept["sweep"].result(r).attrs["wall_time_s"]) for r in range(args.runs)]))
+    per_run = kept["elapsed"] / args.runs
+    with tempfile.TemporaryDirectory() as folder:
+        written = timed_sweep(scenario, args.runs, workers=1, output=os.path.join(folder, "sweep.h5"))
+        file_mib = os.path.getsize(os.path.join(folder, "sweep.h5")) / 2**20
+        loaded = adsim.load(os.path.join(folder, "sweep.h5"))
+        engine_written = float(np.mean([float(loaded.result(r).attrs["wall_time_s"]) for r in range(args.runs)]))
+    per_run_written = written["elapsed"] / args.runs
+
+    print(f"Scenario {pathlib.Path(args.scenario).name}, duration {args.duration} "
+          f"({opportunities:,} opportunities per run), {args.runs} runs per measurement, "
+          f"{os.cpu_count()} cores.\n")
+    print("| sweep | runs per second | speed-up over 1 thread |")
+    print("|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print()
+    print("| per run | value |")
+    print("|---|---|")
+    print(f"| keep=\"results\": sweep time per run / engine time of the run | {per_run:.3f} s / {engine:.3f} s "
+          f"(overhead {per_run - engine:+.3f} s, {100 * (per_run - engine) / engine:+.1f}%) |")
+    print(f"| output=FILE: sweep time per run / engine time of the run | {per_run_written:.3f} s / "
+          f"{engine_written:.3f} s (overhead {per_run_written - engine_written:+.3f} s, "
+          f"{100 * (per_run_written - engine_written) / engine_written:+.1f}%) |")
+    print(f"| size in the sweep file | {file_mib / args.runs:.2f} MiB |")
+    print(f"| result in memory (keep=\"results\": numpy arrays) | {result_mib(single):.2f} MiB |")
+    print(f"| peak RSS growth of a keep=\"results\" sweep, per run | {(after - before) / args.runs:.2f} MiB |")
+    print(f"\n(single run alone: engine {engine_seconds:.3f} s)")
+
+
+if __name__ == "__main__":
+    main()

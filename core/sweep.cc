@@ -1,0 +1,119 @@
+// See core/sweep.h.
+#include "core/sweep.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <string>
+#include <thread>
+
+#include "core/engine.h"
+#include "core/error.h"
+
+namespace adsim {
+
+std::vector<Results> RunSweep(const std::vector<SweepRun>& runs, const SweepOptions& options) {
+  if (options.workers < 1) throw ConfigError("a sweep needs at least 1 worker, got " + std::to_string(options.workers));
+  std::vector<Results> results(runs.size());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::condition_variable changed;
+  size_t done = 0;
+  size_t running_workers = 0;
+  std::exception_ptr failure;
+  size_t failed_run = 0;
+
+  const auto fail = [&](size_t index, std::exception_ptr error) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!failure) {
+      failure = std::move(error);
+      failed_run = index;
+    }
+    stop = true;
+  };
+  const auto work = [&]() {
+    for (;;) {
+      if (stop || (options.cancel && *options.cancel)) break;
+      const size_t index = next.fetch_add(1);
+      if (index >= runs.size()) break;
+      try {
+        RunOptions run_options;
+        run_options.seed = runs[index].seed;
+        run_options.cancel = &stop;
+        results[index] = RunScenario(*runs[index].scenario, run_options);
+      } catch (...) {
+        fail(index, std::current_exception());
+        break;
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      ++done;
+      changed.notify_all();
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    --running_workers;
+    changed.notify_all();
+  };
+
+  const size_t thread_count = std::min<size_t>(static_cast<size_t>(options.workers), std::max<size_t>(runs.size(), 1));
+  std::vector<std::thread> threads;
+  threads.reserve(thread_count);
+  running_workers = thread_count;
+  for (size_t i = 0; i < thread_count; ++i) threads.emplace_back(work);
+  // The calling thread polls (progress, Python's signals) until the workers stop.
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    size_t reported = static_cast<size_t>(-1);
+    while (running_workers > 0) {
+      changed.wait_for(lock, std::chrono::milliseconds(100));
+      if (options.cancel && *options.cancel && !failure) {
+        failure = std::make_exception_ptr(Error("sweep cancelled"));
+        stop = true;
+      }
+      if (options.poll && !failure) {
+        const size_t now = done;
+        lock.unlock();
+        try {
+          options.poll(now);
+        } catch (...) {
+          fail(runs.size(), std::current_exception());
+        }
+        lock.lock();
+        reported = now;
+      }
+    }
+    if (options.poll && !failure && reported != done) {
+      lock.unlock();
+      try {
+        options.poll(done);
+      } catch (...) {
+        fail(runs.size(), std::current_exception());
+      }
+      lock.lock();
+    }
+  }
+  for (auto& thread : threads) thread.join();
+  if (failure) {
+    if (failed_run >= runs.size()) std::rethrow_exception(failure);  // from poll or the cancel flag
+    const std::string which =
+        "sweep run " + std::to_string(failed_run) + " (seed " + std::to_string(runs[failed_run].seed) + "): ";
+    try {
+      std::rethrow_exception(failure);
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const DataError& e) {
+      throw DataError(which + e.what());
+    } catch (const IoError& e) {
+      throw IoError(which + e.what());
+    } catch (const InvariantError& e) {
+      throw InvariantError(which + e.what());
+    } catch (const Error& e) {
+      throw Error(which + e.what());
+    }
+  }
+  return results;
+}
+
+}  // namespace adsim
