@@ -21,6 +21,7 @@ namespace {
 // One line per command; python/adsim/commands/NAME.py implements it.
 constexpr const char* kPythonCommands[] = {
     "catalog",
+    "risk",
 };
 
 }  // namespace

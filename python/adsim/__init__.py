@@ -30,6 +30,7 @@ from ._controller import (  # noqa: E402
 )
 from ._result import Result, load  # noqa: E402
 from ._review import HeldAction  # noqa: E402
+from ._risk import RiskReport, WhatIfReport, compare_plans, risk, what_if  # noqa: E402
 from ._run import components, default_scenario, run, validate  # noqa: E402
 
 __version__: str = _adsim.__version__
@@ -42,6 +43,11 @@ __all__ = [
     "run",
     "load",
     "validate",
+    "risk",
+    "what_if",
+    "compare_plans",
+    "RiskReport",
+    "WhatIfReport",
     "default_scenario",
     "components",
     "register_controller",
