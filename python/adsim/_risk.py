@@ -454,6 +454,8 @@ def risk(
     for name in names:
         k = kpis[kpis["campaign"] == name]
         goal = str(k["goal"].iloc[0])
+        never: List[str] = []  # events counted 0 times (overspend aside: zero by construction)
+        always: List[str] = []
         for event in ("overspend", "miss_goal", "under_delivery", "exhausted", "exhausted_before"):
             note = ""
             if event == "miss_goal" and goal == "none":
@@ -467,19 +469,23 @@ def risk(
             lo, hi = wilson_interval(count, n, confidence)
             if count == 0:
                 bound = zero_count_bound(n, confidence)
-                note = note or (f"0 of {n} runs: the true probability can still be up to {bound:.3f} "
-                                f"(rule of three: 3/N = {3 / n:.3f})")
+                note = note or f"0/{n}: p < {bound:.3f} at {confidence:.0%} (rule of three, 3/N = {3 / n:.3f})"
                 if event != "overspend":
-                    warnings.append(f"{name}: P({event}) estimated 0 from {n} runs; with {confidence:.0%} confidence "
-                                    f"it is below {bound:.3f} (about 3/N); more runs are needed to resolve "
-                                    f"smaller probabilities")
+                    never.append(event)
             elif count == n:
                 bound = zero_count_bound(n, confidence)
-                note = f"{n} of {n} runs: the true probability can still be as low as {1 - bound:.3f}"
-                warnings.append(f"{name}: P({event}) estimated 1 from {n} runs; it can be as low as "
-                                f"{1 - bound:.3f} ({confidence:.0%})")
+                note = f"{n}/{n}: p > {1 - bound:.3f} at {confidence:.0%} (rule of three)"
+                always.append(event)
             probability_rows.append({"campaign": name, "event": event, "count": count, "runs": n, "p": p,
                                      "lo": lo, "hi": hi, "se": math.sqrt(p * (1 - p) / n), "note": note})
+        bound = zero_count_bound(n, confidence)
+        if never:
+            warnings.append(f"{name}: P({', '.join(never)}) estimated 0 from {n} runs; with {confidence:.0%} "
+                            f"confidence each is below {bound:.3f} (about 3/N = {3 / n:.3f}); resolving a "
+                            f"probability p needs N well above 3/p")
+        if always:
+            warnings.append(f"{name}: P({', '.join(always)}) estimated 1 from {n} runs; each can still be as low "
+                            f"as {1 - bound:.3f} ({confidence:.0%})")
         # The share of days (a mean over runs of each run's share: runs are independent, days are not).
         share = k["share_before"].astype(float).to_numpy()
         mean_share = float(np.nanmean(share)) if np.isfinite(share).any() else math.nan
@@ -494,6 +500,9 @@ def risk(
     quantile_rows = []
     for name in names:
         k = kpis[kpis["campaign"] == name]
+        thin: List[str] = []
+        extreme: List[str] = []
+        thin_runs = 0
         for metric, bad in _BAD_DIRECTION.items():
             values = k[metric].to_numpy(dtype=float)
             finite = values[np.isfinite(values)]
@@ -510,12 +519,17 @@ def risk(
                 row["note"] = ""
             quantile_rows.append(row)
             if tail < _MIN_TAIL_RUNS:
-                warnings.append(f"{name}: CVaR{alpha * 100:g} of {metric} averages only {tail} run(s) (alpha x N = "
-                                f"{alpha * n:g}); at least {_MIN_TAIL_RUNS} are needed for a stable tail mean, "
-                                f"i.e. N >= {math.ceil(_MIN_TAIL_RUNS / alpha)}")
+                thin.append(metric)
+                thin_runs = tail
             if len(finite) and (min(quantiles) * len(finite) < 1 or (1 - max(quantiles)) * len(finite) < 1):
-                warnings.append(f"{name}: the {min(quantiles):g}/{max(quantiles):g} quantiles of {metric} are the "
-                                f"extreme run(s) of {len(finite)}: more runs are needed to estimate them")
+                extreme.append(metric)
+        if thin:
+            warnings.append(f"{name}: CVaR{alpha * 100:g} of {', '.join(thin)} averages only {thin_runs} run(s) "
+                            f"(alpha x N = {alpha * n:g}); at least {_MIN_TAIL_RUNS} are needed for a stable tail "
+                            f"mean, i.e. N >= {math.ceil(_MIN_TAIL_RUNS / alpha)}")
+        if extreme:
+            warnings.append(f"{name}: the {min(quantiles):g}/{max(quantiles):g} quantiles of {', '.join(extreme)} are "
+                            f"the extreme runs: more runs are needed to estimate them")
     quantile_frame = pd.DataFrame(quantile_rows)
     # The worst runs: by the goal's metric, else conversions.
     worst_rows = []
