@@ -42,7 +42,7 @@ _MIN_TAIL_RUNS = 10
 
 def _load_scenario_dict(scenario: ScenarioLike) -> Dict[str, Any]:
     """The scenario as a dict (to apply patches): a file is read as YAML (JSON is YAML)."""
-    import yaml
+    import yaml  # type: ignore[import]  # no stubs in Debian (types-PyYAML is not packaged)
 
     from ._run import _scenario_args, default_scenario
 
