@@ -24,6 +24,7 @@ constexpr const char* kPythonCommands[] = {
     "regress",
     "report",
     "sweep",
+    "risk",
 };
 
 }  // namespace

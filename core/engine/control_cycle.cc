@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "core/error.h"
+#include "core/pacing_target.h"
 
 namespace adsim::engine {
 
@@ -121,6 +122,11 @@ void ControlCycle::Run(SimTime now) {
     } catch (...) {
       RethrowWithContext("controller", controller.name, controller.where, file, now);
     }
+    // A pacing controller reports the target it steered to (core/pacing_target.h).
+    PacingTarget target;
+    const auto* source = dynamic_cast<const PacingTargetSource*>(controller.controller.get());
+    if (source && source->LastPacingTarget(&target) && target.campaign >= 0 && target.campaign < state_.num_campaigns)
+      recorder_.RecordPacingTarget(now, controller.name, target, snapshot.campaigns[target.campaign]);
     for (const Action& action : actions) applier_.Apply(now, controller.name, controller.priority, action);
   }
   experiments_.UpdateWindows(snapshot, now);

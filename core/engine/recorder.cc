@@ -3,6 +3,7 @@
 #include "core/engine/recorder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <variant>
 
 #include "core/guardrails.h"
@@ -92,6 +93,24 @@ Recorder::Recorder(const RunState& state, Results* results)
   daily_.total_budget = &daily.Real("total_budget", "currency", "total budget at the end of the day (inf = none)");
   daily_.spend = &daily.Real("spend", "currency", "spend during the day");
   daily_.spend_total = &daily.Real("spend_total", "currency", "spend since the start, at the end of the day");
+  daily_.budget_exhausted =
+      &daily.Int("budget_exhausted", "us",
+                 "first time in the day the campaign's remaining budget (daily or total) could not pay the bid it "
+                 "wanted, from the ledger; -1 if it always could");
+  Table& pacing = results->Add("pacing_target",
+                               "Per control cycle x paced campaign: the spend a pacing controller "
+                               "aimed at and the spend at that time");
+  pacing_.time = &pacing.Int("time", "us", "time of the control cycle");
+  pacing_.campaign = &pacing.Int("campaign", "index", "the paced campaign");
+  pacing_.controller = &pacing.Text("controller", "label or registered name of the controller");
+  pacing_.scope = &pacing.Text("scope",
+                               "day (spend today against today's plan) or flight (spend since the start "
+                               "against the total budget)");
+  pacing_.target_spend =
+      &pacing.Real("target_spend", "currency", "cumulative spend (today's or the flight's) the controller aimed at");
+  pacing_.spend = &pacing.Real("spend", "currency", "actual cumulative spend (today's or the flight's) at that time");
+  pacing_.budget = &pacing.Real("budget", "currency", "what is paced: today's plan or the total budget");
+  pacing_.target_share = &pacing.Real("target_share", "ratio", "target_spend / budget");
   if (scenario.recording.events) {
     Table& events = results->Add("events", "Opportunity-level log (recording.events)");
     events_.time = &events.Int("time", "us", "");
@@ -220,7 +239,20 @@ void Recorder::CloseDay(SimTime day_start) {
     daily_.total_budget->push_back(Ledger::ToUnits(runtime.ledger.total_budget()));
     daily_.spend->push_back(MicrosToUnits(runtime.ledger.spend_today()));
     daily_.spend_total->push_back(MicrosToUnits(runtime.ledger.spend_total()));
+    daily_.budget_exhausted->push_back(runtime.budget_exhausted_today);
   }
+}
+
+void Recorder::RecordPacingTarget(SimTime now, const std::string& controller, const PacingTarget& target,
+                                  const CampaignState& campaign) {
+  pacing_.time->push_back(now);
+  pacing_.campaign->push_back(target.campaign);
+  pacing_.controller->push_back(controller);
+  pacing_.scope->push_back(target.flight ? "flight" : "day");
+  pacing_.target_spend->push_back(target.target_spend);
+  pacing_.spend->push_back(target.flight ? campaign.spend_total : campaign.spend_today);
+  pacing_.budget->push_back(target.budget);
+  pacing_.target_share->push_back(target.budget > 0 ? target.target_spend / target.budget : std::nan(""));
 }
 
 }  // namespace adsim::engine

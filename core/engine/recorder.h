@@ -1,5 +1,5 @@
 // The recorder: the schema of every table written while the run goes
-// (aggregates, market, actions, conversions, alerts, daily, and the optional
+// (aggregates, market, actions, conversions, alerts, daily, pacing_target, and the optional
 // opportunity-level events), and one Record* hook per kind of row. It only
 // listens: nothing in the run reads back what it wrote. It keeps its own copy
 // of the counters at the last bucket boundary, to write per-bucket rows.
@@ -14,6 +14,7 @@
 
 #include "core/engine/run_state.h"
 #include "core/guardrails.h"
+#include "core/pacing_target.h"
 #include "core/results.h"
 #include "core/strategy.h"
 
@@ -47,6 +48,10 @@ class Recorder {
   void RecordConversion(const PendingConversion& conversion, SimTime arrival, bool reported);
   void RecordAlert(const Alert& alert);
   void RecordAction(SimTime now, const std::string& controller, const Action& action, const ActionOutcome& outcome);
+  // One pacing_target row: what a controller reported after its OnCycle, with
+  // the campaign's spend as the controller saw it in the snapshot.
+  void RecordPacingTarget(SimTime now, const std::string& controller, const PacingTarget& target,
+                          const CampaignState& campaign);
   // The aggregates and market rows of the bucket that ends now.
   void FlushBucket(SimTime bucket_start);
   // One daily row per campaign for the day that started at `day_start`.
@@ -88,8 +93,14 @@ class Recorder {
   } alerts_{};
   struct {
     std::vector<int64_t>*day_start, *campaign;
+    std::vector<int64_t>* budget_exhausted;
     std::vector<double>*daily_budget, *max_daily_budget, *total_budget, *spend, *spend_total;
   } daily_{};
+  struct {
+    std::vector<int64_t>*time, *campaign;
+    std::vector<std::string>*controller, *scope;
+    std::vector<double>*target_spend, *spend, *budget, *target_share;
+  } pacing_{};
   struct {
     std::vector<int64_t>*time, *channel, *segment, *user, *winner, *creative, *slot, *click, *bidders;
     std::vector<double>*top_competing, *price, *propensity;

@@ -83,8 +83,14 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     }
     const int cell = state_.Cell(campaign, channel_segment, creative);
     ++state_.total[cell].requests;
-    const Micros remaining = std::min(runtime.ledger.Remaining(), account_left);
-    if (remaining <= 0) continue;
+    // The campaign's own budget runs out when it can no longer pay the bid it
+    // wants (or anything at all); the account cap is not the campaign's budget.
+    const Micros campaign_left = runtime.ledger.Remaining();
+    const Micros remaining = std::min(campaign_left, account_left);
+    if (remaining <= 0) {
+      if (campaign_left <= 0 && runtime.budget_exhausted_today < 0) runtime.budget_exhausted_today = opportunity.time;
+      continue;
+    }
     request.creative = creative;
     double bid =
         (campaign == state_.oracle_campaign ? OracleBid(campaign, cell, channel_segment, opportunity, click_billing)
@@ -93,7 +99,10 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     if (!(bid > 0)) continue;
     const GuardrailSpec& guardrails = state_.scenario.campaigns[campaign].guardrails;
     if (bid > guardrails.max_bid) bid = guardrails.max_bid;
-    const Micros bid_micros = std::min(UnitsToMicrosFloor(bid), remaining);
+    const Micros wanted_micros = UnitsToMicrosFloor(bid);
+    if (wanted_micros > campaign_left && runtime.budget_exhausted_today < 0)
+      runtime.budget_exhausted_today = opportunity.time;
+    const Micros bid_micros = std::min(wanted_micros, remaining);
     if (bid_micros <= 0) continue;
     bid = MicrosToUnits(bid_micros);
     // On click-billed channels the floor is a reserve price per click.
@@ -194,6 +203,7 @@ void RunLoop::StartDay(SimTime now) {
     runtime.ledger.StartDay();
     runtime.state.spend_today = 0;
     runtime.max_daily_budget_today = runtime.ledger.daily_budget();
+    runtime.budget_exhausted_today = -1;
   }
   state_.day_base = state_.total;
   if (now + kMicrosPerDay < state_.scenario.duration) state_.Push(now + kMicrosPerDay, EventKind::kDayStart, 0);

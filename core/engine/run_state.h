@@ -86,6 +86,9 @@ struct CampaignRuntime {
   double cycle_bid = 0, cycle_daily = 0, cycle_total = 0;
   std::vector<double> cycle_modifier;
   Micros max_daily_budget_today = Ledger::kNone;
+  // First time today the campaign's own budget (its ledger's remaining daily
+  // or total amount) could not pay the bid it wanted: -1 while it could.
+  SimTime budget_exhausted_today = -1;
 };
 
 // Creative fatigue of one (campaign, segment, creative), truth kept by the

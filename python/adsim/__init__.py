@@ -32,6 +32,7 @@ from ._catalog import Catalog, catalog  # noqa: E402
 from ._detect import detect, detectors  # noqa: E402
 from ._result import Result, load  # noqa: E402
 from ._review import HeldAction  # noqa: E402
+from ._risk import RiskReport, WhatIfReport, compare_plans, risk, what_if  # noqa: E402
 from ._run import components, default_scenario, run, validate  # noqa: E402
 from ._sweep import Sweep, sweep  # noqa: E402
 
@@ -47,6 +48,11 @@ __all__ = [
     "Sweep",
     "load",
     "validate",
+    "risk",
+    "what_if",
+    "compare_plans",
+    "RiskReport",
+    "WhatIfReport",
     "default_scenario",
     "components",
     "catalog",

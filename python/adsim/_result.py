@@ -191,7 +191,8 @@ class Result:
             cname, values = c["name"], c["data"]
             out[cname] = values
             if c["unit"] == "us" and values.dtype.kind in "iu":
-                out[cname + "_at"] = start + pd.to_timedelta(values.astype(np.int64), unit="us")
+                at = start + pd.to_timedelta(values.astype(np.int64), unit="us")
+                out[cname + "_at"] = at.where(values >= 0)  # -1 (never, pending) has no calendar time: NaT
             if name in _DICTIONARIES:
                 continue
             if cname in _NAMED_INDEX and values.dtype.kind in "iu":
@@ -236,6 +237,32 @@ class Result:
     def daily(self) -> pd.DataFrame:
         """Per day x campaign budget and spend (the ledger)."""
         return self.table("daily")
+
+    def pacing_target(self, campaign: Union[None, int, str] = None) -> pd.DataFrame:
+        """The pacing target curve the controllers used: per control cycle x paced campaign, the
+        cumulative spend aimed at (``target_spend``, ``target_share`` of ``budget``) and the actual
+        ``spend`` then; ``scope`` is ``day`` (today's spend against today's plan) or ``flight``.
+
+        `campaign` (an index or a name) keeps one campaign's rows; None keeps all. Empty when no
+        controller reported a target (only pacing controllers such as pid_pacing do), and for files
+        written before schema 4, which did not record it.
+        """
+        if "pacing_target" not in self._by_name:
+            df = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+                ("time", "int64"), ("campaign", "int64"), ("controller", object), ("scope", object),
+                ("target_spend", float), ("spend", float), ("budget", float), ("target_share", float))})
+        else:
+            df = self.table("pacing_target")
+        if campaign is None:
+            return df
+        names = self._names("campaigns")
+        if isinstance(campaign, str):
+            if campaign not in names:
+                raise KeyError(f"pacing_target: no campaign '{campaign}'; campaigns: {', '.join(names)}")
+            campaign = names.index(campaign)
+        elif not 0 <= int(campaign) < len(names):
+            raise KeyError(f"pacing_target: campaign index {campaign} out of range 0..{len(names) - 1}")
+        return df[df["campaign"] == int(campaign)].reset_index(drop=True)
 
     @property
     def events(self) -> Optional[pd.DataFrame]:

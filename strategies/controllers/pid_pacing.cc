@@ -33,13 +33,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/pacing_target.h"
 #include "core/registry.h"
 #include "strategies/lib/traffic_curve.h"
 
 namespace adsim::controllers {
 namespace {
 
-class PidPacing final : public Controller {
+class PidPacing final : public Controller, public PacingTargetSource {
  public:
   PidPacing(const BuildContext& ctx)
       : scenario_(*ctx.scenario),
@@ -55,6 +56,7 @@ class PidPacing final : public Controller {
 
   void OnCycle(const Snapshot& snap, int campaign, std::vector<Action>* actions) override {
     const CampaignState& st = snap.campaigns[campaign];
+    has_target_ = false;
     if (reference_bid_ <= 0) reference_bid_ = st.initial_bid;
     // A spent total budget ends the flight: raising the bid would buy nothing.
     if (std::isfinite(st.total_budget) && st.spend_total >= st.total_budget) return;
@@ -79,6 +81,7 @@ class PidPacing final : public Controller {
       }
       if (plan <= 0) return;  // the lifetime plan leaves nothing for today
       e = (target - st.spend_today) / plan;
+      SetTarget(campaign, false, target, plan);
     } else if (total) {
       if (st.total_budget <= 0) return;
       // In units of an average day's budget, so the gains mean the same as
@@ -86,6 +89,7 @@ class PidPacing final : public Controller {
       const double day_budget = st.total_budget * static_cast<double>(kMicrosPerDay) /
                                 static_cast<double>(std::max<SimTime>(scenario_.duration, kMicrosPerDay));
       e = (st.total_budget * flight_.Share(snap.time) - st.spend_total) / day_budget;
+      SetTarget(campaign, true, st.total_budget * flight_.Share(snap.time), st.total_budget);
     } else {
       return;  // nothing to pace
     }
@@ -114,7 +118,17 @@ class PidPacing final : public Controller {
     if (std::fabs(a.value - st.bid) > 1e-9 * std::max(1.0, st.bid)) actions->push_back(a);
   }
 
+  bool LastPacingTarget(PacingTarget* target) const override {
+    if (has_target_) *target = target_;
+    return has_target_;
+  }
+
  private:
+  void SetTarget(int campaign, bool flight, double target_spend, double budget) {
+    target_ = {campaign, flight, target_spend, budget};
+    has_target_ = true;
+  }
+
   const PublicScenario& scenario_;
   double kp_, ki_, kd_, min_mult_, max_mult_, integral_limit_;
   bool even_, pace_total_;
@@ -122,6 +136,8 @@ class PidPacing final : public Controller {
   double reference_bid_ = 0;
   double integral_ = 0, prev_error_ = 0;
   bool has_prev_ = false;
+  PacingTarget target_;  // the target of the last OnCycle, for the result's pacing_target table
+  bool has_target_ = false;
 };
 
 ADSIM_REGISTER_CONTROLLER(

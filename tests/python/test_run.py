@@ -114,7 +114,7 @@ def test_attrs(small_result):
     for key in ("adsim_version", "schema_version", "boost_version", "seed", "scenario", "fingerprint",
                 "wall_time_s", "opportunities", "start", "duration_us", "bucket_us", "control_cycle_us"):
         assert key in a, key
-    assert a["schema_version"] == adsim.SCHEMA_VERSION == 3
+    assert a["schema_version"] == adsim.SCHEMA_VERSION == 4
     assert a["adsim_version"] == adsim.__version__
     assert len(a["fingerprint"]) == 16
     assert json.loads(a["scenario"])["name"] == "small"  # a dict is run as its JSON text

@@ -131,5 +131,68 @@ TEST(PidPacing, PacesALifetimeBudgetAlongTheWeeksTraffic) {
   EXPECT_GT(LifetimeGap(even, RunScenario(even), 700, 168), 0.03);
 }
 
+// The pacing_target table: the curve the controller steered to, as it saw it.
+TEST(PidPacing, RecordsItsDailyTargetCurveAndTheSpendItSaw) {
+  const Scenario sc = test::Parse(PacingScenario("    controllers: [pid_pacing]\n"));
+  const Results r = RunScenario(sc);
+  const auto& time = test::Col<int64_t>(r, "pacing_target", "time");
+  const auto& campaign = test::Col<int64_t>(r, "pacing_target", "campaign");
+  const auto& scope = test::Col<std::string>(r, "pacing_target", "scope");
+  const auto& share = test::Col<double>(r, "pacing_target", "target_share");
+  const auto& target = test::Col<double>(r, "pacing_target", "target_spend");
+  const auto& budget = test::Col<double>(r, "pacing_target", "budget");
+  const auto& spend = test::Col<double>(r, "pacing_target", "spend");
+  // One row per control cycle: 4 days x 96 cycles of 15 minutes.
+  ASSERT_EQ(time.size(), 4u * 96u);
+  const auto cum = TrafficCurve(sc);
+  // Spend per hour bucket, to rebuild the spend the controller saw at hh:00.
+  const auto& bucket = test::Col<int64_t>(r, "aggregates", "bucket_start");
+  const auto& bucket_spend = test::Col<double>(r, "aggregates", "spend");
+  for (size_t i = 0; i < time.size(); ++i) {
+    EXPECT_EQ(campaign[i], 0);
+    EXPECT_EQ(scope[i], "day");
+    EXPECT_EQ(budget[i], 150.0);  // today's plan: the daily budget (no total budget)
+    EXPECT_NEAR(target[i], 150.0 * share[i], 1e-9);
+    if (time[i] % kMicrosPerHour != 0) continue;
+    // At hh:00 the target share is the day's expected traffic before hh:00:
+    // cum[h - 1] (0 at midnight), the documented curve.
+    const int hour = static_cast<int>((time[i] / kMicrosPerHour) % 24);
+    // (TrafficCurve divides by 24; the hour_of_day weights sum to cum[23] x 24.)
+    EXPECT_NEAR(share[i], hour == 0 ? 0.0 : cum[hour - 1] / cum[23], 1e-12) << "t " << time[i];
+    // The spend column is today's spend at the cycle: the hourly buckets of
+    // the day before hh:00, summed (exact to the micro).
+    const int64_t day_begin = time[i] - time[i] % kMicrosPerDay;
+    double expected = 0;
+    for (size_t b = 0; b < bucket.size(); ++b)
+      if (bucket[b] >= day_begin && bucket[b] < time[i]) expected += bucket_spend[b];
+    EXPECT_NEAR(spend[i], expected, 1e-6) << "t " << time[i];
+  }
+}
+
+TEST(PidPacing, NoPacingControllerNoTargetRows) {
+  const Results r = RunScenario(test::Parse(PacingScenario("")));
+  EXPECT_TRUE(test::Col<int64_t>(r, "pacing_target", "time").empty());
+}
+
+TEST(PidPacing, RecordsTheFlightTargetWithOnlyATotalBudget) {
+  const Scenario sc = test::Parse(LifetimeScenario("    controllers: [pid_pacing]\n"));
+  const Results r = RunScenario(sc);
+  const auto& scope = test::Col<std::string>(r, "pacing_target", "scope");
+  const auto& share = test::Col<double>(r, "pacing_target", "target_share");
+  const auto& budget = test::Col<double>(r, "pacing_target", "budget");
+  // One row per cycle until the total is spent (the controller stops pacing then).
+  ASSERT_LE(scope.size(), 7u * 96u);
+  ASSERT_GT(scope.size(), 6u * 96u);
+  for (size_t i = 0; i < scope.size(); ++i) {
+    EXPECT_EQ(scope[i], "flight");
+    EXPECT_EQ(budget[i], 700.0);
+    if (i > 0) {
+      EXPECT_GE(share[i], share[i - 1]);  // a cumulative share never goes down
+    }
+  }
+  EXPECT_EQ(share.front(), 0.0);  // nothing is due at t = 0
+  EXPECT_GT(share.back(), 0.95);  // nearly all of the flight's traffic is behind the last row
+}
+
 }  // namespace
 }  // namespace adsim
