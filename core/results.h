@@ -12,7 +12,7 @@
 
 namespace adsim {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 const char* AdsimVersion();
 std::string BoostVersion();
 

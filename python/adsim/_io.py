@@ -20,7 +20,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 #: Schema versions this reader understands (3 keeps the scenario text in the
 #: root dataset ``scenario``, older versions in the file attribute ``scenario``).
-SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
+SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3, 4)
 
 #: Tables in the order the engine produces them; other tables follow by name.
 TABLE_ORDER = (

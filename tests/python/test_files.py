@@ -79,7 +79,7 @@ def test_file_readable_with_h5py_only(small_result, tmp_path):
     proc = subprocess.run([exe, "-I", "-c", _H5PY_ONLY, path], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     rep = json.loads(proc.stdout)
-    assert rep["schema_version"] == 3
+    assert rep["schema_version"] == 4
     assert rep["seed"] == str(small_result.seed)
     assert {"aggregates", "market", "actions", "conversions", "daily", "campaigns", "channels", "segments",
             "creatives", "truth_rates", "truth_shocks"} <= set(rep["tables"])
@@ -262,7 +262,7 @@ def test_scenario_over_64_kib_is_saved_as_a_dataset(small, tmp_path):
     r = adsim.run(yaml_text, out=out)
     loaded = adsim.load(out)
     assert loaded.attrs["scenario"] == yaml_text == r.attrs["scenario"]
-    assert loaded.attrs["schema_version"] == adsim.SCHEMA_VERSION == 3
+    assert loaded.attrs["schema_version"] == adsim.SCHEMA_VERSION == 4
     with h5py.File(out, "r") as f:
         assert "scenario" not in f.attrs
         assert f["scenario"][()].decode() == yaml_text

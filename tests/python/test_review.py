@@ -124,7 +124,7 @@ def test_reviews_round_trip_through_a_file(tmp_path):
     r = adsim.run(_scenario({"latency": "2h", "rule": "approve_below", "max_change": 0.5}), out=path)
     assert list(r.reviews.decision) == ["rejected"]
     back = adsim.load(path)
-    assert back.attrs["schema_version"] == adsim.SCHEMA_VERSION == 3
+    assert back.attrs["schema_version"] == adsim.SCHEMA_VERSION == 4
     assert list(back.reviews.decision) == ["rejected"]
     assert back.attrs["fingerprint"] == r.attrs["fingerprint"]
 
