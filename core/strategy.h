@@ -191,6 +191,13 @@ struct Action {
   double value = 0.0;
   std::string reason;   // free text kept in the actions table
   bool review = false;  // ask for human review: the engine records the action as held and does not apply it
+  // Why it was taken, as data (the actions table's `metric`, `observed` and
+  // `threshold` columns): the quantity the decision looked at (for example
+  // "pacing_error", "cpa", "ctr"), its value as the controller saw it, and the
+  // value it was compared with or aimed at. Empty / NaN when not given.
+  std::string metric;
+  double observed = std::nan("");
+  double threshold = std::nan("");
 };
 
 // Per-opportunity bidder, one instance per campaign.

@@ -57,6 +57,12 @@ Recorder::Recorder(const RunState& state, Results* results)
       "status", "applied, clamped, held (for review, not applied), rejected, or approved (by the reviewer, applied)");
   actions_.note = &actions.Text("note", "why the guardrails clamped, held or rejected it");
   actions_.reason = &actions.Text("reason", "the controller's own explanation");
+  actions_.metric = &actions.Text("metric",
+                                  "the quantity the decision looked at (pacing_error, cpa, ctr, ...); empty if "
+                                  "the controller gave none");
+  actions_.observed = &actions.Real("observed", "", "the value of `metric` the controller saw (NaN if none)");
+  actions_.threshold = &actions.Real(
+      "threshold", "", "the value `observed` was compared with or aimed at: rule threshold, target (NaN if none)");
   Table& conversions =
       results->Add("conversions", "Every conversion the simulated users made (truth), reported or not");
   conversions_.click_time = &conversions.Int("click_time", "us", "time of the click that led to it");
@@ -191,6 +197,9 @@ void Recorder::RecordAction(SimTime now, const std::string& controller, const Ac
   actions_.status->push_back(outcome.approved ? "approved" : ActionStatusName(outcome.status));
   actions_.note->push_back(outcome.note);
   actions_.reason->push_back(action.reason);
+  actions_.metric->push_back(action.metric);
+  actions_.observed->push_back(action.observed);
+  actions_.threshold->push_back(action.threshold);
 }
 
 void Recorder::FlushBucket(SimTime bucket_start) {

@@ -79,8 +79,8 @@ class Recorder {
   } market_{};
   struct {
     std::vector<int64_t>*time, *campaign, *segment, *creative;
-    std::vector<std::string>*controller, *kind, *status, *note, *reason;
-    std::vector<double>*old_value, *requested, *new_value;
+    std::vector<std::string>*controller, *kind, *status, *note, *reason, *metric;
+    std::vector<double>*old_value, *requested, *new_value, *observed, *threshold;
   } actions_{};
   struct {
     std::vector<int64_t>*click_time, *time, *campaign, *channel, *segment, *creative, *user, *reported;

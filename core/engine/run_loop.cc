@@ -8,10 +8,11 @@
 
 namespace adsim::engine {
 
-RunLoop::RunLoop(RunState& state, Recorder& recorder, Experiments& experiments, Shocks& shocks, ControlCycle& cycle,
-                 ActionApplier& applier, UserResponse& response)
+RunLoop::RunLoop(RunState& state, Recorder& recorder, AuctionInsights& insights, Experiments& experiments,
+                 Shocks& shocks, ControlCycle& cycle, ActionApplier& applier, UserResponse& response)
     : state_(state),
       recorder_(recorder),
+      insights_(insights),
       experiments_(experiments),
       shocks_(shocks),
       cycle_(cycle),
@@ -58,6 +59,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
       static_cast<int>(((opportunity.time + state_.scenario.start_offset_in_day) / kMicrosPerHour) % 24);
   request.floor = channel.floor;
   int bidders = 0;
+  bool any_budget_cut = false;  // one of our bids was cut by a remaining budget
   // What the account can still spend on this opportunity: each of our bids
   // takes its capped amount out of it, so that several of our campaigns
   // winning slots of one auction cannot together pass the account cap.
@@ -89,6 +91,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     const Micros remaining = std::min(campaign_left, account_left);
     if (remaining <= 0) {
       if (campaign_left <= 0 && runtime.budget_exhausted_today < 0) runtime.budget_exhausted_today = opportunity.time;
+      insights_.CountBudgetLimited(campaign, opportunity.channel);
       continue;
     }
     request.creative = creative;
@@ -99,28 +102,53 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     if (!(bid > 0)) continue;
     const GuardrailSpec& guardrails = state_.scenario.campaigns[campaign].guardrails;
     if (bid > guardrails.max_bid) bid = guardrails.max_bid;
-    const Micros wanted_micros = UnitsToMicrosFloor(bid);
-    if (wanted_micros > campaign_left && runtime.budget_exhausted_today < 0)
+    const Micros asked_micros = UnitsToMicrosFloor(bid);
+    if (asked_micros > campaign_left && runtime.budget_exhausted_today < 0)
       runtime.budget_exhausted_today = opportunity.time;
-    const Micros bid_micros = std::min(wanted_micros, remaining);
+    const Micros bid_micros = std::min(asked_micros, remaining);
     if (bid_micros <= 0) continue;
+    const bool budget_cut = bid_micros < asked_micros;
     bid = MicrosToUnits(bid_micros);
     // On click-billed channels the floor is a reserve price per click.
-    if (click_billing && bid < channel.floor) continue;
+    if (click_billing && bid < channel.floor) {
+      if (budget_cut) insights_.CountBudgetLimited(campaign, opportunity.channel);
+      continue;
+    }
     double quality = click_billing ? state_.true_ctr[cell] * state_.platform_quality.Multiplier(channel_segment) : 1.0;
     if (click_billing && state_.HasFatigue(cell))
       quality *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
     ++state_.total[cell].bids;
     account_left -= bid_micros;
     ours_[bidders++] = {bid * quality, campaign};
-    our_bid_[campaign] = {cell, bid, bid_micros, quality, creative};
+    our_bid_[campaign] = {cell, bid, bid_micros, quality, creative, budget_cut};
+    any_budget_cut |= budget_cut;
   }
   int won = 0;
+  // Auction insights: how many competitors' ads were shown (filled slots not ours).
+  int competitors_shown = 0;
   if (bidders > 0) {
     double competing[kMaxSlots];  // exponentiated only now that one of ours bids
     for (int j = 0; j < channel.slots; ++j) competing[j] = opportunity.CompetingBid(j);
-    won = RunAuction(channel.auction, channel.slots, click_billing ? 0.0 : channel.floor, competing, channel.slots,
-                     ours_.data(), bidders, auction_work_.data(), wins_);
+    const double auction_floor = click_billing ? 0.0 : channel.floor;
+    won = RunAuction(channel.auction, channel.slots, auction_floor, competing, channel.slots, ours_.data(), bidders,
+                     auction_work_.data(), wins_);
+    if (won > 0 && channel.slots > 1) {
+      // The auction fills min(valid candidates, slots) slots in rank order.
+      int valid = 0;
+      for (int j = 0; j < channel.slots; ++j) valid += competing[j] >= auction_floor && competing[j] > 0 ? 1 : 0;
+      for (int i = 0; i < bidders; ++i) valid += ours_[i].score >= auction_floor && ours_[i].score > 0 ? 1 : 0;
+      competitors_shown = std::min(valid, channel.slots) - won;
+    }
+    if (any_budget_cut) {
+      // A bid the budget cut and that then won no slot is a budget loss.
+      for (int i = 0; i < bidders; ++i) {
+        const int campaign = ours_[i].bidder;
+        if (!our_bid_[campaign].budget_cut) continue;
+        bool won_slot = false;
+        for (int w = 0; w < won; ++w) won_slot |= wins_[w].bidder == campaign;
+        if (!won_slot) insights_.CountBudgetLimited(campaign, opportunity.channel);
+      }
+    }
   }
   bool first_click = false;
   Micros first_price = 0;
@@ -135,6 +163,8 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     const Micros price_micros = std::min(static_cast<Micros>(std::llround(price * kMicrosPerUnit)), ours.bid_micros);
     CellCounters& counters = state_.total[ours.cell];
     ++counters.wins;
+    // Wins come in slot order: slot - w of the slots above this one hold competitors' ads.
+    insights_.CountImpression(campaign, opportunity.channel, slot_win.slot, competitors_shown, slot_win.slot - w);
     UserCounts* const user = experiments_.user_row[campaign];
     if (user) ++user->impressions;
     auto charge = [&] {
@@ -197,6 +227,7 @@ void RunLoop::FinishConversion(const PendingConversion& conversion, SimTime arri
 
 void RunLoop::StartDay(SimTime now) {
   recorder_.CloseDay(state_.day_start);
+  insights_.CloseDay(state_.day_start);
   state_.day_start = now;
   state_.account.StartDay();
   for (auto& runtime : state_.campaigns) {
@@ -303,6 +334,7 @@ void RunLoop::Run() {
   }
   recorder_.FlushBucket(bucket_start);
   recorder_.CloseDay(state_.day_start);
+  insights_.CloseDay(state_.day_start);
   // Nothing is left pending: conversions due after the end were recorded as
   // unreported truth when they were scheduled.
 }

@@ -16,6 +16,7 @@
 
 #include "core/engine/action_applier.h"
 #include "core/engine/auction.h"
+#include "core/engine/auction_insights.h"
 #include "core/engine/control_cycle.h"
 #include "core/engine/experiment_runtime.h"
 #include "core/engine/recorder.h"
@@ -28,8 +29,8 @@ namespace adsim::engine {
 
 class RunLoop {
  public:
-  RunLoop(RunState& state, Recorder& recorder, Experiments& experiments, Shocks& shocks, ControlCycle& cycle,
-          ActionApplier& applier, UserResponse& response);
+  RunLoop(RunState& state, Recorder& recorder, AuctionInsights& insights, Experiments& experiments, Shocks& shocks,
+          ControlCycle& cycle, ActionApplier& applier, UserResponse& response);
   // Runs from t = 0 to the scenario's duration; writes the last bucket and day.
   void Run();
 
@@ -41,6 +42,7 @@ class RunLoop {
     Micros bid_micros;
     double quality;  // click-rate estimate on click-billed channels, else 1
     int creative;
+    bool budget_cut;  // the remaining budget cut the bid (auction insights: a loss is a budget loss)
   };
 
   void ProcessOpportunitiesBeforeHorizon(InterruptPoller& interrupt);
@@ -54,6 +56,7 @@ class RunLoop {
 
   RunState& state_;
   Recorder& recorder_;
+  AuctionInsights& insights_;
   Experiments& experiments_;
   Shocks& shocks_;
   ControlCycle& cycle_;

@@ -43,10 +43,11 @@ Results RunOnce(const Scenario& scenario, const RunOptions& options) {
   Shocks shocks(state);
   Results results;
   Recorder recorder(state, &results);
+  AuctionInsights insights(state, &results);
   ActionApplier applier(state, recorder);
   ControlCycle cycle(state, recorder, applier, experiments, std::move(components));
   SyntheticResponse response(state);
-  RunLoop loop(state, recorder, experiments, shocks, cycle, applier, response);
+  RunLoop loop(state, recorder, insights, experiments, shocks, cycle, applier, response);
   loop.Run();
   AddReviewsTable(state, applier, results);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();

@@ -336,6 +336,13 @@ class Action:
     #: True: hold the action for review whatever its size (as C++
     #: ``Action::review``); a reviewer, if any, decides it later.
     review: bool = False
+    #: Why it was taken, as data (the ``actions`` table's ``metric``,
+    #: ``observed`` and ``threshold`` columns): the quantity the decision
+    #: looked at, its value as the controller saw it, and the value it was
+    #: compared with or aimed at. Set them with :meth:`because`.
+    metric: str = ""
+    observed: Optional[float] = None
+    threshold: Optional[float] = None
 
     def __post_init__(self) -> None:
         if self.kind not in ACTION_KINDS:
@@ -384,13 +391,30 @@ class Action:
         """Rotation weight (>= 0) of one creative: requests pick creatives in proportion to it."""
         return cls("set_creative_weight", campaign, float(value), creative=int(creative), reason=reason)
 
+    def because(self, metric: str, observed: Optional[float] = None,
+                threshold: Optional[float] = None) -> "Action":
+        """The same action with its evidence: the metric the decision looked
+        at, the value seen and the threshold or target it was compared with,
+        e.g. ``Action.set_bid(0, 0.4).because("cpa", 31.5, 25.0)``."""
+        if not isinstance(metric, str) or not metric:
+            raise ValueError(f"Action.because: metric must be a non-empty string, not {metric!r}")
+        return dataclasses.replace(
+            self,
+            metric=metric,
+            observed=None if observed is None else float(observed),
+            threshold=None if threshold is None else float(threshold),
+        )
+
     def for_review(self) -> "Action":
         """The same action, held for review whatever its size:
         ``Action.set_bid(0, 0.5).for_review()``."""
         return dataclasses.replace(self, review=True)
 
-    def _to_tuple(self, snapshot: Snapshot, own_campaign: int) -> Tuple[int, int, int, int, float, str, bool]:
-        """(kind, campaign, segment, creative, value, reason, review) for the engine."""
+    def _to_tuple(
+        self, snapshot: Snapshot, own_campaign: int
+    ) -> Tuple[int, int, int, int, float, str, bool, str, Optional[float], Optional[float]]:
+        """(kind, campaign, segment, creative, value, reason, review, metric,
+        observed, threshold) for the engine."""
         if self.campaign is None:
             if own_campaign < 0:
                 raise ValueError(f"{self}: a scenario-wide controller must name the campaign")
@@ -399,8 +423,10 @@ class Action:
             campaign = snapshot.campaign_index(self.campaign)
         segment = -1 if self.segment is None else snapshot.segment_index(self.segment)
         creative = -1 if self.creative is None else int(self.creative)
+        observed = None if self.observed is None else float(self.observed)
+        threshold = None if self.threshold is None else float(self.threshold)
         return (ACTION_KINDS[self.kind], campaign, segment, creative, float(self.value), str(self.reason),
-                bool(self.review))
+                bool(self.review), str(self.metric), observed, threshold)
 
 
 # ---------------------------------------------------------------------------

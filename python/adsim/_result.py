@@ -219,8 +219,17 @@ class Result:
 
     @property
     def actions(self) -> pd.DataFrame:
-        """Every action proposed by a controller, with what the guardrails did (status, note)."""
+        """Every action proposed by a controller, with why it was taken (reason, and as data: metric,
+        observed, threshold) and what the guardrails did (status, note)."""
         return self.table("actions")
+
+    @property
+    def auction_insights(self) -> Optional[pd.DataFrame]:
+        """Per day x campaign x channel auction insights: impression share, share lost to budget and
+        to rank, top-of-page and absolute-top rates, average position, overlap rate, position-above
+        rate and outranking share against the channel's competitors (docs/results.md), or None for a
+        file written before schema 4."""
+        return self._maybe("auction_insights")
 
     @property
     def reviews(self) -> Optional[pd.DataFrame]:

@@ -80,6 +80,12 @@ class PythonController final : public Controller {
         a.value = t[4].cast<double>();
         a.reason = t[5].cast<std::string>();
         a.review = t.size() > 6 && t[6].cast<bool>();
+        // Why it was taken (metric, observed, threshold); None is NaN.
+        if (t.size() > 9) {
+          a.metric = t[7].cast<std::string>();
+          if (!t[8].is_none()) a.observed = t[8].cast<double>();
+          if (!t[9].is_none()) a.threshold = t[9].cast<double>();
+        }
         actions->push_back(std::move(a));
       }
     } catch (py::error_already_set& e) {

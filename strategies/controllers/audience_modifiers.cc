@@ -51,17 +51,28 @@ class AudienceModifiers final : public Controller {
       if (excluded_[s]) continue;
       const ObservedStats& o = seg[s];
       double target;
-      std::string why;
+      std::string why, metric;
+      double observed = 0.0, threshold = 0.0;
       const double conv = static_cast<double>(o.conversions), clicks = static_cast<double>(o.clicks);
       if (exclude_ && clicks >= min_clicks_ && cvr > 0 &&
           boost::math::ibeta(conv + 1, clicks - conv + 1, std::min(1.0, exclude_below_ * cvr)) >= confidence_) {
         target = 0.0;
         excluded_[s] = true;
         why = "exclude: conversion rate per click below " + std::to_string(exclude_below_) + " x campaign's";
+        // Posterior probability that the segment's conversion rate per click
+        // is below exclude_below x the campaign's, against the confidence asked.
+        metric = "p_cvr_below";
+        observed = boost::math::ibeta(conv + 1, clicks - conv + 1, std::min(1.0, exclude_below_ * cvr));
+        threshold = confidence_;
       } else {
         const double rs = (conv + prior_ * r) / (static_cast<double>(o.impressions) + prior_);
         target = std::clamp(std::pow(rs / r, power_), min_mod_, max_mod_);
         why = "conversion rate per impression " + std::to_string(rs / r) + " x campaign's";
+        // The segment's shrunk conversion rate per impression relative to
+        // the campaign's (1 = the campaign's average, modifier 1).
+        metric = "conversion_rate_ratio";
+        observed = rs / r;
+        threshold = 1.0;
       }
       if (std::fabs(target - st.segment_modifier[s]) <= 0.01 * std::max(0.01, st.segment_modifier[s])) continue;
       Action a;
@@ -70,6 +81,9 @@ class AudienceModifiers final : public Controller {
       a.segment = s;
       a.value = target;
       a.reason = why;
+      a.metric = metric;
+      a.observed = observed;
+      a.threshold = threshold;
       actions->push_back(a);
     }
   }

@@ -264,6 +264,11 @@ class BudgetReallocation final : public Controller {
       a.value = MicrosToUnits(moved[i]);
       a.reason = "target share " + std::to_string(share[i]) + " of pool " + std::to_string(pool);
       if (marginal_) a.reason += " (" + reason_ + ")";
+      // The campaign's share of the pooled daily budgets now, and the share
+      // the allocation aims at (the move is limited by the guardrails' step).
+      a.metric = "budget_share";
+      a.observed = snap.campaigns[ids[i]].daily_budget / pool;
+      a.threshold = share[i];
       actions->push_back(a);
     }
   }

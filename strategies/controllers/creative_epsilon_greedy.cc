@@ -31,20 +31,34 @@ class CreativeEpsilonGreedy final : public Controller {
     for (int cr : arms) untried += rates_[cr].trials < kMinTrials ? 1 : 0;
     if (untried > 0) {
       for (int cr : arms) w[cr] = rates_[cr].trials < kMinTrials ? 1.0 : 0.0;
-      estimators::SetCreativeWeights(st, campaign, w, "exploring untried creatives", actions);
+      estimators::SetCreativeWeights(st, campaign, w, "exploring untried creatives", Trials(st), actions);
       return;
     }
     int best = arms[0];
     for (int cr : arms)
       if (rates_[cr].Rate() > rates_[best].Rate()) best = cr;
     for (int cr : arms) w[cr] = epsilon_ / k + (cr == best ? 1.0 - epsilon_ : 0.0);
+    // Each creative's recent click rate against the best one's.
+    estimators::WeightEvidence evidence{"ctr", std::vector<double>(st.creative_weight.size(), std::nan("")),
+                                        rates_[best].Rate()};
+    for (int cr : arms) evidence.observed[cr] = rates_[cr].Rate();
     estimators::SetCreativeWeights(
         st, campaign, w,
         "best creative " + snap.creative_names[campaign][best] + " ctr " + std::to_string(rates_[best].Rate()),
-        actions);
+        evidence, actions);
   }
 
  private:
+  // While exploring: each creative's discounted impressions against the
+  // minimum that counts as tried.
+  estimators::WeightEvidence Trials(const CampaignState& st) const {
+    estimators::WeightEvidence evidence{"trials", std::vector<double>(st.creative_weight.size(), std::nan("")),
+                                        kMinTrials};
+    for (int cr = 0; cr < rates_.size() && cr < static_cast<int>(evidence.observed.size()); ++cr)
+      evidence.observed[cr] = rates_[cr].trials;
+    return evidence;
+  }
+
   static constexpr double kMinTrials = 1.0;  // discounted impressions below which a creative counts as untried
   double epsilon_;
   estimators::CreativeClickRates rates_;

@@ -23,9 +23,14 @@ class CreativeEven final : public Controller {
           a.campaign = campaign;
           a.creative = cr;
           a.reason = "even rotation";
+          a.metric = "creative_paused";  // 1 = paused; even rotation wants none paused
+          a.observed = 1.0;
+          a.threshold = 0.0;
           actions->push_back(a);
         }
-    estimators::SetCreativeWeights(st, campaign, std::vector<double>(nk, 1.0), "even rotation", actions);
+    // Each creative's current rotation weight against the even weight 1.
+    estimators::SetCreativeWeights(st, campaign, std::vector<double>(nk, 1.0), "even rotation",
+                                   {"creative_weight", st.creative_weight, 1.0}, actions);
   }
 
  private:

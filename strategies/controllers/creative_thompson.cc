@@ -50,9 +50,15 @@ class CreativeThompson final : public Controller {
     int top = 0;
     for (int i = 1; i < k; ++i)
       if (wins[i] > wins[top]) top = i;
+    // Each creative's estimated probability of having the best click rate,
+    // against the most probable one's.
+    estimators::WeightEvidence evidence{"p_best", std::vector<double>(st.creative_weight.size(), std::nan("")),
+                                        wins[top] / draws_};
+    for (int i = 0; i < k; ++i) evidence.observed[arms[i]] = wins[i] / draws_;
     estimators::SetCreativeWeights(
         st, campaign, w,
-        "P(best) of " + snap.creative_names[campaign][arms[top]] + " " + std::to_string(wins[top] / draws_), actions);
+        "P(best) of " + snap.creative_names[campaign][arms[top]] + " " + std::to_string(wins[top] / draws_), evidence,
+        actions);
   }
 
  private:

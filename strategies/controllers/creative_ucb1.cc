@@ -42,27 +42,35 @@ class CreativeUcb1 final : public Controller {
     }
     if (untried > 0) {
       for (int cr : arms) w[cr] = rates_[cr].trials < 1.0 ? 1.0 : 0.0;
-      estimators::SetCreativeWeights(st, campaign, w, "exploring untried creatives", actions);
+      // Each creative's discounted impressions against the minimum that counts as tried.
+      estimators::WeightEvidence evidence{"trials", std::vector<double>(st.creative_weight.size(), std::nan("")), 1.0};
+      for (int cr : arms) evidence.observed[cr] = rates_[cr].trials;
+      estimators::SetCreativeWeights(st, campaign, w, "exploring untried creatives", evidence, actions);
       return;
     }
     const double log_n = std::log(std::max(total, 1.0));
     int best = arms[0];
     double best_index = -1;
+    // Each creative's upper confidence index, against the best one's.
+    estimators::WeightEvidence evidence{"ucb_index", std::vector<double>(st.creative_weight.size(), std::nan("")),
+                                        std::nan("")};
     for (int cr : arms) {
       const double n = rates_[cr].trials;
       const double p = rates_[cr].Rate();
       const double bonus = tuned_ ? std::sqrt(log_n / n * std::min(0.25, p * (1 - p) + std::sqrt(2.0 * log_n / n)))
                                   : std::sqrt(2.0 * log_n / n);
       const double index = p + c_ * bonus;
+      evidence.observed[cr] = index;
       if (index > best_index) {
         best_index = index;
         best = cr;
       }
     }
     for (int cr : arms) w[cr] = cr == best ? 1.0 : 0.0;
+    evidence.threshold = best_index;
     estimators::SetCreativeWeights(
         st, campaign, w, "ucb index of " + snap.creative_names[campaign][best] + " " + std::to_string(best_index),
-        actions);
+        evidence, actions);
   }
 
  private:

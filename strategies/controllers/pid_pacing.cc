@@ -115,6 +115,9 @@ class PidPacing final : public Controller, public PacingTargetSource {
     const double step = std::min(g.max_change, g.review_threshold);
     a.value = std::clamp(reference_bid_ * mult, st.bid * (1 - step), st.bid * (1 + step));
     a.reason = "pacing error " + std::to_string(e);
+    a.metric = "pacing_error";  // (target spend - spend) / plan; the controller drives it to 0
+    a.observed = e;
+    a.threshold = 0.0;
     if (std::fabs(a.value - st.bid) > 1e-9 * std::max(1.0, st.bid)) actions->push_back(a);
   }
 

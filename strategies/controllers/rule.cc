@@ -88,6 +88,9 @@ class Rule final : public Controller {
     a.campaign = campaign;
     a.reason = metric_ + " " + std::to_string(last_value_) + (above_ ? " above " : " below ") +
                std::to_string(reference) + " for " + std::to_string(for_cycles_) + " cycles";
+    a.metric = metric_;
+    a.observed = last_value_;
+    a.threshold = reference;
     if (action_ == "scale_bid") {
       a.kind = ActionKind::kSetBid;
       a.value = st.bid * (1 + amount_);

@@ -252,7 +252,8 @@ class AbTest final : public ExperimentAnalysis {
       l.note = metric + " " + experiments::Fmt(ca) + " vs control " + experiments::Fmt(cc) + ": above +" +
                experiments::Fmt(100 * guard_max_) + "%";
       looks->push_back(l);
-      Decide(-1, k, l.note, actions);
+      // The arm's cost per unit against the most the guardrail allows.
+      Decide(-1, k, l.note, {metric + "_arm", ca, cc * (1 + guard_max_)}, actions);
       a.done = true;
       return true;
     }
@@ -406,21 +407,40 @@ class AbTest final : public ExperimentAnalysis {
     looks->push_back(l);
     if (l.decision == "continue") return;
     a.done = true;
+    // What the decision compared: the Bayesian probability that the arm beats
+    // the control against the probability asked; the mixture SPRT's log
+    // likelihood ratio against log(1 / alpha); otherwise z against the
+    // look's boundary.
+    Evidence evidence{"z", l.statistic, l.boundary};
+    if (method_ == Method::kBayes)
+      evidence = {"prob_beat", l.prob_beat, direction < 0 ? 1 - prob_threshold_ : prob_threshold_};
+    else if (method_ == Method::kMsprt && a.msprt_ready)
+      evidence = {"log_likelihood_ratio", std::log(a.msprt.likelihood_ratio()), l.boundary};
     if (direction != 0 || keep_control_)
       Decide(direction, k,
              "experiment '" + spec_.name + "', " + ArmName(k) + ": " + l.decision + " at look " +
                  std::to_string(a.looks) + " (" + l.note + ")",
-             actions);
+             evidence, actions);
   }
 
+  // What a decision looked at (the actions table's metric, observed, threshold).
+  struct Evidence {
+    std::string metric;
+    double observed, threshold;
+  };
+
   // direction > 0: ship arm k (pause every other arm); otherwise pause arm k.
-  void Decide(int direction, size_t k, const std::string& reason, std::vector<Action>* actions) const {
+  void Decide(int direction, size_t k, const std::string& reason, const Evidence& evidence,
+              std::vector<Action>* actions) const {
     if (decision_ == "observe") return;
     auto pause = [&](int campaign) {
       Action act;
       act.kind = ActionKind::kPauseCampaign;
       act.campaign = campaign;
       act.reason = reason;
+      act.metric = evidence.metric;
+      act.observed = evidence.observed;
+      act.threshold = evidence.threshold;
       act.review = decision_ == "review";
       actions->push_back(act);
     };

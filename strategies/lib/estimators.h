@@ -110,11 +110,22 @@ inline std::vector<int> UnpausedCreatives(const CampaignState& state) {
   return out;
 }
 
+// What a creative-rotation decision looked at: per creative, the value of
+// `metric` it saw (indexed like the campaign's creatives), and the value it
+// was compared with (the best creative's, or a minimum of evidence).
+struct WeightEvidence {
+  std::string metric;
+  std::vector<double> observed;
+  double threshold = std::nan("");
+};
+
 // Appends one kSetCreativeWeight action per creative whose weight differs
 // from the campaign's current one (by more than a relative 1e-6), so a
-// controller that keeps its allocation emits nothing.
+// controller that keeps its allocation emits nothing. Each action carries
+// `evidence` (its own creative's observed value).
 inline void SetCreativeWeights(const CampaignState& state, int campaign, const std::vector<double>& weights,
-                               const std::string& reason, std::vector<Action>* actions) {
+                               const std::string& reason, const WeightEvidence& evidence,
+                               std::vector<Action>* actions) {
   for (size_t cr = 0; cr < weights.size() && cr < state.creative_weight.size(); ++cr) {
     const double old = state.creative_weight[cr];
     if (std::fabs(weights[cr] - old) <= 1e-6 * std::max(1.0, std::fabs(old))) continue;
@@ -124,6 +135,9 @@ inline void SetCreativeWeights(const CampaignState& state, int campaign, const s
     a.creative = static_cast<int>(cr);
     a.value = weights[cr];
     a.reason = reason;
+    a.metric = evidence.metric;
+    if (cr < evidence.observed.size()) a.observed = evidence.observed[cr];
+    a.threshold = evidence.threshold;
     actions->push_back(std::move(a));
   }
 }
