@@ -2,8 +2,8 @@
 
 Owns: the baseline file format (docs/regression.md), reading and writing it;
 applying a strategy patch to a scenario; running cases over a fixed seed set
-(``_per_run``, the one place that runs many seeds, to be pointed at
-``adsim.sweep`` once it exists); the paired one-sided test ("not worse") and
+(``_per_run``, the one place that runs many seeds, through
+``adsim.sweep``); the paired one-sided test ("not worse") and
 TOST ("equivalent") on per-seed values; and the comparison of a rerun with a
 baseline that ``adsim regress`` and the pytest fixture of ``adsim.testing``
 report.
@@ -15,7 +15,6 @@ import copy
 import math
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -159,22 +158,6 @@ def load_scenario(scenario: Scenario, base_dir: Optional[str] = None) -> Dict[st
 # ---------------------------------------------------------------- runs
 
 
-def _run_kpis(result: Any) -> pd.DataFrame:
-    """Result.kpis() per campaign with its name and the truth columns."""
-    kpis = result.kpis()
-    out = kpis.copy()
-    out.insert(0, "campaign_name_", out["campaign_name"].astype(str))
-    if result.has_table("campaign_truth"):
-        truth = pd.DataFrame(result.raw("campaign_truth")).set_index("campaign")
-        out["true_conversions"] = out["campaign"].map(truth["conversions"]).astype(float)
-        out["true_value"] = out["campaign"].map(truth["conversion_value"]).astype(float)
-    else:
-        out["true_conversions"] = np.nan
-        out["true_value"] = np.nan
-    out = out.drop(columns=["campaign", "campaign_name"]).rename(columns={"campaign_name_": "campaign"})
-    return out[["campaign"] + [c for c in KPI_COLUMNS if c in out.columns]]
-
-
 def _per_run(scenario: Scenario, seeds: Sequence[int], variations: Optional[Mapping[str, Mapping[str, Any]]] = None,
              workers: int = 1, progress: bool = False) -> Tuple[pd.DataFrame, pd.DataFrame]:
     """Runs `scenario` under each variation (name -> strategy patch; None = the scenario as is,
@@ -185,42 +168,24 @@ def _per_run(scenario: Scenario, seeds: Sequence[int], variations: Optional[Mapp
       Result.kpis() (spend, conversions, value, cpa, roas, budget, budget_used, ...) and
       true_conversions, true_value (from campaign_truth).
 
-    This is the contract of ``adsim.sweep(...).runs`` / ``.kpis``, implemented by a plain loop
-    over adsim.run (in `workers` threads: the engine releases the GIL) until the sweep is merged.
+    These are ``adsim.sweep(...).runs`` / ``.kpis``: the runs go through the sweep engine (C++
+    threads with the GIL released; the same numbers whatever `workers` is), each variation's
+    patch applied in this module's path syntax (`apply_patch`).
     """
-    from ._run import run
+    from ._sweep import sweep
 
     base = load_scenario(scenario)
     variations = dict(variations) if variations else {"base": {}}
-    jobs = [(name, apply_patch(base, patch), int(seed)) for name, patch in variations.items() for seed in seeds]
-
-    def one(job: Tuple[str, Dict[str, Any], int]) -> Tuple[str, Any, pd.DataFrame]:
-        _, sc, seed = job
-        result = run(sc, seed=seed)
-        return result.fingerprint, result.seed, _run_kpis(result)
-
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(one, jobs))
-    else:
-        outcomes = []
-        for index, job in enumerate(jobs):
-            outcomes.append(one(job))
-            if progress:
-                print(f"\rregress: run {index + 1}/{len(jobs)}", end="", flush=True)
-        if progress and jobs:
-            print(flush=True)
-    runs, frames = [], []
-    for index, ((name, _, seed), (fingerprint, _, kpis)) in enumerate(zip(jobs, outcomes)):
-        runs.append({"run": index, "variation": name, "seed": seed, "fingerprint": fingerprint})
-        kpis = kpis.copy()
-        kpis.insert(0, "seed", seed)
-        kpis.insert(0, "variation", name)
-        kpis.insert(0, "run", index)
-        frames.append(kpis)
-    kpis_frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run", "variation", "seed",
-                                                                                           "campaign"] + KPI_COLUMNS)
-    return pd.DataFrame(runs, columns=["run", "variation", "seed", "fingerprint"]), kpis_frame
+    patched = {name: (lambda _scenario, patch=patch: apply_patch(base, patch)) for name, patch in variations.items()}
+    done = sweep(base, seeds=[int(seed) for seed in seeds], variations=patched, workers=max(1, int(workers)),
+                 progress=bool(progress))
+    runs = done.runs[["run", "variation", "seed", "fingerprint"]].reset_index(drop=True)
+    kpis = done.kpis
+    columns = ["run", "variation", "seed", "campaign"] + [c for c in KPI_COLUMNS if c in kpis.columns]
+    missing = [c for c in KPI_COLUMNS if c not in kpis.columns]
+    if missing:
+        raise RuntimeError(f"adsim.sweep(...).kpis lacks the columns {missing} that regress compares")
+    return runs, kpis[columns].reset_index(drop=True)
 
 
 def account_total(kpis: pd.DataFrame) -> pd.DataFrame:

@@ -3,14 +3,12 @@
 Both run a scenario on many seeds and turn the runs into probabilities,
 quantiles and paired differences with their Monte Carlo uncertainty
 (docs/risk.md defines every number). Runs come from one private function,
-:func:`_per_run`, a plain loop over :func:`adsim.run` until ``adsim.sweep``
-is merged; it returns the per-run, per-campaign and per-day columns that the
-statistics need, so that pointing it at ``adsim.sweep`` changes nothing else.
+:func:`_per_run`, which runs them through ``adsim.sweep`` and returns the
+per-run, per-campaign and per-day columns that the statistics need.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import json
 import math
@@ -23,7 +21,6 @@ import pandas as pd
 
 from ._errors import ConfigError
 from ._result import Result
-from ._run import run as _run
 
 ScenarioLike = Union[None, str, "os.PathLike[str]", Mapping[str, Any]]
 Patch = Union[Mapping[str, Any], Callable[[Dict[str, Any]], Dict[str, Any]]]
@@ -110,9 +107,8 @@ def apply_patch(scenario: Dict[str, Any], patch: Optional[Patch]) -> Dict[str, A
     return out
 
 
-def _one_run(scenario: Any, seed: int) -> Tuple[Dict[str, Any], List[Dict[str, Any]], List[Dict[str, Any]]]:
-    """One run reduced to what risk needs: (run row, campaign rows, day rows)."""
-    result: Result = _run(scenario, seed=seed)
+def _reduce(result: Result, seed: int) -> Tuple[Dict[str, Any], List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """A run's result reduced to what risk needs: (run row, campaign rows, day rows)."""
     kpis = result.kpis()
     campaigns = result.campaigns
     truth = pd.DataFrame(result.raw("campaign_truth"))
@@ -167,36 +163,22 @@ def _per_run(scenario: ScenarioLike, seeds: Sequence[int], variations: Optional[
     per-campaign, per-day ``days`` (campaign, day_start, daily_budget, spend,
     budget_exhausted, exhausted_hour) that Sweep.kpis does not carry. Beyond
     Result.kpis() columns, kpis has true_conversions, true_value, goal,
-    goal_value and overspend. This is the one function to point at
-    ``adsim.sweep`` once it is merged.
+    goal_value and overspend. The runs go through ``adsim.sweep`` (C++
+    threads, the GIL released; the same numbers whatever `workers` is).
     """
+    from ._sweep import sweep
+
     if variations is None:
-        plans: Dict[str, Any] = {"": scenario}
+        base: Any = scenario
+        cases: Dict[str, Any] = {"": None}
     else:
         base = _load_scenario_dict(scenario)
-        plans = {name: apply_patch(base, patch) for name, patch in variations.items()}
-    jobs = [(name, seed) for name in plans for seed in seeds]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(jobs), desc="runs", unit="run")
-
-    def work(job: Tuple[str, int]) -> Tuple[Dict[str, Any], List[Dict[str, Any]], List[Dict[str, Any]]]:
-        out = _one_run(plans[job[0]], job[1])
-        if bar is not None:
-            bar.update(1)
-        return out
-
-    try:
-        if workers > 1:  # the engine releases the GIL: threads run in parallel
-            with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-                outputs = list(pool.map(work, jobs))
-        else:
-            outputs = [work(job) for job in jobs]
-    finally:
-        if bar is not None:
-            bar.close()
+        cases = {name: (lambda _scenario, patch=patch: apply_patch(base, patch)) for name, patch in variations.items()}
+    seed_list = [int(seed) for seed in seeds]
+    done = sweep(base, seeds=seed_list, variations=None if variations is None else cases,
+                 workers=max(1, int(workers)), progress=bool(progress), keep="results")
+    jobs = [(name, seed) for name in cases for seed in seed_list]  # runs are numbered variation-major
+    outputs = [_reduce(done.result(index), seed) for index, (_, seed) in enumerate(jobs)]
     runs, kpis, days = [], [], []
     for index, ((name, seed), (run_row, campaign_rows, day_rows)) in enumerate(zip(jobs, outputs)):
         runs.append({"run": index, "variation": name, **run_row})
