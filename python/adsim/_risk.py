@@ -154,6 +154,33 @@ def _reduce(result: Result, seed: int) -> Tuple[Dict[str, Any], List[Dict[str, A
     return run_row, campaign_rows, day_rows
 
 
+def missed_goal(kpis: pd.DataFrame) -> np.ndarray:
+    """Per row (run x campaign, with columns goal, goal_value, cpa, roas): whether the
+    run missed the campaign's CPA or ROAS goal on reported conversions (no
+    conversions misses a CPA goal; no goal never misses)."""
+    goal_cpa = kpis["goal"] == "cpa"
+    goal_roas = kpis["goal"] == "roas"
+    return np.where(goal_cpa, ~(kpis["cpa"] <= kpis["goal_value"]),  # no conversions: missed
+                    np.where(goal_roas, ~(kpis["roas"] >= kpis["goal_value"]), False))
+
+
+def run_risk_columns(result: Result) -> pd.DataFrame:
+    """One run's risk events per campaign (index: campaign name), for the per-run
+    summary of a sweep: goal, goal_value, overspend, miss_goal,
+    budget_exhausted_days (days on which the campaign's budget ran out) and
+    first_exhausted_hour (earliest clock hour it ran out, NaN if never)."""
+    _, campaign_rows, day_rows = _reduce(result, int(result.seed))
+    frame = pd.DataFrame(campaign_rows)
+    frame["miss_goal"] = missed_goal(frame)
+    days = pd.DataFrame(day_rows, columns=["campaign", "budget_exhausted", "exhausted_hour"])
+    grouped = days.groupby("campaign", sort=False)
+    frame["budget_exhausted_days"] = frame["campaign"].map(
+        grouped["budget_exhausted"].agg(lambda x: int((x >= 0).sum()))).fillna(0).astype(int)
+    frame["first_exhausted_hour"] = frame["campaign"].map(grouped["exhausted_hour"].min()).astype(float)
+    columns = ["goal", "goal_value", "overspend", "miss_goal", "budget_exhausted_days", "first_exhausted_hour"]
+    return frame.set_index("campaign")[columns]
+
+
 def _per_run(scenario: ScenarioLike, seeds: Sequence[int], variations: Optional[Mapping[str, Optional[Patch]]],
              workers: int, progress: bool) -> Tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Runs `scenario` (with each of `variations`, or as is) on every seed.
@@ -418,10 +445,7 @@ def risk(
     n = len(seed_list)
     # Per run x campaign events.
     kpis = kpis.copy()
-    goal_cpa = kpis["goal"] == "cpa"
-    goal_roas = kpis["goal"] == "roas"
-    kpis["miss_goal"] = np.where(goal_cpa, ~(kpis["cpa"] <= kpis["goal_value"]),  # no conversions: missed
-                                 np.where(goal_roas, ~(kpis["roas"] >= kpis["goal_value"]), False))
+    kpis["miss_goal"] = missed_goal(kpis)
     finite_budget = np.isfinite(kpis["budget"]) & (kpis["budget"] > 0)
     kpis["under_delivery"] = finite_budget & (kpis["spend"] < under_delivery * kpis["budget"])
     days = days.copy()

@@ -286,6 +286,11 @@ def _summarize(result: Result, run: int, variation: str, seed: int, grid: Mappin
         truth = pd.DataFrame(result.raw("campaign_truth")).set_index("campaign")
         kpis["true_conversions"] = truth["conversions"].reindex(codes).to_numpy()
         kpis["true_value"] = truth["conversion_value"].reindex(codes).to_numpy()
+    from ._risk import run_risk_columns  # the risk metrics of adsim.risk, per run
+
+    risk = run_risk_columns(result).reindex(names.to_numpy())
+    for column in risk.columns:
+        kpis[column] = risk[column].to_numpy()
     kpis.insert(0, "campaign", names.to_numpy())
     kpis.insert(0, "seed", seed)
     kpis.insert(0, "variation", variation)
@@ -441,8 +446,10 @@ class Sweep:
       column per grid field and per sampled field (its path).
     * ``kpis``: one row per run and campaign: run, variation, seed, campaign
       (its name), the columns of :meth:`Result.kpis`, the oracle's columns
-      and regret when the oracle ran, and true_conversions / true_value
-      (every conversion made, reported or not, from ``campaign_truth``).
+      and regret when the oracle ran, true_conversions / true_value
+      (every conversion made, reported or not, from ``campaign_truth``), and
+      the run's risk events as adsim.risk counts them: goal, goal_value,
+      overspend, miss_goal, budget_exhausted_days, first_exhausted_hour.
     * ``monitor_scores``: each run's monitor scores (None without monitors).
     * :meth:`result` gives one run's full :class:`Result` when the sweep kept
       results (``keep="results"``) or has a file (``output=``, :meth:`save`).

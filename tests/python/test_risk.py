@@ -218,3 +218,24 @@ def test_the_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "adsim", "risk", str(path), "--runs", "3", "--campaign", "x"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "no campaign 'x'" in bad.stderr
+
+
+def test_a_sweeps_per_run_summary_carries_the_risk_events_adsim_risk_counts(report):
+    # The same 20 seeds through adsim.sweep: its per-run kpis give the events
+    # adsim.risk turns into probabilities, run by run.
+    done = adsim.sweep(plan(), seeds=range(1, 21), workers=2, progress=False)
+    kpis = done.kpis
+    assert list(kpis["goal"].unique()) == ["cpa"] and (kpis["goal_value"] == 2.0).all()
+    assert not kpis["overspend"].any()
+    assert kpis["miss_goal"].mean() == report.probability("always_on", "miss_goal")
+    # The budget binds (about 4 hours of spend): it runs out on the one day of
+    # most runs, at the clock hour the daily table records.
+    assert kpis["miss_goal"].dtype == bool
+    for run in (0, 7):
+        result = adsim.run(plan(), seed=int(kpis["seed"].iloc[run]))
+        exhausted = result.daily["budget_exhausted"].to_numpy()
+        assert kpis["budget_exhausted_days"].iloc[run] == int((exhausted >= 0).sum())
+        if (exhausted >= 0).any():
+            assert kpis["first_exhausted_hour"].iloc[run] == pytest.approx(exhausted[exhausted >= 0].min() / 3.6e9)
+        else:
+            assert np.isnan(kpis["first_exhausted_hour"].iloc[run])
