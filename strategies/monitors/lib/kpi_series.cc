@@ -27,6 +27,11 @@ std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& 
                   "to chart it",
                   0, 1e12),
       NumberParam("cooldown_cycles", 8, "cycles during which a series does not alert again", 0, 1e6),
+      NumberParam("gap_factor", 0,
+                  "if >= 1: a spacing between charted cycles over this many times the typical one is a gap (the "
+                  "detector restarts its level or window); 0 = off, since cycles skipped for too little evidence "
+                  "(e.g. at night) are not a break in the KPI",
+                  0, 1e9),
       StringParam("severity", "warning", "severity of its alerts", {"info", "warning", "critical"}),
       NumberParam("conversion_delay_hours", kDefaultConversionDelayHours,
                   "cvr: assumed mean of an exponential conversion delay, in hours; 0 = no correction", 0, 1e4),
@@ -58,6 +63,8 @@ void KpiMonitor::UseDetector(const BuildContext& ctx, const std::string& name,
   const std::string& side = ctx.params.String("side");
   params["side"] = side == "drop" ? "lower" : side == "rise" ? "upper" : "both";
   params["transform"] = "none";
+  const double gap_factor = ctx.params.Number("gap_factor");
+  params["gap_factor"] = ParamText(gap_factor == 0.0 ? 1e9 : gap_factor);  // 1e9: no spacing is a gap
   params["cooldown_hours"] = "0";  // checked here; set from cooldown_cycles once the control cycle is known
   try {
     MakeNamedDetector(name, params);

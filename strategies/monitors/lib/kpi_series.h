@@ -52,7 +52,7 @@ const std::vector<std::string>& KpiMetrics();  // every metric name, rates first
 bool IsRateMetric(const std::string& metric);
 
 // The parameters every KPI monitor takes (metric, by_segment, side,
-// min_trials, cooldown_cycles, severity, conversion_delay_hours,
+// min_trials, cooldown_cycles, gap_factor, severity, conversion_delay_hours,
 // conversion_delay_fit_cycles), followed by `own`.
 std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& default_side = "drop");
 Side SideParam(const Params& params);
