@@ -21,7 +21,7 @@ class KpiEwma final : public monitors::KpiMonitor {
 };
 
 ADSIM_REGISTER_MONITOR(
-    KpiEwma, "kpi_ewma", "EWMA control chart on a KPI per campaign x channel (x segment).",
+    KpiEwma, "kpi_ewma", "Adapting EW level and scale detector on a KPI per campaign x channel (x segment).",
     monitors::KpiParams(
         {NumberParam("lambda", 0.02, "weight of the newest cycle in the adapting level", 0.001, 1),
          NumberParam("L", 3.29, "residual in standard deviations that alerts (score 1 - p; 3.29: p = 0.001 both sides)",

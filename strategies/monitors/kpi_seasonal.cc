@@ -30,7 +30,8 @@ class KpiSeasonal final : public monitors::KpiMonitor {
 };
 
 ADSIM_REGISTER_MONITOR(
-    KpiSeasonal, "kpi_seasonal", "Seasonal baseline (hour of day or week) with a robust z-score on a KPI.",
+    KpiSeasonal, "kpi_seasonal",
+    "Seasonal detector (hour-of-day or hour-of-week profile on an adapting robust level) on a KPI.",
     monitors::KpiParams(
         {StringParam("period", "day", "season: hour of the day or of the week", {"day", "week"}),
          NumberParam("min_seasons", 8, "visits of the slot needed before alerting", 2, 1000),
