@@ -9,39 +9,35 @@ namespace {
 class KpiSeasonal final : public monitors::KpiMonitor {
  public:
   explicit KpiSeasonal(const BuildContext& ctx) : KpiMonitor(ctx) {
-    params_.period = ctx.params.String("period") == "week" ? 168 : 24;
-    params_.min_seasons = static_cast<int>(ctx.params.Number("min_seasons"));
-    params_.max_seasons = static_cast<int>(ctx.params.Number("max_seasons"));
-    params_.threshold = ctx.params.Number("threshold");
-    params_.side = monitors::SideParam(ctx.params);
-    if (params_.max_seasons < params_.min_seasons)
+    const double min_seasons = ctx.params.Number("min_seasons"), max_seasons = ctx.params.Number("max_seasons");
+    z_ = ctx.params.Number("threshold");
+    if (max_seasons < min_seasons)
       throw ConfigError({{ctx.scenario->source_name, ctx.where + ".params.max_seasons", 0,
-                          "at least min_seasons (" + std::to_string(params_.min_seasons) + ")",
-                          std::to_string(params_.max_seasons)}});
-    MakeDetector();  // its own checks now, not at the first observation days into the run
+                          "at least min_seasons (" + FormatNumber(min_seasons) + ")", FormatNumber(max_seasons)}});
+    // A slot's offset adapts with weight 1 / max_seasons per visit (it
+    // averages about the last max_seasons seasons); the alarm is the score of
+    // a residual of `threshold` standard deviations on the armed side(s).
+    UseDetector(ctx, "seasonal",
+                {{"period", ctx.params.String("period")},
+                 {"min_seasons", ParamText(min_seasons)},
+                 {"season_gamma", ParamText(1.0 / max_seasons)},
+                 {"threshold", ParamText(ScoreOfZ(z_, monitors::SideParam(ctx.params)))}});
   }
 
  private:
-  struct D final : Detector {
-    explicit D(const monitors::SeasonalParams& p) : baseline(p), period(p.period) {}
-    monitors::DetectorResult Update(const monitors::KpiObservation& o, int hour_of_week) override {
-      return baseline.Update(o.value, hour_of_week % period);
-    }
-    monitors::SeasonalBaseline baseline;
-    int period;
-  };
-  std::unique_ptr<Detector> MakeDetector() const override { return std::make_unique<D>(params_); }
-  std::string Describe() const override { return "robust z beyond " + FormatNumber(params_.threshold); }
-  monitors::SeasonalParams params_;
+  std::string Describe() const override { return "seasonal, residual beyond " + FormatNumber(z_) + " sd"; }
+  double z_;
 };
 
 ADSIM_REGISTER_MONITOR(
-    KpiSeasonal, "kpi_seasonal", "Seasonal baseline (hour of day or week) with a robust z-score on a KPI.",
-    monitors::KpiParams({StringParam("period", "day", "season: hour of the day or of the week", {"day", "week"}),
-                         NumberParam("min_seasons", 8, "past values of the slot needed before alerting", 2, 1000),
-                         NumberParam("max_seasons", 16, "past values of the slot kept", 2, 1000),
-                         NumberParam("threshold", 5.0, "robust z that alerts", 0.5, 100)},
-                        "both"));
+    KpiSeasonal, "kpi_seasonal",
+    "Seasonal detector (hour-of-day or hour-of-week profile on an adapting robust level) on a KPI.",
+    monitors::KpiParams(
+        {StringParam("period", "day", "season: hour of the day or of the week", {"day", "week"}),
+         NumberParam("min_seasons", 8, "visits of the slot needed before alerting", 2, 1000),
+         NumberParam("max_seasons", 16, "seasons a slot's offset averages over (it adapts by 1/max_seasons)", 2, 1000),
+         NumberParam("threshold", 5.0, "residual in standard deviations that alerts (score 1 - p)", 0.7, 7.5)},
+        "both"));
 
 }  // namespace
 }  // namespace adsim::monitors

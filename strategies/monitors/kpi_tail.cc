@@ -9,21 +9,14 @@ namespace {
 class KpiTail final : public monitors::KpiMonitor {
  public:
   explicit KpiTail(const BuildContext& ctx) : KpiMonitor(ctx) {
-    params_.window = static_cast<int>(ctx.params.Number("window_cycles"));
-    params_.alpha = ctx.params.Number("alpha");
-    params_.side = monitors::SideParam(ctx.params);
-    MakeDetector();  // its own checks now, not at the first observation days into the run
+    alpha_ = ctx.params.Number("alpha");
+    UseDetector(ctx, "tail",
+                {{"window", ParamText(ctx.params.Number("window_cycles"))}, {"threshold", ParamText(1.0 - alpha_)}});
   }
 
  private:
-  struct D final : Detector {
-    explicit D(const monitors::WindowTailParams& p) : tail(p) {}
-    monitors::DetectorResult Update(const monitors::KpiObservation& o, int) override { return tail.Update(o.value); }
-    monitors::WindowTail tail;
-  };
-  std::unique_ptr<Detector> MakeDetector() const override { return std::make_unique<D>(params_); }
-  std::string Describe() const override { return "tail probability below " + FormatNumber(params_.alpha); }
-  monitors::WindowTailParams params_;
+  std::string Describe() const override { return "tail probability below " + FormatNumber(alpha_); }
+  double alpha_;
 };
 
 ADSIM_REGISTER_MONITOR(

@@ -1,6 +1,7 @@
-// kpi_trend: a trend test on a KPI: the OLS slope over a trailing window of
-// cycles with its t-statistic; it alerts when the slope is significant at
-// alpha in the chosen direction (slow drifts that jump detectors miss).
+// kpi_trend: the `trend` detector of series_detect.h on a KPI: the OLS slope
+// over a trailing window of cycles with its t-statistic (score 1 - p); it
+// alerts when the slope is significant at alpha in the chosen direction (slow
+// drifts that jump detectors miss) and restarts its window.
 #include "strategies/monitors/lib/kpi_series.h"
 
 namespace adsim::monitors {
@@ -9,21 +10,14 @@ namespace {
 class KpiTrend final : public monitors::KpiMonitor {
  public:
   explicit KpiTrend(const BuildContext& ctx) : KpiMonitor(ctx) {
-    params_.window = static_cast<int>(ctx.params.Number("window_cycles"));
-    params_.alpha = ctx.params.Number("alpha");
-    params_.side = monitors::SideParam(ctx.params);
-    MakeDetector();  // its own checks now, not at the first observation days into the run
+    alpha_ = ctx.params.Number("alpha");
+    UseDetector(ctx, "trend",
+                {{"window", ParamText(ctx.params.Number("window_cycles"))}, {"threshold", ParamText(1.0 - alpha_)}});
   }
 
  private:
-  struct D final : Detector {
-    explicit D(const monitors::TrendParams& p) : trend(p) {}
-    monitors::DetectorResult Update(const monitors::KpiObservation& o, int) override { return trend.Update(o.value); }
-    monitors::TrendDetector trend;
-  };
-  std::unique_ptr<Detector> MakeDetector() const override { return std::make_unique<D>(params_); }
-  std::string Describe() const override { return "slope significant at " + FormatNumber(params_.alpha); }
-  monitors::TrendParams params_;
+  std::string Describe() const override { return "slope significant at " + FormatNumber(alpha_); }
+  double alpha_;
 };
 
 ADSIM_REGISTER_MONITOR(

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "core/error.h"
+#include "core/normal.h"
 
 namespace adsim::monitors {
 
@@ -25,6 +27,11 @@ std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& 
                   "to chart it",
                   0, 1e12),
       NumberParam("cooldown_cycles", 8, "cycles during which a series does not alert again", 0, 1e6),
+      NumberParam("gap_factor", 0,
+                  "if >= 1: a spacing between charted cycles over this many times the typical one is a gap (the "
+                  "detector restarts its level or window); 0 = off, since cycles skipped for too little evidence "
+                  "(e.g. at night) are not a break in the KPI",
+                  0, 1e9),
       StringParam("severity", "warning", "severity of its alerts", {"info", "warning", "critical"}),
       NumberParam("conversion_delay_hours", kDefaultConversionDelayHours,
                   "cvr: assumed mean of an exponential conversion delay, in hours; 0 = no correction", 0, 1e4),
@@ -39,6 +46,42 @@ std::vector<ParamSpec> KpiParams(std::vector<ParamSpec> own, const std::string& 
 Side SideParam(const Params& params) {
   const std::string& s = params.String("side");
   return s == "drop" ? Side::kLower : s == "rise" ? Side::kUpper : Side::kBoth;
+}
+
+std::string KpiMonitor::ParamText(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
+double KpiMonitor::ScoreOfZ(double z, Side side) {
+  return 1.0 - (side == Side::kBoth ? 2.0 : 1.0) * NormalUpperTail(z);
+}
+
+void KpiMonitor::UseDetector(const BuildContext& ctx, const std::string& name,
+                             std::map<std::string, std::string> params) {
+  const std::string& side = ctx.params.String("side");
+  params["side"] = side == "drop" ? "lower" : side == "rise" ? "upper" : "both";
+  params["transform"] = "none";
+  const double gap_factor = ctx.params.Number("gap_factor");
+  params["gap_factor"] = ParamText(gap_factor == 0.0 ? 1e9 : gap_factor);  // 1e9: no spacing is a gap
+  params["cooldown_hours"] = "0";  // checked here; set from cooldown_cycles once the control cycle is known
+  try {
+    MakeNamedDetector(name, params);
+  } catch (const ConfigError& error) {
+    // Name the monitor's field: the detector's parameter is derived from it.
+    std::vector<ConfigIssue> issues;
+    for (ConfigIssue issue : error.issues()) {
+      issue.file = ctx.scenario->source_name;
+      issue.expected += " (detector " + name + " parameter " + issue.path + ", derived from the monitor's parameters)";
+      issue.path = ctx.where + ".params";
+      issues.push_back(issue);
+    }
+    if (issues.empty()) throw;
+    throw ConfigError(issues);
+  }
+  detector_name_ = name;
+  detector_params_ = std::move(params);
 }
 
 KpiMonitor::KpiMonitor(const BuildContext& ctx)
@@ -84,33 +127,29 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
   } else {
     if (sum.requests == 0) return;  // the campaign does not run here (yet)
     sr = &series_[{c, ch, seg}];
-    sr->cooldown = AlertCooldown(static_cast<SimTime>(cooldown_) * snap.control_cycle);
     if (!delay_weights_.empty()) {
       sr->matured = std::make_unique<MaturedClicks>(delay_weights_);
       sr->delay_hours = delay_hours_;
     }
   }
-  // The counts cover the cycle that just ended: take the slot of its last
-  // microsecond, not of the boundary (which belongs to the next hour).
-  const int hour_of_week = SeasonalBaseline::SlotOf(snap.time - 1, 168, start_offset_in_week_);
   if (fit_cycles_ > 0 && metric_ == "cvr" && !sr->matured) {
     // Estimating this series' delay: keep the counts until the window is
     // full (and holds a few conversions), fit, then chart the window in
     // hindsight, without alerts (it serves as the detector's warm-up).
-    sr->fit_window.push_back({sum, hour_of_week});
+    sr->fit_window.push_back({sum, snap.time});
     sr->fit_conversions += static_cast<double>(sum.conversions);
     if (static_cast<int>(sr->fit_window.size()) < fit_cycles_ || sr->fit_conversions < kMinFitConversions) return;
     std::vector<double> clicks, conversions;
-    for (const auto& [stats, slot] : sr->fit_window) {
+    for (const auto& [stats, time] : sr->fit_window) {
       clicks.push_back(static_cast<double>(stats.clicks));
       conversions.push_back(static_cast<double>(stats.conversions));
     }
     sr->delay_hours = FitDelayFromCounts(clicks, conversions, snap.control_cycle).mean_hours;
     sr->matured =
         std::make_unique<MaturedClicks>(ReportingWeights(ExponentialDelayCdf(sr->delay_hours), snap.control_cycle));
-    for (const auto& [stats, slot] : sr->fit_window) {
+    for (const auto& [stats, time] : sr->fit_window) {
       const double matured = sr->matured->Add(static_cast<double>(stats.clicks));
-      if (stats.requests > 0) Chart(sr, c, ch, seg, stats, matured, slot, snap.time, nullptr);
+      if (stats.requests > 0) Chart(sr, c, ch, seg, stats, matured, time, snap.control_cycle, nullptr);
     }
     sr->fit_window = {};
     return;
@@ -121,11 +160,11 @@ void KpiMonitor::Observe(const Snapshot& snap, int c, int ch, int seg, std::vect
   const double matured =
       sr->matured ? sr->matured->Add(static_cast<double>(sum.clicks)) : static_cast<double>(sum.clicks);
   if (sum.requests == 0) return;  // no traffic this cycle
-  Chart(sr, c, ch, seg, sum, matured, hour_of_week, snap.time, alerts);
+  Chart(sr, c, ch, seg, sum, matured, snap.time, snap.control_cycle, alerts);
 }
 
 void KpiMonitor::Chart(Series* sr, int c, int ch, int seg, const ObservedStats& sum, double matured_clicks,
-                       int hour_of_week, SimTime time, std::vector<Alert>* alerts) {
+                       SimTime time, SimTime control_cycle, std::vector<Alert>* alerts) {
   KpiObservation obs;
   obs.rate = IsRateMetric(metric_);
   if (metric_ == "ctr") {
@@ -155,19 +194,36 @@ void KpiMonitor::Chart(Series* sr, int c, int ch, int seg, const ObservedStats& 
     if (obs.successes > obs.trials) return;
     obs.value = obs.successes / obs.trials;
   }
-  if (!sr->detector) sr->detector = MakeDetector();
-  const DetectorResult r = sr->detector->Update(obs, hour_of_week);
-  if (alerts == nullptr || !r.fired() || !sr->cooldown.Admit(time)) return;
+  if (!sr->detector) {
+    std::map<std::string, std::string> params = detector_params_;
+    params["cooldown_hours"] =
+        ParamText(static_cast<double>(cooldown_) * static_cast<double>(control_cycle) / kMicrosPerHour);
+    sr->detector = MakeNamedDetector(detector_name_, params);
+  }
+  SeriesPoint point;
+  point.time = time;
+  // The counts cover the cycle that just ended: its seasonal slot is that of
+  // its last microsecond, not of the boundary (which belongs to the next
+  // hour), counted from the scenario's start weekday and time of day.
+  point.clock = time - 1 + start_offset_in_week_ - kUnixEpochOffsetInWeek;
+  if (obs.rate) {
+    point.successes = obs.successes;
+    point.trials = obs.trials;
+  } else {
+    point.value = obs.value;
+  }
+  const SeriesVerdict v = sr->detector->Update(point);
+  if (alerts == nullptr || !v.alarm) return;
   Alert a;
   a.campaign = c;
   a.channel = ch;
   a.segment = seg;
   a.metric = metric_;
   a.value = obs.value;
-  a.expected = r.expected;
-  a.score = r.score;
+  a.expected = v.baseline;
+  a.score = v.score;
   a.severity = severity_;
-  a.message = std::string(r.fired_lower ? "drop" : "rise") + " in " + metric_ + " (" + Describe() +
+  a.message = std::string(v.direction < 0 ? "drop" : "rise") + " in " + metric_ + " (" + Describe() + ": " + v.reason +
               (sr->matured ? "; conversions over clicks matured under a mean delay of " +
                                  FormatNumber(std::round(sr->delay_hours * 10.0) / 10.0) + " h" +
                                  (fit_cycles_ > 0 ? " (estimated)" : "")
