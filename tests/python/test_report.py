@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import adsim
-from adsim.report import pacing, render, sweep_comparison, write_report
+from adsim.report import MAX_TABLE_ROWS, pacing, render, sweep_comparison, write_report
 from conftest import REPO, small_scenario
 from report_scenarios import rich_scenario
 
@@ -61,8 +61,13 @@ def test_each_section_draws_one_series_per_item_of_the_data(rich):
     assert [int(re.search(r'data-series="(\d+)"', t).group(1)) for t in kpis] == [campaigns] * 4 + [channels] * 4
     assert all('data-bands="1"' in t for t in kpis)  # the one shock, shaded on each timeline
     pacing_charts = charts_of(document, "pacing")
-    # Every campaign has a daily budget: cumulative spend, budget and target.
-    assert len(pacing_charts) == campaigns and all('data-series="3"' in t for t in pacing_charts)
+    # Every campaign has a daily budget. beta is paced by pid_pacing: today's spend, today's plan and the
+    # controller's target from the pacing_target table; the others: cumulative spend and budget, no target.
+    paced = set(rich.pacing_target()["campaign"].tolist())
+    assert paced == {1}
+    assert len(pacing_charts) == campaigns
+    assert [int(re.search(r'data-series="(\d+)"', t).group(1)) for t in pacing_charts] == [
+        3 if c in paced else 2 for c in range(campaigns)]
     (timeline,) = charts_of(document, "timeline")
     lanes = rich.alerts["severity"].nunique() + rich.actions["status"].nunique()
     assert f'data-lanes="{lanes}"' in timeline and 'data-bands="1"' in timeline
@@ -81,8 +86,32 @@ def test_actions_are_listed_with_reason_and_guardrail_outcome(rich):
     clamped = rich.actions[rich.actions["status"] == "clamped"].iloc[0]
     assert str(clamped["reason"]) in document and str(clamped["note"]) in document
     # Guardrail interventions come first in the list.
-    listing = document.split("Every action with its reason")[1]
+    listing = document.split("Every action with why it was taken")[1]
     assert listing.index(">clamped<") < listing.index(">applied<")
+
+
+def test_actions_show_the_metric_observed_value_and_threshold(rich):
+    document = render(rich)
+    listing = re.search(r"Every action with why it was taken.*?</table>", document, re.S).group(0)
+    header = re.findall(r"<th[^>]*>([^<]*)</th>", listing)
+    assert header.index("metric") < header.index("observed") < header.index("threshold")
+    rows = re.findall(r"<tr>(.*?)</tr>", listing.split("</thead>")[1], re.S)
+    actions = rich.actions
+    assert len(rows) == min(len(actions), MAX_TABLE_ROWS) and (actions["metric"] == "pacing_error").any()
+    # Each row's why-cells are the action's own values, formatted as the table formats numbers.
+    from adsim.report import _format_cell
+
+    ordered = actions.iloc[np.argsort((actions["status"] == "applied").to_numpy(), kind="stable")]
+    for row, (_, action) in zip(rows, ordered.iterrows()):
+        cells = [c for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        why = cells[header.index("metric"):header.index("threshold") + 1]
+        assert why == [str(action["metric"]), _format_cell(float(action["observed"])),
+                       _format_cell(float(action["threshold"]))]
+    # The timeline's action marks carry the same why in their tooltip.
+    (timeline,) = re.findall(r'<section id="timeline".*?</section>', document, re.S)
+    first = actions.iloc[0]
+    assert f"pacing_error {_format_cell(float(first['observed']))} vs {_format_cell(float(first['threshold']))}" \
+        in timeline
 
 
 def test_a_section_without_data_says_so(small_result):
@@ -166,6 +195,69 @@ def test_the_pacing_target_is_the_one_pid_pacing_steers_to(start, budget):
         assert abs(expected_error - error) < 1e-6 + 1e-9 * abs(error), (t, reason, expected_error)
         checked += 1
     assert checked > 20
+
+
+PACING_CASES = [("2026-03-02T00:00:00", {"daily": 25}), ("2026-03-04T09:30:00", {"daily": 25}),
+                ("2026-03-06T00:00:00", {"total": 60}), ("2026-03-06T13:00:00", {"daily": 30, "total": 50})]
+
+
+@pytest.mark.parametrize("start, budget", PACING_CASES)
+def test_the_pacing_target_table_agrees_with_the_recomputed_curve_and_the_plots(start, budget):
+    # The engine's pacing_target table (what pid_pacing used) against the
+    # report's fallback recomputation from the traffic profile (files before
+    # schema 4), and result.plot's two sources of the same curve: all three are
+    # the same numbers up to floating-point rounding (1e-6 currency). Day
+    # scope rows are today's target, so the run's cumulative target adds the
+    # spend before the day.
+    from adsim._plot import pacing_target as plot_target
+
+    scenario = small_scenario()
+    scenario["start"] = start
+    scenario["duration"] = "3d"
+    for channel in scenario["channels"]:
+        channel["traffic"]["hour_of_day"] = [0.2 + (h % 12) / 6 for h in range(24)]
+        channel["traffic"]["day_of_week"] = [1, 1, 1, 1, 1.4, 0.6, 0.5]
+    scenario["campaigns"][1]["budget"] = budget
+    result = adsim.run(scenario)
+    table = result.pacing_target("beta")
+    assert len(table) > 20 and set(table["scope"]) == {"flight" if "daily" not in budget else "day"}
+    profiles = pacing.campaign_profiles(__import__("yaml").safe_load(result.scenario))
+    daily = pd.DataFrame(result.raw("daily"))
+    daily = daily[daily["campaign"] == 1]
+    before = np.concatenate([[0.0], np.cumsum(daily["spend"].to_numpy())[:-1]])
+    offset = int((result.start - result.start.normalize()) / pd.Timedelta(microseconds=1))
+    times = table["time"].to_numpy(dtype=np.int64)
+    inside = (times + offset) % DAY != 0  # at midnight the controller starts a day; the curve closes the last
+    recomputed = pacing.target_curve(profiles[1], times, duration=int(result.attrs["duration_us"]),
+                                     start=result.start, day_starts=daily["day_start"].to_numpy(),
+                                     daily_budget=daily["daily_budget"].to_numpy(dtype=float),
+                                     total_budget=float(daily["total_budget"].iloc[-1]), spend_before_day=before)
+    day = np.clip(np.searchsorted(daily["day_start"].to_numpy(), times, side="right") - 1, 0, len(daily) - 1)
+    cumulative = table["target_spend"].to_numpy() + np.where(table["scope"] == "day", before[day], 0.0)
+    np.testing.assert_allclose(cumulative[inside], recomputed[inside], rtol=0, atol=1e-6)
+    from_table = plot_target(result, "beta", source="table")
+    from_profile = plot_target(result, "beta", source="profile")
+    common = from_table.index.intersection(from_profile.index)
+    assert len(common) == len(table)
+    np.testing.assert_allclose(from_table[common].to_numpy(), from_profile[common].to_numpy(), rtol=0, atol=1e-6)
+    # The report draws the table's curve, not the recomputed one.
+    pacing_section = re.search(r'<section id="pacing".*?</section>', render(result), re.S).group(0)
+    assert "pacing_target table" in pacing_section and "recomputed" not in pacing_section
+
+
+def test_a_file_without_the_pacing_target_table_gets_the_recomputed_curve(rich, tmp_path):
+    # A result file as schema 3 wrote it: the same run without the pacing_target table.
+    import shutil
+
+    older = tmp_path / "older.h5"
+    shutil.copy(rich.path, older)
+    with h5py.File(older, "a") as f:
+        del f["pacing_target"]
+    document = render(adsim.load(older))
+    pacing_section = re.search(r'<section id="pacing".*?</section>', document, re.S).group(0)
+    assert "no pacing_target table" in pacing_section and "pacing_target table, day scope" not in pacing_section
+    # Each campaign with a budget gets cumulative spend, budget and the recomputed target.
+    assert [int(n) for n in re.findall(r'data-series="(\d+)"', pacing_section)] == [3] * len(rich.campaigns)
 
 
 def test_the_pacing_target_reaches_the_whole_budget_at_each_midnight(rich):

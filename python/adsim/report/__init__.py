@@ -234,23 +234,45 @@ def _kpi_section(run: _Run) -> Tuple[str, int]:
     return _section("kpis", "KPI timelines", body, count), count
 
 
-def _stored_target(run: _Run) -> Optional[Dict[int, Tuple[np.ndarray, np.ndarray]]]:
-    """The pacing target the result file carries (a `pacing` table), per campaign, if any."""
-    for name in run.result.tables:
-        if "pacing" not in name:
-            continue
-        table = run.result.raw(name)
-        time_column = next((c for c in ("time", "bucket_start") if c in table), None)
-        target_column = next((c for c in table if "target" in c), None)
-        if time_column is None or target_column is None or "campaign" not in table:
-            continue
-        out = {}
-        for campaign in np.unique(table["campaign"]).tolist():
-            rows = table["campaign"] == campaign
-            order = np.argsort(table[time_column][rows], kind="stable")
-            out[int(campaign)] = (table[time_column][rows][order], table[target_column][rows][order].astype(float))
-        return out
-    return None
+def _stored_target(run: _Run) -> Optional[Dict[int, Dict[str, Any]]]:
+    """The `pacing_target` table (schema 4) per paced campaign, or None for a file without it.
+
+    Per campaign: the controller's label, its scope (``day`` or ``flight``) and,
+    sorted by time, ``time``, ``target_spend``, ``spend`` and ``budget`` as the
+    controller used them (day scope: cumulative within each day). A campaign
+    with several pacing controllers gets the first one's rows.
+    """
+    table = run.table("pacing_target")
+    if table is None:
+        return None
+    needed = ("time", "campaign", "controller", "scope", "target_spend", "spend", "budget")
+    missing = [c for c in needed if c not in table]
+    if missing:
+        raise DataError(f"the result's 'pacing_target' table has no column(s) {', '.join(missing)}: "
+                        f"expected {', '.join(needed)} (docs/results.md)")
+    out: Dict[int, Dict[str, Any]] = {}
+    for campaign in np.unique(table["campaign"]).tolist():
+        rows = table["campaign"] == campaign
+        controller = str(table["controller"][rows][0])
+        rows = rows & (table["controller"] == controller)
+        order = np.argsort(table["time"][rows], kind="stable")
+        entry: Dict[str, Any] = {"controller": controller, "scope": str(table["scope"][rows][order][-1])}
+        for column in ("time", "target_spend", "spend", "budget"):
+            entry[column] = table[column][rows][order]
+        out[int(campaign)] = entry
+    return out
+
+
+def _gaps_between_days(run: _Run, times: np.ndarray, *columns: np.ndarray) -> List[np.ndarray]:
+    """`times` and `columns` with a NaN point inserted where the calendar day changes (day-scope curves restart)."""
+    times = np.asarray(times, dtype=np.int64)
+    day = (times + run.offset) // pacing_module.MICROS_PER_DAY
+    breaks = np.flatnonzero(np.diff(day) != 0) + 1
+    gap_times = np.insert(times.astype(float), breaks, times[breaks] - 0.5 if len(breaks) else [])
+    out = [gap_times]
+    for column in columns:
+        out.append(np.insert(np.asarray(column, dtype=float), breaks, np.nan))
+    return out
 
 
 def _pacing_section(run: _Run) -> Tuple[str, int]:
@@ -267,7 +289,7 @@ def _pacing_section(run: _Run) -> Tuple[str, int]:
     cumulative = np.cumsum(spend, axis=1)
     campaign_table = result.raw("campaigns")
     figures = []
-    computed = 0
+    computed = from_table = 0
     for c, name in enumerate(run.campaigns):
         rows = daily["campaign"] == c if daily is not None else np.zeros(0, dtype=bool)
         day_starts = daily["day_start"][rows].astype(np.int64) if daily is not None else np.zeros(0, np.int64)
@@ -289,26 +311,45 @@ def _pacing_section(run: _Run) -> Tuple[str, int]:
             series.append(Series("budget (spend before the day + its daily budget, capped by the total)",
                                  run.bucket_starts, np.where(np.isfinite(allowance), allowance, np.nan),
                                  colour="#555555", dash="2 3", step=True))
-        target_x = target_y = None
         if stored is not None and c in stored:
-            target_x, target_y = stored[c]
-            source = "from the result file"
-        elif c < len(profiles) and (np.isfinite(budgets).any() or math.isfinite(total)):
+            # The controller's own curve, in its own terms: within each day (day scope) or over the flight.
+            entry = stored[c]
+            scope = entry["scope"]
+            what = "today's" if scope == "day" else "the flight's"
+            times, target, seen, plan = _gaps_between_days(run, entry["time"], entry["target_spend"], entry["spend"],
+                                                           entry["budget"]) if scope == "day" else (
+                entry["time"], entry["target_spend"].astype(float), entry["spend"].astype(float),
+                entry["budget"].astype(float))
+            series = [Series(f"{what} spend, as {entry['controller']} saw it", times, seen),
+                      Series("budget paced (" + ("today's plan" if scope == "day" else "total budget") + ")",
+                             times, plan, colour="#555555", dash="2 3", step=True),
+                      Series(f"pacing target (pacing_target table, {scope} scope)", times, target,
+                             colour="#D55E00", dash="6 3")]
+            figures.append(line_chart(run.axis, series, title=f"{name} ({entry['controller']}, {scope} scope)",
+                                      unit="currency", bands=run.shocks))
+            from_table += 1
+            continue
+        target_x = target_y = None
+        if stored is None and c < len(profiles) and (np.isfinite(budgets).any() or math.isfinite(total)):
             grid = np.concatenate([[0], ends])
             target_x = grid
             target_y = pacing_module.target_curve(profiles[c], grid, duration=run.duration, start=run.start,
                                                   day_starts=day_starts, daily_budget=budgets, total_budget=total,
                                                   spend_before_day=before)
-            source = "computed from the traffic profile" + (
+            source = "recomputed from the traffic profile: this file has no pacing_target table" + (
                 "" if profiles[c].paced else "; no pacing controller here: what pid_pacing would aim for")
             computed += 1
         if target_x is not None and target_y is not None:
             series.append(Series(f"pacing target ({source})", target_x, target_y, colour="#D55E00", dash="6 3"))
         figures.append(line_chart(run.axis, series, title=name, unit="currency", bands=run.shocks))
     if stored is not None:
-        note = "The pacing target comes from the result file's own pacing table."
+        note = ("The pacing target comes from the result file's pacing_target table, as each pacing controller used "
+                "it: with day scope, today's target spend and today's spend (both restart at midnight) against "
+                "today's plan; with flight scope, the flight's. Campaigns without a pacing controller show their "
+                "cumulative spend against the budget, without a target.")
     else:
-        note = ("The pacing target is computed from the scenario's traffic profile as pid_pacing computes it: "
+        note = ("This result file has no pacing_target table (result schema before 4): the pacing target is "
+                "recomputed from the scenario's traffic profile as pid_pacing computes it: "
                 "within each day, the day's expected traffic share so far times the day's plan (the daily budget, "
                 "or the lifetime plan with a total budget), added to the spend before the day; with a total "
                 "budget only, the total times the flight's expected traffic share. Campaigns without any budget "
@@ -332,7 +373,16 @@ def _timeline_section(run: _Run) -> Tuple[str, int]:
         for status, colour in STATUS_COLOURS.items():
             rows = actions["status"] == status
             if rows.any():
-                lanes.append(Lane(f"actions: {status}", actions["time"][rows], colour))
+                details = []
+                if "metric" in actions:
+                    details = [f"{run.result.to_datetime(int(t)):%a %H:%M} {controller} {kind}: "
+                               + (f"{metric} {_format_cell(observed)} vs {_format_cell(threshold)}" if metric
+                                  else "no metric given")
+                               for t, controller, kind, metric, observed, threshold in
+                               zip(actions["time"][rows][:20], actions["controller"][rows][:20],
+                                   actions["kind"][rows][:20], actions["metric"][rows][:20],
+                                   actions["observed"][rows][:20], actions["threshold"][rows][:20])]
+                lanes.append(Lane(f"actions: {status}", actions["time"][rows], colour, details))
     total = run.per_bucket("campaign", "spend", len(run.campaigns)).sum(axis=0)
     series = [Series("spend per bucket, all campaigns", run.bucket_starts, total, colour="#0072B2", dash="")]
     chart = line_chart(run.axis, series, title="Alerts, actions and shocks", unit="currency", bands=run.shocks,
@@ -351,13 +401,14 @@ def _timeline_section(run: _Run) -> Tuple[str, int]:
         # Guardrail interventions first: they are what a reviewer reads.
         order = np.argsort((frame["status"] == "applied").to_numpy(), kind="stable")
         listed = frame.iloc[order]
-        columns = ["time_at", "controller", "campaign_name", "kind", "old", "requested", "new", "status", "reason",
-                   "note"]
+        columns = ["time_at", "controller", "campaign_name", "kind", "old", "requested", "new", "status", "metric",
+                   "observed", "threshold", "reason", "note"]
         listed = listed[[c for c in columns if c in listed.columns]].rename(
             columns={"time_at": "time", "campaign_name": "campaign", "note": "guardrail note"})
-        parts.append('<p class="note">Every action with its reason and guardrail outcome; clamped, held, '
-                     'rejected and approved ones first.</p>')
-        parts.append(html_table(listed, text_columns=("controller", "campaign", "kind", "status", "reason",
+        parts.append('<p class="note">Every action with why it was taken (the metric the controller looked at, '
+                     'the value it observed and the threshold it compared it with or aimed at) and its guardrail '
+                     'outcome; clamped, held, rejected and approved ones first.</p>')
+        parts.append(html_table(listed, text_columns=("controller", "campaign", "kind", "status", "metric", "reason",
                                                       "guardrail note"), what="actions"))
     parts.append("<h3>Alerts</h3>")
     if alerts is None or len(alerts["time"]) == 0:
