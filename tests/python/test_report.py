@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 import adsim
-from adsim.report import MAX_TABLE_ROWS, pacing, render, sweep_comparison, write_report
+from adsim.report import MAX_TABLE_ROWS, pacing, render, write_report
 from conftest import REPO, small_scenario
-from report_scenarios import rich_scenario
+from report_scenarios import rich_scenario, small_sweep
 
 HOUR = 3_600_000_000
 DAY = 24 * HOUR
@@ -327,23 +327,96 @@ def test_a_large_run_stays_under_five_megabytes(tmp_path):
     assert size < 5_000_000, size
 
 
-def test_sweep_comparison_gives_student_t_intervals():
-    # Two strategies, three runs each: mean ± t(0.975, 2) · sd / sqrt(3), sd of a = 1.
-    index = pd.DataFrame({"strategy": ["a"] * 3 + ["b"] * 3, "seed": range(6),
-                          "spend": [1.0, 2.0, 3.0, 10.0, 10.0, 13.0]})
-    table = sweep_comparison(index, "strategy").set_index("strategy")
-    half = 4.302652729911275 * 1.0 / np.sqrt(3)
-    assert table.loc["a", "spend"] == pytest.approx(2.0)
-    assert table.loc["a", "spend_low"] == pytest.approx(2.0 - half)
-    assert table.loc["a", "spend_high"] == pytest.approx(2.0 + half)
-    assert table.loc["b", "runs"] == 3 and "seed" not in table.columns
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory):
+    return small_sweep(str(tmp_path_factory.mktemp("sweep") / "sweep.h5"))
 
 
-def test_a_sweep_gets_its_comparison_page():
-    # adsim.load returns a sweep once sweeps land (another part of issue 12's
-    # milestone); the report only needs its index table.
-    class Sweep:
-        index = pd.DataFrame({"strategy": ["even", "even", "realloc", "realloc"], "spend": [1.0, 3.0, 2.0, 4.0]})
+def section_text(document: str, key: str) -> str:
+    return re.search(rf'<section id="{key}".*?</section>', document, re.S).group(0)
 
-    document = render(Sweep())
-    assert '<section id="sweep"' in document and ">realloc<" in document and "spend_low" in document
+
+def test_a_sweep_file_gets_its_comparison_and_risk_page(sweep_file, tmp_path, adsim_cli):
+    assert isinstance(sweep_file, adsim.Sweep)
+    from_method = Path(sweep_file.report(tmp_path / "method.html")).read_text(encoding="utf-8")
+    completed = run_cli(sweep_file.path, "-o", str(tmp_path / "cli.html"))
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "cli.html").read_text(encoding="utf-8") == from_method
+    assert re.findall(r'<section id="(\w+)"', from_method) == ["sweep", "comparison", "risk"]
+    assert not re.search(r"<(script|link|img|iframe)\b", from_method)
+    # One CPA and one conversions interval chart per campaign, one interval per non-baseline variation.
+    campaigns = list(dict.fromkeys(sweep_file.kpis["campaign"]))
+    assert re.findall(r'data-intervals="(\d+)"', section_text(from_method, "comparison")) == ["1"] * (2 * len(campaigns))
+
+
+def test_the_comparison_is_paired_over_seeds(sweep_file):
+    # Each variation's difference to the baseline: the mean over seeds of the
+    # per-seed differences, with a t interval on their standard deviation.
+    from scipy import stats
+
+    from adsim.report.sweep import comparison_table
+
+    kpis = sweep_file.kpis
+    for campaign in ("alpha", "beta"):
+        table = comparison_table(sweep_file, campaign).set_index("variation")
+        for metric in ("spend", "conversions"):
+            wide = kpis[kpis["campaign"] == campaign].pivot(index="seed", columns="variation", values=metric)
+            differences = (wide["tight"] - wide["base"]).to_numpy()
+            half = stats.t.ppf(0.975, len(differences) - 1) * differences.std(ddof=1) / np.sqrt(len(differences))
+            assert table.loc["tight", f"{metric}_diff"] == pytest.approx(differences.mean())
+            assert table.loc["tight", f"{metric}_lo"] == pytest.approx(differences.mean() - half)
+            assert table.loc["tight", f"{metric}_hi"] == pytest.approx(differences.mean() + half)
+            assert table.loc["base", metric] == pytest.approx(wide["base"].mean())
+            assert np.isnan(table.loc["base", f"{metric}_diff"])
+    # Halving beta's budget halves its spend on every seed: a difference the paired interval resolves.
+    beta = comparison_table(sweep_file, "beta").set_index("variation")
+    assert beta.loc["tight", "spend_hi"] < 0
+
+
+def test_the_risk_table_counts_each_runs_events_with_wilson_intervals(sweep_file):
+    from adsim._risk import wilson_interval
+    from adsim.report.sweep import risk_table
+
+    risk = risk_table(sweep_file).set_index(["variation", "campaign"])
+    assert len(risk) == 4 and (risk["runs"] == 4).all()
+    for (variation, campaign), row in risk.iterrows():
+        runs = sweep_file.runs[sweep_file.runs["variation"] == variation]["run"].tolist()
+        early = under = missed = 0
+        cpas, spends = [], []
+        for run in runs:
+            result = sweep_file.result(run)
+            days = result.daily[result.daily["campaign_name"] == campaign]
+            at = pd.to_datetime(days["budget_exhausted_at"])
+            early += int(bool((days["budget_exhausted"] >= 0).to_numpy()[(at.dt.hour < 18).to_numpy()].any()))
+            k = result.kpis().set_index("campaign_name").loc[campaign]
+            under += int(k["spend"] < 0.9 * k["budget"])
+            goal = result.campaigns.set_index("name").loc[campaign]
+            cpa = k["spend"] / k["conversions"] if k["conversions"] > 0 else np.inf
+            missed += int(goal["goal"] == "cpa" and not cpa <= goal["goal_value"])
+            cpas.append(cpa)
+            spends.append(k["spend"])
+        for event, count in (("exhausted_early", early), ("under_delivery", under)):
+            assert row[f"p_{event}"] == count / 4
+            assert (row[f"{event}_lo"], row[f"{event}_hi"]) == pytest.approx(wilson_interval(count, 4, 0.95))
+        if campaign == "alpha":  # a CPA goal of 20
+            assert row["p_miss_goal"] == missed / 4
+        else:  # no goal: nothing to miss
+            assert np.isnan(row["p_miss_goal"])
+        finite = np.asarray(cpas)[np.isfinite(cpas)]
+        assert row["cpa_q50"] == pytest.approx(np.quantile(finite, 0.5))
+        assert row["spend_q95"] == pytest.approx(np.quantile(spends, 0.95))
+    # alpha (no pacing) spends its daily budget before 18:00 on every seed; pid_pacing spreads beta's over the
+    # day, so it never runs out early: both ends of the probability scale are exercised.
+    for variation in ("base", "tight"):
+        assert risk.loc[(variation, "alpha"), "p_exhausted_early"] == 1.0
+        assert risk.loc[(variation, "alpha"), "exhausted_early_lo"] > 0.4
+        assert risk.loc[(variation, "beta"), "p_exhausted_early"] == 0.0
+
+
+def test_a_sweep_that_kept_only_summaries_is_a_clear_error(tmp_path):
+    scenario = small_scenario()
+    scenario["duration"] = "2h"
+    summary = adsim.sweep(scenario, seeds=2, progress=False)
+    with pytest.raises(ValueError, match="kept only summaries"):
+        summary.report(tmp_path / "r.html")
+    assert not list(tmp_path.iterdir())

@@ -7,15 +7,18 @@ plainly when its data is absent:
 * run: what was run, and the KPIs per campaign;
 * kpis: KPI timelines (spend, impressions, clicks, conversions) per campaign
   and per channel, injected shocks shaded;
-* pacing: per campaign, cumulative spend against the budget and the pacing
-  target (the result file's own target when it has one, else recomputed from
-  the traffic profile as pid_pacing does, see pacing.py);
+* pacing: per campaign, spend against the budget and the pacing target (the
+  result file's pacing_target table as the controller used it; for files
+  without it, cumulative spend and the target recomputed from the traffic
+  profile as pid_pacing does, see pacing.py);
 * timeline: alerts, controller actions (by guardrail status) and injected
-  shocks on one timeline, then the actions with their reasons and the alerts;
+  shocks on one timeline, then the actions with why they were taken (metric,
+  observed, threshold, reason) and their guardrail outcome, and the alerts;
 * experiments: each analysis's statistic at every look against its boundaries;
 * monitors: the monitors' scores against the injected shocks;
 * oracle: regret against the oracle;
-* sweep: strategy comparison with intervals, for a sweep.
+* sweep: a single run says it is not a sweep. A sweep file (an adsim.Sweep)
+  gets its own page: overview, strategy comparison and risk (sweep.py).
 
 docs/report.md documents each section, the browser test and the benchmark.
 """
@@ -33,6 +36,7 @@ import yaml  # type: ignore[import]
 
 from .._errors import DataError, IoError
 from . import pacing as pacing_module
+from . import sweep as sweep_module
 from .svg import Band, Lane, Series, TimeAxis, bar_chart, esc, line_chart
 
 __all__ = ["write_report", "render"]
@@ -488,52 +492,24 @@ def _oracle_section(run: _Run) -> Tuple[str, int]:
     return _section("oracle", "Regret against the oracle", body, 1), 1
 
 
-def sweep_comparison(index: pd.DataFrame, by: str = "strategy", level: float = 0.95) -> pd.DataFrame:
-    """Mean of every numeric column of a sweep's index per `by` value, with a Student-t interval.
-
-    Returns one row per group: ``runs`` and, per metric, ``<metric>``,
-    ``<metric>_low`` and ``<metric>_high`` (mean ± t(level, n−1)·sd/√n over
-    the group's runs, taken as independent replicates; NaN with one run).
-    """
-    from scipy.stats import t as student_t
-
-    numeric = [c for c in index.columns if c != by and pd.api.types.is_numeric_dtype(index[c])
-               and c not in ("run", "seed", "replicate")]
-    rows = []
-    for value, group in index.groupby(by, sort=True):
-        row: Dict[str, Any] = {by: value, "runs": len(group)}
-        n = len(group)
-        for column in numeric:
-            data = group[column].astype(float)
-            mean = float(data.mean())
-            half = (float(student_t.ppf(0.5 + level / 2, n - 1)) * float(data.std(ddof=1)) / math.sqrt(n)
-                    if n > 1 else float("nan"))
-            row[column], row[column + "_low"], row[column + "_high"] = mean, mean - half, mean + half
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _sweep_section(source: Any) -> str:
-    index = getattr(source, "index", None)
-    if not isinstance(index, pd.DataFrame):
-        return _section("sweep", "Strategy comparison",
-                        _absent("This file holds a single run, not a sweep: no strategy comparison."), 0)
-    by = next((c for c in ("strategy", "variant", "arm", "config") if c in index.columns), None)
-    if by is None:
-        return _section("sweep", "Strategy comparison", _absent("The sweep's index names no strategy column."), 0)
-    table = sweep_comparison(index, by)
-    body = (f'<p class="note">Mean over the sweep\'s runs per {esc(by)}, with 95% Student-t intervals over its runs (mean ± t·sd/√n).</p>'
-            + html_table(table, text_columns=(by,)))
-    return _section("sweep", "Strategy comparison", body, 0)
+def _sweep_note(source: Any) -> str:
+    """The single-run report's pointer to sweeps."""
+    return _section("sweep", "Sweep",
+                    _absent("This file holds a single run, not a sweep: no strategy comparison. A sweep file "
+                            "(adsim sweep -o, adsim.sweep(output=...)) gets a report of its own."), 0)
 
 
 # ---- the page ----------------------------------------------------------------
 
 
 def render(source: Any) -> str:
-    """The report of `source` (an adsim.Result, or a sweep with an ``index`` DataFrame) as one HTML document."""
-    if isinstance(getattr(source, "index", None), pd.DataFrame) and not hasattr(source, "kpis"):
-        return _page("sweep", [_sweep_section(source)], [("sweep", "Strategy comparison")])
+    """The report of `source` (an adsim.Result or an adsim.Sweep) as one HTML document."""
+    from .._sweep import Sweep
+
+    if isinstance(source, Sweep):
+        sections, titles, _ = sweep_module.sweep_sections(source, _section, html_table, _format_cell)
+        name = os.path.basename(source.path) if source.path else "sweep"
+        return _page(f"sweep {name}", sections, titles)
     if not hasattr(source, "raw") or not hasattr(source, "kpis"):
         raise DataError(f"cannot report on {type(source).__name__}: expected an adsim result (adsim.load)")
     for needed in ("aggregates", "campaigns"):
@@ -547,7 +523,7 @@ def render(source: Any) -> str:
     sections.append(_experiment_section(run)[0])
     sections.append(_monitor_section(run))
     sections.append(_oracle_section(run)[0])
-    sections.append(_sweep_section(source))
+    sections.append(_sweep_note(source))
     titles = [("run", "Run"), ("kpis", "KPIs"), ("pacing", "Pacing"), ("timeline", "Alerts & actions"),
               ("experiments", "Experiments"), ("monitors", "Monitors"), ("oracle", "Oracle"), ("sweep", "Sweep")]
     return _page(str(source.attrs.get("scenario_name", "run")), sections, titles)
@@ -564,7 +540,8 @@ def _page(name: str, sections: List[str], titles: List[Tuple[str, str]]) -> str:
 
 
 def write_report(source: Any, path: "os.PathLike[str] | str") -> str:
-    """Writes the HTML report of `source` (an adsim.Result, or the path of a result file) to `path`.
+    """Writes the HTML report of `source` (an adsim.Result or adsim.Sweep, or the path of a result or sweep
+    file) to `path`.
 
     The report is written to a temporary file next to `path` and renamed into
     place when complete, so `path` never holds half a report. Returns the path.
