@@ -49,7 +49,8 @@ def test_the_report_is_one_file_with_no_script_and_nothing_fetched(rich, tmp_pat
     assert not re.search(r"<(script|link|img|iframe)\b", document)
     assert not re.search(r"(src|href)=\"(?!#)", document)
     assert "url(" not in document and "@import" not in document
-    for section in ("run", "kpis", "pacing", "timeline", "experiments", "monitors", "oracle", "sweep"):
+    for section in ("run", "kpis", "pacing", "auction_insights", "timeline", "experiments", "monitors", "oracle",
+                    "sweep"):
         assert f'<section id="{section}"' in document
 
 
@@ -420,3 +421,53 @@ def test_a_sweep_that_kept_only_summaries_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="kept only summaries"):
         summary.report(tmp_path / "r.html")
     assert not list(tmp_path.iterdir())
+
+
+def test_auction_insights_are_summed_over_the_run_per_campaign_and_channel():
+    # The kitchen-sink scenario: several campaigns on one-slot channels and on search (GSP, 3 slots: the top of
+    # the page is slots 1-2, the absolute top slot 1).
+    from adsim.report import auction_insights_over_run
+
+    result = adsim.run(str(REPO / "tests" / "golden" / "kitchen_sink.yaml"))
+    daily = result.auction_insights
+    summed = auction_insights_over_run(daily).set_index(["campaign_name", "channel_name"])
+    pairs = daily.groupby(["campaign", "channel"]).ngroups
+    assert len(summed) == pairs and pairs > 3
+    searched = 0
+    for (campaign, channel), row in summed.iterrows():
+        days = daily[(daily["campaign_name"] == campaign) & (daily["channel_name"] == channel)]
+        eligible, impressions = days["eligible"].sum(), days["impressions"].sum()
+        assert row["days"] == len(days) and row["eligible"] == eligible
+        assert row["impression_share"] == pytest.approx(impressions / eligible)
+        assert row["impression_share"] + row["lost_is_budget"] + row["lost_is_rank"] == pytest.approx(1.0)
+        assert row["outranking_share"] == pytest.approx((impressions - days["competitor_above"].sum()) / eligible)
+        if impressions:
+            assert row["overlap_rate"] == pytest.approx(days["overlap_impressions"].sum() / impressions)
+            assert row["average_position"] == pytest.approx(
+                (days["average_position"].fillna(0) * days["impressions"]).sum() / impressions)
+        if channel == "search" and impressions > 0:
+            searched += 1
+            assert row["top_rate"] == pytest.approx(days["top_impressions"].sum() / impressions)
+            assert row["absolute_top_rate"] == pytest.approx(days["absolute_top_impressions"].sum() / impressions)
+            assert row["absolute_top_rate"] <= row["top_rate"] <= 1.0
+            assert 1.0 <= row["average_position"] <= 3.0
+        elif channel != "search":  # one slot: no top rates
+            assert np.isnan(row["top_rate"]) and np.isnan(row["absolute_top_rate"])
+    assert searched > 0
+    section = re.search(r'<section id="auction_insights".*?</section>', render(result), re.S).group(0)
+    assert re.findall(r'data-bars="(\d+)"', section) == [str(pairs)]
+    header = re.findall(r"<th[^>]*>([^<]*)</th>", section)
+    for column in ("impression_share", "lost_is_budget", "lost_is_rank", "top_rate", "absolute_top_rate",
+                   "overlap_rate", "position_above_rate", "outranking_share"):
+        assert column in header
+
+
+def test_a_file_without_auction_insights_says_so(rich, tmp_path):
+    import shutil
+
+    older = tmp_path / "older.h5"
+    shutil.copy(rich.path, older)
+    with h5py.File(older, "a") as f:
+        del f["auction_insights"]
+    section = re.search(r'<section id="auction_insights".*?</section>', render(adsim.load(older)), re.S).group(0)
+    assert "no auction_insights table" in section and "<svg" not in section

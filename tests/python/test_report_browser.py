@@ -76,10 +76,11 @@ def test_the_report_renders_every_section_without_errors(report, page, screen, t
     page.open(report)
     assert page.errors() == []
     sections = {s["id"]: s for s in json.loads(page.evaluate(COUNT_CHARTS))}
-    assert list(sections) == ["run", "kpis", "pacing", "timeline", "experiments", "monitors", "oracle", "sweep"]
+    assert list(sections) == ["run", "kpis", "pacing", "auction_insights", "timeline", "experiments", "monitors",
+                              "oracle", "sweep"]
     result = adsim.load(str(report.with_name("rich.h5")))
     campaigns, channels = len(result.campaigns), len(result.channels)
-    expected_charts = {"run": 0, "kpis": 8, "pacing": campaigns, "timeline": 1,
+    expected_charts = {"run": 0, "kpis": 8, "pacing": campaigns, "auction_insights": 1, "timeline": 1,
                        "experiments": result.experiment_looks.groupby(["experiment", "analysis", "arm"]).ngroups,
                        "monitors": 0, "oracle": 1, "sweep": 0}
     for key, section in sections.items():

@@ -11,6 +11,8 @@ plainly when its data is absent:
   result file's pacing_target table as the controller used it; for files
   without it, cumulative spend and the target recomputed from the traffic
   profile as pid_pacing does, see pacing.py);
+* auction_insights: per campaign × channel over the run, impression share,
+  share lost to budget and rank, top rates, position, overlap, outranking;
 * timeline: alerts, controller actions (by guardrail status) and injected
   shocks on one timeline, then the actions with why they were taken (metric,
   observed, threshold, reason) and their guardrail outcome, and the alerts;
@@ -362,6 +364,80 @@ def _pacing_section(run: _Run) -> Tuple[str, int]:
     return _section("pacing", "Spend against budget and pacing target", body, len(figures)), len(figures)
 
 
+def auction_insights_over_run(table: pd.DataFrame) -> pd.DataFrame:
+    """The `auction_insights` table summed over the run's days: one row per campaign × channel.
+
+    Counts are summed and the shares recomputed from the sums with the
+    table's own definitions (docs/results.md), so a day with more eligible
+    opportunities weighs more: impression_share, lost_is_budget and
+    lost_is_rank over eligible; top_rate and absolute_top_rate over
+    impressions (NaN on one-slot channels, as in the table);
+    average_position weighted by impressions; overlap_rate over impressions;
+    position_above_rate over overlap impressions; outranking_share as
+    (impressions − competitor_above) / eligible.
+    """
+    counts = ["eligible", "impressions", "lost_budget", "lost_rank", "top_impressions", "absolute_top_impressions",
+              "overlap_impressions", "competitor_above"]
+    frame = table.copy()
+    frame["position_sum"] = frame["average_position"].fillna(0.0) * frame["impressions"]
+    frame["slotted"] = frame["top_rate"].notna()
+    keys = ["campaign", "channel"]
+    names = [c for c in ("campaign_name", "channel_name") if c in frame.columns]
+    summed = frame.groupby(keys + names, sort=True, observed=True).agg(
+        **{c: (c, "sum") for c in counts + ["position_sum"]}, slotted=("slotted", "any"),
+        competitors=("competitors", "max"), days=("eligible", "size")).reset_index()
+
+    def ratio(numerator: str, denominator: str) -> np.ndarray:
+        top = summed[numerator].to_numpy(dtype=float)
+        bottom = summed[denominator].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1.0), np.nan)
+
+    summed["impression_share"] = ratio("impressions", "eligible")
+    summed["lost_is_budget"] = ratio("lost_budget", "eligible")
+    summed["lost_is_rank"] = ratio("lost_rank", "eligible")
+    summed["top_rate"] = np.where(summed["slotted"], ratio("top_impressions", "impressions"), np.nan)
+    summed["absolute_top_rate"] = np.where(summed["slotted"], ratio("absolute_top_impressions", "impressions"), np.nan)
+    summed["average_position"] = ratio("position_sum", "impressions")
+    summed["overlap_rate"] = ratio("overlap_impressions", "impressions")
+    summed["position_above_rate"] = ratio("competitor_above", "overlap_impressions")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eligible = summed["eligible"].to_numpy(dtype=float)
+        summed["outranking_share"] = np.where(
+            eligible > 0, (summed["impressions"] - summed["competitor_above"]) / np.where(eligible > 0, eligible, 1),
+            np.nan)
+    return summed.drop(columns=["position_sum", "slotted"])
+
+
+def _auction_insights_section(run: _Run) -> Tuple[str, int]:
+    title = "Auction insights"
+    if run.table("auction_insights") is None:
+        return _section("auction_insights", title,
+                        _absent("This result file has no auction_insights table (result schema before 4)."), 0), 0
+    table = run.result.auction_insights
+    if table is None or len(table) == 0:
+        return _section("auction_insights", title, _absent("No auction insights in this run."), 0), 0
+    summed = auction_insights_over_run(table)
+    labels = [f"{a} / {b}" for a, b in zip(summed.get("campaign_name", summed["campaign"]),
+                                           summed.get("channel_name", summed["channel"]))]
+    chart = bar_chart(labels, (100 * summed["impression_share"].astype(float)).tolist(),
+                      title="Impression share over the run (impressions / eligible opportunities)", unit="%")
+    shown = summed.drop(columns=[c for c in ("campaign", "channel") if c + "_name" in summed.columns]).rename(
+        columns={"campaign_name": "campaign", "channel_name": "channel"})
+    columns = ["campaign", "channel", "days", "competitors", "eligible", "impressions", "impression_share",
+               "lost_is_budget", "lost_is_rank", "top_rate", "absolute_top_rate", "average_position",
+               "overlap_rate", "position_above_rate", "outranking_share"]
+    shown = shown[[c for c in columns if c in shown.columns]]
+    body = ('<p class="note">Per campaign and channel over the run, what an ad platform reports '
+            '(docs/results.md, auction_insights): the share of eligible opportunities won (impression share) '
+            'and lost to budget or to rank; on slotted channels how often the ad was at the top of the page or '
+            'first; its average slot; and against the channel\'s competitors (one group): how often one of their '
+            'ads was shown with ours (overlap), above ours, and how often ours outranked them. Counts are summed '
+            'over the days and the shares recomputed from the sums.</p>' + chart
+            + html_table(shown, text_columns=("campaign", "channel")))
+    return _section("auction_insights", title, body, 1), 1
+
+
 def _timeline_section(run: _Run) -> Tuple[str, int]:
     alerts = run.table("alerts")
     actions = run.table("actions")
@@ -519,13 +595,14 @@ def render(source: Any) -> str:
     sections = [_run_section(run)]
     sections.append(_kpi_section(run)[0])
     sections.append(_pacing_section(run)[0])
+    sections.append(_auction_insights_section(run)[0])
     sections.append(_timeline_section(run)[0])
     sections.append(_experiment_section(run)[0])
     sections.append(_monitor_section(run))
     sections.append(_oracle_section(run)[0])
     sections.append(_sweep_note(source))
-    titles = [("run", "Run"), ("kpis", "KPIs"), ("pacing", "Pacing"), ("timeline", "Alerts & actions"),
-              ("experiments", "Experiments"), ("monitors", "Monitors"), ("oracle", "Oracle"), ("sweep", "Sweep")]
+    titles = [("run", "Run"), ("kpis", "KPIs"), ("pacing", "Pacing"), ("auction_insights", "Auction insights"),
+              ("timeline", "Alerts & actions"), ("experiments", "Experiments"), ("monitors", "Monitors"), ("oracle", "Oracle"), ("sweep", "Sweep")]
     return _page(str(source.attrs.get("scenario_name", "run")), sections, titles)
 
 
