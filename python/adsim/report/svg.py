@@ -294,7 +294,8 @@ def interval_chart(labels: Sequence[str], values: Sequence[float], lows: Sequenc
     out = [f'<figure class="chart"><figcaption>{esc(title)}</figcaption>'
            f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{esc(title)}" data-intervals="{len(labels)}">']
     zero = x_of(0.0)
-    out.append(f'<line class="axis" x1="{zero:.1f}" x2="{zero:.1f}" y1="{TOP}" y2="{height - 24}"/>')
+    out.append(f'<line class="axis" x1="{zero:.1f}" x2="{zero:.1f}" y1="{TOP}" y2="{height - 24}"/>'
+               f'<text class="unit" x="{zero:.1f}" y="{height - 10}" text-anchor="middle">0</text>')
     for i, (label, value, lo, hi) in enumerate(zip(labels, values, lows, highs)):
         y = TOP + i * row + row / 2
         tip = f"{label}: {format_number(value)} [{format_number(lo)}, {format_number(hi)}] {unit}".strip()
