@@ -499,6 +499,15 @@ class Sweep:
         self.path = path
         return path
 
+    def report(self, path: PathLike) -> str:
+        """Writes the HTML report of this sweep (strategy comparison and risk
+        tables with intervals, docs/report.md) to `path` and returns the path;
+        as ``adsim report SWEEP.h5``. Needs the runs' results (a sweep file or
+        keep="results")."""
+        from .report import write_report
+
+        return write_report(self, path)
+
     @property
     def plot(self) -> "SweepPlot":
         """Plots of this sweep: ``plot.compare(metric, by)``."""

@@ -32,3 +32,17 @@ def rich_scenario() -> Dict[str, Any]:
                                                          "baseline_rate": 0.003, "decision": "observe"}}]}]
     scenario["oracle"] = True
     return scenario
+
+
+def small_sweep(path: str) -> Any:
+    """A real sweep file at `path`: the small scenario over 1 day, 2 variations x 4 seeds.
+
+    "tight" raises alpha's bid and halves beta's daily budget, so the
+    variations differ in spend, conversions and the budget running out."""
+    import adsim
+
+    scenario = small_scenario()
+    scenario["duration"] = "1d"
+    variations = {"base": {}, "tight": {"campaigns[0].bid": 0.006, "campaigns[1].budget.daily": 12}}
+    adsim.sweep(scenario, seeds=4, variations=variations, output=path, progress=False)
+    return adsim.load(path)

@@ -33,6 +33,7 @@ JSON.stringify([...document.querySelectorAll('section')].map(section => ({
     bands: [Number(svg.dataset.bands || 0), svg.querySelectorAll('rect.band').length],
     lanes: [Number(svg.dataset.lanes || 0), svg.querySelectorAll('path.lane').length],
     bars: [Number(svg.dataset.bars || 0), svg.querySelectorAll('rect.bar').length],
+    intervals: [Number(svg.dataset.intervals || 0), svg.querySelectorAll('circle.estimate').length],
     width: svg.getBoundingClientRect().width,
     height: svg.getBoundingClientRect().height,
     drawn: [...svg.querySelectorAll('path.series')].filter(p => p.getTotalLength() > 0).length,
@@ -75,25 +76,66 @@ def test_the_report_renders_every_section_without_errors(report, page, screen, t
     page.open(report)
     assert page.errors() == []
     sections = {s["id"]: s for s in json.loads(page.evaluate(COUNT_CHARTS))}
-    assert list(sections) == ["run", "kpis", "pacing", "timeline", "experiments", "monitors", "oracle", "sweep"]
+    assert list(sections) == ["run", "kpis", "pacing", "auction_insights", "timeline", "experiments", "monitors",
+                              "oracle", "sweep"]
     result = adsim.load(str(report.with_name("rich.h5")))
     campaigns, channels = len(result.campaigns), len(result.channels)
-    expected_charts = {"run": 0, "kpis": 8, "pacing": campaigns, "timeline": 1,
+    expected_charts = {"run": 0, "kpis": 8, "pacing": campaigns, "auction_insights": 1, "timeline": 1,
                        "experiments": result.experiment_looks.groupby(["experiment", "analysis", "arm"]).ngroups,
                        "monitors": 0, "oracle": 1, "sweep": 0}
     for key, section in sections.items():
         assert len(section["charts"]) == section["declared_charts"] == expected_charts[key], key
         for chart in section["charts"]:
-            for what in ("series", "bands", "lanes", "bars"):
+            for what in ("series", "bands", "lanes", "bars", "intervals"):
                 declared, drawn = chart[what]
                 assert declared == drawn, (key, what)
             assert chart["drawn"] == chart["series"][1], key  # every line has a visible length
             assert chart["width"] > 0.8 * min(width, 460) - 40 and chart["height"] > 50, (key, chart)
     assert [c["series"][0] for c in sections["kpis"]["charts"]] == [campaigns] * 4 + [channels] * 4
-    assert sections["sweep"]["absent"] == ["This file holds a single run, not a sweep: no strategy comparison."]
+    assert sections["sweep"]["absent"] == ["This file holds a single run, not a sweep: no strategy comparison. A "
+                                           "sweep file (adsim sweep -o, adsim.sweep(output=...)) gets a report of its "
+                                           "own."]
     # Nothing wider than the screen: wide tables scroll inside their own box.
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     shot = artefacts(tmp_path) / f"report-{screen}-{width}.png"
+    page.screenshot(shot)
+    print(f"screenshot: {shot}")
+    assert shot.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def sweep_report(tmp_path_factory):
+    """A real sweep file (2 variations x 4 seeds, report_scenarios.small_sweep) and its report."""
+    why = browser.available()
+    if why:
+        pytest.skip(why)
+    from report_scenarios import small_sweep
+
+    folder = tmp_path_factory.mktemp("browser-sweep")
+    sweep = small_sweep(str(folder / "sweep.h5"))
+    return sweep, Path(sweep.report(folder / "sweep.html"))
+
+
+@pytest.mark.parametrize("screen", list(WIDTHS))
+def test_a_sweep_report_renders_its_comparison_and_risk_without_errors(sweep_report, page, screen, tmp_path):
+    sweep, path = sweep_report
+    width, height, mobile = WIDTHS[screen]
+    page.events.clear()
+    page.viewport(width, height, mobile)
+    page.open(path)
+    assert page.errors() == []
+    sections = {s["id"]: s for s in json.loads(page.evaluate(COUNT_CHARTS))}
+    assert list(sections) == ["sweep", "comparison", "risk"]
+    campaigns = sweep.kpis["campaign"].nunique()
+    # Per campaign a CPA and a conversions chart, each with the one non-baseline variation's interval drawn.
+    charts = sections["comparison"]["charts"]
+    assert len(charts) == sections["comparison"]["declared_charts"] == 2 * campaigns
+    for chart in charts:
+        assert chart["intervals"] == [1, 1] and chart["width"] > 0.8 * min(width, 460) - 40
+    rows = page.evaluate("document.querySelectorAll('#risk tbody tr').length")
+    assert int(rows) == 2 * campaigns  # variations x campaigns
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot = artefacts(tmp_path) / f"report-sweep-{screen}-{width}.png"
     page.screenshot(shot)
     print(f"screenshot: {shot}")
     assert shot.stat().st_size > 10_000

@@ -1,22 +1,23 @@
-"""`adsim report RUN.h5 -o report.html`: the HTML report of a result file (adsim.report)."""
+"""`adsim report RUN.h5 -o report.html`: the HTML report of a result or sweep file (adsim.report)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 
-HELP = "write a self-contained HTML report (charts, actions, alerts, experiments) of a result file"
+HELP = ("write a self-contained HTML report (charts, actions, alerts, experiments) of a result file, or "
+        "(strategy comparison, risk) of a sweep file")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The command's arguments: the result file and the output path."""
-    parser.add_argument("result", metavar="RUN.h5", help="a result file written by adsim run -o")
+    parser.add_argument("result", metavar="RUN.h5", help="a result file written by adsim run -o, or a sweep file written by adsim sweep -o")
     parser.add_argument("-o", "--output", metavar="REPORT.html",
                         help="where to write the report (default: RUN.html next to the result file)")
 
 
 def main(args: argparse.Namespace) -> int:
-    """Loads the result, writes the report (complete or not at all) and says where it is."""
+    """Loads the result or sweep, writes the report (complete or not at all) and says where it is."""
     from ..report import write_report
 
     output = args.output

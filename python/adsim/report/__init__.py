@@ -7,15 +7,20 @@ plainly when its data is absent:
 * run: what was run, and the KPIs per campaign;
 * kpis: KPI timelines (spend, impressions, clicks, conversions) per campaign
   and per channel, injected shocks shaded;
-* pacing: per campaign, cumulative spend against the budget and the pacing
-  target (the result file's own target when it has one, else recomputed from
-  the traffic profile as pid_pacing does, see pacing.py);
+* pacing: per campaign, spend against the budget and the pacing target (the
+  result file's pacing_target table as the controller used it; for files
+  without it, cumulative spend and the target recomputed from the traffic
+  profile as pid_pacing does, see pacing.py);
+* auction_insights: per campaign × channel over the run, impression share,
+  share lost to budget and rank, top rates, position, overlap, outranking;
 * timeline: alerts, controller actions (by guardrail status) and injected
-  shocks on one timeline, then the actions with their reasons and the alerts;
+  shocks on one timeline, then the actions with why they were taken (metric,
+  observed, threshold, reason) and their guardrail outcome, and the alerts;
 * experiments: each analysis's statistic at every look against its boundaries;
 * monitors: the monitors' scores against the injected shocks;
 * oracle: regret against the oracle;
-* sweep: strategy comparison with intervals, for a sweep.
+* sweep: a single run says it is not a sweep. A sweep file (an adsim.Sweep)
+  gets its own page: overview, strategy comparison and risk (sweep.py).
 
 docs/report.md documents each section, the browser test and the benchmark.
 """
@@ -33,6 +38,7 @@ import yaml  # type: ignore[import]
 
 from .._errors import DataError, IoError
 from . import pacing as pacing_module
+from . import sweep as sweep_module
 from .svg import Band, Lane, Series, TimeAxis, bar_chart, esc, line_chart
 
 __all__ = ["write_report", "render"]
@@ -234,23 +240,45 @@ def _kpi_section(run: _Run) -> Tuple[str, int]:
     return _section("kpis", "KPI timelines", body, count), count
 
 
-def _stored_target(run: _Run) -> Optional[Dict[int, Tuple[np.ndarray, np.ndarray]]]:
-    """The pacing target the result file carries (a `pacing` table), per campaign, if any."""
-    for name in run.result.tables:
-        if "pacing" not in name:
-            continue
-        table = run.result.raw(name)
-        time_column = next((c for c in ("time", "bucket_start") if c in table), None)
-        target_column = next((c for c in table if "target" in c), None)
-        if time_column is None or target_column is None or "campaign" not in table:
-            continue
-        out = {}
-        for campaign in np.unique(table["campaign"]).tolist():
-            rows = table["campaign"] == campaign
-            order = np.argsort(table[time_column][rows], kind="stable")
-            out[int(campaign)] = (table[time_column][rows][order], table[target_column][rows][order].astype(float))
-        return out
-    return None
+def _stored_target(run: _Run) -> Optional[Dict[int, Dict[str, Any]]]:
+    """The `pacing_target` table (schema 4) per paced campaign, or None for a file without it.
+
+    Per campaign: the controller's label, its scope (``day`` or ``flight``) and,
+    sorted by time, ``time``, ``target_spend``, ``spend`` and ``budget`` as the
+    controller used them (day scope: cumulative within each day). A campaign
+    with several pacing controllers gets the first one's rows.
+    """
+    table = run.table("pacing_target")
+    if table is None:
+        return None
+    needed = ("time", "campaign", "controller", "scope", "target_spend", "spend", "budget")
+    missing = [c for c in needed if c not in table]
+    if missing:
+        raise DataError(f"the result's 'pacing_target' table has no column(s) {', '.join(missing)}: "
+                        f"expected {', '.join(needed)} (docs/results.md)")
+    out: Dict[int, Dict[str, Any]] = {}
+    for campaign in np.unique(table["campaign"]).tolist():
+        rows = table["campaign"] == campaign
+        controller = str(table["controller"][rows][0])
+        rows = rows & (table["controller"] == controller)
+        order = np.argsort(table["time"][rows], kind="stable")
+        entry: Dict[str, Any] = {"controller": controller, "scope": str(table["scope"][rows][order][-1])}
+        for column in ("time", "target_spend", "spend", "budget"):
+            entry[column] = table[column][rows][order]
+        out[int(campaign)] = entry
+    return out
+
+
+def _gaps_between_days(run: _Run, times: np.ndarray, *columns: np.ndarray) -> List[np.ndarray]:
+    """`times` and `columns` with a NaN point inserted where the calendar day changes (day-scope curves restart)."""
+    times = np.asarray(times, dtype=np.int64)
+    day = (times + run.offset) // pacing_module.MICROS_PER_DAY
+    breaks = np.flatnonzero(np.diff(day) != 0) + 1
+    gap_times = np.insert(times.astype(float), breaks, times[breaks] - 0.5 if len(breaks) else [])
+    out = [gap_times]
+    for column in columns:
+        out.append(np.insert(np.asarray(column, dtype=float), breaks, np.nan))
+    return out
 
 
 def _pacing_section(run: _Run) -> Tuple[str, int]:
@@ -267,7 +295,7 @@ def _pacing_section(run: _Run) -> Tuple[str, int]:
     cumulative = np.cumsum(spend, axis=1)
     campaign_table = result.raw("campaigns")
     figures = []
-    computed = 0
+    computed = from_table = 0
     for c, name in enumerate(run.campaigns):
         rows = daily["campaign"] == c if daily is not None else np.zeros(0, dtype=bool)
         day_starts = daily["day_start"][rows].astype(np.int64) if daily is not None else np.zeros(0, np.int64)
@@ -289,32 +317,125 @@ def _pacing_section(run: _Run) -> Tuple[str, int]:
             series.append(Series("budget (spend before the day + its daily budget, capped by the total)",
                                  run.bucket_starts, np.where(np.isfinite(allowance), allowance, np.nan),
                                  colour="#555555", dash="2 3", step=True))
-        target_x = target_y = None
         if stored is not None and c in stored:
-            target_x, target_y = stored[c]
-            source = "from the result file"
-        elif c < len(profiles) and (np.isfinite(budgets).any() or math.isfinite(total)):
+            # The controller's own curve, in its own terms: within each day (day scope) or over the flight.
+            entry = stored[c]
+            scope = entry["scope"]
+            what = "today's" if scope == "day" else "the flight's"
+            times, target, seen, plan = _gaps_between_days(run, entry["time"], entry["target_spend"], entry["spend"],
+                                                           entry["budget"]) if scope == "day" else (
+                entry["time"], entry["target_spend"].astype(float), entry["spend"].astype(float),
+                entry["budget"].astype(float))
+            series = [Series(f"{what} spend, as {entry['controller']} saw it", times, seen),
+                      Series("budget paced (" + ("today's plan" if scope == "day" else "total budget") + ")",
+                             times, plan, colour="#555555", dash="2 3", step=True),
+                      Series(f"pacing target (pacing_target table, {scope} scope)", times, target,
+                             colour="#D55E00", dash="6 3")]
+            figures.append(line_chart(run.axis, series, title=f"{name} ({entry['controller']}, {scope} scope)",
+                                      unit="currency", bands=run.shocks))
+            from_table += 1
+            continue
+        target_x = target_y = None
+        if stored is None and c < len(profiles) and (np.isfinite(budgets).any() or math.isfinite(total)):
             grid = np.concatenate([[0], ends])
             target_x = grid
             target_y = pacing_module.target_curve(profiles[c], grid, duration=run.duration, start=run.start,
                                                   day_starts=day_starts, daily_budget=budgets, total_budget=total,
                                                   spend_before_day=before)
-            source = "computed from the traffic profile" + (
+            source = "recomputed from the traffic profile: this file has no pacing_target table" + (
                 "" if profiles[c].paced else "; no pacing controller here: what pid_pacing would aim for")
             computed += 1
         if target_x is not None and target_y is not None:
             series.append(Series(f"pacing target ({source})", target_x, target_y, colour="#D55E00", dash="6 3"))
         figures.append(line_chart(run.axis, series, title=name, unit="currency", bands=run.shocks))
     if stored is not None:
-        note = "The pacing target comes from the result file's own pacing table."
+        note = ("The pacing target comes from the result file's pacing_target table, as each pacing controller used "
+                "it: with day scope, today's target spend and today's spend (both restart at midnight) against "
+                "today's plan; with flight scope, the flight's. Campaigns without a pacing controller show their "
+                "cumulative spend against the budget, without a target.")
     else:
-        note = ("The pacing target is computed from the scenario's traffic profile as pid_pacing computes it: "
+        note = ("This result file has no pacing_target table (result schema before 4): the pacing target is "
+                "recomputed from the scenario's traffic profile as pid_pacing computes it: "
                 "within each day, the day's expected traffic share so far times the day's plan (the daily budget, "
                 "or the lifetime plan with a total budget), added to the spend before the day; with a total "
                 "budget only, the total times the flight's expected traffic share. Campaigns without any budget "
                 "have no target.")
     body = f'<p class="note">{esc(note)}</p><div class="grid">{"".join(figures)}</div>'
     return _section("pacing", "Spend against budget and pacing target", body, len(figures)), len(figures)
+
+
+def auction_insights_over_run(table: pd.DataFrame) -> pd.DataFrame:
+    """The `auction_insights` table summed over the run's days: one row per campaign × channel.
+
+    Counts are summed and the shares recomputed from the sums with the
+    table's own definitions (docs/results.md), so a day with more eligible
+    opportunities weighs more: impression_share, lost_is_budget and
+    lost_is_rank over eligible; top_rate and absolute_top_rate over
+    impressions (NaN on one-slot channels, as in the table);
+    average_position weighted by impressions; overlap_rate over impressions;
+    position_above_rate over overlap impressions; outranking_share as
+    (impressions − competitor_above) / eligible.
+    """
+    counts = ["eligible", "impressions", "lost_budget", "lost_rank", "top_impressions", "absolute_top_impressions",
+              "overlap_impressions", "competitor_above"]
+    frame = table.copy()
+    frame["position_sum"] = frame["average_position"].fillna(0.0) * frame["impressions"]
+    frame["slotted"] = frame["top_rate"].notna()
+    keys = ["campaign", "channel"]
+    names = [c for c in ("campaign_name", "channel_name") if c in frame.columns]
+    summed = frame.groupby(keys + names, sort=True, observed=True).agg(
+        **{c: (c, "sum") for c in counts + ["position_sum"]}, slotted=("slotted", "any"),
+        competitors=("competitors", "max"), days=("eligible", "size")).reset_index()
+
+    def ratio(numerator: str, denominator: str) -> np.ndarray:
+        top = summed[numerator].to_numpy(dtype=float)
+        bottom = summed[denominator].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1.0), np.nan)
+
+    summed["impression_share"] = ratio("impressions", "eligible")
+    summed["lost_is_budget"] = ratio("lost_budget", "eligible")
+    summed["lost_is_rank"] = ratio("lost_rank", "eligible")
+    summed["top_rate"] = np.where(summed["slotted"], ratio("top_impressions", "impressions"), np.nan)
+    summed["absolute_top_rate"] = np.where(summed["slotted"], ratio("absolute_top_impressions", "impressions"), np.nan)
+    summed["average_position"] = ratio("position_sum", "impressions")
+    summed["overlap_rate"] = ratio("overlap_impressions", "impressions")
+    summed["position_above_rate"] = ratio("competitor_above", "overlap_impressions")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eligible = summed["eligible"].to_numpy(dtype=float)
+        summed["outranking_share"] = np.where(
+            eligible > 0, (summed["impressions"] - summed["competitor_above"]) / np.where(eligible > 0, eligible, 1),
+            np.nan)
+    return summed.drop(columns=["position_sum", "slotted"])
+
+
+def _auction_insights_section(run: _Run) -> Tuple[str, int]:
+    title = "Auction insights"
+    if run.table("auction_insights") is None:
+        return _section("auction_insights", title,
+                        _absent("This result file has no auction_insights table (result schema before 4)."), 0), 0
+    table = run.result.auction_insights
+    if table is None or len(table) == 0:
+        return _section("auction_insights", title, _absent("No auction insights in this run."), 0), 0
+    summed = auction_insights_over_run(table)
+    labels = [f"{a} / {b}" for a, b in zip(summed.get("campaign_name", summed["campaign"]),
+                                           summed.get("channel_name", summed["channel"]))]
+    chart = bar_chart(labels, (100 * summed["impression_share"].astype(float)).tolist(),
+                      title="Impression share over the run (impressions / eligible opportunities)", unit="%")
+    shown = summed.drop(columns=[c for c in ("campaign", "channel") if c + "_name" in summed.columns]).rename(
+        columns={"campaign_name": "campaign", "channel_name": "channel"})
+    columns = ["campaign", "channel", "days", "competitors", "eligible", "impressions", "impression_share",
+               "lost_is_budget", "lost_is_rank", "top_rate", "absolute_top_rate", "average_position",
+               "overlap_rate", "position_above_rate", "outranking_share"]
+    shown = shown[[c for c in columns if c in shown.columns]]
+    body = ('<p class="note">Per campaign and channel over the run, what an ad platform reports '
+            '(docs/results.md, auction_insights): the share of eligible opportunities won (impression share) '
+            'and lost to budget or to rank; on slotted channels how often the ad was at the top of the page or '
+            'first; its average slot; and against the channel\'s competitors (one group): how often one of their '
+            'ads was shown with ours (overlap), above ours, and how often ours outranked them. Counts are summed '
+            'over the days and the shares recomputed from the sums.</p>' + chart
+            + html_table(shown, text_columns=("campaign", "channel")))
+    return _section("auction_insights", title, body, 1), 1
 
 
 def _timeline_section(run: _Run) -> Tuple[str, int]:
@@ -332,7 +453,16 @@ def _timeline_section(run: _Run) -> Tuple[str, int]:
         for status, colour in STATUS_COLOURS.items():
             rows = actions["status"] == status
             if rows.any():
-                lanes.append(Lane(f"actions: {status}", actions["time"][rows], colour))
+                details = []
+                if "metric" in actions:
+                    details = [f"{run.result.to_datetime(int(t)):%a %H:%M} {controller} {kind}: "
+                               + (f"{metric} {_format_cell(observed)} vs {_format_cell(threshold)}" if metric
+                                  else "no metric given")
+                               for t, controller, kind, metric, observed, threshold in
+                               zip(actions["time"][rows][:20], actions["controller"][rows][:20],
+                                   actions["kind"][rows][:20], actions["metric"][rows][:20],
+                                   actions["observed"][rows][:20], actions["threshold"][rows][:20])]
+                lanes.append(Lane(f"actions: {status}", actions["time"][rows], colour, details))
     total = run.per_bucket("campaign", "spend", len(run.campaigns)).sum(axis=0)
     series = [Series("spend per bucket, all campaigns", run.bucket_starts, total, colour="#0072B2", dash="")]
     chart = line_chart(run.axis, series, title="Alerts, actions and shocks", unit="currency", bands=run.shocks,
@@ -351,13 +481,14 @@ def _timeline_section(run: _Run) -> Tuple[str, int]:
         # Guardrail interventions first: they are what a reviewer reads.
         order = np.argsort((frame["status"] == "applied").to_numpy(), kind="stable")
         listed = frame.iloc[order]
-        columns = ["time_at", "controller", "campaign_name", "kind", "old", "requested", "new", "status", "reason",
-                   "note"]
+        columns = ["time_at", "controller", "campaign_name", "kind", "old", "requested", "new", "status", "metric",
+                   "observed", "threshold", "reason", "note"]
         listed = listed[[c for c in columns if c in listed.columns]].rename(
             columns={"time_at": "time", "campaign_name": "campaign", "note": "guardrail note"})
-        parts.append('<p class="note">Every action with its reason and guardrail outcome; clamped, held, '
-                     'rejected and approved ones first.</p>')
-        parts.append(html_table(listed, text_columns=("controller", "campaign", "kind", "status", "reason",
+        parts.append('<p class="note">Every action with why it was taken (the metric the controller looked at, '
+                     'the value it observed and the threshold it compared it with or aimed at) and its guardrail '
+                     'outcome; clamped, held, rejected and approved ones first.</p>')
+        parts.append(html_table(listed, text_columns=("controller", "campaign", "kind", "status", "metric", "reason",
                                                       "guardrail note"), what="actions"))
     parts.append("<h3>Alerts</h3>")
     if alerts is None or len(alerts["time"]) == 0:
@@ -437,52 +568,24 @@ def _oracle_section(run: _Run) -> Tuple[str, int]:
     return _section("oracle", "Regret against the oracle", body, 1), 1
 
 
-def sweep_comparison(index: pd.DataFrame, by: str = "strategy", level: float = 0.95) -> pd.DataFrame:
-    """Mean of every numeric column of a sweep's index per `by` value, with a Student-t interval.
-
-    Returns one row per group: ``runs`` and, per metric, ``<metric>``,
-    ``<metric>_low`` and ``<metric>_high`` (mean ± t(level, n−1)·sd/√n over
-    the group's runs, taken as independent replicates; NaN with one run).
-    """
-    from scipy.stats import t as student_t
-
-    numeric = [c for c in index.columns if c != by and pd.api.types.is_numeric_dtype(index[c])
-               and c not in ("run", "seed", "replicate")]
-    rows = []
-    for value, group in index.groupby(by, sort=True):
-        row: Dict[str, Any] = {by: value, "runs": len(group)}
-        n = len(group)
-        for column in numeric:
-            data = group[column].astype(float)
-            mean = float(data.mean())
-            half = (float(student_t.ppf(0.5 + level / 2, n - 1)) * float(data.std(ddof=1)) / math.sqrt(n)
-                    if n > 1 else float("nan"))
-            row[column], row[column + "_low"], row[column + "_high"] = mean, mean - half, mean + half
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _sweep_section(source: Any) -> str:
-    index = getattr(source, "index", None)
-    if not isinstance(index, pd.DataFrame):
-        return _section("sweep", "Strategy comparison",
-                        _absent("This file holds a single run, not a sweep: no strategy comparison."), 0)
-    by = next((c for c in ("strategy", "variant", "arm", "config") if c in index.columns), None)
-    if by is None:
-        return _section("sweep", "Strategy comparison", _absent("The sweep's index names no strategy column."), 0)
-    table = sweep_comparison(index, by)
-    body = (f'<p class="note">Mean over the sweep\'s runs per {esc(by)}, with 95% Student-t intervals over its runs (mean ± t·sd/√n).</p>'
-            + html_table(table, text_columns=(by,)))
-    return _section("sweep", "Strategy comparison", body, 0)
+def _sweep_note(source: Any) -> str:
+    """The single-run report's pointer to sweeps."""
+    return _section("sweep", "Sweep",
+                    _absent("This file holds a single run, not a sweep: no strategy comparison. A sweep file "
+                            "(adsim sweep -o, adsim.sweep(output=...)) gets a report of its own."), 0)
 
 
 # ---- the page ----------------------------------------------------------------
 
 
 def render(source: Any) -> str:
-    """The report of `source` (an adsim.Result, or a sweep with an ``index`` DataFrame) as one HTML document."""
-    if isinstance(getattr(source, "index", None), pd.DataFrame) and not hasattr(source, "kpis"):
-        return _page("sweep", [_sweep_section(source)], [("sweep", "Strategy comparison")])
+    """The report of `source` (an adsim.Result or an adsim.Sweep) as one HTML document."""
+    from .._sweep import Sweep
+
+    if isinstance(source, Sweep):
+        sections, titles, _ = sweep_module.sweep_sections(source, _section, html_table, _format_cell)
+        name = os.path.basename(source.path) if source.path else "sweep"
+        return _page(f"sweep {name}", sections, titles)
     if not hasattr(source, "raw") or not hasattr(source, "kpis"):
         raise DataError(f"cannot report on {type(source).__name__}: expected an adsim result (adsim.load)")
     for needed in ("aggregates", "campaigns"):
@@ -492,13 +595,14 @@ def render(source: Any) -> str:
     sections = [_run_section(run)]
     sections.append(_kpi_section(run)[0])
     sections.append(_pacing_section(run)[0])
+    sections.append(_auction_insights_section(run)[0])
     sections.append(_timeline_section(run)[0])
     sections.append(_experiment_section(run)[0])
     sections.append(_monitor_section(run))
     sections.append(_oracle_section(run)[0])
-    sections.append(_sweep_section(source))
-    titles = [("run", "Run"), ("kpis", "KPIs"), ("pacing", "Pacing"), ("timeline", "Alerts & actions"),
-              ("experiments", "Experiments"), ("monitors", "Monitors"), ("oracle", "Oracle"), ("sweep", "Sweep")]
+    sections.append(_sweep_note(source))
+    titles = [("run", "Run"), ("kpis", "KPIs"), ("pacing", "Pacing"), ("auction_insights", "Auction insights"),
+              ("timeline", "Alerts & actions"), ("experiments", "Experiments"), ("monitors", "Monitors"), ("oracle", "Oracle"), ("sweep", "Sweep")]
     return _page(str(source.attrs.get("scenario_name", "run")), sections, titles)
 
 
@@ -513,7 +617,8 @@ def _page(name: str, sections: List[str], titles: List[Tuple[str, str]]) -> str:
 
 
 def write_report(source: Any, path: "os.PathLike[str] | str") -> str:
-    """Writes the HTML report of `source` (an adsim.Result, or the path of a result file) to `path`.
+    """Writes the HTML report of `source` (an adsim.Result or adsim.Sweep, or the path of a result or sweep
+    file) to `path`.
 
     The report is written to a temporary file next to `path` and renamed into
     place when complete, so `path` never holds half a report. Returns the path.

@@ -6,9 +6,9 @@ and strategies/lib/traffic_curve.h): within a day, the share of the day's
 expected traffic already past (the campaign's channels' hour-of-day profiles
 weighted by their volumes), renormalised over what is left of the first day;
 over the flight, the share of the flight's expected traffic (hour-of-day and
-day-of-week profiles). A result file that carries the target itself (a
-``pacing`` table written by the engine) is preferred by the report; this
-module is the fallback.
+day-of-week profiles). A result file that carries the target itself (the
+``pacing_target`` table, schema 4) is drawn from that table by the report;
+this module is the fallback for older files.
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ def target_curve(
         f0 = _flight_share(profile, day_start, duration, offset, weekday)
         rest = np.maximum(1e-12, 1.0 - f0)
         lifetime_now = left * (flight - f0) / rest
-        with_both = np.minimum(budget_today * share_now, lifetime_now)
+        with np.errstate(invalid="ignore"):  # no daily budget (inf) times a zero share: not used below
+            with_both = np.minimum(budget_today * share_now, lifetime_now)
         target = np.where(daily, before + with_both, total_budget * flight)
     else:
         target = np.where(daily, before + budget_today * share_now, np.nan)

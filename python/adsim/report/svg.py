@@ -273,3 +273,42 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, uni
         out.append(f'<text class="unit" x="{left}" y="{height - 6}">{esc(unit)}</text>')
     out.append("</svg></figure>")
     return "".join(out)
+
+
+def interval_chart(labels: Sequence[str], values: Sequence[float], lows: Sequence[float], highs: Sequence[float],
+                   *, title: str, unit: str = "") -> str:
+    """One estimate per label (a dot) with its interval (a horizontal line) and a line at zero, as a <figure>."""
+    row = 22
+    height = TOP + row * len(labels) + 24
+    left = 150
+    right = RIGHT + 60
+    finite = [v for v in list(values) + list(lows) + list(highs) if math.isfinite(v)]
+    low = min([0.0] + finite)
+    high = max([0.0] + finite)
+    if high <= low:
+        high = low + 1.0
+
+    def x_of(v: float) -> float:
+        return left + (WIDTH - left - right) * (v - low) / (high - low)
+
+    out = [f'<figure class="chart"><figcaption>{esc(title)}</figcaption>'
+           f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{esc(title)}" data-intervals="{len(labels)}">']
+    zero = x_of(0.0)
+    out.append(f'<line class="axis" x1="{zero:.1f}" x2="{zero:.1f}" y1="{TOP}" y2="{height - 24}"/>'
+               f'<text class="unit" x="{zero:.1f}" y="{height - 10}" text-anchor="middle">0</text>')
+    for i, (label, value, lo, hi) in enumerate(zip(labels, values, lows, highs)):
+        y = TOP + i * row + row / 2
+        tip = f"{label}: {format_number(value)} [{format_number(lo)}, {format_number(hi)}] {unit}".strip()
+        out.append(f'<text class="ylabel" x="{left - 6}" y="{y + 4:.1f}">{esc(label)}</text>')
+        if math.isfinite(lo) and math.isfinite(hi):
+            out.append(f'<line class="interval" x1="{x_of(lo):.1f}" x2="{x_of(hi):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+                       f'stroke="{PALETTE[0]}" stroke-width="2"><title>{esc(tip)}</title></line>')
+        if math.isfinite(value):
+            out.append(f'<circle class="estimate" cx="{x_of(value):.1f}" cy="{y:.1f}" r="4" fill="{PALETTE[0]}">'
+                       f'<title>{esc(tip)}</title></circle>'
+                       f'<text class="value" x="{x_of(hi if math.isfinite(hi) else value) + 6:.1f}" y="{y + 4:.1f}">'
+                       f'{esc(format_number(value))}</text>')
+    if unit:
+        out.append(f'<text class="unit" x="{left}" y="{height - 6}">{esc(unit)}</text>')
+    out.append("</svg></figure>")
+    return "".join(out)
