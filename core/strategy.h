@@ -134,7 +134,7 @@ struct Alert {
   std::string metric;                // e.g. "ctr", "cvr", "spend_forecast"
   double value = 0.0;                // the observed (or projected) value
   double expected = 0.0;             // what the monitor expected
-  double score = 0.0;                // standardised score (sign: above or below expectation)
+  double score = 0.0;                // kpi_* monitors: the detector score in [0, 1]; others: standardised, signed
   std::string severity = "warning";  // info, warning or critical
   std::string message;
 };

@@ -493,7 +493,9 @@ class _Adapter:
         self.controller = controller
         self.name = name
 
-    def _on_cycle(self, snapshot: Snapshot) -> List[Tuple[int, int, int, int, float, str, bool]]:
+    def _on_cycle(
+        self, snapshot: Snapshot
+    ) -> List[Tuple[int, int, int, int, float, str, bool, str, Optional[float], Optional[float]]]:
         out = self.controller.on_cycle(snapshot)
         if out is None:
             return []

@@ -146,11 +146,22 @@ def test_pacing_target_with_a_total_budget_follows_the_lifetime_plan(small):
     assert _line(ax, "total budget").get_ydata()[0] == 30.0
 
 
-def test_pacing_target_source_switch(small_result):
-    # These results have no pacing_target table: "table" finds nothing, "auto" falls back to the profile.
-    assert not small_result.has_table("pacing_target")
-    assert pacing_target(small_result, "beta", source="table") is None
-    pd.testing.assert_series_equal(pacing_target(small_result, "beta"), pacing_target(small_result, "beta", source="profile"))
+def test_pacing_target_source_switch(small_result, tmp_path):
+    # A file without a pacing_target table (written before schema 4): "table"
+    # finds nothing and "auto" falls back to the profile.
+    import h5py
+
+    path = tmp_path / "old.h5"
+    small_result.save(path)
+    with h5py.File(path, "r+") as handle:
+        del handle["pacing_target"]
+    old = adsim.load(path)
+    assert not old.has_table("pacing_target")
+    assert pacing_target(old, "beta", source="table") is None
+    pd.testing.assert_series_equal(pacing_target(old, "beta"), pacing_target(old, "beta", source="profile"))
+    # With the table, "auto" reads it.
+    assert small_result.has_table("pacing_target")
+    pd.testing.assert_series_equal(pacing_target(small_result, "beta"), pacing_target(small_result, "beta", source="table"))
     with pytest.raises(ValueError, match="'auto', 'table' or 'profile'"):
         pacing_target(small_result, "beta", source="guess")
 
