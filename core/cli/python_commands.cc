@@ -20,11 +20,7 @@ namespace {
 
 // One line per command; python/adsim/commands/NAME.py implements it.
 constexpr const char* kPythonCommands[] = {
-    "catalog",
-    "regress",
-    "report",
-    "sweep",
-    "risk",
+    "catalog", "regress", "report", "sweep", "risk",
 };
 
 }  // namespace
