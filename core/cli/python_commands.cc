@@ -18,7 +18,7 @@
 namespace adsim::cli {
 namespace {
 
-// One line per command; python/adsim/commands/NAME.py implements it.
+// python/adsim/commands/NAME.py implements each of these names.
 constexpr const char* kPythonCommands[] = {
     "catalog", "regress", "report", "sweep", "risk",
 };
