@@ -21,6 +21,7 @@ class KpiSeasonal final : public monitors::KpiMonitor {
                 {{"period", ctx.params.String("period")},
                  {"min_seasons", ParamText(min_seasons)},
                  {"season_gamma", ParamText(1.0 / max_seasons)},
+                 {"relevel_after", ParamText(ctx.params.Number("relevel_cycles"))},
                  {"threshold", ParamText(ScoreOfZ(z_, monitors::SideParam(ctx.params)))}});
   }
 
@@ -35,8 +36,14 @@ ADSIM_REGISTER_MONITOR(
     monitors::KpiParams(
         {StringParam("period", "day", "season: hour of the day or of the week", {"day", "week"}),
          NumberParam("min_seasons", 8, "visits of the slot needed before alerting", 2, 1000),
-         NumberParam("max_seasons", 16, "seasons a slot's offset averages over (it adapts by 1/max_seasons)", 2, 1000),
-         NumberParam("threshold", 5.0, "residual in standard deviations that alerts (score 1 - p)", 0.7, 7.5)},
+         NumberParam("max_seasons", 8, "seasons a slot's offset averages over (it adapts by 1/max_seasons)", 2, 1000),
+         NumberParam("threshold", 3.25, "residual in standard deviations that alerts (score 1 - p)", 0.7, 7.5),
+         // Defaults tuned on the monitoring benchmark's seeds 101-110 (docs/monitoring.md, "Tuning the KPI
+         // monitors' defaults"): threshold 3.25 (was 5), max_seasons 8 (was 16), and 8 cycles (2 h of 15-min
+         // cycles, not 3) in a row beyond 2 sd before a shift is the new level without an alert.
+         NumberParam("relevel_cycles", 8,
+                     "cycles in a row beyond 2 sd on one side that are taken as the new level without an alert", 1,
+                     16)},
         "both"));
 
 }  // namespace

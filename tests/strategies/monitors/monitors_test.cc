@@ -190,8 +190,8 @@ const std::vector<KpiCase>& KpiCases() {
   static const std::vector<KpiCase> kCases = {
       // CUSUM, k 0.5, h 5, one side: 1 - e^(-5).
       {"{type: kpi_cusum, params: {side: drop}}", 1.0 - std::exp(-5.0)},
-      // EWMA level, L 3.29 sd below: 1 - P(Z >= 3.29).
-      {"{type: kpi_ewma, params: {side: drop}}", 1.0 - 0.5 * std::erfc(3.29 / std::sqrt(2.0))},
+      // EWMA level, L 2.9 sd below (the default): 1 - P(Z >= 2.9).
+      {"{type: kpi_ewma, params: {side: drop}}", 1.0 - 0.5 * std::erfc(2.9 / std::sqrt(2.0))},
       // Hour-of-day profile (2 days of 15-min cycles per slot visit count 8).
       {"{type: kpi_seasonal, params: {side: drop, threshold: 4}}", 1.0 - 0.5 * std::erfc(4.0 / std::sqrt(2.0))},
       {"{type: kpi_tail, params: {side: drop}}", 1.0 - 1e-3},
