@@ -60,26 +60,6 @@ def _load_scenario_dict(scenario: ScenarioLike) -> Dict[str, Any]:
     return data
 
 
-_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def _set_path(target: Dict[str, Any], path: str, value: Any) -> None:
-    """Sets ``campaigns[0].budget.daily``-style `path` in `target`; the field's parent must exist."""
-    parts: List[Union[str, int]] = [m.group(1) if m.group(1) is not None else int(m.group(2))
-                                    for m in _PATH_PART.finditer(path)]
-    node: Any = target
-    for i, part in enumerate(parts[:-1]):
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[: i + 1]).lstrip(".")
-            raise ConfigError(f"plan patch '{path}': the scenario has no field {where}") from None
-    last = parts[-1]
-    if isinstance(last, int) and not (isinstance(node, list) and 0 <= last < len(node)):
-        raise ConfigError(f"plan patch '{path}': index {last} is out of range")
-    node[last] = value
-
-
 def apply_patch(scenario: Dict[str, Any], patch: Optional[Patch]) -> Dict[str, Any]:
     """A copy of `scenario` with `patch` applied.
 
@@ -94,16 +74,9 @@ def apply_patch(scenario: Dict[str, Any], patch: Optional[Patch]) -> Dict[str, A
     if callable(patch):
         return patch(out)
 
-    def merge(node: Dict[str, Any], values: Mapping[str, Any]) -> None:
-        for key, value in values.items():
-            if "." in key or "[" in key:
-                _set_path(node, key, copy.deepcopy(value))
-            elif isinstance(value, Mapping) and isinstance(node.get(key), dict):
-                merge(node[key], value)
-            else:
-                node[key] = copy.deepcopy(value)
+    from ._sweep import _merge  # the field-path syntax and merge rules of adsim.sweep's variations
 
-    merge(out, patch)
+    _merge(out, patch)
     return out
 
 

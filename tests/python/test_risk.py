@@ -145,7 +145,7 @@ def test_bad_input_names_the_field():
         adsim.risk(plan(), runs=1)
     with pytest.raises(adsim.ConfigError, match="under_delivery"):
         adsim.risk(plan(), runs=2, under_delivery=1.5)
-    with pytest.raises(adsim.ConfigError, match="no field campaigns\\[3\\]"):
+    with pytest.raises(adsim.ConfigError, match="an existing list item at campaigns\\[3\\]"):
         adsim.what_if(plan(), {"a": None, "b": {"campaigns[3].bid": 1}}, runs=2)
 
 
