@@ -36,6 +36,18 @@ double Standardise(double deviation, double scale) {
   return deviation > 0.0 ? kInf : -kInf;
 }
 
+// Median of the first n values of v (reorders them).
+double MedianInPlace(double* v, int n) {
+  const int mid = n / 2;
+  std::nth_element(v, v + mid, v + n);
+  const double hi = v[mid];
+  if (n % 2 == 1) return hi;
+  const double lo = *std::max_element(v, v + mid);
+  return 0.5 * (lo + hi);
+}
+
+}  // namespace
+
 // Tail probability on the armed side(s) of a score whose upper tail
 // probability is `upper` and lower tail `lower` (kBoth doubles the smaller).
 double ArmedTail(Side side, double upper, double lower) {
@@ -49,18 +61,6 @@ double ArmedTail(Side side, double upper, double lower) {
   }
   return 1.0;
 }
-
-// Median of the first n values of v (reorders them).
-double MedianInPlace(double* v, int n) {
-  const int mid = n / 2;
-  std::nth_element(v, v + mid, v + n);
-  const double hi = v[mid];
-  if (n % 2 == 1) return hi;
-  const double lo = *std::max_element(v, v + mid);
-  return 0.5 * (lo + hi);
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // Seasonal baseline

@@ -40,6 +40,11 @@ enum class Side {
   kBoth,
 };
 
+// Tail probability on the armed side(s) of a score whose upper tail
+// probability is `upper` and lower tail `lower` (kBoth doubles the smaller,
+// capped at 1). Shared by every detector of this folder.
+double ArmedTail(Side side, double upper, double lower);
+
 // What one update of a detector found, with enough state to explain it.
 struct DetectorResult {
   int64_t step = 0;               // 1-based index of this update since construction

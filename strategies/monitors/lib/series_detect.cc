@@ -18,18 +18,6 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-double ArmedTailOf(Side side, double upper, double lower) {
-  switch (side) {
-    case Side::kUpper:
-      return upper;
-    case Side::kLower:
-      return lower;
-    case Side::kBoth:
-      return std::min(1.0, 2.0 * std::min(upper, lower));
-  }
-  return 1.0;
-}
-
 std::string Short(double v) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.3g", v);
@@ -157,7 +145,7 @@ SeriesVerdict AdaptiveDetector::Update(const SeriesPoint& point) {
   int point_direction = 0, cusum_direction = 0;
   if (ready) {
     if (p_.point) {
-      point_score = 1.0 - ArmedTailOf(p_.side, NormalUpperTail(z), NormalCdf(z));
+      point_score = 1.0 - ArmedTail(p_.side, NormalUpperTail(z), NormalCdf(z));
       point_direction = z > 0 ? 1 : (z < 0 ? -1 : 0);
     }
     if (p_.cusum) {
@@ -174,7 +162,7 @@ SeriesVerdict AdaptiveDetector::Update(const SeriesPoint& point) {
         excursion_n_ = 0;
       }
       const double upper = std::exp(-2.0 * p_.k * cusum_hi_), lower = std::exp(-2.0 * p_.k * cusum_lo_);
-      cusum_score = 1.0 - ArmedTailOf(p_.side, upper, lower);
+      cusum_score = 1.0 - ArmedTail(p_.side, upper, lower);
       cusum_direction = cusum_hi_ >= cusum_lo_ ? 1 : -1;
     }
   }
