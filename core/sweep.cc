@@ -70,6 +70,7 @@ std::vector<Results> RunSweep(const std::vector<SweepRun>& runs, const SweepOpti
       changed.wait_for(lock, std::chrono::milliseconds(100));
       if (options.cancel && *options.cancel && !failure) {
         failure = std::make_exception_ptr(Error("sweep cancelled"));
+        failed_run = runs.size();  // not a run's failure
         stop = true;
       }
       if (options.poll && !failure) {
@@ -95,6 +96,12 @@ std::vector<Results> RunSweep(const std::vector<SweepRun>& runs, const SweepOpti
     }
   }
   for (auto& thread : threads) thread.join();
+  // The workers may have seen the cancel flag and stopped before the loop
+  // above ever looked at it: a sweep that did not finish every run never
+  // returns as if it had.
+  if (!failure && options.cancel && *options.cancel && done < runs.size()) {
+    throw Error("sweep cancelled");
+  }
   if (failure) {
     if (failed_run >= runs.size()) std::rethrow_exception(failure);  // from poll or the cancel flag
     const std::string which =
