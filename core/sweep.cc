@@ -22,6 +22,8 @@ std::vector<Results> RunSweep(const std::vector<SweepRun>& runs, const SweepOpti
   std::mutex mutex;
   std::condition_variable changed;
   size_t done = 0;
+  std::vector<char> finished(runs.size(), 0);  // by run, under the mutex
+  size_t delivered = 0;                        // runs handed to options.consume
   size_t running_workers = 0;
   std::exception_ptr failure;
   size_t failed_run = 0;
@@ -50,6 +52,7 @@ std::vector<Results> RunSweep(const std::vector<SweepRun>& runs, const SweepOpti
       }
       std::lock_guard<std::mutex> lock(mutex);
       ++done;
+      finished[index] = 1;
       changed.notify_all();
     }
     std::lock_guard<std::mutex> lock(mutex);
@@ -62,12 +65,28 @@ std::vector<Results> RunSweep(const std::vector<SweepRun>& runs, const SweepOpti
   threads.reserve(thread_count);
   running_workers = thread_count;
   for (size_t i = 0; i < thread_count; ++i) threads.emplace_back(work);
-  // The calling thread polls (progress, Python's signals) until the workers stop.
+  // The calling thread polls (progress, Python's signals) and consumes the
+  // finished runs in order until the workers stop.
   {
     std::unique_lock<std::mutex> lock(mutex);
     size_t reported = static_cast<size_t>(-1);
+    const auto deliver = [&]() {  // called and returns with the lock held
+      while (options.consume && !failure && delivered < runs.size() && finished[delivered]) {
+        const size_t index = delivered++;
+        Results result = std::move(results[index]);
+        results[index] = Results();
+        lock.unlock();
+        try {
+          options.consume(index, std::move(result));
+        } catch (...) {
+          fail(runs.size(), std::current_exception());
+        }
+        lock.lock();
+      }
+    };
     while (running_workers > 0) {
       changed.wait_for(lock, std::chrono::milliseconds(100));
+      deliver();
       if (options.cancel && *options.cancel && !failure) {
         failure = std::make_exception_ptr(Error("sweep cancelled"));
         failed_run = runs.size();  // not a run's failure
@@ -85,6 +104,7 @@ std::vector<Results> RunSweep(const std::vector<SweepRun>& runs, const SweepOpti
         reported = now;
       }
     }
+    deliver();  // the runs that finished after the last look
     if (options.poll && !failure && reported != done) {
       lock.unlock();
       try {

@@ -30,10 +30,18 @@ struct SweepOptions {
   std::function<void(size_t done)> poll;
   // Set by someone else to stop the sweep (Error("sweep cancelled")).
   const std::atomic<bool>* cancel = nullptr;
+  // When set, each finished run's result is handed over here instead of
+  // being returned: on the calling thread, in the order of `runs`, as soon as
+  // the run and every run before it are done, while the workers go on with
+  // the next runs. So the caller's own work per run (summaries, writing a
+  // file) overlaps the simulations instead of following them; RunSweep then
+  // returns empty results. May throw to stop the sweep, as `poll` may.
+  std::function<void(size_t index, Results&& result)> consume;
 };
 
-// Runs every run and returns their results in the order of `runs`. The
-// calling thread only waits and polls; `options.workers` threads take the
+// Runs every run and returns their results in the order of `runs` (or hands
+// them to `options.consume`). The calling thread only waits, polls and
+// consumes; `options.workers` threads take the
 // runs in order. The first run that fails stops the others; its error is
 // rethrown (ConfigError unchanged, since every run of a scenario shares it;
 // other errors prefixed with the run's index and seed).

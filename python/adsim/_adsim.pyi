@@ -48,10 +48,13 @@ def run_many(
     progress: Optional[Callable[[int], Any]],
     check_signals: bool,
     images: bool = False,
+    consume: Optional[Callable[..., Any]] = None,
 ) -> List[Any]:
     """Runs (scenario index, seed) pairs on `workers` C++ threads with the GIL
     released; returns their raw results in order (with images=True, (raw,
-    bytes of the HDF5 file))."""
+    bytes of the HDF5 file)). With `consume`, each run is instead passed as
+    consume(position, raw[, bytes]) in order as it finishes, while the workers
+    go on, and the returned list is empty."""
 
 def components() -> List[Dict[str, Any]]:
     """Every registered component: dicts with name, kind, description, origin,

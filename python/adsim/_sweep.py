@@ -691,20 +691,19 @@ def sweep(
                 report(done)
         else:
             in_main = threading.current_thread() is threading.main_thread()
-            chunk = max(8, 4 * int(workers))  # bounds the memory of results not yet summarized
             scenarios: List[Tuple[Optional[str], str, Optional[str]]] = [(case.text, case.source, None)
                                                                           for case in cases]
-            for start in range(0, total, chunk):
-                part = plan[start:start + chunk]
-                out = _adsim.run_many(scenarios, part, int(workers), _Offset(report, start), in_main, images)
-                for offset, item in enumerate(out):
-                    run = start + offset
-                    raw, image = item if images else (item, None)
-                    index, seed = plan[run]
-                    result = Result(raw)
-                    row, kpis, scores = _summarize(result, run, cases[index].name, seed, cases[index].grid)
-                    take(run, row, kpis, scores, image, result)
-                report(min(start + chunk, total))
+
+            def consume(run: int, raw: Dict[str, Any], image: Optional[bytes] = None) -> None:
+                # On this thread, in run order, while the C++ workers go on
+                # with the next runs: the summaries overlap the simulations.
+                index, seed = plan[run]
+                result = Result(raw)
+                row, kpis, scores = _summarize(result, run, cases[index].name, seed, cases[index].grid)
+                take(run, row, kpis, scores, image, result)
+
+            _adsim.run_many(scenarios, plan, int(workers), report, in_main, images, consume)
+            report(total)
         runs_frame = pd.DataFrame(rows)
         kpi_frame = pd.concat([k for k in kpi_parts if k is not None], ignore_index=True)
         scored = [s for s in score_parts if s is not None]
@@ -723,16 +722,6 @@ def sweep(
             else:
                 writer.close(False)
     return Sweep(runs_frame, kpi_frame, score_frame, results, path=output_path)
-
-
-class _Offset:
-    """The progress callback of one chunk of a local sweep: runs done before it plus its own."""
-
-    def __init__(self, report: Callable[[int], None], offset: int) -> None:
-        self.report, self.offset = report, offset
-
-    def __call__(self, done: int) -> None:
-        self.report(self.offset + done)
 
 
 def read_raw_image(image: Optional[bytes]) -> Dict[str, Any]:

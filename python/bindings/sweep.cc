@@ -55,7 +55,7 @@ std::shared_ptr<const Scenario> LoadSweepScenario(const std::optional<std::strin
 py::list RunMany(
     const std::vector<std::tuple<std::optional<std::string>, std::string, std::optional<std::string>>>& scenarios,
     const std::vector<std::pair<size_t, uint64_t>>& runs, int workers, const py::object& progress, bool check_signals,
-    bool images) {
+    bool images, const py::object& consume) {
   std::vector<Results> results;
   std::vector<std::vector<unsigned char>> files;
   RunScope scope;
@@ -92,7 +92,33 @@ py::list RunMany(
         RunScope::current = saved;
       };
     }
+    if (!consume.is_none()) {
+      // Each run, in order, as it finishes: its file image is made here on the
+      // calling thread (HDF5 is used from one thread at a time), then the GIL
+      // is taken for the Python consumer while the workers go on.
+      options.consume = [&consume, images, scope_ptr](size_t index, Results&& result) {
+        std::vector<unsigned char> file;
+        if (images) file = ResultsFileImage(result);
+        py::gil_scoped_acquire gil;
+        RunScope* saved = RunScope::current;
+        RunScope::current = scope_ptr;
+        try {
+          py::dict raw = ResultsToPython(std::move(result));
+          if (images)
+            consume(index, raw,
+                    py::bytes(reinterpret_cast<const char*>(file.data()), static_cast<py::ssize_t>(file.size())));
+          else
+            consume(index, raw);
+        } catch (py::error_already_set& e) {
+          const std::string what = KeepPythonError(e, false);
+          RunScope::current = saved;
+          throw Error("the sweep's result consumer raised " + what);
+        }
+        RunScope::current = saved;
+      };
+    }
     results = RunSweep(sweep_runs, options);
+    if (!consume.is_none()) results.clear();  // each was handed over
     if (images) {
       files.reserve(results.size());
       for (const auto& result : results) files.push_back(ResultsFileImage(result));
@@ -118,9 +144,11 @@ py::list RunMany(
 
 void BindSweep(py::module_& m) {
   m.def("run_many", &RunMany, py::arg("scenarios"), py::arg("runs"), py::arg("workers"), py::arg("progress"),
-        py::arg("check_signals"), py::arg("images") = false,
+        py::arg("check_signals"), py::arg("images") = false, py::arg("consume") = py::none(),
         "Runs (scenario index, seed) pairs on `workers` C++ threads with the GIL released; returns their raw "
-        "results in order (with images=True, (raw, bytes of the HDF5 file)).");
+        "results in order (with images=True, (raw, bytes of the HDF5 file)). With `consume`, each run is instead "
+        "passed as consume(position, raw[, bytes]) in order as it finishes, while the workers go on, and the "
+        "returned list is empty.");
 }
 
 }  // namespace adsim::bindings

@@ -88,6 +88,44 @@ TEST(Sweep, PollIsCalledOnTheCallingThreadAndMayStopTheSweep) {
       Error);
 }
 
+TEST(Sweep, ConsumeHandsOverEachRunInOrderOnTheCallingThread) {
+  const auto runs = SixRuns();
+  SweepOptions plain;
+  plain.workers = 1;
+  const auto returned = RunSweep(runs, plain);
+  for (int workers : {1, 2, 3}) {
+    SweepOptions options;
+    options.workers = workers;
+    const auto caller = std::this_thread::get_id();
+    std::vector<std::string> fingerprints;
+    options.consume = [&](size_t index, Results&& result) {
+      EXPECT_EQ(std::this_thread::get_id(), caller);
+      EXPECT_EQ(index, fingerprints.size());  // in the order of the runs
+      fingerprints.push_back(result.text_attrs.at("fingerprint"));
+    };
+    const auto left = RunSweep(runs, options);
+    ASSERT_EQ(fingerprints.size(), runs.size()) << workers << " workers";
+    for (size_t i = 0; i < runs.size(); ++i) {
+      EXPECT_EQ(fingerprints[i], returned[i].text_attrs.at("fingerprint")) << "run " << i;
+      EXPECT_EQ(left[i].text_attrs.count("fingerprint"), 0u) << "run " << i << " was handed over, not kept";
+    }
+  }
+  // A consumer that throws stops the sweep with its own error.
+  SweepOptions options;
+  options.workers = 2;
+  size_t consumed = 0;
+  options.consume = [&](size_t, Results&&) {
+    if (++consumed == 2) throw Error("enough");
+  };
+  try {
+    RunSweep(runs, options);
+    ADD_FAILURE() << "expected the consumer's error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "enough");
+  }
+  EXPECT_EQ(consumed, 2u);  // nothing is handed over after the failure
+}
+
 TEST(Sweep, CancelStopsTheSweepAndAFailingRunIsNamed) {
   const auto runs = SixRuns();
   std::atomic<bool> cancel{true};

@@ -39,6 +39,39 @@ def test_results_equal_run_by_run_whatever_the_worker_count():
     assert one.runs["fingerprint"].nunique() == 4  # four seeds, four different runs
 
 
+def test_runs_are_consumed_in_order_while_the_workers_go_on():
+    # The local sweep summarizes each run as it finishes (run_many's consume):
+    # in run order, on the calling thread, and a consumer's error stops it.
+    import json
+    import threading
+
+    from adsim import _adsim
+
+    text = json.dumps(short())
+    seen = []
+    main = threading.get_ident()
+
+    def consume(run, raw):
+        assert threading.get_ident() == main
+        seen.append((run, adsim.Result(raw).fingerprint))
+
+    left = _adsim.run_many([(text, "short", None)], [(0, s) for s in range(1, 6)], 2, None, False, False, consume)
+    assert left == []
+    assert [run for run, _ in seen] == list(range(5))
+    assert [f for _, f in seen] == [adsim.run(short(), seed=s).fingerprint for s in range(1, 6)]
+
+    def fails(run, raw):
+        if run == 1:
+            raise ValueError("stop at run 1")
+        seen.append(run)
+
+    seen.clear()
+    with pytest.raises(adsim.Error, match="consumer raised ValueError: stop at run 1") as raised:
+        _adsim.run_many([(text, "short", None)], [(0, s) for s in range(1, 6)], 2, None, False, False, fails)
+    assert isinstance(raised.value.__cause__, ValueError)  # the consumer's own exception is kept
+    assert seen == [0]
+
+
 def test_runs_and_kpis_layout():
     swept = adsim.sweep(short(), seeds="3-4", progress=False)
     assert swept.runs.columns.tolist()[:4] == ["run", "variation", "seed", "fingerprint"]
