@@ -3,8 +3,17 @@ threads and through a 2-worker Dask LocalCluster, memory per run, and the
 overhead per run (setup + summary + write) against the run itself. Prints
 Markdown (docs/sweeps.md, "Benchmarks", shows a measurement).
 
-    .venv/bin/python bench/sweep_benchmark.py [--runs 8] [--scenario bench/scenarios/reference.yaml]
+    .venv/bin/python bench/sweep_benchmark.py [--runs 8] [--repeat 3] [--scenario bench/scenarios/reference.yaml]
                                               [--duration 1d] [--no-dask]
+
+The 1-thread and 2-thread sweeps are measured --repeat times, alternately
+(1, 2, 1, 2, ...), so that a drift in the machine's speed falls on both; each
+pair gives a speed-up, and the table shows every pair and their median. Each
+pair also splits its speed-up into its two causes: the runs' own engine time
+on 2 threads against 1 (each result's wall_time_s: slower when the threads
+compete for the memory system or the clock drops with both cores busy), and
+the share of the 2-thread wall time the two workers spent running (idle at
+the end when the runs do not divide evenly, or waiting on serial work).
 
 The scenario's duration is replaced by --duration (one day by default).
 Speed-up needs two idle cores: on a shared, loaded machine it measures the
@@ -54,9 +63,15 @@ def timed_sweep(scenario: Dict[str, Any], runs: int, **options: Any) -> Dict[str
     return {"sweep": swept, "elapsed": elapsed, "runs_per_second": runs / elapsed}
 
 
+def engine_seconds_per_run(swept: Any, runs: int) -> float:
+    """The mean engine time (each result's wall_time_s) of a keep="results" sweep's runs."""
+    return float(np.mean([float(swept.result(r).attrs["wall_time_s"]) for r in range(runs)]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3, help="alternating 1- and 2-thread measurements")
     parser.add_argument("--scenario", default=str(ROOT / "bench" / "scenarios" / "reference.yaml"))
     parser.add_argument("--duration", default="1d")
     parser.add_argument("--no-dask", action="store_true")
@@ -71,11 +86,27 @@ def main() -> None:
     opportunities = int(single.attrs.get("opportunities", 0))
 
     rows: List[List[str]] = []
-    one = timed_sweep(scenario, args.runs, workers=1)
-    two = timed_sweep(scenario, args.runs, workers=2)
-    assert one["sweep"].runs["fingerprint"].tolist() == two["sweep"].runs["fingerprint"].tolist()
+    pairs: List[List[str]] = []
+    speedups: List[float] = []
+    for repeat in range(args.repeat):
+        one = timed_sweep(scenario, args.runs, workers=1, keep="results")
+        two = timed_sweep(scenario, args.runs, workers=2, keep="results")
+        assert one["sweep"].runs["fingerprint"].tolist() == two["sweep"].runs["fingerprint"].tolist()
+        engine_one = engine_seconds_per_run(one["sweep"], args.runs)
+        engine_two = engine_seconds_per_run(two["sweep"], args.runs)
+        speedup = two["runs_per_second"] / one["runs_per_second"]
+        speedups.append(speedup)
+        busy = args.runs * engine_two / (2 * two["elapsed"])
+        pairs.append([str(repeat + 1), f"{one['runs_per_second']:.3f}", f"{two['runs_per_second']:.3f}",
+                      f"{speedup:.2f}", f"{engine_one:.3f} s / {engine_two:.3f} s ({engine_one / engine_two:.2f})",
+                      f"{100 * busy:.0f}%"])
+        if repeat == 0:
+            first_one = one
+    one = first_one
+    median = float(np.median(speedups))
     rows.append(["1 thread", f"{one['runs_per_second']:.3f}", "1.00"])
-    rows.append(["2 threads", f"{two['runs_per_second']:.3f}", f"{two['runs_per_second'] / one['runs_per_second']:.2f}"])
+    rows.append([f"2 threads (median of {args.repeat} alternating pairs)",
+                 f"{median * one['runs_per_second']:.3f}", f"{median:.2f}"])
     if not args.no_dask:
         import distributed
 
@@ -110,6 +141,13 @@ def main() -> None:
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print()
+    print("| pair | 1 thread, runs/s | 2 threads, runs/s | speed-up | engine time per run, 1 thread / 2 threads "
+          "(ratio) | workers busy, 2 threads |")
+    print("|---|---|---|---|---|---|")
+    for pair in pairs:
+        print("| " + " | ".join(pair) + " |")
+    print()
+    print("The speed-up is 2 × (engine-time ratio) × (workers busy), up to the calling thread's own share.\n")
     print("| per run | value |")
     print("|---|---|")
     print(f"| keep=\"results\": sweep time per run / engine time of the run | {per_run:.3f} s / {engine:.3f} s "
