@@ -867,13 +867,15 @@ def spend_match_all(scenario: dict, targets: list, seeds: list, tolerance: float
     """Per seed, the static baseline with its bids scaled (one multiplier for
     every campaign) so that it spends what the candidate spent on that seed
     (adsim.spend_matched: bracketing, then Illinois regula falsi on log m);
-    the search starts from the previous seed's multiplier."""
+    the search starts from the previous seed's multiplier, in steps of 25 %."""
     base = without_oracle(baseline(scenario))
     out = {"results": {m: [] for m in METRICS}, "breakdown": [], "multipliers": [], "matched": [],
            "search_runs": [], "tolerance": tolerance}
     start = 1.0
     for k, (seed, target) in enumerate(zip(seeds, targets)):
-        match = adsim.spend_matched(base, target, seed=seed, tolerance=tolerance, start=start)
+        # From the second seed on, start at the previous match and bracket in steps of 25 %.
+        match = adsim.spend_matched(base, target, seed=seed, tolerance=tolerance, start=start,
+                                    step=2.0 if k == 0 else 1.25)
         for m, v in kpis(match.result).items():
             out["results"].setdefault(m, []).append(v)
         out["breakdown"].append(breakdown(match.result, base))

@@ -99,12 +99,15 @@ def spend_matched(
     min_multiplier: float = 1.0 / 64,
     max_multiplier: float = 64.0,
     max_runs: int = 16,
+    step: float = 2.0,
     first: Optional[Result] = None,
 ) -> SpendMatch:
     """The run of ``scale(scenario, m)`` on ``seed`` whose spend matches ``target_spend``.
 
     Searches the multiplier m in [min_multiplier, max_multiplier] (on log m:
-    doubling or halving from ``start`` until the target is bracketed, then
+    multiplying or dividing by ``step`` (2) from ``start`` until the target
+    is bracketed (a smaller step when ``start`` is already a good guess, such
+    as the previous seed's match), then
     Illinois regula falsi) until ``|spend - target| <= tolerance * target``
     or ``max_runs`` runs; returns the closest run found, with ``matched``
     telling whether it is within the tolerance. ``first``: the run at
@@ -123,6 +126,8 @@ def spend_matched(
                               (min_multiplier, start, max_multiplier))
     if max_runs < 2:
         raise _argument_error("max_runs", "at least 2", max_runs)
+    if not (isinstance(step, (int, float)) and 1 < step < math.inf):
+        raise _argument_error("step", "a finite factor > 1", step)
     base: Mapping[str, Any]
     if isinstance(scenario, Mapping):
         base = scenario
@@ -159,7 +164,7 @@ def spend_matched(
         return SpendMatch(multiplier=best[0], spend=best[1], target=float(target_spend),
                           matched=done(best[1] - target_spend), result=best[2], tried=tried)
 
-    # Bracket: from start, double (spend too low) or halve (too high) until
+    # Bracket: from start, multiply (spend too low) or divide (too high) by step until
     # the sign of f changes, within [min_multiplier, max_multiplier].
     x = math.log(start)
     gap = measure(start, first)
@@ -171,7 +176,7 @@ def spend_matched(
     while True:
         if len(tried) >= max_runs or x == limit:
             return outcome()  # the target is not reachable in [min, max] (or out of runs)
-        x = min(x + math.log(2), limit) if up else max(x - math.log(2), limit)
+        x = min(x + math.log(step), limit) if up else max(x - math.log(step), limit)
         gap = measure(math.exp(x))
         if done(gap):
             return outcome()

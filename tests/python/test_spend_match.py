@@ -42,11 +42,15 @@ def test_finds_the_multiplier_that_spends_the_target():
     assert float(match.result.table("daily")["spend"].sum()) == pytest.approx(match.spend, rel=1e-12)
 
 
-def test_searches_down_as_well():
+def test_searches_down_as_well_and_in_smaller_steps():
     target = float(adsim.run(adsim.scale_bids(uncapped(), 0.6), seed=4).table("daily")["spend"].sum())
     match = adsim.spend_matched(uncapped(), target, seed=4)
     assert match.matched and match.multiplier < 1
     assert abs(math.log(match.multiplier / 0.6)) < 0.05
+    # From a start near the answer, bracketing in steps of 25 %: 0.7 → 0.56 brackets 0.6.
+    near = adsim.spend_matched(uncapped(), target, seed=4, start=0.7, step=1.25)
+    assert near.matched and near.tried[1][0] == pytest.approx(0.56)
+    assert abs(math.log(near.multiplier / 0.6)) < 0.05
 
 
 def test_a_target_above_what_the_budgets_allow_is_reported_not_forced():
@@ -66,6 +70,8 @@ def test_bad_arguments_name_the_argument():
         adsim.spend_matched(uncapped(), -1.0, seed=1)
     with pytest.raises(adsim.ConfigError, match="tolerance"):
         adsim.spend_matched(uncapped(), 1.0, seed=1, tolerance=0)
+    with pytest.raises(adsim.ConfigError, match="step"):
+        adsim.spend_matched(uncapped(), 1.0, seed=1, step=1.0)
     with pytest.raises(adsim.ConfigError, match="max_runs"):
         adsim.spend_matched(uncapped(), 1.0, seed=1, max_runs=1)
     no_bid = uncapped()
