@@ -8,7 +8,10 @@ docs/strategy-comparison.md: the prose with its numbers filled in from the
 runs, the tables (per-variant means of spend, conversions (truth and
 reported), conversion value, CPA and ROAS, and the paired difference
 optimized - baseline with a 95 % confidence interval from the paired t over
-seeds), the tuning table, single-seed illustrations, and the commit and
+seeds), the same against the baseline at equal spend (its bids scaled per
+seed by adsim.spend_matched so that it spends what the headline stack
+spends), each campaign's regret as a share of its oracle (baseline and
+headline stack; --oracle), the tuning table, single-seed illustrations, and the commit and
 command that produced them. Nothing in the document is typed by hand except
 what does not depend on a measurement (the scenario and the variants), so a
 re-measure cannot leave a number stale.
@@ -57,6 +60,10 @@ COLD_START_CAMPAIGN = "social_prospecting"
 
 DAY_US = 86_400_000_000
 
+# The ablation with budget_reallocation judging ROAS on evidence with a
+# 24-hour half-life instead of since the start of the run.
+HALF_LIFE_VARIANT = "rule every 24 h, half-life 24 h"
+
 
 def baseline(scenario: dict) -> dict:
     """The static baseline: fixed bids, the file's (even) daily budgets, no
@@ -71,7 +78,7 @@ def baseline(scenario: dict) -> dict:
 
 def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
               realloc_interval_hours: float = 24, bidders: str = "value",
-              audience_modifiers: bool = False) -> dict:
+              audience_modifiers: bool = False, realloc_half_life_hours: float = 0) -> dict:
     """The optimized stack on the same market and the same total budget.
 
     Per campaign: a goal-driven value bidder (target_cpa for a CPA goal,
@@ -86,7 +93,9 @@ def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
     realloc: "rule", "thompson", "marginal" or "none"; bidders: "value" (the
     goal-driven value bidders), "value_linear" (value_linear everywhere) or
     "fixed" (ablation: fixed bids, so only the controllers differ from the
-    baseline); audience_modifiers: also the audience_modifiers controller.
+    baseline); audience_modifiers: also the audience_modifiers controller;
+    realloc_half_life_hours: budget_reallocation's half_life_hours (0, its
+    default: ROAS since the start of the run).
     """
     sc = baseline(scenario)
     sc["control_cycle"] = control_cycle
@@ -112,11 +121,10 @@ def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
         # more (docs/engine.md, "Budgets"): the pool may move budget between
         # campaigns, so each may rise to 3x its own (never the pool's sum).
         sc["guardrails"] = {**sc.get("guardrails", {}), "max_budget_raise": 3, "review_budget_raise": 3}
-        sc["controllers"] = [{
-            "type": "budget_reallocation",
-            "params": {"method": realloc, "goal": "roas",
-                       "interval_hours": realloc_interval_hours},
-        }]
+        params = {"method": realloc, "goal": "roas", "interval_hours": realloc_interval_hours}
+        if realloc_half_life_hours:
+            params["half_life_hours"] = realloc_half_life_hours
+        sc["controllers"] = [{"type": "budget_reallocation", "params": params}]
     return sc
 
 
@@ -150,7 +158,7 @@ def kpis(result) -> dict:
     rep = conv[conv["reported"] == 1]
     n, value = float(len(conv)), float(conv["value"].sum())
     n_rep, value_rep = float(len(rep)), float(rep["value"].sum())
-    return {
+    out = {
         "spend": spend,
         "conversions": n,
         "reported_conversions": n_rep,
@@ -160,6 +168,15 @@ def kpis(result) -> dict:
         "reported_CPA": spend / n_rep if n_rep else math.nan,
         "reported_ROAS": value_rep / spend if spend else math.nan,
     }
+    if result.has_table("oracle"):
+        # Regret as a share of the oracle, over the campaigns: (sum of the
+        # oracles' - the run's) / sum of the oracles' (each campaign's oracle
+        # is this run with that campaign's bidder replaced, docs/results.md).
+        oracle = result.table("oracle")
+        for kind in ("conversions", "value"):
+            reached = float(oracle[f"oracle_{kind}"].sum())
+            out[f"regret_share_{kind}"] = float(oracle[f"regret_{kind}"].sum()) / reached if reached else math.nan
+    return out
 
 
 def breakdown(result, scenario: dict) -> dict:
@@ -167,6 +184,7 @@ def breakdown(result, scenario: dict) -> dict:
     names = [c["name"] for c in scenario["campaigns"]]
     daily = result.table("daily").groupby("campaign")["spend"].sum()
     conv = result.table("conversions").groupby("campaign")["value"].agg(["size", "sum"])
+    oracle = result.table("oracle").set_index("campaign") if result.has_table("oracle") else None
     out = {}
     for i, name in enumerate(names):
         out[name] = {
@@ -174,6 +192,12 @@ def breakdown(result, scenario: dict) -> dict:
             "conversions": float(conv["size"].get(i, 0)) if len(conv) else 0.0,
             "value": float(conv["sum"].get(i, 0.0)) if len(conv) else 0.0,
         }
+        if oracle is not None:
+            for kind in ("conversions", "value"):
+                reached = float(oracle[f"oracle_{kind}"].get(i, math.nan))
+                out[name][f"oracle_{kind}"] = reached
+                out[name][f"regret_share_{kind}"] = (float(oracle[f"regret_{kind}"].get(i, math.nan)) / reached
+                                                     if reached > 0 else math.nan)
     return out
 
 
@@ -249,8 +273,8 @@ def signed(x: float) -> str:
     return ("+" if x >= 0 else "−") + fmt(abs(x))
 
 
-def comparison_table(base: dict, opt: dict, label: str) -> list[str]:
-    lines = [f"| metric | baseline | {label} | difference (95 % CI) | relative |",
+def comparison_table(base: dict, opt: dict, label: str, base_label: str = "baseline") -> list[str]:
+    lines = [f"| metric | {base_label} | {label} | difference (95 % CI) | relative |",
              "|---|---:|---:|---|---:|"]
     for m in METRICS:
         a, b = np.array(base[m]), np.array(opt[m])
@@ -290,6 +314,38 @@ def campaign_table(base_bd: list, opt_bd: list, label: str) -> list[str]:
             mean, lo, hi, _, _ = paired(a, b)
             row.append(f"{fmt(a.mean())} → {fmt(b.mean())} ({fmt(mean)} [{fmt(lo)}, {fmt(hi)}])")
         lines.append(" | ".join(row) + " |")
+    return lines
+
+
+def share_text(values: np.ndarray) -> str:
+    """Mean of shares (fractions) in %, over the finite ones."""
+    finite = values[np.isfinite(values)]
+    return f"{100 * finite.mean():.1f} %" if len(finite) else "n/a"
+
+
+def regret_table(base: dict, opt: dict, base_bd: list, opt_bd: list, label: str) -> list[str]:
+    """Regret as a share of the oracle, per campaign and over all campaigns:
+    (oracle − run) / oracle, in % (0: as good as the oracle; 100: nothing),
+    mean over seeds for each variant, and the paired difference in
+    percentage points (seeds where an oracle reached nothing are left out)."""
+    lines = [f"| campaign | conversions: baseline → {label} (Δ pp, 95 % CI) | "
+             f"value: baseline → {label} (Δ pp, 95 % CI) |", "|---|---|---|"]
+    rows = [(name, {k: np.array([r[name][f"regret_share_{k}"] for r in base_bd]) for k in ("conversions", "value")},
+             {k: np.array([r[name][f"regret_share_{k}"] for r in opt_bd]) for k in ("conversions", "value")})
+            for name in base_bd[0]]
+    rows.append(("**all campaigns**",
+                 {k: np.array(base[f"regret_share_{k}"]) for k in ("conversions", "value")},
+                 {k: np.array(opt[f"regret_share_{k}"]) for k in ("conversions", "value")}))
+    for name, a, b in rows:
+        cells = [name if name.startswith("**") else f"`{name}`"]
+        for kind in ("conversions", "value"):
+            keep = np.isfinite(a[kind]) & np.isfinite(b[kind])
+            if keep.sum() < 2:
+                cells.append("n/a")
+                continue
+            mean, lo, hi, _, _ = paired(100 * a[kind][keep], 100 * b[kind][keep])
+            cells.append(f"{share_text(a[kind])} → {share_text(b[kind])} ({signed(mean)} [{fmt(lo)}, {fmt(hi)}])")
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -387,6 +443,13 @@ def document(ctx: dict) -> str:
         out.append(f"- control cycle {c}: spend {dc['spend'].words()}; conversions "
                    f"{dc['conversions'].words()}; value {dc['value'].words()}; true CPA "
                    f"{dc['CPA'].words()}; ROAS {dc['ROAS'].words()}.")
+    eq = ctx.get("equal_spend")
+    if eq:
+        de = {m: Diff(eq["results"], R[head], m) for m in METRICS}
+        out.append(f"- **at equal spend**, control cycle {cycles[0]} against the baseline with its bids "
+                   f"scaled to the stack's spend on each seed: spend {de['spend'].words()}; conversions "
+                   f"{de['conversions'].words()}; value {de['value'].words()}; true CPA "
+                   f"{de['CPA'].words()}; ROAS {de['ROAS'].words()}.")
     out += ["",
             f"The stack buys {'more' if h['conversions'].mean > 0 else 'fewer'} conversions at the "
             f"{cycles[0]} cycle mostly by *spending* budget the static setup leaves unspent "
@@ -403,13 +466,19 @@ def document(ctx: dict) -> str:
             "    --save bench/results/strategy_comparison.json",
             "```", "",
             f"This page was produced by `{ctx['command']}`: seeds {ctx['seeds'][0]}..{ctx['seeds'][-1]} for "
-            f"the evaluation ({len(ctx['variants'])} variants × {ctx['n_seeds']} seeds), "
+            f"the evaluation ({len(ctx['variants'])} variants × {ctx['n_seeds']} seeds"
+            + (f", plus {ctx['oracle_runs']} oracle runs" if ctx.get("oracle_runs") else "")
+            + (f", plus {sum(ctx['equal_spend']['search_runs'])} runs of the spend-matching search"
+               if ctx.get("equal_spend") else "") + "), "
             + (f"seeds {ctx['tuning_seeds'][0]}..{ctx['tuning_seeds'][-1]} for the tuning table "
                f"({len(ctx['tuning'])} configurations), " if ctx["tuning"] else "no tuning table, ")
             + f"and {ctx['illustration_runs']} single runs for the illustrations: {ctx['runs']} runs, sequential, "
             f"one process, {ctx['wall']:.0f} s of wall time on the machine that ran it. Options: "
             "`--seeds N`, `--first-seed S`, `--cycles 15m,2h,24h` (the first is the headline), "
-            "`--tuning-seeds N` (0: no tuning table), `--no-ablations`, `--scenario FILE`, `--out FILE` "
+            "`--tuning-seeds N` (0: no tuning table), `--no-ablations`, `--no-spend-match` (no baseline "
+            "at equal spend), `--spend-tolerance R` (of the spend match, default 0.005), `--oracle "
+            "headline|all|none` (which variants run each campaign's oracle for the regret; default the "
+            "baseline and the headline stack), `--scenario FILE`, `--out FILE` "
             "(the result tables only), `--doc FILE` (this page). The script builds every variant from "
             "the one YAML file by editing the dict, so the variants differ only in what is listed below. "
             "Results depend on the adsim version and on the commit above.", ""]
@@ -426,6 +495,30 @@ def document(ctx: dict) -> str:
     out += comparison_table(base, R[head], head)
     out += ["", "#### Per campaign (truth; mean over seeds)", ""]
     out += campaign_table(BD["baseline"], BD[head], head)
+    if eq:
+        multipliers = np.array(eq["multipliers"])
+        out += ["", f"#### At equal spend (control cycle {cycles[0]})", "",
+                "The static baseline with every campaign's bid multiplied by one factor per seed, found "
+                "by `adsim.spend_matched` (bracketing by doubling, then Illinois regula falsi on the log "
+                "of the multiplier, docs/python.md) so that on that seed it spends what the stack spends "
+                f"(to {100 * eq['tolerance']:g} %; matched on {sum(eq['matched'])} of {len(eq['matched'])} "
+                f"seeds, {np.mean(eq['search_runs']):.1f} runs per seed on average). Multipliers: median "
+                f"{np.median(multipliers):.2f}, range {multipliers.min():.2f} to {multipliers.max():.2f}. "
+                "Same seeds, so the comparison stays paired.", ""]
+        out += comparison_table(eq["results"], R[head], head, "baseline at equal spend")
+        out += ["", "Per campaign at equal spend (truth; mean over seeds):", ""]
+        out += campaign_table(eq["breakdown"], BD[head], head)
+    with_oracle = [v for v in ctx.get("oracle_variants", []) if "regret_share_conversions" in R.get(v, {})]
+    if "baseline" in with_oracle and head in with_oracle:
+        out += ["", "#### Regret as a share of the oracle", "",
+                "(oracle − run) / oracle, in %, per campaign and over all campaigns, mean over seeds: "
+                "0 % is as good as the oracle, 100 % reaches nothing, negative beats it. Each campaign's "
+                "oracle is the same run with that campaign's bidder replaced by one that knows the true "
+                "rates (docs/results.md, `oracle`), so each variant has its own oracle; Δ is the paired "
+                "difference in percentage points.", ""]
+        for variant in [head] + [v for v in with_oracle if v not in ("baseline", head)]:
+            out += regret_table(R["baseline"], R[variant], BD["baseline"], BD[variant], variant) + [""]
+        out.pop()
     out += ["", "#### Control-cycle length (each paired against the same baseline)", ""]
     out += cycle_table(base, {c: R[f"optimized {c}"] for c in cycles})
     for c in cycles[1:]:
@@ -462,8 +555,12 @@ def document(ctx: dict) -> str:
         f"{fmt(h['spend'].mean)} / {fmt(h['conversions'].mean)} ≈ {fmt(inc_cpa)} (the CPA goals are "
         f"{' and '.join(fmt(g) for g in cpa_goals)}, the baseline's average CPA {fmt(h['CPA'].base)}), and "
         f"its incremental ROAS is {fmt(h['value'].mean)} / {fmt(h['spend'].mean)} ≈ {fmt(inc_roas)} (the "
-        f"ROAS goals are {' and '.join(fmt(g) for g in roas_goals)}). A spend-matched comparison (the "
-        "stack capped at the baseline's spend) was not run.", ""]
+        f"ROAS goals are {' and '.join(fmt(g) for g in roas_goals)}). "
+        + (f"At equal spend (the baseline's bids scaled to the stack's spend, table above) the stack's "
+           f"conversions differ by {de['conversions'].words()}, its true CPA by {de['CPA'].words()} and its "
+           f"ROAS by {de['ROAS'].words()}."
+           if eq else "A spend-matched comparison was not part of this measurement (the script adds it, "
+           "`--no-spend-match` leaves it out: re-run the command above)."), ""]
 
     per_campaign = {n: campaign_diff(head, n, "conversions") for n in campaigns}
     top = max(per_campaign, key=lambda n: per_campaign[n].mean)
@@ -478,6 +575,16 @@ def document(ctx: dict) -> str:
         f"others: {others}.", ""]
 
     social = {c: campaign_diff(f"optimized {c}", COLD_START_CAMPAIGN, "conversions") for c in cycles}
+    half_life_text = " (this measurement predates the parameter)."
+    if HALF_LIFE_VARIANT in R:
+        social_conversions = {v: [r[COLD_START_CAMPAIGN]["conversions"] for r in BD[v]]
+                              for v in (head, HALF_LIFE_VARIANT)}
+        social_half_life = Diff({"x": social_conversions[head]}, {"x": social_conversions[HALF_LIFE_VARIANT]}, "x")
+        half_life_text = (
+            f", and the ablation \"{HALF_LIFE_VARIANT}\" measures a 24-hour half-life; against the stack "
+            f"(paired): `{COLD_START_CAMPAIGN}` {signed(social_half_life.mean)} conversions "
+            f"({social_half_life.ci()}), all campaigns {Diff(R[head], R[HALF_LIFE_VARIANT], 'conversions').words()} "
+            f"conversions and {Diff(R[head], R[HALF_LIFE_VARIANT], 'value').words()} value.")
     roas_base = {n: mean_of("baseline", n, "value") / mean_of("baseline", n, "spend") for n in campaigns}
     lowest = min(roas_base, key=roas_base.get)
     out += [
@@ -489,8 +596,11 @@ def document(ctx: dict) -> str:
         "the start of the run*, so the checkout bug (social CVR × 0.4 for a day and a half) keeps social's "
         f"cumulative ROAS low for the rest of the week (seed {ILLUSTRATION_SEED}, the stack: "
         f"`{COLD_START_CAMPAIGN}`'s daily budget at the end of each day "
-        f"{join_numbers(io['budget_by_day'][COLD_START_CAMPAIGN])}). A reallocation with a memory "
-        "that forgets would give the budget back sooner after the shock ends; this one cannot.", ""]
+        f"{join_numbers(io['budget_by_day'][COLD_START_CAMPAIGN])}). `budget_reallocation`'s "
+        "`half_life_hours` makes its memory forget (evidence one half-life old weighs half; "
+        "docs/strategies/controllers/budget_reallocation.md shows the recovery after a shock ends); the "
+        "stack keeps the default, 0 (since the start)"
+        + half_life_text, ""]
 
     # The cold-start trap on seed 6.
     cs = ctx["cold_start"]
@@ -676,7 +786,7 @@ to do:
 """
 
 VARIANTS_TEXT = """\
-## The two variants, exactly
+## The variants, exactly
 
 **Static baseline** = the file as written: every campaign uses the `fixed`
 bidder at its bid above, the daily budget 250 each (the even split of {daily_total}),
@@ -699,6 +809,15 @@ script):
   spend 50), and guardrails `max_budget_raise: 3`, `review_budget_raise: 3`
   (budgets the scenario set are ceilings unless the guardrails allow more);
 - `control_cycle`: 15m (headline), 2h or 24h.
+
+**Baseline at equal spend** = the static baseline with every campaign's
+`bid` multiplied by one factor, found per seed (`adsim.spend_matched`,
+docs/python.md) so that it spends what the headline stack spends on that
+seed. One factor for all campaigns, not one per campaign: matching each
+campaign's spend would copy the stack's split of the budget between
+campaigns, which is part of what is being compared. So "better at equal
+spend" means better allocation (across campaigns, segments, hours and
+creatives), not more money spent.
 
 Same channels, segments, starting bids, starting budgets (so the same total
 of {daily_total} a day: reallocation never raises the total), guardrails and shocks.
@@ -737,11 +856,43 @@ def run_all(variants: dict, seeds: list, label: str, t0: float) -> tuple[dict, d
         for name, sc in variants.items():
             r = adsim.run(sc, seed=seed)
             for m, v in kpis(r).items():
-                results[name][m].append(v)
+                results[name].setdefault(m, []).append(v)
             bd[name].append(breakdown(r, sc))
         print(f"{label}: seed {seed} done ({k + 1}/{len(seeds)}, {time.perf_counter() - t0:.0f} s)",
               file=sys.stderr)
     return results, bd
+
+
+def spend_match_all(scenario: dict, targets: list, seeds: list, tolerance: float, t0: float) -> dict:
+    """Per seed, the static baseline with its bids scaled (one multiplier for
+    every campaign) so that it spends what the candidate spent on that seed
+    (adsim.spend_matched: bracketing, then Illinois regula falsi on log m);
+    the search starts from the previous seed's multiplier, in steps of 25 %."""
+    base = without_oracle(baseline(scenario))
+    out = {"results": {m: [] for m in METRICS}, "breakdown": [], "multipliers": [], "matched": [],
+           "search_runs": [], "tolerance": tolerance}
+    start = 1.0
+    for k, (seed, target) in enumerate(zip(seeds, targets)):
+        # From the second seed on, start at the previous match and bracket in steps of 25 %.
+        match = adsim.spend_matched(base, target, seed=seed, tolerance=tolerance, start=start,
+                                    step=2.0 if k == 0 else 1.25)
+        for m, v in kpis(match.result).items():
+            out["results"].setdefault(m, []).append(v)
+        out["breakdown"].append(breakdown(match.result, base))
+        out["multipliers"].append(match.multiplier)
+        out["matched"].append(bool(match.matched))
+        out["search_runs"].append(match.runs)
+        start = match.multiplier
+        print(f"equal spend: seed {seed}: multiplier {match.multiplier:.4f}, spend {match.spend:,.1f} for "
+              f"{target:,.1f} in {match.runs} runs ({k + 1}/{len(seeds)}, {time.perf_counter() - t0:.0f} s)",
+              file=sys.stderr)
+    return out
+
+
+def without_oracle(scenario: dict) -> dict:
+    sc = copy.deepcopy(scenario)
+    sc.pop("oracle", None)
+    return sc
 
 
 def main(argv=None) -> int:
@@ -761,7 +912,14 @@ def main(argv=None) -> int:
     ap.add_argument("--render", metavar="JSON",
                     help="no runs: write --doc from measurements saved with --save (after a prose edit)")
     ap.add_argument("--no-ablations", action="store_true",
-                    help="skip the ablation variants (first try, no reallocation, fixed bids)")
+                    help="skip the ablation variants (first try, no reallocation, fixed bids, half-life)")
+    ap.add_argument("--no-spend-match", action="store_true",
+                    help="skip the baseline at equal spend (the bid multiplier search per seed)")
+    ap.add_argument("--spend-tolerance", type=float, default=0.005,
+                    help="equal spend: relative tolerance of the spend match (default 0.005)")
+    ap.add_argument("--oracle", choices=("headline", "all", "none"), default="headline",
+                    help="run each campaign's oracle (regret as a share of it) for the baseline and the "
+                         "headline stack (headline, the default), every evaluation variant (all), or none")
     args = ap.parse_args(argv)
     if args.render:
         if not args.doc:
@@ -786,8 +944,13 @@ def main(argv=None) -> int:
         "no reallocation": optimized(scenario, cycles[0], "none"),
         "fixed bids + pid_pacing + creative_thompson": optimized(
             scenario, cycles[0], "none", bidders="fixed"),
+        HALF_LIFE_VARIANT: optimized(scenario, cycles[0], "rule", 24, realloc_half_life_hours=24),
     }
     variants.update(ablations)
+    oracle_variants = {"headline": ["baseline", f"optimized {cycles[0]}"], "all": list(variants),
+                       "none": []}[args.oracle]
+    for name in oracle_variants:
+        variants[name]["oracle"] = True
     tuning = tuning_variants(scenario) if args.tuning_seeds else {}
     for sc in list(variants.values()) + list(tuning.values()):
         adsim.validate(sc)
@@ -797,25 +960,34 @@ def main(argv=None) -> int:
     commit = git_commit()  # before the runs: the code that produced them
     t0 = time.perf_counter()
     results, bd = run_all(variants, seeds, "evaluation", t0)
+    head = f"optimized {cycles[0]}"
+    equal = None if args.no_spend_match else spend_match_all(
+        scenario, results[head]["spend"], seeds, args.spend_tolerance, t0)
     tuning_results = run_all(tuning, tuning_seeds, "tuning", t0)[0] if tuning else {}
-    stack = variants[f"optimized {cycles[0]}"]
+    stack = without_oracle(variants[head])
+    base_sc = without_oracle(variants["baseline"])
     illustration = {
-        "baseline": details(adsim.run(variants["baseline"], seed=ILLUSTRATION_SEED), scenario),
+        "baseline": details(adsim.run(base_sc, seed=ILLUSTRATION_SEED), scenario),
         "stack": details(adsim.run(stack, seed=ILLUSTRATION_SEED), scenario),
     }
     cold_start = {
-        "baseline": details(adsim.run(variants["baseline"], seed=COLD_START_SEED), scenario),
+        "baseline": details(adsim.run(base_sc, seed=COLD_START_SEED), scenario),
         "stack": details(adsim.run(stack, seed=COLD_START_SEED), scenario),
     }
     wall = time.perf_counter() - t0
-    runs = len(variants) * len(seeds) + len(tuning) * len(tuning_seeds) + 4
+    # Each run with the oracle also runs one oracle per campaign.
+    oracle_runs = len(oracle_variants) * len(seeds) * len(scenario["campaigns"])
+    match_runs = sum(equal["search_runs"]) if equal else 0
+    runs = len(variants) * len(seeds) + oracle_runs + match_runs + len(tuning) * len(tuning_seeds) + 4
 
-    head = f"optimized {cycles[0]}"
     out = [f"Scenario `{pathlib.Path(args.scenario).name}`, seeds {seeds[0]}..{seeds[-1]} "
            f"({len(seeds)} seeds, common random numbers), {len(variants) * len(seeds)} runs, "
            f"adsim {adsim.__version__}.", "",
            f"### Baseline against the optimized stack (control cycle {cycles[0]})", ""]
     out += comparison_table(results["baseline"], results[head], head)
+    if equal:
+        out += ["", f"### At equal spend: the baseline's bids scaled per seed to the spend of {head}", ""]
+        out += comparison_table(equal["results"], results[head], head, "baseline at equal spend")
     out += ["", "### Control-cycle length (each paired against the same baseline)", ""]
     out += cycle_table(results["baseline"], {c: results[f"optimized {c}"] for c in cycles})
     text = "\n".join(out) + "\n"
@@ -830,6 +1002,7 @@ def main(argv=None) -> int:
             "variants": list(variants), "ablations": list(ablations), "tuning": tuning_results,
             "tuning_seeds": tuning_seeds, "seeds": seeds, "n_seeds": len(seeds),
             "illustration": illustration, "cold_start": cold_start, "illustration_runs": 4,
+            "equal_spend": equal, "oracle_variants": oracle_variants, "oracle_runs": oracle_runs,
             "runs": runs, "wall": wall, "commit": commit, "command": command.strip(),
             "date": datetime.date.today().isoformat(),
             "duration_days": len(illustration["baseline"]["pool_by_day"]),

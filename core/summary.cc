@@ -141,12 +141,24 @@ std::string FormatSummary(const Results& r) {
     const auto& os_ = Col<double>(*o, "oracle_spend");
     const auto& rn = Col<double>(*o, "regret_conversions");
     const auto& rv = Col<double>(*o, "regret_value");
-    std::snprintf(line, sizeof line, "%-18s %12s %12s %12s %12s %12s\n", "oracle regret", "oracle_conv", "oracle_value",
-                  "oracle_spend", "regret_conv", "regret_value");
+    // The regret also as a share of what the oracle reached (regret / oracle,
+    // in %: 0 matches the oracle, 100 reaches nothing, negative beats it), so
+    // campaigns of different sizes compare; n/a when the oracle reached none.
+    auto share = [](double regret, double oracle) {
+      char cell[32];
+      if (oracle > 0)
+        std::snprintf(cell, sizeof cell, "%.1f%%", 100.0 * regret / oracle);
+      else
+        std::snprintf(cell, sizeof cell, "n/a");
+      return std::string(cell);
+    };
+    std::snprintf(line, sizeof line, "%-18s %12s %12s %12s %12s %12s %12s %12s\n", "oracle regret", "oracle_conv",
+                  "oracle_value", "oracle_spend", "regret_conv", "regret_value", "regret_conv%", "regret_val%");
     os << line;
     for (size_t i = 0; i < camp.size(); ++i) {
-      std::snprintf(line, sizeof line, "%-18s %12.0f %12.2f %12.2f %12.0f %12.2f\n",
-                    names.at(camp[i]).substr(0, 18).c_str(), on[i], ov[i], os_[i], rn[i], rv[i]);
+      std::snprintf(line, sizeof line, "%-18s %12.0f %12.2f %12.2f %12.0f %12.2f %12s %12s\n",
+                    names.at(camp[i]).substr(0, 18).c_str(), on[i], ov[i], os_[i], rn[i], rv[i],
+                    share(rn[i], on[i]).c_str(), share(rv[i], ov[i]).c_str());
       os << line;
     }
   }

@@ -35,6 +35,7 @@ from ._review import HeldAction  # noqa: E402
 from ._risk import RiskReport, WhatIfReport, compare_plans, risk, what_if  # noqa: E402
 from ._run import components, default_scenario, run, validate  # noqa: E402
 from ._sweep import Sweep, sweep  # noqa: E402
+from ._spend_match import SpendMatch, scale_bids, spend_matched  # noqa: E402
 
 __version__: str = _adsim.__version__
 #: Version of the result file schema this adsim writes.
@@ -46,6 +47,9 @@ __all__ = [
     "run",
     "sweep",
     "Sweep",
+    "spend_matched",
+    "SpendMatch",
+    "scale_bids",
     "load",
     "validate",
     "risk",

@@ -265,6 +265,17 @@ def _variations(scenario: ScenarioLike, grid: Optional[Mapping[str, Sequence[Any
 # ---- one run's summary (also on Dask workers) --------------------------------
 
 
+def regret_share(regret: Any, oracle: Any) -> np.ndarray:
+    """Regret as a share of the oracle: regret / oracle, elementwise, NaN
+    where the oracle reached nothing (0 matches the oracle, 1 reaches
+    nothing, negative beats it)."""
+    regret = np.asarray(regret, dtype=float)
+    oracle = np.asarray(oracle, dtype=float)
+    out = np.full(np.broadcast(regret, oracle).shape, np.nan)
+    np.divide(regret, oracle, out=out, where=oracle > 0)
+    return out
+
+
 def _summarize(result: Result, run: int, variation: str, seed: int, grid: Mapping[str, Any]
                ) -> Tuple[Dict[str, Any], pd.DataFrame, Optional[pd.DataFrame]]:
     """(runs row, kpis rows, monitor score rows) of one run."""
@@ -282,6 +293,9 @@ def _summarize(result: Result, run: int, variation: str, seed: int, grid: Mappin
         oracle = pd.DataFrame(result.raw("oracle")).set_index("campaign")
         for column in oracle.columns:
             kpis[column] = oracle[column].reindex(codes).to_numpy()
+        # The regret as a share of what the oracle reached (NaN when it reached nothing).
+        kpis["regret_conversions_share"] = regret_share(kpis["regret_conversions"], kpis["oracle_conversions"])
+        kpis["regret_value_share"] = regret_share(kpis["regret_value"], kpis["oracle_value"])
     if result.has_table("campaign_truth"):
         truth = pd.DataFrame(result.raw("campaign_truth")).set_index("campaign")
         kpis["true_conversions"] = truth["conversions"].reindex(codes).to_numpy()
@@ -446,7 +460,8 @@ class Sweep:
       column per grid field and per sampled field (its path).
     * ``kpis``: one row per run and campaign: run, variation, seed, campaign
       (its name), the columns of :meth:`Result.kpis`, the oracle's columns
-      and regret when the oracle ran, true_conversions / true_value
+      and regret when the oracle ran (with regret_conversions_share and
+      regret_value_share, the regret / the oracle's), true_conversions / true_value
       (every conversion made, reported or not, from ``campaign_truth``), and
       the run's risk events as adsim.risk counts them: goal, goal_value,
       overspend, miss_goal, budget_exhausted_days, first_exhausted_hour.

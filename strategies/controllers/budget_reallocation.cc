@@ -2,7 +2,11 @@
 // that convert more cheaply, keeping the total of their daily budgets fixed
 // and a floor per campaign so nothing starves while it is still being learned.
 // Every `interval_hours` (at a control cycle), over the campaigns with a
-// finite daily budget, from each campaign's own totals since the start:
+// finite daily budget, from each campaign's own evidence: its totals since
+// the start (`half_life_hours` 0, the default), or, with a half-life h > 0,
+// its spend, reported conversions and value discounted by 2^(-age / h), so
+// that a shock which has ended stops counting against a campaign (evidence
+// one half-life old weighs half, see Recent below; rule and thompson only):
 //   efficiency e_i = conversions_i / spend_i        (goal "cpa")
 //                  = conversion value_i / spend_i   (goal "roas");
 //   method "rule":     shares proportional to e_i^power;
@@ -34,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/guardrails.h"
 #include "core/ledger.h"
 #include "core/random.h"
@@ -151,6 +156,17 @@ std::vector<Micros> BalanceMoves(const std::vector<Micros>& current, const std::
   return out;
 }
 
+// One campaign's evidence with exponential forgetting: each control cycle
+// multiplies what was there by 2^(-elapsed / half-life) and adds what arrived
+// since the last cycle (spend, and the conversions and value reported in it),
+// so a unit of evidence observed `age` ago weighs 2^(-age / half-life), to
+// within a control cycle. With a steady flow r per hour the sums approach
+// r x half-life / ln 2: the "effective window" is 1.44 half-lives.
+struct RecentEvidence {
+  double spend = 0, conversions = 0, value = 0;
+  double total_spend = 0, total_conversions = 0, total_value = 0;  // at the last update
+};
+
 class BudgetReallocation final : public Controller {
  public:
   explicit BudgetReallocation(const BuildContext& ctx)
@@ -168,9 +184,18 @@ class BudgetReallocation final : public Controller {
         b_weight_(ctx.params.Number("elasticity_prior_weight")),
         b_max_(ctx.params.Number("max_elasticity")),
         min_points_(static_cast<int>(ctx.params.Number("min_points"))),
-        stream_(ctx.stream_seed) {}
+        half_life_(static_cast<SimTime>(ctx.params.Number("half_life_hours") * kMicrosPerHour)),
+        stream_(ctx.stream_seed) {
+    // The marginal method fits its response on per-interval points, not on
+    // totals: a half-life would be ignored there, so say so instead.
+    if (marginal_ && half_life_ > 0)
+      throw ConfigError({{ctx.scenario->source_name, ctx.where + ".params.half_life_hours", 0,
+                          "0 with method marginal (the half-life applies to rule and thompson)",
+                          std::to_string(ctx.params.Number("half_life_hours"))}});
+  }
 
   void OnCycle(const Snapshot& snap, int, std::vector<Action>* actions) override {
+    if (half_life_ > 0) Forget(snap);
     if (snap.time < next_) return;
     next_ = snap.time + interval_;
     if (marginal_ && !Observe(snap)) return;
@@ -184,10 +209,20 @@ class BudgetReallocation final : public Controller {
     }
     const int n = static_cast<int>(ids.size());
     if (n < 2 || pool <= 0) return;
-    std::vector<ObservedStats> tot(n);
+    // The evidence each campaign is judged on: its totals since the start,
+    // or with a half-life its discounted sums (min_spend still counts the
+    // totals: it asks whether a campaign has been seen at all).
+    std::vector<RecentEvidence> tot(n);
     for (int i = 0; i < n; ++i) {
-      tot[i] = snap.CampaignTotal(snap.total, ids[i]);
-      if (tot[i].spend < min_spend_) return;  // not enough evidence anywhere yet
+      const ObservedStats total = snap.CampaignTotal(snap.total, ids[i]);
+      if (total.spend < min_spend_) return;  // not enough evidence anywhere yet
+      if (half_life_ > 0 && recent_[ids[i]].spend > 0) {
+        tot[i] = recent_[ids[i]];
+      } else {
+        tot[i].spend = total.spend;
+        tot[i].conversions = static_cast<double>(total.conversions);
+        tot[i].value = total.conversion_value;
+      }
     }
     std::vector<double> share(n, 0.0);
     if (marginal_) {
@@ -208,9 +243,9 @@ class BudgetReallocation final : public Controller {
         int best = 0;
         double best_v = -1;
         for (int i = 0; i < n; ++i) {
-          boost::random::gamma_distribution<double> g(static_cast<double>(tot[i].conversions) + 1.0, 1.0);
+          boost::random::gamma_distribution<double> g(tot[i].conversions + 1.0, 1.0);
           double v = g(stream_.engine()) / (tot[i].spend + prior_spend_);  // conversions per unit spend
-          if (roas_ && tot[i].conversions > 0) v *= tot[i].conversion_value / static_cast<double>(tot[i].conversions);
+          if (roas_ && tot[i].conversions > 0) v *= tot[i].value / tot[i].conversions;
           if (v > best_v) {
             best_v = v;
             best = i;
@@ -221,7 +256,7 @@ class BudgetReallocation final : public Controller {
     } else {
       double sum = 0;
       for (int i = 0; i < n; ++i) {
-        const double e = (roas_ ? tot[i].conversion_value : static_cast<double>(tot[i].conversions)) / tot[i].spend;
+        const double e = (roas_ ? tot[i].value : tot[i].conversions) / tot[i].spend;
         share[i] = std::pow(std::max(e, 1e-12), power_);
         sum += share[i];
       }
@@ -274,6 +309,27 @@ class BudgetReallocation final : public Controller {
   }
 
  private:
+  // Half-life: discounts every campaign's evidence by the time since the last
+  // cycle and adds what arrived in it (RecentEvidence).
+  void Forget(const Snapshot& snap) {
+    if (recent_.empty()) recent_.resize(snap.campaigns.size());
+    const double decay =
+        last_forget_ < 0 ? 1.0
+                         : std::exp2(-static_cast<double>(snap.time - last_forget_) / static_cast<double>(half_life_));
+    last_forget_ = snap.time;
+    for (size_t c = 0; c < recent_.size(); ++c) {
+      const ObservedStats t = snap.CampaignTotal(snap.total, static_cast<int>(c));
+      RecentEvidence& e = recent_[c];
+      const double conversions = static_cast<double>(t.conversions);
+      e.spend = e.spend * decay + (t.spend - e.total_spend);
+      e.conversions = e.conversions * decay + (conversions - e.total_conversions);
+      e.value = e.value * decay + (t.conversion_value - e.total_value);
+      e.total_spend = t.spend;
+      e.total_conversions = conversions;
+      e.total_value = t.conversion_value;
+    }
+  }
+
   // Marginal method: adds one response point per campaign for the interval
   // since the last call: its daily budget now (the one in force over the
   // interval, set at the last reallocation) and its value reported since,
@@ -316,7 +372,10 @@ class BudgetReallocation final : public Controller {
   int draws_;
   double b0_, b_weight_, b_max_;
   int min_points_;
+  SimTime half_life_;  // 0: totals since the start
   Stream stream_;
+  std::vector<RecentEvidence> recent_;  // half-life: per campaign of the scenario
+  SimTime last_forget_ = -1;
   std::vector<ResponseFit> fits_;  // marginal: per campaign of the scenario
   std::vector<double> last_value_;
   SimTime last_time_ = -1;
@@ -345,7 +404,11 @@ ADSIM_REGISTER_SCENARIO_CONTROLLER(
                 "deviations",
                 1e-9, 1e9),
     NumberParam("max_elasticity", 0.95, "marginal: largest fitted exponent b (keeps the response concave)", 0.01, 0.99),
-    NumberParam("min_points", 4, "marginal: intervals with value every campaign needs before moving", 1, 1e6));
+    NumberParam("min_points", 4, "marginal: intervals with value every campaign needs before moving", 1, 1e6),
+    NumberParam("half_life_hours", 0,
+                "rule and thompson: half-life of the evidence (spend, conversions, value) in hours; 0 judges "
+                "totals since the start",
+                0, 1e6));
 
 }  // namespace
 }  // namespace adsim::controllers

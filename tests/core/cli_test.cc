@@ -63,6 +63,34 @@ TEST(Cli, OracleFlagAddsTheRegretToTheResultAndTheSummary) {
   EXPECT_NE(r.out.find("oracle regret"), std::string::npos) << r.out;
   r = Adsim("summary " + out);
   EXPECT_NE(r.out.find("oracle regret"), std::string::npos) << r.out;
+  // Each campaign's row ends with the regret as a share of the oracle:
+  // regret_conv% = 100 x regret_conv / oracle_conv, regret_val% likewise
+  // (printed to 0.1 %, from the printed columns rounded to 1 and 0.01).
+  std::istringstream lines(r.out.substr(r.out.find("oracle regret")));
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_NE(line.find("regret_conv%"), std::string::npos) << line;
+  EXPECT_NE(line.find("regret_val%"), std::string::npos) << line;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream cells(line);
+    std::string name, conv_share, value_share;
+    double oracle_conversions = 0, oracle_value = 0, oracle_spend = 0, regret_conversions = 0, regret_value = 0;
+    if (!(cells >> name >> oracle_conversions >> oracle_value >> oracle_spend >> regret_conversions >> regret_value >>
+          conv_share >> value_share))
+      break;  // the next section
+    ++rows;
+    if (oracle_conversions > 0) {
+      EXPECT_NEAR(std::stod(conv_share), 100 * regret_conversions / oracle_conversions,
+                  0.05 + 100 * 0.5 / oracle_conversions)
+          << line;
+    } else {
+      EXPECT_EQ(conv_share, "n/a") << line;
+    }
+    ASSERT_GT(oracle_value, 0) << line;
+    EXPECT_NEAR(std::stod(value_share), 100 * regret_value / oracle_value, 0.05 + 100 * 0.01 / oracle_value) << line;
+  }
+  EXPECT_GE(rows, 1) << r.out;
   r = Adsim("run " + scen + " --no-progress");
   EXPECT_EQ(r.out.find("oracle regret"), std::string::npos) << r.out;
 }

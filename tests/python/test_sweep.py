@@ -148,6 +148,15 @@ def test_oracle_adds_regret_columns():
         assert column in swept.kpis.columns
     row = swept.kpis.iloc[0]
     assert row["regret_conversions"] == pytest.approx(row["oracle_conversions"] - row["true_conversions"])
+    # The share of the oracle: regret / oracle, per campaign (NaN only where the oracle reached nothing).
+    for kind in ("conversions", "value"):
+        oracle = swept.kpis[f"oracle_{kind}"].to_numpy(dtype=float)
+        share = swept.kpis[f"regret_{kind}_share"].to_numpy(dtype=float)
+        reached = oracle > 0
+        assert reached.any()
+        np.testing.assert_allclose(share[reached], swept.kpis[f"regret_{kind}"].to_numpy(dtype=float)[reached]
+                                   / oracle[reached], rtol=1e-12)
+        assert np.isnan(share[~reached]).all()
 
 
 def test_keep_results_and_the_sweep_file(tmp_path):

@@ -37,6 +37,7 @@ import pandas as pd
 import yaml  # type: ignore[import]
 
 from .._errors import DataError, IoError
+from .._sweep import regret_share
 from . import pacing as pacing_module
 from . import sweep as sweep_module
 from .svg import Band, Lane, Series, TimeAxis, bar_chart, esc, line_chart
@@ -560,8 +561,11 @@ def _oracle_section(run: _Run) -> Tuple[str, int]:
     names = [run.campaigns[int(c)] if 0 <= int(c) < len(run.campaigns) else str(c) for c in frame["campaign"]]
     chart = bar_chart(names, frame["regret_value"].astype(float).tolist(),
                       title="Regret in conversion value (oracle − run)", unit="currency")
+    frame = frame.copy()  # the regret as a share of the oracle (NaN where the oracle reached nothing)
+    frame["regret_conversions_share"] = regret_share(frame["regret_conversions"], frame["oracle_conversions"])
+    frame["regret_value_share"] = regret_share(frame["regret_value"], frame["oracle_value"])
     columns = [c for c in ("campaign_name", "oracle_spend", "oracle_conversions", "oracle_value", "regret_conversions",
-                           "regret_value") if c in frame.columns]
+                           "regret_value", "regret_conversions_share", "regret_value_share") if c in frame.columns]
     body = ('<p class="note">What a bidder that knew the true rates would have gained over this run, under the same '
             'budgets and seed (positive: the oracle did better).</p>' + chart
             + html_table(frame[columns].rename(columns={"campaign_name": "campaign"}), text_columns=("campaign",)))

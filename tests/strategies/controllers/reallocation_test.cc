@@ -143,5 +143,76 @@ TEST(MarginalReallocation, MovesBudgetToTheHigherMarginalReturnAndBuysMoreValue)
   std::printf("total gain %.0f, SE %.0f\n", gain, std::sqrt(var));
 }
 
+// Two identical campaigns on twin channels (same traffic, competition and
+// rates); a checkout bug stops every conversion of "shocked" from day 1 to
+// day 3, then the two are identical again for four days. Budgets 40 a day,
+// reallocation every 6 hours with goal cpa.
+std::string ShockThatEnds(double half_life_hours, int seed) {
+  const std::string channel = "traffic: {per_hour: 10000}, competition: {competitors: 5, median: 0.002, sigma: 0.6}}\n";
+  return "name: reallocation_recovery\nseed: " + std::to_string(seed) +
+         "\nduration: 7d\ncontrol_cycle: 15m\nguardrails: {max_budget_raise: 2}\n"
+         "channels:\n  - {name: a, " +
+         channel + "  - {name: b, " + channel +
+         "segments:\n  - {name: s, ctr: 0.02, cvr: 0.2, conversion_delay: {distribution: exponential, mean: 1h}}\n"
+         "campaigns:\n"
+         "  - {name: shocked, channels: [a], bid: 0.003, budget: {daily: 40}}\n"
+         "  - {name: steady, channels: [b], bid: 0.003, budget: {daily: 40}}\n"
+         "shocks:\n  - {name: checkout_bug, start: 1d, end: 3d, channels: [a], multiply: {cvr: 0}}\n"
+         "controllers: [{type: budget_reallocation, params: {interval_hours: 6, half_life_hours: " +
+         std::to_string(half_life_hours) + "}}]\n";
+}
+
+// "shocked"'s share of the pool at the end of days 5 and 6 (two and three
+// days after the shock ended), averaged.
+double ShareAfterTheShock(const Results& r) {
+  const auto& budget = Col<double>(r, "daily", "daily_budget");  // rows: day 0 shocked, day 0 steady, day 1 ...
+  double share = 0;
+  for (int day : {5, 6}) share += budget[2 * day] / (budget[2 * day] + budget[2 * day + 1]) / 2;
+  return share;
+}
+
+// Judged on totals since the start (half_life_hours 0, the default), the
+// shock keeps counting against "shocked" after it ended; with a 12-hour
+// half-life its evidence from the shock weighs 2^(-48/12) = 1/16 two days
+// later, and the split returns to even. Paired on seeds 1, 2, 3.
+TEST(ReallocationHalfLife, RecoversTheBudgetAfterAShockEnds) {
+  std::vector<double> gains, recovered;
+  for (int seed : {1, 2, 3}) {
+    const double old_share = ShareAfterTheShock(RunScenario(test::Parse(ShockThatEnds(0, seed))));
+    const double new_share = ShareAfterTheShock(RunScenario(test::Parse(ShockThatEnds(12, seed))));
+    std::printf("seed %d: share of shocked after the shock %.3f (since the start) vs %.3f (half-life 12 h)\n", seed,
+                old_share, new_share);
+    gains.push_back(new_share - old_share);
+    recovered.push_back(new_share);
+  }
+  // Paired over the seeds: the half-life gives "shocked" more of the pool
+  // back; t = mean / (sd / sqrt 3) above t(0.995, 2 df) = 9.92.
+  double mean = 0, var = 0;
+  for (double g : gains) mean += g / 3;
+  for (double g : gains) var += (g - mean) * (g - mean) / 2;
+  EXPECT_GT(mean, 9.92 * std::sqrt(var / 3)) << "mean gain " << mean << ", sd " << std::sqrt(var);
+  // And it is back to an even split within 3 SE. The rule's share is
+  // e_a / (e_a + e_b) with e = discounted conversions / spend; each campaign
+  // has about 57 conversions a day (2.4 an hour), so its discounted count
+  // holds about n = 2.4 x 12 / ln 2 = 41 and the share's sd at 0.5 is about
+  // 0.25 x sqrt(2 / n) = 0.055 per reallocation; the mean over 3 seeds
+  // (counting the two days as one draw) has SE 0.055 / sqrt 3 = 0.032.
+  double level = 0;
+  for (double s : recovered) level += s / 3;
+  EXPECT_NEAR(level, 0.5, 3 * 0.032);
+}
+
+// The marginal method fits per-interval points, which a half-life would not
+// change: it refuses one rather than ignore it.
+TEST(ReallocationHalfLife, MarginalRejectsAHalfLife) {
+  try {
+    RunScenario(test::Parse(
+        Twins("controllers: [{type: budget_reallocation, params: {method: marginal, half_life_hours: 12}}]\n")));
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("controllers[0].params.half_life_hours"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace adsim
