@@ -23,7 +23,7 @@ import math
 import pathlib
 import sys
 import time
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 import pandas as pd
@@ -84,8 +84,8 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def paired(table: pd.DataFrame) -> Dict[str, str]:
-    """Each pair of strategies: mean paired difference (first - second) with a 95 % interval."""
+def paired(table: pd.DataFrame) -> Dict[str, Tuple[float, float]]:
+    """Each pair of strategies: mean paired difference (first - second) and its 95 % interval half-width."""
     n = len(table)
     t = stats.t.ppf(0.975, n - 1)
     names = list(STRATEGIES)
@@ -93,9 +93,13 @@ def paired(table: pd.DataFrame) -> Dict[str, str]:
     for i, first in enumerate(names):
         for second in names[i + 1:]:
             difference = table[first] - table[second]
-            half = t * difference.std(ddof=1) / math.sqrt(n)
-            out[f"{first} - {second}"] = f"{difference.mean():+.1f} ± {half:.1f}"
+            out[f"{first} - {second}"] = (difference.mean(), t * difference.std(ddof=1) / math.sqrt(n))
     return out
+
+
+def resolved(mean: float, half_width: float) -> int:
+    """+1 or -1 when the 95 % interval excludes 0 (the pair is ordered), 0 when it does not."""
+    return 0 if abs(mean) <= half_width else (1 if mean > 0 else -1)
 
 
 def main() -> int:
@@ -119,13 +123,24 @@ def main() -> int:
         a, b = first.loc[name], second.loc[name]
         print(f"| `{name}` | {a['mean']:.1f} ± {a['half_width']:.1f} | {int(a['rank'])} | "
               f"{b['mean']:.1f} ± {b['half_width']:.1f} | {int(b['rank'])} |")
-    print("\n| paired difference | original | calibrated |")
-    print("|---|---|---|")
+    print("\n| paired difference | original | calibrated | verdict |")
+    print("|---|---|---|---|")
+    resolved_agree = 0
+    resolved_pairs = 0
     for (pair, a), b in zip(paired(on_original).items(), paired(on_calibrated).values()):
-        print(f"| {pair} | {a} | {b} |")
+        first_sign, second_sign = resolved(*a), resolved(*b)
+        if first_sign != 0:
+            resolved_pairs += 1
+            resolved_agree += first_sign == second_sign
+        verdict = ("same order" if first_sign == second_sign != 0 else
+                   "unresolved in both" if first_sign == second_sign == 0 else
+                   "unresolved on the original" if first_sign == 0 else
+                   "unresolved on the calibrated" if second_sign == 0 else "opposite order")
+        print(f"| {pair} | {a[0]:+.1f} ± {a[1]:.1f} | {b[0]:+.1f} ± {b[1]:.1f} | {verdict} |")
     agree = list(first["rank"].sort_values().index) == list(second["rank"].sort_values().index)
     tau = stats.kendalltau(first["mean"], second["mean"]).statistic
-    print(f"\nRankings agree: {'yes' if agree else 'no'} (Kendall tau {tau:.2f}); "
+    print(f"\nRankings by mean agree: {'yes' if agree else 'no'} (Kendall tau {tau:.2f}); pairs the original "
+          f"orders at 95 %: {resolved_pairs}, ordered the same way on the calibrated: {resolved_agree}; "
           f"{2 * len(STRATEGIES) * args.seeds} runs in {time.time() - started:.0f} s.")
     return 0
 

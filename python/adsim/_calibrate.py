@@ -1090,37 +1090,40 @@ def _render(scenario: Dict[str, Any], source: str, frame: pd.DataFrame, step: st
 # adsim's own results as history
 
 
+def _text(values: Any) -> List[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
 def _bid_timeline(result: Any) -> Dict[Tuple[int, int], Tuple[np.ndarray, np.ndarray]]:
     """(campaign, segment) -> (times, placed base bid x segment modifier) from the campaigns and actions tables."""
     campaigns = result.raw("campaigns")
     segments = len(result.raw("segments")["name"])
-    actions = result.actions
-    applied = actions[actions["status"].isin(["applied", "clamped", "approved"])] if len(actions) else actions
+    actions = result.raw("actions")
+    kinds = np.asarray(_text(actions["kind"]))
+    statuses = np.asarray(_text(actions["status"]))
+    in_force = np.isin(statuses, ["applied", "clamped", "approved"])
+    times = np.asarray(actions["time"], dtype=np.int64)
+    action_campaigns = np.asarray(actions["campaign"], dtype=np.int64)
+    action_segments = np.asarray(actions["segment"], dtype=np.int64)
+    new_values = np.asarray(actions["new"], dtype=float)
     timeline: Dict[Tuple[int, int], Tuple[np.ndarray, np.ndarray]] = {}
-    names = list(result.campaigns["name"])
     for campaign in range(len(campaigns["bid"])):
-        mine = applied[applied["campaign"].astype(str) == names[campaign]] if len(applied) else applied
-        bids = mine[mine["kind"] == "set_bid"] if len(mine) else mine
+        bid_rows = np.flatnonzero(in_force & (action_campaigns == campaign) & (kinds == "set_bid"))
         for segment in range(segments):
-            times = [0]
-            values = [float(campaigns["bid"][campaign])]
-            modifiers = mine[(mine["kind"] == "set_segment_modifier")] if len(mine) else mine
-            if len(modifiers):
-                seg_codes = modifiers["segment"]
-                seg_names = list(result.segments["name"])
-                modifiers = modifiers[seg_codes.astype(str) == seg_names[segment]]
-            changes = sorted([(int(t), "bid", float(v)) for t, v in zip(bids.get("time", []), bids.get("new", []))]
-                             + [(int(t), "modifier", float(v)) for t, v in
-                                zip(modifiers.get("time", []), modifiers.get("new", []))])
-            bid, modifier = values[0], 1.0
-            for time, kind, value in changes:
+            modifier_rows = np.flatnonzero(in_force & (action_campaigns == campaign) & (action_segments == segment)
+                                           & (kinds == "set_segment_modifier"))
+            # Actions in the order they were applied: a stable sort by time keeps that order within a cycle.
+            rows = sorted([(times[i], i, "bid") for i in bid_rows] + [(times[i], i, "modifier") for i in modifier_rows])
+            bid, modifier = float(campaigns["bid"][campaign]), 1.0
+            points, values = [0], [bid]
+            for time, index, kind in rows:
                 if kind == "bid":
-                    bid = value
+                    bid = new_values[index]
                 else:
-                    modifier = value
-                times.append(time)
+                    modifier = new_values[index]
+                points.append(int(time))
                 values.append(bid * modifier)
-            timeline[(campaign, segment)] = (np.asarray(times, dtype=np.int64), np.asarray(values))
+            timeline[(campaign, segment)] = (np.asarray(points, dtype=np.int64), np.asarray(values))
     return timeline
 
 
@@ -1157,10 +1160,10 @@ def history_report(result: Any, step: str = "1h") -> pd.DataFrame:
                                               "spend", "revenue"]].sum().reset_index()
     duration_us = int(result.attrs["duration_us"])
     timeline = _bid_timeline(result)
-    bidders = list(result.raw("campaigns")["bidder"])
+    bidders = _text(result.raw("campaigns")["bidder"])
     bid = np.full(len(grouped), np.nan)
     for row, (time, campaign, segment) in enumerate(zip(grouped["_step"], grouped["campaign"], grouped["segment"])):
-        if str(bidders[campaign] if not isinstance(bidders[campaign], bytes) else bidders[campaign].decode()) != "fixed":
+        if bidders[campaign] != "fixed":
             continue
         times, values = timeline[(int(campaign), int(segment))]
         low, high = int(time), min(int(time) + step_us, duration_us)

@@ -263,3 +263,31 @@ def test_the_cli_writes_the_scenario_and_the_report_or_nothing(tmp_path, history
     missing = subprocess.run([sys.executable, "-m", "adsim", "calibrate", str(tmp_path / "nope.csv"),
                               "-o", str(tmp_path / "no.yaml")], capture_output=True, text=True)
     assert missing.returncode == 3 and "nope.csv" in missing.stderr and "no such file" in missing.stderr
+
+
+def test_the_report_bid_follows_a_pacing_controllers_bid_changes(small_result):
+    # beta is paced by pid_pacing (set_bid every 30-minute cycle). Its bid in hour h is the mean of the bids
+    # in force at h:00 and h:30: the last applied set_bid at or before each instant, the configured bid before any.
+    report = adsim.history_report(small_result)
+    actions = small_result.raw("actions")
+    kinds = [k.decode() if isinstance(k, bytes) else k for k in actions["kind"]]
+    changes = sorted((int(t), float(v)) for t, v, c, k in zip(actions["time"], actions["new"], actions["campaign"], kinds)
+                     if c == 1 and k == "set_bid")
+    assert len(changes) > 10
+
+    def in_force(t_us: int) -> float:
+        value = 0.003
+        for time, new in changes:
+            if time <= t_us:
+                value = new
+        return value
+
+    beta = report[report["campaign"] == "beta"]
+    assert beta["bid"].nunique() > 5
+    hour_us = 3_600_000_000
+    for _, row in beta.iterrows():
+        hour = int((row["time"] - pd.Timestamp("2026-03-02")) / pd.Timedelta("1h"))
+        expected = (in_force(hour * hour_us) + in_force(hour * hour_us + hour_us // 2)) / 2
+        assert row["bid"] == pytest.approx(expected, abs=1e-6)
+    # alpha has no controller: its configured bid throughout.
+    assert set(report[report["campaign"] == "alpha"]["bid"]) == {0.004}
