@@ -509,7 +509,7 @@ def _delay_cdf(delay: Dict[str, Any], hours: np.ndarray) -> np.ndarray:
 def _load_base(base: Any) -> Optional[Dict[str, Any]]:
     if base is None:
         return None
-    import yaml
+    import yaml  # type: ignore[import]  # PyYAML (no stubs in Debian)
 
     if isinstance(base, dict):
         return dict(base)
@@ -557,7 +557,7 @@ def calibrate(report: ReportLike, conversions: Optional[ReportLike] = None, base
     The scenario validates (``adsim validate``) or an InvariantError is raised.
     """
     frame = read_report(report, source)
-    source = frame.attrs["source"]
+    source_name: str = frame.attrs["source"]
     step = frame.attrs["step"]
     delays_log = read_conversions(conversions) if conversions is not None else None
     base_scenario = _load_base(base)
@@ -884,33 +884,33 @@ def calibrate(report: ReportLike, conversions: Optional[ReportLike] = None, base
     segment_comments: Dict[str, Dict[str, str]] = {}
     for segment in segments:
         base_segment = dict(base_segments.get(segment, {}))
-        out: Dict[str, Any] = {"name": segment}
-        comments: Dict[str, str] = {}
-        out["users"] = int(base_segment.get("users", DEFAULT_USERS))
-        comments["users"] = "from the base scenario" if "users" in base_segment else "not identified: default"
-        entries.append(FitEntry(f"segments.{segment}.users", out["users"], math.nan, "",
+        segment_spec: Dict[str, Any] = {"name": segment}
+        segment_notes: Dict[str, str] = {}
+        segment_spec["users"] = int(base_segment.get("users", DEFAULT_USERS))
+        segment_notes["users"] = "from the base scenario" if "users" in base_segment else "not identified: default"
+        entries.append(FitEntry(f"segments.{segment}.users", segment_spec["users"], math.nan, "",
                                 "not identified (reports have no user counts): "
                                 + ("from the base" if "users" in base_segment else f"default {DEFAULT_USERS}"),
                                 identified=False))
         if "features" in base_segment:
-            out["features"] = base_segment["features"]
+            segment_spec["features"] = base_segment["features"]
         if segment not in reported_segments:
             for key in ("share", "ctr", "cvr", "conversion_value", "conversion_delay"):
                 if key in base_segment:
-                    out[key] = base_segment[key]
+                    segment_spec[key] = base_segment[key]
             entries.append(FitEntry(f"segments.{segment}", "from base", math.nan, "",
                                     "segment not in the report: kept from the base", identified=False))
-            scenario_segments.append(out)
-            segment_comments[segment] = comments
+            scenario_segments.append(segment_spec)
+            segment_comments[segment] = segment_notes
             continue
-        out["share"] = {c: round(v, 6) for c, v in shares[segment].items()} or 0
+        segment_spec["share"] = {c: round(v, 6) for c, v in shares[segment].items()} or 0
         n_clicks = float(total_clicks.get(segment, 0.0))
         n_impressions = float(effective_impressions.get(segment, 0.0))
         a, b = n_clicks + 0.5, max(n_impressions - n_clicks, 0.0) + 0.5
         ctr_mean = a / (a + b)
         ctr_se = math.sqrt(ctr_mean * (1 - ctr_mean) / (a + b + 1))
-        out["ctr"] = {"beta": [round(a, 3), round(b, 3)]}
-        comments["ctr"] = f"mean {_number(ctr_mean)}, SE {_number(ctr_se)}: {int(n_clicks)} clicks"
+        segment_spec["ctr"] = {"beta": [round(a, 3), round(b, 3)]}
+        segment_notes["ctr"] = f"mean {_number(ctr_mean)}, SE {_number(ctr_se)}: {int(n_clicks)} clicks"
         entries.append(FitEntry(f"segments.{segment}.ctr", ctr_mean, ctr_se,
                                 f"{int(n_clicks)} clicks / {n_impressions:.0f} impressions (weighted by ctr_factor)",
                                 "written as Beta(clicks + 1/2, impressions - clicks + 1/2)"))
@@ -918,38 +918,38 @@ def calibrate(report: ReportLike, conversions: Optional[ReportLike] = None, base
         a, b = info["conversions"] + 0.5, max(info["effective_clicks"] - info["conversions"], 0.0) + 0.5
         cvr_mean = a / (a + b)
         cvr_se = math.sqrt(cvr_mean * (1 - cvr_mean) / (a + b + 1))
-        out["cvr"] = {"beta": [round(a, 3), round(b, 3)]}
-        comments["cvr"] = (f"mean {_number(cvr_mean)}, SE {_number(cvr_se)}: {int(info['conversions'])} "
+        segment_spec["cvr"] = {"beta": [round(a, 3), round(b, 3)]}
+        segment_notes["cvr"] = (f"mean {_number(cvr_mean)}, SE {_number(cvr_se)}: {int(info['conversions'])} "
                            f"conversions / {int(info['clicks'])} clicks, {info['arrived']:.3f} of them arrived")
         entries.append(FitEntry(f"segments.{segment}.cvr", cvr_mean, cvr_se,
                                 f"{int(info['conversions'])} conversions / {int(info['clicks'])} clicks",
                                 f"corrected for conversions not yet arrived ({info['arrived']:.3f} of the clicks' "
                                 "conversions arrived under the delay model)"))
         if np.isfinite(info["value_mean"]):
-            value: Dict[str, Any] = {"distribution": "lognormal", "mean": round(info["value_mean"], 4)}
+            value_spec: Dict[str, Any] = {"distribution": "lognormal", "mean": round(info["value_mean"], 4)}
             entries.append(FitEntry(f"segments.{segment}.conversion_value.mean", info["value_mean"],
                                     info["se_value"], "revenue / conversions", ""))
             if np.isfinite(info["value_sigma"]):
-                value["sigma"] = round(info["value_sigma"], 4)
+                value_spec["sigma"] = round(info["value_sigma"], 4)
                 entries.append(FitEntry(f"segments.{segment}.conversion_value.sigma", info["value_sigma"], math.nan,
                                         "spread of revenue per row around conversions x mean",
                                         "lognormal with that variance; no standard error"))
-            out["conversion_value"] = value
-            comments["conversion_value"] = f"mean SE {_number(info['se_value'])}"
+            segment_spec["conversion_value"] = value_spec
+            segment_notes["conversion_value"] = f"mean SE {_number(info['se_value'])}"
         else:
-            out["conversion_value"] = base_segment.get("conversion_value", 50)
-            entries.append(FitEntry(f"segments.{segment}.conversion_value", out["conversion_value"], math.nan, "",
+            segment_spec["conversion_value"] = base_segment.get("conversion_value", 50)
+            entries.append(FitEntry(f"segments.{segment}.conversion_value", segment_spec["conversion_value"], math.nan, "",
                                     "not identified (no conversions)", identified=False))
         delay = delays[segment]
         if delay["distribution"] == "exponential":
-            out["conversion_delay"] = {"distribution": "exponential", "mean": _duration(delay["mean_hours"])}
+            segment_spec["conversion_delay"] = {"distribution": "exponential", "mean": _duration(delay["mean_hours"])}
         else:
-            out["conversion_delay"] = {"distribution": "lognormal", "median": _duration(delay["median_hours"]),
+            segment_spec["conversion_delay"] = {"distribution": "lognormal", "median": _duration(delay["median_hours"]),
                                        "sigma": round(delay["sigma"], 4)}
-        comments["conversion_delay"] = ("fitted from the conversion log" if "n" in delay
+        segment_notes["conversion_delay"] = ("fitted from the conversion log" if "n" in delay
                                         else "NOT IDENTIFIED: the scenario default")
-        scenario_segments.append(out)
-        segment_comments[segment] = comments
+        scenario_segments.append(segment_spec)
+        segment_comments[segment] = segment_notes
     for segment, base_segment in base_segments.items():
         for key in ("propensity_sigma", "creatives", "fatigue", "competition"):
             if key in base_segment:
@@ -968,19 +968,19 @@ def calibrate(report: ReportLike, conversions: Optional[ReportLike] = None, base
         campaign_comment = "built from the report: edit bids, budgets, goals and strategies"
         campaigns = []
         for campaign, rows in frame.groupby("campaign", sort=False):
-            spec: Dict[str, Any] = {"name": campaign, "channels": sorted(rows["channel"].unique()),
+            campaign_spec: Dict[str, Any] = {"name": campaign, "channels": sorted(rows["channel"].unique()),
                                     "segments": sorted(rows["segment"].unique())}
             bids = rows["bid"].dropna() if "bid" in rows.columns else pd.Series(dtype=float)
             if bids.empty:
                 spend = rows["spend"].sum()
                 units = rows["impressions"].sum()
-                spec["bid"] = round(float(spend / units) if units > 0 else 0.001, 6)
+                campaign_spec["bid"] = round(float(spend / units) if units > 0 else 0.001, 6)
             else:
-                spec["bid"] = round(float(bids.median()), 6)
+                campaign_spec["bid"] = round(float(bids.median()), 6)
             daily = rows.groupby(rows["time"].dt.floor("1d"))["spend"].sum().max()
-            spec["budget"] = {"daily": round(float(daily), 2)}
-            campaigns.append(spec)
-    kept_sections = {}
+            campaign_spec["budget"] = {"daily": round(float(daily), 2)}
+            campaigns.append(campaign_spec)
+    kept_sections: Dict[str, Any] = {}
     if base_scenario is not None:
         for key in ("guardrails", "controllers", "monitors", "alert_grace", "experiments", "account_budget",
                     "recording", "oracle"):
@@ -1003,7 +1003,7 @@ def calibrate(report: ReportLike, conversions: Optional[ReportLike] = None, base
         "campaigns": campaigns,
     }
     scenario.update(kept_sections)
-    text = _render(scenario, source, frame, step, channel_comments, segment_comments, campaign_comment,
+    text = _render(scenario, source_name, frame, step, channel_comments, segment_comments, campaign_comment,
                    base_scenario is not None)
     from ._run import validate
 
@@ -1011,7 +1011,7 @@ def calibrate(report: ReportLike, conversions: Optional[ReportLike] = None, base
         validate(text)
     except ConfigError as error:
         raise InvariantError(f"calibrate: the calibrated scenario does not validate (a bug): {error}") from error
-    return Calibration(scenario=scenario, text=text, entries=entries, source=source)
+    return Calibration(scenario=scenario, text=text, entries=entries, source=source_name)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1019,7 +1019,7 @@ def calibrate(report: ReportLike, conversions: Optional[ReportLike] = None, base
 
 
 def _flow(value: Any) -> str:
-    import yaml
+    import yaml  # type: ignore[import]  # PyYAML (no stubs in Debian)
 
     # Dumped as the value of a one-key mapping: a bare scalar would get YAML's document end marker ("...").
     text = yaml.safe_dump({"x": value}, default_flow_style=True, sort_keys=False, width=100000).strip()
@@ -1034,7 +1034,7 @@ def _line(indent: str, key: str, value: Any, comment: Optional[str]) -> str:
 def _render(scenario: Dict[str, Any], source: str, frame: pd.DataFrame, step: str,
             channel_comments: Dict[str, Dict[str, str]], segment_comments: Dict[str, Dict[str, str]],
             campaign_comment: str, with_base: bool) -> str:
-    import yaml
+    import yaml  # type: ignore[import]  # PyYAML (no stubs in Debian)
 
     lines = [
         f"# Calibrated by adsim calibrate from {source}: {len(frame)} {'hourly' if step == '1h' else 'daily'} rows,",
