@@ -291,3 +291,20 @@ def test_the_report_bid_follows_a_pacing_controllers_bid_changes(small_result):
         assert row["bid"] == pytest.approx(expected, abs=1e-6)
     # alpha has no controller: its configured bid throughout.
     assert set(report[report["campaign"] == "alpha"]["bid"]) == {0.004}
+
+
+def test_first_price_with_one_bid_level_leaves_the_competition_unidentified(truth):
+    # Under first price the price paid is the bid itself: one bid level gives one moment (the win rate) for
+    # two parameters, so the fit must say so and keep the base's competition rather than invent one.
+    scenario = yaml.safe_load(HISTORY.read_text())
+    scenario["duration"] = "1d"
+    scenario["channels"] = [scenario["channels"][0]]
+    scenario["channels"][0]["auction"] = "first_price"
+    scenario["campaigns"] = [{"name": "display_all", "channels": ["display"], "bid": 0.003}]
+    for segment in scenario["segments"]:
+        segment["share"] = {"display": segment["share"]["display"]}
+    result = adsim.run(scenario, seed=5)
+    calibration = adsim.calibrate(adsim.history_report(result), base=scenario)
+    competition = entry(calibration, "channels.display.competition")
+    assert not competition.identified and "first price" in competition.note
+    assert calibration.scenario["channels"][0]["competition"] == {"competitors": 6, "median": 0.002, "sigma": 0.6}
