@@ -813,6 +813,13 @@ def calibrate(report: ReportLike, conversions: Optional[ReportLike] = None, base
             rows = rows[rows["bid"].notna() & (rows["bid"] > 0)]
         else:
             rows = rows.iloc[0:0]
+        # Where two of our campaigns bid in the same auctions each is part of the other's competition, which
+        # the model does not describe: such cells are left out when cells with one bidding campaign remain.
+        bidding = rows.groupby(["time", "segment"])["campaign"].transform("nunique")
+        shared_rows = int((bidding > 1).sum())
+        left_out = 0 < shared_rows < len(rows)
+        if left_out:
+            rows = rows[bidding == 1]
         click_billed = billing[channel] == "click"
         observations = pd.DataFrame()
         if not rows.empty:
@@ -867,6 +874,9 @@ def calibrate(report: ReportLike, conversions: Optional[ReportLike] = None, base
                     f"{fit['observations']} (segment, bid) levels")
             note = (f"K = {competitors} fixed ({'base' if 'competitors' in base_competition else 'default'}); "
                     f"chi2/dof {fit['chi_square']:.1f}/{fit['dof']}, SE scaled by {math.sqrt(fit['dispersion']):.2f}")
+            if shared_rows:
+                note += (f"; {shared_rows} rows where several of our campaigns bid in the same auctions "
+                         + ("left out" if left_out else "kept: the fit includes our own bids as competition"))
             entries.append(FitEntry(f"channels.{channel}.competition.mu", fit["mu"], fit["se_mu"], what, note))
             entries.append(FitEntry(f"channels.{channel}.competition.sigma", fit["sigma"], fit["se_sigma"], what,
                                     note))

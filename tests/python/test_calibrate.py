@@ -308,3 +308,20 @@ def test_first_price_with_one_bid_level_leaves_the_competition_unidentified(trut
     competition = entry(calibration, "channels.display.competition")
     assert not competition.identified and "first price" in competition.note
     assert calibration.scenario["channels"][0]["competition"] == {"competitors": 6, "median": 0.002, "sigma": 0.6}
+
+
+def test_cells_where_two_of_our_campaigns_bid_are_left_out_of_the_competition_fit(truth):
+    # A third display campaign bids on young too: there, each of our campaigns is part of the other's
+    # competition. The fit leaves those cells out (middle and senior remain) and still recovers the truth.
+    scenario = yaml.safe_load(HISTORY.read_text())
+    scenario["duration"] = "3d"
+    scenario["campaigns"].append({"name": "display_young", "channels": ["display"], "segments": ["young"],
+                                  "bid": 0.0035, "budget": {"daily": 1000}})
+    result = adsim.run(scenario, seed=8)
+    calibration = adsim.calibrate(adsim.history_report(result), base=scenario)
+    mu = entry(calibration, "channels.display.competition.mu")
+    sigma = entry(calibration, "channels.display.competition.sigma")
+    # 72 hours x the 2 campaigns bidding on young: 144 rows.
+    assert "144 rows where several of our campaigns bid in the same auctions left out" in mu.note
+    within(mu.value, math.log(truth["channels"][0]["competition"]["median"]), mu.standard_error)
+    within(sigma.value, truth["channels"][0]["competition"]["sigma"], sigma.standard_error)
