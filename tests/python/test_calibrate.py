@@ -260,6 +260,11 @@ def test_the_cli_writes_the_scenario_and_the_report_or_nothing(tmp_path, history
                             capture_output=True, text=True)
     assert failed.returncode == 3 and "bad.csv:2: column 'clicks'" in failed.stderr
     assert not (tmp_path / "no.yaml").exists()
+    bad_base = write(tmp_path / "base.yaml", "name: b\nduration: 2 days\n")
+    invalid = subprocess.run([sys.executable, "-m", "adsim", "calibrate", str(tmp_path / "report.csv"),
+                              "--base", str(bad_base), "-o", str(tmp_path / "no.yaml")], capture_output=True, text=True)
+    assert invalid.returncode == 2 and "base.yaml:2: duration" in invalid.stderr, invalid.stderr
+    assert not (tmp_path / "no.yaml").exists()
     missing = subprocess.run([sys.executable, "-m", "adsim", "calibrate", str(tmp_path / "nope.csv"),
                               "-o", str(tmp_path / "no.yaml")], capture_output=True, text=True)
     assert missing.returncode == 3 and "nope.csv" in missing.stderr and "no such file" in missing.stderr
