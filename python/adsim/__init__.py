@@ -28,6 +28,7 @@ from ._controller import (  # noqa: E402
     Snapshot,
     register_controller,
 )
+from ._calibrate import Calibration, calibrate, conversion_log, history_report  # noqa: E402
 from ._catalog import Catalog, catalog  # noqa: E402
 from ._detect import detect, detectors  # noqa: E402
 from ._result import Result, load  # noqa: E402
@@ -61,6 +62,10 @@ __all__ = [
     "components",
     "catalog",
     "Catalog",
+    "calibrate",
+    "Calibration",
+    "history_report",
+    "conversion_log",
     "register_controller",
     "detect",
     "detectors",
