@@ -20,7 +20,7 @@ namespace {
 
 // python/adsim/commands/NAME.py implements each of these names.
 constexpr const char* kPythonCommands[] = {
-    "catalog", "regress", "report", "sweep", "risk",
+    "catalog", "regress", "report", "sweep", "risk", "ope",
 };
 
 }  // namespace
