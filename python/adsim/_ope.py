@@ -2,8 +2,8 @@
 
 Owns: reading a bandit log with propensities (the Open Bandit Dataset's CSV
 layout as it is, or any layout through a column mapping), checking its rows,
-resolving the policy to evaluate (``uniform`` or a Python function
-``module.py:function``), the estimators (replay, IPW, SNIPW, DM, DR, DR with
+resolving the policy to evaluate (``uniform``, a registered creative
+strategy run on the log's counts, or a Python function ``module.py:function``), the estimators (replay, IPW, SNIPW, DM, DR, DR with
 optimistic shrinkage), their seeded bootstrap confidence intervals, the
 effective sample size and the per-position variant; ``adsim.ope``. The
 command line is python/adsim/commands/ope.py; docs/ope.md describes the rules.
@@ -216,7 +216,36 @@ def _creative_strategy_names() -> List[str]:
     return sorted(c["name"] for c in components() if c["kind"] == "controller" and c["name"].startswith("creative_"))
 
 
-def _policy_matrix(policy: Union[str, PolicyFunction], log: BanditLog) -> Tuple[str, np.ndarray]:
+def _creative_matrix(name: str, log: BanditLog, params: Mapping[str, float], cycle_rows: int,
+                     seed: int) -> np.ndarray:
+    """A registered creative controller's rotation as action probabilities per row.
+
+    The log is cut, in file order, into control cycles of ``cycle_rows`` rows (each one hour of
+    simulated time for the controller's half-lives). At the end of each cycle the controller sees that
+    cycle's impressions and clicks per action (every position together) and sets its rotation; the rows
+    of cycle c get the rotation in force during it, decided from cycles 0..c-1 only. The controller
+    runs in C++ (_adsim.creative_rotation), its draws from ``seed``.
+    """
+    from . import _adsim
+
+    if cycle_rows < 1:
+        raise ConfigError(f"cycle_rows: expected at least 1 row per control cycle, found {cycle_rows}")
+    n, k = len(log), log.n_actions
+    cycle = np.arange(n) // cycle_rows
+    cycles = int(cycle[-1]) + 1
+    impressions = np.zeros((cycles, k))
+    clicks = np.zeros((cycles, k))
+    np.add.at(impressions, (cycle, log.action), 1.0)
+    if np.any((log.reward != 0) & (log.reward != 1)):
+        raise ConfigError(f"policy {name!r}: a creative strategy learns from clicks: expected rewards 0 or 1")
+    np.add.at(clicks, (cycle, log.action), log.reward)
+    shares = np.asarray(_adsim.creative_rotation(name, {str(key): float(value) for key, value in params.items()},
+                                                 impressions, clicks, 3_600_000_000, seed))
+    return shares[cycle]
+
+
+def _policy_matrix(policy: Union[str, PolicyFunction], log: BanditLog, params: Optional[Mapping[str, float]] = None,
+                   cycle_rows: int = 1000, seed: int = 0) -> Tuple[str, np.ndarray]:
     """The evaluated policy's action probabilities per row, shape (rows, n_actions), and its label."""
     n, k = len(log), log.n_actions
     if isinstance(policy, str) and policy == "uniform":
@@ -228,13 +257,9 @@ def _policy_matrix(policy: Union[str, PolicyFunction], log: BanditLog) -> Tuple[
     else:
         creative = _creative_strategy_names()
         if policy in creative:
-            raise ConfigError(
-                f"policy {policy!r}: the registered creative strategies are C++ controllers that set rotation "
-                "weights from a run's snapshots, and the compiled module has no entry point yet that runs one "
-                "on a log's counts; evaluate it as a Python function (module.py:function) instead"
-            )
-        raise ConfigError(f"policy: expected 'uniform', module.py:function or a Python callable, found {policy!r} "
-                          f"(creative strategies registered: {', '.join(creative)})")
+            return policy, _creative_matrix(policy, log, params or {}, cycle_rows, seed)
+        raise ConfigError(f"policy: expected 'uniform', module.py:function, a Python callable or a registered "
+                          f"creative strategy ({', '.join(creative)}), found {policy!r}")
     try:
         probabilities = function(log.frame, k)
     except Exception as error:  # noqa: BLE001
@@ -368,6 +393,8 @@ def ope(
     level: float = 0.95,
     seed: int = 0,
     shrinkage: float = 100.0,
+    policy_params: Optional[Mapping[str, float]] = None,
+    cycle_rows: int = 1000,
 ) -> pd.DataFrame:
     """Evaluates ``policy`` on a logged bandit dataset without running it (docs/ope.md).
 
@@ -384,7 +411,10 @@ def ope(
     and estimator with a ``position`` column; otherwise the rows of every
     position are pooled (the position is part of the context).
     ``bootstrap`` resamples (0: no interval) drawn from ``seed``, interval
-    ``level``; ``shrinkage`` is dr-os's lambda.
+    ``level``; ``shrinkage`` is dr-os's lambda. A registered creative
+    strategy (``creative_thompson``, ...) takes ``policy_params`` (its
+    parameters, as in a scenario) and sees the log in control cycles of
+    ``cycle_rows`` rows (docs/ope.md, "Policies").
 
     Returns a DataFrame with the columns estimator, value, ci_low, ci_high,
     ess (and position when ``by_position``), one row per estimator (per
@@ -402,7 +432,7 @@ def ope(
     if not shrinkage > 0:
         raise ConfigError(f"shrinkage: expected a lambda > 0, found {shrinkage}")
     data = log if isinstance(log, BanditLog) else read_bandit_log(log, columns=columns, n_actions=n_actions)
-    _, matrix = _policy_matrix(policy, data)
+    _, matrix = _policy_matrix(policy, data, policy_params, cycle_rows, seed)
     rows_index = np.arange(len(data))
     weight = matrix[rows_index, data.action] / data.propensity
     slots = int(data.position.max())

@@ -173,6 +173,57 @@ def test_bootstrap_is_seeded() -> None:
     assert first.value[keep].equals(other.value[keep])
 
 
+def test_creative_even_is_the_uniform_policy() -> None:
+    # creative_even keeps every rotation weight at 1: each action has probability 1/K in every cycle, so
+    # every estimator gives the uniform policy's value (same weights, same replay draws).
+    log = OBD / "random" / "men" / "men.csv.gz"
+    even = adsim.ope(log, "creative_even", bootstrap=20, seed=4)
+    uniform = adsim.ope(log, "uniform", bootstrap=20, seed=4)
+    pd.testing.assert_frame_equal(even, uniform, rtol=1e-12)
+
+
+def _two_armed_log(rows: int, seed: int) -> pd.DataFrame:
+    """Uniform logging over K = 3 actions; click rates 0.02, 0.02, 0.10."""
+    generator = np.random.Generator(np.random.PCG64(seed))
+    action = generator.integers(0, 3, rows)
+    click = (generator.random(rows) < np.array([0.02, 0.02, 0.10])[action]).astype(int)
+    return pd.DataFrame({"item_id": action, "click": click, "propensity_score": 1 / 3})
+
+
+def test_creative_thompson_learns_from_past_cycles_only() -> None:
+    from adsim._ope import _creative_matrix, read_bandit_log
+
+    frame = _two_armed_log(6000, seed=8)
+    log = read_bandit_log(frame, n_actions=3)
+    matrix = _creative_matrix("creative_thompson", log, {"half_life_hours": 0}, 500, 0)
+    # Cycle 0 (rows 0-499) is decided before any evidence: the initial even rotation.
+    assert np.allclose(matrix[:500], 1 / 3)
+    # After 5,500 rows (about 1,800 per action), P(action 2 is best) is ~1: a 0.10 against 0.02 click
+    # rate is some 12 standard errors apart (sqrt(0.1 * 0.9 / 1800) = 0.007).
+    assert matrix[-1, 2] > 0.99
+    # Causality: changing the clicks of the last cycle leaves every earlier row's probabilities as they were.
+    changed = frame.copy()
+    changed.loc[5500:, "click"] = 1 - changed.loc[5500:, "click"]
+    again = _creative_matrix("creative_thompson", read_bandit_log(changed, n_actions=3), {"half_life_hours": 0},
+                             500, 0)
+    assert np.array_equal(again[:5500], matrix[:5500])
+    # Its draws come from the seed: another seed moves the shares (slightly), the same one does not.
+    assert np.array_equal(_creative_matrix("creative_thompson", log, {"half_life_hours": 0}, 500, 0), matrix)
+    assert not np.array_equal(_creative_matrix("creative_thompson", log, {"half_life_hours": 0}, 500, 1), matrix)
+
+
+def test_creative_strategy_parameters_are_checked(adsim_cli: str) -> None:
+    log = str(OBD / "random" / "men" / "men.csv.gz")
+    with pytest.raises(adsim.ConfigError, match="epsilon"):
+        adsim.ope(log, "creative_epsilon_greedy", policy_params={"epsilon": 2.0})
+    out = _cli(adsim_cli, log, "--policy", "creative_epsilon_greedy", "--policy-params", "epsilon=0.2",
+               "--estimators", "ipw,snipw", "--bootstrap", "0", "--json")
+    assert out.returncode == 0, out.stderr
+    assert [row["estimator"] for row in json.loads(out.stdout)] == ["ipw", "snipw"]
+    bad = _cli(adsim_cli, log, "--policy", "creative_epsilon_greedy", "--policy-params", "epsilon=lots")
+    assert bad.returncode == 2 and "--policy-params: expected name=number" in bad.stderr
+
+
 def test_cli_json_has_exactly_the_documented_keys(adsim_cli: str) -> None:
     out = _cli(adsim_cli, str(OBD / "bts" / "men" / "men.csv.gz"), "--policy", "uniform",
                "--estimators", "ipw,snipw,dm,dr", "--bootstrap", "20", "--json")
@@ -235,6 +286,7 @@ def test_bad_usage_is_a_clear_error(adsim_cli: str, tmp_path: Path) -> None:
     assert missing.returncode == 3 and "nope.csv: the log does not exist" in missing.stderr
     unknown = _cli(adsim_cli, log, "--policy", "greedy_thing")
     assert unknown.returncode == 2 and "expected 'uniform', module.py:function" in unknown.stderr
+    assert "creative_thompson" in unknown.stderr
     estimator = _cli(adsim_cli, log, "--policy", "uniform", "--estimators", "ipw,magic")
     assert estimator.returncode == 2 and "found 'magic'" in estimator.stderr
     column = _cli(adsim_cli, log, "--policy", "uniform", "--columns", "reward=revenue")

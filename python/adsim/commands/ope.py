@@ -17,7 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("log", help="the log: CSV or CSV.gz, Open Bandit Dataset layout unless --columns says otherwise")
     parser.add_argument("--policy", required=True,
-                        help="uniform, or module.py:function returning action probabilities per row")
+                        help="uniform, a registered creative strategy (creative_thompson, ...), or module.py:function "
+                             "returning action probabilities per row")
+    parser.add_argument("--policy-params", default="",
+                        help="a creative strategy's parameters, name=value pairs separated by commas")
+    parser.add_argument("--cycle-rows", type=int, default=1000,
+                        help="a creative strategy's control cycle, in log rows (default 1000)")
     parser.add_argument("--estimators", default=",".join(ESTIMATORS),
                         help=f"comma-separated, among {','.join(ESTIMATORS)} (default: all)")
     parser.add_argument("--columns", default="",
@@ -51,6 +56,22 @@ def _parse_columns(text: str) -> Optional[Dict[str, Optional[str]]]:
     return mapping
 
 
+def _parse_params(text: str) -> Dict[str, float]:
+    """``name=value,...`` → {name: number}."""
+    from .._errors import ConfigError
+
+    params: Dict[str, float] = {}
+    for pair in filter(None, text.split(",")):
+        name, equals, value = pair.partition("=")
+        try:
+            params[name.strip()] = float(value)
+        except ValueError:
+            equals = ""
+        if not equals:
+            raise ConfigError(f"--policy-params: expected name=number pairs separated by commas, found {pair!r}")
+    return params
+
+
 def _number(value: float) -> Optional[float]:
     """JSON has no NaN: an undefined value (no interval, no accepted row) is null."""
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
@@ -62,7 +83,8 @@ def main(args: argparse.Namespace) -> int:
 
     table = ope(args.log, args.policy, args.estimators, columns=_parse_columns(args.columns),
                 n_actions=args.n_actions, by_position=args.by_position, bootstrap=args.bootstrap,
-                level=args.level, seed=args.seed, shrinkage=args.shrinkage)
+                level=args.level, seed=args.seed, shrinkage=args.shrinkage,
+                policy_params=_parse_params(args.policy_params), cycle_rows=args.cycle_rows)
     if args.json:
         rows = []
         for record in table.to_dict(orient="records"):
