@@ -212,16 +212,20 @@ def test_creative_thompson_learns_from_past_cycles_only() -> None:
     assert not np.array_equal(_creative_matrix("creative_thompson", log, {"half_life_hours": 0}, 500, 1), matrix)
 
 
-def test_creative_strategy_parameters_are_checked(adsim_cli: str) -> None:
+def test_creative_strategy_parameters_are_checked(capsys: pytest.CaptureFixture) -> None:
     log = str(OBD / "random" / "men" / "men.csv.gz")
     with pytest.raises(adsim.ConfigError, match="epsilon"):
         adsim.ope(log, "creative_epsilon_greedy", policy_params={"epsilon": 2.0})
-    out = _cli(adsim_cli, log, "--policy", "creative_epsilon_greedy", "--policy-params", "epsilon=0.2",
-               "--estimators", "ipw,snipw", "--bootstrap", "0", "--json")
-    assert out.returncode == 0, out.stderr
-    assert [row["estimator"] for row in json.loads(out.stdout)] == ["ipw", "snipw"]
-    bad = _cli(adsim_cli, log, "--policy", "creative_epsilon_greedy", "--policy-params", "epsilon=lots")
-    assert bad.returncode == 2 and "--policy-params: expected name=number" in bad.stderr
+    from adsim.__main__ import main
+
+    assert main(["ope", log, "--policy", "creative_epsilon_greedy", "--policy-params", "epsilon=0.2",
+                 "--estimators", "ipw,snipw", "--bootstrap", "0", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["estimator"] for row in rows] == ["ipw", "snipw"]
+    # epsilon = 1 spreads everything evenly in every cycle: the uniform policy's IPW, the log's mean click.
+    assert main(["ope", log, "--policy", "creative_epsilon_greedy", "--policy-params", "epsilon=1",
+                 "--estimators", "ipw", "--bootstrap", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["value"] == pytest.approx(0.0046, rel=1e-12)
 
 
 def test_cli_json_has_exactly_the_documented_keys(adsim_cli: str) -> None:
@@ -276,22 +280,43 @@ def test_bad_rows_are_reported_with_line_numbers_and_counts(adsim_cli: str, tmp_
     assert f"{path}:3: propensity_score: expected a probability in (0, 1], found '0'" in message
     assert f"{path}:6: click: expected a number, found 'yes'" in message
     assert f"{path}:9: item_id: expected an integer action code >= 0, found '-1'" in message
+    assert ("per kind: click: a number (1); item_id: an integer action code >= 0 (1); "
+            "propensity_score: a probability in (0, 1] (1)") in message
     out = _cli(adsim_cli, str(path), "--policy", "uniform")
     assert out.returncode == 3 and f"{path}:6: click" in out.stderr
+    # A row with an extra field: the parser names its line; a missing field is an empty value.
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("item_id,click,propensity_score\n1,0,0.5\n2,1\n3,0,0.5,9\n")
+    with pytest.raises(adsim.DataError, match="Expected 3 fields in line 4, saw 4"):
+        adsim.ope(ragged, "uniform")
+    ragged.write_text("item_id,click,propensity_score\n1,0,0.5\n2,1\n")
+    with pytest.raises(adsim.DataError, match=r"ragged.csv:3: propensity_score: expected a probability in \(0, 1\], "
+                                              r"found ''"):
+        adsim.ope(ragged, "uniform")
 
 
-def test_bad_usage_is_a_clear_error(adsim_cli: str, tmp_path: Path) -> None:
+def test_bad_usage_is_a_clear_error(adsim_cli: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from adsim.__main__ import main
+
     log = str(OBD / "bts" / "men" / "men.csv.gz")
+    # Through the real command line once per exit code; the other cases in-process (same main()).
     missing = _cli(adsim_cli, str(tmp_path / "nope.csv"), "--policy", "uniform")
     assert missing.returncode == 3 and "nope.csv: the log does not exist" in missing.stderr
     unknown = _cli(adsim_cli, log, "--policy", "greedy_thing")
     assert unknown.returncode == 2 and "expected 'uniform', module.py:function" in unknown.stderr
     assert "creative_thompson" in unknown.stderr
-    estimator = _cli(adsim_cli, log, "--policy", "uniform", "--estimators", "ipw,magic")
-    assert estimator.returncode == 2 and "found 'magic'" in estimator.stderr
-    column = _cli(adsim_cli, log, "--policy", "uniform", "--columns", "reward=revenue")
-    assert column.returncode == 2 and "reward ('revenue')" in column.stderr
     (tmp_path / "wrong.py").write_text("def f(frame, n):\n    return [[1.0]] * len(frame)\n")
-    shape = _cli(adsim_cli, log, "--policy", f"{tmp_path / 'wrong.py'}:f")
-    assert shape.returncode == 2 and "expected action probabilities of shape (rows, n_actions) = (10000, 34)" in \
-        shape.stderr
+    for args, expected in [
+        (["--estimators", "ipw,magic"], "found 'magic'"),
+        (["--columns", "reward=revenue"], "reward ('revenue')"),
+        (["--columns", "reward"], "--columns: expected role=column pairs"),
+        (["--policy", f"{tmp_path / 'wrong.py'}:f"],
+         "expected action probabilities of shape (rows, n_actions) = (10000, 34)"),
+        (["--policy", f"{tmp_path / 'wrong.py'}:g"], "expected a function 'g'"),
+        (["--policy", "creative_epsilon_greedy", "--policy-params", "epsilon=lots"],
+         "--policy-params: expected name=number"),
+        (["--bootstrap", "-1"], "bootstrap: expected a number of resamples >= 0"),
+    ]:
+        argv = ["ope", log, "--policy", "uniform", *args]
+        assert main(argv) == 2, argv
+        assert expected in capsys.readouterr().err, argv
