@@ -20,7 +20,7 @@ namespace {
 
 // python/adsim/commands/NAME.py implements each of these names.
 constexpr const char* kPythonCommands[] = {
-    "catalog", "regress", "report", "sweep", "risk", "calibrate",
+    "catalog", "regress", "report", "sweep", "risk", "calibrate", "ope",
 };
 
 }  // namespace

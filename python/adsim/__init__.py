@@ -31,6 +31,7 @@ from ._controller import (  # noqa: E402
 from ._calibrate import Calibration, calibrate, conversion_log, history_report  # noqa: E402
 from ._catalog import Catalog, catalog  # noqa: E402
 from ._detect import detect, detectors  # noqa: E402
+from ._ope import ope  # noqa: E402
 from ._result import Result, load  # noqa: E402
 from ._review import HeldAction  # noqa: E402
 from ._risk import RiskReport, WhatIfReport, compare_plans, risk, what_if  # noqa: E402
@@ -53,6 +54,7 @@ __all__ = [
     "scale_bids",
     "load",
     "validate",
+    "ope",
     "risk",
     "what_if",
     "compare_plans",

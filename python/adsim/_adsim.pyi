@@ -7,6 +7,8 @@
 # objects (adsim._result, adsim._controller, adsim._review).
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import numpy
+
 __version__: str
 schema_version: int
 boost_version: str
@@ -79,6 +81,18 @@ def snapshot_fields() -> Dict[str, Tuple[str, ...]]:
 def snapshot_leaves() -> Dict[str, Any]:
     """The C++ snapshot a Python controller is reading, flattened to
     {path: value}; only inside on_cycle() (ValueError elsewhere)."""
+
+def creative_rotation(
+    name: str,
+    params: Dict[str, float],
+    impressions: numpy.ndarray,
+    clicks: numpy.ndarray,
+    control_cycle_us: int,
+    seed: int,
+) -> numpy.ndarray:
+    """Runs a registered creative controller on per-cycle (impressions,
+    clicks) per creative, arrays (cycles, creatives); returns the rotation
+    shares in force in each cycle, (cycles + 1) x creatives (adsim.ope)."""
 
 def detect_csv(
     text: str,

@@ -10,6 +10,7 @@
 //  - review.cc: the Python reviewer of held actions;
 //  - detect.cc: adsim.detect, the named detectors over a CSV series;
 //  - sweep.cc: many runs on C++ threads with the GIL released;
+//  - creative_policy.cc: a creative controller run on a log's counts (adsim.ope);
 //  - errors.cc: the C++ error hierarchy as adsim.Error and its subclasses;
 //  - gil.h, conversions.*: GIL-safe ownership and shared value conversions.
 // Everything else (DataFrames, KPIs, the Snapshot and Action classes, argument
@@ -33,4 +34,5 @@ PYBIND11_MODULE(_adsim, m) {
   bindings::BindRun(m);
   bindings::BindDetect(m);
   bindings::BindSweep(m);
+  bindings::BindCreativePolicy(m);
 }

@@ -45,6 +45,10 @@ void BindControllers(py::module_& m);
 // Captures pointers only (see Run() in run.cc).
 std::function<ReviewDecision(const ReviewRequest&)> PythonReviewer(const py::object* reviewer, RunScope* scope);
 
+// creative_policy.cc: a registered creative controller run on a log's
+// per-cycle counts (the policies of adsim.ope).
+void BindCreativePolicy(py::module_& m);
+
 // detect.cc: adsim.detect (named detectors over a CSV series).
 void BindDetect(py::module_& m);
 
