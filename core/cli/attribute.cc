@@ -80,6 +80,10 @@ void AddAttributeCommand(CLI::App& app, AttributeCommand* c) {
                      std::string("models, comma-separated (see --list); default: ") + kDefaultModels);
   c->app->add_option("--param", c->params, "model parameter NAME=VALUE (repeatable; see --list)");
   c->app->add_flag("--json", c->json, "print a JSON list of {model, channel, conversions, value} objects");
+  c->app
+      ->add_option("--wide", c->wide,
+                   "print one row per channel and one column per model, of conversions or value, with a total row")
+      ->check(CLI::IsMember({"conversions", "value"}));
   c->app->add_flag("--list", c->list, "list the models and their parameters");
 }
 
@@ -111,6 +115,7 @@ int RunAttributeCommand(const AttributeCommand& c) {
   for (const std::string& model : models) credits.push_back(attribution::Attribute(data, model, options));
 
   std::ostringstream out;
+  if (c.json && !c.wide.empty()) throw ConfigError("attribute: --json and --wide: expected one of them, found both");
   if (c.json) {
     out << "[";
     bool first = true;
@@ -124,21 +129,39 @@ int RunAttributeCommand(const AttributeCommand& c) {
       }
     out << "\n]\n";
   } else {
-    bool sampled = false;
-    for (const auto& credit : credits)
-      for (size_t channel = 0; channel < data.channel_names.size(); ++channel)
-        sampled = sampled || credit.conversions_se[channel] > 0 || credit.value_se[channel] > 0;
     std::vector<std::vector<std::string>> rows;
-    rows.push_back({"model", "channel", "conversions", "value"});
-    if (sampled) rows[0].insert(rows[0].end(), {"conversions_se", "value_se"});
-    for (const auto& credit : credits)
+    if (!c.wide.empty()) {
+      // Channels down, models across; the last row is each model's total.
+      rows.push_back({"channel"});
+      for (const auto& credit : credits) rows[0].push_back(credit.model);
+      std::vector<double> totals(credits.size(), 0.0);
       for (size_t channel = 0; channel < data.channel_names.size(); ++channel) {
-        rows.push_back({credit.model, data.channel_names[channel], Fixed(credit.conversions[channel]),
-                        Fixed(credit.value[channel])});
-        if (sampled)
-          rows.back().insert(rows.back().end(),
-                             {Fixed(credit.conversions_se[channel]), Fixed(credit.value_se[channel])});
+        rows.push_back({data.channel_names[channel]});
+        for (size_t m = 0; m < credits.size(); ++m) {
+          const double amount = c.wide == "value" ? credits[m].value[channel] : credits[m].conversions[channel];
+          rows.back().push_back(Fixed(amount));
+          totals[m] += amount;
+        }
       }
+      rows.push_back({"total"});
+      for (const double total : totals) rows.back().push_back(Fixed(total));
+    } else {
+      bool sampled = false;
+      for (const auto& credit : credits)
+        for (size_t channel = 0; channel < data.channel_names.size(); ++channel)
+          sampled = sampled || credit.conversions_se[channel] > 0 || credit.value_se[channel] > 0;
+      rows.push_back({"model", "channel", "conversions", "value"});
+      if (sampled) rows[0].insert(rows[0].end(), {"conversions_se", "value_se"});
+      for (const auto& credit : credits)
+        for (size_t channel = 0; channel < data.channel_names.size(); ++channel) {
+          rows.push_back({credit.model, data.channel_names[channel], Fixed(credit.conversions[channel]),
+                          Fixed(credit.value[channel])});
+          if (sampled)
+            rows.back().insert(rows.back().end(),
+                               {Fixed(credit.conversions_se[channel]), Fixed(credit.value_se[channel])});
+        }
+    }
+    const size_t names = c.wide.empty() ? 2 : 1;  // left-aligned leading columns
     std::vector<size_t> width(rows[0].size(), 0);
     for (const auto& row : rows)
       for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
@@ -147,7 +170,7 @@ int RunAttributeCommand(const AttributeCommand& c) {
       for (size_t i = 0; i < row.size(); ++i) {
         const std::string padding(width[i] - row[i].size(), ' ');
         // Names left-aligned, numbers right-aligned.
-        line += (i ? "  " : "") + (i < 2 ? row[i] + padding : padding + row[i]);
+        line += (i ? "  " : "") + (i < names ? row[i] + padding : padding + row[i]);
       }
       while (!line.empty() && line.back() == ' ') line.pop_back();
       out << line << "\n";

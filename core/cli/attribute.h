@@ -12,6 +12,7 @@ struct AttributeCommand {
   CLI::App* app = nullptr;
   std::string paths;
   std::vector<std::string> models, params;
+  std::string wide;  // "", "conversions" or "value"
   bool json = false, list = false;
 };
 

@@ -28,6 +28,7 @@ from ._controller import (  # noqa: E402
     Snapshot,
     register_controller,
 )
+from ._attribute import attribute, attribution_models  # noqa: E402
 from ._catalog import Catalog, catalog  # noqa: E402
 from ._detect import detect, detectors  # noqa: E402
 from ._result import Result, load  # noqa: E402
@@ -60,6 +61,8 @@ __all__ = [
     "register_controller",
     "detect",
     "detectors",
+    "attribute",
+    "attribution_models",
     "Result",
     "Controller",
     "Snapshot",
