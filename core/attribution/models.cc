@@ -86,8 +86,12 @@ ModelCredit Heuristic(const PathData& data, const std::string& model, const Mode
                      std::vector<double>(channels, 0.0),
                      std::vector<double>(channels, 0.0),
                      ""};
-  for (const Path& path : data.paths) {
+  for (size_t p = 0; p < data.paths.size(); ++p) {
+    const Path& path = data.paths[p];
     if (path.conversions == 0 || path.channels.empty()) continue;
+    if (!path.touch_times.empty() && path.touch_times.size() != path.channels.size())
+      throw DataError("attribution: path " + std::to_string(p) + ": touch_times: expected one time per touch (" +
+                      std::to_string(path.channels.size()) + "), found " + std::to_string(path.touch_times.size()));
     const std::vector<double> weights = TouchWeights(model, path, data, options);
     for (size_t i = 0; i < weights.size(); ++i) {
       credit.conversions[path.channels[i]] += weights[i] * path.conversions;

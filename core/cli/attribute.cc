@@ -112,6 +112,7 @@ int RunAttributeCommand(const AttributeCommand& c) {
   if (!in) throw IoError("attribute: cannot open " + c.paths + " for reading");
   const attribution::PathData data = attribution::ReadPathsCsv(in, c.paths);
   std::vector<attribution::ModelCredit> credits;
+  credits.reserve(models.size());
   for (const std::string& model : models) credits.push_back(attribution::Attribute(data, model, options));
 
   std::ostringstream out;

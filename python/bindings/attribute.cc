@@ -23,9 +23,15 @@ void BindAttribute(py::module_& m) {
           py::gil_scoped_release release;
           std::istringstream in(text);
           data = attribution::ReadPathsCsv(in, source);
+          credits.reserve(models.size());
           for (const std::string& model : models) credits.push_back(attribution::Attribute(data, model, options));
         }
         std::vector<double> conversions, value, conversions_se, value_se;
+        const size_t rows = credits.size() * data.channel_names.size();
+        conversions.reserve(rows);
+        value.reserve(rows);
+        conversions_se.reserve(rows);
+        value_se.reserve(rows);
         py::list model_column, channel_column, notes;
         for (const auto& credit : credits) {
           for (size_t c = 0; c < data.channel_names.size(); ++c) {

@@ -112,6 +112,9 @@ TEST(Attribution, TimeDecayOnTimedPathsUsesDaysBeforeTheConversion) {
   path.value = 30;
   data.paths.push_back(path);
   ExpectCredit(data, "time_decay", {{"a", 1}, {"b", 2}}, {{"a", 10}, {"b", 20}});
+  // One time per touch, or none.
+  data.paths[0].touch_times.pop_back();
+  EXPECT_THROW(Attribute(data, "time_decay"), DataError);
 }
 
 TEST(Attribution, PositionBasedIsUShaped) {
@@ -165,6 +168,28 @@ TEST(Attribution, ShapleyOfTheChainGameByHand) {
   ExpectCredit(data, "shapley", {{"a", 1.0 / 3}, {"b", 5.0 / 3}}, {{"a", 1.5}, {"b", 7.5}});
   const ModelCredit credit = Attribute(data, "shapley");
   EXPECT_EQ(credit.conversions_se, std::vector<double>(2, 0.0));  // exact
+}
+
+TEST(Attribution, ShapleyIsSampledBeyondShapleyExactMaxChannels) {
+  // 16 channels, each path "c_i > c_{i+1}": more than the default 15, so the
+  // value is sampled (with its standard errors) and still sums to the total.
+  std::string text = "path;total_conversions;total_conversion_value;total_null\n";
+  for (int i = 0; i < 16; ++i)
+    text += "c" + std::to_string(i) + " > c" + std::to_string((i + 1) % 16) + ";" + std::to_string(i + 1) + ";" +
+            std::to_string(2 * (i + 1)) + ";" + std::to_string(16 - i) + "\n";
+  const PathData data = Read(text);
+  ASSERT_EQ(data.channel_names.size(), 16u);
+  ModelOptions options;
+  options.shapley_samples = 40;
+  const ModelCredit credit = Attribute(data, "shapley", options);
+  EXPECT_EQ(credit.note, "sampled: 40 permutations of 16 channels, seed 1");
+  double total = 0, errors = 0;
+  for (size_t c = 0; c < 16; ++c) {
+    total += credit.conversions[c];
+    errors += credit.conversions_se[c];
+  }
+  EXPECT_NEAR(total, 136, 1e-9);  // 1 + 2 + ... + 16
+  EXPECT_GT(errors, 0);
 }
 
 TEST(Attribution, ModelNamesAndParametersAreChecked) {
