@@ -1,4 +1,5 @@
-// The adsim command line: run, validate, summary, list, detect (core/cli/detect.cc).
+// The adsim command line: run, validate, summary, list, detect (core/cli/detect.cc),
+// attribute (core/cli/attribute.cc).
 // Exit codes: 0 success; 1 internal error; 2 bad usage or invalid scenario;
 // 3 input/output or data error; 4 out of memory; 130 interrupted.
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <iostream>
 #include <new>
 
+#include "core/cli/attribute.h"
 #include "core/cli/detect.h"
 #include "core/cli/python_commands.h"
 #include "core/engine.h"
@@ -210,6 +212,8 @@ int main(int argc, char** argv) {
 
   adsim::cli::DetectCommand detect;
   adsim::cli::AddDetectCommand(app, &detect);
+  adsim::cli::AttributeCommand attribute;
+  adsim::cli::AddAttributeCommand(app, &attribute);
 
   try {
     app.parse(argc, argv);
@@ -236,6 +240,7 @@ int main(int argc, char** argv) {
     if (*summary) return CmdSummary(sum_path);
     if (*list) return CmdList();
     if (*detect.app) return adsim::cli::RunDetectCommand(detect);
+    if (*attribute.app) return adsim::cli::RunAttributeCommand(attribute);
   } catch (const adsim::ConfigError& e) {
     std::cerr << "adsim: " << e.what() << "\n";
     note_output();

@@ -111,3 +111,14 @@ def detect_csv(
 
 def detectors() -> List[Tuple[str, str, Dict[str, str]]]:
     """The named detectors: (name, description, {parameter: default})."""
+
+def attribute_csv(text: str, source: str, models: List[str], params: Dict[str, str]) -> Dict[str, Any]:
+    """Runs attribution models over path data given as CSV text (the code of
+    `adsim attribute`); returns columns {"model", "channel", "conversions",
+    "value", "conversions_se", "value_se"}, "notes" [(model, note)] and the
+    totals "paths", "total_conversions", "total_value", "total_nulls" (see
+    adsim._attribute)."""
+
+def attribution_models() -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
+    """The attribution models [(name, description)] and their parameters
+    {name: default}."""

@@ -9,6 +9,7 @@
 //    controllers) and the trampoline that runs a Python controller;
 //  - review.cc: the Python reviewer of held actions;
 //  - detect.cc: adsim.detect, the named detectors over a CSV series;
+//  - attribute.cc: adsim.attribute, the attribution models over path data;
 //  - sweep.cc: many runs on C++ threads with the GIL released;
 //  - creative_policy.cc: a creative controller run on a log's counts (adsim.ope);
 //  - errors.cc: the C++ error hierarchy as adsim.Error and its subclasses;
@@ -33,6 +34,7 @@ PYBIND11_MODULE(_adsim, m) {
   bindings::BindControllers(m);
   bindings::BindRun(m);
   bindings::BindDetect(m);
+  bindings::BindAttribute(m);
   bindings::BindSweep(m);
   bindings::BindCreativePolicy(m);
 }

@@ -52,6 +52,9 @@ void BindCreativePolicy(py::module_& m);
 // detect.cc: adsim.detect (named detectors over a CSV series).
 void BindDetect(py::module_& m);
 
+// attribute.cc: adsim.attribute (attribution models over path data).
+void BindAttribute(py::module_& m);
+
 // run.cc: running and validating scenarios.
 void BindRun(py::module_& m);
 

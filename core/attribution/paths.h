@@ -1,0 +1,57 @@
+// Owns the input of the attribution models (docs/attribution.md): a set of
+// customer journeys ("paths") over named channels, each with its conversions,
+// conversion value and non-converting occurrences, and the reader of the
+// common `path;conversions;value;null` CSV format. Simulated touchpoint paths
+// (with touch times) fill the same structure. No model lives here.
+#pragma once
+
+#include <istream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/types.h"
+
+namespace adsim::attribution {
+
+// One distinct journey and how often it occurred. `channels` are indexes into
+// PathData::channel_names, in touch order (repeats allowed). `touch_times`
+// is empty for path data without times, or holds one time per touch (same
+// length as `channels`, non-decreasing, at most `end_time`), with `end_time`
+// the conversion time (or the end of the window for a path that did not
+// convert); time decay then uses end_time - touch_time.
+struct Path {
+  std::vector<int> channels;
+  std::vector<SimTime> touch_times;
+  SimTime end_time = 0;
+  double conversions = 0;  // conversions after this journey (over its occurrences)
+  double value = 0;        // their total value
+  double nulls = 0;        // occurrences that did not convert
+};
+
+struct PathData {
+  std::vector<std::string> channel_names;
+  std::vector<Path> paths;
+
+  // The index of `name`, added if new (first appearance order).
+  int ChannelIndex(const std::string& name);
+  double TotalConversions() const;
+  double TotalValue() const;
+  double TotalNulls() const;
+
+ private:
+  std::unordered_map<std::string, int> index_;
+};
+
+// Reads `;`-separated path data with a header row naming the columns:
+// `path` (channels joined by ` > `), conversions (`total_conversions` or
+// `conversions`), value (`total_conversion_value`, `conversion_value` or
+// `value`; optional, 0 when absent) and non-conversions (`total_null` or
+// `null`; optional, 0 when absent), in any order. Blank lines are skipped;
+// `\r\n` line ends are accepted. Throws DataError naming `source`, the line
+// and the field on the first bad row (an empty channel name, a count that
+// is not a finite number >= 0, a value without conversions, a missing or
+// extra field), or when the header lacks `path` or the conversions column.
+PathData ReadPathsCsv(std::istream& in, const std::string& source);
+
+}  // namespace adsim::attribution

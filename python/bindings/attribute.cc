@@ -1,0 +1,76 @@
+// Owns adsim.attribute's compiled half: the attribution models of
+// core/attribution/models.h (the code `adsim attribute` runs) over path data
+// given as CSV text, returned as columns for python/adsim/_attribute.py to
+// turn into a DataFrame; and the list of models and parameters.
+#include <sstream>
+#include <string>
+
+#include "core/attribution/models.h"
+#include "python/bindings/module.h"
+
+namespace adsim::bindings {
+
+void BindAttribute(py::module_& m) {
+  m.def(
+      "attribute_csv",
+      [](const std::string& text, const std::string& source, const std::vector<std::string>& models,
+         const std::map<std::string, std::string>& params) {
+        for (const std::string& model : models) attribution::CheckModelName(model);
+        const attribution::ModelOptions options = attribution::ParseModelOptions(params);
+        attribution::PathData data;
+        std::vector<attribution::ModelCredit> credits;
+        {
+          py::gil_scoped_release release;
+          std::istringstream in(text);
+          data = attribution::ReadPathsCsv(in, source);
+          credits.reserve(models.size());
+          for (const std::string& model : models) credits.push_back(attribution::Attribute(data, model, options));
+        }
+        std::vector<double> conversions, value, conversions_se, value_se;
+        const size_t rows = credits.size() * data.channel_names.size();
+        conversions.reserve(rows);
+        value.reserve(rows);
+        conversions_se.reserve(rows);
+        value_se.reserve(rows);
+        py::list model_column, channel_column, notes;
+        for (const auto& credit : credits) {
+          for (size_t c = 0; c < data.channel_names.size(); ++c) {
+            model_column.append(credit.model);
+            channel_column.append(Utf8(data.channel_names[c]));
+            conversions.push_back(credit.conversions[c]);
+            value.push_back(credit.value[c]);
+            conversions_se.push_back(credit.conversions_se[c]);
+            value_se.push_back(credit.value_se[c]);
+          }
+          if (!credit.note.empty()) notes.append(py::make_tuple(credit.model, credit.note));
+        }
+        py::dict out;
+        out["model"] = model_column;
+        out["channel"] = channel_column;
+        out["conversions"] = OwnedArray(std::move(conversions));
+        out["value"] = OwnedArray(std::move(value));
+        out["conversions_se"] = OwnedArray(std::move(conversions_se));
+        out["value_se"] = OwnedArray(std::move(value_se));
+        out["notes"] = notes;
+        out["paths"] = data.paths.size();
+        out["total_conversions"] = data.TotalConversions();
+        out["total_value"] = data.TotalValue();
+        out["total_nulls"] = data.TotalNulls();
+        return out;
+      },
+      py::arg("text"), py::arg("source"), py::arg("models"), py::arg("params"),
+      "Runs attribution models over path data given as CSV text (see adsim.attribute).");
+  m.def(
+      "attribution_models",
+      [] {
+        py::list out;
+        for (const auto& [name, description] : attribution::ModelDescriptions())
+          out.append(py::make_tuple(name, description));
+        py::dict defaults;
+        for (const auto& [name, value] : attribution::ModelParameterDefaults()) defaults[py::str(name)] = value;
+        return py::make_tuple(out, defaults);
+      },
+      "The attribution models ([(name, description)]) and their parameters ({name: default}).");
+}
+
+}  // namespace adsim::bindings
