@@ -51,6 +51,13 @@ DEFAULT_SCENARIO = HERE / "scenarios" / "comparison.yaml"
 # 12h is a round guess in the middle.
 CONVERSION_DELAY_HOURS = 12
 
+# The value bidders' cold-start defences (docs/cold-start.md): hierarchical
+# pooling, an exploration floor at the base bid while a cell's interval is
+# wide, and a delay learned from the reporting times (which then replaces
+# the assumed CONVERSION_DELAY_HOURS). bench/cold_start.py measures them.
+COLD_START = {"pooling": "hierarchical", "explore_bid_share": 1.0, "explore_until_width": 0.5,
+              "learn_conversion_delay": True}
+
 # Seeds of the single-run illustrations: a tuning seed for the mechanisms
 # (never an evaluation seed) and the evaluation seed where the social
 # campaign's ROAS bidder falls into the cold-start trap.
@@ -82,7 +89,8 @@ def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
     """The optimized stack on the same market and the same total budget.
 
     Per campaign: a goal-driven value bidder (target_cpa for a CPA goal,
-    target_roas for a ROAS goal) whose bids follow the base bid, pid_pacing
+    target_roas for a ROAS goal) whose bids follow the base bid, with the
+    cold-start defences (COLD_START), pid_pacing
     on the base bid, creative_thompson when the campaign has more than one
     creative. Scenario-wide: budget_reallocation (method rule, goal roas,
     once a day: intervals several times the conversion delays, as
@@ -101,7 +109,7 @@ def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
     sc["control_cycle"] = control_cycle
     for camp in sc["campaigns"]:
         goal = camp.get("goal") or {}
-        estimates = {"conversion_delay_hours": CONVERSION_DELAY_HOURS}
+        estimates = {"conversion_delay_hours": CONVERSION_DELAY_HOURS, **COLD_START}
         if bidders == "fixed":
             camp["bidder"] = "fixed"
         elif bidders == "value" and "cpa" in goal:

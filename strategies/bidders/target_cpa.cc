@@ -28,7 +28,7 @@ class TargetCpa final : public Bidder {
     for (int ch = 0; ch < model_.num_channels(); ++ch)
       for (int s = 0; s < model_.num_segments(); ++s) {
         if (t > 0 && model_.at(ch, s).ready)
-          table_.SetValue(ch, s, t * model_.ConversionsPerBillingUnit(ch, s));
+          table_.SetValue(ch, s, t * model_.ConversionsPerBillingUnit(ch, s), model_.ExploreFloorShare(ch, s));
         else
           table_.SetBaseBid(ch, s);
       }

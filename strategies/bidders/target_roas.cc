@@ -26,7 +26,7 @@ class TargetRoas final : public Bidder {
     for (int ch = 0; ch < model_.num_channels(); ++ch)
       for (int s = 0; s < model_.num_segments(); ++s) {
         if (r > 0 && model_.at(ch, s).ready)
-          table_.SetValue(ch, s, model_.ValuePerBillingUnit(ch, s) / r);
+          table_.SetValue(ch, s, model_.ValuePerBillingUnit(ch, s) / r, model_.ExploreFloorShare(ch, s));
         else
           table_.SetBaseBid(ch, s);
       }

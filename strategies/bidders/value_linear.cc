@@ -27,7 +27,7 @@ class ValueLinear final : public Bidder {
     for (int ch = 0; ch < model_.num_channels(); ++ch)
       for (int s = 0; s < model_.num_segments(); ++s) {
         if (model_.at(ch, s).ready)
-          table_.SetValue(ch, s, scale_ * model_.ValuePerBillingUnit(ch, s));
+          table_.SetValue(ch, s, scale_ * model_.ValuePerBillingUnit(ch, s), model_.ExploreFloorShare(ch, s));
         else
           table_.SetBaseBid(ch, s);
       }

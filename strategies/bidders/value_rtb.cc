@@ -56,7 +56,7 @@ class ValueRtb final : public Bidder {
         const double theta = clicks_ ? e.ctr : e.ValuePerImpression();
         double b = std::sqrt(c_ / lambda_ * theta + c_ * c_) - c_;
         if (model_.ClickBilled(ch)) b = e.ctr > 0 ? b / e.ctr : 0.0;
-        table_.SetValue(ch, s, b);
+        table_.SetValue(ch, s, b, model_.ExploreFloorShare(ch, s));
       }
   }
 

@@ -34,10 +34,27 @@
 // (ctr_alpha + ctr_beta, cvr_alpha + cvr_beta). The regression's own prior is
 // centred on the Beta prior mean (intercept) and 0 (other coefficients) with
 // precision logistic_l2.
+//
+// Cold start (docs/strategies/bidders/value_linear.md, "Cold start"):
+// with `pooling: hierarchical` (beta estimator) each rate is shrunk up a
+// tree campaign -> channel -> (channel, segment) cell, empirical-Bayes:
+//   m_campaign = (alpha0 + S) / (alpha0 + beta0 + T)
+//   m_channel  = (k_channel * m_campaign + S_channel) / (k_channel + T_channel)
+//   rate_cell  = (k_cell * m_channel + s) / (k_cell + n)
+// with each level's prior strength k (pseudo-trials) estimated each cycle by
+// the method of moments over its siblings (PooledStrength), at least the
+// Beta prior's weight alpha0 + beta0 and at most kMaxShrinkage. With
+// `explore_bid_share` f > 0, a ready cell bids at least f * base bid while
+// the 95 % interval of its value per billing unit, from the cell's own
+// evidence, is wide: relative half-width (pCTR and pCVR combined in
+// quadrature, each half-width taken relative to the estimate the bid uses)
+// above `explore_until_width`.
 #pragma once
 
 #include <algorithm>
+#include <boost/math/distributions/beta.hpp>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -70,6 +87,21 @@ inline std::vector<ParamSpec> ValueParamSpecs(std::vector<ParamSpec> extra) {
                   "regression on segment features and channel)",
                   {"beta", "logistic"}),
       NumberParam("logistic_l2", 1.0, "logistic: L2 penalty (prior precision) on the coefficients", 1e-9, 1e9),
+      StringParam("pooling", "none",
+                  "beta: shrink each cell's pCTR and pCVR towards its channel's and the channel's towards the "
+                  "campaign's (hierarchical, empirical Bayes), or none (each cell towards the fixed Beta prior)",
+                  {"none", "hierarchical"}),
+      BoolParam("learn_conversion_delay", false,
+                "learn the mean of an exponential conversion delay from the reported conversions' timing "
+                "(Bayesian average over a grid from 15 minutes to 11 days); overrides conversion_delay_hours"),
+      NumberParam("explore_bid_share", 0.0,
+                  "exploration floor: a cell bids at least this share of the base bid while its estimate's "
+                  "interval is wide (0 = no floor)",
+                  0, 100),
+      NumberParam("explore_until_width", 0.5,
+                  "the floor holds while the relative half-width of the 95% interval of a cell's value per "
+                  "billing unit exceeds this",
+                  1e-6, 1e6),
   };
   for (auto& e : extra) p.push_back(std::move(e));
   return p;
@@ -80,6 +112,11 @@ struct CellEstimate {
   double pending_clicks = 0;  // expected clicks whose conversion has not been reported yet
   double ctr = 0, cvr = 0, cvr_naive = 0, value_per_conversion = 0;
   bool ready = false;  // enough evidence to bid on the estimate
+  // Relative half-width of the 95 % interval of the value per billing unit
+  // from the cell's own evidence (pCTR and pCVR combined in quadrature; pCVR
+  // only on click-billed channels), and whether the exploration floor holds.
+  double relative_half_width = 0;
+  bool exploring = false;
   double EffectiveClicks() const { return std::max(0.0, clicks - pending_clicks); }
   double ValuePerClick() const { return cvr * value_per_conversion; }
   double ValuePerImpression() const { return ctr * cvr * value_per_conversion; }
@@ -102,6 +139,17 @@ class ValueModel {
         ns_(static_cast<int>(ctx.scenario->segments.size())),
         cells_(static_cast<size_t>(nc_ * ns_)),
         logistic_(ctx.params.String("estimator") == "logistic"),
+        pooling_(ctx.params.String("pooling") == "hierarchical"),
+        explore_share_(ctx.params.Number("explore_bid_share")),
+        explore_width_(ctx.params.Number("explore_until_width")),
+        learn_delay_(ctx.params.Bool("learn_conversion_delay")),
+        delay_grid_(learn_delay_ ? DelayGrid() : std::vector<double>{}),
+        grid_decay_(delay_grid_.size()),
+        grid_cohort_(delay_grid_.size()),
+        grid_expected_(delay_grid_.size(), 0.0),
+        grid_log_lik_(delay_grid_.size(), 0.0),
+        delay_weight_(delay_grid_.size(), delay_grid_.empty() ? 0.0 : 1.0 / delay_grid_.size()),
+        grid_pending_(cells_.size() * delay_grid_.size(), 0.0),
         features_(LogisticFeatures(*ctx.scenario)),
         ctr_model_(static_cast<int>(features_.cols()), ctx.params.Number("logistic_l2")),
         cvr_model_(static_cast<int>(features_.cols()), ctx.params.Number("logistic_l2")),
@@ -139,8 +187,14 @@ class ValueModel {
     const double decay = m > 0 ? std::exp(-dt_h / m) : 0.0;
     // Mean of exp(-(now - c) / m) over click times c spread evenly over the cycle just ended.
     const double cohort = m > 0 ? (dt_h > 0 ? (m / dt_h) * (1.0 - std::exp(-dt_h / m)) : 1.0) : 0.0;
+    if (learn_delay_)
+      for (size_t g = 0; g < delay_grid_.size(); ++g) {
+        const double mg = delay_grid_[g];
+        grid_decay_[g] = std::exp(-dt_h / mg);
+        grid_cohort_[g] = dt_h > 0 ? (mg / dt_h) * (1.0 - std::exp(-dt_h / mg)) : 1.0;
+      }
     const int nk = snap.num_creatives[campaign];
-    double camp_conv = 0, camp_value = 0;
+    double camp_conv = 0, camp_value = 0, camp_clicks = 0;
     for (int ch = 0; ch < nc_; ++ch)
       for (int s = 0; s < ns_; ++s) {
         CellEstimate& e = cells_[ch * ns_ + s];
@@ -159,11 +213,19 @@ class ValueModel {
         e.conversions = conv;
         e.conversion_value = value;
         e.pending_clicks = e.pending_clicks * decay + new_clicks * cohort;
+        if (learn_delay_) {
+          double* pending = &grid_pending_[static_cast<size_t>(ch * ns_ + s) * delay_grid_.size()];
+          for (size_t g = 0; g < delay_grid_.size(); ++g)
+            pending[g] = pending[g] * grid_decay_[g] + new_clicks * grid_cohort_[g];
+        }
         camp_conv += conv;
         camp_value += value;
+        camp_clicks += clicks;
       }
+    if (learn_delay_) LearnDelay(camp_clicks, camp_conv);
     const double v_campaign = camp_conv > 0 ? camp_value / camp_conv : 0.0;
     if (logistic_) FitLogistic();
+    if (pooling_ && !logistic_) Pool();
     for (size_t k = 0; k < cells_.size(); ++k) {
       CellEstimate& e = cells_[k];
       if (logistic_) {
@@ -173,7 +235,7 @@ class ValueModel {
         const double mv = cvr_model_.Predict(features_.row(static_cast<Eigen::Index>(k)));
         e.ctr = estimators::BetaBinomial{kc * mc, kc * (1 - mc), e.clicks, e.impressions}.Mean();
         e.cvr = estimators::BetaBinomial{kv * mv, kv * (1 - mv), e.conversions, e.EffectiveClicks()}.Mean();
-      } else {
+      } else if (!pooling_) {
         e.ctr = estimators::BetaBinomial{ctr_alpha_, ctr_beta_, e.clicks, e.impressions}.Mean();
         e.cvr = estimators::BetaBinomial{cvr_alpha_, cvr_beta_, e.conversions, e.EffectiveClicks()}.Mean();
       }
@@ -181,9 +243,53 @@ class ValueModel {
       e.value_per_conversion = (e.conversion_value + k0_ * v_campaign) / std::max(1e-300, e.conversions + k0_);
       if (e.conversions + k0_ <= 0) e.value_per_conversion = v_campaign;
       e.ready = camp_conv > 0 && e.impressions >= min_impressions_;
+      e.relative_half_width = RelativeHalfWidth(e, ClickBilled(static_cast<int>(k) / ns_));
+      e.exploring = explore_share_ > 0 && e.ready && e.relative_half_width > explore_width_;
     }
   }
 
+  // With learn_conversion_delay: the posterior mean of the exponential
+  // delay's mean (hours) over the grid; else conversion_delay_hours.
+  double DelayHours() const {
+    if (!learn_delay_) return delay_hours_;
+    double mean = 0;
+    for (size_t g = 0; g < delay_grid_.size(); ++g) mean += delay_weight_[g] * delay_grid_[g];
+    return mean;
+  }
+
+  // The exploration floor of a cell as a share of the base bid: explore_bid_share
+  // while the cell's interval is wide, else 0.
+  double ExploreFloorShare(int channel, int segment) const {
+    return at(channel, segment).exploring ? explore_share_ : 0.0;
+  }
+
+  // Empirical-Bayes prior strength (pseudo-trials) of cells around their
+  // parents' means, by the method of moments: if a child's rate is drawn from
+  // Beta(k m, k (1 - m)) around its parent's mean m and its successes are
+  // binomial given the rate, its Pearson statistic (s - n m)^2 / (n m (1 - m))
+  // has expectation 1 + (n - 1) / (k + 1). Summed over the J children with at
+  // least 2 trials, less `parameters` degrees of freedom for the parents'
+  // means fitted on the same data:
+  //   k + 1 = sum (n - 1) / (sum Pearson - (J - parameters)),
+  // clamped to [k_min, k_max]; k_max (full pooling) when the children scatter
+  // no more than sampling noise explains, or when none has 2 trials.
+  static double PooledStrength(const std::vector<double>& trials, const std::vector<double>& successes,
+                               const std::vector<double>& parent_mean, int parameters, double k_min, double k_max) {
+    double pearson = 0, excess_trials = 0;
+    int children = 0;
+    for (size_t j = 0; j < trials.size(); ++j) {
+      const double n = trials[j], m = parent_mean[j];
+      if (n < 2) continue;
+      const double v = n * m * (1.0 - m);
+      if (!(v > 0)) continue;
+      pearson += (successes[j] - n * m) * (successes[j] - n * m) / v;
+      excess_trials += n - 1.0;
+      ++children;
+    }
+    const double excess = pearson - std::max(0, children - parameters);
+    if (children == 0 || !(excess > 0)) return k_max;
+    return std::clamp(excess_trials / excess - 1.0, k_min, k_max);
+  }
   int num_channels() const { return nc_; }
   int num_segments() const { return ns_; }
   const CellEstimate& at(int channel, int segment) const { return cells_[channel * ns_ + segment]; }
@@ -226,12 +332,130 @@ class ValueModel {
   }
   static constexpr double kMaxShrinkage = 1e5;
 
+  // One rate (CTR or CVR) pooled campaign -> channel -> cell; writes each
+  // cell's estimate through `out`. `trials` and `successes` give a cell's counts.
+  template <class Trials, class Successes, class Out>
+  void PoolRate(double alpha0, double beta0, Trials trials, Successes successes, Out out) {
+    const size_t nc = static_cast<size_t>(nc_), ns = static_cast<size_t>(ns_);
+    channel_trials_.assign(nc, 0.0);
+    channel_successes_.assign(nc, 0.0);
+    double total_trials = 0, total_successes = 0;
+    for (size_t k = 0; k < cells_.size(); ++k) {
+      const double n = trials(cells_[k]), s = std::min(successes(cells_[k]), n);
+      channel_trials_[k / ns] += n;
+      channel_successes_[k / ns] += s;
+      total_trials += n;
+      total_successes += s;
+    }
+    const double campaign_mean = (alpha0 + total_successes) / (alpha0 + beta0 + total_trials);
+    const double k_min = alpha0 + beta0;
+    scratch_mean_.assign(nc, campaign_mean);
+    const double k_channel =
+        PooledStrength(channel_trials_, channel_successes_, scratch_mean_, 1, k_min, kMaxShrinkage);
+    channel_mean_.resize(nc);
+    for (size_t ch = 0; ch < nc; ++ch)
+      channel_mean_[ch] = (k_channel * campaign_mean + channel_successes_[ch]) / (k_channel + channel_trials_[ch]);
+    cell_trials_.resize(cells_.size());
+    cell_successes_.resize(cells_.size());
+    scratch_mean_.resize(cells_.size());
+    for (size_t k = 0; k < cells_.size(); ++k) {
+      cell_trials_[k] = trials(cells_[k]);
+      cell_successes_[k] = std::min(successes(cells_[k]), cell_trials_[k]);
+      scratch_mean_[k] = channel_mean_[k / ns];
+    }
+    const double k_cell =
+        PooledStrength(cell_trials_, cell_successes_, scratch_mean_, static_cast<int>(nc) + 1, k_min, kMaxShrinkage);
+    for (size_t k = 0; k < cells_.size(); ++k)
+      out(cells_[k], (k_cell * scratch_mean_[k] + cell_successes_[k]) / (k_cell + cell_trials_[k]));
+  }
+
+  // The delay grid's posterior from the campaign's reported conversions,
+  // then each cell's pending clicks averaged over it. Under an exponential
+  // delay of mean m, the conversions reported during a cycle are Poisson with
+  // mean pCVR * dE(m), where E(m) = clicks - pending(m) is the expected number
+  // of clicks whose conversion (if any) has been reported by now. Profiling
+  // pCVR out (its estimate is C / E(m) for C conversions so far), the log
+  // likelihood of m is  sum over cycles of c_t log dE_t(m)  -  C log E(m),
+  // the multinomial allocation of the C conversions over the cycles. The
+  // prior is uniform over the grid (log-uniform in m).
+  void LearnDelay(double clicks, double conversions) {
+    const size_t ng = delay_grid_.size();
+    const double new_conversions = std::max(0.0, conversions - last_conversions_);
+    last_conversions_ = conversions;
+    double best = -std::numeric_limits<double>::infinity();
+    for (size_t g = 0; g < ng; ++g) {
+      double pending = 0;
+      for (size_t k = 0; k < cells_.size(); ++k) pending += grid_pending_[k * ng + g];
+      const double expected = std::max(0.0, clicks - pending);
+      const double step = expected - grid_expected_[g];
+      grid_expected_[g] = expected;
+      if (new_conversions > 0) grid_log_lik_[g] += new_conversions * std::log(std::max(step, 1e-12));
+      delay_weight_[g] = grid_log_lik_[g] - (conversions > 0 ? conversions * std::log(std::max(expected, 1e-12)) : 0);
+      best = std::max(best, delay_weight_[g]);
+    }
+    double sum = 0;
+    for (size_t g = 0; g < ng; ++g) sum += delay_weight_[g] = std::exp(delay_weight_[g] - best);
+    for (size_t g = 0; g < ng; ++g) delay_weight_[g] /= sum;
+    for (size_t k = 0; k < cells_.size(); ++k) {
+      double pending = 0;
+      for (size_t g = 0; g < ng; ++g) pending += delay_weight_[g] * grid_pending_[k * ng + g];
+      cells_[k].pending_clicks = pending;
+    }
+  }
+
+  // Candidate means of the exponential delay: 15 minutes to about 11 days,
+  // by factors of sqrt(2).
+  static std::vector<double> DelayGrid() {
+    std::vector<double> grid;
+    for (int i = 0; i <= 20; ++i) grid.push_back(0.25 * std::exp2(0.5 * i));
+    return grid;
+  }
+
+  void Pool() {
+    PoolRate(
+        ctr_alpha_, ctr_beta_, [](const CellEstimate& e) { return e.impressions; },
+        [](const CellEstimate& e) { return e.clicks; }, [](CellEstimate& e, double r) { e.ctr = r; });
+    PoolRate(
+        cvr_alpha_, cvr_beta_, [](const CellEstimate& e) { return e.EffectiveClicks(); },
+        [](const CellEstimate& e) { return e.conversions; }, [](CellEstimate& e, double r) { e.cvr = r; });
+  }
+
+  // Relative half-width of the central 95 % interval of Beta(alpha0 + s,
+  // beta0 + n - s) (the cell's own evidence under the weak Beta prior),
+  // relative to `estimate`, the rate the bid uses.
+  static double RateRelativeHalfWidth(double alpha0, double beta0, double s, double n, double estimate) {
+    const double a = alpha0 + s, b = beta0 + std::max(0.0, n - s);
+    const boost::math::beta_distribution<double> posterior(a, b);
+    const double width = boost::math::quantile(posterior, 0.975) - boost::math::quantile(posterior, 0.025);
+    return estimate > 0 ? width / (2.0 * estimate) : std::numeric_limits<double>::infinity();
+  }
+
+  // The value per billing unit is pCVR * v per click, pCTR * pCVR * v per
+  // impression: relative errors combine in quadrature (delta method).
+  double RelativeHalfWidth(const CellEstimate& e, bool click_billed) const {
+    const double cvr = RateRelativeHalfWidth(cvr_alpha_, cvr_beta_, std::min(e.conversions, e.EffectiveClicks()),
+                                             e.EffectiveClicks(), e.cvr);
+    if (click_billed) return cvr;
+    const double ctr =
+        RateRelativeHalfWidth(ctr_alpha_, ctr_beta_, std::min(e.clicks, e.impressions), e.impressions, e.ctr);
+    return std::sqrt(cvr * cvr + ctr * ctr);
+  }
+
   const PublicScenario* scenario_;
   int campaign_;
   double ctr_alpha_, ctr_beta_, cvr_alpha_, cvr_beta_, k0_, delay_hours_, min_impressions_;
   int nc_, ns_;
   std::vector<CellEstimate> cells_;
   bool logistic_;
+  bool pooling_;
+  double explore_share_, explore_width_;
+  bool learn_delay_;
+  std::vector<double> delay_grid_, grid_decay_, grid_cohort_;        // candidate delay means (hours), per-cycle factors
+  std::vector<double> grid_expected_, grid_log_lik_, delay_weight_;  // per candidate: E(m), log likelihood, posterior
+  std::vector<double> grid_pending_;                                 // per cell x candidate: pending clicks
+  double last_conversions_ = 0;
+  std::vector<double> channel_trials_, channel_successes_, channel_mean_, cell_trials_, cell_successes_,
+      scratch_mean_;          // scratch for Pool()
   Eigen::MatrixXd features_;  // per cell (channel * segments + segment)
   estimators::LogisticModel ctr_model_, cvr_model_;
   Eigen::VectorXd trials_, successes_;  // scratch for the fits
@@ -249,15 +473,19 @@ class BidTable {
         initial_bid_(ctx.scenario->campaigns[ctx.campaign].bid),
         follow_(follow_base_bid && initial_bid_ > 0),
         add_(ctx.scenario->channels.size() * ctx.scenario->segments.size(), 0.0),
-        mul_(add_.size(), 1.0) {}
+        mul_(add_.size(), 1.0),
+        floor_(add_.size(), 0.0) {}
   // Bid the base bid (the fallback before there is evidence).
   void SetBaseBid(int channel, int segment) {
     add_[channel * ns_ + segment] = 0.0;
     mul_[channel * ns_ + segment] = 1.0;
+    floor_[channel * ns_ + segment] = 0.0;
   }
-  // Bid `value` (scaled by base bid / initial base bid if following the base bid).
-  void SetValue(int channel, int segment, double value) {
+  // Bid `value` (scaled by base bid / initial base bid if following the base
+  // bid), and at least floor_share * base bid (the exploration floor; 0 = none).
+  void SetValue(int channel, int segment, double value, double floor_share = 0.0) {
     const int k = channel * ns_ + segment;
+    floor_[k] = floor_share;
     if (follow_) {
       add_[k] = 0.0;
       mul_[k] = value / initial_bid_;
@@ -268,14 +496,14 @@ class BidTable {
   }
   double Get(int channel, int segment, double base_bid) const {
     const int k = channel * ns_ + segment;
-    return add_[k] + mul_[k] * base_bid;
+    return std::max(add_[k] + mul_[k] * base_bid, floor_[k] * base_bid);
   }
 
  private:
   int ns_;
   double initial_bid_;
   bool follow_;
-  std::vector<double> add_, mul_;
+  std::vector<double> add_, mul_, floor_;
 };
 
 }  // namespace adsim::valuation
