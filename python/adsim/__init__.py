@@ -28,8 +28,10 @@ from ._controller import (  # noqa: E402
     Snapshot,
     register_controller,
 )
+from ._bidder import Bidder, BidRequest, BidState, register_bidder  # noqa: E402
 from ._catalog import Catalog, catalog  # noqa: E402
 from ._detect import detect, detectors  # noqa: E402
+from ._modules import load_module  # noqa: E402
 from ._result import Result, load  # noqa: E402
 from ._review import HeldAction  # noqa: E402
 from ._risk import RiskReport, WhatIfReport, compare_plans, risk, what_if  # noqa: E402
@@ -58,10 +60,15 @@ __all__ = [
     "catalog",
     "Catalog",
     "register_controller",
+    "register_bidder",
+    "load_module",
     "detect",
     "detectors",
     "Result",
     "Controller",
+    "Bidder",
+    "BidRequest",
+    "BidState",
     "Snapshot",
     "CampaignState",
     "Action",
