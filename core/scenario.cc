@@ -639,10 +639,26 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   if (!r.Map(root, "",
              {"name",       "description", "seed",        "start",  "duration",       "bucket",   "control_cycle",
               "channels",   "segments",    "campaigns",   "shocks", "controllers",    "monitors", "alert_grace",
-              "guardrails", "recording",   "experiments", "oracle", "account_budget", "market"}))
+              "guardrails", "recording",   "experiments", "oracle", "account_budget", "market",   "python"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");
+  // `python: [my_strategies.py, ...]` (or one file): read here, loaded by the
+  // Python package before the run.
+  const YAML::Node python = root["python"];
+  if (!IsMissing(python)) {
+    const auto add_module = [&](const YAML::Node& item, const std::string& path) {
+      if (!IsScalarNode(item) || item.Scalar().empty())
+        r.Issue(item, path, "a Python module file (a path relative to the scenario file)", Describe(item));
+      else
+        sc.python_modules.push_back({item.Scalar(), item.Mark().line + 1});
+    };
+    if (IsSequenceNode(python)) {
+      for (size_t k = 0; k < python.size(); ++k) add_module(python[k], Reader::Item("python", k));
+    } else {
+      add_module(python, "python");
+    }
+  }
   sc.description = r.String(root, "", "description", "");
   sc.market = r.Choice(root, "", "market", sc.market, MarketNames());
   if (root["seed"].IsDefined() && !root["seed"].IsNull()) {

@@ -152,6 +152,14 @@ struct Scenario {
   RecordingSpec recording;
   // Fields given a distribution, in the order they were read.
   std::vector<SampledField> sampled;
+  // `python:`: Python modules (files, relative to the scenario file) that
+  // register Python components the scenario names. The C++ command line hands
+  // such a scenario to the Python package (python/adsim/commands/run.py).
+  struct PythonModule {
+    std::string path;  // as written in the scenario
+    int line = 0;      // its line in the scenario file (0 when unknown)
+  };
+  std::vector<PythonModule> python_modules;
 
   int ChannelIndex(const std::string& name) const;
   int SegmentIndex(const std::string& name) const;

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <iostream>
 #include <new>
+#include <string>
+#include <vector>
 
 #include "core/cli/attribute.h"
 #include "core/cli/detect.h"
@@ -199,10 +201,17 @@ int main(int argc, char** argv) {
   run->add_flag("--no-progress", run_no_progress, "no progress bar on stderr");
   run->add_flag("--oracle", run_oracle,
                 "also run each campaign's oracle (true rates, same budgets, same seed) and record the regret");
+  std::vector<std::string> run_python_modules;
+  run->add_option("--python-module", run_python_modules,
+                  "load this Python file (registering Python bidders and controllers) before the run; repeatable. "
+                  "The run then goes through the Python package (docs/python.md)");
 
   std::string val_scenario;
   auto* validate = app.add_subcommand("validate", "Check a scenario and report every error");
   validate->add_option("scenario", val_scenario, "scenario file (the embedded default if none)");
+  std::vector<std::string> val_python_modules;
+  validate->add_option("--python-module", val_python_modules,
+                       "load this Python file (registering Python bidders and controllers) first; repeatable");
 
   std::string sum_path;
   auto* summary = app.add_subcommand("summary", "Print the KPI summary of a result file");
@@ -233,6 +242,13 @@ int main(int argc, char** argv) {
     if (!note.empty()) std::cerr << "adsim: " << note << "\n";
   };
   try {
+    // Python components (--python-module, or the scenario's `python:` list)
+    // live in the Python package: the same run goes through `python -m adsim
+    // run`, which loads them and writes the same file and output.
+    if (*run && (!run_python_modules.empty() || !Load(run_scenario).python_modules.empty()))
+      return adsim::cli::ForwardToPython(argc, argv, "a run with Python components");
+    if (*validate && (!val_python_modules.empty() || !Load(val_scenario).python_modules.empty()))
+      return adsim::cli::ForwardToPython(argc, argv, "a scenario with Python components");
     if (*run)
       return CmdRun(run_scenario, run_out, *seed_opt ? std::optional<uint64_t>(run_seed) : std::nullopt, run_quiet,
                     !run_no_progress, run_oracle);

@@ -39,7 +39,9 @@ const char* PythonCommandList() {
   return list.c_str();
 }
 
-int ForwardToPython(int argc, char** argv) {
+int ForwardToPython(int argc, char** argv, const char* what) {
+  const std::string needs =
+      what != nullptr ? std::string(what) + " needs Python" : std::string(argv[1]) + " is implemented in Python";
   const char* from_environment = std::getenv("ADSIM_PYTHON");
   const std::string python =
       from_environment != nullptr && *from_environment != '\0' ? from_environment : ADSIM_DEFAULT_PYTHON;
@@ -47,8 +49,7 @@ int ForwardToPython(int argc, char** argv) {
                            ? "ADSIM_PYTHON"
                            : "the build's default (the project's .venv, made by scripts/setup.sh)";
   if (python.empty()) {
-    std::cerr << "adsim: " << argv[1]
-              << " is implemented in Python: set ADSIM_PYTHON to an interpreter that can import adsim\n";
+    std::cerr << "adsim: " << needs << ": set ADSIM_PYTHON to an interpreter that can import adsim\n";
     return 3;
   }
   std::vector<char*> arguments;
@@ -61,8 +62,8 @@ int ForwardToPython(int argc, char** argv) {
   arguments.push_back(nullptr);
   std::cout.flush();
   ::execv(python.c_str(), arguments.data());
-  std::cerr << "adsim: " << argv[1] << " is implemented in Python, but the interpreter " << python << " (from "
-            << source << ") cannot be started: " << std::strerror(errno)
+  std::cerr << "adsim: " << needs << ", but the interpreter " << python << " (from " << source
+            << ") cannot be started: " << std::strerror(errno)
             << "; run scripts/setup.sh, or set ADSIM_PYTHON to an interpreter that can import adsim\n";
   return 3;
 }

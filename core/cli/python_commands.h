@@ -17,7 +17,8 @@ const char* PythonCommandList();
 // Replaces this process with the Python interpreter running `-m adsim` and
 // argv[1..]. The interpreter is $ADSIM_PYTHON, else the project's .venv
 // interpreter recorded at build time. Returns (with a message on stderr) only
-// when it cannot be started: exit code 3.
-int ForwardToPython(int argc, char** argv);
+// when it cannot be started: exit code 3. `what` names what needs Python in
+// that message (default: "NAME is implemented in Python").
+int ForwardToPython(int argc, char** argv, const char* what = nullptr);
 
 }  // namespace adsim::cli

@@ -33,6 +33,8 @@ from ._attribute import attribute, attribution_models  # noqa: E402
 from ._catalog import Catalog, catalog  # noqa: E402
 from ._detect import detect, detectors  # noqa: E402
 from ._ope import ope  # noqa: E402
+from ._bidder import Bidder, BidRequest, BidState, register_bidder  # noqa: E402
+from ._modules import load_module  # noqa: E402
 from ._result import Result, load  # noqa: E402
 from ._review import HeldAction  # noqa: E402
 from ._risk import RiskReport, WhatIfReport, compare_plans, risk, what_if  # noqa: E402
@@ -70,12 +72,17 @@ __all__ = [
     "history_report",
     "conversion_log",
     "register_controller",
+    "register_bidder",
+    "load_module",
     "detect",
     "detectors",
     "attribute",
     "attribution_models",
     "Result",
     "Controller",
+    "Bidder",
+    "BidRequest",
+    "BidState",
     "Snapshot",
     "CampaignState",
     "Action",

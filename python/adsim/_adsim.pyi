@@ -25,6 +25,7 @@ def run(
     progress: Optional[Callable[[float], Any]],
     check_signals: bool,
     reviewer: Optional[Callable[[Any], Any]] = None,
+    oracle: bool = False,
 ) -> Dict[str, Any]:
     """Parses and runs a scenario with the GIL released; returns the raw result
     layout {"tables": [{"name", "description", "columns": [{"name", "unit",
@@ -33,6 +34,9 @@ def run(
 
 def validate(text: Optional[str], source_name: str, path: Optional[str]) -> Dict[str, Any]:
     """Parses a scenario and resolves its components; returns a short description."""
+
+def python_modules(text: Optional[str], source_name: str, path: Optional[str]) -> List[Tuple[str, int]]:
+    """The scenario's `python:` module files as [(path as written, line)]."""
 
 def write_results(raw: Dict[str, Any], path: str) -> None:
     """Writes a raw result layout to HDF5 (temporary file, then rename)."""
@@ -67,9 +71,18 @@ def register_controller(
     description: str,
     params: List[Dict[str, Any]],
     campaign_scoped: bool,
-    factory: Callable[[Dict[str, Any], int, str], Any],
+    factory: Callable[[Dict[str, Any], int, str, int], Any],
 ) -> None:
     """Registers (or replaces) a Python controller in the C++ registry."""
+
+def register_bidder(
+    name: str,
+    description: str,
+    params: List[Dict[str, Any]],
+    per_request: bool,
+    factory: Callable[[Dict[str, Any], int, str, int], Any],
+) -> None:
+    """Registers (or replaces) a Python bidder in the C++ registry."""
 
 def action_kinds() -> Dict[str, int]:
     """Action kind names and their codes."""

@@ -446,7 +446,10 @@ class Controller:
 
     * ``campaign``: the index of the campaign it is attached to, -1 if it is
       scenario-wide;
-    * ``where``: its field path in the scenario (e.g. ``campaigns[0].controllers[1]``).
+    * ``where``: its field path in the scenario (e.g. ``campaigns[0].controllers[1]``);
+    * ``rng``: its own ``numpy.random.Generator``, seeded from the run seed
+      and ``where`` one way (the market's random numbers cannot be reached
+      from it).
 
     The default ``__init__`` stores the parameters in ``self.params``.
     """
@@ -455,6 +458,11 @@ class Controller:
     name: ClassVar[str] = ""
     campaign: int = -1
     where: str = ""
+    #: The controller's own random generator, seeded from the run seed and its
+    #: field path (the engine's component stream seed, docs/engine.md "Random
+    #: streams"): the same seed gives the same draws, and nothing in it leads
+    #: to the market's streams.
+    rng: np.random.Generator
 
     def __init__(self, **params: Any) -> None:
         self.params: Dict[str, Any] = dict(params)
@@ -517,15 +525,24 @@ class _Adapter:
         return result
 
 
+def component_rng(stream_seed: int) -> np.random.Generator:
+    """A Python component's own generator, from the stream seed the engine
+    derives one way (SHA-1) from the run seed and the component's path."""
+    return np.random.Generator(np.random.PCG64(int(stream_seed)))
+
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 C = TypeVar("C", bound=Type[Controller])
 
 
-def _param_specs(name: str, params: Optional[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], set]:
+def _param_specs(
+    name: str, params: Optional[Dict[str, Any]], kind: str = "controller"
+) -> Tuple[List[Dict[str, Any]], set]:
+    """The declared parameters as the compiled module takes them, and the names of the integer ones."""
     specs, integers = [], set()
     for pname, p in (params or {}).items():
         if not isinstance(pname, str) or not _NAME.match(pname):
-            raise ConfigError(f"controller '{name}': invalid parameter name {pname!r}")
+            raise ConfigError(f"{kind} '{name}': invalid parameter name {pname!r}")
         if not isinstance(p, Param):
             p = Param(p)
         d = p.default
@@ -534,7 +551,7 @@ def _param_specs(name: str, params: Optional[Dict[str, Any]]) -> Tuple[List[Dict
             spec.update(kind="bool", default=d)
         elif isinstance(d, (int, float, np.integer, np.floating)):
             if not math.isfinite(float(d)):
-                raise ConfigError(f"controller '{name}': parameter '{pname}' default must be finite, not {d!r}")
+                raise ConfigError(f"{kind} '{name}': parameter '{pname}' default must be finite, not {d!r}")
             spec.update(kind="number", default=float(d))
             if isinstance(d, (int, np.integer)):
                 integers.add(pname)
@@ -542,25 +559,25 @@ def _param_specs(name: str, params: Optional[Dict[str, Any]]) -> Tuple[List[Dict
             spec.update(kind="string", default=d)
         else:
             raise ConfigError(
-                f"controller '{name}': parameter '{pname}' default must be a number, bool or string, "
+                f"{kind} '{name}': parameter '{pname}' default must be a number, bool or string, "
                 f"not {type(d).__name__}"
             )
         if (p.min is not None or p.max is not None) and spec["kind"] != "number":
-            raise ConfigError(f"controller '{name}': parameter '{pname}': min/max apply to numbers only")
+            raise ConfigError(f"{kind} '{name}': parameter '{pname}': min/max apply to numbers only")
         if p.choices is not None:
             choices = list(p.choices)
             if spec["kind"] != "string" or not choices or not all(isinstance(c, str) for c in choices):
-                raise ConfigError(f"controller '{name}': parameter '{pname}': choices must be a non-empty list of "
+                raise ConfigError(f"{kind} '{name}': parameter '{pname}': choices must be a non-empty list of "
                                   "strings, for a string parameter")
             if d not in choices:
-                raise ConfigError(f"controller '{name}': parameter '{pname}' default {d!r} is not one of {choices}")
+                raise ConfigError(f"{kind} '{name}': parameter '{pname}' default {d!r} is not one of {choices}")
             spec["choices"] = choices
         if p.min is not None:
             spec["min"] = float(p.min)
         if p.max is not None:
             spec["max"] = float(p.max)
         if spec["kind"] == "number" and not spec["min"] <= spec["default"] <= spec["max"]:
-            raise ConfigError(f"controller '{name}': parameter '{pname}' default {d} is outside [{p.min}, {p.max}]")
+            raise ConfigError(f"{kind} '{name}': parameter '{pname}' default {d} is outside [{p.min}, {p.max}]")
         specs.append(spec)
     return specs, integers
 
@@ -622,13 +639,14 @@ def register_controller(
             doc = inspect.getdoc(klass) if klass.__doc__ else None
             desc = doc.strip().splitlines()[0] if doc else f"Python controller {klass.__qualname__}"
 
-        def factory(values: Dict[str, Any], campaign: int, where: str) -> _Adapter:
+        def factory(values: Dict[str, Any], campaign: int, where: str, stream_seed: int) -> _Adapter:
             kwargs = {
                 k: (int(v) if k in integers and float(v).is_integer() else v) for k, v in values.items()
             }
             instance: Controller = klass.__new__(klass)  # type: ignore[arg-type]  # C is a Controller subclass
             instance.campaign = int(campaign)
             instance.where = where
+            instance.rng = component_rng(stream_seed)
             instance.__init__(**kwargs)  # type: ignore[misc]  # the class was checked to take kwargs
             if not hasattr(instance, "params"):
                 instance.params = dict(kwargs)

@@ -13,6 +13,7 @@ import numpy as np
 from . import _adsim
 from ._errors import ConfigError, Error
 from ._io import note_existing_output
+from ._modules import load_scenario_modules
 from ._result import Result
 from ._review import Reviewer
 
@@ -112,12 +113,21 @@ class _ProgressBar:
         self.bar.close()
 
 
+def _load_python_modules(text: Optional[str], source: str, path: Optional[str]) -> None:
+    """Imports the scenario's ``python:`` modules (once per process), so the
+    components they register resolve by name."""
+    modules = _adsim.python_modules(text, source, path)
+    if modules:
+        load_scenario_modules(modules, source, path)
+
+
 def run(
     scenario: ScenarioLike = None,
     seed: Optional[int] = None,
     out: Union[None, str, "os.PathLike[str]"] = None,
     progress: ProgressLike = False,
     reviewer: Optional[Reviewer] = None,
+    oracle: bool = False,
 ) -> Result:
     """Runs a scenario with the C++ engine and returns its :class:`Result`.
 
@@ -140,6 +150,13 @@ def run(
       receives an :class:`adsim.HeldAction` and returns True/"approve",
       False/"reject", a number (approve at that value) or (answer, note); see
       docs/python.md. Its exceptions abort the run like a controller's.
+    * `oracle`: also run each campaign's oracle and record the regret, as
+      ``adsim run --oracle`` (the scenario's ``oracle: true``).
+
+    A scenario's ``python:`` list of module files (relative to the scenario
+    file, or to the working directory for text and dicts) is imported first,
+    once per process, so the Python bidders and controllers they register
+    resolve by name.
 
     The GIL is released while the engine runs (other Python threads keep
     running); it is taken back only to call Python controllers and the
@@ -150,6 +167,7 @@ def run(
     """
     text, source, path = _scenario_args(scenario)
     seed = _check_seed(seed)
+    _load_python_modules(text, source, path)
     out_path = os.fspath(out) if out is not None else ""
     if out is not None and not out_path:
         raise ValueError("out must be a non-empty path")
@@ -167,7 +185,7 @@ def run(
     in_main = threading.current_thread() is threading.main_thread()
     completed = False
     try:
-        raw = _adsim.run(text, source, path, seed, out_path, callback, in_main, reviewer=reviewer)
+        raw = _adsim.run(text, source, path, seed, out_path, callback, in_main, reviewer=reviewer, oracle=bool(oracle))
         completed = True
     except Error as e:
         note_existing_output(e, out_path)
@@ -184,8 +202,9 @@ def validate(scenario: ScenarioLike = None) -> Dict[str, Any]:
     (with every issue) if not; otherwise returns a short description: name,
     description, source, seed (None if the scenario has none), start,
     duration_us, bucket_us, control_cycle_us, channels, segments, campaigns,
-    shocks."""
+    shocks. The scenario's ``python:`` modules are imported first, as by run()."""
     text, source, path = _scenario_args(scenario)
+    _load_python_modules(text, source, path)
     return _adsim.validate(text, source, path)
 
 

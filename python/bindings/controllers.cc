@@ -102,9 +102,8 @@ class PythonController final : public Controller {
 };
 
 // Registers (or replaces) a Python controller in the C++ registry.
-// `params`: [{"name", "kind": "number"|"bool"|"string", "default", "description", "min", "max",
-//             "choices" (strings only, optional)}].
-// `factory(params: dict, campaign: int, where: str)` returns the adapter.
+// `params`: see ParamSpecsFromPython.
+// `factory(params: dict, campaign: int, where: str, stream_seed: int)` returns the adapter.
 void RegisterController(const std::string& name, const std::string& description, const py::list& params,
                         bool campaign_scoped, const py::object& factory) {
   ComponentInfo info;
@@ -113,6 +112,34 @@ void RegisterController(const std::string& name, const std::string& description,
   info.description = description;
   info.campaign_scoped = campaign_scoped;
   info.origin = "Python";
+  info.params = ParamSpecsFromPython("controller '" + name + "'", params);
+  auto holder = std::make_shared<GilObject>(factory);
+  info.make_controller = [holder, name](const BuildContext& ctx) -> std::unique_ptr<Controller> {
+    py::gil_scoped_acquire gil;
+    try {
+      py::dict values;
+      for (const auto& [k, v] : ctx.params.values()) values[Utf8(k)] = ParamToPython(v);
+      py::object adapter = holder->get()(values, ctx.campaign, ctx.where, ctx.stream_seed.value);
+      return std::make_unique<PythonController>(name, std::move(adapter));
+    } catch (py::error_already_set& e) {
+      // A ConfigError raised by the constructor (parameter checks) is reported
+      // like any other scenario problem, at the component's field path.
+      if (e.matches(ErrorsModule().attr("ConfigError"))) {
+        const std::string msg = py::str(e.value()).cast<std::string>();
+        throw ConfigError({{ctx.scenario ? ctx.scenario->source_name : "", ctx.where + ".params", 0,
+                            "parameters that Python controller '" + name + "' accepts", msg}});
+      }
+      const std::string what = KeepPythonError(e, e.matches(PyExc_KeyboardInterrupt));
+      throw Error("Python controller '" + name + "' at " + ctx.where + " could not be created: " + what);
+    }
+  };
+  Registry::Global().Add(std::move(info), /*replace=*/true);
+}
+
+}  // namespace
+
+std::vector<ParamSpec> ParamSpecsFromPython(const std::string& what, const py::list& params) {
+  std::vector<ParamSpec> specs;
   for (py::handle h : params) {
     const py::dict p = h.cast<py::dict>();
     ParamSpec spec;
@@ -129,32 +156,14 @@ void RegisterController(const std::string& name, const std::string& description,
           spec.name, p["default"].cast<std::string>(), spec.description,
           p.contains("choices") ? p["choices"].cast<std::vector<std::string>>() : std::vector<std::string>{});
     } else {
-      throw ConfigError("controller '" + name + "', parameter '" + spec.name + "': unknown kind '" + kind + "'");
+      throw ConfigError(what + ", parameter '" + spec.name + "': unknown kind '" + kind + "'");
     }
-    info.params.push_back(std::move(spec));
+    specs.push_back(std::move(spec));
   }
-  auto holder = std::make_shared<GilObject>(factory);
-  info.make_controller = [holder, name](const BuildContext& ctx) -> std::unique_ptr<Controller> {
-    py::gil_scoped_acquire gil;
-    try {
-      py::dict values;
-      for (const auto& [k, v] : ctx.params.values()) values[Utf8(k)] = ParamToPython(v);
-      py::object adapter = holder->get()(values, ctx.campaign, ctx.where);
-      return std::make_unique<PythonController>(name, std::move(adapter));
-    } catch (py::error_already_set& e) {
-      // A ConfigError raised by the constructor (parameter checks) is reported
-      // like any other scenario problem, at the component's field path.
-      if (e.matches(ErrorsModule().attr("ConfigError"))) {
-        const std::string msg = py::str(e.value()).cast<std::string>();
-        throw ConfigError({{ctx.scenario ? ctx.scenario->source_name : "", ctx.where + ".params", 0,
-                            "parameters that Python controller '" + name + "' accepts", msg}});
-      }
-      const std::string what = KeepPythonError(e, e.matches(PyExc_KeyboardInterrupt));
-      throw Error("Python controller '" + name + "' at " + ctx.where + " could not be created: " + what);
-    }
-  };
-  Registry::Global().Add(std::move(info), /*replace=*/true);
+  return specs;
 }
+
+namespace {
 
 py::list Components() {
   py::list out;

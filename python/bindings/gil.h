@@ -11,6 +11,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <cstddef>
 #include <string>
 #include <utility>
 
@@ -64,6 +65,9 @@ struct RunScope {
   // snapshot it was built from, valid only during that cycle's Python calls.
   const Snapshot* cached_for = nullptr;
   SimTime cached_time = -1;
+  // Python bidders read the snapshot before the monitors add this cycle's
+  // alerts: a view built then is not reused once the alerts are there.
+  size_t cached_alerts = 0;
   py::object cached;
   // The C++ snapshot a Python controller is reading: set only during its
   // on_cycle() call (for snapshot_leaves(), which must not outlive it).

@@ -7,6 +7,7 @@
 //  - snapshot.cc: the Python view of each control cycle's Snapshot;
 //  - controllers.cc: the registry (listing components, registering Python
 //    controllers) and the trampoline that runs a Python controller;
+//  - bidders.cc: Python bidders (a bid table per cycle, or a call per bid);
 //  - review.cc: the Python reviewer of held actions;
 //  - detect.cc: adsim.detect, the named detectors over a CSV series;
 //  - attribute.cc: adsim.attribute, the attribution models over path data;
@@ -32,6 +33,7 @@ PYBIND11_MODULE(_adsim, m) {
   bindings::BindSnapshot(m);
   bindings::BindResults(m);
   bindings::BindControllers(m);
+  bindings::BindBidders(m);
   bindings::BindRun(m);
   bindings::BindDetect(m);
   bindings::BindAttribute(m);

@@ -9,7 +9,9 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "core/registry.h"
 #include "core/results.h"
 #include "core/review.h"
 #include "core/strategy.h"
@@ -40,6 +42,14 @@ void BindSnapshot(py::module_& m);
 // controllers.cc: the registry (listing components, registering Python
 // controllers) and the trampoline that runs a Python controller.
 void BindControllers(py::module_& m);
+// A Python component's declared parameters: [{"name", "kind": "number"|"bool"|
+// "string", "default", "description", "min", "max", "choices" (strings only,
+// optional)}] (python/adsim/_controller.py). `what` names the component in errors.
+std::vector<ParamSpec> ParamSpecsFromPython(const std::string& what, const py::list& params);
+
+// bidders.cc: registering Python bidders and the trampoline that runs one
+// (a bid table per control cycle, or a Python call per bid request).
+void BindBidders(py::module_& m);
 
 // review.cc: the Python reviewer of held actions, as RunOptions::reviewer.
 // Captures pointers only (see Run() in run.cc).

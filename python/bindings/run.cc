@@ -1,7 +1,8 @@
 // Owns running and validating scenarios from Python: loading the scenario,
 // running it with the GIL released (taken back only for the progress
 // callback, Python's signal handlers, the reviewer and Python controllers),
-// and the module functions run, validate and default_scenario_text.
+// and the module functions run, validate, python_modules and
+// default_scenario_text.
 #include <cstdint>
 #include <new>
 #include <optional>
@@ -83,9 +84,23 @@ std::function<void()> SignalCheck(RunScope* scope) {
   };
 }
 
+// The scenario's `python:` list: [(path as written, line)], without
+// resolving its components (they may be the modules' own).
+py::list PythonModules(const std::optional<std::string>& text, const std::string& source_name,
+                       const std::optional<std::string>& path) {
+  std::optional<Scenario> sc;
+  {
+    py::gil_scoped_release release;
+    sc = LoadScenario(text, source_name, path);
+  }
+  py::list out;
+  for (const auto& module : sc->python_modules) out.append(py::make_tuple(Utf8(module.path), module.line));
+  return out;
+}
+
 py::dict Run(const std::optional<std::string>& text, const std::string& source_name,
              const std::optional<std::string>& path, std::optional<uint64_t> seed, const std::string& out,
-             const py::object& progress, bool check_signals, const py::object& reviewer) {
+             const py::object& progress, bool check_signals, const py::object& reviewer, bool oracle) {
   RunScope scope;
   RunOptions options;
   options.seed = seed;
@@ -117,7 +132,8 @@ py::dict Run(const std::optional<std::string>& text, const std::string& source_n
   std::string out_of_memory;
   try {
     py::gil_scoped_release release;
-    const Scenario sc = LoadScenario(text, source_name, path);
+    Scenario sc = LoadScenario(text, source_name, path);
+    if (oracle) sc.oracle = true;  // `adsim run --oracle`
     // Before the run: a path that cannot be written fails now, not after it.
     std::optional<OutputFile> output;
     if (!out.empty()) output.emplace(out);
@@ -148,8 +164,10 @@ void BindRun(py::module_& m) {
   m.def(
       "default_scenario_text", []() { return DefaultScenarioText(); }, "The embedded default scenario (YAML text).");
   m.def("run", &Run, py::arg("text"), py::arg("source_name"), py::arg("path"), py::arg("seed"), py::arg("out"),
-        py::arg("progress"), py::arg("check_signals"), py::arg("reviewer") = py::none(),
+        py::arg("progress"), py::arg("check_signals"), py::arg("reviewer") = py::none(), py::arg("oracle") = false,
         "Parses and runs a scenario with the GIL released; returns the raw result layout.");
+  m.def("python_modules", &PythonModules, py::arg("text"), py::arg("source_name"), py::arg("path"),
+        "The scenario's `python:` module files as [(path as written, line)].");
   m.def("validate", &Validate, py::arg("text"), py::arg("source_name"), py::arg("path"),
         "Parses a scenario and resolves its components; returns a short description.");
 }

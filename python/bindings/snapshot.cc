@@ -172,11 +172,14 @@ py::dict FieldNames() {
 
 py::object PythonSnapshot(const Snapshot& s) {
   RunScope* scope = RunScope::current;
-  if (scope && scope->cached && scope->cached_for == &s && scope->cached_time == s.time) return scope->cached;
+  if (scope && scope->cached && scope->cached_for == &s && scope->cached_time == s.time &&
+      scope->cached_alerts == s.alerts.size())
+    return scope->cached;
   py::object snap = py::module_::import("adsim._controller").attr("_make_snapshot")(ToPython(s));
   if (scope) {
     scope->cached_for = &s;
     scope->cached_time = s.time;
+    scope->cached_alerts = s.alerts.size();
     scope->cached = snap;
   }
   return snap;

@@ -389,8 +389,14 @@ def test_controller_is_handed_no_truth(small, tmp_path, monkeypatch):
             return None
 
     adsim.run(str(path), seed=seed)
-    # At construction: the campaign and the field path, nothing else.
-    assert built == [{"campaign": 0, "where": "campaigns[0].controllers[0]"}]
+    # At construction: the campaign, the field path and its own generator
+    # (seeded one way from the run seed and the path), nothing else.
+    assert [{k: v for k, v in b.items() if k != "rng"} for b in built] == [
+        {"campaign": 0, "where": "campaigns[0].controllers[0]"}
+    ]
+    assert all(isinstance(b["rng"], np.random.Generator) for b in built)
+    # Not a generator seeded with the run seed: its draws differ from one.
+    assert built[0]["rng"].random() != np.random.Generator(np.random.PCG64(seed)).random()
     # Each cycle: exactly the documented snapshot fields.
     assert raws and all(
         set(raw) == {
