@@ -14,11 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "core/results.h"
 #include "core/scenario.h"
 #include "core/types.h"
 
 namespace adsim {
+
+struct Results;  // core/results.h
 
 // What a log says happened after one logged request (log replay,
 // simulators/replay.cc): whether the logging advertiser won it and, then, its

@@ -150,7 +150,7 @@ std::string Quoted(std::string_view text) { return "'" + std::string(text.substr
 class CsvSource final : public RowSource {
  public:
   CsvSource(const Scenario& scenario, const ReplaySpec& spec, const std::vector<int>& channels)
-      : scenario_(scenario), spec_(spec), reader_(spec.resolved) {
+      : scenario_(scenario), reader_(spec.resolved) {
     reader_.set_path_for_errors(spec.resolved);
     if (!reader_.is_open())
       throw ConfigError({{scenario.source_name, spec.field, 0, "a readable log file",
@@ -274,7 +274,6 @@ class CsvSource final : public RowSource {
   }
 
   const Scenario& scenario_;
-  const ReplaySpec& spec_;
   LineReader reader_;
   std::array<int, kNumFields> column_{};
   int only_channel_ = -1;
@@ -416,6 +415,7 @@ class ReplayLog {
       // Sorting needs every row in memory (not flat in the log's length).
       Row row;
       while (ReadValid(&row)) sorted_.push_back(row);
+      sorted_counts_ = counts_;
       std::stable_sort(sorted_.begin(), sorted_.end(), [](const Row& a, const Row& b) { return a.time < b.time; });
       source_.reset();
     }
@@ -500,10 +500,8 @@ class ReplayLog {
       }
       last_time_ = parsed.row.time;
       *row = parsed.row;
-      if (spec_.on_bad_rows == BadRowPolicy::kSort) sorted_counts_ = counts_;
       return true;
     }
-    if (spec_.on_bad_rows == BadRowPolicy::kSort) sorted_counts_ = counts_;
     return false;
   }
 

@@ -244,7 +244,7 @@ std::string WriteBadLog() {
          "1000000,display,a,1,0.0005,0.001,1,1,,\n"                                        // 2 good
          "2000000,display,a,1,0.0005,,1,0,,\n"                                             // 3 missing_field
          "3000000,display,a,1,0.0005,abc,1,0,,\n"                                          // 4 unparsable_number
-         "2500000,display,a,1,0.0005,0.001,1,0,,\n"                                        // 5 out_of_order
+         "500000,display,a,1,0.0005,0.001,1,0,,\n"                                         // 5 out_of_order
          "4000000,display,a,1,0.0005,-0.001,1,0,,\n"                                       // 6 negative_price
          "5000000,video,a,1,0.0005,0.001,1,0,,\n"                                          // 7 unknown_channel
          "6000000,display,zz,1,0.0005,0.001,1,0,,\n"                                       // 8 unknown_segment
