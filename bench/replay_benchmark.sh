@@ -4,7 +4,9 @@
 # around 0.002, a logger bidding 0.003, 2 % clicks, 10 % of them converting),
 # replays it with one campaign bidding 0.003 (`adsim run`), and runs the
 # synthetic market with the same number of opportunities in expectation and
-# the same campaign. `replay` is unlogged: model (every row offered, after a
+# the same campaign. Rates are given per second of wall time and per second
+# of the process's CPU time (user + sys), which a busy machine disturbs less.
+# `replay` is unlogged: model (every row offered, after a
 # first pass that fits the model), `skip` is unlogged: skip (one pass; only
 # the rows the logger won are offered, rows/s still counts every row read).
 # For each it prints rows (opportunities) per second of
@@ -45,11 +47,12 @@ EOF
 # measure NAME ROWS FILE: runs adsim on FILE, prints rows/s and peak RSS.
 measure() {
   local name=$1 rows=$2 file=$3
-  /usr/bin/time -f "%e %M" -o "$tmp/time" "$adsim" run "$file" -o "$tmp/out.h5" > "$tmp/log" 2>&1 ||
+  /usr/bin/time -f "%e %U %S %M" -o "$tmp/time" "$adsim" run "$file" -o "$tmp/out.h5" > "$tmp/log" 2>&1 ||
     { cat "$tmp/log" >&2; exit 1; }
-  read -r wall rss_kib < "$tmp/time"
-  awk -v n="$name" -v r="$rows" -v w="$wall" -v m="$rss_kib" \
-    'BEGIN { printf "%-10s %11d rows  %7.2f s  %6.2f M rows/s  peak RSS %7.1f MiB\n", n, r, w, r / w / 1e6, m / 1024 }'
+  read -r wall user sys rss_kib < "$tmp/time"
+  awk -v n="$name" -v r="$rows" -v w="$wall" -v u="$user" -v s="$sys" -v m="$rss_kib" 'BEGIN {
+    printf "%-10s %11d rows  wall %7.2f s  %6.2f M rows/s  cpu %7.2f s  %6.2f M rows/cpu-s  peak RSS %7.1f MiB\n",
+      n, r, w, r / w / 1e6, u + s, r / (u + s) / 1e6, m / 1024 }'
 }
 
 for n in "${sizes[@]}"; do
