@@ -89,7 +89,7 @@ class RowSource {
 // length (a line longer than a chunk grows the buffer).
 class LineReader {
  public:
-  LineReader(const std::string& path) : file_(std::fopen(path.c_str(), "rb")), buffer_(1 << 20) {}
+  explicit LineReader(const std::string& path) : file_(std::fopen(path.c_str(), "rb")), buffer_(1 << 20) {}
   ~LineReader() {
     if (file_) std::fclose(file_);
   }

@@ -327,7 +327,7 @@ std::map<std::pair<int64_t, int64_t>, std::tuple<int64_t, int64_t, int64_t, doub
   const auto& clicks = Col<int64_t>(results, "aggregates", "clicks");
   const auto& conversions = Col<int64_t>(results, "aggregates", "conversions");
   const auto& spend = Col<double>(results, "aggregates", "spend");
-  const auto& value = Col<double>(results, "aggregates", "value");
+  const auto& value = Col<double>(results, "aggregates", "conversion_value");
   for (size_t i = 0; i < bucket.size(); ++i) {
     if (impressions[i] == 0 && clicks[i] == 0 && conversions[i] == 0 && spend[i] == 0) continue;
     out[{bucket[i], segment[i]}] = {impressions[i], clicks[i], conversions[i], spend[i], value[i]};
@@ -342,7 +342,7 @@ TEST(Replay, RoundTripThroughTheEventLogReproducesTheRun) {
   const std::string synthetic_text =
       "name: logged\nseed: 5\nstart: '2026-03-02T00:00:00'\nduration: 1d\n"
       "channels:\n  - name: display\n    auction: second_price\n    floor: 0.0005\n"
-      "    traffic: {per_hour: 3000}\n    competition: {competitors: 5, median: 0.002, sigma: 0.6}\n"
+      "    traffic: {per_hour: 1500}\n    competition: {competitors: 5, median: 0.002, sigma: 0.6}\n"
       "segments:\n  - {name: a, ctr: 0.05, cvr: 0.3, conversion_delay: {distribution: exponential, mean: 2h}}\n"
       "  - {name: b, ctr: 0.02, cvr: 0.2}\n"
       "campaigns:\n  - name: one\n    bid: 0.003\n    budget: {daily: 20}\n"
@@ -352,7 +352,7 @@ TEST(Replay, RoundTripThroughTheEventLogReproducesTheRun) {
   WriteResultsHdf5(logged, log_path);
   for (const char* unlogged : {"skip", "model"}) {
     std::string replay_text = synthetic_text;
-    replay_text.replace(replay_text.find("traffic: {per_hour: 3000}"), 25,
+    replay_text.replace(replay_text.find("traffic: {per_hour: 1500}"), 25,
                         "traffic: {replay: {path: '" + log_path + "', format: adsim, unlogged: " + unlogged + "}}");
     replay_text.replace(replay_text.find("recording: {events: true}\n"), 26, "");
     const Results replayed = RunScenario(ParseScenario(replay_text, "replay.yaml"));
