@@ -345,7 +345,7 @@ TEST(Replay, RoundTripThroughTheEventLogReproducesTheRun) {
       "    traffic: {per_hour: 1500}\n    competition: {competitors: 5, median: 0.002, sigma: 0.6}\n"
       "segments:\n  - {name: a, ctr: 0.05, cvr: 0.3, conversion_delay: {distribution: exponential, mean: 2h}}\n"
       "  - {name: b, ctr: 0.02, cvr: 0.2}\n"
-      "campaigns:\n  - name: one\n    bid: 0.003\n    budget: {daily: 20}\n"
+      "campaigns:\n  - name: one\n    bid: 0.003\n    budget: {daily: 10}\n"
       "recording: {events: true}\n";
   const Results logged = RunScenario(ParseScenario(synthetic_text, "logged.yaml"));
   const std::string log_path = testing::TempDir() + "replay_round_trip.h5";
