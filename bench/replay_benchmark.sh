@@ -68,7 +68,7 @@ for n in "${sizes[@]}"; do
       click = ""; conversion = ""; value = ""
       if (won) {
         click = rand() < 0.02 ? 1 : 0
-        if (click && rand() < 0.1) { conversion = t + int(-7200e6 * log(1 - rand())); value = "40" }
+        if (click && rand() < 0.1) { conversion = sprintf("%d", t + int(-7200e6 * log(1 - rand()))); value = "40" }
       }
       printf "%d,display,%s,%d,0.0005,%.6f,%d,%s,%s,%s\n", t, (rand() < 0.4 ? "a" : "b"), int(rand() * 100000),
         price, won, click, conversion, value
