@@ -296,6 +296,34 @@ TEST(Replay, BadRowsSortKeepsRowsOutOfOrder) {
   EXPECT_EQ(Sum(results, "impressions"), 3);
 }
 
+TEST(Replay, ColumnsMapOtherNamesAndAMissingColumnNamesItsField) {
+  // The same two requests under other column names (and in another order),
+  // mapped with `columns:`; a mapping to a column the header lacks is a
+  // ConfigError naming columns.<field>.
+  const std::string path = testing::TempDir() + "replay_renamed.csv";
+  std::ofstream(path) << "ts_us,seg,clearing_price,logger_won,clicked,extra\n"
+                         "1000000,a,0.001,1,1,x\n"
+                         "2000000,b,0.002,1,0,y\n";
+  const std::string columns =
+      "columns: {time: ts_us, segment: seg, market_price: clearing_price, won: logger_won, click: clicked}";
+  const Results results = RunScenario(
+      FixtureScenario({{"path: requests.csv", "path: " + path}, {"unlogged: skip", "unlogged: skip, " + columns}}));
+  EXPECT_EQ(ReplayRows(results, "replayed"), 2);
+  EXPECT_EQ(Sum(results, "impressions"), 2);
+  EXPECT_EQ(Sum(results, "clicks"), 1);
+  // second price: 0.001 + 0.002
+  EXPECT_NEAR(SumReal(results, "spend"), 0.003, 1e-12);
+  try {
+    RunScenario(FixtureScenario(
+        {{"path: requests.csv", "path: " + path}, {"unlogged: skip", "unlogged: skip, columns: {time: when_us}"}}));
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("channels[0].traffic.replay.columns.time"), std::string::npos) << message;
+    EXPECT_NE(message.find("when_us"), std::string::npos) << message;
+  }
+}
+
 TEST(Replay, UnloggedModelCarriesItsUncertaintyAcrossSeeds) {
   // unlogged: model with a high bid wins the rows the logger lost too; their
   // clicks come from a Beta posterior drawn once per run. Same seed: same
