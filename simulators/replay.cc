@@ -248,15 +248,19 @@ class CsvSource final : public RowSource {
   }
 
  private:
+  // One pass over the characters: a memchr call per field costs more than
+  // the fields are long.
   static void Split(std::string_view line, std::vector<std::string_view>* out) {
     out->clear();
+    const char* data = line.data();
     size_t start = 0;
-    for (;;) {
-      const size_t comma = line.find(',', start);
-      out->push_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-      if (comma == std::string_view::npos) return;
-      start = comma + 1;
+    for (size_t i = 0; i < line.size(); ++i) {
+      if (data[i] == ',') {
+        out->emplace_back(data + start, i - start);
+        start = i + 1;
+      }
     }
+    out->emplace_back(data + start, line.size() - start);
   }
   static bool Integer(std::string_view text, int64_t* out) {
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
