@@ -238,7 +238,7 @@ TEST(Replay, ConversionsArriveAtTheirLoggedTimesNeverEarlier) {
 
 // A log with one bad row of each kind, lines 3 to 8, and good rows around them.
 std::string WriteBadLog() {
-  const std::string path = testing::TempDir() + "replay_bad_rows.csv";
+  std::string path = testing::TempDir() + "replay_bad_rows.csv";
   std::ofstream out(path);
   out << "time,channel,segment,user,floor,market_price,won,click,conversion_time,value\n"  // line 1
          "1000000,display,a,1,0.0005,0.001,1,1,,\n"                                        // 2 good
