@@ -19,6 +19,22 @@
 
 namespace adsim {
 
+struct Results;  // core/results.h
+
+// What a log says happened after one logged request (log replay,
+// simulators/replay.cc): whether the logging advertiser won it and, then, its
+// click and conversion with their logged times. For a request the logger lost,
+// a market that models the unlogged fills `click`/`conversion_time` in from
+// its model and sets `modelled`. Read only by the replay user response
+// (core/engine/user_response.h), once per slot we win.
+struct LoggedOutcome {
+  bool logger_won = false;
+  bool modelled = false;  // lost by the logger: the outcome comes from the market's model
+  bool click = false;
+  SimTime conversion_time = -1;  // absolute time of the conversion, -1 = none
+  double conversion_value = 0.0;
+};
+
 // One impression opportunity with the market's private truth attached. Never
 // handed to a strategy: the engine builds a BidRequest from it.
 struct Opportunity {
@@ -41,6 +57,9 @@ struct Opportunity {
   // cache miss of the lookup is paid only when someone reads it (the click
   // draw of a win, the oracle's bid, the event log), not per opportunity.
   const float* propensity = nullptr;
+  // Log replay only (null otherwise): the logged outcome of this request, valid
+  // until the market's next Generate call. Never read for synthetic markets.
+  const LoggedOutcome* logged = nullptr;
 
   double Propensity() const { return propensity ? static_cast<double>(*propensity) : 1.0; }
   double CompetingBid(int slot) const {
@@ -66,6 +85,13 @@ class Market {
   // Market conditions changed at time `now` (a shock started or ended).
   // Opportunities already generated are unaffected.
   virtual void OnConditionsChanged(SimTime now, const MarketConditions& conditions) = 0;
+  // True when the opportunities carry logged outcomes (Opportunity::logged):
+  // the engine then uses the replay user response instead of the synthetic
+  // one. Called once per run, before the first opportunity.
+  virtual bool HasLoggedOutcomes() const { return false; }
+  // Called once after the run: adds the market's own tables to the result (a
+  // log replay's rows read and dropped, per kind). Must not touch other tables.
+  virtual void AddTables(Results& /*results*/) const {}
 };
 
 // ---- The market registry. Each market registers itself in its own file:

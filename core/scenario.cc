@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/random/gamma_distribution.hpp>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -628,6 +629,76 @@ void ReadAccountBudget(const YAML::Node& root, Reader& r, Scenario* sc) {
         r.Number(b, "account_budget", "total", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
 }
 
+// `traffic.replay: {path, format, columns, on_bad_rows, unlogged}` of one
+// channel (docs/replay.md). A relative path is resolved against the folder of
+// the scenario file; whether the log can be read is checked when the replay
+// market opens it (a ConfigError naming this field).
+void ReadReplay(Reader& r, const YAML::Node& n, const std::string& path, const std::string& source_name,
+                ChannelSpec* channel) {
+  if (!r.Map(n, path, {"path", "format", "columns", "on_bad_rows", "unlogged"})) return;
+  ReplaySpec spec;
+  spec.path = r.String(n, path, "path", "", true);
+  spec.field = Reader::Child(path, "path");
+  if (n["path"].IsDefined() && spec.path.empty()) r.Issue(n["path"], spec.field, "the path of a log file", "''");
+  spec.resolved = spec.path;
+  const std::filesystem::path written(spec.path);
+  if (!spec.path.empty() && written.is_relative() && !source_name.empty() && source_name.front() != '<')
+    spec.resolved = (std::filesystem::path(source_name).parent_path() / written).string();
+  spec.format = r.Choice(n, path, "format", "csv", {"csv", "adsim"});
+  const std::string bad = r.Choice(n, path, "on_bad_rows", "fail", {"fail", "skip", "sort"});
+  spec.on_bad_rows = bad == "skip" ? BadRowPolicy::kSkip : bad == "sort" ? BadRowPolicy::kSort : BadRowPolicy::kFail;
+  spec.unlogged = r.Choice(n, path, "unlogged", "skip", {"skip", "model"}) == "model" ? UnloggedPolicy::kModel
+                                                                                      : UnloggedPolicy::kSkip;
+  const YAML::Node columns = n["columns"];
+  const std::string cp = Reader::Child(path, "columns");
+  static const std::vector<std::string> kFields = {
+      "time", "channel", "segment", "user", "floor", "market_price", "won", "click", "conversion_time", "value"};
+  if (columns.IsDefined() && r.Map(columns, cp, kFields)) {
+    if (spec.format != "csv") r.Issue(columns, cp, "columns only with format: csv", "format: " + spec.format);
+    for (const auto& kv : columns) {
+      const std::string field = kv.first.Scalar();
+      spec.columns[field] = r.String(columns, cp, field, field);
+    }
+  }
+  channel->replay = spec;
+}
+
+// A scenario replays logs on every channel or on none (the replay market
+// stands in for the synthetic one), each replayed channel has one slot, and
+// the oracle (which needs the true rates) is not available on logs.
+void CheckReplay(const YAML::Node& root, Reader& r, Scenario* sc) {
+  int replayed = 0;
+  for (const ChannelSpec& channel : sc->channels) replayed += channel.replay ? 1 : 0;
+  if (replayed == 0) {
+    if (sc->market == "replay")
+      r.Issue(root["market"], "market", "market: replay only with channels whose traffic is a log (traffic.replay)",
+              "no channel with traffic.replay");
+    return;
+  }
+  const YAML::Node channels = root["channels"];
+  for (size_t i = 0; i < sc->channels.size(); ++i) {
+    const ChannelSpec& channel = sc->channels[i];
+    const std::string p = Reader::Item("channels", i);
+    const YAML::Node item = channels[i];
+    if (!channel.replay)
+      r.Issue(IsMapNode(item) ? item["traffic"] : item, Reader::Child(p, "traffic.replay"),
+              "a log on every channel once one channel replays a log (replayed and synthetic channels cannot be mixed "
+              "yet)",
+              "synthetic traffic (per_hour)");
+    else if (channel.slots != 1)
+      r.Issue(IsMapNode(item) ? item["auction"] : item, Reader::Child(p, "auction"),
+              "a single-slot auction on a replayed channel (a log holds one market price, not one per slot)",
+              std::to_string(channel.slots) + " slots");
+  }
+  if (root["market"].IsDefined() && sc->market != "replay")
+    r.Issue(root["market"], "market", "market: replay (or no market field) when channels replay logs",
+            "'" + sc->market + "'");
+  sc->market = "replay";
+  if (sc->oracle)
+    r.Issue(root["oracle"], "oracle",
+            "oracle: false on a replayed log (the oracle needs the true rates, which a log does not have)", "true");
+}
+
 Scenario Build(const YAML::Node& root, const std::string& source_name, const std::string& text,
                std::optional<uint64_t> sample_seed) {
   Reader r(source_name, sample_seed);
@@ -738,14 +809,18 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         const std::string tp = Reader::Child(p, "traffic");
         if (!t.IsDefined()) {
           r.Issue(c, tp, "a mapping with per_hour (opportunities per hour)", "nothing (the field is required)");
-        } else if (r.Map(t, tp, {"per_hour", "hour_of_day", "day_of_week"})) {
-          ch.per_hour = r.Number(t, tp, "per_hour", 0.0, 0.0, 1e10, true, " (opportunities per hour)");
+        } else if (r.Map(t, tp, {"per_hour", "hour_of_day", "day_of_week", "replay"})) {
+          if (t["replay"].IsDefined()) ReadReplay(r, t["replay"], Reader::Child(tp, "replay"), source_name, &ch);
+          ch.per_hour =
+              r.Number(t, tp, "per_hour", 0.0, 0.0, 1e10, !ch.replay.has_value(), " (opportunities per hour)");
           ReadProfile(r, t, tp, "hour_of_day", &ch.hour_of_day);
           ReadProfile(r, t, tp, "day_of_week", &ch.day_of_week);
         }
         const YAML::Node k = c["competition"];
         const std::string kp = Reader::Child(p, "competition");
-        if (!k.IsDefined()) {
+        if (!k.IsDefined() && ch.replay) {
+          // A replayed channel's competition is the log's market price.
+        } else if (!k.IsDefined()) {
           r.Issue(c, kp, "a mapping {competitors: K, median: M (or mu), sigma: S} describing the competing bids",
                   "nothing (the field is required)");
         } else if (r.Map(k, kp, {"competitors", "mu", "sigma", "median"})) {
@@ -1210,6 +1285,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   }
 
   sc.sampled = std::move(r.sampled());
+  CheckReplay(root, r, &sc);
   if (!r.issues().empty()) throw ConfigError(r.issues());
   return sc;
 }

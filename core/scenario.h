@@ -23,8 +23,24 @@ namespace adsim {
 
 constexpr int kMaxSlots = 8;
 
+// A channel whose traffic is a log instead of the synthetic market
+// (`traffic: {replay: {...}}`; docs/replay.md). The replay market
+// (simulators/replay.cc) reads it.
+enum class BadRowPolicy { kFail, kSkip, kSort };
+enum class UnloggedPolicy { kSkip, kModel };
+struct ReplaySpec {
+  std::string path;                            // as written in the scenario
+  std::string resolved;                        // relative paths resolved against the scenario file's folder
+  std::string field;                           // field path of `path`, for messages (channels[0].traffic.replay.path)
+  std::string format = "csv";                  // csv or adsim (a result file with recording.events)
+  std::map<std::string, std::string> columns;  // log column name per field (field -> column)
+  BadRowPolicy on_bad_rows = BadRowPolicy::kFail;
+  UnloggedPolicy unlogged = UnloggedPolicy::kSkip;
+};
+
 struct ChannelSpec {
   std::string name;
+  std::optional<ReplaySpec> replay;  // set: this channel's opportunities come from a log
   AuctionType auction = AuctionType::kSecondPrice;
   int slots = 1;                           // GSP only; 1 otherwise
   std::vector<double> click_factors{1.0};  // per slot, GSP only

@@ -46,9 +46,17 @@ Results RunOnce(const Scenario& scenario, const RunOptions& options) {
   AuctionInsights insights(state, &results);
   ActionApplier applier(state, recorder);
   ControlCycle cycle(state, recorder, applier, experiments, std::move(components));
-  SyntheticResponse response(state);
+  SyntheticResponse synthetic_response(state);
+  ReplayResponse replay_response;
+  const bool replay = state.market->HasLoggedOutcomes();
+  UserResponse& response = replay ? static_cast<UserResponse&>(replay_response) : synthetic_response;
   RunLoop loop(state, recorder, insights, experiments, shocks, cycle, applier, response);
   loop.Run();
+  state.market->AddTables(results);
+  if (replay) {
+    results.int_attrs["replay_wins_logged"] = replay_response.wins_logged();
+    results.int_attrs["replay_wins_modelled"] = replay_response.wins_modelled();
+  }
   AddReviewsTable(state, applier, results);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   AddEndOfRunTables(state, cycle, recorder, wall, results);

@@ -1,4 +1,4 @@
-// The synthetic user response (user_response.h).
+// The synthetic and the log replay user responses (user_response.h).
 // May not touch: counters, budgets, the event heap, results tables.
 #include "core/engine/user_response.h"
 
@@ -49,6 +49,22 @@ Response SyntheticResponse::Respond(const Opportunity& opportunity, const Win& w
   response.delay_us = delay_us;
   response.value = value;
   response.tracking_draw = rng.Uniform();
+  return response;
+}
+
+Response ReplayResponse::Respond(const Opportunity& opportunity, const Win& /*win*/) {
+  Response response;
+  const LoggedOutcome* logged = opportunity.logged;
+  if (!logged) return response;  // a market without logged outcomes: nothing happens
+  ++(logged->modelled ? wins_modelled_ : wins_logged_);
+  response.click = logged->click;
+  if (!response.click || logged->conversion_time < 0) return response;
+  response.converts = true;
+  // The engine schedules the conversion at click time + delay: the logged time
+  // (the 1 us minimum moves a conversion logged at the click's own time by 1 us).
+  response.delay_us = static_cast<double>(logged->conversion_time - opportunity.time);
+  response.value = logged->conversion_value;
+  response.tracking_draw = 0.0;  // reported unless a conversion_tracking shock stops all tracking
   return response;
 }
 

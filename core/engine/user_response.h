@@ -54,4 +54,21 @@ class SyntheticResponse final : public UserResponse {
   RunState& state_;
 };
 
+// The log replay's response (docs/replay.md): the outcome the log holds for
+// the request (Opportunity::logged): for a request the logger won, its logged
+// click and conversion, with the conversion arriving at its logged time
+// through the engine's delayed-reporting path; for one it lost, what the
+// replay market's model filled in. Counts our wins on logged and on modelled
+// requests (the result's replay_wins_* attributes).
+class ReplayResponse final : public UserResponse {
+ public:
+  Response Respond(const Opportunity& opportunity, const Win& win) override;
+  int64_t wins_logged() const { return wins_logged_; }
+  int64_t wins_modelled() const { return wins_modelled_; }
+
+ private:
+  int64_t wins_logged_ = 0;
+  int64_t wins_modelled_ = 0;
+};
+
 }  // namespace adsim::engine
