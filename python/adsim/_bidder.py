@@ -16,13 +16,12 @@ A Python bidder works in one of two modes, chosen by what it implements:
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any, ClassVar, Dict, NamedTuple, Optional, Type, TypeVar
 
 import numpy as np
 
-from ._controller import _NAME, Snapshot, _param_specs, component_rng
+from ._controller import _NAME, Snapshot, _instantiate, _registration
 from ._errors import ConfigError
 
 __all__ = ["BidRequest", "BidState", "Bidder", "register_bidder"]
@@ -199,31 +198,10 @@ def register_bidder(
                 f"register_bidder('{name}'): {klass.__name__} implements neither on_cycle() (a bid table per "
                 "control cycle) nor bid() (a bid per request)"
             )
-        for info in _adsim.components():
-            if info["kind"] == "bidder" and info["name"] == name and info["origin"] != "Python":
-                raise ConfigError(f"a bidder named '{name}' is already registered by {info['origin']}; choose another name")
-        specs, integers = _param_specs(name, params, kind="bidder")
-        defaults = {s["name"]: (int(s["default"]) if s["name"] in integers else s["default"]) for s in specs}
-        try:  # a constructor that cannot take the declared parameters fails now, not mid-run
-            inspect.signature(klass).bind(**defaults)
-        except TypeError as e:
-            raise TypeError(f"register_bidder('{name}'): {klass.__name__}() cannot take the declared params: {e}") from None
-        except ValueError:
-            pass  # no signature available
-        desc = description
-        if desc is None:
-            doc = inspect.getdoc(klass) if klass.__doc__ else None
-            desc = doc.strip().splitlines()[0] if doc else f"Python bidder {klass.__qualname__}"
+        specs, integers, desc = _registration(name, klass, params, description, "bidder")
 
         def factory(values: Dict[str, Any], campaign: int, where: str, stream_seed: int) -> _BidderAdapter:
-            kwargs = {k: (int(v) if k in integers and float(v).is_integer() else v) for k, v in values.items()}
-            instance: Bidder = klass.__new__(klass)  # type: ignore[arg-type]  # B is a Bidder subclass
-            instance.campaign = int(campaign)
-            instance.where = where
-            instance.rng = component_rng(stream_seed)
-            instance.__init__(**kwargs)  # type: ignore[misc]  # the class was checked to take kwargs
-            if not hasattr(instance, "params"):
-                instance.params = dict(kwargs)
+            instance = _instantiate(klass, values, integers, campaign, where, stream_seed)
             return _BidderAdapter(instance, name, per_request)
 
         _adsim.register_bidder(name, desc, specs, per_request, factory)

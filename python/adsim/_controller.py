@@ -14,7 +14,7 @@ import inspect
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Dict, Iterable, List, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import Any, ClassVar, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Type, TypeVar, Union
 
 import numpy as np
 import pandas as pd
@@ -623,33 +623,10 @@ def register_controller(
             raise TypeError(f"register_controller('{name}'): expected a subclass of adsim.Controller, got {klass!r}")
         if klass.on_cycle is Controller.on_cycle:
             raise TypeError(f"register_controller('{name}'): {klass.__name__} does not implement on_cycle()")
-        for info in _adsim.components():
-            if info["kind"] == "controller" and info["name"] == name and info["origin"] != "Python":
-                raise ConfigError(f"a controller named '{name}' is already registered by {info['origin']}; choose another name")
-        specs, integers = _param_specs(name, params)
-        defaults = {s["name"]: (int(s["default"]) if s["name"] in integers else s["default"]) for s in specs}
-        try:  # a constructor that cannot take the declared parameters fails now, not mid-run
-            inspect.signature(klass).bind(**defaults)
-        except TypeError as e:
-            raise TypeError(f"register_controller('{name}'): {klass.__name__}() cannot take the declared params: {e}") from None
-        except ValueError:
-            pass  # no signature available
-        desc = description
-        if desc is None:
-            doc = inspect.getdoc(klass) if klass.__doc__ else None
-            desc = doc.strip().splitlines()[0] if doc else f"Python controller {klass.__qualname__}"
+        specs, integers, desc = _registration(name, klass, params, description, "controller")
 
         def factory(values: Dict[str, Any], campaign: int, where: str, stream_seed: int) -> _Adapter:
-            kwargs = {
-                k: (int(v) if k in integers and float(v).is_integer() else v) for k, v in values.items()
-            }
-            instance: Controller = klass.__new__(klass)  # type: ignore[arg-type]  # C is a Controller subclass
-            instance.campaign = int(campaign)
-            instance.where = where
-            instance.rng = component_rng(stream_seed)
-            instance.__init__(**kwargs)  # type: ignore[misc]  # the class was checked to take kwargs
-            if not hasattr(instance, "params"):
-                instance.params = dict(kwargs)
+            instance = _instantiate(klass, values, integers, campaign, where, stream_seed)
             return _Adapter(instance, name)
 
         _adsim.register_controller(name, desc, specs, bool(campaign_scoped), factory)
@@ -660,3 +637,40 @@ def register_controller(
         return register(cls)
     return register
 
+
+def _registration(name: str, klass: type, params: Any, description: Optional[str], kind: str
+                  ) -> Tuple[List[Dict[str, Any]], Set[str], str]:
+    """What registering a Python component of `kind` ("controller" or
+    "bidder") needs, checked now rather than mid-run: its parameter specs, the
+    names of its integer parameters, and its description."""
+    for info in _adsim.components():
+        if info["kind"] == kind and info["name"] == name and info["origin"] != "Python":
+            raise ConfigError(f"a {kind} named '{name}' is already registered by {info['origin']}; choose another name")
+    specs, integers = _param_specs(name, params, kind=kind)
+    defaults = {s["name"]: (int(s["default"]) if s["name"] in integers else s["default"]) for s in specs}
+    try:  # a constructor that cannot take the declared parameters fails now, not mid-run
+        inspect.signature(klass).bind(**defaults)
+    except TypeError as e:
+        raise TypeError(f"register_{kind}('{name}'): {klass.__name__}() cannot take the declared params: {e}") from None
+    except ValueError:
+        pass  # no signature available
+    desc = description
+    if desc is None:
+        doc = inspect.getdoc(klass) if klass.__doc__ else None
+        desc = doc.strip().splitlines()[0] if doc else f"Python {kind} {klass.__qualname__}"
+    return specs, integers, desc
+
+
+def _instantiate(klass: type, values: Dict[str, Any], integers: Set[str], campaign: int, where: str,
+                 stream_seed: int) -> Any:
+    """One instance of a registered Python component for one run: campaign,
+    where, its own generator (rng) and params are set before __init__ runs."""
+    kwargs = {k: (int(v) if k in integers and float(v).is_integer() else v) for k, v in values.items()}
+    instance = klass.__new__(klass)  # type: ignore[call-overload]  # a Controller or Bidder subclass
+    instance.campaign = int(campaign)
+    instance.where = where
+    instance.rng = component_rng(stream_seed)
+    instance.__init__(**kwargs)
+    if not hasattr(instance, "params"):
+        instance.params = dict(kwargs)
+    return instance
