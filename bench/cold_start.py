@@ -41,7 +41,8 @@ import strategy_comparison  # noqa: E402  (bench/strategy_comparison.py: the sta
 # The value bidders' parameters without and with the cold-start defences
 # (docs/strategies/bidders/value_linear.md, "Cold start").
 # COLD_START is the stack's own setting (bench/strategy_comparison.py).
-BEFORE = {"pooling": "none", "explore_bid_share": 0.0, "learn_conversion_delay": False}
+BEFORE = {"pooling": "none", "explore_bid_share": 0.0, "learn_conversion_delay": False,
+          "conversion_delay_hours": strategy_comparison.CONVERSION_DELAY_HOURS}
 COLD_START = dict(strategy_comparison.COLD_START)
 DAY_US = 86_400_000_000
 

@@ -54,7 +54,11 @@ CONVERSION_DELAY_HOURS = 12
 # The value bidders' cold-start defences (docs/cold-start.md): hierarchical
 # pooling, an exploration floor at the base bid while a cell's interval is
 # wide, and a delay learned from the reporting times (which then replaces
-# the assumed CONVERSION_DELAY_HOURS). bench/cold_start.py measures them.
+# the assumed CONVERSION_DELAY_HOURS: the stack does not give it, since a
+# given delay wins over learning and giving both is an error).
+# bench/cold_start.py measures them. The floor is the library's default;
+# pooling and the learned delay are not (docs/cold-start.md, "The
+# defaults"), so the stack asks for them here.
 COLD_START = {"pooling": "hierarchical", "explore_bid_share": 1.0, "explore_until_width": 0.5,
               "learn_conversion_delay": True}
 
@@ -109,7 +113,9 @@ def optimized(scenario: dict, control_cycle: str = "15m", realloc: str = "rule",
     sc["control_cycle"] = control_cycle
     for camp in sc["campaigns"]:
         goal = camp.get("goal") or {}
-        estimates = {"conversion_delay_hours": CONVERSION_DELAY_HOURS, **COLD_START}
+        estimates = dict(COLD_START)
+        if not estimates.get("learn_conversion_delay", True):
+            estimates["conversion_delay_hours"] = CONVERSION_DELAY_HOURS
         if bidders == "fixed":
             camp["bidder"] = "fixed"
         elif bidders == "value" and "cpa" in goal:

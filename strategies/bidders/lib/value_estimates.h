@@ -54,6 +54,7 @@
 #include <algorithm>
 #include <boost/math/distributions/beta.hpp>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <vector>
@@ -93,8 +94,9 @@ inline std::vector<ParamSpec> ValueParamSpecs(std::vector<ParamSpec> extra) {
                   {"none", "hierarchical"}),
       BoolParam("learn_conversion_delay", false,
                 "learn the mean of an exponential conversion delay from the reported conversions' timing "
-                "(Bayesian average over a grid from 15 minutes to 11 days); overrides conversion_delay_hours"),
-      NumberParam("explore_bid_share", 0.0,
+                "(Bayesian average over a grid from 15 minutes to 11 days); a given conversion_delay_hours wins "
+                "over a default true, and giving both with true is an error"),
+      NumberParam("explore_bid_share", 1.0,
                   "exploration floor: a cell bids at least this share of the base bid while its estimate's "
                   "interval is wide (0 = no floor)",
                   0, 100),
@@ -142,7 +144,7 @@ class ValueModel {
         pooling_(ctx.params.String("pooling") == "hierarchical"),
         explore_share_(ctx.params.Number("explore_bid_share")),
         explore_width_(ctx.params.Number("explore_until_width")),
-        learn_delay_(ctx.params.Bool("learn_conversion_delay")),
+        learn_delay_(LearnsDelay(ctx)),
         delay_grid_(learn_delay_ ? DelayGrid() : std::vector<double>{}),
         grid_decay_(delay_grid_.size()),
         grid_cohort_(delay_grid_.size()),
@@ -160,6 +162,40 @@ class ValueModel {
     ctr_model_.SetPrior(w0);
     w0[0] = estimators::LogisticModel::Logit(cvr_alpha_ / (cvr_alpha_ + cvr_beta_));
     cvr_model_.SetPrior(w0);
+  }
+
+  // Whether the bidder's parameters in the scenario give `name` (rather than
+  // leaving it at its default). False when the bidder is built outside a
+  // campaign of the scenario.
+  static bool Given(const BuildContext& ctx, const std::string& name) {
+    if (ctx.scenario == nullptr || ctx.campaign < 0 || ctx.campaign >= static_cast<int>(ctx.scenario->campaigns.size()))
+      return false;
+    return ctx.scenario->campaigns[static_cast<size_t>(ctx.campaign)].bidder.params.count(name) > 0;
+  }
+
+  static std::string FormatNumber(double x) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", x);
+    return text;
+  }
+
+  // An assumed delay the user gives (conversion_delay_hours, even 0) wins
+  // over learn_conversion_delay left at its default: a default must not
+  // silently override an explicit value (this matters if the default is
+  // true; it is false, docs/cold-start.md "The defaults"). Asking for both
+  // explicitly is a contradiction and fails, naming the two fields.
+  static bool LearnsDelay(const BuildContext& ctx) {
+    const bool learn = ctx.params.Bool("learn_conversion_delay");
+    if (!Given(ctx, "conversion_delay_hours")) return learn;
+    if (!Given(ctx, "learn_conversion_delay") || !learn) return false;
+    const ComponentSpec& spec = ctx.scenario->campaigns[static_cast<size_t>(ctx.campaign)].bidder;
+    const auto line = spec.param_lines.find("learn_conversion_delay");
+    throw ConfigError({{ctx.scenario->source_name, ctx.where + ".params.learn_conversion_delay",
+                        line == spec.param_lines.end() ? 0 : line->second,
+                        "false, or no conversion_delay_hours (the delay is either learned or assumed; "
+                        "conversion_delay_hours " +
+                            FormatNumber(ctx.params.Number("conversion_delay_hours")) + " is also given)",
+                        "true"}});
   }
 
   // One row per cell (channel * segments + segment): 1, the segment's public

@@ -195,6 +195,43 @@ TEST(DelayCorrection, LearnsTheDelayMeanFromTheReportingTimes) {
   EXPECT_LT(e.cvr_naive, truth - 5 * se) << "naive pCVR";
 }
 
+// A given conversion_delay_hours is never silently replaced by a learned
+// delay (docs/strategies/bidders/value_linear.md, "Cold start"). The market
+// of the test above (true exponential mean 6h, about 1,800 conversions by
+// 24h): with no delay parameter the default assumes none (0: the learned
+// delay is not a default, docs/cold-start.md "The defaults"); given
+// conversion_delay_hours: 24 (wrong on purpose) the bidder keeps exactly 24,
+// which the learned posterior could not be (it sits within a factor sqrt(2)
+// of 6h, far below 24/sqrt(2) = 17h); learn_conversion_delay: true alone
+// learns that; asking for both explicitly is a ConfigError naming the field.
+TEST(DelayCorrection, AGivenDelayIsNeverReplacedByTheLearnedOne) {
+  const auto run = [](const std::string& params) {
+    Log() = ProbeLog{};
+    Log().at = 24 * kMicrosPerHour;
+    RunScenario(test::Parse(
+        ValueScenario(11, "25h", "second_price", 20000, "{competitors: 3, median: 0.002, sigma: 0.3}",
+                      "  - {name: s, users: 1000000, ctr: 0.05, cvr: 0.1, conversion_value: 10, "
+                      "conversion_delay: {distribution: exponential, mean: 6h}}\n",
+                      "    bid: 0.05\n    bidder: {type: test_value_estimates, params: " + params + "}\n")));
+    return Log().delay_hours;
+  };
+  EXPECT_EQ(run("{}"), 0.0) << "the default assumes no delay";
+  EXPECT_EQ(run("{conversion_delay_hours: 24}"), 24.0) << "the given delay";
+  EXPECT_EQ(run("{conversion_delay_hours: 24, learn_conversion_delay: false}"), 24.0);
+  const double learned = run("{learn_conversion_delay: true}");
+  EXPECT_GT(learned, 6.0 / std::sqrt(2.0));
+  EXPECT_LT(learned, 6.0 * std::sqrt(2.0));
+  try {
+    run("{conversion_delay_hours: 24, learn_conversion_delay: true}");
+    ADD_FAILURE() << "both given explicitly must be a ConfigError";
+  } catch (const ConfigError& e) {
+    ASSERT_EQ(e.issues().size(), 1u);
+    EXPECT_EQ(e.issues()[0].path, "campaigns[0].bidder.params.learn_conversion_delay");
+    EXPECT_NE(e.issues()[0].expected.find("conversion_delay_hours 24 is also given"), std::string::npos)
+        << e.issues()[0].expected;
+  }
+}
+
 // ---- Hierarchical pooling
 
 // Method-of-moments prior strength: 400 cells of 2,000 trials whose rates are
