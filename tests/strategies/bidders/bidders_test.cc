@@ -213,6 +213,7 @@ TEST(DelayCorrection, AGivenDelayIsNeverReplacedByTheLearnedOne) {
                       "  - {name: s, users: 1000000, ctr: 0.05, cvr: 0.1, conversion_value: 10, "
                       "conversion_delay: {distribution: exponential, mean: 6h}}\n",
                       "    bid: 0.05\n    bidder: {type: test_value_estimates, params: " + params + "}\n")));
+    EXPECT_EQ(Log().cells.size(), 1u) << "the probe recorded the estimates at 24h: " << params;
     return Log().delay_hours;
   };
   EXPECT_EQ(run("{}"), 0.0) << "the default assumes no delay";
