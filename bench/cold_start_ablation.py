@@ -11,6 +11,16 @@ campaign and for the account, the mean true conversions, spend and true CPA,
 and the paired difference against no defence with its standard error.
 
     .venv/bin/python bench/cold_start_ablation.py --seeds 6 --workers 2
+
+With --regression it runs instead the library regression scenario
+(tests/regression/library.yaml, no delay given) with the two value-bidder
+stacks of tests/regression/library_baseline.yaml (target_cpa under
+pid_pacing; value_linear under pid_pacing and creative_thompson), each with
+no defence, the floor only, the learned delay only, the true delay assumed
+(2.5 hours), both defences, and all three, on seeds 1..N (docs/cold-start.md,
+"The defaults"):
+
+    .venv/bin/python bench/cold_start_ablation.py --regression --seeds 10 --workers 2
 """
 
 from __future__ import annotations
@@ -64,12 +74,55 @@ def variant(params: dict, campaigns: set[str] | None = None,
     return edit
 
 
+def regression_ablation(seeds: int, workers: int) -> None:
+    """The defences one at a time on tests/regression/library.yaml (see the module docstring)."""
+    scenario = yaml.safe_load((HERE.parent / "tests" / "regression" / "library.yaml").read_text())
+    stacks = {"target_cpa": [{"type": "pid_pacing"}],
+              "value_linear": [{"type": "pid_pacing"}, {"type": "creative_thompson"}]}
+    none = {"pooling": "none", "explore_bid_share": 0.0, "learn_conversion_delay": False}
+    settings = {
+        "none": none,
+        "floor only": {**none, "explore_bid_share": 1.0},
+        "learned delay only": {**none, "learn_conversion_delay": True},
+        "true delay assumed (2.5 h)": {**none, "conversion_delay_hours": 2.5},
+        "floor and learned delay": {**none, "explore_bid_share": 1.0, "learn_conversion_delay": True},
+        "all three": ALL,
+    }
+
+    def make(bidder: str, params: dict) -> Callable[[dict], dict]:
+        def edit(sc: dict) -> dict:
+            sc = copy.deepcopy(sc)
+            sc["campaigns"][0]["bidder"] = {"type": bidder, "params": dict(params)}
+            sc["campaigns"][0]["controllers"] = copy.deepcopy(stacks[bidder])
+            return sc
+        return edit
+
+    variations = {f"{bidder}: {name}": make(bidder, params)
+                  for bidder in stacks for name, params in settings.items()}
+    kpis = adsim.sweep(scenario, seeds=seeds, workers=workers, progress=False, variations=variations).kpis
+    print(f"library.yaml, seeds 1-{seeds}; Δ = paired mean vs none, ± its SE:\n")
+    print("| stack | setting | spend | true conversions | value | Δ true conversions |")
+    print("|---|---|---:|---:|---:|---|")
+    for bidder in stacks:
+        reference = kpis[kpis["variation"] == f"{bidder}: none"].sort_values("seed")
+        for name in settings:
+            rows = kpis[kpis["variation"] == f"{bidder}: {name}"].sort_values("seed")
+            d = rows["true_conversions"].to_numpy(float) - reference["true_conversions"].to_numpy(float)
+            print(f"| {bidder} | {name} | {rows['spend'].mean():.2f} | {rows['true_conversions'].mean():.1f} | "
+                  f"{rows['value'].mean():,.1f} | {d.mean():+.1f} ± {d.std(ddof=1) / math.sqrt(len(d)):.1f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default=str(HERE / "scenarios" / "comparison.yaml"))
     parser.add_argument("--seeds", type=int, default=6, help="seeds 1..N")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--regression", action="store_true",
+                        help="the defences on tests/regression/library.yaml instead")
     args = parser.parse_args(argv)
+    if args.regression:
+        regression_ablation(args.seeds, args.workers)
+        return 0
 
     scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
     others = {c["name"] for c in scenario["campaigns"]} - {"display_awareness"}
