@@ -32,7 +32,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The index columns that get a readable ``<column>_name`` twin, and the
 #: dictionary table that names them.
-_NAMED_INDEX = {"campaign": "campaigns", "winner": "campaigns", "channel": "channels", "segment": "segments"}
+_NAMED_INDEX = {
+    "campaign": "campaigns",
+    "winner": "campaigns",
+    "channel": "channels",
+    "segment": "segments",
+    # journey_conversions (docs/journeys.md)
+    "cause_campaign": "campaigns",
+    "cause_channel": "channels",
+    "credited_campaign": "campaigns",
+    "credited_channel": "channels",
+}
 #: Dictionary tables: they *are* the names, so they get no name twins of their own codes.
 _DICTIONARIES = ("campaigns", "channels", "segments")
 _HOUR_US = 3600 * 10**6
