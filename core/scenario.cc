@@ -118,7 +118,7 @@ const std::vector<std::string>& DistributionNames() {
 // `{NAME: [...]}` with NAME a distribution: only meaningful where a number is expected.
 bool IsDistributionNode(const YAML::Node& n) {
   if (!IsMapNode(n) || n.size() != 1) return false;
-  const auto names = DistributionNames();
+  const auto& names = DistributionNames();
   return std::find(names.begin(), names.end(), n.begin()->first.Scalar()) != names.end();
 }
 
