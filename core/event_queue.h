@@ -21,14 +21,16 @@ enum class EventKind : int {
   kConversion = 3,
   kCycle = 4,
   kShockStep = 5,
-  kReview = 6
+  kReview = 6,
+  kJourney = 7  // journeys: an organic arrival or a user's incremental candidate (core/engine/journeys.h)
 };
 
 // Order among events at the same time: day starts, shock starts and ramp
-// steps, shock ends, conversions, review decisions, control cycles (a
+// steps, shock ends, conversions (and journey events), review decisions, control cycles (a
 // decision due at t is in force for the control cycle at t).
 inline int PriorityOf(EventKind k) {
   if (k == EventKind::kReview) return 2 * static_cast<int>(EventKind::kCycle) - 1;
+  if (k == EventKind::kJourney) return 2 * static_cast<int>(EventKind::kConversion);  // with conversions
   return 2 * (k == EventKind::kShockStep ? 1 : static_cast<int>(k));
 }
 

@@ -45,6 +45,14 @@ std::string DescribeMemoryNeeds(const Scenario& sc) {
                                            std::to_string(static_cast<int64_t>(users)) + " users x " +
                                            std::to_string(ex.arms.size()) + " arms, when an analysis is by user)"});
   }
+  // core/engine/journeys.h: per user, a ring of N 16-byte touchpoints and 32 bytes of bookkeeping.
+  if (sc.journeys) {
+    double users = 0;
+    for (const auto& s : sc.segments) users += static_cast<double>(s.users);
+    items.push_back({users * (16.0 * sc.journeys->touchpoints + 32.0),
+                     "journey touchpoints (" + std::to_string(static_cast<int64_t>(users)) + " users x (16 x " +
+                         std::to_string(sc.journeys->touchpoints) + " + 32) bytes)"});
+  }
   // core/engine/recorder.h: the event log has 12 eight-byte columns per opportunity.
   if (sc.recording.events)
     items.push_back(

@@ -118,7 +118,7 @@ const std::vector<std::string>& DistributionNames() {
 // `{NAME: [...]}` with NAME a distribution: only meaningful where a number is expected.
 bool IsDistributionNode(const YAML::Node& n) {
   if (!IsMapNode(n) || n.size() != 1) return false;
-  const auto names = DistributionNames();
+  const auto& names = DistributionNames();
   return std::find(names.begin(), names.end(), n.begin()->first.Scalar()) != names.end();
 }
 
@@ -629,6 +629,75 @@ void ReadAccountBudget(const YAML::Node& root, Reader& r, Scenario* sc) {
         r.Number(b, "account_budget", "total", INFINITY, 0.0, kMaxBudgetUnits, false, kBudgetUnit);
 }
 
+// `journeys: {touchpoints, baseline, lift, view_through_window,
+// click_through_window}` (docs/journeys.md). Reads after channels and
+// segments, whose names it refers to.
+void ReadJourneys(const YAML::Node& root, Reader& r, Scenario* sc) {
+  const YAML::Node n = root["journeys"];
+  if (!n.IsDefined()) return;
+  const std::string path = "journeys";
+  if (!r.Map(n, path, {"touchpoints", "baseline", "lift", "view_through_window", "click_through_window"})) return;
+  JourneySpec spec;
+  spec.touchpoints = static_cast<int>(r.Integer(n, path, "touchpoints", spec.touchpoints, 1, 1024));
+  spec.baseline.assign(sc->segments.size(), 0.0);
+  const YAML::Node baseline = n["baseline"];
+  const std::string bp = Reader::Child(path, "baseline");
+  if (!IsMissing(baseline) && !IsMapNode(baseline))
+    r.Issue(baseline, bp, "a mapping of segment names to organic conversions per user per day", Describe(baseline));
+  if (IsMapNode(baseline)) {
+    for (auto it = baseline.begin(); it != baseline.end(); ++it) {
+      const std::string name = it->first.Scalar();
+      const int segment = sc->SegmentIndex(name);
+      if (segment < 0) {
+        std::vector<std::string> names;
+        for (const auto& seg : sc->segments) names.push_back(seg.name);
+        r.Issue(it->first, Reader::Child(bp, name), "a segment name, one of " + JoinNames(names),
+                "unknown segment '" + name + "'");
+        continue;
+      }
+      spec.baseline[segment] = r.Number(baseline, bp, name, 0.0, 0.0, 100.0, false, " (conversions per user per day)");
+    }
+  }
+  const YAML::Node lifts = n["lift"];
+  const std::string lp = Reader::Child(path, "lift");
+  if (!IsMissing(lifts)) {
+    if (!IsSequenceNode(lifts)) {
+      r.Issue(lifts, lp, "a list of lifts ({channel, kind, lift, half_life, saturation})", Describe(lifts));
+    } else {
+      for (size_t i = 0; i < lifts.size(); ++i) {
+        const std::string p = Reader::Item(lp, i);
+        const YAML::Node l = lifts[i];
+        if (!r.Map(l, p, {"channel", "kind", "lift", "half_life", "saturation"})) continue;
+        JourneyLiftSpec lift;
+        const std::string channel = r.String(l, p, "channel", "", true);
+        lift.channel = sc->ChannelIndex(channel);
+        if (lift.channel < 0 && l["channel"].IsDefined()) {
+          std::vector<std::string> names;
+          for (const auto& ch : sc->channels) names.push_back(ch.name);
+          r.Issue(l["channel"], Reader::Child(p, "channel"), "a channel name, one of " + JoinNames(names),
+                  "'" + channel + "'");
+        }
+        lift.kind = r.Choice(l, p, "kind", "view", {"view", "click"}) == "click" ? TouchKind::kClick : TouchKind::kView;
+        lift.lift = r.Number(l, p, "lift", 0.0, 0.0, 100.0, true, " (conversions per user per day)");
+        lift.half_life = r.Duration(l, p, "half_life", lift.half_life, kMicrosPerSecond);
+        lift.saturation = r.Number(l, p, "saturation", 0.0, 0.0, 1e6);
+        if (l["saturation"].IsDefined() && lift.saturation <= 0)
+          r.Issue(l["saturation"], Reader::Child(p, "saturation"),
+                  "a positive number of touches (omit the field for no saturation)", l["saturation"].Scalar());
+        bool repeated = false;
+        for (const auto& other : spec.lifts) repeated |= other.channel == lift.channel && other.kind == lift.kind;
+        if (repeated && lift.channel >= 0)
+          r.Issue(l, p, "one lift per channel and kind",
+                  "'" + channel + "' " + (lift.kind == TouchKind::kClick ? "click" : "view") + " again");
+        spec.lifts.push_back(lift);
+      }
+    }
+  }
+  spec.view_through_window = r.Duration(n, path, "view_through_window", spec.view_through_window, 0);
+  spec.click_through_window = r.Duration(n, path, "click_through_window", spec.click_through_window, 0);
+  sc->journeys = spec;
+}
+
 // `traffic.replay: {path, format, columns, on_bad_rows, unlogged}` of one
 // channel (docs/replay.md). A relative path is resolved against the folder of
 // the scenario file; whether the log can be read is checked when the replay
@@ -707,10 +776,10 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   Scenario sc;
   sc.source_name = source_name;
   sc.source_text = text;
-  if (!r.Map(root, "",
-             {"name",       "description", "seed",        "start",  "duration",       "bucket",   "control_cycle",
-              "channels",   "segments",    "campaigns",   "shocks", "controllers",    "monitors", "alert_grace",
-              "guardrails", "recording",   "experiments", "oracle", "account_budget", "market",   "python"}))
+  if (!r.Map(root, "", {"name",           "description", "seed",       "start",     "duration",    "bucket",
+                        "control_cycle",  "channels",    "segments",   "campaigns", "shocks",      "controllers",
+                        "monitors",       "alert_grace", "guardrails", "recording", "experiments", "oracle",
+                        "account_budget", "market",      "python",     "journeys"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");
@@ -1284,6 +1353,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
     sc.recording.conversions = r.Bool(rec, "recording", "conversions", true);
   }
 
+  ReadJourneys(root, r, &sc);
   sc.sampled = std::move(r.sampled());
   CheckReplay(root, r, &sc);
   if (!r.issues().empty()) throw ConfigError(r.issues());

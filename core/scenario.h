@@ -118,6 +118,27 @@ struct ShockSpec {
   SimTime ramp_step = kMicrosPerHour;
 };
 
+// Journeys (docs/journeys.md): opt-in per scenario. Users keep one identity
+// across channels, every impression and click of one of our campaigns is a
+// touchpoint in a per-user ring of the last `touchpoints`, and conversions
+// come from a hazard: the segment's organic baseline plus the decayed lift of
+// the touchpoints, instead of the click-then-convert model.
+enum class TouchKind : int8_t { kView = 0, kClick = 1 };
+struct JourneyLiftSpec {
+  int channel = 0;
+  TouchKind kind = TouchKind::kView;
+  double lift = 0.0;                  // conversions per user per day added by one touch at age 0
+  SimTime half_life = kMicrosPerDay;  // one touch's lift halves every half_life
+  double saturation = 0.0;            // diminishing returns in frequency (touches); 0 = none (linear)
+};
+struct JourneySpec {
+  int touchpoints = 16;                // ring size N per user
+  std::vector<double> baseline;        // per segment: organic conversions per user per day
+  std::vector<JourneyLiftSpec> lifts;  // at most one per (channel, kind); absent = no lift
+  SimTime view_through_window = kMicrosPerDay;
+  SimTime click_through_window = 7 * kMicrosPerDay;
+};
+
 struct RecordingSpec {
   bool events = false;  // opportunity-level event log
   int64_t max_events = 10'000'000;
@@ -166,6 +187,7 @@ struct Scenario {
   double account_total_budget = INFINITY;
   SimTime alert_grace = 4 * kMicrosPerHour;  // scoring: an alert up to this long after a shock ends still counts
   RecordingSpec recording;
+  std::optional<JourneySpec> journeys;  // `journeys:`; absent = the click-then-convert model
   // Fields given a distribution, in the order they were read.
   std::vector<SampledField> sampled;
   // `python:`: Python modules (files, relative to the scenario file) that

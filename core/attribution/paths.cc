@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
+#include <variant>
 
 #include "core/error.h"
 
@@ -152,6 +153,50 @@ PathData ReadPathsCsv(std::istream& in, const std::string& source) {
     data.paths.push_back(std::move(path));
   }
   if (in.bad()) throw IoError(source + ": reading failed");
+  return data;
+}
+
+PathData PathsFromJourneys(const Results& results, const std::string& source) {
+  const Table* conversions = results.Find("journey_conversions");
+  const Table* nulls = results.Find("journey_paths");
+  if (!conversions || !nulls)
+    throw DataError("'" + source +
+                    "': expected a result of a scenario with journeys (tables journey_conversions and journey_paths; "
+                    "docs/journeys.md), found none");
+  auto column = [&source](const Table& table, const std::string& name) -> const Column& {
+    const Column* found = table.Find(name);
+    if (!found) throw DataError("'" + source + "': table " + table.name() + ": expected a column '" + name + "'");
+    return *found;
+  };
+  const auto& conversion_paths = std::get<std::vector<std::string>>(column(*conversions, "path").data);
+  const auto& conversion_values = std::get<std::vector<double>>(column(*conversions, "value").data);
+  const auto& null_paths = std::get<std::vector<std::string>>(column(*nulls, "path").data);
+  const auto& null_users = std::get<std::vector<int64_t>>(column(*nulls, "users").data);
+  PathData data;
+  std::unordered_map<std::string, size_t> index;
+  auto path_of = [&](const std::string& text) -> Path& {
+    const auto [it, inserted] = index.emplace(text, data.paths.size());
+    if (inserted) {
+      Path path;
+      size_t start = 0;
+      for (;;) {
+        const size_t end = text.find(" > ", start);
+        path.channels.push_back(data.ChannelIndex(text.substr(start, end - start)));
+        if (end == std::string::npos) break;
+        start = end + 3;
+      }
+      data.paths.push_back(std::move(path));
+    }
+    return data.paths[it->second];
+  };
+  for (size_t row = 0; row < conversion_paths.size(); ++row) {
+    if (conversion_paths[row].empty()) continue;
+    Path& path = path_of(conversion_paths[row]);
+    path.conversions += 1;
+    path.value += conversion_values[row];
+  }
+  for (size_t row = 0; row < null_paths.size(); ++row)
+    if (!null_paths[row].empty()) path_of(null_paths[row]).nulls += static_cast<double>(null_users[row]);
   return data;
 }
 

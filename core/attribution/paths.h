@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/results.h"
 #include "core/types.h"
 
 namespace adsim::attribution {
@@ -53,5 +54,13 @@ struct PathData {
 // is not a finite number >= 0, a value without conversions, a missing or
 // extra field), or when the header lacks `path` or the conversions column.
 PathData ReadPathsCsv(std::istream& in, const std::string& source);
+
+// The paths of a simulated run with journeys (docs/journeys.md): one path per
+// distinct `journey_conversions.path` (conversions and value summed; a
+// conversion with no touchpoint in its windows is left out: no model can
+// credit it) plus `journey_paths` (users who did not convert, as nulls).
+// Channel names are in the order the paths first name them. Throws DataError
+// naming `source` when the result has no journey tables.
+PathData PathsFromJourneys(const Results& results, const std::string& source);
 
 }  // namespace adsim::attribution

@@ -14,6 +14,7 @@
 
 #include "core/attribution/models.h"
 #include "core/error.h"
+#include "core/results.h"
 
 namespace adsim::cli {
 
@@ -75,7 +76,8 @@ void AddAttributeCommand(CLI::App& app, AttributeCommand* c) {
   c->app = app.add_subcommand("attribute",
                               "Credit conversions and value to channels with attribution models, from path data "
                               "(path;total_conversions;total_conversion_value;total_null)");
-  c->app->add_option("paths", c->paths, "CSV file, ';'-separated, channels of a path joined by ' > '");
+  c->app->add_option("paths", c->paths,
+                     "CSV file, ';'-separated, channels of a path joined by ' > ', or RUN.h5 of a run with journeys");
   c->app->add_option("--model", c->models,
                      std::string("models, comma-separated (see --list); default: ") + kDefaultModels);
   c->app->add_option("--param", c->params, "model parameter NAME=VALUE (repeatable; see --list)");
@@ -110,7 +112,14 @@ int RunAttributeCommand(const AttributeCommand& c) {
   const attribution::ModelOptions options = attribution::ParseModelOptions(params);
   std::ifstream in(c.paths, std::ios::binary);
   if (!in) throw IoError("attribute: cannot open " + c.paths + " for reading");
-  const attribution::PathData data = attribution::ReadPathsCsv(in, c.paths);
+  // A result file of a run with journeys (HDF5 signature) or path data.
+  char signature[8] = {};
+  in.read(signature, sizeof signature);
+  const bool result_file = in.gcount() == 8 && std::string(signature, 8) == std::string("\x89HDF\r\n\x1a\n", 8);
+  in.clear();
+  in.seekg(0);
+  const attribution::PathData data = result_file ? attribution::PathsFromJourneys(ReadResultsHdf5(c.paths), c.paths)
+                                                 : attribution::ReadPathsCsv(in, c.paths);
   std::vector<attribution::ModelCredit> credits;
   credits.reserve(models.size());
   for (const std::string& model : models) credits.push_back(attribution::Attribute(data, model, options));

@@ -9,7 +9,8 @@
 namespace adsim::engine {
 
 RunLoop::RunLoop(RunState& state, Recorder& recorder, AuctionInsights& insights, Experiments& experiments,
-                 Shocks& shocks, ControlCycle& cycle, ActionApplier& applier, UserResponse& response)
+                 Shocks& shocks, ControlCycle& cycle, ActionApplier& applier, UserResponse& response,
+                 Journeys* journeys)
     : state_(state),
       recorder_(recorder),
       insights_(insights),
@@ -17,7 +18,8 @@ RunLoop::RunLoop(RunState& state, Recorder& recorder, AuctionInsights& insights,
       shocks_(shocks),
       cycle_(cycle),
       applier_(applier),
-      response_(response) {
+      response_(response),
+      journeys_(journeys) {
   ours_.resize(state.num_campaigns);
   auction_work_.resize(state.num_campaigns + kMaxSlots);
   our_bid_.resize(state.num_campaigns);
@@ -177,6 +179,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     if (!click_billing) charge();
     const Win win{campaign, ours.cell, ours.creative, slot_win.slot, channel_segment};
     const Response response = response_.Respond(opportunity, win);
+    if (journeys_) journeys_->Touch(opportunity, win, response.click);
     if (w == 0) {
       first_click = response.click;
       first_price = price_micros;
@@ -243,6 +246,10 @@ void RunLoop::StartDay(SimTime now) {
 void RunLoop::ArriveConversion(const Event& event) {
   const PendingConversion conversion = state_.pending[event.payload];
   state_.free_pending.push_back(event.payload);
+  BookConversion(conversion, event.time);
+}
+
+void RunLoop::BookConversion(const PendingConversion& conversion, SimTime now) {
   const int channel_segment = state_.ChannelSegment(conversion.channel, conversion.segment);
   const bool reported = conversion.tracking_draw < state_.tracking[channel_segment];
   if (reported) {
@@ -252,7 +259,7 @@ void RunLoop::ArriveConversion(const Event& event) {
     counters.value_sq += conversion.value * conversion.value;
     if (experiments_.IsArm(conversion.campaign)) experiments_.CountConversion(conversion);
   }
-  FinishConversion(conversion, event.time, reported);
+  FinishConversion(conversion, now, reported);
 }
 
 void RunLoop::HandleEvent(const Event& event) {
@@ -267,6 +274,12 @@ void RunLoop::HandleEvent(const Event& event) {
       break;
     case EventKind::kConversion:
       ArriveConversion(event);
+      break;
+    case EventKind::kJourney:
+      if (journeys_) {
+        const CreditedConversion credit = journeys_->Handle(event);
+        if (credit.credited) BookConversion(credit.conversion, event.time);
+      }
       break;
     case EventKind::kReview:
       applier_.DecideReview(event.time, event.payload);
@@ -313,6 +326,7 @@ void RunLoop::Run() {
   // The first control cycle runs at t = 0, before any opportunity, so
   // controllers can set their opening bids and budgets.
   state_.Push(0, EventKind::kCycle, 0);
+  if (journeys_) journeys_->Start();
   SimTime bucket_start = 0;
   const SimTime end = scenario.duration;
   InterruptPoller interrupt(state_.options.cancel, &state_.options.check_interrupt);

@@ -19,6 +19,7 @@
 #include "core/engine/auction_insights.h"
 #include "core/engine/control_cycle.h"
 #include "core/engine/experiment_runtime.h"
+#include "core/engine/journeys.h"
 #include "core/engine/recorder.h"
 #include "core/engine/run_state.h"
 #include "core/engine/shocks.h"
@@ -30,7 +31,7 @@ namespace adsim::engine {
 class RunLoop {
  public:
   RunLoop(RunState& state, Recorder& recorder, AuctionInsights& insights, Experiments& experiments, Shocks& shocks,
-          ControlCycle& cycle, ActionApplier& applier, UserResponse& response);
+          ControlCycle& cycle, ActionApplier& applier, UserResponse& response, Journeys* journeys = nullptr);
   // Runs from t = 0 to the scenario's duration; writes the last bucket and day.
   void Run();
 
@@ -53,6 +54,8 @@ class RunLoop {
   void HandleEvent(const Event& event);
   void StartDay(SimTime now);
   void ArriveConversion(const Event& event);
+  // Books a conversion arriving at `now`: reported or not, counted, recorded.
+  void BookConversion(const PendingConversion& conversion, SimTime now);
 
   RunState& state_;
   Recorder& recorder_;
@@ -62,6 +65,7 @@ class RunLoop {
   ControlCycle& cycle_;
   ActionApplier& applier_;
   UserResponse& response_;
+  Journeys* journeys_;  // null unless the scenario has `journeys:`
   std::vector<Candidate> ours_, auction_work_;
   std::vector<OurBid> our_bid_;  // indexed by campaign
   SlotWin wins_[kMaxSlots];

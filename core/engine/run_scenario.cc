@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "core/engine.h"
 #include "core/engine/action_applier.h"
 #include "core/engine/control_cycle.h"
 #include "core/engine/experiment_runtime.h"
+#include "core/engine/journeys.h"
 #include "core/engine/recorder.h"
 #include "core/engine/result_tables.h"
 #include "core/engine/run_loop.h"
@@ -50,8 +52,20 @@ Results RunOnce(const Scenario& scenario, const RunOptions& options) {
   ReplayResponse replay_response;
   const bool replay = state.market->HasLoggedOutcomes();
   UserResponse& response = replay ? static_cast<UserResponse&>(replay_response) : synthetic_response;
-  RunLoop loop(state, recorder, insights, experiments, shocks, cycle, applier, response);
+  if (replay && scenario.journeys)
+    throw ConfigError({{scenario.source_name, "journeys", 0,
+                        "the synthetic market (journeys simulate users' conversions; a log replay holds logged ones)",
+                        "a scenario replaying logs"}});
+  std::optional<Journeys> journeys;
+  if (scenario.journeys) journeys.emplace(state, &results);
+  RunLoop loop(state, recorder, insights, experiments, shocks, cycle, applier, response,
+               journeys ? &*journeys : nullptr);
   loop.Run();
+  if (journeys) {
+    journeys->Finish();
+    results.int_attrs["journey_organic_conversions"] = journeys->organic_conversions();
+    results.int_attrs["journey_incremental_conversions"] = journeys->incremental_conversions();
+  }
   state.market->AddTables(results);
   if (replay) {
     results.int_attrs["replay_wins_logged"] = replay_response.wins_logged();

@@ -22,7 +22,8 @@ Response SyntheticResponse::Respond(const Opportunity& opportunity, const Win& w
                                    state_.scenario.channels[opportunity.channel].click_factors[win.slot];
   ResponseRng rng(opportunity.response_key, win.slot);
   response.click = rng.Uniform() < click_probability;
-  if (!response.click) return response;
+  // With journeys, conversions come from the user's hazard (journeys.h), not from the click.
+  if (!response.click || state_.scenario.journeys) return response;
   if (!(rng.Uniform() < state_.true_cvr[win.cell] * state_.cvr_multiplier[win.channel_segment])) return response;
   response.converts = true;
   // Delay, value and reporting draws continue the opportunity's response stream.

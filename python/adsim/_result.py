@@ -32,7 +32,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The index columns that get a readable ``<column>_name`` twin, and the
 #: dictionary table that names them.
-_NAMED_INDEX = {"campaign": "campaigns", "winner": "campaigns", "channel": "channels", "segment": "segments"}
+_NAMED_INDEX = {
+    "campaign": "campaigns",
+    "winner": "campaigns",
+    "channel": "channels",
+    "segment": "segments",
+    # journey_conversions (docs/journeys.md)
+    "cause_campaign": "campaigns",
+    "cause_channel": "channels",
+    "credited_campaign": "campaigns",
+    "credited_channel": "channels",
+}
 #: Dictionary tables: they *are* the names, so they get no name twins of their own codes.
 _DICTIONARIES = ("campaigns", "channels", "segments")
 _HOUR_US = 3600 * 10**6
@@ -241,6 +251,50 @@ class Result:
     def conversions(self) -> pd.DataFrame:
         """Every conversion the simulated users made (truth), reported or not."""
         return self.table("conversions")
+
+    @property
+    def journey_conversions(self) -> Optional[pd.DataFrame]:
+        """Journeys only (docs/journeys.md): every conversion the hazard produced, organic or
+        incremental, with its causing touchpoint, the campaign a platform credits and its path;
+        None for a run without ``journeys:``."""
+        return self._maybe("journey_conversions")
+
+    @property
+    def journey_paths(self) -> Optional[pd.DataFrame]:
+        """Journeys only: the paths of users whose journey ended without conversion (path, users)."""
+        return self._maybe("journey_paths")
+
+    def journey_path_data(self) -> pd.DataFrame:
+        """The run's journeys in the common path format: one row per distinct path with
+        ``path``, ``total_conversions``, ``total_conversion_value`` and ``total_null``.
+
+        Conversions with no touchpoint in their windows (organic conversions of users the
+        campaigns never reached) are left out, as no model can credit them; the same paths as
+        ``adsim attribute RUN.h5`` builds. Raises DataError for a run without journeys."""
+        conversions, nulls = self.journey_conversions, self.journey_paths
+        if conversions is None or nulls is None:
+            raise DataError(
+                f"{self.path or 'result'}: expected a result of a scenario with journeys "
+                "(tables journey_conversions and journey_paths; docs/journeys.md), found none"
+            )
+        touched = conversions[conversions["path"] != ""]
+        converted = touched.groupby("path", sort=False).agg(
+            total_conversions=("value", "size"), total_conversion_value=("value", "sum")
+        )
+        null = nulls[nulls["path"] != ""].set_index("path")["users"].rename("total_null")
+        frame = converted.join(null, how="outer").fillna(0.0)
+        frame["total_conversions"] = frame["total_conversions"].astype(float)
+        return frame.rename_axis("path").reset_index()[
+            ["path", "total_conversions", "total_conversion_value", "total_null"]
+        ]
+
+    def attribute(self, models: Optional[Union[str, Sequence[str]]] = None, **params: Any) -> pd.DataFrame:
+        """Attribution models (docs/attribution.md) on the run's simulated journeys: the paths of
+        :meth:`journey_path_data` handed to :func:`adsim.attribute` (same models, parameters and
+        columns: model, channel, conversions, value, conversions_se, value_se)."""
+        from ._attribute import attribute
+
+        return attribute(self.journey_path_data(), models, **params)
 
     @property
     def daily(self) -> pd.DataFrame:

@@ -1,0 +1,282 @@
+// Journeys (journeys.h): the touchpoint rings, the conversion hazard by
+// thinning, and the journey tables.
+// May not touch: counters, budgets, campaigns (the run loop books the credit).
+#include "core/engine/journeys.h"
+
+#include <algorithm>
+#include <boost/random/normal_distribution.hpp>
+#include <cmath>
+#include <map>
+
+#include "core/random.h"
+
+namespace adsim::engine {
+
+namespace {
+
+const char* KindName(TouchKind kind) { return kind == TouchKind::kClick ? "click" : "view"; }
+
+}  // namespace
+
+// core/memory_needs.cc counts 16 bytes per touchpoint and 32 per user.
+static_assert(sizeof(Touchpoint) == 16, "memory_needs.cc assumes 16-byte touchpoints");
+
+Journeys::Journeys(RunState& state, Results* results) : state_(state), spec_(*state.scenario.journeys) {
+  const Scenario& scenario = state.scenario;
+  user_offset_.push_back(0);
+  for (const SegmentSpec& segment : scenario.segments) user_offset_.push_back(user_offset_.back() + segment.users);
+  const auto users = static_cast<size_t>(user_offset_.back());
+  ring_.resize(users * static_cast<size_t>(spec_.touchpoints));
+  head_.assign(users, 0);
+  count_.assign(users, 0);
+  draws_.assign(users, 0);
+  next_candidate_.assign(users, kNever);
+  last_conversion_.assign(users, -1);
+  bound_.assign(users, 0.0);
+  lift_index_.assign(static_cast<size_t>(scenario.channels.size()) * 2, -1);
+  for (size_t i = 0; i < spec_.lifts.size(); ++i) {
+    const JourneyLiftSpec& lift = spec_.lifts[i];
+    lift_index_[lift.channel * 2 + static_cast<int>(lift.kind)] = static_cast<int>(i);
+    lift_rate_.push_back(lift.lift / static_cast<double>(kMicrosPerDay));
+    inverse_half_life_.push_back(1.0 / static_cast<double>(lift.half_life));
+  }
+  group_sum_.assign(spec_.lifts.size(), 0.0);
+  for (size_t s = 0; s < scenario.segments.size(); ++s) {
+    organic_.emplace_back(state.seed, "journeys/organic/" + scenario.segments[s].name);
+    organic_rate_.push_back(spec_.baseline[s] * static_cast<double>(scenario.segments[s].users) /
+                            static_cast<double>(kMicrosPerDay));
+  }
+  user_key_ = StreamSeed(state.seed, "journeys/users");
+
+  Table& table = results->Add("journey_conversions",
+                              "Journeys only: every conversion the hazard produced (truth), organic or incremental, "
+                              "with the touchpoint that caused it and the campaign a platform would credit");
+  conversions_.time = &table.Int("time", "us", "simulated time of the conversion");
+  conversions_.user = &table.Int("user", "index", "the user: index within the segment's population");
+  conversions_.segment = &table.Int("segment", "index", "index into the segments table");
+  conversions_.organic = &table.Int("organic", "bool", "1: from the baseline hazard (would have happened without ads)");
+  conversions_.value = &table.Real("value", "currency", "conversion value");
+  conversions_.cause_campaign =
+      &table.Int("cause_campaign", "index", "incremental: campaign of the touchpoint whose lift caused it; -1 organic");
+  conversions_.cause_channel =
+      &table.Int("cause_channel", "index", "incremental: that touchpoint's channel; -1 organic");
+  conversions_.cause_kind = &table.Text("cause_kind", "incremental: view or click; empty when organic");
+  conversions_.cause_time = &table.Int("cause_time", "us", "incremental: that touchpoint's time; -1 organic");
+  conversions_.through = &table.Text(
+      "through", "click (a click in the click-through window), view (else a view in the view-through window) or none");
+  conversions_.credited_campaign = &table.Int(
+      "credited_campaign", "index", "campaign of the latest touch in its window (what a platform credits); -1 none");
+  conversions_.credited_channel = &table.Int("credited_channel", "index", "that touch's channel; -1 none");
+  conversions_.touches = &table.Int("touches", "count", "touchpoints in the path");
+  conversions_.path = &table.Text("path",
+                                  "channel names of the user's touchpoints in their windows since the user's previous "
+                                  "conversion, oldest first, joined by ' > ' (a clicked impression counts once)");
+  Table& paths = results->Add("journey_paths",
+                              "Journeys only: at the end of the run, the paths of touchpoints (in their windows) of "
+                              "users who did not convert after them, counted per distinct path");
+  paths_.path = &paths.Text("path", "channel names joined by ' > ', oldest first (as in journey_conversions.path)");
+  paths_.users = &paths.Int("users", "count", "users whose journey ended without conversion on this path");
+}
+
+void Journeys::Start() {
+  for (size_t s = 0; s < organic_.size(); ++s) {
+    if (!(organic_rate_[s] > 0)) continue;
+    const double at = organic_[s].Exponential() / organic_rate_[s];
+    if (at < static_cast<double>(state_.scenario.duration))
+      state_.Push(static_cast<SimTime>(at), EventKind::kJourney, -static_cast<int64_t>(s) - 1);
+  }
+}
+
+double Journeys::UserUniform(int64_t user) {
+  ResponseRng rng(user_key_ ^ Mix64(static_cast<uint64_t>(user)), static_cast<int>(draws_[user]++));
+  return rng.Uniform();
+}
+
+double Journeys::IncrementalHazard(int64_t user, SimTime now) {
+  std::fill(group_sum_.begin(), group_sum_.end(), 0.0);
+  for (int k = 0; k < count_[user]; ++k) {
+    const Touchpoint& touch = RingAt(user, k);
+    const int lift = lift_index_[touch.channel * 2 + static_cast<int>(touch.kind)];
+    if (lift < 0) continue;
+    group_sum_[lift] += std::exp2(-static_cast<double>(now - touch.time) * inverse_half_life_[lift]);
+  }
+  double hazard = 0;
+  for (size_t lift = 0; lift < group_sum_.size(); ++lift) {
+    const double sum = group_sum_[lift];
+    if (sum <= 0) continue;
+    const double saturation = spec_.lifts[lift].saturation;
+    // Diminishing returns: S * (1 - exp(-n / S)) grows like n for n << S and tends to S.
+    hazard += lift_rate_[lift] * (saturation > 0 ? -saturation * std::expm1(-sum / saturation) : sum);
+  }
+  return hazard;
+}
+
+void Journeys::Schedule(int64_t user, SimTime now, double hazard) {
+  next_candidate_[user] = kNever;
+  if (!(hazard > 0)) return;
+  const double at = static_cast<double>(now) - std::log(UserUniform(user)) / hazard;
+  if (at >= static_cast<double>(state_.scenario.duration)) return;
+  const SimTime time = std::max(now + 1, static_cast<SimTime>(at));
+  next_candidate_[user] = time;
+  bound_[user] = hazard;
+  state_.Push(time, EventKind::kJourney, user);
+}
+
+void Journeys::Touch(const Opportunity& opportunity, const Win& win, bool click) {
+  const int64_t user = user_offset_[opportunity.segment] + opportunity.user;
+  const int n = spec_.touchpoints;
+  auto append = [&](TouchKind kind) {
+    ring_[static_cast<size_t>(user) * n + head_[user]] = {opportunity.time, static_cast<int16_t>(win.campaign),
+                                                          static_cast<int16_t>(win.creative),
+                                                          static_cast<int8_t>(opportunity.channel), kind};
+    head_[user] = static_cast<uint16_t>((head_[user] + 1) % n);
+    if (count_[user] < n) ++count_[user];
+  };
+  append(TouchKind::kView);
+  if (click) append(TouchKind::kClick);
+  if (spec_.lifts.empty()) return;
+  Schedule(user, opportunity.time, IncrementalHazard(user, opportunity.time));
+}
+
+bool Journeys::InWindow(const Touchpoint& touch, SimTime now) const {
+  const SimTime age = now - touch.time;
+  return age >= 0 && age <= (touch.kind == TouchKind::kClick ? spec_.click_through_window : spec_.view_through_window);
+}
+
+std::string Journeys::PathText(int64_t user, SimTime after, SimTime now, int* touches) const {
+  std::string path;
+  *touches = 0;
+  for (int k = 0; k < count_[user]; ++k) {
+    const Touchpoint& touch = RingAt(user, k);
+    if (touch.time <= after || !InWindow(touch, now)) continue;
+    if (touch.kind == TouchKind::kView && k + 1 < count_[user]) {  // a clicked impression counts once, as its click
+      const Touchpoint& next = RingAt(user, k + 1);
+      if (next.kind == TouchKind::kClick && next.time == touch.time && next.campaign == touch.campaign &&
+          InWindow(next, now))
+        continue;
+    }
+    if (!path.empty()) path += " > ";
+    path += state_.scenario.channels[touch.channel].name;
+    ++*touches;
+  }
+  return path;
+}
+
+double Journeys::DrawValue(int segment, double first_uniform, double second_uniform) const {
+  const SegmentSpec& spec = state_.scenario.segments[segment];
+  if (spec.value_dist != ValueDist::kLognormal) return spec.value_mean;
+  // Box-Muller from two of the user's uniforms; mean-preserving: E[value] = value_mean.
+  const double normal = std::sqrt(-2.0 * std::log(first_uniform)) * std::cos(2.0 * M_PI * second_uniform);
+  return spec.value_mean * std::exp(spec.value_sigma * normal - 0.5 * spec.value_sigma * spec.value_sigma);
+}
+
+void Journeys::Convert(int64_t user, int segment, SimTime now, bool organic, int cause, CreditedConversion* credit) {
+  const double first = UserUniform(user), second = UserUniform(user);
+  const double value = DrawValue(segment, first, second);
+  // The platform's view: the latest click in the click-through window, else the latest view in the view-through one.
+  int credited = -1;
+  for (int k = count_[user] - 1; k >= 0 && credited < 0; --k) {
+    const Touchpoint& touch = RingAt(user, k);
+    if (touch.kind == TouchKind::kClick && InWindow(touch, now)) credited = k;
+  }
+  for (int k = count_[user] - 1; k >= 0 && credited < 0; --k) {
+    const Touchpoint& touch = RingAt(user, k);
+    if (touch.kind == TouchKind::kView && InWindow(touch, now)) credited = k;
+  }
+  const int64_t local_user = user - user_offset_[segment];
+  conversions_.time->push_back(now);
+  conversions_.user->push_back(local_user);
+  conversions_.segment->push_back(segment);
+  conversions_.organic->push_back(organic ? 1 : 0);
+  conversions_.value->push_back(value);
+  if (cause >= 0) {
+    const Touchpoint& touch = RingAt(user, cause);
+    conversions_.cause_campaign->push_back(touch.campaign);
+    conversions_.cause_channel->push_back(touch.channel);
+    conversions_.cause_kind->push_back(KindName(touch.kind));
+    conversions_.cause_time->push_back(touch.time);
+  } else {
+    conversions_.cause_campaign->push_back(-1);
+    conversions_.cause_channel->push_back(-1);
+    conversions_.cause_kind->push_back("");
+    conversions_.cause_time->push_back(-1);
+  }
+  if (credited >= 0) {
+    const Touchpoint& touch = RingAt(user, credited);
+    conversions_.through->push_back(KindName(touch.kind));
+    conversions_.credited_campaign->push_back(touch.campaign);
+    conversions_.credited_channel->push_back(touch.channel);
+    credit->credited = true;
+    credit->conversion = PendingConversion{touch.time,     touch.campaign, touch.channel, segment,
+                                           touch.creative, local_user,     value,         UserUniform(user)};
+  } else {
+    conversions_.through->push_back("none");
+    conversions_.credited_campaign->push_back(-1);
+    conversions_.credited_channel->push_back(-1);
+  }
+  int touches = 0;
+  conversions_.path->push_back(PathText(user, last_conversion_[user], now, &touches));
+  conversions_.touches->push_back(touches);
+  last_conversion_[user] = now;
+  ++(organic ? organic_conversions_ : incremental_conversions_);
+}
+
+CreditedConversion Journeys::Handle(const Event& event) {
+  CreditedConversion credit;
+  if (event.payload < 0) {  // an organic arrival in a segment: a uniformly drawn user of it converts
+    const auto segment = static_cast<size_t>(-event.payload - 1);
+    Stream& stream = organic_[segment];
+    const auto users = static_cast<uint64_t>(state_.scenario.segments[segment].users);
+    const auto index = static_cast<int64_t>(users <= 0xffffffffULL ? stream.Below(static_cast<uint32_t>(users))
+                                                                   : stream.engine()() % users);
+    Convert(user_offset_[segment] + index, static_cast<int>(segment), event.time, true, -1, &credit);
+    const double at = static_cast<double>(event.time) + stream.Exponential() / organic_rate_[segment];
+    if (at < static_cast<double>(state_.scenario.duration))
+      state_.Push(std::max(event.time + 1, static_cast<SimTime>(at)), EventKind::kJourney, event.payload);
+    return credit;
+  }
+  const int64_t user = event.payload;
+  if (next_candidate_[user] != event.time) return credit;  // superseded by a later touch
+  const double hazard = IncrementalHazard(user, event.time);
+  // Thinning: the candidate came from the bound at the last touch or candidate;
+  // accept with probability hazard / bound.
+  if (UserUniform(user) * bound_[user] < hazard) {
+    // The touchpoint that caused it, with probability proportional to its share
+    // of the hazard: its lift's share f(n) times its weight in n.
+    double target = UserUniform(user) * hazard;
+    int cause = -1;
+    for (int k = 0; k < count_[user]; ++k) {
+      const Touchpoint& touch = RingAt(user, k);
+      const int lift = lift_index_[touch.channel * 2 + static_cast<int>(touch.kind)];
+      if (lift < 0) continue;
+      const double sum = group_sum_[lift];
+      const double saturation = spec_.lifts[lift].saturation;
+      const double share = lift_rate_[lift] * (saturation > 0 ? -saturation * std::expm1(-sum / saturation) : sum);
+      cause = k;
+      target -= share * std::exp2(-static_cast<double>(event.time - touch.time) * inverse_half_life_[lift]) / sum;
+      if (target <= 0) break;
+    }
+    const auto segment =
+        static_cast<int>(std::upper_bound(user_offset_.begin(), user_offset_.end(), user) - user_offset_.begin()) - 1;
+    Convert(user, segment, event.time, false, cause, &credit);
+  }
+  Schedule(user, event.time, hazard);
+  return credit;
+}
+
+void Journeys::Finish() {
+  std::map<std::string, int64_t> nulls;
+  const SimTime end = state_.scenario.duration;
+  for (int64_t user = 0; user < user_offset_.back(); ++user) {
+    if (count_[user] == 0) continue;
+    int touches = 0;
+    std::string path = PathText(user, last_conversion_[user], end, &touches);
+    if (touches > 0) ++nulls[path];
+  }
+  for (const auto& [path, users] : nulls) {
+    paths_.path->push_back(path);
+    paths_.users->push_back(users);
+  }
+}
+
+}  // namespace adsim::engine

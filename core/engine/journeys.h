@@ -1,0 +1,116 @@
+// Journeys (docs/journeys.md): per-user state across channels and the
+// conversion hazard of a scenario with a `journeys:` block. A user is one
+// identity (segment, index) wherever the market shows them; every impression
+// and click of one of our campaigns is a touchpoint in the user's ring of the
+// last N (preallocated: users x N, nothing allocated per touch). Conversions
+// come from a hazard: the segment's organic baseline (a Poisson process per
+// segment, drawn as one stream of arrivals over all its users) plus the
+// incremental lift of the user's touchpoints, each decaying with its
+// half-life, saturating in frequency per channel and kind, simulated exactly
+// by thinning (the lift only falls between touches, so its value at a touch
+// bounds it until the next one). Each conversion is recorded with whether it
+// was organic or incremental and which touchpoint caused it, in the
+// `journey_conversions` table; the paths of touchpoints of non-converting
+// users go to `journey_paths` at the end of the run.
+//
+// Owns: the rings, the per-user hazard bookkeeping, its random draws (per user,
+// counter-based, so a user's draws do not depend on other users), the two
+// journey tables.
+// May not touch: counters, budgets, campaigns: it tells the run loop which
+// campaign a platform would credit (RunLoop books it as a reported conversion).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/engine/run_state.h"
+#include "core/engine/user_response.h"
+#include "core/results.h"
+
+namespace adsim::engine {
+
+// One touchpoint: an impression (view) or a click of one of our campaigns.
+struct Touchpoint {
+  SimTime time = 0;
+  int16_t campaign = 0;
+  int16_t creative = 0;
+  int8_t channel = 0;
+  TouchKind kind = TouchKind::kView;
+};
+
+// A journey conversion a platform credits to one campaign (the latest click
+// in the click-through window, else the latest view in the view-through
+// window): the run loop books it like a click conversion arriving now.
+struct CreditedConversion {
+  bool credited = false;
+  PendingConversion conversion{};
+};
+
+class Journeys {
+ public:
+  // Allocates the rings and per-user arrays (users of every segment x N) and
+  // adds the journey tables to `results`.
+  Journeys(RunState& state, Results* results);
+  // Schedules each segment's first organic conversion (before the first opportunity).
+  void Start();
+  // A slot one of our campaigns won: a view touchpoint, and a click one when
+  // the user clicked. Re-schedules the user's next incremental candidate.
+  void Touch(const Opportunity& opportunity, const Win& win, bool click);
+  // An EventKind::kJourney event: an organic arrival (payload < 0) or a
+  // user's incremental candidate (payload = user index; stale candidates,
+  // superseded by a later touch, are ignored). Returns the credit to book.
+  CreditedConversion Handle(const Event& event);
+  // Writes journey_paths (touchpoints since each user's last conversion, in
+  // the windows, for users who did not convert after them). Call once, after the run.
+  void Finish();
+
+  int64_t organic_conversions() const { return organic_conversions_; }
+  int64_t incremental_conversions() const { return incremental_conversions_; }
+
+ private:
+  // The incremental hazard of `user` at `now` (conversions per microsecond);
+  // fills group_sum_ with each lift's decayed touch count.
+  double IncrementalHazard(int64_t user, SimTime now);
+  // Draws the user's next candidate after `now` from the bound `hazard`.
+  void Schedule(int64_t user, SimTime now, double hazard);
+  double UserUniform(int64_t user);
+  double DrawValue(int segment, double first_uniform, double second_uniform) const;
+  void Convert(int64_t user, int segment, SimTime now, bool organic, int cause, CreditedConversion* credit);
+  // "search > display" for the user's touches in the windows after `after`, up to `now`.
+  std::string PathText(int64_t user, SimTime after, SimTime now, int* touches) const;
+  bool InWindow(const Touchpoint& touch, SimTime now) const;
+  const Touchpoint& RingAt(int64_t user, int k) const {  // k = 0 oldest .. count - 1 newest
+    const int n = spec_.touchpoints;
+    return ring_[static_cast<size_t>(user) * n + (head_[user] + n - count_[user] + k) % n];
+  }
+
+  RunState& state_;
+  const JourneySpec& spec_;
+  std::vector<int64_t> user_offset_;  // per segment, then the total
+  std::vector<int> user_segment_;     // per user (global index)
+  std::vector<Touchpoint> ring_;      // users x N
+  std::vector<uint16_t> head_, count_;
+  std::vector<uint32_t> draws_;  // per user: draws used (counter of the user's random stream)
+  std::vector<SimTime> next_candidate_, last_conversion_;
+  std::vector<double> bound_;                          // the hazard bound of the pending candidate
+  std::vector<int> lift_index_;                        // per channel * 2 + kind: index into spec_.lifts, -1 = none
+  std::vector<double> lift_rate_, inverse_half_life_;  // per lift: per microsecond, per microsecond
+  std::vector<double> group_sum_;                      // scratch per lift
+  std::vector<Stream> organic_;                        // per segment
+  std::vector<double> organic_rate_;                   // per segment: arrivals per microsecond over all its users
+  uint64_t user_key_ = 0;
+  int64_t organic_conversions_ = 0, incremental_conversions_ = 0;
+  struct {
+    std::vector<int64_t>*time, *user, *segment, *organic, *cause_campaign, *cause_channel, *cause_time,
+        *credited_campaign, *credited_channel, *touches;
+    std::vector<std::string>*cause_kind, *through, *path;
+    std::vector<double>* value;
+  } conversions_{};
+  struct {
+    std::vector<std::string>* path;
+    std::vector<int64_t>* users;
+  } paths_{};
+};
+
+}  // namespace adsim::engine

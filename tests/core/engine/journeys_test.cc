@@ -1,0 +1,169 @@
+// Journeys (core/engine/journeys.h, docs/journeys.md): the `journeys:` block's
+// validation, the bounded ring, the organic baseline rate with no ads, and the
+// incremental hazard's decay and total, each checked against its expectation
+// with a tolerance from the standard error (fixed seeds). That existing
+// scenarios are unchanged is pinned by the golden digests (Golden.*).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "tests/core/test_util.h"
+
+namespace adsim {
+namespace {
+
+// One display channel, one segment of `users`, one campaign with a fixed bid;
+// `journeys` is the journeys block (top level), `extra` anything else.
+std::string JourneyScenario(const std::string& journeys, int64_t users, double bid, const std::string& duration,
+                            const std::string& extra = "") {
+  return "name: journeys\nseed: 11\nduration: " + duration +
+         "\nbucket: 1h\n"
+         "channels:\n  - name: display\n    traffic: {per_hour: 20000}\n"
+         "    competition: {competitors: 3, median: 0.002, sigma: 0.5}\n"
+         "segments:\n  - {name: s, users: " +
+         std::to_string(users) +
+         ", ctr: 0.01, cvr: 0.05}\n"
+         "campaigns:\n  - name: k\n    bid: " +
+         test::Num(bid) + "\n" + extra + "journeys:\n" + journeys;
+}
+
+TEST(Journeys, ValidationNamesTheField) {
+  const auto issues = test::IssuesOf(JourneyScenario(
+      "  touchpoints: 0\n  baseline: {nobody: 0.1}\n"
+      "  lift:\n    - {channel: tv, kind: view, lift: 0.1}\n    - {channel: display, kind: glance, lift: -1}\n"
+      "    - {channel: display, kind: view, lift: 0.1, saturation: 0}\n"
+      "    - {channel: display, kind: view, lift: 0.1}\n  view_through_window: soon\n",
+      100, 0.003, "1d"));
+  std::map<std::string, std::string> by_path;
+  for (const ConfigIssue& issue : issues) by_path[issue.path] = issue.expected + " / " + issue.found;
+  EXPECT_TRUE(by_path.count("journeys.touchpoints")) << "touchpoints 0 is below 1";
+  EXPECT_TRUE(by_path.count("journeys.baseline.nobody")) << "unknown segment";
+  EXPECT_TRUE(by_path.count("journeys.lift[0].channel")) << "unknown channel";
+  EXPECT_TRUE(by_path.count("journeys.lift[1].kind")) << "kind must be view or click";
+  EXPECT_TRUE(by_path.count("journeys.lift[1].lift")) << "negative lift";
+  EXPECT_TRUE(by_path.count("journeys.lift[2].saturation")) << "saturation must be positive";
+  EXPECT_TRUE(by_path.count("journeys.lift[3]")) << "second lift for display/view";
+  EXPECT_TRUE(by_path.count("journeys.view_through_window")) << "not a duration";
+  EXPECT_NE(by_path["journeys.lift[0].channel"].find("display"), std::string::npos) << "lists the valid channels";
+}
+
+TEST(Journeys, WithoutTheBlockThereAreNoJourneyTables) {
+  const Results r = RunScenario(test::Parse(test::SmallScenario()));
+  EXPECT_EQ(r.Find("journey_conversions"), nullptr);
+  EXPECT_EQ(r.Find("journey_paths"), nullptr);
+}
+
+// The ring keeps the last N touchpoints: with N = 3 and 20 users each seeing
+// hundreds of impressions, no path (touches in the windows since the last
+// conversion) is ever longer than 3, and the longest reach 3.
+TEST(Journeys, RingIsBounded) {
+  const Results r = RunScenario(test::Parse(JourneyScenario(
+      "  touchpoints: 3\n  baseline: {s: 2}\n  lift: [{channel: display, kind: view, lift: 1, half_life: 2h}]\n"
+      "  view_through_window: 7d\n",
+      20, 0.01, "1d")));
+  const auto& touches = test::Col<int64_t>(r, "journey_conversions", "touches");
+  ASSERT_GT(touches.size(), 50u);
+  EXPECT_EQ(*std::max_element(touches.begin(), touches.end()), 3);
+  const auto& paths = test::Col<std::string>(r, "journey_paths", "path");
+  for (const std::string& path : paths) EXPECT_LE(std::count(path.begin(), path.end(), '>'), 2) << path;
+}
+
+// No ads (a bid below every competitor and floor: never wins): conversions are
+// organic only, a Poisson process of rate users * baseline per day, so the
+// count over D days is Poisson(users * b * D). Tolerance: 4 standard errors, sqrt(mean).
+TEST(Journeys, OrganicRateWithNoAdsMatchesTheBaseline) {
+  const int64_t users = 200000;
+  const double baseline = 0.01, days = 3;
+  const Results r = RunScenario(test::Parse(JourneyScenario(
+      "  baseline: {s: 0.01}\n  lift: [{channel: display, kind: view, lift: 1, half_life: 1h}]\n", users, 1e-9, "3d")));
+  const auto& organic = test::Col<int64_t>(r, "journey_conversions", "organic");
+  const double mean = static_cast<double>(users) * baseline * days;  // 6000
+  const double count = static_cast<double>(organic.size());
+  EXPECT_EQ(std::count(organic.begin(), organic.end(), 1), static_cast<int64_t>(organic.size())) << "all organic";
+  EXPECT_NEAR(count, mean, 4 * std::sqrt(mean));
+  const auto& through = test::Col<std::string>(r, "journey_conversions", "through");
+  EXPECT_EQ(std::count(through.begin(), through.end(), "none"), static_cast<int64_t>(through.size()));
+  // Nothing credited to the campaign: the conversions table (what campaigns see) is empty.
+  EXPECT_EQ(test::Col<int64_t>(r, "conversions", "campaign").size(), 0u);
+}
+
+// The incremental hazard, from the touches the event log shows (every
+// impression won is a view touch; no baseline; a linear lift L per day and
+// half-life h): a touch at tau adds L * 2^(-(t - tau) / h), so the expected
+// incremental conversions are E = sum over touches of L * h / ln 2 * (1 - 2^(-(end - tau) / h))
+// (in days), and the count is Poisson(E): tolerance 4 sqrt(E). Among
+// conversions caused by touches at least 2h before the end, the age
+// (conversion - cause time) falls in [0, h) with probability
+// (1 - 1/2) / (1 - 1/4) = 2/3 against [h, 2h) — the decay with the
+// half-life; tolerance 4 binomial standard errors.
+TEST(Journeys, LiftDecaysWithItsHalfLifeAndSumsToTheExpectedCount) {
+  const double lift_per_day = 0.5;
+  const SimTime half_life = 6 * kMicrosPerHour, duration = 3 * kMicrosPerDay;
+  const Results r =
+      RunScenario(test::Parse(JourneyScenario("  touchpoints: 64\n  baseline: {s: 0}\n"
+                                              "  lift: [{channel: display, kind: view, lift: 0.5, half_life: 6h}]\n",
+                                              50000, 0.003, "3d", "recording: {events: true}\n")));
+  const auto& winner = test::Col<int64_t>(r, "events", "winner");
+  const auto& time = test::Col<int64_t>(r, "events", "time");
+  const auto& user = test::Col<int64_t>(r, "events", "user");
+  double expected = 0;
+  std::map<int64_t, int> touches_per_user;
+  const double h_days = static_cast<double>(half_life) / kMicrosPerDay;
+  for (size_t i = 0; i < winner.size(); ++i) {
+    if (winner[i] != 0) continue;
+    ++touches_per_user[user[i]];
+    expected += lift_per_day * h_days / std::log(2.0) *
+                (1 - std::exp2(-static_cast<double>(duration - time[i]) / static_cast<double>(half_life)));
+  }
+  int most = 0;
+  for (const auto& [id, touches] : touches_per_user) most = std::max(most, touches);
+  ASSERT_LT(most, 64) << "no touch left the ring, so every touch lifted the hazard to the end";
+  const auto& organic = test::Col<int64_t>(r, "journey_conversions", "organic");
+  ASSERT_EQ(std::count(organic.begin(), organic.end(), 0), static_cast<int64_t>(organic.size()));
+  EXPECT_GT(expected, 1000);
+  EXPECT_NEAR(static_cast<double>(organic.size()), expected, 4 * std::sqrt(expected));
+
+  const auto& at = test::Col<int64_t>(r, "journey_conversions", "time");
+  const auto& cause = test::Col<int64_t>(r, "journey_conversions", "cause_time");
+  double young = 0, old = 0;
+  for (size_t i = 0; i < at.size(); ++i) {
+    ASSERT_GE(cause[i], 0);
+    if (cause[i] >= duration - 2 * half_life) continue;
+    const SimTime age = at[i] - cause[i];
+    if (age < half_life)
+      young += 1;
+    else if (age < 2 * half_life)
+      old += 1;
+  }
+  const double n = young + old, p = 2.0 / 3.0;
+  ASSERT_GT(n, 500);
+  EXPECT_NEAR(young / n, p, 4 * std::sqrt(p * (1 - p) / n)) << young << " young, " << old << " old";
+}
+
+// Same scenario and seed, same journeys; and the platform credits exactly the
+// conversions whose through is view or click, to the campaign of the touch.
+TEST(Journeys, DeterministicAndCreditsMatchTheConversionsTable) {
+  const std::string text = JourneyScenario(
+      "  baseline: {s: 0.05}\n  lift: [{channel: display, kind: view, lift: 0.2, half_life: 1d, saturation: 2},"
+      " {channel: display, kind: click, lift: 2, half_life: 12h}]\n  view_through_window: 1d\n"
+      "  click_through_window: 7d\n",
+      20000, 0.003, "2d");
+  const Results a = RunScenario(test::Parse(text));
+  const Results b = RunScenario(test::Parse(text));
+  EXPECT_EQ(a.text_attrs.at("fingerprint"), b.text_attrs.at("fingerprint"));
+  const auto& through = test::Col<std::string>(a, "journey_conversions", "through");
+  const auto credited = std::count_if(through.begin(), through.end(), [](const std::string& t) { return t != "none"; });
+  EXPECT_GT(credited, 0);
+  EXPECT_EQ(static_cast<int64_t>(test::Col<int64_t>(a, "conversions", "campaign").size()), credited);
+  const auto& kind = test::Col<std::string>(a, "journey_conversions", "cause_kind");
+  EXPECT_GT(std::count(kind.begin(), kind.end(), "click"), 0);
+  EXPECT_GT(std::count(kind.begin(), kind.end(), "view"), 0);
+}
+
+}  // namespace
+}  // namespace adsim
