@@ -74,7 +74,7 @@ CHEAP_COMMAND = re.compile(
 
 TOP_LEVEL_KEYS = {"name", "description", "seed", "start", "duration", "bucket", "control_cycle", "channels",
                   "segments", "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails",
-                  "recording", "experiments", "oracle", "account_budget"}
+                  "recording", "experiments", "oracle", "account_budget", "market", "python", "journeys"}
 CAMPAIGN_KEYS = {"name", "channels", "segments", "creatives", "bid", "budget", "goal", "bidder", "controllers",
                  "guardrails"}
 SEGMENT_KEYS = {"name", "users", "propensity_sigma", "share", "ctr", "cvr", "creatives", "fatigue", "features",
@@ -550,3 +550,14 @@ def test_strategy_comparison_page_is_what_its_generator_writes(tmp_path: Path):
     assert rendered.read_text() == page.read_text(), (
         "docs/strategy-comparison.md differs from what bench/strategy_comparison.py renders from "
         f"{saved.relative_to(REPO)}: edit the script and re-render (--render {saved.relative_to(REPO)} --doc {page.relative_to(REPO)})")
+
+
+def test_top_level_keys_are_the_ones_the_scenario_reader_accepts():
+    """A doc fragment is matched against TOP_LEVEL_KEYS: they must be the keys core/scenario.cc's
+    reader allows at the top level, or a fragment using a new key is refused (or a wrong one passes)."""
+    source = (REPO / "core" / "scenario.cc").read_text()
+    match = re.search(r'r\.Map\(root, "", \{([^}]*)\}\)', source)
+    assert match, "core/scenario.cc: the top-level r.Map(root, \"\", {...}) call was not found"
+    accepted = set(re.findall(r'"([a-z_]+)"', match.group(1)))
+    assert accepted == TOP_LEVEL_KEYS, (f"only in core/scenario.cc: {sorted(accepted - TOP_LEVEL_KEYS)}; "
+                                        f"only in TOP_LEVEL_KEYS: {sorted(TOP_LEVEL_KEYS - accepted)}")
