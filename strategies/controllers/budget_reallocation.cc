@@ -12,8 +12,10 @@
 //   method "rule":     shares proportional to e_i^power;
 //   method "thompson": shares = the probability that each campaign is the
 //                      most efficient, estimated from `draws` joint draws of
-//                      Gamma(conversions_i + 1, spend_i + prior_spend)
-//                      posteriors of conversions per unit spend (cpa only;
+//                      Gamma(conversions_i + 1 + prior_spend * pooled rate,
+//                      spend_i + prior_spend) posteriors of conversions per
+//                      unit spend, shrunk towards the campaigns' pooled rate
+//                      (cpa only;
 //                      roas uses the same posterior scaled by the observed
 //                      value per conversion);
 //   method "marginal": shares that equalise each campaign's marginal return of
@@ -239,11 +241,23 @@ class BudgetReallocation final : public Controller {
         reason_ += (i ? ", " : "") + snap.campaigns[ids[i]].name + ": b=" + std::to_string(fits[i].b) +
                    " marginal=" + std::to_string(fits[i].Marginal(snap.campaigns[ids[i]].daily_budget));
     } else if (thompson_) {
+      // The prior is worth prior_spend of spend at the pooled rate of the
+      // campaigns judged (conversions per unit spend over all of them), so a
+      // campaign with little recent spend is shrunk towards its peers, not
+      // towards zero: a prior of one conversion per prior_spend would rank a
+      // campaign starved to its floor below the others whatever its own rate,
+      // and keep it there (the trap ReallocationHalfLife.Thompson... shows).
+      double pooled_conversions = 0, pooled_spend = 0;
+      for (int i = 0; i < n; ++i) {
+        pooled_conversions += tot[i].conversions;
+        pooled_spend += tot[i].spend;
+      }
+      const double prior_conversions = pooled_spend > 0 ? prior_spend_ * pooled_conversions / pooled_spend : 0.0;
       for (int d = 0; d < draws_; ++d) {
         int best = 0;
         double best_v = -1;
         for (int i = 0; i < n; ++i) {
-          boost::random::gamma_distribution<double> g(tot[i].conversions + 1.0, 1.0);
+          boost::random::gamma_distribution<double> g(tot[i].conversions + prior_conversions + 1.0, 1.0);
           double v = g(stream_.engine()) / (tot[i].spend + prior_spend_);  // conversions per unit spend
           if (roas_ && tot[i].conversions > 0) v *= tot[i].value / tot[i].conversions;
           if (v > best_v) {

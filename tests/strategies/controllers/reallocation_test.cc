@@ -147,7 +147,7 @@ TEST(MarginalReallocation, MovesBudgetToTheHigherMarginalReturnAndBuysMoreValue)
 // rates); a checkout bug stops every conversion of "shocked" from day 1 to
 // day 3, then the two are identical again for four days. Budgets 40 a day,
 // reallocation every 6 hours with goal cpa.
-std::string ShockThatEnds(double half_life_hours, int seed) {
+std::string ShockThatEnds(double half_life_hours, int seed, const std::string& method = "rule") {
   const std::string channel = "traffic: {per_hour: 10000}, competition: {competitors: 5, median: 0.002, sigma: 0.6}}\n";
   return "name: reallocation_recovery\nseed: " + std::to_string(seed) +
          "\nduration: 7d\ncontrol_cycle: 15m\nguardrails: {max_budget_raise: 2}\n"
@@ -158,8 +158,8 @@ std::string ShockThatEnds(double half_life_hours, int seed) {
          "  - {name: shocked, channels: [a], bid: 0.003, budget: {daily: 40}}\n"
          "  - {name: steady, channels: [b], bid: 0.003, budget: {daily: 40}}\n"
          "shocks:\n  - {name: checkout_bug, start: 1d, end: 3d, channels: [a], multiply: {cvr: 0}}\n"
-         "controllers: [{type: budget_reallocation, params: {interval_hours: 6, half_life_hours: " +
-         std::to_string(half_life_hours) + "}}]\n";
+         "controllers: [{type: budget_reallocation, params: {method: " +
+         method + ", interval_hours: 6, half_life_hours: " + std::to_string(half_life_hours) + "}}]\n";
 }
 
 // "shocked"'s share of the pool at the end of days 5 and 6 (two and three
@@ -200,6 +200,25 @@ TEST(ReallocationHalfLife, RecoversTheBudgetAfterAShockEnds) {
   double level = 0;
   for (double s : recovered) level += s / 3;
   EXPECT_NEAR(level, 0.5, 3 * 0.032);
+}
+
+// The same with method thompson (shares = the posterior probability that a
+// campaign is the better one): judged since the start, the shock's week-long
+// memory keeps "shocked" below the even split; with the 12-hour half-life
+// it gets its share back. Paired on seeds 1, 2, 3, the same t criterion.
+TEST(ReallocationHalfLife, ThompsonRecoversTheBudgetAfterAShockEnds) {
+  std::vector<double> gains;
+  for (int seed : {1, 2, 3}) {
+    const double old_share = ShareAfterTheShock(RunScenario(test::Parse(ShockThatEnds(0, seed, "thompson"))));
+    const double new_share = ShareAfterTheShock(RunScenario(test::Parse(ShockThatEnds(12, seed, "thompson"))));
+    std::printf("thompson, seed %d: share of shocked after the shock %.3f (since the start) vs %.3f (half-life 12 h)\n",
+                seed, old_share, new_share);
+    gains.push_back(new_share - old_share);
+  }
+  double mean = 0, var = 0;
+  for (double g : gains) mean += g / 3;
+  for (double g : gains) var += (g - mean) * (g - mean) / 2;
+  EXPECT_GT(mean, 9.92 * std::sqrt(var / 3)) << "mean gain " << mean << ", sd " << std::sqrt(var);
 }
 
 // The marginal method fits per-interval points, which a half-life would not
