@@ -79,20 +79,23 @@ def bid_noise(actions, campaigns: int, hours: float) -> List[float]:
 
 
 def study(scenario: dict, stack: str, params: Dict[str, Any], cycles: List[str], seeds: List[int],
-          workers: int, log) -> Dict[str, Any]:
+          workers: int, log, reference: str) -> Dict[str, Any]:
     """Runs the stack at every cycle on every seed with the oracles; per cycle
     and campaign, per seed (seed order): regret share, conversions, oracle
     conversions, reported conversions per cycle, bid noise, budget use, days exhausted."""
     names = [c["name"] for c in scenario["campaigns"]]
     hours = cycle_hours(str(scenario["duration"]))
-    # A variation callable returns a new dict, so it sets the oracle itself.
-    variations = {c: (lambda _sc, c=c: {**tuning.stack_scenario(scenario, stack, params, cycle=c), "oracle": True})
+    # The oracles run at the reference cycle only: one reference for every
+    # cycle (and a fifth of the runs). A variation callable returns a new
+    # dict, so it sets the oracle itself.
+    variations = {c: (lambda _sc, c=c: {**tuning.stack_scenario(scenario, stack, params, cycle=c),
+                                        "oracle": c == reference})
                   for c in cycles}
     out: Dict[str, Any] = {}
     for cycle in cycles:
         t0 = time.perf_counter()
         swept = adsim.sweep(scenario, seeds=seeds, variations={cycle: variations[cycle]}, workers=workers,
-                            progress=False, oracle=True, keep="results")
+                            progress=False, keep="results")
         per: Dict[str, Dict[str, List[float]]] = {n: {} for n in names}
         n_cycles = hours / cycle_hours(cycle)
         for run in swept.runs.sort_values("seed").itertuples():
@@ -102,9 +105,8 @@ def study(scenario: dict, stack: str, params: Dict[str, Any], cycles: List[str],
             for i, n in enumerate(names):
                 row = k.loc[n]
                 values = {
-                    "regret_share": float(row["regret_conversions_share"]),
                     "conversions": float(row["true_conversions"]),
-                    "oracle_conversions": float(row["oracle_conversions"]),
+                    "oracle_conversions": float(row["oracle_conversions"]) if "oracle_conversions" in row else math.nan,
                     "reported_per_cycle": float(row["conversions"]) / n_cycles,
                     "bid_noise_per_hour": noise[i],
                     "budget_use": float(row["budget_used"]),
@@ -114,7 +116,8 @@ def study(scenario: dict, stack: str, params: Dict[str, Any], cycles: List[str],
                 for key, v in values.items():
                     per[n].setdefault(key, []).append(v)
         out[cycle] = per
-        log(f"cycle {cycle}: {len(seeds)} seeds (with {len(names)} oracles each) in {time.perf_counter() - t0:.0f} s")
+        log(f"cycle {cycle}: {len(seeds)} seeds{' with the oracles' if cycle == reference else ''} in "
+            f"{time.perf_counter() - t0:.0f} s")
     return out
 
 
@@ -128,56 +131,81 @@ def mean_ci(x) -> tuple:
     return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
 
 
+def common_reference_share(ctx: Dict[str, Any], cycle: str, campaign: Optional[str] = None) -> np.ndarray:
+    """Per seed, 1 − conversions / the reference cycle's oracle's conversions
+    on that seed (for one campaign, or the sum of all): the regret share
+    against one reference shared by every cycle."""
+    R = ctx["results"]
+    names = [campaign] if campaign else ctx["campaigns"]
+    conv = sum(np.array(R[cycle][n]["conversions"]) for n in names)
+    oracle = sum(np.array(R[ctx["reference"]][n]["oracle_conversions"]) for n in names)
+    return 1 - conv / oracle
+
+
+def summary_section(ctx: Dict[str, Any]) -> List[str]:
+    """The control-cycle section of docs/strategy-comparison.md: the regret of
+    all campaigns by cycle, and a link to docs/control-cycle.md."""
+    cycles = ctx["cycles"]
+    cells = []
+    for c in cycles:
+        m, lo, hi = mean_ci(common_reference_share(ctx, c))
+        cells.append(f"{c}: {100 * m:.1f} % [{100 * lo:.1f}, {100 * hi:.1f}]")
+    return [f"## The control cycle ({len(ctx['seeds'])} seeds)", "",
+            f"[control-cycle.md](control-cycle.md) runs the `{ctx['stack']}` stack ({ctx['params_source']}) at "
+            "control cycles " + ", ".join(cycles) + f" on seeds {ctx['seeds'][0]}..{ctx['seeds'][-1]} "
+            "(common random numbers), with the regret per campaign, paired differences and what explains "
+            f"the shape. Regret of all campaigns' conversions against the oracles at the {ctx['reference']} "
+            "cycle (mean, 95 % CI): " + "; ".join(cells).replace("-", "−") + ".", ""]
+
+
 def document(ctx: Dict[str, Any]) -> str:
     """docs/control-cycle.md from the measurements."""
     R, cycles, names = ctx["results"], ctx["cycles"], ctx["campaigns"]
     ref = ctx["reference"]
     seeds = ctx["seeds"]
     fmt = comparison.fmt
-
-    def total_share(cycle: str) -> np.ndarray:
-        conv = sum(np.array(R[cycle][n]["conversions"]) for n in names)
-        orc = sum(np.array(R[cycle][n]["oracle_conversions"]) for n in names)
-        return 1 - conv / orc
+    days = cycle_hours(str(ctx.get("duration", "7d"))) / 24
 
     out = ["# The control cycle: regret from 5 minutes to 1 day", "",
            "<!-- Generated by bench/control_cycle_study.py: edit the script, not this page. -->", "",
            f"> Measured by `{ctx['command']}` at commit {ctx['commit']} on {ctx['date']} "
-           f"({ctx['runs']} runs, each with its {len(names)} oracles, in {ctx['wall']:.0f} s of wall time).", "",
+           f"({ctx['runs']} runs in {ctx['wall']:.0f} s of wall time on two shared cores).", "",
            "The seeds ask for optimization in under two hours. How much does the length of the control "
-           "cycle (how often controllers and bidders' estimates act) matter to the best library stack? "
-           f"This page runs the `{ctx['stack']}` stack of [strategy-comparison.md](strategy-comparison.md) "
-           f"({ctx['params_source']}) on `bench/scenarios/comparison.yaml` at control cycles "
-           + ", ".join(cycles) + f", on seeds {seeds[0]}..{seeds[-1]} ({len(seeds)} seeds, common random "
-           "numbers: the same market at every cycle), each run with every campaign's oracle (the same run "
-           "with that campaign's bidder replaced by one that knows the true rates; docs/results.md, "
-           "`oracle`). Regret share = (oracle's true conversions − the campaign's) / oracle's: 0 % is as "
-           "good as the oracle.", "",
-           "<!-- doc-test: skip hundreds of runs with oracles: tens of minutes -->", "```sh",
+           "cycle (how often the controllers act and the bidders refresh their estimates) matter to the "
+           f"best library stack? This page runs the `{ctx['stack']}` stack of "
+           f"[strategy-comparison.md](strategy-comparison.md) ({ctx['params_source']}) on "
+           "`bench/scenarios/comparison.yaml` at control cycles " + ", ".join(cycles)
+           + f", on seeds {seeds[0]}..{seeds[-1]} ({len(seeds)} seeds, common random numbers: the same "
+           f"market at every cycle). The run at the {ref} cycle also runs every campaign's oracle (the same "
+           "run with that campaign's bidder replaced by one that knows the true rates; docs/results.md, "
+           "`oracle`), and every cycle is measured against those oracles: regret share = (oracle's true "
+           "conversions − the campaign's) / oracle's, 0 % as good as the oracle. One reference for all "
+           "cycles, because an oracle shares its run's pacing controllers, so each cycle's own oracle "
+           "would move with the cycle too.", "",
+           "<!-- doc-test: skip dozens of week-long runs with oracles: tens of minutes -->", "```sh",
            ".venv/bin/python bench/control_cycle_study.py " + " ".join(shlex.quote(a) for a in ctx["argv"]),
            "```", "",
            "Options: `--cycles 5m,15m,1h,2h,1d`, `--seeds N` (seeds 1..N), `--stack value|fixed`, "
            "`--tuned FILE` (the values of bench/tune_strategies.py; without it the stack's defaults), "
-           "`--reference CYCLE` (of the paired differences), `--workers N`, `--save JSON`, `--doc FILE`, "
-           "`--render JSON` (re-write the page from saved measurements, no runs).", "",
+           "`--reference CYCLE` (the cycle whose oracles are the reference, and of the paired differences), "
+           "`--workers N`, `--save JSON`, `--doc FILE`, `--render JSON` (re-write the page from saved "
+           "measurements, no runs).", "",
            "## Regret share by cycle", "",
            "Mean over seeds of each campaign's regret share, in %, with its 95 % CI (t over seeds); "
-           "**all** is the regret of the sum of the campaigns' conversions.", "",
+           f"**all** is the regret of the sum of the campaigns' conversions. With {len(seeds)} seeds the "
+           "intervals are wide; the paired differences below are tighter.", "",
            "| campaign | " + " | ".join(cycles) + " |", "|---|" + "---|" * len(cycles)]
-    for n in names:
+    shares = {}
+    for n in names + [None]:
         cells = []
         for c in cycles:
-            m, lo, hi = mean_ci(R[c][n]["regret_share"])
-            cells.append(f"{100 * m:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]")
-        out.append(f"| `{n}` | " + " | ".join(cells) + " |")
-    cells = []
-    for c in cycles:
-        m, lo, hi = mean_ci(total_share(c))
-        cells.append(f"**{100 * m:.1f}** [{100 * lo:.1f}, {100 * hi:.1f}]")
-    out.append("| **all** | " + " | ".join(cells) + " |")
-    out += ["", f"Paired difference to the {ref} cycle, in percentage points (cycle − {ref}, 95 % CI; "
-            "negative: less regret than at " + ref + "). Each cycle has its own oracles, so this compares "
-            "how far each cycle is from what full knowledge would reach at that cycle:", "",
+            m, lo, hi = mean_ci(common_reference_share(ctx, c, n))
+            if n is None:
+                shares[c] = m
+            cells.append(f"{100 * m:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]".replace("-", "−"))
+        out.append(f"| {'**all**' if n is None else f'`{n}`'} | " + " | ".join(cells) + " |")
+    out += ["", f"Paired difference to the {ref} cycle, in percentage points of the reference (cycle − {ref}, "
+            f"95 % CI; negative: less regret than at {ref}):", "",
             "| campaign | " + " | ".join(c for c in cycles if c != ref) + " |",
             "|---|" + "---|" * (len(cycles) - 1)]
     diffs = {}
@@ -186,10 +214,8 @@ def document(ctx: Dict[str, Any]) -> str:
         for c in cycles:
             if c == ref:
                 continue
-            if n == "all":
-                a, b = total_share(ref), total_share(c)
-            else:
-                a, b = np.array(R[ref][n]["regret_share"]), np.array(R[c][n]["regret_share"])
+            a = common_reference_share(ctx, ref, None if n == "all" else n)
+            b = common_reference_share(ctx, c, None if n == "all" else n)
             keep = np.isfinite(a) & np.isfinite(b)
             mean, lo, hi, _, _ = comparison.paired(100 * a[keep], 100 * b[keep])
             diffs[(n, c)] = (mean, lo, hi)
@@ -198,43 +224,43 @@ def document(ctx: Dict[str, Any]) -> str:
         out.append(f"| {label} | " + " | ".join(cells) + " |")
 
     out += ["", "## What explains the shape", "",
-            "Means over seeds and campaigns (per campaign in the JSON): reported conversions per "
-            "campaign per cycle (the evidence a decision sees), the base bid's movement per hour (sum of "
-            "|log(new/old)| of the `set_bid` actions: pacing steps on noisy windows add up), the share of "
-            "the daily budgets spent, and the days (of 7 per campaign) on which a budget ran out before "
-            "midnight; and the true conversions of all campaigns with the oracles' sum:", "",
+            "Means over seeds and campaigns: reported conversions per campaign per control cycle (the "
+            "evidence one decision sees), the base bid's movement per hour (sum of |log(new/old)| of the "
+            "campaign's `set_bid` actions per hour: how much the pacing moves the bid), the share of the "
+            f"daily budgets spent, the days (of {days:g} per campaign) on which a budget ran out before "
+            "midnight, and the true conversions of all campaigns:", "",
             "| cycle | reported conversions per cycle | bid movement per hour | budget spent | days exhausted "
-            "| conversions (all) | oracles' conversions (all) |", "|---|---:|---:|---:|---:|---:|---:|"]
-    stats_by_cycle = {}
+            "| conversions (all) |", "|---|---:|---:|---:|---:|---:|"]
+    st = {}
     for c in cycles:
-        def avg(key):
+        def avg(key: str) -> float:
             return float(np.mean([np.mean(R[c][n][key]) for n in names]))
-        conv = float(np.mean(sum(np.array(R[c][n]["conversions"]) for n in names)))
-        orc = float(np.mean(sum(np.array(R[c][n]["oracle_conversions"]) for n in names)))
         s = {k: avg(k) for k in ("reported_per_cycle", "bid_noise_per_hour", "budget_use", "exhausted_days")}
-        s["conversions"], s["oracle"] = conv, orc
-        stats_by_cycle[c] = s
+        s["conversions"] = float(np.mean(sum(np.array(R[c][n]["conversions"]) for n in names)))
+        st[c] = s
         out.append(f"| {c} | {s['reported_per_cycle']:.2f} | {s['bid_noise_per_hour']:.3f} | "
-                   f"{100 * s['budget_use']:.1f} % | {s['exhausted_days']:.2f} | {fmt(conv)} | {fmt(orc)} |")
-    shares = {c: mean_ci(total_share(c))[0] for c in cycles}
+                   f"{100 * s['budget_use']:.1f} % | {s['exhausted_days']:.2f} | {fmt(s['conversions'])} |")
+    oracle_total = float(np.mean(sum(np.array(R[ref][n]["oracle_conversions"]) for n in names)))
     best = min(shares, key=shares.get)
     worst = max(shares, key=shares.get)
     first, last = cycles[0], cycles[-1]
-    out += ["", f"**Reading.** The least regret over all campaigns is at **{best}** ({100 * shares[best]:.1f} %), "
-            f"the most at **{worst}** ({100 * shares[worst]:.1f} %). At {first} a campaign sees "
-            f"{stats_by_cycle[first]['reported_per_cycle']:.2f} reported conversions per decision and its base bid "
-            f"moves {stats_by_cycle[first]['bid_noise_per_hour']:.3f} (in log units) per hour; at {last} it sees "
-            f"{stats_by_cycle[last]['reported_per_cycle']:.1f} per decision and its bid moves "
-            f"{stats_by_cycle[last]['bid_noise_per_hour']:.3f} per hour, but it spends "
-            f"{100 * stats_by_cycle[last]['budget_use']:.1f} % of its budgets (against "
-            f"{100 * stats_by_cycle[first]['budget_use']:.1f} % at {first}) and runs out on "
-            f"{stats_by_cycle[last]['exhausted_days']:.2f} days of 7 (against "
-            f"{stats_by_cycle[first]['exhausted_days']:.2f}): with one decision a day pacing cannot correct "
-            "within the day, so a budget either runs out early or is left unspent (lag). Short cycles "
-            "decide on windows that hold a fraction of a conversion (noise), which the pacing controller "
-            "sees as spend error only, not value, so the noise shows in the bid movement more than in the "
-            "regret. The oracle's own conversions change with the cycle too (it shares the pacing "
-            "controllers), which is why the table above compares each cycle with its own oracle.", ""]
+    significant = [c for c in cycles if c != ref and (diffs[("all", c)][1] > 0 or diffs[("all", c)][2] < 0)]
+    out += ["", f"The oracles at {ref} reach {fmt(oracle_total)} conversions in all (mean over seeds).", "",
+            f"**Reading.** The least regret over all campaigns is at **{best}** ({100 * shares[best]:.1f} %), "
+            f"the most at **{worst}** ({100 * shares[worst]:.1f} %); paired against {ref}, "
+            + (("the difference is resolved (CI excluding 0) at " + ", ".join(significant)) if significant
+               else "no cycle's difference is resolved by these seeds (every CI includes 0)") + ". "
+            f"At {first} one decision sees {st[first]['reported_per_cycle']:.2f} reported conversions per "
+            f"campaign, and the base bid moves {st[first]['bid_noise_per_hour']:.3f} (log units) per hour; at "
+            f"{last} a decision sees {st[last]['reported_per_cycle']:.1f} and the bid moves "
+            f"{st[last]['bid_noise_per_hour']:.3f} per hour. The two ends fail differently: a short cycle "
+            "decides on windows that hold a fraction of a conversion, and the pacing keeps moving the bid on "
+            "the spend errors of short windows (noise); a long cycle decides "
+            f"rarely, so within a day nothing corrects the pace: at {last} the campaigns spend "
+            f"{100 * st[last]['budget_use']:.1f} % of their budgets and run out on "
+            f"{st[last]['exhausted_days']:.2f} days (at {first}: {100 * st[first]['budget_use']:.1f} % and "
+            f"{st[first]['exhausted_days']:.2f}) (lag). The value bidders' estimates are per (channel, segment) "
+            "cell over the whole run, so the cycle mostly changes the pacing, not what the bidders know.", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -291,12 +317,13 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     commit = comparison.git_commit()
     argv_list = list(sys.argv[1:] if argv is None else argv)
-    results = study(scenario, args.stack, params, cycles, seeds, args.workers, log)
+    results = study(scenario, args.stack, params, cycles, seeds, args.workers, log, args.reference)
     ctx = {"results": results, "cycles": cycles, "reference": args.reference, "seeds": seeds,
            "campaigns": [c["name"] for c in scenario["campaigns"]], "stack": args.stack, "params": params,
            "params_source": source, "argv": argv_list,
            "command": ("python bench/control_cycle_study.py " + " ".join(shlex.quote(a) for a in argv_list)).strip(),
-           "commit": commit, "date": datetime.date.today().isoformat(), "runs": len(cycles) * len(seeds),
+           "commit": commit, "date": datetime.date.today().isoformat(), "duration": str(scenario["duration"]),
+           "runs": (len(cycles) + len(scenario["campaigns"])) * len(seeds),
            "wall": time.perf_counter() - t0}
     page = document(ctx)
     print(page)
