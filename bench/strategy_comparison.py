@@ -504,8 +504,9 @@ def document(ctx: dict) -> str:
             + (f", plus {ctx['oracle_runs']} oracle runs" if ctx.get("oracle_runs") else "")
             + (f", plus {sum(ctx['equal_spend']['search_runs'])} runs of the spend-matching search"
                if ctx.get("equal_spend") else "") + "), "
-            + (f"seeds {ctx['tuning_seeds'][0]}..{ctx['tuning_seeds'][-1]} for the tuning table "
-               f"({len(ctx['tuning'])} configurations), " if ctx["tuning"] else "no tuning table, ")
+            + (f"seeds {ctx['tuning_seeds'][0]}..{ctx['tuning_seeds'][-1]} for a table of "
+               f"{len(ctx['tuning'])} configurations tried (no longer shown: the Tuning section below "
+               "replaces it), " if ctx["tuning"] else "no tuning table, ")
             + f"and {ctx['illustration_runs']} single runs for the illustrations: {ctx['runs']} runs, sequential, "
             f"one process, {ctx['wall']:.0f} s of wall time on the machine that ran it. Options: "
             "`--seeds N`, `--first-seed S`, `--cycles 15m,2h,24h` (the first is the headline), "

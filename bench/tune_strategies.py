@@ -299,11 +299,12 @@ def _params_text(p: Dict[str, Any], stack: str) -> str:
 def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     """The sections of docs/strategy-comparison.md measured by this script:
     "tuning", "targets" and "cold_start" (lists of lines)."""
-    T, H = ctx["tuning"], ctx["held_out"]
-    ts, hs = ctx["tuning_seeds"], ctx["seeds"]
+    T, H = ctx["tuning"], ctx.get("held_out")
+    ts, hs = ctx["tuning_seeds"], ctx["seeds"] or [0]
     fmt, signed = comparison.fmt, comparison.signed
     space = "; ".join(f"`{k}` ∈ {{{', '.join(str(v) for v in vals)}}}" for k, vals in SPACE.items())
-    tun = [f"## Tuning (tuning seeds {ts[0]}..{ts[-1]}, reported on held-out seeds {hs[0]}..{hs[-1]})", "",
+    held_text = f", reported on held-out seeds {hs[0]}..{hs[-1]}" if H else ""
+    tun = [f"## Tuning (tuning seeds {ts[0]}..{ts[-1]}{held_text})", "",
            f"> Measured by `{ctx['command']}` at commit {ctx['commit']} on {ctx['date']} "
            f"({ctx['wall']:.0f} s of wall time, {ctx['workers']} worker threads).", "",
            "<!-- doc-test: skip tens of minutes of runs -->", "```sh",
@@ -312,8 +313,8 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
            "evaluation seeds, so the choice cannot fit the seeds it is judged on. The search is a "
            f"random search (numpy seed {ctx['rng_seed']}): the stack's defaults plus {ctx['points']} "
            f"points drawn uniformly from the space below, each run on the {len(ts)} tuning seeds "
-           f"({ts[0]}..{ts[-1]}) at the {ctx['cycle']} control cycle on the full week of the scenario "
-           "(the shocks are in days 2 to 7), with `adsim.sweep` on common random numbers. Budget: "
+           f"({ts[0]}..{ts[-1]}) at the {ctx['cycle']} control cycle over the scenario's {ctx['duration']} "
+           "(the whole week: the shocks are in days 2 to 7), with `adsim.sweep` on common random numbers. Budget: "
            + "; ".join(f"`{s}` stack {len(T[s]['candidates'])} points × {len(ts)} seeds = "
                        f"{len(T[s]['candidates']) * len(ts)} runs" for s in T) + ". "
            "**Objective**: the mean over the tuning seeds of the true conversions of all campaigns "
@@ -333,6 +334,12 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
             mark = "**" if i == t["best"] else ""
             tun.append(f"| {s} | {mark}#{i}{mark} | {_params_text(c['params'], s)} | {mark}{c['conversions']:.1f}{mark} "
                        f"| {c['value']:,.0f} | {c['spend']:,.0f} |")
+    if "held_out" not in ctx:
+        note = ("The held-out evaluation was not part of this measurement (`--seeds 0`): the tuned values "
+                "are not yet reported on held-out seeds, and the targets below are not measured.")
+        return {"tuning": tun + ["", "Means over the tuning seeds; #0 is the defaults, **bold** the chosen "
+                                 "point. " + note, ""],
+                "targets": ["## Targets", "", "Not measured: " + note, ""], "cold_start": []}
     tun += ["", f"Means over the tuning seeds; #0 is the defaults, **bold** the chosen point. On the held-out "
             f"seeds {hs[0]}..{hs[-1]} ({len(hs)} seeds), paired over seeds (Δ = tuned − defaults, 95 % CI):", "",
             "| stack | conversions: defaults → tuned (Δ) | value: defaults → tuned (Δ) | spend: defaults → tuned | "
@@ -349,8 +356,9 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
         tun.append(f"| {s} | " + " | ".join(cells) + " |")
         mean, lo, hi, rel, _ = _paired(a["conversions"], b["conversions"])
         gain_tuning = T[s]["candidates"][T[s]["best"]]["conversions"] - T[s]["candidates"][0]["conversions"]
-        summary.append(f"`{s}`: {signed(gain_tuning)} conversions on the tuning seeds, {signed(mean)} "
-                       f"(CI [{fmt(lo)}, {fmt(hi)}]) on the held-out seeds".replace("-", "−"))
+        numbers = f"{signed(mean)} (CI [{fmt(lo)}, {fmt(hi)}])".replace("-", "−")
+        summary.append(f"`{s}`: {signed(gain_tuning)} conversions on the tuning seeds, {numbers} on the "
+                       "held-out seeds")
     tun += ["", "Tuning gain (chosen point − defaults): " + "; ".join(summary) + ". A gain on the tuning seeds "
             "is an optimistic estimate (the best of several noisy means); the held-out difference is the "
             "honest one.", ""]
