@@ -412,6 +412,26 @@ def git_commit() -> str:
         return "unknown (not a git checkout)"
 
 
+TUNING_JSON = HERE / "results" / "tuning.json"
+CONTROL_CYCLE_JSON = HERE / "results" / "control_cycle.json"
+
+
+def load_measurements() -> dict:
+    """The sections measured by bench/tune_strategies.py ("tuning": its
+    tuning, targets and cold-start sections) and bench/control_cycle_study.py
+    ("control_cycle"), rendered from their saved JSON (absent files: no section)."""
+    out = {}
+    if TUNING_JSON.is_file():
+        import tune_strategies  # the bench/ directory is on sys.path when run as a script
+
+        out["tuning"] = tune_strategies.render_sections(json.loads(TUNING_JSON.read_text()))
+    if CONTROL_CYCLE_JSON.is_file():
+        import control_cycle_study
+
+        out["control_cycle"] = control_cycle_study.summary_section(json.loads(CONTROL_CYCLE_JSON.read_text()))
+    return out
+
+
 def document(ctx: dict) -> str:
     """The whole of docs/strategy-comparison.md, from the measurements in ctx."""
     R, BD, cycles, scenario = ctx["results"], ctx["breakdown"], ctx["cycles"], ctx["scenario"]
@@ -484,15 +504,17 @@ def document(ctx: dict) -> str:
             + (f", plus {ctx['oracle_runs']} oracle runs" if ctx.get("oracle_runs") else "")
             + (f", plus {sum(ctx['equal_spend']['search_runs'])} runs of the spend-matching search"
                if ctx.get("equal_spend") else "") + "), "
-            + (f"seeds {ctx['tuning_seeds'][0]}..{ctx['tuning_seeds'][-1]} for the tuning table "
-               f"({len(ctx['tuning'])} configurations), " if ctx["tuning"] else "no tuning table, ")
+            + (f"seeds {ctx['tuning_seeds'][0]}..{ctx['tuning_seeds'][-1]} for a table of "
+               f"{len(ctx['tuning'])} configurations tried (no longer shown: the Tuning section below "
+               "replaces it), " if ctx["tuning"] else "no tuning table, ")
             + f"and {ctx['illustration_runs']} single runs for the illustrations: {ctx['runs']} runs, sequential, "
             f"one process, {ctx['wall']:.0f} s of wall time on the machine that ran it. Options: "
             "`--seeds N`, `--first-seed S`, `--cycles 15m,2h,24h` (the first is the headline), "
             "`--tuning-seeds N` (0: no tuning table), `--no-ablations`, `--no-spend-match` (no baseline "
             "at equal spend), `--spend-tolerance R` (of the spend match, default 0.005), `--oracle "
             "headline|all|none` (which variants run each campaign's oracle for the regret; default the "
-            "baseline and the headline stack), `--scenario FILE`, `--out FILE` "
+            "baseline and the headline stack), `--tuned FILE` (the values bench/tune_strategies.py chose, "
+            "see Tuning), `--scenario FILE`, `--out FILE` "
             "(the result tables only), `--doc FILE` (this page). The script builds every variant from "
             "the one YAML file by editing the dict, so the variants differ only in what is listed below. "
             "Results depend on the adsim version and on the commit above.", ""]
@@ -616,14 +638,17 @@ def document(ctx: dict) -> str:
         "stack keeps the default, 0 (since the start)"
         + half_life_text, ""]
 
-    # The cold-start trap on seed 6.
+    # The cold-start trap on seed 6: the measurement of this page (which may
+    # predate the defences), then the stack as it is now (bench/tune_strategies.py).
+    measured = load_measurements()
     cs = ctx["cold_start"]
     csb, cso = cs["baseline"], cs["stack"]
     spend = cso["spend_by_day"][COLD_START_CAMPAIGN]
     initial_bid = float(next(c["bid"] for c in scenario["campaigns"] if c["name"] == COLD_START_CAMPAIGN))
     reported = cso["reported_by_day"][COLD_START_CAMPAIGN]
     out += [
-        f"**The cold-start trap (seed {COLD_START_SEED}).** On evaluation seed {COLD_START_SEED}, "
+        f"**The cold-start trap (seed {COLD_START_SEED}), at commit {ctx['commit']}.** On evaluation seed "
+        f"{COLD_START_SEED}, "
         f"`{COLD_START_CAMPAIGN}`'s `target_roas` bidder (stack, {cycles[0]} cycle) spends per day "
         f"{join_numbers(spend, 1)} (the baseline: {join_numbers(csb['spend_by_day'][COLD_START_CAMPAIGN], 1)}), "
         f"with {join_numbers(cso['wins_by_day'][COLD_START_CAMPAIGN])} impressions won, "
@@ -644,6 +669,8 @@ def document(ctx: dict) -> str:
         "This is the cold-start trap that issue 16 addresses (exploration, or a prior that does not "
         "collapse on one observation); it costs the stack part of its social conversions on the seeds "
         "where the first conversions arrive this way.", ""]
+    if measured.get("tuning"):
+        out += measured["tuning"]["cold_start"]
 
     if ctx["ablations"]:
         fixed = "fixed bids + pid_pacing + creative_thompson"
@@ -719,37 +746,21 @@ def document(ctx: dict) -> str:
             f"{d[by_conv]['conversions'].words()}; the most value: {by_value}, "
             f"{d[by_value]['value'].words()}. ROAS by cycle: "
             + "; ".join(f"{c}: {d[c]['ROAS'].words()}" for c in cycles) + ". "
-            "We did not isolate why one short cycle beats another; plausible causes are that per-cycle "
-            "decisions on a few minutes of data are noisier (Thompson weights from a few hundred "
-            "impressions, pacing steps of up to ±50 % per cycle). "
+            "The section \"The control cycle\" below and [control-cycle.md](control-cycle.md) measure "
+            "the shape from 5 minutes to 1 day against the oracles, and what explains it. "
             f"At **{last}** `pid_pacing` acts only at midnight, so each day runs at one bid: budgets "
             f"either run out early or stay unspent (spend {d[last]['spend'].words()}), and the value "
             "bidders refresh their estimates once a day (the first day is bid at the base bids): "
             f"conversions {d[last]['conversions'].words()}, value {d[last]['value'].words()}. "
             "`budget_reallocation` runs once a day at every cycle length.", ""]
 
-    # Tuning.
-    if ctx["tuning"]:
-        T = ctx["tuning"]
-        with_realloc = [k for k in T if "every" in k]
-        most_conv = max(with_realloc, key=lambda k: np.mean(T[k]["conversions"]))
-        most_value = max(with_realloc, key=lambda k: np.mean(T[k]["value"]))
-        ts = ctx["tuning_seeds"]
-        out += [f"## What was tried (tuning seeds {ts[0]}..{ts[-1]}, control cycle {cycles[0]})", "",
-                f"Configuration choices were made on seeds {ts[0]}..{ts[-1]}, never on the evaluation "
-                f"seeds. Means over the {len(ts)} tuning seeds (CPA and ROAS here are ratios of the means):", ""]
-        out += tuning_table(T)
-        out += ["",
-                f"Among the configurations with reallocation, the most conversions: {most_conv}; the most "
-                f"value: {most_value}. `rule` every 24 h was chosen for the stack on the first measurement "
-                "(before the fix of the budget leak) because it had the most conversions and value among "
-                "the configurations with reallocation and did not leak the budget; this table is "
-                "re-measured with the fix, and the stack was kept as it was so that the evaluation stays "
-                "comparable. `audience_modifiers` was left out: on top of value bidders that already bid "
-                "per segment it double-counts the segment differences (its modifier multiplies a bid that "
-                "is already proportional to the segment's rate). The fixed-bid ablation was kept as a row "
-                "of the evaluation rather than promoted, because the task is to evaluate the stack of value "
-                "bidders and controllers.", ""]
+    # Tuning, targets and the control cycle: measured by bench/tune_strategies.py
+    # and bench/control_cycle_study.py, rendered from their saved measurements.
+    if measured.get("tuning"):
+        out += measured["tuning"]["tuning"]
+        out += measured["tuning"]["targets"]
+    if measured.get("control_cycle"):
+        out += measured["control_cycle"]
 
     out += LIMITS_TEXT.splitlines()
     return "\n".join(out).rstrip() + "\n"
@@ -858,8 +869,9 @@ LIMITS_TEXT = """\
 - CPA and ROAS are per-seed ratios averaged over seeds; the relative
   differences of ratios are approximate (ratio of means would differ
   slightly).
-- The stack's parameters are defaults except for those listed; the tuning
-  was coarse (twelve configurations on six seeds).
+- The tuning is a small random search (see "Tuning" for its budget) on a
+  few tuning seeds, sized to what two shared cores finish; a larger search
+  could find better values.
 """
 
 
@@ -934,6 +946,9 @@ def main(argv=None) -> int:
     ap.add_argument("--oracle", choices=("headline", "all", "none"), default="headline",
                     help="run each campaign's oracle (regret as a share of it) for the baseline and the "
                          "headline stack (headline, the default), every evaluation variant (all), or none")
+    ap.add_argument("--tuned", metavar="FILE",
+                    help="apply the values chosen by bench/tune_strategies.py (bench/results/tuned_params.yaml) "
+                         "to the stack and the fixed-bid ablation")
     args = ap.parse_args(argv)
     if args.render:
         if not args.doc:
@@ -960,6 +975,23 @@ def main(argv=None) -> int:
             scenario, cycles[0], "none", bidders="fixed"),
         HALF_LIFE_VARIANT: optimized(scenario, cycles[0], "rule", 24, realloc_half_life_hours=24),
     }
+    if args.tuned:
+        # The values chosen on the tuning seeds (bench/tune_strategies.py): the
+        # stack takes the "value" stack's, the fixed-bid ablation the "fixed" one's.
+        import tune_strategies
+
+        try:
+            tuned = tune_strategies.read_params(args.tuned)
+        except (OSError, ValueError, yaml.YAMLError) as error:
+            ap.error(f"--tuned: {error}")
+        if "value" in tuned:
+            params = {**tune_strategies.STACK_DEFAULTS["value"], **tuned["value"]}
+            for c in cycles:
+                variants[f"optimized {c}"] = tune_strategies.stack_scenario(scenario, "value", params, cycle=c)
+        if "fixed" in tuned and not args.no_ablations:
+            params = {**tune_strategies.STACK_DEFAULTS["fixed"], **tuned["fixed"]}
+            ablations["fixed bids + pid_pacing + creative_thompson"] = tune_strategies.stack_scenario(
+                scenario, "fixed", params, cycle=cycles[0])
     variants.update(ablations)
     oracle_variants = {"headline": ["baseline", f"optimized {cycles[0]}"], "all": list(variants),
                        "none": []}[args.oracle]

@@ -1,0 +1,523 @@
+#!/usr/bin/env python3
+"""Tunes the comparison's strategy stacks on tuning seeds and reports them on held-out seeds.
+
+Owns the tuning of bench/strategy_comparison.py's stacks (issue 16, "Tuning
+with sweeps, reported on other seeds" and "Targets"):
+
+1. Tuning. For each stack ("value": the optimized stack of goal-driven value
+   bidders, pid_pacing, creative_thompson and budget_reallocation; "fixed":
+   fixed bids with the same controllers), a random search of --points points
+   of SPACE (plus the stack's defaults) on the TUNING seeds only (default
+   101..104), with adsim.sweep on common random numbers. Objective: the mean
+   over tuning seeds of the true conversions of all campaigns (the
+   `conversions` truth, reported or not), the budgets being hard caps (no run
+   can spend more than the daily budgets), with ties broken by value. The
+   chosen values go to bench/results/tuned_params.yaml, which
+   `bench/strategy_comparison.py --tuned FILE` applies.
+2. Held-out report. On the evaluation seeds (default 1..N with --seeds N,
+   never used for tuning): the static baseline, each stack with its defaults
+   and tuned, paired; the best tuned stack with each campaign's oracle
+   (regret as a share of it) and against the baseline at equal spend
+   (adsim.spend_matched). Those are the two targets of issue 16, checked
+   here: (a) every campaign within 15 % of its oracle's conversions, (b) true
+   CPA at least 20 % below the spend-matched baseline's, paired 95 % CI
+   excluding zero.
+3. The seed-6 cold-start case (the social ROAS bidder) with the stack as it
+   is now, for the discussion.
+
+Everything measured goes to --save (bench/results/tuning.json), from which
+bench/strategy_comparison.py renders the "Tuning", "Targets" and seed-6
+sections of docs/strategy-comparison.md (render_sections below), so the
+prose cannot go stale.
+
+    .venv/bin/python bench/tune_strategies.py --points 8 --tuning-seeds 101-104 --seeds 10 \\
+        --save bench/results/tuning.json --params bench/results/tuned_params.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import json
+import math
+import pathlib
+import shlex
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+import yaml
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import adsim  # noqa: E402
+import strategy_comparison as comparison  # noqa: E402
+
+# The search space: every key is a parameter of one component of a stack
+# (apply_tuned below says where each goes); every value list is the choices.
+# Defaults first. The value stack uses all of them; the fixed stack has no
+# value bidder, so the keys starting with "bidder." do not apply to it.
+SPACE: Dict[str, List[Any]] = {
+    # Target of the value bidders as a multiple of the campaign's goal: CPA
+    # target = goal x scale, ROAS target = goal / scale (above 1: bid higher).
+    "bidder.goal_scale": [1.0, 0.8, 1.25, 1.6, 2.0],
+    # Exploration floor held while the value interval is wider than this.
+    "bidder.explore_until_width": [0.5, 0.25, 1.0],
+    "pid_pacing.kp": [3.0, 1.5, 6.0],
+    "pid_pacing.max_multiplier": [5.0, 10.0, 20.0],
+    "creative_thompson.half_life_hours": [12.0, 48.0],
+    # "none": no budget_reallocation; otherwise its method, once a day.
+    "budget_reallocation.method": ["rule", "none", "thompson"],
+    "budget_reallocation.half_life_hours": [0.0, 24.0],
+}
+STACK_DEFAULTS = {
+    "value": {k: v[0] for k, v in SPACE.items()},
+    # The fixed-bid ablation of the comparison has no reallocation.
+    "fixed": {**{k: v[0] for k, v in SPACE.items() if not k.startswith("bidder.")},
+              "budget_reallocation.method": "none"},
+}
+TARGET_ORACLE_SHARE = 0.85   # (a): every campaign reaches 85 % of its oracle's conversions
+TARGET_CPA_GAIN = 0.20       # (b): true CPA at least 20 % below the baseline at equal spend
+
+
+def stack_scenario(scenario: dict, stack: str, params: Dict[str, Any], cycle: str = "15m") -> dict:
+    """The comparison stack `stack` ("value" or "fixed") with `params` (keys of SPACE)."""
+    method = params.get("budget_reallocation.method", "rule")
+    sc = comparison.optimized(scenario, cycle, method, 24, bidders="fixed" if stack == "fixed" else "value",
+                              realloc_half_life_hours=float(params.get("budget_reallocation.half_life_hours", 0)))
+    return apply_tuned(sc, params)
+
+
+def apply_tuned(sc: dict, params: Dict[str, Any]) -> dict:
+    """Sets `params` (keys of SPACE) on the components of a stack built by
+    comparison.optimized (in place; returns it). budget_reallocation's keys
+    are applied by optimized() itself (method, half-life)."""
+    for camp in sc["campaigns"]:
+        bidder = camp["bidder"]
+        if isinstance(bidder, dict):
+            bp = bidder.setdefault("params", {})
+            goal = camp.get("goal") or {}
+            scale = float(params.get("bidder.goal_scale", 1.0))
+            if scale != 1.0 and "cpa" in goal and bidder["type"] == "target_cpa":
+                bp["target_cpa"] = float(goal["cpa"]) * scale
+            if scale != 1.0 and "roas" in goal and bidder["type"] == "target_roas":
+                bp["target_roas"] = float(goal["roas"]) / scale
+            if "bidder.explore_until_width" in params:
+                bp["explore_until_width"] = float(params["bidder.explore_until_width"])
+        for controller in camp.get("controllers", []):
+            prefix = controller["type"] + "."
+            for key, value in params.items():
+                if key.startswith(prefix):
+                    controller.setdefault("params", {})[key[len(prefix):]] = value
+    return sc
+
+
+def sample_points(stack: str, n: int, rng: np.random.Generator) -> List[Dict[str, Any]]:
+    """The stack's defaults, then n distinct points drawn uniformly from SPACE."""
+    keys = [k for k in SPACE if k in STACK_DEFAULTS[stack]]
+    points = [dict(STACK_DEFAULTS[stack])]
+    seen = {json.dumps(points[0], sort_keys=True)}
+    tries = 0
+    while len(points) < n + 1 and tries < 1000:
+        tries += 1
+        point = {k: SPACE[k][int(rng.integers(len(SPACE[k])))] for k in keys}
+        if point.get("budget_reallocation.method") == "none":
+            point["budget_reallocation.half_life_hours"] = 0.0  # no reallocation: no half-life
+        key = json.dumps(point, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            points.append(point)
+    return points
+
+
+def totals(swept, variation: str) -> Dict[str, np.ndarray]:
+    """Per seed (in seed order), the totals over campaigns of one variation."""
+    k = swept.kpis[swept.kpis["variation"] == variation]
+    g = k.groupby("seed")[["spend", "true_conversions", "true_value"]].sum().sort_index()
+    out = {"seed": g.index.to_numpy(), "spend": g["spend"].to_numpy(), "conversions": g["true_conversions"].to_numpy(),
+           "value": g["true_value"].to_numpy()}
+    out["CPA"] = out["spend"] / np.where(out["conversions"] > 0, out["conversions"], np.nan)
+    out["ROAS"] = out["value"] / np.where(out["spend"] > 0, out["spend"], np.nan)
+    return out
+
+
+def per_campaign(swept, variation: str) -> Dict[str, Dict[str, List[float]]]:
+    """Per campaign, per seed (seed order): spend, true conversions and value,
+    and with the oracle its conversions and the regret share."""
+    k = swept.kpis[swept.kpis["variation"] == variation].sort_values(["campaign", "seed"])
+    out = {}
+    for name, rows in k.groupby("campaign", sort=False):
+        entry = {"spend": rows["spend"].tolist(), "conversions": rows["true_conversions"].tolist(),
+                 "value": rows["true_value"].tolist()}
+        if "oracle_conversions" in rows:
+            entry["oracle_conversions"] = rows["oracle_conversions"].tolist()
+            entry["regret_share"] = rows["regret_conversions_share"].tolist()
+        out[str(name)] = entry
+    return out
+
+
+def listify(d: Dict[str, np.ndarray]) -> Dict[str, List[float]]:
+    return {k: [float(x) for x in v] for k, v in d.items()}
+
+
+def tune(scenario: dict, stacks: List[str], points: int, seeds: List[int], workers: int, rng_seed: int,
+         log: Callable[[str], None]) -> Dict[str, Any]:
+    """The random search of each stack on the tuning seeds (one sweep per stack)."""
+    rng = np.random.default_rng(rng_seed)
+    out: Dict[str, Any] = {}
+    for stack in stacks:
+        candidates = sample_points(stack, points, rng)
+        variations = {f"{stack} #{i}": (lambda _sc, p=p: stack_scenario(scenario, stack, p))
+                      for i, p in enumerate(candidates)}
+        t = time.perf_counter()
+        swept = adsim.sweep(scenario, seeds=seeds, variations=variations, workers=workers, progress=False)
+        rows = []
+        for i, p in enumerate(candidates):
+            tot = totals(swept, f"{stack} #{i}")
+            rows.append({"params": p, "conversions": float(tot["conversions"].mean()),
+                         "value": float(tot["value"].mean()), "spend": float(tot["spend"].mean()),
+                         "conversions_per_seed": [float(x) for x in tot["conversions"]]})
+        best = max(range(len(rows)), key=lambda i: (rows[i]["conversions"], rows[i]["value"]))
+        out[stack] = {"candidates": rows, "best": best, "wall": time.perf_counter() - t}
+        log(f"tuning {stack}: {len(candidates)} points x {len(seeds)} seeds in {out[stack]['wall']:.0f} s; "
+            f"best #{best}: {rows[best]['conversions']:.1f} conversions (defaults {rows[0]['conversions']:.1f})")
+    return out
+
+
+def held_out(scenario: dict, tuned: Dict[str, Any], seeds: List[int], workers: int, tolerance: float,
+             log: Callable[[str], None]) -> Dict[str, Any]:
+    """Baseline, each stack's defaults and tuned values on the held-out seeds;
+    the best tuned stack also with its oracles and the baseline at equal spend."""
+    variations: Dict[str, Any] = {"baseline": lambda _sc: comparison.baseline(scenario)}
+    for stack, t in tuned.items():
+        chosen = t["candidates"][t["best"]]["params"]
+        variations[f"{stack} defaults"] = lambda _sc, s=stack: stack_scenario(scenario, s, STACK_DEFAULTS[s])
+        variations[f"{stack} tuned"] = lambda _sc, s=stack, p=chosen: stack_scenario(scenario, s, p)
+    t0 = time.perf_counter()
+    swept = adsim.sweep(scenario, seeds=seeds, variations=variations, workers=workers, progress=False)
+    log(f"held-out: {len(variations)} variants x {len(seeds)} seeds in {time.perf_counter() - t0:.0f} s")
+    out: Dict[str, Any] = {"totals": {v: listify(totals(swept, v)) for v in variations},
+                           "campaigns": {v: per_campaign(swept, v) for v in variations}}
+    # The best library stack: the tuned stack with the most conversions on the TUNING seeds.
+    best_stack = max(tuned, key=lambda s: tuned[s]["candidates"][tuned[s]["best"]]["conversions"])
+    best_params = tuned[best_stack]["candidates"][tuned[best_stack]["best"]]["params"]
+    out["best_stack"] = best_stack
+    t0 = time.perf_counter()
+    with_oracle = adsim.sweep(stack_scenario(scenario, best_stack, best_params), seeds=seeds, workers=workers,
+                              progress=False, oracle=True)
+    out["oracle"] = per_campaign(with_oracle, "base")
+    log(f"held-out oracle of {best_stack} tuned: {time.perf_counter() - t0:.0f} s")
+    # The baseline at equal spend: its bids scaled per seed to the best stack's spend.
+    target = out["totals"][f"{best_stack} tuned"]["spend"]
+    base = comparison.baseline(scenario)
+    matched: Dict[str, List[float]] = {"spend": [], "conversions": [], "value": [], "multiplier": [], "runs": []}
+    start = 1.0
+    t0 = time.perf_counter()
+    for k, (seed, spend) in enumerate(zip(seeds, target)):
+        match = adsim.spend_matched(base, spend, seed=seed, tolerance=tolerance, start=start,
+                                    step=2.0 if k == 0 else 1.25)
+        conv = match.result.table("conversions")
+        matched["spend"].append(float(match.result.table("daily")["spend"].sum()))
+        matched["conversions"].append(float(len(conv)))
+        matched["value"].append(float(conv["value"].sum()))
+        matched["multiplier"].append(float(match.multiplier))
+        matched["runs"].append(float(match.runs))
+        start = match.multiplier
+    matched["CPA"] = [s / c if c else math.nan for s, c in zip(matched["spend"], matched["conversions"])]
+    matched["ROAS"] = [v / s if s else math.nan for v, s in zip(matched["value"], matched["spend"])]
+    out["equal_spend"] = matched
+    log(f"held-out equal spend: {sum(matched['runs']):.0f} runs in {time.perf_counter() - t0:.0f} s")
+    return out
+
+
+def cold_start_case(scenario: dict, seed: int, campaign: str) -> Dict[str, Any]:
+    """The seed-6 case: the social campaign's days in the stack with its
+    library defaults (the exploration floor on) and in the baseline."""
+    stack = stack_scenario(scenario, "value", STACK_DEFAULTS["value"])
+    out = {}
+    for name, sc in (("baseline", comparison.baseline(scenario)), ("stack", stack)):
+        d = comparison.details(adsim.run(sc, seed=seed), scenario)
+        out[name] = {key: d[key][campaign] for key in ("spend_by_day", "wins_by_day", "clicks_by_day",
+                                                      "reported_by_day", "base_bid_end_of_day")}
+    return out
+
+
+def parse_seeds(text: str) -> List[int]:
+    """"101-104" or "101,103" (as adsim.sweep reads them)."""
+    from adsim._sweep import parse_seeds as parse
+    return list(parse(text))
+
+
+def write_params(path: pathlib.Path, tuned: Dict[str, Any], seeds: List[int], command: str) -> None:
+    """The chosen values, readable, for bench/strategy_comparison.py --tuned."""
+    lines = [f"# Written by bench/tune_strategies.py ({command}); do not edit by hand.",
+             f"# Chosen on tuning seeds {seeds[0]}..{seeds[-1]} by the mean true conversions of all campaigns.",
+             "# Keys: component.parameter of the stack built by bench/strategy_comparison.py's optimized()."]
+    body = {stack: {k: v for k, v in t["candidates"][t["best"]]["params"].items()} for stack, t in tuned.items()}
+    path.write_text("\n".join(lines) + "\n" + yaml.safe_dump(body, sort_keys=False))
+
+
+def read_params(path: str) -> Dict[str, Dict[str, Any]]:
+    """Reads a tuned_params.yaml; a clear error names the file and the key otherwise."""
+    data = yaml.safe_load(pathlib.Path(path).read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of stack -> parameters")
+    for stack, params in data.items():
+        if stack not in STACK_DEFAULTS:
+            raise ValueError(f"{path}: unknown stack {stack!r}; expected one of {sorted(STACK_DEFAULTS)}")
+        for key, value in (params or {}).items():
+            if key not in SPACE:
+                raise ValueError(f"{path}: {stack}.{key}: unknown parameter; expected one of {sorted(SPACE)}")
+            if key == "budget_reallocation.method":
+                if value not in ("rule", "thompson", "marginal", "none"):
+                    raise ValueError(f"{path}: {stack}.{key}: expected rule, thompson, marginal or none, not {value!r}")
+            elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{path}: {stack}.{key}: expected a number >= 0, not {value!r}")
+    return data
+
+
+# --- rendering (called by bench/strategy_comparison.py's document()) -------------------------
+
+
+def _paired(a, b):
+    return comparison.paired(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+
+
+def _diff_cell(a, b) -> str:
+    mean, lo, hi, rel, _ = _paired(a, b)
+    return f"{comparison.signed(mean)} [{comparison.fmt(lo)}, {comparison.fmt(hi)}]; {rel:+.1f} %".replace("-", "−")
+
+
+def _params_text(p: Dict[str, Any], stack: str) -> str:
+    changed = [f"`{k}` {v}" for k, v in p.items() if STACK_DEFAULTS[stack].get(k) != v]
+    return ", ".join(changed) if changed else "the defaults"
+
+
+def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
+    """The sections of docs/strategy-comparison.md measured by this script:
+    "tuning", "targets" and "cold_start" (lists of lines)."""
+    T, H = ctx["tuning"], ctx.get("held_out")
+    ts, hs = ctx["tuning_seeds"], ctx["seeds"] or [0]
+    fmt, signed = comparison.fmt, comparison.signed
+    space = "; ".join(f"`{k}` ∈ {{{', '.join(str(v) for v in vals)}}}" for k, vals in SPACE.items())
+    held_text = f", reported on held-out seeds {hs[0]}..{hs[-1]}" if H else ""
+    tun = [f"## Tuning (tuning seeds {ts[0]}..{ts[-1]}{held_text})", "",
+           f"> Measured by `{ctx['command']}` at commit {ctx['commit']} on {ctx['date']} "
+           f"({ctx['wall']:.0f} s of wall time, {ctx['workers']} worker threads).", "",
+           "<!-- doc-test: skip tens of minutes of runs -->", "```sh",
+           ".venv/bin/python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in ctx["argv"]), "```", "",
+           "Each stack's parameters are chosen on tuning seeds only and then measured on the held-out "
+           "evaluation seeds, so the choice cannot fit the seeds it is judged on. The search is a "
+           f"random search (numpy seed {ctx['rng_seed']}): the stack's defaults plus {ctx['points']} "
+           f"points drawn uniformly from the space below, each run on the {len(ts)} tuning seeds "
+           f"({ts[0]}..{ts[-1]}) at the {ctx['cycle']} control cycle over the scenario's {ctx['duration']} "
+           "(the whole week: the shocks are in days 2 to 7), with `adsim.sweep` on common random numbers. Budget: "
+           + "; ".join(f"`{s}` stack {len(T[s]['candidates'])} points × {len(ts)} seeds = "
+                       f"{len(T[s]['candidates']) * len(ts)} runs" for s in T) + ". "
+           "**Objective**: the mean over the tuning seeds of the true conversions of all campaigns "
+           "(every conversion caused in the week, reported or not), ties broken by value; spend cannot "
+           "exceed the daily budgets (they are hard caps), so more conversions at a spend at most the "
+           "budget is a lower CPA at that budget. Search space (first value: the default):", "",
+           space + ". The `fixed` stack (fixed bids + `pid_pacing` + `creative_thompson`, the comparison's "
+           "ablation) has no value bidder, so the `bidder.*` keys do not apply to it.", "",
+           "The chosen values are in `bench/results/tuned_params.yaml`; `bench/strategy_comparison.py "
+           "--tuned bench/results/tuned_params.yaml` applies them to its stack and fixed-bid ablation.", ""]
+    tun += ["| stack | point | parameters (changed from the defaults) | conversions | value | spend |",
+            "|---|---:|---|---:|---:|---:|"]
+    for s, t in T.items():
+        order = sorted(range(len(t["candidates"])), key=lambda i: -t["candidates"][i]["conversions"])
+        for i in order:
+            c = t["candidates"][i]
+            mark = "**" if i == t["best"] else ""
+            tun.append(f"| {s} | {mark}#{i}{mark} | {_params_text(c['params'], s)} | {mark}{c['conversions']:.1f}{mark} "
+                       f"| {c['value']:,.0f} | {c['spend']:,.0f} |")
+    if "held_out" not in ctx:
+        note = ("The held-out evaluation was not part of this measurement (`--seeds 0`): the tuned values "
+                "are not yet reported on held-out seeds, and the targets below are not measured.")
+        return {"tuning": tun + ["", "Means over the tuning seeds; #0 is the defaults, **bold** the chosen "
+                                 "point. " + note, ""],
+                "targets": ["## Targets", "", "Not measured: " + note, ""], "cold_start": []}
+    tun += ["", f"Means over the tuning seeds; #0 is the defaults, **bold** the chosen point. On the held-out "
+            f"seeds {hs[0]}..{hs[-1]} ({len(hs)} seeds), paired over seeds (Δ = tuned − defaults, 95 % CI):", "",
+            "| stack | conversions: defaults → tuned (Δ) | value: defaults → tuned (Δ) | spend: defaults → tuned | "
+            "true CPA: defaults → tuned (Δ) |", "|---|---|---|---|---|"]
+    tot = H["totals"]
+    summary = []
+    for s in T:
+        a, b = tot[f"{s} defaults"], tot[f"{s} tuned"]
+        cells = []
+        for m in ("conversions", "value"):
+            cells.append(f"{fmt(np.mean(a[m]))} → {fmt(np.mean(b[m]))} ({_diff_cell(a[m], b[m])})")
+        cells.append(f"{fmt(np.mean(a['spend']))} → {fmt(np.mean(b['spend']))}")
+        cells.append(f"{fmt(np.mean(a['CPA']))} → {fmt(np.mean(b['CPA']))} ({_diff_cell(a['CPA'], b['CPA'])})")
+        tun.append(f"| {s} | " + " | ".join(cells) + " |")
+        mean, lo, hi, rel, _ = _paired(a["conversions"], b["conversions"])
+        gain_tuning = T[s]["candidates"][T[s]["best"]]["conversions"] - T[s]["candidates"][0]["conversions"]
+        numbers = f"{signed(mean)} (CI [{fmt(lo)}, {fmt(hi)}])".replace("-", "−")
+        summary.append(f"`{s}`: {signed(gain_tuning)} conversions on the tuning seeds, {numbers} on the "
+                       "held-out seeds")
+    tun += ["", "Tuning gain (chosen point − defaults): " + "; ".join(summary) + ". A gain on the tuning seeds "
+            "is an optimistic estimate (the best of several noisy means); the held-out difference is the "
+            "honest one.", ""]
+    base = tot["baseline"]
+    tun += ["Against the static baseline on the same held-out seeds (Δ = variant − baseline):", "",
+            "| variant | conversions (Δ) | value (Δ) | spend (Δ) | true CPA (Δ) |", "|---|---|---|---|---|",
+            f"| baseline | {fmt(np.mean(base['conversions']))} | {fmt(np.mean(base['value']))} | "
+            f"{fmt(np.mean(base['spend']))} | {fmt(np.mean(base['CPA']))} |"]
+    for v in tot:
+        if v == "baseline":
+            continue
+        tun.append(f"| {v} | " + " | ".join(f"{fmt(np.mean(tot[v][m]))} ({_diff_cell(base[m], tot[v][m])})"
+                                             for m in ("conversions", "value", "spend", "CPA")) + " |")
+    tun.append("")
+
+    # Targets.
+    best = H["best_stack"]
+    head = f"{best} tuned"
+    orc = H["oracle"]
+    tgt = [f"## Targets (held-out seeds {hs[0]}..{hs[-1]}, {len(hs)} seeds)", "",
+           f"The best library stack is the one with the most conversions on the tuning seeds: `{best}` with "
+           f"its tuned values ({_params_text(T[best]['candidates'][T[best]['best']]['params'], best)}). "
+           f"Both targets are measured on it, on the held-out seeds, by the command of the Tuning section.", "",
+           f"**(a) Within {100 * (1 - TARGET_ORACLE_SHARE):.0f} % of the oracle's conversions on every "
+           "campaign.** Each campaign's oracle is the same run with that campaign's bidder replaced by one "
+           "that knows the true rates (docs/results.md, `oracle`); the share is the campaign's true "
+           "conversions / its oracle's, the regret share 1 − that.", "",
+           "| campaign | conversions | oracle's conversions | reached (mean of per-seed shares, 95 % CI) | "
+           "seeds at ≥ 85 % | met |", "|---|---:|---:|---|---:|---|"]
+    all_met = True
+    worst = None
+    for name, e in orc.items():
+        conv, oconv = np.array(e["conversions"]), np.array(e["oracle_conversions"])
+        share = np.where(oconv > 0, conv / np.where(oconv > 0, oconv, 1), np.nan)
+        share = share[np.isfinite(share)]
+        n = len(share)
+        mean = float(share.mean())
+        half = float(comparison.stats.t.ppf(0.975, n - 1) * share.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+        at = int((share >= TARGET_ORACLE_SHARE).sum())
+        met = mean - half >= TARGET_ORACLE_SHARE
+        missed = mean + half < TARGET_ORACLE_SHARE
+        all_met &= met
+        if worst is None or mean < worst[1]:
+            worst = (name, mean, float(np.mean(conv)), float(np.mean(oconv)))
+        tgt.append(f"| `{name}` | {fmt(conv.mean())} | {fmt(oconv.mean())} | {100 * mean:.1f} % "
+                   f"[{100 * (mean - half):.1f}, {100 * (mean + half):.1f}] | {at} of {n} | "
+                   f"{'yes' if met else ('**no**' if missed else 'not resolved')} |")
+    tgt += ["", f"Target (a) is {'met' if all_met else '**not met**'} (met: the CI's lower end at 85 % or more; "
+            "no: its upper end below 85 %; not resolved: the CI straddles 85 %). "
+            + ("" if all_met else
+               f"The furthest from its oracle is `{worst[0]}` ({100 * worst[1]:.1f} %: {fmt(worst[2])} of "
+               f"{fmt(worst[3])} conversions). The oracle has what no library bidder can have: it bids "
+               "each opportunity on its *true* click and conversion probabilities (the user's own "
+               "propensity, the creative's fatigue, the shock's effect while it lasts), and knows them "
+               "from the first hour, whereas the library bidders learn per (channel, segment) cell from "
+               "delayed, reported conversions and bid one price per cell."), ""]
+    eq = H["equal_spend"]
+    b = tot[head]
+    de = {m: _paired(eq[m], b[m]) for m in ("spend", "conversions", "value", "CPA", "ROAS")}
+    cpa_mean, cpa_lo, cpa_hi, cpa_rel, cpa_rel_half = de["CPA"]
+    base_cpa = float(np.mean(eq["CPA"]))
+    met_b = cpa_hi < 0 and -cpa_hi / base_cpa >= TARGET_CPA_GAIN
+    mult = np.array(eq["multiplier"])
+    tgt += [f"**(b) True CPA at least {100 * TARGET_CPA_GAIN:.0f} % better than the static baseline at equal "
+            "spend, paired 95 % CI excluding zero.** The baseline's bids are scaled per seed by one factor "
+            f"(`adsim.spend_matched`, tolerance {100 * ctx['spend_tolerance']:g} %; multipliers median "
+            f"{np.median(mult):.2f}, range {mult.min():.2f} to {mult.max():.2f}, {np.mean(eq['runs']):.1f} runs "
+            "per seed) so that it spends what the stack spends on that seed. Δ = stack − baseline at equal spend:", "",
+            "| metric | baseline at equal spend | stack | Δ (95 % CI); relative |", "|---|---:|---:|---|"]
+    for m in ("spend", "conversions", "value", "CPA", "ROAS"):
+        tgt.append(f"| {m} | {fmt(np.mean(eq[m]))} | {fmt(np.mean(b[m]))} | {_diff_cell(eq[m], b[m])} |")
+    tgt += ["", f"Target (b) is {'met' if met_b else '**not met**'}: the stack's true CPA differs by "
+            f"{cpa_rel:+.1f} % (CI of the difference [{fmt(cpa_lo)}, {fmt(cpa_hi)}] against a baseline CPA of "
+            f"{fmt(base_cpa)}; the target needs the whole CI at or below {fmt(-TARGET_CPA_GAIN * base_cpa)})."
+            .replace("-", "−"), ""]
+
+    # Seed 6.
+    cs = ctx["cold_start"]
+    st, bl = cs["stack"], cs["baseline"]
+    j = comparison.join_numbers
+    cold = [f"**The cold-start case (seed {ctx['cold_start_seed']}), now.** The earlier measurement of this page "
+            f"found `{ctx['cold_start_campaign']}`'s `target_roas` bidder spending about 1 a day after one "
+            "conversion on day 0 (a cell's estimate collapsed below the competition and it stopped "
+            "learning). With the library's defaults of today (the exploration floor on: a cell bids at "
+            "least its base bid while the interval of its value is wide, docs/cold-start.md) and the "
+            "stack's pooling and learned delay, the same seed at the 15m cycle gives, per day: spend "
+            f"{j(st['spend_by_day'], 1)} (baseline {j(bl['spend_by_day'], 1)}), impressions won "
+            f"{j(st['wins_by_day'])}, clicks {j(st['clicks_by_day'])}, conversions reported "
+            f"{j(st['reported_by_day'])}, base bid at the end of the day {j(st['base_bid_end_of_day'], 4)} "
+            f"(measured by bench/tune_strategies.py, same commit as the Tuning section).", ""]
+    return {"tuning": tun, "targets": tgt, "cold_start": cold}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default=str(comparison.DEFAULT_SCENARIO), help="scenario file")
+    ap.add_argument("--stacks", default="value,fixed", help="stacks to tune: value, fixed (default both)")
+    ap.add_argument("--points", type=int, default=8, help="random points per stack besides its defaults (default 8)")
+    ap.add_argument("--tuning-seeds", default="101-104", help="tuning seeds (default 101-104)")
+    ap.add_argument("--seeds", type=int, default=10, help="held-out seeds 1..N (default 10; 0: tuning only)")
+    ap.add_argument("--duration", help="override the scenario's duration (e.g. 2d, for a quick try)")
+    ap.add_argument("--workers", type=int, default=2, help="sweep worker threads (default 2)")
+    ap.add_argument("--rng-seed", type=int, default=16, help="seed of the random search (default 16)")
+    ap.add_argument("--spend-tolerance", type=float, default=0.01,
+                    help="relative tolerance of the spend match (default 0.01)")
+    ap.add_argument("--params", help="write the chosen values (YAML) here")
+    ap.add_argument("--save", help="write every measurement (JSON) here")
+    args = ap.parse_args(argv)
+    stacks = [s.strip() for s in args.stacks.split(",") if s.strip()]
+    for s in stacks:
+        if s not in STACK_DEFAULTS:
+            ap.error(f"--stacks: unknown stack {s!r}; expected value and/or fixed")
+    if args.points < 0:
+        ap.error("--points: expected 0 or more")
+    if args.seeds == 1 or args.seeds < 0:
+        ap.error("--seeds: expected 0 or at least 2 (a paired CI needs two seeds)")
+    try:
+        tuning_seeds = parse_seeds(args.tuning_seeds)
+    except (ValueError, TypeError) as error:
+        ap.error(f"--tuning-seeds: {error}")
+    held = list(range(1, args.seeds + 1))
+    if set(tuning_seeds) & set(held):
+        ap.error(f"--tuning-seeds: {sorted(set(tuning_seeds) & set(held))} are also held-out seeds (1..{args.seeds})")
+    scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
+    if args.duration:
+        scenario["duration"] = args.duration
+
+    def log(text: str) -> None:
+        print(f"[{time.perf_counter() - t0:6.0f} s] {text}", file=sys.stderr, flush=True)
+
+    commit = comparison.git_commit()
+    argv_list = list(sys.argv[1:] if argv is None else argv)
+    command = "python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in argv_list)
+    t0 = time.perf_counter()
+    tuned = tune(scenario, stacks, args.points, tuning_seeds, args.workers, args.rng_seed, log)
+    if args.params:
+        write_params(pathlib.Path(args.params), tuned, tuning_seeds, command.strip())
+        log(f"wrote {args.params}")
+    ctx: Dict[str, Any] = {"tuning": tuned, "tuning_seeds": tuning_seeds, "seeds": held, "points": args.points,
+                           "rng_seed": args.rng_seed, "cycle": scenario.get("control_cycle", "15m"),
+                           "workers": args.workers, "spend_tolerance": args.spend_tolerance,
+                           "command": command.strip(), "argv": argv_list, "commit": commit,
+                           "date": datetime.date.today().isoformat(), "duration": scenario.get("duration")}
+    if held:
+        ctx["held_out"] = held_out(scenario, tuned, held, args.workers, args.spend_tolerance, log)
+        ctx["cold_start_seed"] = comparison.COLD_START_SEED
+        ctx["cold_start_campaign"] = comparison.COLD_START_CAMPAIGN
+        ctx["cold_start"] = cold_start_case(scenario, comparison.COLD_START_SEED, comparison.COLD_START_CAMPAIGN)
+    ctx["wall"] = time.perf_counter() - t0
+    for stack, t in tuned.items():
+        print(f"{stack}: chosen #{t['best']}: {t['candidates'][t['best']]['params']}")
+    if held:
+        for line in render_sections(ctx)["targets"]:
+            print(line)
+    if args.save:
+        pathlib.Path(args.save).write_text(json.dumps(ctx, indent=1, default=float))
+        log(f"wrote {args.save}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

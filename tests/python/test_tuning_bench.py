@@ -1,0 +1,156 @@
+"""The tuning and control-cycle studies (bench/tune_strategies.py, bench/control_cycle_study.py).
+
+Owns the CI checks of those two bench scripts: their argument errors, that
+a tuned parameter reaches the component it names, one tiny run of each (a
+few hours of the comparison scenario instead of its week), and that
+docs/control-cycle.md is what its generator renders from the saved
+measurements. The studies themselves are long and run by hand (docs/).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "bench"
+
+
+@pytest.fixture(scope="module")
+def scripts():
+    sys.path.insert(0, str(BENCH))
+    try:
+        yield importlib.import_module("tune_strategies"), importlib.import_module("control_cycle_study")
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return yaml.safe_load((BENCH / "scenarios" / "comparison.yaml").read_text())
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "1"], "--seeds: expected 0 or at least 2"),
+    (["--stacks", "value,magic"], "unknown stack 'magic'"),
+    (["--tuning-seeds", "1-3", "--seeds", "5"], "also held-out seeds"),
+    (["--points", "-1"], "--points: expected 0 or more"),
+])
+def test_tune_rejects_bad_arguments(scripts, capsys, argv, message):
+    tune, _ = scripts
+    with pytest.raises(SystemExit) as exit_info:
+        tune.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--cycles", "15m,soon"], "'soon': expected a number followed by m, h or d"),
+    (["--cycles", "15m,1h", "--reference", "2h"], "--reference: '2h' is not one of --cycles"),
+    (["--seeds", "1"], "--seeds: expected at least 2"),
+])
+def test_control_cycle_rejects_bad_arguments(scripts, capsys, argv, message):
+    _, study = scripts
+    with pytest.raises(SystemExit) as exit_info:
+        study.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_tuned_file_errors_name_the_file_and_the_key(scripts, tmp_path):
+    tune, _ = scripts
+    bad = tmp_path / "tuned.yaml"
+    bad.write_text("value:\n  pid_pacing.gain: 2\n")
+    with pytest.raises(ValueError, match=r"tuned.yaml: value.pid_pacing.gain: unknown parameter"):
+        tune.read_params(str(bad))
+    bad.write_text("value:\n  budget_reallocation.method: magic\n")
+    with pytest.raises(ValueError, match=r"budget_reallocation.method: expected rule, thompson, marginal or none"):
+        tune.read_params(str(bad))
+    bad.write_text("other:\n  pid_pacing.kp: 2\n")
+    with pytest.raises(ValueError, match=r"unknown stack 'other'"):
+        tune.read_params(str(bad))
+
+
+def test_tuned_values_reach_the_components_they_name(scripts, scenario):
+    tune, _ = scripts
+    params = {**tune.STACK_DEFAULTS["value"], "bidder.goal_scale": 1.25, "pid_pacing.kp": 6.0,
+              "creative_thompson.half_life_hours": 48.0, "budget_reallocation.method": "thompson",
+              "budget_reallocation.half_life_hours": 24.0}
+    sc = tune.stack_scenario(scenario, "value", params, cycle="1h")
+    assert sc["control_cycle"] == "1h"
+    for camp in sc["campaigns"]:
+        goal, bidder = camp["goal"], camp["bidder"]
+        # A looser target bids higher: CPA target = goal x 1.25, ROAS target = goal / 1.25.
+        if "cpa" in goal:
+            assert bidder["type"] == "target_cpa" and bidder["params"]["target_cpa"] == goal["cpa"] * 1.25
+        else:
+            assert bidder["type"] == "target_roas" and math.isclose(bidder["params"]["target_roas"], goal["roas"] / 1.25)
+        controllers = {c["type"]: c.get("params", {}) for c in camp["controllers"]}
+        assert controllers["pid_pacing"]["kp"] == 6.0
+        assert controllers["creative_thompson"]["half_life_hours"] == 48.0
+    assert sc["controllers"][0]["params"]["method"] == "thompson"
+    assert sc["controllers"][0]["params"]["half_life_hours"] == 24.0
+    fixed = tune.stack_scenario(scenario, "fixed", tune.STACK_DEFAULTS["fixed"])
+    assert all(c["bidder"] == "fixed" for c in fixed["campaigns"]) and "controllers" not in fixed
+
+
+def test_tiny_tuning_run_writes_params_the_comparison_accepts(scripts, tmp_path):
+    tune, _ = scripts
+    params, saved = tmp_path / "tuned.yaml", tmp_path / "tuning.json"
+    assert tune.main(["--stacks", "value", "--points", "1", "--tuning-seeds", "101-102", "--seeds", "2",
+                      "--duration", "6h", "--params", str(params), "--save", str(saved)]) == 0
+    chosen = tune.read_params(str(params))["value"]
+    ctx = json.loads(saved.read_text())
+    rows = ctx["tuning"]["value"]["candidates"]
+    assert len(rows) == 2 and rows[0]["params"] == tune.STACK_DEFAULTS["value"]
+    # The chosen point is the one with the most mean conversions on the tuning seeds.
+    assert chosen == rows[ctx["tuning"]["value"]["best"]]["params"]
+    assert rows[ctx["tuning"]["value"]["best"]]["conversions"] == max(r["conversions"] for r in rows)
+    held = ctx["held_out"]
+    assert set(held["totals"]) == {"baseline", "value defaults", "value tuned"}
+    assert len(held["equal_spend"]["spend"]) == 2
+    sections = tune.render_sections(ctx)
+    assert sections["tuning"][0].startswith("## Tuning (tuning seeds 101..102")
+    assert any(line.startswith("Target (a) is") for line in sections["targets"])
+    # bench/strategy_comparison.py accepts the file (argument parsing and validation of every variant).
+    result = subprocess.run([sys.executable, str(BENCH / "strategy_comparison.py"), "--tuned", str(tmp_path / "missing.yaml"),
+                             "--seeds", "2"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--tuned:" in result.stderr and "missing.yaml" in result.stderr
+
+
+def test_tiny_control_cycle_run(scripts, tmp_path):
+    _, study = scripts
+    saved, page = tmp_path / "cc.json", tmp_path / "cc.md"
+    assert study.main(["--cycles", "15m,1h", "--reference", "15m", "--seeds", "2", "--duration", "6h",
+                       "--save", str(saved), "--doc", str(page)]) == 0
+    ctx = json.loads(saved.read_text())
+    for name in ctx["campaigns"]:
+        # The oracles run at the reference cycle only (one reference for every cycle).
+        assert all(math.isfinite(x) and x >= 0 for x in ctx["results"]["15m"][name]["oracle_conversions"])
+        assert all(math.isnan(x) for x in ctx["results"]["1h"][name]["oracle_conversions"])
+        for cycle in ("15m", "1h"):
+            r = ctx["results"][cycle][name]
+            # Budgets are hard caps: at most the whole budget is spent.
+            assert all(0 <= x <= 1 + 1e-9 for x in r["budget_use"])
+            assert all(x >= 0 for x in r["reported_per_cycle"]) and len(r["conversions"]) == 2
+    assert page.read_text().startswith("# The control cycle")
+
+
+def test_control_cycle_page_is_what_its_generator_writes(tmp_path):
+    saved = BENCH / "results" / "control_cycle.json"
+    page = REPO / "docs" / "control-cycle.md"
+    assert saved.is_file(), f"{saved.relative_to(REPO)} missing: run bench/control_cycle_study.py (docs/control-cycle.md)"
+    out = tmp_path / "control-cycle.md"
+    result = subprocess.run([sys.executable, str(BENCH / "control_cycle_study.py"), "--render", str(saved), "--doc",
+                             str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == page.read_text(), (
+        "docs/control-cycle.md differs from what bench/control_cycle_study.py renders from "
+        "bench/results/control_cycle.json: edit the script and re-render, not the page")
