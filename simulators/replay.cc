@@ -150,7 +150,7 @@ std::string Quoted(std::string_view text) { return "'" + std::string(text.substr
 class CsvSource final : public RowSource {
  public:
   CsvSource(const Scenario& scenario, const ReplaySpec& spec, const std::vector<int>& channels)
-      : scenario_(scenario), reader_(spec.resolved) {
+      : reader_(spec.resolved) {
     reader_.set_path_for_errors(spec.resolved);
     if (!reader_.is_open())
       throw ConfigError({{scenario.source_name, spec.field, 0, "a readable log file",
@@ -158,8 +158,8 @@ class CsvSource final : public RowSource {
     std::string_view header;
     if (!reader_.Next(&header))
       throw ConfigError({{scenario.source_name, spec.field, 0, "a CSV log with a header line", "an empty file"}});
-    std::vector<std::string_view> names;
-    Split(header, &names);
+    fields_.resize(1025);
+    std::vector<std::string_view> names(fields_.begin(), fields_.begin() + std::min(Split(header), fields_.size() - 1));
     column_.fill(-1);
     for (int field = 0; field < kNumFields; ++field) {
       const auto named = spec.columns.find(kFieldNames[field]);
@@ -176,6 +176,11 @@ class CsvSource final : public RowSource {
       }
     }
     only_channel_ = channels.size() == 1 ? channels[0] : -1;
+    for (const ChannelSpec& channel : scenario.channels) channel_names_.push_back(channel.name);
+    for (const SegmentSpec& segment : scenario.segments) segment_names_.push_back(segment.name);
+    last_column_ = *std::max_element(column_.begin(), column_.end());
+    fields_.assign(static_cast<size_t>(last_column_) + 2, std::string_view());
+    for (int field = 0; field < kNumFields; ++field) slot_[field] = column_[field] >= 0 ? column_[field] : last_column_ + 1;
   }
 
   bool Read(Parsed* parsed) override {
@@ -187,33 +192,29 @@ class CsvSource final : public RowSource {
     Row& row = parsed->row;
     row = Row{};
     row.line = reader_.line_number();
-    Split(line, &fields_);
-    std::array<std::string_view, kNumFields> value{};
-    for (int field = 0; field < kNumFields; ++field) {
-      if (column_[field] < 0) continue;
-      if (column_[field] >= static_cast<int>(fields_.size())) {
-        return Bad(parsed, kMissingField,
-                   std::string("no field '") + kFieldNames[field] + "' (only " + std::to_string(fields_.size()) +
-                       " fields on the line)");
-      }
-      value[field] = fields_[column_[field]];
+    const size_t found = Split(line);
+    if (found <= static_cast<size_t>(last_column_)) {
+      for (int field = 0; field < kNumFields; ++field)
+        if (column_[field] >= static_cast<int>(found))
+          return Bad(parsed, kMissingField,
+                     std::string("no field '") + kFieldNames[field] + "' (only " + std::to_string(found) +
+                         " fields on the line)");
     }
+    // An absent column reads the always empty last entry of fields_.
+    std::array<std::string_view, kNumFields> value;
+    for (int field = 0; field < kNumFields; ++field) value[field] = fields_[slot_[field]];
     for (int field : {kTime, kSegment, kMarketPrice})
       if (value[field].empty()) return Bad(parsed, kMissingField, std::string("empty ") + kFieldNames[field]);
     if (!Integer(value[kTime], &row.time))
       return Bad(parsed, kUnparsableNumber, "time " + Quoted(value[kTime]) + " is not a whole number of us");
     if (column_[kChannel] >= 0) {
       if (value[kChannel].empty()) return Bad(parsed, kMissingField, "empty channel");
-      row.channel = -1;
-      for (size_t c = 0; c < scenario_.channels.size(); ++c)
-        if (scenario_.channels[c].name == value[kChannel]) row.channel = static_cast<int32_t>(c);
+      row.channel = Lookup(channel_names_, value[kChannel]);
       if (row.channel < 0) return Bad(parsed, kUnknownChannel, "channel " + Quoted(value[kChannel]));
     } else {
       row.channel = only_channel_;
     }
-    row.segment = -1;
-    for (size_t s = 0; s < scenario_.segments.size(); ++s)
-      if (scenario_.segments[s].name == value[kSegment]) row.segment = static_cast<int32_t>(s);
+    row.segment = Lookup(segment_names_, value[kSegment]);
     if (row.segment < 0) return Bad(parsed, kUnknownSegment, "segment " + Quoted(value[kSegment]));
     if (!Real(value[kMarketPrice], &row.market_price))
       return Bad(parsed, kUnparsableNumber, "market_price " + Quoted(value[kMarketPrice]) + " is not a number");
@@ -226,12 +227,10 @@ class CsvSource final : public RowSource {
       return Bad(
           parsed, kNegativePrice,
           row.market_price < 0 ? "market_price " + Quoted(value[kMarketPrice]) : "floor " + Quoted(value[kFloor]));
-    int64_t flag = 0;
-    if (!value[kWon].empty() && (!Integer(value[kWon], &flag) || flag < 0 || flag > 1))
-      return Bad(parsed, kUnparsableNumber, "won " + Quoted(value[kWon]) + " is not 0 or 1");
+    int flag = 0;
+    if (!Flag(value[kWon], &flag)) return Bad(parsed, kUnparsableNumber, "won " + Quoted(value[kWon]) + " is not 0 or 1");
     row.outcome.logger_won = flag == 1;
-    flag = 0;
-    if (!value[kClick].empty() && (!Integer(value[kClick], &flag) || flag < 0 || flag > 1))
+    if (!Flag(value[kClick], &flag))
       return Bad(parsed, kUnparsableNumber, "click " + Quoted(value[kClick]) + " is not 0 or 1");
     row.outcome.click = row.outcome.logger_won && flag == 1;
     if (!value[kConversionTime].empty() && row.outcome.click) {
@@ -248,27 +247,109 @@ class CsvSource final : public RowSource {
   }
 
  private:
-  // One pass over the characters: a memchr call per field costs more than
-  // the fields are long.
-  static void Split(std::string_view line, std::vector<std::string_view>* out) {
-    out->clear();
+  // Splits a line at its commas into fields_ (the columns up to the last one
+  // a field reads; later ones are only counted) and returns the number of
+  // fields on the line. Eight characters at a time: each comma is a zero
+  // byte of the word XOR ",,,,,,,,", found exactly (no carries between
+  // bytes) by the bit trick of "Bit Twiddling Hacks" (haszero, exact form).
+  size_t Split(std::string_view line) {
     const char* data = line.data();
-    size_t start = 0;
-    for (size_t i = 0; i < line.size(); ++i) {
-      if (data[i] == ',') {
-        out->emplace_back(data + start, i - start);
-        start = i + 1;
+    const size_t size = line.size();
+    const size_t kept = fields_.size() - 1;  // the last entry stays empty (absent columns)
+    size_t count = 0, start = 0, i = 0;
+    auto cut = [&](size_t at) {
+      if (count < kept) fields_[count] = std::string_view(data + start, at - start);
+      ++count;
+      start = at + 1;
+    };
+    constexpr uint64_t kCommas = 0x2c2c2c2c2c2c2c2cULL, kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+    for (; i + 8 <= size; i += 8) {
+      uint64_t word;
+      std::memcpy(&word, data + i, 8);
+      const uint64_t x = word ^ kCommas;
+      uint64_t zero = ~(((x & kLow7) + kLow7) | x | kLow7);  // 0x80 in each byte that is a comma
+      while (zero) {
+        cut(i + static_cast<size_t>(__builtin_ctzll(zero)) / 8);  // bytes in memory order (little-endian)
+        zero &= zero - 1;
       }
     }
-    out->emplace_back(data + start, line.size() - start);
+    for (; i < size; ++i)
+      if (data[i] == ',') cut(i);
+    cut(size);
+    return count;
   }
+  // The index of `name` among `names`, -1 if absent.
+  static int32_t Lookup(const std::vector<std::string>& names, std::string_view name) {
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i].size() == name.size() && !name.empty() && names[i][0] == name[0] &&
+          std::memcmp(names[i].data(), name.data(), name.size()) == 0)
+        return static_cast<int32_t>(i);
+    return -1;
+  }
+  // A whole number: digits with an optional '-'; longer numbers than 18
+  // digits go through std::from_chars (which checks the range).
   static bool Integer(std::string_view text, int64_t* out) {
+    const char* p = text.data();
+    const char* end = p + text.size();
+    const bool negative = p != end && *p == '-';
+    if (negative) ++p;
+    if (p == end || end - p > 18) return FromChars(text, out);
+    int64_t value = 0;
+    for (; p != end; ++p) {
+      const unsigned digit = static_cast<unsigned>(*p) - '0';
+      if (digit > 9) return false;
+      value = value * 10 + digit;
+    }
+    *out = negative ? -value : value;
+    return true;
+  }
+  static bool FromChars(std::string_view text, int64_t* out) {
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
     return error == std::errc() && end == text.data() + text.size();
   }
+  // 0 or 1 (an empty field is 0).
+  static bool Flag(std::string_view text, int* out) {
+    if (text.empty()) {
+      *out = 0;
+      return true;
+    }
+    if (text.size() != 1 || (text[0] != '0' && text[0] != '1')) return false;
+    *out = text[0] - '0';
+    return true;
+  }
+  // A finite decimal number, as std::from_chars reads it, bit for bit. The
+  // fast path takes plain decimals (digits, '.', digits) whose digits make
+  // a whole number m <= 2^53 with k <= 22 digits after the point: m and
+  // 10^k are exact doubles, so m / 10^k is the correctly rounded value,
+  // which is what from_chars returns (Clinger's fast path). Anything else
+  // (exponents, long mantissas, malformed text) goes to from_chars.
   static bool Real(std::string_view text, double* out) {
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
-    return error == std::errc() && end == text.data() + text.size() && std::isfinite(*out);
+    static constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                              1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                              1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char* p = text.data();
+    const char* end = p + text.size();
+    const bool negative = p != end && *p == '-';
+    if (negative) ++p;
+    uint64_t mantissa = 0;
+    int digits = 0, fraction_digits = 0;
+    const char* integer_start = p;
+    for (; p != end && static_cast<unsigned>(*p - '0') <= 9; ++p, ++digits)
+      mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+    const bool has_integer = p != integer_start;
+    if (p != end && *p == '.') {
+      ++p;
+      for (; p != end && static_cast<unsigned>(*p - '0') <= 9; ++p, ++digits, ++fraction_digits)
+        mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+    }
+    if (p == end && has_integer && (fraction_digits > 0 || text.back() != '.') && digits <= 19 &&
+        mantissa <= (uint64_t{1} << 53) && fraction_digits <= 22) {
+      const double value = static_cast<double>(mantissa) / kPowersOfTen[fraction_digits];
+      *out = negative ? -value : value;
+      return true;
+    }
+    const auto [stop, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
+    return error == std::errc() && stop == text.data() + text.size() && std::isfinite(*out);
   }
   static bool Bad(Parsed* parsed, BadKind kind, std::string detail) {
     parsed->ok = false;
@@ -277,11 +358,13 @@ class CsvSource final : public RowSource {
     return true;
   }
 
-  const Scenario& scenario_;
   LineReader reader_;
-  std::array<int, kNumFields> column_{};
+  std::array<int, kNumFields> column_{};  // the column of each field, -1 if the log has none
+  std::array<int, kNumFields> slot_{};    // the entry of fields_ each field reads
+  int last_column_ = 0;                   // the last column a field reads
   int only_channel_ = -1;
-  std::vector<std::string_view> fields_;
+  std::vector<std::string> channel_names_, segment_names_;
+  std::vector<std::string_view> fields_;  // the fields of the current line, up to the last column read
 };
 
 // adsim's own event log: a result file of a run with `recording.events`,
@@ -408,6 +491,127 @@ struct RowCounts {
   std::array<std::vector<int64_t>, kNumBadKinds> first_lines;
 };
 
+// The valid rows of a log's first pass (the model's fitting pass, unlogged:
+// model), kept in an anonymous temporary file (std::tmpfile: removed when
+// closed, also if the process dies) so that the replay's pass reads them back
+// instead of parsing the log a second time. Memory stays flat in the log's
+// length (a 1 MiB buffer); the file is about 18 bytes a row: each row is a
+// flags byte, then variable-length integers (7 bits a byte) of the time and
+// line as increases over the previous row's (rows come in time order: the
+// cache is not used under on_bad_rows: sort), the channel, the segment and
+// the user (zigzag: it may be negative), then the market price's 8 bytes,
+// and, for a row with a conversion, the conversion's delay and its value.
+class RowCache {
+ public:
+  RowCache() : file_(std::tmpfile()), buffer_(kBufferBytes) {
+    if (!file_)
+      throw IoError("cannot create a temporary file for the replay's row cache (unlogged: model reads the log once "
+                    "and keeps its rows there): check TMPDIR's space and permissions");
+  }
+  ~RowCache() { std::fclose(file_); }
+  RowCache(const RowCache&) = delete;
+  RowCache& operator=(const RowCache&) = delete;
+
+  void Write(const Row& row) {
+    if (end_ + kMaxRowBytes > buffer_.size()) Flush();
+    uint8_t* out = buffer_.data() + end_;
+    const bool converts = row.outcome.click && row.outcome.conversion_time >= 0;
+    *out++ = static_cast<uint8_t>((row.outcome.logger_won ? 1 : 0) | (row.outcome.click ? 2 : 0) | (converts ? 4 : 0));
+    out = PutVarint(out, static_cast<uint64_t>(row.time - previous_time_));
+    out = PutVarint(out, static_cast<uint64_t>(row.line - previous_line_));
+    out = PutVarint(out, static_cast<uint64_t>(row.channel));
+    out = PutVarint(out, static_cast<uint64_t>(row.segment));
+    out = PutVarint(out, (static_cast<uint64_t>(row.user) << 1) ^ static_cast<uint64_t>(row.user >> 63));
+    std::memcpy(out, &row.market_price, 8);
+    out += 8;
+    if (converts) {
+      out = PutVarint(out, static_cast<uint64_t>(row.outcome.conversion_time - row.time));
+      std::memcpy(out, &row.outcome.conversion_value, 8);
+      out += 8;
+    }
+    end_ = static_cast<size_t>(out - buffer_.data());
+    previous_time_ = row.time;
+    previous_line_ = row.line;
+  }
+  // From writing to reading, at the first row.
+  void Rewind() {
+    Flush();
+    std::rewind(file_);
+    begin_ = end_ = 0;
+    previous_time_ = previous_line_ = 0;
+    eof_ = false;
+  }
+  bool Read(Row* row) {
+    if (end_ - begin_ < kMaxRowBytes && !eof_) Refill();
+    if (begin_ == end_) return false;
+    const uint8_t* in = buffer_.data() + begin_;
+    const uint8_t flags = *in++;
+    *row = Row{};
+    row->time = previous_time_ + static_cast<SimTime>(GetVarint(&in));
+    row->line = previous_line_ + static_cast<int64_t>(GetVarint(&in));
+    row->channel = static_cast<int32_t>(GetVarint(&in));
+    row->segment = static_cast<int32_t>(GetVarint(&in));
+    const uint64_t user = GetVarint(&in);
+    row->user = static_cast<int64_t>(user >> 1) ^ -static_cast<int64_t>(user & 1);
+    std::memcpy(&row->market_price, in, 8);
+    in += 8;
+    row->outcome.logger_won = (flags & 1) != 0;
+    row->outcome.click = (flags & 2) != 0;
+    if (flags & 4) {
+      row->outcome.conversion_time = row->time + static_cast<SimTime>(GetVarint(&in));
+      std::memcpy(&row->outcome.conversion_value, in, 8);
+      in += 8;
+    }
+    begin_ = static_cast<size_t>(in - buffer_.data());
+    previous_time_ = row->time;
+    previous_line_ = row->line;
+    return true;
+  }
+
+ private:
+  static constexpr size_t kBufferBytes = 1 << 20;
+  static constexpr size_t kMaxRowBytes = 1 + 6 * 10 + 8 + 8;  // flags, six varints, two doubles
+  static uint8_t* PutVarint(uint8_t* out, uint64_t value) {
+    while (value >= 0x80) {
+      *out++ = static_cast<uint8_t>(value | 0x80);
+      value >>= 7;
+    }
+    *out++ = static_cast<uint8_t>(value);
+    return out;
+  }
+  static uint64_t GetVarint(const uint8_t** in) {
+    uint64_t value = 0;
+    for (int shift = 0;; shift += 7) {
+      const uint8_t byte = *(*in)++;
+      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if (byte < 0x80) return value;
+    }
+  }
+  void Flush() {
+    if (end_ > 0 && std::fwrite(buffer_.data(), 1, end_, file_) != end_)
+      throw IoError("cannot write the replay's temporary row cache (unlogged: model): is TMPDIR full?");
+    end_ = 0;
+  }
+  // Moves the unread bytes to the front and reads more after them.
+  void Refill() {
+    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+    const size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
+    if (got == 0) {
+      if (std::ferror(file_)) throw IoError("cannot read the replay's temporary row cache back");
+      eof_ = true;
+    }
+    end_ += got;
+  }
+  std::FILE* file_;
+  std::vector<uint8_t> buffer_;
+  size_t begin_ = 0, end_ = 0;
+  bool eof_ = false;
+  SimTime previous_time_ = 0;
+  int64_t previous_line_ = 0;
+};
+
 // One log file, served to the channels that name it: valid rows in time
 // order, applying on_bad_rows.
 class ReplayLog {
@@ -439,6 +643,7 @@ class ReplayLog {
       }
       return false;
     }
+    if (reading_cache_) return cache_->Read(row);
     if (!source_) return false;
     if (!ReadValid(row)) return false;
     if (row->time >= scenario_.duration) {  // the rest of the log is past the run
@@ -446,18 +651,33 @@ class ReplayLog {
       source_.reset();
       return false;
     }
+    if (cache_) cache_->Write(*row);
     return true;
   }
 
-  // Back to the first row, counts cleared (after the model's fitting pass).
+  // Before a first pass that Restart will follow (the model's fitting pass):
+  // the rows it reads are kept (RowCache) for the pass after Restart.
+  void CacheFirstPass() {
+    if (spec_.on_bad_rows != BadRowPolicy::kSort) cache_ = std::make_unique<RowCache>();
+  }
+
+  // Back to the first row after a whole first pass (the model's fitting
+  // pass). The counts of rows read, dropped and after the end stay: the
+  // second pass reads the same rows, from the cache (or the sorted rows).
   void Restart() {
+    sorted_next_ = 0;
+    if (spec_.on_bad_rows == BadRowPolicy::kSort) {
+      counts_ = sorted_counts_;
+      return;
+    }
+    if (cache_) {
+      cache_->Rewind();
+      reading_cache_ = true;
+      return;
+    }
     counts_ = RowCounts{};
     last_time_ = 0;
-    sorted_next_ = 0;
-    if (spec_.on_bad_rows != BadRowPolicy::kSort)
-      Open();
-    else
-      counts_ = sorted_counts_;
+    Open();
   }
 
   RowCounts& counts() { return counts_; }
@@ -473,7 +693,7 @@ class ReplayLog {
   }
 
   bool ReadValid(Row* row) {
-    Parsed parsed;
+    Parsed& parsed = parsed_;
     while (source_->Read(&parsed)) {
       ++counts_.read;
       if (parsed.ok && std::find(channels_.begin(), channels_.end(), parsed.row.channel) == channels_.end()) {
@@ -518,6 +738,9 @@ class ReplayLog {
   SimTime last_time_ = 0;
   std::vector<Row> sorted_;
   size_t sorted_next_ = 0;
+  Parsed parsed_;                    // the current line (a member: no construction per row)
+  std::unique_ptr<RowCache> cache_;  // the first pass's rows, with unlogged: model
+  bool reading_cache_ = false;
 };
 
 // The model of unlogged outcomes for one channel x segment: click and
@@ -662,6 +885,7 @@ class ReplayMarket final : public Market {
   // then one Beta draw per rate for this run.
   void FitModels(uint64_t seed) {
     for (auto& log : logs_) {
+      log->CacheFirstPass();
       Row row;
       while (log->Next(&row)) {
         if (!row.outcome.logger_won) continue;

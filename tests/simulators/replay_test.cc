@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -234,6 +235,43 @@ TEST(Replay, ConversionsArriveAtTheirLoggedTimesNeverEarlier) {
   std::sort(times.begin(), times.end());
   std::sort(expected_times.begin(), expected_times.end());
   EXPECT_EQ(times, expected_times);
+}
+
+TEST(Replay, PricesAndTimesParseExactlyAsFromChars) {
+  // The reader's fast number parsing (simulators/replay.cc, CsvSource::Real
+  // and Integer) must give the same doubles as std::strtod, bit for bit, on
+  // plain decimals, long mantissas, exponents and integers; the event log
+  // records each replayed request's market price (top_competing_bid) and time.
+  const std::vector<std::string> prices = {"0.001",
+                                           "0.0015",
+                                           "0.001528",
+                                           "1",
+                                           "12.5",
+                                           "0.1",
+                                           "0.30000000000000004",
+                                           "0.123456789012345678",
+                                           "9007199254740993e-18",
+                                           "2.5e-3",
+                                           "0.000000000000000000000001",
+                                           "1234567.000001",
+                                           "0.00"};
+  const std::string path = testing::TempDir() + "replay_numbers.csv";
+  {
+    std::ofstream out(path);
+    out << "time,segment,market_price,won\n";
+    for (size_t i = 0; i < prices.size(); ++i) out << (i + 1) * 1000003 << ",a," << prices[i] << ",1\n";
+  }
+  std::string text = FixtureText();
+  text.replace(text.find("path: requests.csv"), 18, "path: '" + path + "'");
+  text += "recording: {events: true}\n";
+  const Results results = RunScenario(ParseScenario(text, kFixtureDir + "/scenario.yaml"));
+  const auto& time = Col<int64_t>(results, "events", "time");
+  const auto& price = Col<double>(results, "events", "top_competing_bid");
+  ASSERT_EQ(price.size(), prices.size());
+  for (size_t i = 0; i < prices.size(); ++i) {
+    EXPECT_EQ(time[i], static_cast<int64_t>((i + 1) * 1000003)) << i;
+    EXPECT_EQ(price[i], std::strtod(prices[i].c_str(), nullptr)) << prices[i];
+  }
 }
 
 // A log with one bad row of each kind, lines 3 to 8, and good rows around them.
