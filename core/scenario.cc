@@ -721,7 +721,8 @@ void ReadReplay(Reader& r, const YAML::Node& n, const std::string& path, const s
   const YAML::Node columns = n["columns"];
   const std::string cp = Reader::Child(path, "columns");
   static const std::vector<std::string> kFields = {
-      "time", "channel", "segment", "user", "floor", "market_price", "won", "click", "conversion_time", "value"};
+      "time", "channel", "segment",         "user",  "floor",    "market_price",
+      "won",  "click",   "conversion_time", "value", "creative", "quality"};
   if (columns.IsDefined() && r.Map(columns, cp, kFields)) {
     if (spec.format != "csv") r.Issue(columns, cp, "columns only with format: csv", "format: " + spec.format);
     for (const auto& kv : columns) {

@@ -8,7 +8,6 @@
 // May not touch: the engine, strategies, anything but its own logs.
 #include <algorithm>
 #include <array>
-#include <boost/random/exponential_distribution.hpp>
 #include <boost/random/gamma_distribution.hpp>
 #include <charconv>
 #include <cmath>
@@ -54,10 +53,13 @@ enum Field {
   kClick,
   kConversionTime,
   kValue,
+  kCreative,
+  kQuality,
   kNumFields
 };
 constexpr std::array<const char*, kNumFields> kFieldNames = {
-    "time", "channel", "segment", "user", "floor", "market_price", "won", "click", "conversion_time", "value"};
+    "time", "channel", "segment",         "user",  "floor",    "market_price",
+    "won",  "click",   "conversion_time", "value", "creative", "quality"};
 
 struct Row {
   SimTime time = 0;
@@ -66,7 +68,8 @@ struct Row {
   int64_t user = 0;
   double market_price = 0.0;
   LoggedOutcome outcome;
-  int64_t line = 0;  // line in the CSV file (1 = header), or row + 1 of the events table
+  int32_t creative = -1;  // the logger's creative: index in the log's creative names, -1 = not logged
+  int64_t line = 0;       // line in the CSV file (1 = header), or row + 1 of the events table
 };
 
 // One line of a log, parsed: a row, or why it is bad.
@@ -149,8 +152,9 @@ std::string Quoted(std::string_view text) { return "'" + std::string(text.substr
 // separated by commas (no quoting: names must not contain commas).
 class CsvSource final : public RowSource {
  public:
-  CsvSource(const Scenario& scenario, const ReplaySpec& spec, const std::vector<int>& channels)
-      : reader_(spec.resolved) {
+  CsvSource(const Scenario& scenario, const ReplaySpec& spec, const std::vector<int>& channels,
+            std::vector<std::string>* creative_names)
+      : reader_(spec.resolved), creative_names_(creative_names) {
     reader_.set_path_for_errors(spec.resolved);
     if (!reader_.is_open())
       throw ConfigError({{scenario.source_name, spec.field, 0, "a readable log file",
@@ -180,7 +184,8 @@ class CsvSource final : public RowSource {
     for (const SegmentSpec& segment : scenario.segments) segment_names_.push_back(segment.name);
     last_column_ = *std::max_element(column_.begin(), column_.end());
     fields_.assign(static_cast<size_t>(last_column_) + 2, std::string_view());
-    for (int field = 0; field < kNumFields; ++field) slot_[field] = column_[field] >= 0 ? column_[field] : last_column_ + 1;
+    for (int field = 0; field < kNumFields; ++field)
+      slot_[field] = column_[field] >= 0 ? column_[field] : last_column_ + 1;
   }
 
   bool Read(Parsed* parsed) override {
@@ -228,7 +233,8 @@ class CsvSource final : public RowSource {
           parsed, kNegativePrice,
           row.market_price < 0 ? "market_price " + Quoted(value[kMarketPrice]) : "floor " + Quoted(value[kFloor]));
     int flag = 0;
-    if (!Flag(value[kWon], &flag)) return Bad(parsed, kUnparsableNumber, "won " + Quoted(value[kWon]) + " is not 0 or 1");
+    if (!Flag(value[kWon], &flag))
+      return Bad(parsed, kUnparsableNumber, "won " + Quoted(value[kWon]) + " is not 0 or 1");
     row.outcome.logger_won = flag == 1;
     if (!Flag(value[kClick], &flag))
       return Bad(parsed, kUnparsableNumber, "click " + Quoted(value[kClick]) + " is not 0 or 1");
@@ -242,6 +248,9 @@ class CsvSource final : public RowSource {
       if (!value[kValue].empty() && !Real(value[kValue], &row.outcome.conversion_value))
         return Bad(parsed, kUnparsableNumber, "value " + Quoted(value[kValue]) + " is not a number");
     }
+    if (!value[kQuality].empty() && (!Real(value[kQuality], &row.outcome.quality) || !(row.outcome.quality > 0)))
+      return Bad(parsed, kUnparsableNumber, "quality " + Quoted(value[kQuality]) + " is not a number above 0");
+    if (!value[kCreative].empty()) row.creative = CreativeIndex(value[kCreative]);
     parsed->ok = true;
     return true;
   }
@@ -277,6 +286,18 @@ class CsvSource final : public RowSource {
       if (data[i] == ',') cut(i);
     cut(size);
     return count;
+  }
+  // The index of a logged creative's name in the log's creative names, added
+  // when new (the last one found is tried first: logs run in streaks).
+  int32_t CreativeIndex(std::string_view name) {
+    if (last_creative_ >= 0 && (*creative_names_)[last_creative_] == name) return last_creative_;
+    auto found = creative_index_.find(name);
+    if (found == creative_index_.end()) {
+      creative_names_->emplace_back(name);
+      found = creative_index_.emplace(std::string(name), static_cast<int32_t>(creative_names_->size() - 1)).first;
+    }
+    last_creative_ = found->second;
+    return last_creative_;
   }
   // The index of `name` among `names`, -1 if absent.
   static int32_t Lookup(const std::vector<std::string>& names, std::string_view name) {
@@ -324,9 +345,8 @@ class CsvSource final : public RowSource {
   // which is what from_chars returns (Clinger's fast path). Anything else
   // (exponents, long mantissas, malformed text) goes to from_chars.
   static bool Real(std::string_view text, double* out) {
-    static constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                              1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                              1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    static constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                              1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char* p = text.data();
     const char* end = p + text.size();
     const bool negative = p != end && *p == '-';
@@ -364,6 +384,9 @@ class CsvSource final : public RowSource {
   int last_column_ = 0;                   // the last column a field reads
   int only_channel_ = -1;
   std::vector<std::string> channel_names_, segment_names_;
+  std::vector<std::string>* creative_names_;  // the log's, kept by ReplayLog across passes
+  std::map<std::string, int32_t, std::less<>> creative_index_;
+  int32_t last_creative_ = -1;
   std::vector<std::string_view> fields_;  // the fields of the current line, up to the last column read
 };
 
@@ -498,15 +521,17 @@ struct RowCounts {
 // length (a 1 MiB buffer); the file is about 18 bytes a row: each row is a
 // flags byte, then variable-length integers (7 bits a byte) of the time and
 // line as increases over the previous row's (rows come in time order: the
-// cache is not used under on_bad_rows: sort), the channel, the segment and
-// the user (zigzag: it may be negative), then the market price's 8 bytes,
-// and, for a row with a conversion, the conversion's delay and its value.
+// cache is not used under on_bad_rows: sort), the channel, the segment, the
+// user (zigzag: it may be negative) and the creative + 1, then the market
+// price's 8 bytes, the quality's when logged, and, for a row with a
+// conversion, the conversion's delay and its value.
 class RowCache {
  public:
   RowCache() : file_(std::tmpfile()), buffer_(kBufferBytes) {
     if (!file_)
-      throw IoError("cannot create a temporary file for the replay's row cache (unlogged: model reads the log once "
-                    "and keeps its rows there): check TMPDIR's space and permissions");
+      throw IoError(
+          "cannot create a temporary file for the replay's row cache (unlogged: model reads the log once "
+          "and keeps its rows there): check TMPDIR's space and permissions");
   }
   ~RowCache() { std::fclose(file_); }
   RowCache(const RowCache&) = delete;
@@ -516,14 +541,21 @@ class RowCache {
     if (end_ + kMaxRowBytes > buffer_.size()) Flush();
     uint8_t* out = buffer_.data() + end_;
     const bool converts = row.outcome.click && row.outcome.conversion_time >= 0;
-    *out++ = static_cast<uint8_t>((row.outcome.logger_won ? 1 : 0) | (row.outcome.click ? 2 : 0) | (converts ? 4 : 0));
+    const bool has_quality = row.outcome.quality > 0;
+    *out++ = static_cast<uint8_t>((row.outcome.logger_won ? 1 : 0) | (row.outcome.click ? 2 : 0) | (converts ? 4 : 0) |
+                                  (has_quality ? 8 : 0));
     out = PutVarint(out, static_cast<uint64_t>(row.time - previous_time_));
     out = PutVarint(out, static_cast<uint64_t>(row.line - previous_line_));
     out = PutVarint(out, static_cast<uint64_t>(row.channel));
     out = PutVarint(out, static_cast<uint64_t>(row.segment));
     out = PutVarint(out, (static_cast<uint64_t>(row.user) << 1) ^ static_cast<uint64_t>(row.user >> 63));
+    out = PutVarint(out, static_cast<uint64_t>(row.creative + 1));
     std::memcpy(out, &row.market_price, 8);
     out += 8;
+    if (has_quality) {
+      std::memcpy(out, &row.outcome.quality, 8);
+      out += 8;
+    }
     if (converts) {
       out = PutVarint(out, static_cast<uint64_t>(row.outcome.conversion_time - row.time));
       std::memcpy(out, &row.outcome.conversion_value, 8);
@@ -553,8 +585,13 @@ class RowCache {
     row->segment = static_cast<int32_t>(GetVarint(&in));
     const uint64_t user = GetVarint(&in);
     row->user = static_cast<int64_t>(user >> 1) ^ -static_cast<int64_t>(user & 1);
+    row->creative = static_cast<int32_t>(GetVarint(&in)) - 1;
     std::memcpy(&row->market_price, in, 8);
     in += 8;
+    if (flags & 8) {
+      std::memcpy(&row->outcome.quality, in, 8);
+      in += 8;
+    }
     row->outcome.logger_won = (flags & 1) != 0;
     row->outcome.click = (flags & 2) != 0;
     if (flags & 4) {
@@ -570,7 +607,7 @@ class RowCache {
 
  private:
   static constexpr size_t kBufferBytes = 1 << 20;
-  static constexpr size_t kMaxRowBytes = 1 + 6 * 10 + 8 + 8;  // flags, six varints, two doubles
+  static constexpr size_t kMaxRowBytes = 1 + 7 * 10 + 3 * 8;  // flags, seven varints, three doubles
   static uint8_t* PutVarint(uint8_t* out, uint64_t value) {
     while (value >= 0x80) {
       *out++ = static_cast<uint8_t>(value | 0x80);
@@ -682,6 +719,8 @@ class ReplayLog {
 
   RowCounts& counts() { return counts_; }
   const RowCounts& counts() const { return counts_; }
+  // The logger's creatives named by the rows read so far (Row::creative).
+  const std::vector<std::string>& creative_names() const { return creative_names_; }
   const ReplaySpec& spec() const { return spec_; }
 
  private:
@@ -689,7 +728,7 @@ class ReplayLog {
     if (spec_.format == "adsim")
       source_ = std::make_unique<AdsimSource>(scenario_, spec_);
     else
-      source_ = std::make_unique<CsvSource>(scenario_, spec_, channels_);
+      source_ = std::make_unique<CsvSource>(scenario_, spec_, channels_, &creative_names_);
   }
 
   bool ReadValid(Row* row) {
@@ -738,7 +777,8 @@ class ReplayLog {
   SimTime last_time_ = 0;
   std::vector<Row> sorted_;
   size_t sorted_next_ = 0;
-  Parsed parsed_;                    // the current line (a member: no construction per row)
+  Parsed parsed_;  // the current line (a member: no construction per row)
+  std::vector<std::string> creative_names_;
   std::unique_ptr<RowCache> cache_;  // the first pass's rows, with unlogged: model
   bool reading_cache_ = false;
 };
@@ -749,7 +789,15 @@ class ReplayLog {
 struct OutcomeModel {
   int64_t won = 0, clicks = 0, conversions = 0;
   double delay_sum_us = 0.0, value_sum = 0.0;
-  double ctr = 0.0, cvr = 0.0, mean_delay_us = 0.0, mean_value = 0.0;
+  void Count(const Row& row) {
+    ++won;
+    if (!row.outcome.click) return;
+    ++clicks;
+    if (row.outcome.conversion_time < 0) return;
+    ++conversions;
+    delay_sum_us += static_cast<double>(row.outcome.conversion_time - row.time);
+    value_sum += row.outcome.conversion_value;
+  }
 };
 
 double BetaDraw(Stream& stream, double a, double b) {
@@ -783,6 +831,9 @@ class ReplayMarket final : public Market {
     }
     const size_t cells = scenario.channels.size() * scenario.segments.size();
     models_.resize(cells);
+    creative_models_.resize(cells);
+    for (const CampaignSpec& campaign : scenario.campaigns)
+      for (const CreativeSpec& creative : campaign.creatives) our_creatives_.push_back(creative.name);
     unlogged_model_.assign(scenario.channels.size(), false);
     bool any_model = false;
     for (int c = 0; c < num_channels; ++c) {
@@ -871,7 +922,8 @@ class ReplayMarket final : public Market {
           ++log.counts().unlogged_skipped;
           continue;
         }
-        ModelOutcome(log_seeds_[l], &row);
+        row.outcome.modelled = true;  // the user response draws the outcome of the creative that wins
+        row.outcome.model = &rates_[Cell(row.channel, row.segment) * our_creatives_.size()];
         ++log.counts().unlogged_modelled;
       }
       ++log.counts().replayed;
@@ -882,49 +934,75 @@ class ReplayMarket final : public Market {
   }
 
   // A first pass over the logs: the won rows' counts per channel x segment,
-  // then one Beta draw per rate for this run.
+  // and per channel x segment x logged creative when the log names the
+  // logger's creatives; then, for each channel x segment and each creative
+  // of ours, one Beta draw per rate for this run: from the logged creative
+  // of the same name if the log has one, else from the segment's pooled
+  // counts. Both with uniform Beta(1, 1) priors.
   void FitModels(uint64_t seed) {
     for (auto& log : logs_) {
       log->CacheFirstPass();
       Row row;
       while (log->Next(&row)) {
         if (!row.outcome.logger_won) continue;
-        OutcomeModel& model = models_[Cell(row.channel, row.segment)];
-        ++model.won;
-        if (!row.outcome.click) continue;
-        ++model.clicks;
-        if (row.outcome.conversion_time < 0) continue;
-        ++model.conversions;
-        model.delay_sum_us += static_cast<double>(row.outcome.conversion_time - row.time);
-        model.value_sum += row.outcome.conversion_value;
+        const size_t cell = Cell(row.channel, row.segment);
+        models_[cell].Count(row);
+        if (row.creative < 0) continue;
+        auto& by_creative = creative_models_[cell];
+        if (by_creative.size() <= static_cast<size_t>(row.creative)) by_creative.resize(row.creative + 1);
+        by_creative[row.creative].Count(row);
       }
       log->Restart();
     }
     const int num_segments = static_cast<int>(scenario_.segments.size());
+    const size_t num_ours = our_creatives_.size();
+    rates_.resize(models_.size() * num_ours);
     for (size_t c = 0; c < scenario_.channels.size(); ++c) {
+      const ReplayLog* log = LogOf(static_cast<int>(c));
+      if (!log) continue;  // a synthetic channel
       for (int s = 0; s < num_segments; ++s) {
-        OutcomeModel& model = models_[Cell(static_cast<int>(c), s)];
-        Stream stream(seed, "market/replay/model/" + scenario_.channels[c].name + "/" + scenario_.segments[s].name);
-        model.ctr = BetaDraw(stream, 1.0 + model.clicks, 1.0 + model.won - model.clicks);
-        model.cvr = BetaDraw(stream, 1.0 + model.conversions, 1.0 + model.clicks - model.conversions);
-        model.mean_delay_us = model.conversions > 0 ? model.delay_sum_us / model.conversions : 0.0;
-        model.mean_value = model.conversions > 0 ? model.value_sum / model.conversions : 0.0;
+        const size_t cell = Cell(static_cast<int>(c), s);
+        const std::string stream_path =
+            "market/replay/model/" + scenario_.channels[c].name + "/" + scenario_.segments[s].name;
+        const ModelledRates pooled = Draw(models_[cell], models_[cell], seed, stream_path);
+        for (size_t ours = 0; ours < num_ours; ++ours) {
+          const auto& names = log->creative_names();
+          const auto named = std::find(names.begin(), names.end(), our_creatives_[ours]);
+          if (named == names.end()) {
+            rates_[cell * num_ours + ours] = pooled;
+            continue;
+          }
+          const size_t logged = static_cast<size_t>(named - names.begin());
+          const OutcomeModel none;
+          const OutcomeModel& model = logged < creative_models_[cell].size() ? creative_models_[cell][logged] : none;
+          rates_[cell * num_ours + ours] = Draw(model, models_[cell], seed, stream_path + "/" + *named);
+        }
       }
     }
   }
 
-  // A lost row's outcome from the model: click, conversion, exponential delay
-  // with the logged mean, the mean logged value; drawn from the row's own key.
-  void ModelOutcome(uint64_t log_seed, Row* row) const {
-    const OutcomeModel& model = models_[Cell(row->channel, row->segment)];
-    ResponseRng rng(Mix64(log_seed ^ static_cast<uint64_t>(row->line)), 0);
-    row->outcome.modelled = true;
-    row->outcome.click = rng.Uniform() < model.ctr;
-    if (!row->outcome.click || !(rng.Uniform() < model.cvr)) return;
-    boost::random::exponential_distribution<double> exponential(1.0);
-    row->outcome.conversion_time =
-        row->time + std::max<SimTime>(1, static_cast<SimTime>(model.mean_delay_us * exponential(rng)));
-    row->outcome.conversion_value = model.mean_value;
+  // The rates of one model for this run: click and conversion rates drawn
+  // from Beta(1 + clicks, 1 + wins - clicks) and Beta(1 + conversions,
+  // 1 + clicks - conversions) on the stream `path` of the run's seed; the
+  // mean logged delay and value, from `fallback` when `model` has no conversion.
+  static ModelledRates Draw(const OutcomeModel& model, const OutcomeModel& fallback, uint64_t seed,
+                            const std::string& path) {
+    Stream stream(seed, path);
+    ModelledRates rates;
+    rates.ctr = BetaDraw(stream, 1.0 + model.clicks, 1.0 + model.won - model.clicks);
+    rates.cvr = BetaDraw(stream, 1.0 + model.conversions, 1.0 + model.clicks - model.conversions);
+    const OutcomeModel& means = model.conversions > 0 ? model : fallback;
+    rates.mean_delay_us = means.conversions > 0 ? means.delay_sum_us / means.conversions : 0.0;
+    rates.mean_value = means.conversions > 0 ? means.value_sum / means.conversions : 0.0;
+    return rates;
+  }
+
+  // The log a channel replays, null for a synthetic channel.
+  const ReplayLog* LogOf(int channel) const {
+    for (size_t l = 0; l < logs_.size(); ++l)
+      if (std::find(log_channels_[l].begin(), log_channels_[l].end(), channel) != log_channels_[l].end())
+        return logs_[l].get();
+    return nullptr;
   }
 
   size_t Cell(int channel, int segment) const {
@@ -939,7 +1017,10 @@ class ReplayMarket final : public Market {
   std::vector<Row> pending_;
   std::vector<bool> has_pending_;
   std::vector<LoggedOutcome> outcomes_;
-  std::vector<OutcomeModel> models_;
+  std::vector<OutcomeModel> models_;                        // per channel x segment, pooled over creatives
+  std::vector<std::vector<OutcomeModel>> creative_models_;  // per channel x segment, per logged creative
+  std::vector<std::string> our_creatives_;                  // campaigns in order, their creatives in order
+  std::vector<ModelledRates> rates_;                        // [channel x segment][our creative]: this run's drawn rates
   std::vector<bool> unlogged_model_;
 };
 

@@ -380,6 +380,103 @@ TEST(Replay, UnloggedModelCarriesItsUncertaintyAcrossSeeds) {
   EXPECT_GT(distinct.size(), 1u);
 }
 
+// A log of 9000 requests, one every 9 s of a day, in segment a at market price
+// 0.001: every third lost by the logger (no creative), the others won by the
+// logger's creatives red (clicked on 3 rows in 10) and blue (1 in 20),
+// alternately: 3000 lost, 3000 red and 3000 blue rows, no conversions.
+std::string WriteCreativeLog() {
+  const std::string path = testing::TempDir() + "replay_creatives.csv";
+  std::ofstream out(path);
+  out << "time,segment,market_price,won,click,creative\n";
+  int red = 0, blue = 0;
+  for (int i = 0; i < 9000; ++i) {
+    out << static_cast<int64_t>(i) * 9000000 << ",a,0.001,";
+    if (i % 3 == 0) {
+      out << "0,,\n";
+    } else if (i % 3 == 1) {
+      out << "1," << (red++ % 10 < 3 ? 1 : 0) << ",red\n";
+    } else {
+      out << "1," << (blue++ % 20 == 0 ? 1 : 0) << ",blue\n";
+    }
+  }
+  return path;
+}
+
+TEST(Replay, UnloggedModelIsFittedPerCreativeAndPooledForOtherNames) {
+  // unlogged: model with a creative column: our creative named like a logged
+  // one gets that creative's click rate on the requests the logger lost, one
+  // with another name the segment's pooled rate. Bidding 0.05 > 0.001 we win
+  // all 9000 rows; the 6000 logged wins hold 900 + 150 logged clicks, so the
+  // modelled clicks are the total minus 1050, over 3000 modelled wins.
+  // Expected modelled rate: the Beta posterior mean (1 + clicks) / (2 + wins)
+  // of the matched creative (red 901/3002, blue 151/3002) or of the pooled
+  // segment (1051/6002). Its spread: the run's one Beta draw (variance about
+  // p(1-p)/wins) plus the binomial over the 3000 modelled wins (p(1-p)/3000):
+  // tolerance 4 standard errors, fixed seed.
+  const std::string path = WriteCreativeLog();
+  struct Case {
+    std::string creative;
+    double expected;
+    int64_t fitted_on;
+  };
+  for (const Case& c :
+       {Case{"red", 901.0 / 3002, 3000}, Case{"blue", 151.0 / 3002, 3000}, Case{"green", 1051.0 / 6002, 6000}}) {
+    RunOptions options;
+    options.seed = 7;
+    const Results results =
+        RunScenario(FixtureScenario({{"path: requests.csv", "path: '" + path + "'"},
+                                     {"unlogged: skip", "unlogged: model"},
+                                     {"bid: 0.003", "bid: 0.05\n    creatives: [" + c.creative + "]"}}),
+                    options);
+    ASSERT_EQ(results.int_attrs.at("replay_wins_modelled"), 3000) << c.creative;
+    ASSERT_EQ(results.int_attrs.at("replay_wins_logged"), 6000) << c.creative;
+    const double rate = static_cast<double>(Sum(results, "clicks") - 1050) / 3000.0;
+    const double se = std::sqrt(c.expected * (1 - c.expected) * (1.0 / c.fitted_on + 1.0 / 3000.0));
+    EXPECT_NEAR(rate, c.expected, 4 * se) << c.creative;
+  }
+}
+
+TEST(Replay, ClickBilledChannelsRankByTheLoggedQuality) {
+  // On a click-billed channel a click bid b ranks by b x quality against the
+  // logged market price m (per impression) and pays m / quality per click.
+  // With b = 0.05, m = 0.001: quality 0.1 scores 0.005 > m (won, 0.01 a
+  // click), quality 0.01 scores 0.0005 < m (lost). Without the column the
+  // engine's own quality (segment ctr 0.01) would lose every request.
+  const std::string path = testing::TempDir() + "replay_quality.csv";
+  {
+    std::ofstream out(path);
+    out << "time,segment,market_price,won,click,quality\n";
+    for (int i = 0; i < 200; ++i)
+      out << (i + 1) * 1000000 << ",a,0.001,1," << (i % 4 == 0 ? 1 : 0) << "," << (i % 2 == 0 ? "0.1" : "0.01") << "\n";
+    out << "201000000,a,0.001,1,1,0\n"    // line 202: a quality of 0 is a bad row
+        << "202000000,a,0.001,1,1,-1\n";  // line 203: so is a negative one
+  }
+  const Results results = RunScenario(FixtureScenario({{"path: requests.csv", "path: '" + path + "'"},
+                                                       {"on_bad_rows: fail", "on_bad_rows: skip"},
+                                                       {"second_price", "second_price\n    billing: click"},
+                                                       {"bid: 0.003", "bid: 0.05"}}));
+  // Won: the 100 even rows (quality 0.1); clicked: rows i % 4 == 0, 50 of them.
+  EXPECT_EQ(Sum(results, "impressions"), 100);
+  EXPECT_EQ(Sum(results, "clicks"), 50);
+  EXPECT_NEAR(SumReal(results, "spend"), 50 * 0.01, 1e-9);
+  EXPECT_EQ(ReplayRows(results, "unparsable_number"), 2);
+  const auto& kinds = Col<std::string>(results, "replay", "kind");
+  const auto& lines = Col<std::string>(results, "replay", "first_lines");
+  for (size_t i = 0; i < kinds.size(); ++i)
+    if (kinds[i] == "unparsable_number") EXPECT_EQ(lines[i], "202 203");
+  // The same requests without a quality column: the engine's quality 0.01 x 0.05 < 0.001 wins nothing.
+  const std::string plain = testing::TempDir() + "replay_no_quality.csv";
+  {
+    std::ofstream out(plain);
+    out << "time,segment,market_price,won,click\n";
+    for (int i = 0; i < 200; ++i) out << (i + 1) * 1000000 << ",a,0.001,1," << (i % 4 == 0 ? 1 : 0) << "\n";
+  }
+  const Results unlogged_quality = RunScenario(FixtureScenario({{"path: requests.csv", "path: '" + plain + "'"},
+                                                                {"second_price", "second_price\n    billing: click"},
+                                                                {"bid: 0.003", "bid: 0.05"}}));
+  EXPECT_EQ(Sum(unlogged_quality, "impressions"), 0);
+}
+
 // Per (bucket, segment) of a one-campaign, one-channel, one-creative run:
 // impressions, clicks, conversions, spend and value, for the rows with any
 // outcome (a replay with unlogged: skip has no requests for the rows the
