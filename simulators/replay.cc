@@ -24,6 +24,7 @@
 #include "core/market.h"
 #include "core/random.h"
 #include "core/results.h"
+#include "simulators/synthetic.h"
 
 namespace adsim {
 namespace {
@@ -814,7 +815,10 @@ class ReplayMarket final : public Market {
     // One reader per distinct log path; the channels naming it share it.
     for (int c = 0; c < num_channels; ++c) {
       const auto& replay = scenario.channels[c].replay;
-      if (!replay) throw ConfigError("the replay market needs traffic.replay on every channel");
+      if (!replay) {  // a synthetic channel beside the replayed ones
+        if (!synthetic_) synthetic_ = std::make_unique<SyntheticMarket>(scenario, seed);
+        continue;
+      }
       int found = -1;
       for (size_t l = 0; l < specs_.size(); ++l)
         if (specs_[l]->resolved == replay->resolved) found = static_cast<int>(l);
@@ -837,7 +841,8 @@ class ReplayMarket final : public Market {
     unlogged_model_.assign(scenario.channels.size(), false);
     bool any_model = false;
     for (int c = 0; c < num_channels; ++c) {
-      unlogged_model_[c] = scenario.channels[c].replay->unlogged == UnloggedPolicy::kModel;
+      unlogged_model_[c] =
+          scenario.channels[c].replay && scenario.channels[c].replay->unlogged == UnloggedPolicy::kModel;
       any_model |= unlogged_model_[c];
     }
     if (any_model) FitModels(seed);
@@ -849,6 +854,7 @@ class ReplayMarket final : public Market {
   size_t Generate(SimTime until, Opportunity* out, size_t max) override {
     if (outcomes_.size() < max) outcomes_.resize(max);  // once: the engine asks for the same batch size
     size_t n = 0;
+    bool synthetic_done = !synthetic_;  // no synthetic opportunity left before `until`
     while (n < max) {
       int best = -1;
       SimTime best_time = until;
@@ -857,6 +863,18 @@ class ReplayMarket final : public Market {
           best_time = pending_[l].time;
           best = static_cast<int>(l);
         }
+      // The synthetic channels' stream, merged by time (a logged request
+      // first at equal times). Buffered opportunities are before an earlier
+      // `until`, so a change of conditions at or after it cannot concern them.
+      if (!synthetic_done && synthetic_next_ == synthetic_count_) {
+        synthetic_count_ = synthetic_->Generate(until, synthetic_buffer_.data(), synthetic_buffer_.size());
+        synthetic_next_ = 0;
+        synthetic_done = synthetic_count_ == 0;
+      }
+      if (synthetic_next_ < synthetic_count_ && synthetic_buffer_[synthetic_next_].time < best_time) {
+        out[n++] = synthetic_buffer_[synthetic_next_++];
+        continue;
+      }
       if (best < 0) break;
       const Row& row = pending_[best];
       Opportunity& opportunity = out[n];
@@ -880,7 +898,10 @@ class ReplayMarket final : public Market {
 
   // Logged prices and outcomes are what the market was: shocks do not change
   // them (conversion_tracking shocks still apply, in the engine).
-  void OnConditionsChanged(SimTime /*now*/, const MarketConditions& /*conditions*/) override {}
+  // Synthetic channels beside replayed ones follow the conditions as usual.
+  void OnConditionsChanged(SimTime now, const MarketConditions& conditions) override {
+    if (synthetic_) synthetic_->OnConditionsChanged(now, conditions);
+  }
   bool HasLoggedOutcomes() const override { return true; }
 
   void AddTables(Results& results) const override {
@@ -1022,6 +1043,11 @@ class ReplayMarket final : public Market {
   std::vector<std::string> our_creatives_;                  // campaigns in order, their creatives in order
   std::vector<ModelledRates> rates_;                        // [channel x segment][our creative]: this run's drawn rates
   std::vector<bool> unlogged_model_;
+  // The synthetic channels (none: null), exactly as the synthetic market
+  // draws them (one stream per channel), and its opportunities not yet merged.
+  std::unique_ptr<SyntheticMarket> synthetic_;
+  std::array<Opportunity, 256> synthetic_buffer_{};
+  size_t synthetic_next_ = 0, synthetic_count_ = 0;
 };
 
 }  // namespace
