@@ -550,7 +550,7 @@ class RowCache {
     out = PutVarint(out, static_cast<uint64_t>(row.channel));
     out = PutVarint(out, static_cast<uint64_t>(row.segment));
     out = PutVarint(out, (static_cast<uint64_t>(row.user) << 1) ^ static_cast<uint64_t>(row.user >> 63));
-    out = PutVarint(out, static_cast<uint64_t>(row.creative + 1));
+    out = PutVarint(out, static_cast<uint64_t>(row.creative) + 1);
     std::memcpy(out, &row.market_price, 8);
     out += 8;
     if (has_quality) {

@@ -385,7 +385,7 @@ TEST(Replay, UnloggedModelCarriesItsUncertaintyAcrossSeeds) {
 // logger's creatives red (clicked on 3 rows in 10) and blue (1 in 20),
 // alternately: 3000 lost, 3000 red and 3000 blue rows, no conversions.
 std::string WriteCreativeLog() {
-  const std::string path = testing::TempDir() + "replay_creatives.csv";
+  std::string path = testing::TempDir() + "replay_creatives.csv";
   std::ofstream out(path);
   out << "time,segment,market_price,won,click,creative\n";
   int red = 0, blue = 0;
@@ -460,6 +460,15 @@ TEST(Replay, ClickBilledChannelsRankByTheLoggedQuality) {
   EXPECT_EQ(Sum(results, "clicks"), 50);
   EXPECT_NEAR(SumReal(results, "spend"), 50 * 0.01, 1e-9);
   EXPECT_EQ(ReplayRows(results, "unparsable_number"), 2);
+  // unlogged: model replays the rows kept by its fitting pass (a temporary
+  // file): the quality goes through it unchanged, so the same requests win.
+  const Results through_cache = RunScenario(FixtureScenario({{"path: requests.csv", "path: '" + path + "'"},
+                                                             {"on_bad_rows: fail", "on_bad_rows: skip"},
+                                                             {"unlogged: skip", "unlogged: model"},
+                                                             {"second_price", "second_price\n    billing: click"},
+                                                             {"bid: 0.003", "bid: 0.05"}}));
+  EXPECT_EQ(Sum(through_cache, "impressions"), 100);
+  EXPECT_NEAR(SumReal(through_cache, "spend"), 50 * 0.01, 1e-9);
   const auto& kinds = Col<std::string>(results, "replay", "kind");
   const auto& lines = Col<std::string>(results, "replay", "first_lines");
   for (size_t i = 0; i < kinds.size(); ++i)
