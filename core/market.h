@@ -33,6 +33,24 @@ struct LoggedOutcome {
   bool click = false;
   SimTime conversion_time = -1;  // absolute time of the conversion, -1 = none
   double conversion_value = 0.0;
+  // The logged platform quality (click-rate estimate) that ranks a click bid
+  // on a click-billed channel (score = bid per click x quality); 0 = not logged.
+  double quality = 0.0;
+  // With `modelled`: the fill-in model's rates for this request's channel
+  // and segment, one entry per creative of ours (campaigns in scenario order,
+  // each campaign's creatives in order); the user response draws the outcome
+  // of the creative that won.
+  const struct ModelledRates* model = nullptr;
+};
+
+// The fill-in model of a log replay (unlogged: model) for one channel,
+// segment and creative of ours: rates drawn once per run from their Beta
+// posteriors, the mean logged conversion delay and value.
+struct ModelledRates {
+  double ctr = 0.0;
+  double cvr = 0.0;
+  double mean_delay_us = 0.0;
+  double mean_value = 0.0;
 };
 
 // One impression opportunity with the market's private truth attached. Never

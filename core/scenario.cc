@@ -721,7 +721,8 @@ void ReadReplay(Reader& r, const YAML::Node& n, const std::string& path, const s
   const YAML::Node columns = n["columns"];
   const std::string cp = Reader::Child(path, "columns");
   static const std::vector<std::string> kFields = {
-      "time", "channel", "segment", "user", "floor", "market_price", "won", "click", "conversion_time", "value"};
+      "time", "channel", "segment",         "user",  "floor",    "market_price",
+      "won",  "click",   "conversion_time", "value", "creative", "quality"};
   if (columns.IsDefined() && r.Map(columns, cp, kFields)) {
     if (spec.format != "csv") r.Issue(columns, cp, "columns only with format: csv", "format: " + spec.format);
     for (const auto& kv : columns) {
@@ -732,9 +733,10 @@ void ReadReplay(Reader& r, const YAML::Node& n, const std::string& path, const s
   channel->replay = spec;
 }
 
-// A scenario replays logs on every channel or on none (the replay market
-// stands in for the synthetic one), each replayed channel has one slot, and
-// the oracle (which needs the true rates) is not available on logs.
+// Once a channel replays a log the replay market stands in for the synthetic
+// one (and draws the synthetic channels beside the replayed ones itself);
+// each replayed channel has one slot, and the oracle (which needs the true
+// rates) is not available on logs.
 void CheckReplay(const YAML::Node& root, Reader& r, Scenario* sc) {
   int replayed = 0;
   for (const ChannelSpec& channel : sc->channels) replayed += channel.replay ? 1 : 0;
@@ -749,12 +751,7 @@ void CheckReplay(const YAML::Node& root, Reader& r, Scenario* sc) {
     const ChannelSpec& channel = sc->channels[i];
     const std::string p = Reader::Item("channels", i);
     const YAML::Node item = channels[i];
-    if (!channel.replay)
-      r.Issue(IsMapNode(item) ? item["traffic"] : item, Reader::Child(p, "traffic.replay"),
-              "a log on every channel once one channel replays a log (replayed and synthetic channels cannot be mixed "
-              "yet)",
-              "synthetic traffic (per_hour)");
-    else if (channel.slots != 1)
+    if (channel.replay && channel.slots != 1)
       r.Issue(IsMapNode(item) ? item["auction"] : item, Reader::Child(p, "auction"),
               "a single-slot auction on a replayed channel (a log holds one market price, not one per slot)",
               std::to_string(channel.slots) + " slots");

@@ -8,7 +8,6 @@
 // May not touch: the engine, strategies, anything but its own logs.
 #include <algorithm>
 #include <array>
-#include <boost/random/exponential_distribution.hpp>
 #include <boost/random/gamma_distribution.hpp>
 #include <charconv>
 #include <cmath>
@@ -25,6 +24,7 @@
 #include "core/market.h"
 #include "core/random.h"
 #include "core/results.h"
+#include "simulators/synthetic.h"
 
 namespace adsim {
 namespace {
@@ -54,10 +54,13 @@ enum Field {
   kClick,
   kConversionTime,
   kValue,
+  kCreative,
+  kQuality,
   kNumFields
 };
 constexpr std::array<const char*, kNumFields> kFieldNames = {
-    "time", "channel", "segment", "user", "floor", "market_price", "won", "click", "conversion_time", "value"};
+    "time", "channel", "segment",         "user",  "floor",    "market_price",
+    "won",  "click",   "conversion_time", "value", "creative", "quality"};
 
 struct Row {
   SimTime time = 0;
@@ -66,7 +69,8 @@ struct Row {
   int64_t user = 0;
   double market_price = 0.0;
   LoggedOutcome outcome;
-  int64_t line = 0;  // line in the CSV file (1 = header), or row + 1 of the events table
+  int32_t creative = -1;  // the logger's creative: index in the log's creative names, -1 = not logged
+  int64_t line = 0;       // line in the CSV file (1 = header), or row + 1 of the events table
 };
 
 // One line of a log, parsed: a row, or why it is bad.
@@ -149,8 +153,9 @@ std::string Quoted(std::string_view text) { return "'" + std::string(text.substr
 // separated by commas (no quoting: names must not contain commas).
 class CsvSource final : public RowSource {
  public:
-  CsvSource(const Scenario& scenario, const ReplaySpec& spec, const std::vector<int>& channels)
-      : scenario_(scenario), reader_(spec.resolved) {
+  CsvSource(const Scenario& scenario, const ReplaySpec& spec, const std::vector<int>& channels,
+            std::vector<std::string>* creative_names)
+      : reader_(spec.resolved), creative_names_(creative_names) {
     reader_.set_path_for_errors(spec.resolved);
     if (!reader_.is_open())
       throw ConfigError({{scenario.source_name, spec.field, 0, "a readable log file",
@@ -158,8 +163,8 @@ class CsvSource final : public RowSource {
     std::string_view header;
     if (!reader_.Next(&header))
       throw ConfigError({{scenario.source_name, spec.field, 0, "a CSV log with a header line", "an empty file"}});
-    std::vector<std::string_view> names;
-    Split(header, &names);
+    fields_.resize(1025);
+    std::vector<std::string_view> names(fields_.begin(), fields_.begin() + std::min(Split(header), fields_.size() - 1));
     column_.fill(-1);
     for (int field = 0; field < kNumFields; ++field) {
       const auto named = spec.columns.find(kFieldNames[field]);
@@ -176,6 +181,12 @@ class CsvSource final : public RowSource {
       }
     }
     only_channel_ = channels.size() == 1 ? channels[0] : -1;
+    for (const ChannelSpec& channel : scenario.channels) channel_names_.push_back(channel.name);
+    for (const SegmentSpec& segment : scenario.segments) segment_names_.push_back(segment.name);
+    last_column_ = *std::max_element(column_.begin(), column_.end());
+    fields_.assign(static_cast<size_t>(last_column_) + 2, std::string_view());
+    for (int field = 0; field < kNumFields; ++field)
+      slot_[field] = column_[field] >= 0 ? column_[field] : last_column_ + 1;
   }
 
   bool Read(Parsed* parsed) override {
@@ -187,33 +198,29 @@ class CsvSource final : public RowSource {
     Row& row = parsed->row;
     row = Row{};
     row.line = reader_.line_number();
-    Split(line, &fields_);
-    std::array<std::string_view, kNumFields> value{};
-    for (int field = 0; field < kNumFields; ++field) {
-      if (column_[field] < 0) continue;
-      if (column_[field] >= static_cast<int>(fields_.size())) {
-        return Bad(parsed, kMissingField,
-                   std::string("no field '") + kFieldNames[field] + "' (only " + std::to_string(fields_.size()) +
-                       " fields on the line)");
-      }
-      value[field] = fields_[column_[field]];
+    const size_t found = Split(line);
+    if (found <= static_cast<size_t>(last_column_)) {
+      for (int field = 0; field < kNumFields; ++field)
+        if (column_[field] >= static_cast<int>(found))
+          return Bad(parsed, kMissingField,
+                     std::string("no field '") + kFieldNames[field] + "' (only " + std::to_string(found) +
+                         " fields on the line)");
     }
+    // An absent column reads the always empty last entry of fields_.
+    std::array<std::string_view, kNumFields> value;
+    for (int field = 0; field < kNumFields; ++field) value[field] = fields_[slot_[field]];
     for (int field : {kTime, kSegment, kMarketPrice})
       if (value[field].empty()) return Bad(parsed, kMissingField, std::string("empty ") + kFieldNames[field]);
     if (!Integer(value[kTime], &row.time))
       return Bad(parsed, kUnparsableNumber, "time " + Quoted(value[kTime]) + " is not a whole number of us");
     if (column_[kChannel] >= 0) {
       if (value[kChannel].empty()) return Bad(parsed, kMissingField, "empty channel");
-      row.channel = -1;
-      for (size_t c = 0; c < scenario_.channels.size(); ++c)
-        if (scenario_.channels[c].name == value[kChannel]) row.channel = static_cast<int32_t>(c);
+      row.channel = Lookup(channel_names_, value[kChannel]);
       if (row.channel < 0) return Bad(parsed, kUnknownChannel, "channel " + Quoted(value[kChannel]));
     } else {
       row.channel = only_channel_;
     }
-    row.segment = -1;
-    for (size_t s = 0; s < scenario_.segments.size(); ++s)
-      if (scenario_.segments[s].name == value[kSegment]) row.segment = static_cast<int32_t>(s);
+    row.segment = Lookup(segment_names_, value[kSegment]);
     if (row.segment < 0) return Bad(parsed, kUnknownSegment, "segment " + Quoted(value[kSegment]));
     if (!Real(value[kMarketPrice], &row.market_price))
       return Bad(parsed, kUnparsableNumber, "market_price " + Quoted(value[kMarketPrice]) + " is not a number");
@@ -226,12 +233,11 @@ class CsvSource final : public RowSource {
       return Bad(
           parsed, kNegativePrice,
           row.market_price < 0 ? "market_price " + Quoted(value[kMarketPrice]) : "floor " + Quoted(value[kFloor]));
-    int64_t flag = 0;
-    if (!value[kWon].empty() && (!Integer(value[kWon], &flag) || flag < 0 || flag > 1))
+    int flag = 0;
+    if (!Flag(value[kWon], &flag))
       return Bad(parsed, kUnparsableNumber, "won " + Quoted(value[kWon]) + " is not 0 or 1");
     row.outcome.logger_won = flag == 1;
-    flag = 0;
-    if (!value[kClick].empty() && (!Integer(value[kClick], &flag) || flag < 0 || flag > 1))
+    if (!Flag(value[kClick], &flag))
       return Bad(parsed, kUnparsableNumber, "click " + Quoted(value[kClick]) + " is not 0 or 1");
     row.outcome.click = row.outcome.logger_won && flag == 1;
     if (!value[kConversionTime].empty() && row.outcome.click) {
@@ -243,32 +249,128 @@ class CsvSource final : public RowSource {
       if (!value[kValue].empty() && !Real(value[kValue], &row.outcome.conversion_value))
         return Bad(parsed, kUnparsableNumber, "value " + Quoted(value[kValue]) + " is not a number");
     }
+    if (!value[kQuality].empty() && (!Real(value[kQuality], &row.outcome.quality) || !(row.outcome.quality > 0)))
+      return Bad(parsed, kUnparsableNumber, "quality " + Quoted(value[kQuality]) + " is not a number above 0");
+    if (!value[kCreative].empty()) row.creative = CreativeIndex(value[kCreative]);
     parsed->ok = true;
     return true;
   }
 
  private:
-  // One pass over the characters: a memchr call per field costs more than
-  // the fields are long.
-  static void Split(std::string_view line, std::vector<std::string_view>* out) {
-    out->clear();
+  // Splits a line at its commas into fields_ (the columns up to the last one
+  // a field reads; later ones are only counted) and returns the number of
+  // fields on the line. Eight characters at a time: each comma is a zero
+  // byte of the word XOR ",,,,,,,,", found exactly (no carries between
+  // bytes) by the bit trick of "Bit Twiddling Hacks" (haszero, exact form).
+  size_t Split(std::string_view line) {
     const char* data = line.data();
-    size_t start = 0;
-    for (size_t i = 0; i < line.size(); ++i) {
-      if (data[i] == ',') {
-        out->emplace_back(data + start, i - start);
-        start = i + 1;
+    const size_t size = line.size();
+    const size_t kept = fields_.size() - 1;  // the last entry stays empty (absent columns)
+    size_t count = 0, start = 0, i = 0;
+    auto cut = [&](size_t at) {
+      if (count < kept) fields_[count] = std::string_view(data + start, at - start);
+      ++count;
+      start = at + 1;
+    };
+    constexpr uint64_t kCommas = 0x2c2c2c2c2c2c2c2cULL, kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+    for (; i + 8 <= size; i += 8) {
+      uint64_t word;
+      std::memcpy(&word, data + i, 8);
+      const uint64_t x = word ^ kCommas;
+      uint64_t zero = ~(((x & kLow7) + kLow7) | x | kLow7);  // 0x80 in each byte that is a comma
+      while (zero) {
+        cut(i + static_cast<size_t>(__builtin_ctzll(zero)) / 8);  // bytes in memory order (little-endian)
+        zero &= zero - 1;
       }
     }
-    out->emplace_back(data + start, line.size() - start);
+    for (; i < size; ++i)
+      if (data[i] == ',') cut(i);
+    cut(size);
+    return count;
   }
+  // The index of a logged creative's name in the log's creative names, added
+  // when new (the last one found is tried first: logs run in streaks).
+  int32_t CreativeIndex(std::string_view name) {
+    if (last_creative_ >= 0 && (*creative_names_)[last_creative_] == name) return last_creative_;
+    auto found = creative_index_.find(name);
+    if (found == creative_index_.end()) {
+      creative_names_->emplace_back(name);
+      found = creative_index_.emplace(std::string(name), static_cast<int32_t>(creative_names_->size() - 1)).first;
+    }
+    last_creative_ = found->second;
+    return last_creative_;
+  }
+  // The index of `name` among `names`, -1 if absent.
+  static int32_t Lookup(const std::vector<std::string>& names, std::string_view name) {
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i].size() == name.size() && !name.empty() && names[i][0] == name[0] &&
+          std::memcmp(names[i].data(), name.data(), name.size()) == 0)
+        return static_cast<int32_t>(i);
+    return -1;
+  }
+  // A whole number: digits with an optional '-'; longer numbers than 18
+  // digits go through std::from_chars (which checks the range).
   static bool Integer(std::string_view text, int64_t* out) {
+    const char* p = text.data();
+    const char* end = p + text.size();
+    const bool negative = p != end && *p == '-';
+    if (negative) ++p;
+    if (p == end || end - p > 18) return FromChars(text, out);
+    int64_t value = 0;
+    for (; p != end; ++p) {
+      const unsigned digit = static_cast<unsigned>(*p) - '0';
+      if (digit > 9) return false;
+      value = value * 10 + digit;
+    }
+    *out = negative ? -value : value;
+    return true;
+  }
+  static bool FromChars(std::string_view text, int64_t* out) {
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
     return error == std::errc() && end == text.data() + text.size();
   }
+  // 0 or 1 (an empty field is 0).
+  static bool Flag(std::string_view text, int* out) {
+    if (text.empty()) {
+      *out = 0;
+      return true;
+    }
+    if (text.size() != 1 || (text[0] != '0' && text[0] != '1')) return false;
+    *out = text[0] - '0';
+    return true;
+  }
+  // A finite decimal number, as std::from_chars reads it, bit for bit. The
+  // fast path takes plain decimals (digits, '.', digits) whose digits make
+  // a whole number m <= 2^53 with k <= 22 digits after the point: m and
+  // 10^k are exact doubles, so m / 10^k is the correctly rounded value,
+  // which is what from_chars returns (Clinger's fast path). Anything else
+  // (exponents, long mantissas, malformed text) goes to from_chars.
   static bool Real(std::string_view text, double* out) {
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
-    return error == std::errc() && end == text.data() + text.size() && std::isfinite(*out);
+    static constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                              1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char* p = text.data();
+    const char* end = p + text.size();
+    const bool negative = p != end && *p == '-';
+    if (negative) ++p;
+    uint64_t mantissa = 0;
+    int digits = 0, fraction_digits = 0;
+    const char* integer_start = p;
+    for (; p != end && static_cast<unsigned>(*p - '0') <= 9; ++p, ++digits)
+      mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+    const bool has_integer = p != integer_start;
+    if (p != end && *p == '.') {
+      ++p;
+      for (; p != end && static_cast<unsigned>(*p - '0') <= 9; ++p, ++digits, ++fraction_digits)
+        mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+    }
+    if (p == end && has_integer && (fraction_digits > 0 || text.back() != '.') && digits <= 19 &&
+        mantissa <= (uint64_t{1} << 53) && fraction_digits <= 22) {
+      const double value = static_cast<double>(mantissa) / kPowersOfTen[fraction_digits];
+      *out = negative ? -value : value;
+      return true;
+    }
+    const auto [stop, error] = std::from_chars(text.data(), text.data() + text.size(), *out);
+    return error == std::errc() && stop == text.data() + text.size() && std::isfinite(*out);
   }
   static bool Bad(Parsed* parsed, BadKind kind, std::string detail) {
     parsed->ok = false;
@@ -277,11 +379,16 @@ class CsvSource final : public RowSource {
     return true;
   }
 
-  const Scenario& scenario_;
   LineReader reader_;
-  std::array<int, kNumFields> column_{};
+  std::array<int, kNumFields> column_{};  // the column of each field, -1 if the log has none
+  std::array<int, kNumFields> slot_{};    // the entry of fields_ each field reads
+  int last_column_ = 0;                   // the last column a field reads
   int only_channel_ = -1;
-  std::vector<std::string_view> fields_;
+  std::vector<std::string> channel_names_, segment_names_;
+  std::vector<std::string>* creative_names_;  // the log's, kept by ReplayLog across passes
+  std::map<std::string, int32_t, std::less<>> creative_index_;
+  int32_t last_creative_ = -1;
+  std::vector<std::string_view> fields_;  // the fields of the current line, up to the last column read
 };
 
 // adsim's own event log: a result file of a run with `recording.events`,
@@ -408,6 +515,141 @@ struct RowCounts {
   std::array<std::vector<int64_t>, kNumBadKinds> first_lines;
 };
 
+// The valid rows of a log's first pass (the model's fitting pass, unlogged:
+// model), kept in an anonymous temporary file (std::tmpfile: removed when
+// closed, also if the process dies) so that the replay's pass reads them back
+// instead of parsing the log a second time. Memory stays flat in the log's
+// length (a 1 MiB buffer); the file is about 18 bytes a row: each row is a
+// flags byte, then variable-length integers (7 bits a byte) of the time and
+// line as increases over the previous row's (rows come in time order: the
+// cache is not used under on_bad_rows: sort), the channel, the segment, the
+// user (zigzag: it may be negative) and the creative + 1, then the market
+// price's 8 bytes, the quality's when logged, and, for a row with a
+// conversion, the conversion's delay and its value.
+class RowCache {
+ public:
+  RowCache() : file_(std::tmpfile()), buffer_(kBufferBytes) {
+    if (!file_)
+      throw IoError(
+          "cannot create a temporary file for the replay's row cache (unlogged: model reads the log once "
+          "and keeps its rows there): check TMPDIR's space and permissions");
+  }
+  ~RowCache() { std::fclose(file_); }
+  RowCache(const RowCache&) = delete;
+  RowCache& operator=(const RowCache&) = delete;
+
+  void Write(const Row& row) {
+    if (end_ + kMaxRowBytes > buffer_.size()) Flush();
+    uint8_t* out = buffer_.data() + end_;
+    const bool converts = row.outcome.click && row.outcome.conversion_time >= 0;
+    const bool has_quality = row.outcome.quality > 0;
+    *out++ = static_cast<uint8_t>((row.outcome.logger_won ? 1 : 0) | (row.outcome.click ? 2 : 0) | (converts ? 4 : 0) |
+                                  (has_quality ? 8 : 0));
+    out = PutVarint(out, static_cast<uint64_t>(row.time - previous_time_));
+    out = PutVarint(out, static_cast<uint64_t>(row.line - previous_line_));
+    out = PutVarint(out, static_cast<uint64_t>(row.channel));
+    out = PutVarint(out, static_cast<uint64_t>(row.segment));
+    out = PutVarint(out, (static_cast<uint64_t>(row.user) << 1) ^ static_cast<uint64_t>(row.user >> 63));
+    out = PutVarint(out, static_cast<uint64_t>(row.creative) + 1);
+    std::memcpy(out, &row.market_price, 8);
+    out += 8;
+    if (has_quality) {
+      std::memcpy(out, &row.outcome.quality, 8);
+      out += 8;
+    }
+    if (converts) {
+      out = PutVarint(out, static_cast<uint64_t>(row.outcome.conversion_time - row.time));
+      std::memcpy(out, &row.outcome.conversion_value, 8);
+      out += 8;
+    }
+    end_ = static_cast<size_t>(out - buffer_.data());
+    previous_time_ = row.time;
+    previous_line_ = row.line;
+  }
+  // From writing to reading, at the first row.
+  void Rewind() {
+    Flush();
+    std::rewind(file_);
+    begin_ = end_ = 0;
+    previous_time_ = previous_line_ = 0;
+    eof_ = false;
+  }
+  bool Read(Row* row) {
+    if (end_ - begin_ < kMaxRowBytes && !eof_) Refill();
+    if (begin_ == end_) return false;
+    const uint8_t* in = buffer_.data() + begin_;
+    const uint8_t flags = *in++;
+    *row = Row{};
+    row->time = previous_time_ + static_cast<SimTime>(GetVarint(&in));
+    row->line = previous_line_ + static_cast<int64_t>(GetVarint(&in));
+    row->channel = static_cast<int32_t>(GetVarint(&in));
+    row->segment = static_cast<int32_t>(GetVarint(&in));
+    const uint64_t user = GetVarint(&in);
+    row->user = static_cast<int64_t>(user >> 1) ^ -static_cast<int64_t>(user & 1);
+    row->creative = static_cast<int32_t>(GetVarint(&in)) - 1;
+    std::memcpy(&row->market_price, in, 8);
+    in += 8;
+    if (flags & 8) {
+      std::memcpy(&row->outcome.quality, in, 8);
+      in += 8;
+    }
+    row->outcome.logger_won = (flags & 1) != 0;
+    row->outcome.click = (flags & 2) != 0;
+    if (flags & 4) {
+      row->outcome.conversion_time = row->time + static_cast<SimTime>(GetVarint(&in));
+      std::memcpy(&row->outcome.conversion_value, in, 8);
+      in += 8;
+    }
+    begin_ = static_cast<size_t>(in - buffer_.data());
+    previous_time_ = row->time;
+    previous_line_ = row->line;
+    return true;
+  }
+
+ private:
+  static constexpr size_t kBufferBytes = 1 << 20;
+  static constexpr size_t kMaxRowBytes = 1 + 7 * 10 + 3 * 8;  // flags, seven varints, three doubles
+  static uint8_t* PutVarint(uint8_t* out, uint64_t value) {
+    while (value >= 0x80) {
+      *out++ = static_cast<uint8_t>(value | 0x80);
+      value >>= 7;
+    }
+    *out++ = static_cast<uint8_t>(value);
+    return out;
+  }
+  static uint64_t GetVarint(const uint8_t** in) {
+    uint64_t value = 0;
+    for (int shift = 0;; shift += 7) {
+      const uint8_t byte = *(*in)++;
+      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if (byte < 0x80) return value;
+    }
+  }
+  void Flush() {
+    if (end_ > 0 && std::fwrite(buffer_.data(), 1, end_, file_) != end_)
+      throw IoError("cannot write the replay's temporary row cache (unlogged: model): is TMPDIR full?");
+    end_ = 0;
+  }
+  // Moves the unread bytes to the front and reads more after them.
+  void Refill() {
+    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+    const size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
+    if (got == 0) {
+      if (std::ferror(file_)) throw IoError("cannot read the replay's temporary row cache back");
+      eof_ = true;
+    }
+    end_ += got;
+  }
+  std::FILE* file_;
+  std::vector<uint8_t> buffer_;
+  size_t begin_ = 0, end_ = 0;
+  bool eof_ = false;
+  SimTime previous_time_ = 0;
+  int64_t previous_line_ = 0;
+};
+
 // One log file, served to the channels that name it: valid rows in time
 // order, applying on_bad_rows.
 class ReplayLog {
@@ -439,6 +681,7 @@ class ReplayLog {
       }
       return false;
     }
+    if (reading_cache_) return cache_->Read(row);
     if (!source_) return false;
     if (!ReadValid(row)) return false;
     if (row->time >= scenario_.duration) {  // the rest of the log is past the run
@@ -446,22 +689,39 @@ class ReplayLog {
       source_.reset();
       return false;
     }
+    if (cache_) cache_->Write(*row);
     return true;
   }
 
-  // Back to the first row, counts cleared (after the model's fitting pass).
+  // Before a first pass that Restart will follow (the model's fitting pass):
+  // the rows it reads are kept (RowCache) for the pass after Restart.
+  void CacheFirstPass() {
+    if (spec_.on_bad_rows != BadRowPolicy::kSort) cache_ = std::make_unique<RowCache>();
+  }
+
+  // Back to the first row after a whole first pass (the model's fitting
+  // pass). The counts of rows read, dropped and after the end stay: the
+  // second pass reads the same rows, from the cache (or the sorted rows).
   void Restart() {
+    sorted_next_ = 0;
+    if (spec_.on_bad_rows == BadRowPolicy::kSort) {
+      counts_ = sorted_counts_;
+      return;
+    }
+    if (cache_) {
+      cache_->Rewind();
+      reading_cache_ = true;
+      return;
+    }
     counts_ = RowCounts{};
     last_time_ = 0;
-    sorted_next_ = 0;
-    if (spec_.on_bad_rows != BadRowPolicy::kSort)
-      Open();
-    else
-      counts_ = sorted_counts_;
+    Open();
   }
 
   RowCounts& counts() { return counts_; }
   const RowCounts& counts() const { return counts_; }
+  // The logger's creatives named by the rows read so far (Row::creative).
+  const std::vector<std::string>& creative_names() const { return creative_names_; }
   const ReplaySpec& spec() const { return spec_; }
 
  private:
@@ -469,11 +729,11 @@ class ReplayLog {
     if (spec_.format == "adsim")
       source_ = std::make_unique<AdsimSource>(scenario_, spec_);
     else
-      source_ = std::make_unique<CsvSource>(scenario_, spec_, channels_);
+      source_ = std::make_unique<CsvSource>(scenario_, spec_, channels_, &creative_names_);
   }
 
   bool ReadValid(Row* row) {
-    Parsed parsed;
+    Parsed& parsed = parsed_;
     while (source_->Read(&parsed)) {
       ++counts_.read;
       if (parsed.ok && std::find(channels_.begin(), channels_.end(), parsed.row.channel) == channels_.end()) {
@@ -518,6 +778,10 @@ class ReplayLog {
   SimTime last_time_ = 0;
   std::vector<Row> sorted_;
   size_t sorted_next_ = 0;
+  Parsed parsed_;  // the current line (a member: no construction per row)
+  std::vector<std::string> creative_names_;
+  std::unique_ptr<RowCache> cache_;  // the first pass's rows, with unlogged: model
+  bool reading_cache_ = false;
 };
 
 // The model of unlogged outcomes for one channel x segment: click and
@@ -526,7 +790,15 @@ class ReplayLog {
 struct OutcomeModel {
   int64_t won = 0, clicks = 0, conversions = 0;
   double delay_sum_us = 0.0, value_sum = 0.0;
-  double ctr = 0.0, cvr = 0.0, mean_delay_us = 0.0, mean_value = 0.0;
+  void Count(const Row& row) {
+    ++won;
+    if (!row.outcome.click) return;
+    ++clicks;
+    if (row.outcome.conversion_time < 0) return;
+    ++conversions;
+    delay_sum_us += static_cast<double>(row.outcome.conversion_time - row.time);
+    value_sum += row.outcome.conversion_value;
+  }
 };
 
 double BetaDraw(Stream& stream, double a, double b) {
@@ -543,7 +815,10 @@ class ReplayMarket final : public Market {
     // One reader per distinct log path; the channels naming it share it.
     for (int c = 0; c < num_channels; ++c) {
       const auto& replay = scenario.channels[c].replay;
-      if (!replay) throw ConfigError("the replay market needs traffic.replay on every channel");
+      if (!replay) {  // a synthetic channel beside the replayed ones
+        if (!synthetic_) synthetic_ = std::make_unique<SyntheticMarket>(scenario, seed);
+        continue;
+      }
       int found = -1;
       for (size_t l = 0; l < specs_.size(); ++l)
         if (specs_[l]->resolved == replay->resolved) found = static_cast<int>(l);
@@ -560,10 +835,14 @@ class ReplayMarket final : public Market {
     }
     const size_t cells = scenario.channels.size() * scenario.segments.size();
     models_.resize(cells);
+    creative_models_.resize(cells);
+    for (const CampaignSpec& campaign : scenario.campaigns)
+      for (const CreativeSpec& creative : campaign.creatives) our_creatives_.push_back(creative.name);
     unlogged_model_.assign(scenario.channels.size(), false);
     bool any_model = false;
     for (int c = 0; c < num_channels; ++c) {
-      unlogged_model_[c] = scenario.channels[c].replay->unlogged == UnloggedPolicy::kModel;
+      unlogged_model_[c] =
+          scenario.channels[c].replay && scenario.channels[c].replay->unlogged == UnloggedPolicy::kModel;
       any_model |= unlogged_model_[c];
     }
     if (any_model) FitModels(seed);
@@ -575,6 +854,7 @@ class ReplayMarket final : public Market {
   size_t Generate(SimTime until, Opportunity* out, size_t max) override {
     if (outcomes_.size() < max) outcomes_.resize(max);  // once: the engine asks for the same batch size
     size_t n = 0;
+    bool synthetic_done = !synthetic_;  // no synthetic opportunity left before `until`
     while (n < max) {
       int best = -1;
       SimTime best_time = until;
@@ -583,6 +863,18 @@ class ReplayMarket final : public Market {
           best_time = pending_[l].time;
           best = static_cast<int>(l);
         }
+      // The synthetic channels' stream, merged by time (a logged request
+      // first at equal times). Buffered opportunities are before an earlier
+      // `until`, so a change of conditions at or after it cannot concern them.
+      if (!synthetic_done && synthetic_next_ == synthetic_count_) {
+        synthetic_count_ = synthetic_->Generate(until, synthetic_buffer_.data(), synthetic_buffer_.size());
+        synthetic_next_ = 0;
+        synthetic_done = synthetic_count_ == 0;
+      }
+      if (synthetic_next_ < synthetic_count_ && synthetic_buffer_[synthetic_next_].time < best_time) {
+        out[n++] = synthetic_buffer_[synthetic_next_++];
+        continue;
+      }
       if (best < 0) break;
       const Row& row = pending_[best];
       Opportunity& opportunity = out[n];
@@ -606,7 +898,10 @@ class ReplayMarket final : public Market {
 
   // Logged prices and outcomes are what the market was: shocks do not change
   // them (conversion_tracking shocks still apply, in the engine).
-  void OnConditionsChanged(SimTime /*now*/, const MarketConditions& /*conditions*/) override {}
+  // Synthetic channels beside replayed ones follow the conditions as usual.
+  void OnConditionsChanged(SimTime now, const MarketConditions& conditions) override {
+    if (synthetic_) synthetic_->OnConditionsChanged(now, conditions);
+  }
   bool HasLoggedOutcomes() const override { return true; }
 
   void AddTables(Results& results) const override {
@@ -648,7 +943,8 @@ class ReplayMarket final : public Market {
           ++log.counts().unlogged_skipped;
           continue;
         }
-        ModelOutcome(log_seeds_[l], &row);
+        row.outcome.modelled = true;  // the user response draws the outcome of the creative that wins
+        row.outcome.model = &rates_[Cell(row.channel, row.segment) * our_creatives_.size()];
         ++log.counts().unlogged_modelled;
       }
       ++log.counts().replayed;
@@ -659,48 +955,75 @@ class ReplayMarket final : public Market {
   }
 
   // A first pass over the logs: the won rows' counts per channel x segment,
-  // then one Beta draw per rate for this run.
+  // and per channel x segment x logged creative when the log names the
+  // logger's creatives; then, for each channel x segment and each creative
+  // of ours, one Beta draw per rate for this run: from the logged creative
+  // of the same name if the log has one, else from the segment's pooled
+  // counts. Both with uniform Beta(1, 1) priors.
   void FitModels(uint64_t seed) {
     for (auto& log : logs_) {
+      log->CacheFirstPass();
       Row row;
       while (log->Next(&row)) {
         if (!row.outcome.logger_won) continue;
-        OutcomeModel& model = models_[Cell(row.channel, row.segment)];
-        ++model.won;
-        if (!row.outcome.click) continue;
-        ++model.clicks;
-        if (row.outcome.conversion_time < 0) continue;
-        ++model.conversions;
-        model.delay_sum_us += static_cast<double>(row.outcome.conversion_time - row.time);
-        model.value_sum += row.outcome.conversion_value;
+        const size_t cell = Cell(row.channel, row.segment);
+        models_[cell].Count(row);
+        if (row.creative < 0) continue;
+        auto& by_creative = creative_models_[cell];
+        if (by_creative.size() <= static_cast<size_t>(row.creative)) by_creative.resize(row.creative + 1);
+        by_creative[row.creative].Count(row);
       }
       log->Restart();
     }
     const int num_segments = static_cast<int>(scenario_.segments.size());
+    const size_t num_ours = our_creatives_.size();
+    rates_.resize(models_.size() * num_ours);
     for (size_t c = 0; c < scenario_.channels.size(); ++c) {
+      const ReplayLog* log = LogOf(static_cast<int>(c));
+      if (!log) continue;  // a synthetic channel
       for (int s = 0; s < num_segments; ++s) {
-        OutcomeModel& model = models_[Cell(static_cast<int>(c), s)];
-        Stream stream(seed, "market/replay/model/" + scenario_.channels[c].name + "/" + scenario_.segments[s].name);
-        model.ctr = BetaDraw(stream, 1.0 + model.clicks, 1.0 + model.won - model.clicks);
-        model.cvr = BetaDraw(stream, 1.0 + model.conversions, 1.0 + model.clicks - model.conversions);
-        model.mean_delay_us = model.conversions > 0 ? model.delay_sum_us / model.conversions : 0.0;
-        model.mean_value = model.conversions > 0 ? model.value_sum / model.conversions : 0.0;
+        const size_t cell = Cell(static_cast<int>(c), s);
+        const std::string stream_path =
+            "market/replay/model/" + scenario_.channels[c].name + "/" + scenario_.segments[s].name;
+        const ModelledRates pooled = Draw(models_[cell], models_[cell], seed, stream_path);
+        for (size_t ours = 0; ours < num_ours; ++ours) {
+          const auto& names = log->creative_names();
+          const auto named = std::find(names.begin(), names.end(), our_creatives_[ours]);
+          if (named == names.end()) {
+            rates_[cell * num_ours + ours] = pooled;
+            continue;
+          }
+          const size_t logged = static_cast<size_t>(named - names.begin());
+          const OutcomeModel none;
+          const OutcomeModel& model = logged < creative_models_[cell].size() ? creative_models_[cell][logged] : none;
+          rates_[cell * num_ours + ours] = Draw(model, models_[cell], seed, stream_path + "/" + *named);
+        }
       }
     }
   }
 
-  // A lost row's outcome from the model: click, conversion, exponential delay
-  // with the logged mean, the mean logged value; drawn from the row's own key.
-  void ModelOutcome(uint64_t log_seed, Row* row) const {
-    const OutcomeModel& model = models_[Cell(row->channel, row->segment)];
-    ResponseRng rng(Mix64(log_seed ^ static_cast<uint64_t>(row->line)), 0);
-    row->outcome.modelled = true;
-    row->outcome.click = rng.Uniform() < model.ctr;
-    if (!row->outcome.click || !(rng.Uniform() < model.cvr)) return;
-    boost::random::exponential_distribution<double> exponential(1.0);
-    row->outcome.conversion_time =
-        row->time + std::max<SimTime>(1, static_cast<SimTime>(model.mean_delay_us * exponential(rng)));
-    row->outcome.conversion_value = model.mean_value;
+  // The rates of one model for this run: click and conversion rates drawn
+  // from Beta(1 + clicks, 1 + wins - clicks) and Beta(1 + conversions,
+  // 1 + clicks - conversions) on the stream `path` of the run's seed; the
+  // mean logged delay and value, from `fallback` when `model` has no conversion.
+  static ModelledRates Draw(const OutcomeModel& model, const OutcomeModel& fallback, uint64_t seed,
+                            const std::string& path) {
+    Stream stream(seed, path);
+    ModelledRates rates;
+    rates.ctr = BetaDraw(stream, 1.0 + model.clicks, 1.0 + model.won - model.clicks);
+    rates.cvr = BetaDraw(stream, 1.0 + model.conversions, 1.0 + model.clicks - model.conversions);
+    const OutcomeModel& means = model.conversions > 0 ? model : fallback;
+    rates.mean_delay_us = means.conversions > 0 ? means.delay_sum_us / means.conversions : 0.0;
+    rates.mean_value = means.conversions > 0 ? means.value_sum / means.conversions : 0.0;
+    return rates;
+  }
+
+  // The log a channel replays, null for a synthetic channel.
+  const ReplayLog* LogOf(int channel) const {
+    for (size_t l = 0; l < logs_.size(); ++l)
+      if (std::find(log_channels_[l].begin(), log_channels_[l].end(), channel) != log_channels_[l].end())
+        return logs_[l].get();
+    return nullptr;
   }
 
   size_t Cell(int channel, int segment) const {
@@ -715,8 +1038,16 @@ class ReplayMarket final : public Market {
   std::vector<Row> pending_;
   std::vector<bool> has_pending_;
   std::vector<LoggedOutcome> outcomes_;
-  std::vector<OutcomeModel> models_;
+  std::vector<OutcomeModel> models_;                        // per channel x segment, pooled over creatives
+  std::vector<std::vector<OutcomeModel>> creative_models_;  // per channel x segment, per logged creative
+  std::vector<std::string> our_creatives_;                  // campaigns in order, their creatives in order
+  std::vector<ModelledRates> rates_;                        // [channel x segment][our creative]: this run's drawn rates
   std::vector<bool> unlogged_model_;
+  // The synthetic channels (none: null), exactly as the synthetic market
+  // draws them (one stream per channel), and its opportunities not yet merged.
+  std::unique_ptr<SyntheticMarket> synthetic_;
+  std::array<Opportunity, 256> synthetic_buffer_{};
+  size_t synthetic_next_ = 0, synthetic_count_ = 0;
 };
 
 }  // namespace

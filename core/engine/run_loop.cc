@@ -117,7 +117,10 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
       continue;
     }
     double quality = click_billing ? state_.true_ctr[cell] * state_.platform_quality.Multiplier(channel_segment) : 1.0;
-    if (click_billing && state_.HasFatigue(cell))
+    // A log replay ranks a click bid by the logged quality when the log has one (docs/replay.md).
+    if (click_billing && opportunity.logged && opportunity.logged->quality > 0)
+      quality = opportunity.logged->quality;
+    else if (click_billing && state_.HasFatigue(cell))
       quality *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
     ++state_.total[cell].bids;
     account_left -= bid_micros;

@@ -49,7 +49,10 @@ Results RunOnce(const Scenario& scenario, const RunOptions& options) {
   ActionApplier applier(state, recorder);
   ControlCycle cycle(state, recorder, applier, experiments, std::move(components));
   SyntheticResponse synthetic_response(state);
-  ReplayResponse replay_response;
+  std::vector<int> creatives_per_campaign;
+  for (const CampaignSpec& campaign : scenario.campaigns)
+    creatives_per_campaign.push_back(static_cast<int>(campaign.creatives.size()));
+  ReplayResponse replay_response(creatives_per_campaign, synthetic_response);
   const bool replay = state.market->HasLoggedOutcomes();
   UserResponse& response = replay ? static_cast<UserResponse&>(replay_response) : synthetic_response;
   if (replay && scenario.journeys)

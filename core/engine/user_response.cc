@@ -2,6 +2,7 @@
 // May not touch: counters, budgets, the event heap, results tables.
 #include "core/engine/user_response.h"
 
+#include <algorithm>
 #include <boost/random/exponential_distribution.hpp>
 #include <boost/random/normal_distribution.hpp>
 #include <cmath>
@@ -53,11 +54,38 @@ Response SyntheticResponse::Respond(const Opportunity& opportunity, const Win& w
   return response;
 }
 
-Response ReplayResponse::Respond(const Opportunity& opportunity, const Win& /*win*/) {
-  Response response;
+ReplayResponse::ReplayResponse(const std::vector<int>& creatives_per_campaign, UserResponse& synthetic)
+    : synthetic_(synthetic) {
+  int offset = 0;
+  for (int creatives : creatives_per_campaign) {
+    creative_offset_.push_back(offset);
+    offset += creatives;
+  }
+}
+
+Response ReplayResponse::Respond(const Opportunity& opportunity, const Win& win) {
   const LoggedOutcome* logged = opportunity.logged;
-  if (!logged) return response;  // a market without logged outcomes: nothing happens
-  ++(logged->modelled ? wins_modelled_ : wins_logged_);
+  if (!logged) return synthetic_.Respond(opportunity, win);  // a synthetic channel beside replayed ones
+  Response response;
+  if (logged->modelled) {
+    ++wins_modelled_;
+    if (!logged->model) return response;
+    // The fill-in model of the creative that won: click, conversion,
+    // exponential delay with the logged mean (at least 1 us), the mean logged
+    // value, drawn from the request's own key (common random numbers: two
+    // strategies winning the request with the same creative see the same outcome).
+    const ModelledRates& rates = logged->model[creative_offset_[win.campaign] + win.creative];
+    ResponseRng rng(opportunity.response_key, 0);
+    response.click = rng.Uniform() < rates.ctr;
+    if (!response.click || !(rng.Uniform() < rates.cvr)) return response;
+    boost::random::exponential_distribution<double> exponential(1.0);
+    response.converts = true;
+    response.delay_us =
+        static_cast<double>(std::max<SimTime>(1, static_cast<SimTime>(rates.mean_delay_us * exponential(rng))));
+    response.value = rates.mean_value;
+    return response;
+  }
+  ++wins_logged_;
   response.click = logged->click;
   if (!response.click || logged->conversion_time < 0) return response;
   response.converts = true;

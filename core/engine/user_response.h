@@ -57,16 +57,24 @@ class SyntheticResponse final : public UserResponse {
 // The log replay's response (docs/replay.md): the outcome the log holds for
 // the request (Opportunity::logged): for a request the logger won, its logged
 // click and conversion, with the conversion arriving at its logged time
-// through the engine's delayed-reporting path; for one it lost, what the
-// replay market's model filled in. Counts our wins on logged and on modelled
-// requests (the result's replay_wins_* attributes).
+// through the engine's delayed-reporting path; for one it lost, an outcome
+// drawn from the replay market's fill-in model for the creative that won
+// (LoggedOutcome::model). An opportunity without a logged outcome (a
+// synthetic channel beside replayed ones) gets the synthetic response.
+// Counts our wins on logged and on modelled requests (the result's
+// replay_wins_* attributes).
 class ReplayResponse final : public UserResponse {
  public:
+  // `creatives_per_campaign`: how many creatives each campaign has, in
+  // scenario order (the layout of LoggedOutcome::model).
+  ReplayResponse(const std::vector<int>& creatives_per_campaign, UserResponse& synthetic);
   Response Respond(const Opportunity& opportunity, const Win& win) override;
   int64_t wins_logged() const { return wins_logged_; }
   int64_t wins_modelled() const { return wins_modelled_; }
 
  private:
+  std::vector<int> creative_offset_;  // per campaign: its first creative's entry in LoggedOutcome::model
+  UserResponse& synthetic_;
   int64_t wins_logged_ = 0;
   int64_t wins_modelled_ = 0;
 };

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -130,11 +131,11 @@ TEST(Replay, BadReplayFieldsAreConfigErrorsNamingTheField) {
                   "channels[0].traffic.replay.columns.when"));
   EXPECT_TRUE(has(issues_for("duration: 1d", "duration: 1d\noracle: true"), "oracle"));
   EXPECT_TRUE(has(issues_for("auction: second_price", "auction: gsp"), "channels[0].auction"));
-  // A synthetic channel beside a replayed one.
-  EXPECT_TRUE(has(issues_for("segments:",
-                             "  - name: search\n    traffic: {per_hour: 10}\n"
-                             "    competition: {median: 0.002}\nsegments:"),
-                  "channels[1].traffic.replay"));
+  // A synthetic channel beside a replayed one is valid.
+  std::string mixed = base;
+  mixed.replace(mixed.find("segments:"), 9,
+                "  - name: search\n    traffic: {per_hour: 10}\n    competition: {median: 0.002}\nsegments:");
+  EXPECT_NO_THROW(ParseScenario(mixed, kFixtureDir + "/scenario.yaml"));
 }
 
 TEST(Replay, MissingLogIsAConfigErrorNamingTheFieldAndPath) {
@@ -234,6 +235,43 @@ TEST(Replay, ConversionsArriveAtTheirLoggedTimesNeverEarlier) {
   std::sort(times.begin(), times.end());
   std::sort(expected_times.begin(), expected_times.end());
   EXPECT_EQ(times, expected_times);
+}
+
+TEST(Replay, PricesAndTimesParseExactlyAsFromChars) {
+  // The reader's fast number parsing (simulators/replay.cc, CsvSource::Real
+  // and Integer) must give the same doubles as std::strtod, bit for bit, on
+  // plain decimals, long mantissas, exponents and integers; the event log
+  // records each replayed request's market price (top_competing_bid) and time.
+  const std::vector<std::string> prices = {"0.001",
+                                           "0.0015",
+                                           "0.001528",
+                                           "1",
+                                           "12.5",
+                                           "0.1",
+                                           "0.30000000000000004",
+                                           "0.123456789012345678",
+                                           "9007199254740993e-18",
+                                           "2.5e-3",
+                                           "0.000000000000000000000001",
+                                           "1234567.000001",
+                                           "0.00"};
+  const std::string path = testing::TempDir() + "replay_numbers.csv";
+  {
+    std::ofstream out(path);
+    out << "time,segment,market_price,won\n";
+    for (size_t i = 0; i < prices.size(); ++i) out << (i + 1) * 1000003 << ",a," << prices[i] << ",1\n";
+  }
+  std::string text = FixtureText();
+  text.replace(text.find("path: requests.csv"), 18, "path: '" + path + "'");
+  text += "recording: {events: true}\n";
+  const Results results = RunScenario(ParseScenario(text, kFixtureDir + "/scenario.yaml"));
+  const auto& time = Col<int64_t>(results, "events", "time");
+  const auto& price = Col<double>(results, "events", "top_competing_bid");
+  ASSERT_EQ(price.size(), prices.size());
+  for (size_t i = 0; i < prices.size(); ++i) {
+    EXPECT_EQ(time[i], static_cast<int64_t>((i + 1) * 1000003)) << i;
+    EXPECT_EQ(price[i], std::strtod(prices[i].c_str(), nullptr)) << prices[i];
+  }
 }
 
 // A log with one bad row of each kind, lines 3 to 8, and good rows around them.
@@ -340,6 +378,173 @@ TEST(Replay, UnloggedModelCarriesItsUncertaintyAcrossSeeds) {
   std::set<int64_t> distinct;
   for (uint64_t seed = 1; seed <= 6; ++seed) distinct.insert(modelled_clicks(seed));
   EXPECT_GT(distinct.size(), 1u);
+}
+
+// A log of 9000 requests, one every 9 s of a day, in segment a at market price
+// 0.001: every third lost by the logger (no creative), the others won by the
+// logger's creatives red (clicked on 3 rows in 10) and blue (1 in 20),
+// alternately: 3000 lost, 3000 red and 3000 blue rows, no conversions.
+std::string WriteCreativeLog() {
+  std::string path = testing::TempDir() + "replay_creatives.csv";
+  std::ofstream out(path);
+  out << "time,segment,market_price,won,click,creative\n";
+  int red = 0, blue = 0;
+  for (int i = 0; i < 9000; ++i) {
+    out << static_cast<int64_t>(i) * 9000000 << ",a,0.001,";
+    if (i % 3 == 0) {
+      out << "0,,\n";
+    } else if (i % 3 == 1) {
+      out << "1," << (red++ % 10 < 3 ? 1 : 0) << ",red\n";
+    } else {
+      out << "1," << (blue++ % 20 == 0 ? 1 : 0) << ",blue\n";
+    }
+  }
+  return path;
+}
+
+TEST(Replay, UnloggedModelIsFittedPerCreativeAndPooledForOtherNames) {
+  // unlogged: model with a creative column: our creative named like a logged
+  // one gets that creative's click rate on the requests the logger lost, one
+  // with another name the segment's pooled rate. Bidding 0.05 > 0.001 we win
+  // all 9000 rows; the 6000 logged wins hold 900 + 150 logged clicks, so the
+  // modelled clicks are the total minus 1050, over 3000 modelled wins.
+  // Expected modelled rate: the Beta posterior mean (1 + clicks) / (2 + wins)
+  // of the matched creative (red 901/3002, blue 151/3002) or of the pooled
+  // segment (1051/6002). Its spread: the run's one Beta draw (variance about
+  // p(1-p)/wins) plus the binomial over the 3000 modelled wins (p(1-p)/3000):
+  // tolerance 4 standard errors, fixed seed.
+  const std::string path = WriteCreativeLog();
+  struct Case {
+    std::string creative;
+    double expected;
+    int64_t fitted_on;
+  };
+  for (const Case& c :
+       {Case{"red", 901.0 / 3002, 3000}, Case{"blue", 151.0 / 3002, 3000}, Case{"green", 1051.0 / 6002, 6000}}) {
+    RunOptions options;
+    options.seed = 7;
+    const Results results =
+        RunScenario(FixtureScenario({{"path: requests.csv", "path: '" + path + "'"},
+                                     {"unlogged: skip", "unlogged: model"},
+                                     {"bid: 0.003", "bid: 0.05\n    creatives: [" + c.creative + "]"}}),
+                    options);
+    ASSERT_EQ(results.int_attrs.at("replay_wins_modelled"), 3000) << c.creative;
+    ASSERT_EQ(results.int_attrs.at("replay_wins_logged"), 6000) << c.creative;
+    const double rate = static_cast<double>(Sum(results, "clicks") - 1050) / 3000.0;
+    const double se = std::sqrt(c.expected * (1 - c.expected) * (1.0 / c.fitted_on + 1.0 / 3000.0));
+    EXPECT_NEAR(rate, c.expected, 4 * se) << c.creative;
+  }
+}
+
+TEST(Replay, ClickBilledChannelsRankByTheLoggedQuality) {
+  // On a click-billed channel a click bid b ranks by b x quality against the
+  // logged market price m (per impression) and pays m / quality per click.
+  // With b = 0.05, m = 0.001: quality 0.1 scores 0.005 > m (won, 0.01 a
+  // click), quality 0.01 scores 0.0005 < m (lost). Without the column the
+  // engine's own quality (segment ctr 0.01) would lose every request.
+  const std::string path = testing::TempDir() + "replay_quality.csv";
+  {
+    std::ofstream out(path);
+    out << "time,segment,market_price,won,click,quality\n";
+    for (int i = 0; i < 200; ++i)
+      out << (i + 1) * 1000000 << ",a,0.001,1," << (i % 4 == 0 ? 1 : 0) << "," << (i % 2 == 0 ? "0.1" : "0.01") << "\n";
+    out << "201000000,a,0.001,1,1,0\n"    // line 202: a quality of 0 is a bad row
+        << "202000000,a,0.001,1,1,-1\n";  // line 203: so is a negative one
+  }
+  const Results results = RunScenario(FixtureScenario({{"path: requests.csv", "path: '" + path + "'"},
+                                                       {"on_bad_rows: fail", "on_bad_rows: skip"},
+                                                       {"second_price", "second_price\n    billing: click"},
+                                                       {"bid: 0.003", "bid: 0.05"}}));
+  // Won: the 100 even rows (quality 0.1); clicked: rows i % 4 == 0, 50 of them.
+  EXPECT_EQ(Sum(results, "impressions"), 100);
+  EXPECT_EQ(Sum(results, "clicks"), 50);
+  EXPECT_NEAR(SumReal(results, "spend"), 50 * 0.01, 1e-9);
+  EXPECT_EQ(ReplayRows(results, "unparsable_number"), 2);
+  // unlogged: model replays the rows kept by its fitting pass (a temporary
+  // file): the quality goes through it unchanged, so the same requests win.
+  const Results through_cache = RunScenario(FixtureScenario({{"path: requests.csv", "path: '" + path + "'"},
+                                                             {"on_bad_rows: fail", "on_bad_rows: skip"},
+                                                             {"unlogged: skip", "unlogged: model"},
+                                                             {"second_price", "second_price\n    billing: click"},
+                                                             {"bid: 0.003", "bid: 0.05"}}));
+  EXPECT_EQ(Sum(through_cache, "impressions"), 100);
+  EXPECT_NEAR(SumReal(through_cache, "spend"), 50 * 0.01, 1e-9);
+  const auto& kinds = Col<std::string>(results, "replay", "kind");
+  const auto& lines = Col<std::string>(results, "replay", "first_lines");
+  for (size_t i = 0; i < kinds.size(); ++i)
+    if (kinds[i] == "unparsable_number") EXPECT_EQ(lines[i], "202 203");
+  // The same requests without a quality column: the engine's quality 0.01 x 0.05 < 0.001 wins nothing.
+  const std::string plain = testing::TempDir() + "replay_no_quality.csv";
+  {
+    std::ofstream out(plain);
+    out << "time,segment,market_price,won,click\n";
+    for (int i = 0; i < 200; ++i) out << (i + 1) * 1000000 << ",a,0.001,1," << (i % 4 == 0 ? 1 : 0) << "\n";
+  }
+  const Results unlogged_quality = RunScenario(FixtureScenario({{"path: requests.csv", "path: '" + plain + "'"},
+                                                                {"second_price", "second_price\n    billing: click"},
+                                                                {"bid: 0.003", "bid: 0.05"}}));
+  EXPECT_EQ(Sum(unlogged_quality, "impressions"), 0);
+}
+
+TEST(Replay, MixedRunKeepsTheSyntheticChannelBitIdentical) {
+  // display replays the fixture log while search is synthetic; each channel
+  // has its own campaign (no shared budget, no account cap). The replay
+  // market draws search exactly as the synthetic market does (its own
+  // streams, market/channels/search/...), and the engine gives each campaign
+  // only its channel's requests, so search's rows of every table keyed by
+  // channel equal those of a run where display is synthetic too.
+  const std::string synthetic_display = "traffic: {per_hour: 400}\n    competition: {median: 0.002, sigma: 0.5}";
+  const std::string search =
+      "  - name: search\n    auction: first_price\n    floor: 0.0002\n    traffic: {per_hour: 900}\n"
+      "    competition: {competitors: 3, median: 0.0015, sigma: 0.7}\nsegments:";
+  const std::string campaigns =
+      "  - name: replayed\n    channels: [display]\n    bid: 0.003\n    budget: {daily: 50}\n"
+      "  - name: searcher\n    channels: [search]\n    bid: 0.002\n    budget: {daily: 0.5}\n"
+      "    creatives: [one, two]\n";
+  const std::string shocks =
+      "shocks:\n  - {name: busy, start: 6h, end: 12h, channels: [search], segments: all,\n"
+      "     multiply: {traffic: 1.5, competing_bids: 1.3}}\n";
+  auto scenario_text = [&](bool replayed) {
+    std::string text = FixtureText();
+    if (!replayed) {
+      const size_t at = text.find("    traffic:\n      replay:");
+      text.replace(at, text.find('\n', text.find("replay:", at)) - at, "    " + synthetic_display);
+    }
+    text.replace(text.find("segments:"), 9, search);
+    text.replace(text.find("  - name: replayed"), std::string::npos, campaigns + shocks);
+    return text;
+  };
+  const Results mixed = RunScenario(ParseScenario(scenario_text(true), kFixtureDir + "/scenario.yaml"));
+  const Results synthetic = RunScenario(ParseScenario(scenario_text(false), kFixtureDir + "/scenario.yaml"));
+  // Every aggregates row of search (channel 1), all columns, bit for bit.
+  auto search_rows = [](const Results& results) {
+    std::vector<std::vector<double>> rows;
+    const Table* aggregates = results.Find("aggregates");
+    const auto& channel = Col<int64_t>(results, "aggregates", "channel");
+    for (size_t i = 0; i < channel.size(); ++i) {
+      if (channel[i] != 1) continue;
+      std::vector<double> row;
+      for (const auto& column : aggregates->columns()) {
+        if (const auto* ints = std::get_if<std::vector<int64_t>>(&column.data))
+          row.push_back(static_cast<double>((*ints)[i]));
+        if (const auto* reals = std::get_if<std::vector<double>>(&column.data)) row.push_back((*reals)[i]);
+      }
+      rows.push_back(row);
+    }
+    return rows;
+  };
+  const auto mixed_search = search_rows(mixed);
+  EXPECT_EQ(mixed_search, search_rows(synthetic));
+  int64_t search_impressions = 0;
+  const auto& channel = Col<int64_t>(mixed, "aggregates", "channel");
+  const auto& impressions = Col<int64_t>(mixed, "aggregates", "impressions");
+  for (size_t i = 0; i < channel.size(); ++i) search_impressions += channel[i] == 1 ? impressions[i] : 0;
+  EXPECT_FALSE(mixed_search.empty());
+  // search really ran: its daily budget 0.5 buys 0.5 / 0.002 = 250 first-price wins (900 requests an hour).
+  EXPECT_EQ(search_impressions, 250);
+  // display replayed the log: the fixture's 340 logged wins, nothing modelled.
+  EXPECT_EQ(ReplayRows(mixed, "replayed"), 340);
+  EXPECT_EQ(mixed.int_attrs.at("replay_wins_logged"), 340);
 }
 
 // Per (bucket, segment) of a one-campaign, one-channel, one-creative run:
