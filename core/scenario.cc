@@ -698,6 +698,82 @@ void ReadJourneys(const YAML::Node& root, Reader& r, Scenario* sc) {
   sc->journeys = spec;
 }
 
+// `funnel: {rates, channels, creatives}` (docs/funnel.md). Reads after
+// channels, segments, campaigns and journeys, whose names it refers to.
+void ReadFunnel(const YAML::Node& root, Reader& r, Scenario* sc) {
+  const YAML::Node n = root["funnel"];
+  if (!n.IsDefined()) return;
+  const std::string path = "funnel";
+  if (!r.Map(n, path, {"rates", "channels", "creatives"})) return;
+  if (sc->journeys)
+    r.Issue(n, path, "no funnel together with journeys (journeys' conversions come from a hazard, not from clicks)",
+            "a funnel block and a journeys block");
+  FunnelSpec spec;
+  const std::vector<std::string> stages = {"visit", "cart", "purchase"};
+  // One {visit, cart, purchase} mapping: rates (required, in [0, 1]) or multipliers (default 1).
+  auto read_stages = [&](const YAML::Node& m, const std::string& p, bool rates,
+                         std::array<double, kFunnelStages>* out) {
+    if (!r.Map(m, p, stages)) return;
+    for (int stage = 0; stage < kFunnelStages; ++stage)
+      (*out)[stage] = rates ? r.Number(m, p, stages[stage], 0.0, 0.0, 1.0, true, " (probability)")
+                            : r.Number(m, p, stages[stage], 1.0, 0.0, 1e3, false, " (multiplier)");
+  };
+  // A mapping of names (segments, channels or campaign/creative keys) to stage mappings.
+  auto read_named = [&](const std::string& key, const std::string& what, const std::vector<std::string>& names,
+                        bool rates, auto&& store) {
+    const YAML::Node m = n[key];
+    const std::string p = Reader::Child(path, key);
+    if (IsMissing(m)) return;
+    if (!IsMapNode(m)) {
+      r.Issue(m, p, "a mapping of " + what + " names to {visit, cart, purchase}", Describe(m));
+      return;
+    }
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      const std::string name = it->first.Scalar();
+      const auto found = std::find(names.begin(), names.end(), name);
+      if (found == names.end()) {
+        r.Issue(it->first, Reader::Child(p, name), "a " + what + " name, one of " + JoinNames(names),
+                "unknown " + what + " '" + name + "'");
+        continue;
+      }
+      std::array<double, kFunnelStages> values = {1.0, 1.0, 1.0};
+      read_stages(it->second, Reader::Child(p, name), rates, &values);
+      store(static_cast<int>(found - names.begin()), name, values);
+    }
+  };
+  std::vector<std::string> segment_names, channel_names, creative_keys;
+  for (const auto& segment : sc->segments) segment_names.push_back(segment.name);
+  for (const auto& channel : sc->channels) channel_names.push_back(channel.name);
+  for (const auto& campaign : sc->campaigns)
+    for (const auto& creative : campaign.creatives) creative_keys.push_back(campaign.name + "/" + creative.name);
+  spec.rates.assign(sc->segments.size(), {-1.0, -1.0, -1.0});
+  if (!n["rates"].IsDefined())
+    r.Issue(n, Reader::Child(path, "rates"), "a mapping of every segment name to {visit, cart, purchase}",
+            "nothing (the field is required)");
+  read_named("rates", "segment", segment_names, true,
+             [&](int index, const std::string&, const std::array<double, kFunnelStages>& v) { spec.rates[index] = v; });
+  if (IsMapNode(n["rates"]))
+    for (size_t s = 0; s < sc->segments.size(); ++s)
+      if (spec.rates[s][0] < 0)
+        r.Issue(n["rates"], Reader::Child(Reader::Child(path, "rates"), sc->segments[s].name),
+                "rates {visit, cart, purchase} for every segment",
+                "no rates for segment '" + sc->segments[s].name + "'");
+  spec.channel_multipliers.assign(sc->channels.size(), {1.0, 1.0, 1.0});
+  read_named("channels", "channel", channel_names, false,
+             [&](int index, const std::string&, const std::array<double, kFunnelStages>& v) {
+               spec.channel_multipliers[index] = v;
+             });
+  read_named("creatives", "campaign/creative", creative_keys, false,
+             [&](int, const std::string& name, const std::array<double, kFunnelStages>& v) {
+               spec.creative_multipliers[name] = v;
+             });
+  for (size_t c = 0; c < sc->channels.size(); ++c)
+    if (sc->channels[c].replay)
+      r.Issue(n, path, "no funnel on a replayed log (the log holds the conversions)",
+              "channel '" + sc->channels[c].name + "' replays a log");
+  sc->funnel = spec;
+}
+
 // `traffic.replay: {path, format, columns, on_bad_rows, unlogged}` of one
 // channel (docs/replay.md). A relative path is resolved against the folder of
 // the scenario file; whether the log can be read is checked when the replay
@@ -776,7 +852,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   if (!r.Map(root, "", {"name",           "description", "seed",       "start",     "duration",    "bucket",
                         "control_cycle",  "channels",    "segments",   "campaigns", "shocks",      "controllers",
                         "monitors",       "alert_grace", "guardrails", "recording", "experiments", "oracle",
-                        "account_budget", "market",      "python",     "journeys"}))
+                        "account_budget", "market",      "python",     "journeys",  "funnel"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");
@@ -1325,14 +1401,27 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
         const YAML::Node m = s["multiply"];
         const std::string mp = Reader::Child(p, "multiply");
         if (!m.IsDefined()) {
-          r.Issue(s, mp, "a mapping of multipliers (traffic, ctr, cvr, competing_bids, conversion_tracking)",
+          r.Issue(s, mp,
+                  "a mapping of multipliers (traffic, ctr, cvr, competing_bids, conversion_tracking, visit, cart, "
+                  "purchase)",
                   "nothing (the field is required)");
-        } else if (r.Map(m, mp, {"traffic", "ctr", "cvr", "competing_bids", "conversion_tracking"})) {
+        } else if (r.Map(m, mp,
+                         {"traffic", "ctr", "cvr", "competing_bids", "conversion_tracking", "visit", "cart",
+                          "purchase"})) {
           sh.traffic = r.Number(m, mp, "traffic", 1.0, 0.0, 1e3);
           sh.ctr = r.Number(m, mp, "ctr", 1.0, 0.0, 1e3);
           sh.cvr = r.Number(m, mp, "cvr", 1.0, 0.0, 1e3);
           sh.competing_bids = r.Number(m, mp, "competing_bids", 1.0, 0.0, 1e3);
           sh.conversion_tracking = r.Number(m, mp, "conversion_tracking", 1.0, 0.0, 1.0);
+          // A funnel stage's rate (docs/funnel.md): only in a scenario with a funnel.
+          for (int stage = 0; stage < kFunnelStages; ++stage) {
+            const char* key = FunnelStageName(stage);
+            if (!m[key].IsDefined()) continue;
+            sh.funnel_stage[stage] = r.Number(m, mp, key, 1.0, 0.0, 1e3);
+            if (!root["funnel"].IsDefined())
+              r.Issue(m[key], Reader::Child(mp, key),
+                      "a funnel stage multiplier only in a scenario with a funnel: block", "no funnel: block");
+          }
         }
         sc.shocks.push_back(sh);
       }
@@ -1351,6 +1440,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   }
 
   ReadJourneys(root, r, &sc);
+  ReadFunnel(root, r, &sc);
   sc.sampled = std::move(r.sampled());
   CheckReplay(root, r, &sc);
   if (!r.issues().empty()) throw ConfigError(r.issues());

@@ -111,6 +111,9 @@ struct ShockSpec {
   double cvr = 1.0;
   double competing_bids = 1.0;
   double conversion_tracking = 1.0;  // fraction of conversions that are reported (0 = outage)
+  // Funnel stage rates (docs/funnel.md): multiply the rate of entering visit,
+  // cart and purchase (kFunnelStages order); only with a `funnel:` block.
+  std::array<double, 3> funnel_stage = {1.0, 1.0, 1.0};
   // step: the multipliers apply in full from start to end. ramp: a slow drift,
   // each multiplier moving linearly from 1 at start to its value at end (in
   // steps of ramp_step), then back to 1.
@@ -137,6 +140,23 @@ struct JourneySpec {
   std::vector<JourneyLiftSpec> lifts;  // at most one per (channel, kind); absent = no lift
   SimTime view_through_window = kMicrosPerDay;
   SimTime click_through_window = 7 * kMicrosPerDay;
+};
+
+// Funnel (docs/funnel.md): opt-in per scenario. After a click, a user visits
+// the site, puts something in the cart, and purchases, each stage entered with
+// its rate per segment (times optional channel and creative multipliers); the
+// purchase is the conversion, replacing the segment's `cvr`.
+enum FunnelStage : int { kVisit = 0, kCart = 1, kPurchase = 2 };
+constexpr int kFunnelStages = 3;  // the stages after the click
+inline const char* FunnelStageName(int stage) {
+  return stage == kVisit ? "visit" : stage == kCart ? "cart" : "purchase";
+}
+struct FunnelSpec {
+  // Per segment: P(visit | click), P(cart | visit), P(purchase | cart).
+  std::vector<std::array<double, kFunnelStages>> rates;
+  // Per channel and per cell key "campaign/creative": multipliers of those rates (1 when not named).
+  std::vector<std::array<double, kFunnelStages>> channel_multipliers;
+  std::map<std::string, std::array<double, kFunnelStages>> creative_multipliers;
 };
 
 struct RecordingSpec {
@@ -188,6 +208,7 @@ struct Scenario {
   SimTime alert_grace = 4 * kMicrosPerHour;  // scoring: an alert up to this long after a shock ends still counts
   RecordingSpec recording;
   std::optional<JourneySpec> journeys;  // `journeys:`; absent = the click-then-convert model
+  std::optional<FunnelSpec> funnel;     // `funnel:`; absent = a click converts with the segment's cvr
   // Fields given a distribution, in the order they were read.
   std::vector<SampledField> sampled;
   // `python:`: Python modules (files, relative to the scenario file) that

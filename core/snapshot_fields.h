@@ -33,6 +33,8 @@ struct SnapshotFields<ObservedStats> {
     visit("conversion_value", &ObservedStats::conversion_value);
     visit("conversion_value_sq", &ObservedStats::conversion_value_sq);
     visit("spend", &ObservedStats::spend);
+    visit("visits", &ObservedStats::visits);
+    visit("carts", &ObservedStats::carts);
   }
 };
 

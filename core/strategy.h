@@ -81,6 +81,11 @@ struct ObservedStats {
   double conversion_value = 0.0;
   double conversion_value_sq = 0.0;  // sum of the squared values of those conversions
   double spend = 0.0;                // currency
+  // Site analytics of a scenario with a funnel (docs/funnel.md): clicks that
+  // reached the site, and visits that put something in the cart (0 without a
+  // funnel). The purchase stage is `conversions`.
+  int64_t visits = 0;
+  int64_t carts = 0;
 
   void Add(const ObservedStats& o) {
     requests += o.requests;
@@ -91,6 +96,8 @@ struct ObservedStats {
     conversion_value += o.conversion_value;
     conversion_value_sq += o.conversion_value_sq;
     spend += o.spend;
+    visits += o.visits;
+    carts += o.carts;
   }
   void Subtract(const ObservedStats& o) {
     requests -= o.requests;
@@ -101,6 +108,8 @@ struct ObservedStats {
     conversion_value -= o.conversion_value;
     conversion_value_sq -= o.conversion_value_sq;
     spend -= o.spend;
+    visits -= o.visits;
+    carts -= o.carts;
   }
 };
 

@@ -1,5 +1,5 @@
 // The recorder: the schema of every table written while the run goes
-// (aggregates, market, actions, conversions, alerts, daily, pacing_target, and the optional
+// (aggregates, market, funnel, actions, conversions, alerts, daily, pacing_target, and the optional
 // opportunity-level events), and one Record* hook per kind of row. It only
 // listens: nothing in the run reads back what it wrote. It keeps its own copy
 // of the counters at the last bucket boundary, to write per-bucket rows.
@@ -77,6 +77,10 @@ class Recorder {
   struct {
     std::vector<int64_t>*bucket, *channel, *segment, *opportunities;
   } market_{};
+  struct {  // funnel only (docs/funnel.md)
+    std::vector<int64_t>*bucket, *campaign, *channel, *segment, *creative, *impressions, *clicks, *visits, *carts,
+        *purchases;
+  } funnel_{};
   struct {
     std::vector<int64_t>*time, *campaign, *segment, *creative;
     std::vector<std::string>*controller, *kind, *status, *note, *reason, *metric;

@@ -125,10 +125,20 @@ void AddEndOfRunTables(const RunState& state, const ControlCycle& cycle, const R
     truth_recovery = &truth.Int("fatigue_recovery", "us_duration",
                                 "time constant of the exponential decay of n between impressions; 0 = none");
   }
+  // Funnel columns likewise only with a funnel (docs/funnel.md): the true stage rates.
+  std::vector<double>* truth_stage[kFunnelStages] = {nullptr, nullptr, nullptr};
+  if (scenario.funnel)
+    for (int stage = 0; stage < kFunnelStages; ++stage)
+      truth_stage[stage] = &truth.Real(std::string(FunnelStageName(stage)) + "_rate", "ratio",
+                                       std::string("true probability of reaching the ") + FunnelStageName(stage) +
+                                           " stage from the one before (cvr is the product of the three)");
   for (int c = 0; c < state.num_campaigns; ++c)
     for (int k = 0; k < state.num_channels * state.num_segments; ++k)
       for (int creative = 0; creative < state.num_creatives[c]; ++creative) {
         const int cell = state.Cell(c, k, creative);
+        if (scenario.funnel)
+          for (int stage = 0; stage < kFunnelStages; ++stage)
+            truth_stage[stage]->push_back(state.funnel_rate[static_cast<size_t>(cell) * kFunnelStages + stage]);
         if (truth_half_life) {
           truth_half_life->push_back(state.cell_fatigue[cell].half_life);
           truth_recovery->push_back(state.cell_fatigue[cell].recovery);
@@ -154,6 +164,10 @@ void AddEndOfRunTables(const RunState& state, const ControlCycle& cycle, const R
   auto& shock_tracking = shocks.Real("conversion_tracking", "ratio", "fraction of conversions reported");
   auto& shock_shape = shocks.Text("shape", "step (full multipliers from start to end) or ramp (linear from 1 to them)");
   auto& shock_ramp_step = shocks.Int("ramp_step", "us_duration", "time between the steps of a ramp");
+  std::vector<double>* shock_stage[kFunnelStages] = {nullptr, nullptr, nullptr};
+  if (scenario.funnel)  // only with a funnel, so other scenarios' tables are unchanged
+    for (int stage = 0; stage < kFunnelStages; ++stage)
+      shock_stage[stage] = &shocks.Real(FunnelStageName(stage), "ratio", "multiplier of the funnel stage's rate");
   for (const auto& shock : scenario.shocks) {
     shock_name.push_back(shock.name);
     shock_start.push_back(shock.start);
@@ -172,6 +186,8 @@ void AddEndOfRunTables(const RunState& state, const ControlCycle& cycle, const R
     shock_tracking.push_back(shock.conversion_tracking);
     shock_shape.push_back(shock.ramp ? "ramp" : "step");
     shock_ramp_step.push_back(shock.ramp_step);
+    if (scenario.funnel)
+      for (int stage = 0; stage < kFunnelStages; ++stage) shock_stage[stage]->push_back(shock.funnel_stage[stage]);
   }
   // Per-campaign truth totals (what the oracle comparison uses).
   Table& campaign_truth =

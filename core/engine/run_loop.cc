@@ -36,6 +36,9 @@ double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opp
   const double unit =
       spec.goal == GoalKind::kCpa ? spec.goal_value : state_.scenario.segments[opportunity.segment].value_mean;
   double value = state_.true_cvr[cell] * state_.cvr_multiplier[channel_segment] * unit;
+  if (!state_.funnel_multiplier.empty())  // a funnel stage's shock moves the conversion rate too
+    for (int stage = 0; stage < kFunnelStages; ++stage)
+      value *= state_.funnel_multiplier[static_cast<size_t>(channel_segment) * kFunnelStages + stage];
   if (!click_billing) {
     double ctr = state_.true_ctr[cell] * state_.ctr_multiplier[channel_segment] * opportunity.Propensity() *
                  state_.scenario.channels[opportunity.channel].click_factors[0];
@@ -191,6 +194,9 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
       ++counters.clicks;
       if (user) ++user->clicks;
       if (click_billing) charge();
+      if (response.funnel_stages > kVisit) ++counters.visits;
+      if (response.funnel_stages > kCart) ++counters.carts;
+      if (response.funnel_stages > kPurchase) ++counters.purchases;
       if (response.converts) ScheduleConversion(opportunity, win, response);
     }
   }

@@ -34,6 +34,9 @@ struct CellCounters {
   Micros spend = 0;
   double value = 0.0;
   double value_sq = 0.0;  // sum of squared conversion values (variance of value metrics)
+  // Funnel (docs/funnel.md), counted at the click: visits and carts (observed
+  // by site analytics), purchases (truth: the conversions, reported or not).
+  int64_t visits = 0, carts = 0, purchases = 0;
 };
 
 inline CellCounters Minus(const CellCounters& later, const CellCounters& earlier) {
@@ -44,7 +47,10 @@ inline CellCounters Minus(const CellCounters& later, const CellCounters& earlier
           later.conversions - earlier.conversions,
           later.spend - earlier.spend,
           later.value - earlier.value,
-          later.value_sq - earlier.value_sq};
+          later.value_sq - earlier.value_sq,
+          later.visits - earlier.visits,
+          later.carts - earlier.carts,
+          later.purchases - earlier.purchases};
 }
 
 inline ObservedStats ToObserved(const CellCounters& counters) {
@@ -56,6 +62,8 @@ inline ObservedStats ToObserved(const CellCounters& counters) {
   observed.conversions = counters.conversions;
   observed.conversion_value = counters.value;
   observed.conversion_value_sq = counters.value_sq;
+  observed.visits = counters.visits;
+  observed.carts = counters.carts;
   observed.spend = MicrosToUnits(counters.spend);
   return observed;
 }
@@ -148,6 +156,9 @@ struct RunState {
 
   // Truth per cell, before shocks and propensity.
   std::vector<double> true_ctr, true_cvr;
+  // Funnel only (docs/funnel.md): per cell x stage (visit, cart, purchase), the
+  // true stage rate before shocks; true_cvr is their product.
+  std::vector<double> funnel_rate;
   // Fatigue: per cell, an index into `fatigue` (-1 = none); empty when no
   // segment or creative of the scenario fatigues.
   std::vector<int> fatigue_index;
@@ -165,7 +176,8 @@ struct RunState {
   // Shock effects per channel-segment (written by shocks.cc only).
   MarketConditions conditions;
   std::vector<double> ctr_multiplier, cvr_multiplier, tracking;
-  PlatformQuality platform_quality;  // the click-rate shock as the platform has learnt it
+  std::vector<double> funnel_multiplier;  // funnel only: per channel-segment x stage
+  PlatformQuality platform_quality;       // the click-rate shock as the platform has learnt it
 
   std::vector<PendingConversion> pending;
   std::vector<int64_t> free_pending;

@@ -49,6 +49,7 @@ void SetUpCells(RunState& state) {
   // Truth per cell.
   state.true_ctr.assign(state.num_cells, 0.0);
   state.true_cvr.assign(state.num_cells, 0.0);
+  if (scenario.funnel) state.funnel_rate.assign(static_cast<size_t>(state.num_cells) * kFunnelStages, 0.0);
   for (int c = 0; c < state.num_campaigns; ++c) {
     const auto& campaign = scenario.campaigns[c];
     for (int channel = 0; channel < state.num_channels; ++channel)
@@ -64,6 +65,20 @@ void SetUpCells(RunState& state) {
           const int cell = state.Cell(c, state.ChannelSegment(channel, segment), creative);
           state.true_ctr[cell] = std::min(1.0, ctr * scenario.channels[channel].ctr_factor);
           state.true_cvr[cell] = cvr;
+          if (scenario.funnel) {  // the purchase after a click runs through the funnel's stages
+            const FunnelSpec& funnel = *scenario.funnel;
+            const auto creative_multiplier =
+                funnel.creative_multipliers.find(campaign.name + "/" + campaign.creatives[creative].name);
+            double product = 1.0;
+            for (int stage = 0; stage < kFunnelStages; ++stage) {
+              double rate = funnel.rates[segment][stage] * funnel.channel_multipliers[channel][stage];
+              if (creative_multiplier != funnel.creative_multipliers.end()) rate *= creative_multiplier->second[stage];
+              rate = std::min(1.0, rate);
+              state.funnel_rate[static_cast<size_t>(cell) * kFunnelStages + stage] = rate;
+              product *= rate;
+            }
+            state.true_cvr[cell] = product;
+          }
         }
   }
 }

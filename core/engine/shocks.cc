@@ -14,6 +14,7 @@ Shocks::Shocks(RunState& state) : state_(state) {
   state.ctr_multiplier.assign(channel_segments, 1.0);
   state.cvr_multiplier.assign(channel_segments, 1.0);
   state.tracking.assign(channel_segments, 1.0);
+  if (state.scenario.funnel) state.funnel_multiplier.assign(static_cast<size_t>(channel_segments) * kFunnelStages, 1.0);
   state.platform_quality.Reset(state.num_segments, PlatformQualityHalfLives(state.scenario));
   active_.assign(state.scenario.shocks.size(), false);
 }
@@ -45,6 +46,7 @@ void Shocks::Recompute(SimTime now) {
   state_.ctr_multiplier.assign(channel_segments, 1.0);
   state_.cvr_multiplier.assign(channel_segments, 1.0);
   state_.tracking.assign(channel_segments, 1.0);
+  std::fill(state_.funnel_multiplier.begin(), state_.funnel_multiplier.end(), 1.0);
   for (size_t i = 0; i < state_.scenario.shocks.size(); ++i) {
     if (!active_[i]) continue;
     const ShockSpec& shock = state_.scenario.shocks[i];
@@ -64,6 +66,10 @@ void Shocks::Recompute(SimTime now) {
         state_.ctr_multiplier[channel_segment] *= at(shock.ctr);
         state_.cvr_multiplier[channel_segment] *= at(shock.cvr);
         state_.tracking[channel_segment] *= at(shock.conversion_tracking);
+        if (!state_.funnel_multiplier.empty())
+          for (int stage = 0; stage < kFunnelStages; ++stage)
+            state_.funnel_multiplier[static_cast<size_t>(channel_segment) * kFunnelStages + stage] *=
+                at(shock.funnel_stage[stage]);
       }
     }
   }

@@ -25,7 +25,18 @@ Response SyntheticResponse::Respond(const Opportunity& opportunity, const Win& w
   response.click = rng.Uniform() < click_probability;
   // With journeys, conversions come from the user's hazard (journeys.h), not from the click.
   if (!response.click || state_.scenario.journeys) return response;
-  if (!(rng.Uniform() < state_.true_cvr[win.cell] * state_.cvr_multiplier[win.channel_segment])) return response;
+  if (state_.scenario.funnel) {
+    const size_t cell_stage = static_cast<size_t>(win.cell) * kFunnelStages;
+    const size_t shock_stage = static_cast<size_t>(win.channel_segment) * kFunnelStages;
+    for (int stage = 0; stage < kFunnelStages; ++stage) {
+      double rate = state_.funnel_rate[cell_stage + stage] * state_.funnel_multiplier[shock_stage + stage];
+      if (stage == kPurchase) rate *= state_.cvr_multiplier[win.channel_segment];
+      if (!(rng.Uniform() < rate)) return response;
+      response.funnel_stages = stage + 1;
+    }
+  } else if (!(rng.Uniform() < state_.true_cvr[win.cell] * state_.cvr_multiplier[win.channel_segment])) {
+    return response;
+  }
   response.converts = true;
   // Delay, value and reporting draws continue the opportunity's response stream.
   const SegmentSpec& segment = state_.scenario.segments[opportunity.segment];

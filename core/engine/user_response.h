@@ -26,6 +26,7 @@ struct Win {
 struct Response {
   bool click = false;
   bool converts = false;       // a conversion follows the click (only with click)
+  int funnel_stages = 0;       // funnel only: stages after the click reached (1 visit, 2 cart, 3 purchase)
   double delay_us = 0.0;       // conversion delay after the click, in us (before the 1 us minimum)
   double value = 0.0;          // conversion value
   double tracking_draw = 0.0;  // uniform; reported when below the tracking fraction at arrival
@@ -45,6 +46,10 @@ class UserResponse {
 // click-rate shock, the user's propensity and the slot's click factor), the
 // true conversion rate (with its shock), the segment's delay and value
 // distributions. Draw order per slot: click, conversion, delay, value, tracking.
+// With a funnel (docs/funnel.md) the conversion draw is one draw per stage
+// (visit, cart, purchase, stopping at the first stage not entered), each with
+// the cell's stage rate times the stage's shock multiplier (the purchase also
+// times the cvr shock).
 class SyntheticResponse final : public UserResponse {
  public:
   explicit SyntheticResponse(RunState& state) : state_(state) {}

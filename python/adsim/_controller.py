@@ -40,7 +40,8 @@ SNAPSHOT_FIELDS: Dict[str, Tuple[str, ...]] = {k: tuple(v) for k, v in _adsim.sn
 
 #: Fields of one cell's counters (the structured dtype of Snapshot.total etc.),
 #: from the C++ ObservedStats: requests, bids, impressions, clicks, conversions,
-#: conversion_value, conversion_value_sq, spend.
+#: conversion_value, conversion_value_sq, spend, visits, carts (the last two
+#: only with a funnel, docs/funnel.md).
 COUNTER_FIELDS: Tuple[str, ...] = SNAPSHOT_FIELDS["ObservedStats"]
 
 #: Action kinds and their C++ codes (adsim::ActionKind; checked by the tests).

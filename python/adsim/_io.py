@@ -26,6 +26,7 @@ SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3, 4)
 TABLE_ORDER = (
     "aggregates",
     "market",
+    "funnel",
     "actions",
     "conversions",
     "daily",

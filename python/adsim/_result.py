@@ -296,6 +296,66 @@ class Result:
 
         return attribute(self.journey_path_data(), models, **params)
 
+    def funnel(self, by: Union[str, Iterable[str]] = "channel") -> pd.DataFrame:
+        """Funnel only (docs/funnel.md): stage counts and stage-to-stage rates, one row per group.
+
+        `by` is any of ``campaign``, ``channel`` (default), ``segment``,
+        ``creative`` (implies campaign), ``bucket_start``, ``hour``,
+        ``hour_of_day`` and ``day`` (as in :meth:`kpis`), or a list of them;
+        ``[]`` gives the account total. Counts come from the ``funnel`` table
+        (each impression and the stages it reached, in the impression's bucket;
+        purchases are the true conversions, reported or not). Columns: the
+        group's codes and names, impressions, clicks, visits, carts, purchases,
+        then the rates click_rate = clicks/impressions, visit_rate =
+        visits/clicks, cart_rate = carts/visits, purchase_rate =
+        purchases/carts and conversion_rate = purchases/clicks (NaN when the
+        denominator is 0), each with its binomial standard error
+        (``<rate>_se`` = sqrt(rate (1 - rate) / denominator)). Raises DataError
+        for a run without a funnel."""
+        if "funnel" not in self._by_name:
+            raise DataError(f"{self.path or 'result'}: expected a result of a scenario with a funnel "
+                            "(table funnel; docs/funnel.md), found none")
+        keys = [by] if isinstance(by, str) else list(by)
+        allowed = {"campaign", "channel", "segment", "creative", "bucket_start", "hour", "hour_of_day", "day"}
+        bad = [k for k in keys if k not in allowed]
+        if bad:
+            raise ValueError(f"funnel(by=...): unknown key(s) {bad}; use any of {sorted(allowed)}, or [] for the "
+                             "account total")
+        if "creative" in keys and "campaign" not in keys:
+            keys = ["campaign"] + keys
+        keys = list(dict.fromkeys(keys))
+        bucket_us = int(self.attrs.get("bucket_us", 0))
+        if "hour" in keys and bucket_us > _HOUR_US:
+            raise ValueError(f"funnel(by='hour'): this run's buckets are {bucket_us / _HOUR_US:g} h long; use "
+                             "'bucket_start' or 'day'")
+        stages = ["impressions", "clicks", "visits", "carts", "purchases"]
+        counts = pd.DataFrame(self.raw("funnel"))
+        for name, values in self._time_keys(counts["bucket_start"].to_numpy(), keys).items():
+            counts[name] = values
+        group = [{"hour": "hour_start", "day": "day_start"}.get(k, k) for k in keys]
+        if group:
+            df = counts.groupby(group, sort=True)[stages].sum().reset_index()
+        else:
+            df = pd.DataFrame([counts[stages].sum()]).astype(counts[stages].dtypes.to_dict())
+        for k in ("campaign", "channel", "segment"):
+            if k in keys:
+                df.insert(df.columns.get_loc(k) + 1, k + "_name",
+                          self._categorical(df[k].to_numpy(), self._names(_NAMED_INDEX[k])))
+        if "creative" in keys:
+            df.insert(df.columns.get_loc("creative") + 1, "creative_name",
+                      self._creative_names(df["campaign"].to_numpy(), df["creative"].to_numpy()))
+        for column in ("bucket_start", "hour_start", "day_start"):
+            if column in group:
+                df.insert(df.columns.get_loc(column) + 1, column + "_at", self.to_datetime(df[column]))
+        for rate, num, den in (("click_rate", "clicks", "impressions"), ("visit_rate", "visits", "clicks"),
+                               ("cart_rate", "carts", "visits"), ("purchase_rate", "purchases", "carts"),
+                               ("conversion_rate", "purchases", "clicks")):
+            n = df[den].astype(float)
+            p = (df[num].astype(float) / n).where(n > 0)
+            df[rate] = p
+            df[rate + "_se"] = np.sqrt(p * (1 - p) / n).where(n > 0)
+        return df
+
     @property
     def daily(self) -> pd.DataFrame:
         """Per day x campaign budget and spend (the ledger)."""
@@ -372,6 +432,12 @@ class Result:
     def truth_rates(self) -> pd.DataFrame:
         """True CTR/CVR per cell (never shown to strategies)."""
         return self.table("truth_rates")
+
+    @property
+    def funnel_counts(self) -> Optional[pd.DataFrame]:
+        """Funnel only (docs/funnel.md): the ``funnel`` table (per bucket x cell: impressions and the
+        stages they reached), or None for a run without ``funnel:``. :meth:`funnel` gives rates."""
+        return self._maybe("funnel")
 
     @property
     def truth_shocks(self) -> pd.DataFrame:

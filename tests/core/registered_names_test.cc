@@ -37,8 +37,8 @@ TEST(RegisteredNames, ControllersAreTheExpectedOnes) {
 
 TEST(RegisteredNames, MonitorsAreTheExpectedOnes) {
   EXPECT_EQ(Names(ComponentKind::kMonitor),
-            (std::set<std::string>{"alert_rule", "kpi_cusum", "kpi_ewma", "kpi_seasonal", "kpi_tail", "kpi_trend",
-                                   "pace_alert"}));
+            (std::set<std::string>{"alert_rule", "funnel_bottleneck", "kpi_cusum", "kpi_ewma", "kpi_seasonal",
+                                   "kpi_tail", "kpi_trend", "pace_alert"}));
 }
 
 TEST(RegisteredNames, AnalysesAreTheExpectedOnes) {
