@@ -139,6 +139,18 @@ struct JourneySpec {
   SimTime click_through_window = 7 * kMicrosPerDay;
 };
 
+// Users' public features (docs/audiences.md): opt-in with `users:`. Every
+// user of every segment carries `count` features drawn once at the start; with
+// conversion coefficients, a click converts with probability
+// sigmoid(logit(cvr x cvr shock) + coefficients . features) instead of the
+// cell's cvr. Absent: no features, the run is unchanged.
+enum class FeatureDist { kNormal, kUniform };
+struct UserFeatureSpec {
+  int count = 0;
+  FeatureDist distribution = FeatureDist::kNormal;  // normal: N(0, 1); uniform: U(0, 1)
+  std::vector<double> conversion_coefficients;      // empty = features do not change conversion
+};
+
 struct RecordingSpec {
   bool events = false;  // opportunity-level event log
   int64_t max_events = 10'000'000;
@@ -188,6 +200,10 @@ struct Scenario {
   SimTime alert_grace = 4 * kMicrosPerHour;  // scoring: an alert up to this long after a shock ends still counts
   RecordingSpec recording;
   std::optional<JourneySpec> journeys;  // `journeys:`; absent = the click-then-convert model
+  // `users:` (absent = users carry no features) and `audiences:` (they need
+  // `users.features`); docs/audiences.md.
+  std::optional<UserFeatureSpec> user_features;
+  std::vector<AudienceSpec> audiences;
   // Fields given a distribution, in the order they were read.
   std::vector<SampledField> sampled;
   // `python:`: Python modules (files, relative to the scenario file) that
