@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,7 @@ std::string FeatureScenario(const std::string& users_block, const std::string& e
          "channels:\n  - name: display\n    auction: first_price\n    traffic: {per_hour: 12000}\n"
          "    competition: {competitors: 3, median: 0.001, sigma: 0.3}\n"
          "segments:\n  - {name: s, users: 20000, ctr: 0.06, cvr: 0.1, "
-         "conversion_delay: {distribution: fixed, mean: 1s}}\n"
+         "conversion_delay: {distribution: fixed, value: 1s}}\n"
          "campaigns:\n  - name: k\n    bid: 0.05\n    goal: {cpa: 2}\n    bidder: " +
          bidder + "\n" + campaign_extra + users_block + extra;
 }
@@ -67,6 +68,15 @@ TEST(UserFeatures, ValidationNamesTheField) {
   EXPECT_TRUE(HasIssue(issues, "users.conversion", "journeys")) << ConfigError(issues).what();
 }
 
+bool SameBits(const ColumnData& a, const ColumnData& b) {
+  if (a.index() != b.index()) return false;
+  if (const auto* x = std::get_if<std::vector<double>>(&a)) {
+    const auto& y = std::get<std::vector<double>>(b);
+    return x->size() == y.size() && std::memcmp(x->data(), y.data(), x->size() * sizeof(double)) == 0;
+  }
+  return a == b;
+}
+
 // Features alone (no conversion model, no audience) draw from their own
 // stream and change nothing the run already wrote: only the users table is new.
 TEST(UserFeatures, FeaturesAloneChangeNoExistingTable) {
@@ -78,8 +88,8 @@ TEST(UserFeatures, FeaturesAloneChangeNoExistingTable) {
     const Table* other = with.Find(table.name());
     ASSERT_NE(other, nullptr) << table.name();
     ASSERT_EQ(other->columns().size(), table.columns().size()) << table.name();
-    for (size_t c = 0; c < table.columns().size(); ++c)
-      EXPECT_TRUE(other->columns()[c].data == table.columns()[c].data)
+    for (size_t c = 0; c < table.columns().size(); ++c)  // bit for bit (NaN equals NaN)
+      EXPECT_TRUE(SameBits(other->columns()[c].data, table.columns()[c].data))
           << table.name() << "." << table.columns()[c].name;
   }
   // 1000 + 5000 users, each with two U(0, 1) features.
