@@ -109,7 +109,7 @@ class Lookalike:
 
 def _scenario_dict(scenario: ScenarioLike) -> Dict[str, Any]:
     """A deep copy of a scenario as a dict (from a dict, YAML/JSON text or a file path)."""
-    import yaml  # python3-yaml; imported here so that `import adsim` does not need it
+    import yaml  # type: ignore[import]  # PyYAML (no stubs in Debian); imported here, not at import time
 
     if isinstance(scenario, Mapping):
         return copy.deepcopy(dict(scenario))
