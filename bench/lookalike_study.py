@@ -140,7 +140,9 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.1, help="audience share (default 0.1)")
     parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the fit (default 1)")
     parser.add_argument("--budget", type=float, default=60.0, help="each arm's daily budget (default 60)")
-    parser.add_argument("--scenario", default=str(SCENARIO), help="the scenario (default bench/scenarios/lookalike.yaml)")
+    parser.add_argument(
+        "--scenario", default=str(SCENARIO), help="the scenario (default bench/scenarios/lookalike.yaml)"
+    )
     args = parser.parse_args()
     scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
     rows = [one_seed(scenario, seed, args.share, args.l2, args.budget) for seed in range(1, args.seeds + 1)]

@@ -99,7 +99,9 @@ class Lookalike:
         names = [c.get("name") for c in campaigns if isinstance(c, Mapping)]
         for campaign, given in (modifiers or {}).items():
             if campaign not in names:
-                raise ConfigError(f"modifiers: no campaign '{campaign}' in the scenario; campaigns: {', '.join(map(str, names))}")
+                raise ConfigError(
+                    f"modifiers: no campaign '{campaign}' in the scenario; campaigns: {', '.join(map(str, names))}"
+                )
             entry = campaigns[names.index(campaign)]
             current = dict(entry.get("audiences") or {})
             current.update({str(k): float(v) for k, v in given.items()})
