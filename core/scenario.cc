@@ -774,6 +774,129 @@ void ReadFunnel(const YAML::Node& root, Reader& r, Scenario* sc) {
   sc->funnel = spec;
 }
 
+// A list of `count` numbers at `path` (coefficients of the user features).
+std::vector<double> ReadCoefficients(Reader& r, const YAML::Node& parent, const std::string& path,
+                                     const std::string& key, int count) {
+  std::vector<double> out;
+  const YAML::Node n = parent[key];
+  const std::string p = Reader::Child(path, key);
+  const std::string expected =
+      "a list of " + std::to_string(count) + " numbers (one per user feature, users.features.count)";
+  if (IsMissing(n)) {
+    r.Issue(n.IsDefined() ? n : parent, p, expected, "nothing (the field is required)");
+    return out;
+  }
+  r.Track(n);
+  if (!IsSequenceNode(n) || static_cast<int>(n.size()) != count) {
+    r.Issue(n, p, expected, Describe(n));
+    return out;
+  }
+  for (size_t k = 0; k < n.size(); ++k) out.push_back(r.NumberAt(n[k], Reader::Item(p, k), 0.0, -100.0, 100.0));
+  return out;
+}
+
+// `users: {features: {count, distribution}, conversion: {coefficients}}`,
+// `audiences: [{name, intercept, coefficients, threshold}]` and each
+// campaign's `audiences: {NAME: modifier, others: modifier}`
+// (docs/audiences.md). Reads after campaigns and journeys.
+void ReadUsersAndAudiences(const YAML::Node& root, Reader& r, Scenario* sc) {
+  const YAML::Node users = root["users"];
+  if (users.IsDefined() && r.Map(users, "users", {"features", "conversion"})) {
+    UserFeatureSpec spec;
+    const YAML::Node features = users["features"];
+    if (IsMissing(features)) {
+      r.Issue(features.IsDefined() ? features : users, "users.features", "a mapping {count, distribution}",
+              "nothing (the field is required)");
+    } else if (r.Map(features, "users.features", {"count", "distribution"})) {
+      if (IsMissing(features["count"]))
+        r.Issue(features, "users.features.count", "a whole number in [1, 64]", "nothing (the field is required)");
+      spec.count = static_cast<int>(r.Integer(features, "users.features", "count", 1, 1, 64));
+      spec.distribution =
+          r.Choice(features, "users.features", "distribution", "normal", {"normal", "uniform"}) == "uniform"
+              ? FeatureDist::kUniform
+              : FeatureDist::kNormal;
+    }
+    const YAML::Node conversion = users["conversion"];
+    if (!IsMissing(conversion) && r.Map(conversion, "users.conversion", {"coefficients"}))
+      spec.conversion_coefficients = ReadCoefficients(r, conversion, "users.conversion", "coefficients", spec.count);
+    if (!spec.conversion_coefficients.empty() && sc->funnel)
+      r.Issue(conversion, "users.conversion",
+              "no users.conversion with a funnel (features shift one cvr; a funnel splits it into stages)",
+              "both users.conversion and funnel");
+    if (!spec.conversion_coefficients.empty() && sc->journeys)
+      r.Issue(conversion, "users.conversion",
+              "no users.conversion with journeys (features change the click-then-convert model; journeys replace it)",
+              "both users.conversion and journeys");
+    for (const auto& channel : sc->channels)
+      if (channel.replay) {
+        r.Issue(users, "users", "no users section on a replayed log (its users and outcomes are logged)",
+                "channels replaying logs");
+        break;
+      }
+    sc->user_features = spec;
+  }
+  const YAML::Node audiences = root["audiences"];
+  const int count = sc->user_features ? sc->user_features->count : 0;
+  if (!IsMissing(audiences)) {
+    if (!IsSequenceNode(audiences)) {
+      r.Issue(audiences, "audiences", "a list of audiences ({name, intercept, coefficients, threshold})",
+              Describe(audiences));
+    } else if (!sc->user_features) {
+      r.Issue(audiences, "audiences", "a users.features section (audiences score users' public features)",
+              "audiences without users.features");
+    } else if (audiences.size() > 32) {
+      r.Issue(audiences, "audiences", "at most 32 audiences", "a list of " + std::to_string(audiences.size()));
+    } else {
+      for (size_t i = 0; i < audiences.size(); ++i) {
+        const std::string p = Reader::Item("audiences", i);
+        const YAML::Node a = audiences[i];
+        if (!r.Map(a, p, {"name", "intercept", "coefficients", "threshold"})) continue;
+        AudienceSpec spec;
+        spec.name = r.String(a, p, "name", "audience" + std::to_string(i), true);
+        if (spec.name == "others")
+          r.Issue(a["name"], Reader::Child(p, "name"), "an audience name other than 'others' (reserved)", "'others'");
+        for (const auto& other : sc->audiences)
+          if (other.name == spec.name)
+            r.Issue(a["name"], Reader::Child(p, "name"), "an audience name used once", "'" + spec.name + "' again");
+        spec.intercept = r.Number(a, p, "intercept", 0.0, -1e6, 1e6);
+        spec.coefficients = ReadCoefficients(r, a, p, "coefficients", count);
+        spec.threshold = r.Number(a, p, "threshold", 0.0, -1e9, 1e9, true, " (the lowest score of a member)");
+        sc->audiences.push_back(spec);
+      }
+    }
+  }
+  const YAML::Node campaigns = root["campaigns"];
+  if (!IsSequenceNode(campaigns)) return;
+  std::vector<std::string> names{"others"};
+  for (const auto& audience : sc->audiences) names.push_back(audience.name);
+  for (size_t i = 0; i < campaigns.size() && i < sc->campaigns.size(); ++i) {
+    if (!IsMapNode(campaigns[i])) continue;
+    const YAML::Node n = campaigns[i]["audiences"];
+    if (IsMissing(n)) continue;
+    const std::string p = Reader::Child(Reader::Item("campaigns", i), "audiences");
+    if (!IsMapNode(n)) {
+      r.Issue(n, p, "a mapping of audience names to bid modifiers ({lookalike: 2.0, others: 0.5})", Describe(n));
+      continue;
+    }
+    CampaignSpec& campaign = sc->campaigns[i];
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const std::string name = it->first.Scalar();
+      const auto found = std::find(names.begin(), names.end(), name);
+      if (found == names.end()) {
+        r.Issue(it->first, Reader::Child(p, name),
+                "an audience name (audiences[].name) or 'others', one of " + JoinNames(names),
+                "unknown audience '" + name + "'");
+        continue;
+      }
+      const double modifier = r.Number(n, p, name, 1.0, 0.0, 1e6, false, " (bid multiplier)");
+      if (name == "others")
+        campaign.others_modifier = modifier;
+      else
+        campaign.audience_modifiers.push_back({static_cast<int>(found - names.begin()) - 1, modifier});
+    }
+  }
+}
+
 // `traffic.replay: {path, format, columns, on_bad_rows, unlogged}` of one
 // channel (docs/replay.md). A relative path is resolved against the folder of
 // the scenario file; whether the log can be read is checked when the replay
@@ -849,10 +972,11 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
   Scenario sc;
   sc.source_name = source_name;
   sc.source_text = text;
-  if (!r.Map(root, "", {"name",           "description", "seed",       "start",     "duration",    "bucket",
-                        "control_cycle",  "channels",    "segments",   "campaigns", "shocks",      "controllers",
-                        "monitors",       "alert_grace", "guardrails", "recording", "experiments", "oracle",
-                        "account_budget", "market",      "python",     "journeys",  "funnel"}))
+  if (!r.Map(root, "",
+             {"name",       "description", "seed",        "start",    "duration",       "bucket",   "control_cycle",
+              "channels",   "segments",    "campaigns",   "shocks",   "controllers",    "monitors", "alert_grace",
+              "guardrails", "recording",   "experiments", "oracle",   "account_budget", "market",   "python",
+              "journeys",   "funnel",      "users",       "audiences"}))
     throw ConfigError(r.issues());
 
   sc.name = r.String(root, "", "name", "scenario");
@@ -1162,7 +1286,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
       cp.guardrails = global_guard;
       if (r.Map(c, p,
                 {"name", "channels", "segments", "creatives", "bid", "budget", "goal", "bidder", "controllers",
-                 "guardrails"})) {
+                 "guardrails", "audiences"})) {
         cp.name = r.String(c, p, "name", "campaign" + std::to_string(i), true);
         cp.channels = r.Names(c, p, "channels", channel_names, "channel", true);
         cp.segments = r.Names(c, p, "segments", segment_names, "segment", true);
@@ -1441,6 +1565,7 @@ Scenario Build(const YAML::Node& root, const std::string& source_name, const std
 
   ReadJourneys(root, r, &sc);
   ReadFunnel(root, r, &sc);
+  ReadUsersAndAudiences(root, r, &sc);
   sc.sampled = std::move(r.sampled());
   CheckReplay(root, r, &sc);
   if (!r.issues().empty()) throw ConfigError(r.issues());

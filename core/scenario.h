@@ -159,6 +159,18 @@ struct FunnelSpec {
   std::map<std::string, std::array<double, kFunnelStages>> creative_multipliers;
 };
 
+// Users' public features (docs/audiences.md): opt-in with `users:`. Every
+// user of every segment carries `count` features drawn once at the start; with
+// conversion coefficients, a click converts with probability
+// sigmoid(logit(cvr x cvr shock) + coefficients . features) instead of the
+// cell's cvr. Absent: no features, the run is unchanged.
+enum class FeatureDist { kNormal, kUniform };
+struct UserFeatureSpec {
+  int count = 0;
+  FeatureDist distribution = FeatureDist::kNormal;  // normal: N(0, 1); uniform: U(0, 1)
+  std::vector<double> conversion_coefficients;      // empty = features do not change conversion
+};
+
 struct RecordingSpec {
   bool events = false;  // opportunity-level event log
   int64_t max_events = 10'000'000;
@@ -209,6 +221,10 @@ struct Scenario {
   RecordingSpec recording;
   std::optional<JourneySpec> journeys;  // `journeys:`; absent = the click-then-convert model
   std::optional<FunnelSpec> funnel;     // `funnel:`; absent = a click converts with the segment's cvr
+  // `users:` (absent = users carry no features) and `audiences:` (they need
+  // `users.features`); docs/audiences.md.
+  std::optional<UserFeatureSpec> user_features;
+  std::vector<AudienceSpec> audiences;
   // Fields given a distribution, in the order they were read.
   std::vector<SampledField> sampled;
   // `python:`: Python modules (files, relative to the scenario file) that

@@ -77,6 +77,25 @@ struct CreativeSpec {
   std::string name;
 };
 
+// An audience built from users' public features (docs/audiences.md): the users
+// whose score intercept + coefficients . features is at least `threshold`. A
+// lookalike fit (adsim.lookalike) gives the coefficients on the logit scale of
+// the conversion probability after a click, so the same model also serves as a
+// predicted conversion rate (the predictive_cpa bidder).
+struct AudienceSpec {
+  std::string name;
+  double intercept = 0.0;
+  std::vector<double> coefficients;  // one per user feature (users.features.count)
+  double threshold = 0.0;
+};
+
+// A campaign's bid modifier for the users of one audience (index into the
+// scenario's audiences).
+struct AudienceModifier {
+  int audience = 0;
+  double modifier = 1.0;
+};
+
 struct CampaignSpec {
   std::string name;
   std::vector<int> channels;  // indices into Scenario::channels
@@ -90,6 +109,11 @@ struct CampaignSpec {
   ComponentSpec bidder{"fixed", {}, ""};
   std::vector<ComponentSpec> controllers;
   GuardrailSpec guardrails;
+  // `audiences: {NAME: modifier, ..., others: modifier}`: the bid is
+  // multiplied by the modifier of every listed audience the user is in, or by
+  // `others` (default 1) when the user is in none of them. Empty: no effect.
+  std::vector<AudienceModifier> audience_modifiers;
+  double others_modifier = 1.0;
 };
 
 // An A/B (or A/B/n) experiment: its arms are campaigns defined as usual

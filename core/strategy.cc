@@ -31,6 +31,8 @@ PublicScenario MakePublicScenario(const Scenario& sc) {
   }
   p.campaigns = sc.campaigns;
   p.experiments = sc.experiments;
+  p.user_feature_count = sc.user_features ? sc.user_features->count : 0;
+  p.audiences = sc.audiences;
   return p;
 }
 

@@ -47,6 +47,10 @@ struct PublicScenario {
   std::vector<Segment> segments;
   std::vector<CampaignSpec> campaigns;
   std::vector<ExperimentSpec> experiments;  // the advertiser's own experiments (arms, split, analyses)
+  // Users' public features (`users.features`, docs/audiences.md): how many
+  // each bid request carries (0 = none), and the scenario's audiences.
+  int user_feature_count = 0;
+  std::vector<AudienceSpec> audiences;
 };
 struct Scenario;  // core/scenario.h: the whole scenario, truth included (the engine's)
 PublicScenario MakePublicScenario(const Scenario& scenario);
@@ -68,6 +72,9 @@ struct BidRequest {
   int hour_of_day = 0;
   double floor = 0.0;  // the channel's public reserve price
   int creative = 0;    // the creative the campaign would show (chosen by the engine before the bid)
+  // The user's public features (PublicScenario::user_feature_count of them),
+  // a view into the engine's per-user table; null when the scenario has none.
+  const float* features = nullptr;
 };
 
 // Counters of what an advertiser observes for one cell

@@ -35,7 +35,10 @@ double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opp
   const CampaignSpec& spec = state_.scenario.campaigns[campaign];
   const double unit =
       spec.goal == GoalKind::kCpa ? spec.goal_value : state_.scenario.segments[opportunity.segment].value_mean;
-  double value = state_.true_cvr[cell] * state_.cvr_multiplier[channel_segment] * unit;
+  double cvr = state_.true_cvr[cell] * state_.cvr_multiplier[channel_segment];
+  if (!state_.users.conversion_shift.empty())  // the user's own rate (user_features.h)
+    cvr = state_.users.ConversionProbability(cvr, opportunity.segment, opportunity.user);
+  double value = cvr * unit;
   if (!state_.funnel_multiplier.empty())  // a funnel stage's shock moves the conversion rate too
     for (int stage = 0; stage < kFunnelStages; ++stage)
       value *= state_.funnel_multiplier[static_cast<size_t>(channel_segment) * kFunnelStages + stage];
@@ -63,6 +66,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
   request.hour_of_day =
       static_cast<int>(((opportunity.time + state_.scenario.start_offset_in_day) / kMicrosPerHour) % 24);
   request.floor = channel.floor;
+  if (state_.users.enabled()) request.features = state_.users.Row(opportunity.segment, opportunity.user);
   int bidders = 0;
   bool any_budget_cut = false;  // one of our bids was cut by a remaining budget
   // What the account can still spend on this opportunity: each of our bids
@@ -104,6 +108,8 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
         (campaign == state_.oracle_campaign ? OracleBid(campaign, cell, channel_segment, opportunity, click_billing)
                                             : runtime.bidder->Bid(request, runtime.state)) *
         runtime.state.segment_modifier[opportunity.segment];
+    if (!state_.users.audiences.empty())
+      bid *= state_.users.BidModifier(state_.scenario.campaigns[campaign], opportunity.segment, opportunity.user);
     if (!(bid > 0)) continue;
     const GuardrailSpec& guardrails = state_.scenario.campaigns[campaign].guardrails;
     if (bid > guardrails.max_bid) bid = guardrails.max_bid;
@@ -193,6 +199,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     if (response.click) {
       ++counters.clicks;
       if (user) ++user->clicks;
+      if (state_.users.enabled()) ++state_.users.clicks[opportunity.segment][static_cast<size_t>(opportunity.user)];
       if (click_billing) charge();
       if (response.funnel_stages > kVisit) ++counters.visits;
       if (response.funnel_stages > kCart) ++counters.carts;
@@ -267,6 +274,7 @@ void RunLoop::BookConversion(const PendingConversion& conversion, SimTime now) {
     counters.value += conversion.value;
     counters.value_sq += conversion.value * conversion.value;
     if (experiments_.IsArm(conversion.campaign)) experiments_.CountConversion(conversion);
+    if (state_.users.enabled()) ++state_.users.conversions[conversion.segment][static_cast<size_t>(conversion.user)];
   }
   FinishConversion(conversion, now, reported);
 }

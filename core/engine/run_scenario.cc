@@ -75,6 +75,7 @@ Results RunOnce(const Scenario& scenario, const RunOptions& options) {
     results.int_attrs["replay_wins_modelled"] = replay_response.wins_modelled();
   }
   AddReviewsTable(state, applier, results);
+  AddUsersTable(scenario, state.users, results);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   AddEndOfRunTables(state, cycle, recorder, wall, results);
   char hex[17];

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/engine/platform_quality.h"
+#include "core/engine/user_features.h"
 #include "core/event_queue.h"
 #include "core/ledger.h"
 #include "core/market.h"
@@ -169,6 +170,8 @@ struct RunState {
   // control cycle and at the current day's start.
   std::vector<CellCounters> total, cycle_base, day_base;
   std::vector<int64_t> market_total;  // opportunities per channel-segment
+  // Users' public features, audiences and per-user observations (`users:`; user_features.h).
+  UserFeatures users;
   // Every conversion made, reported or not, per campaign (truth).
   std::vector<double> truth_conversions, truth_value;
 

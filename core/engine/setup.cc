@@ -124,6 +124,7 @@ void SetUp(RunState& state, Experiments& experiments, Components& components) {
   const Scenario& scenario = state.scenario;
   SetUpCells(state);
   SetUpFatigue(state);
+  SetUpUserFeatures(scenario, state.seed, &state.users);
   // Campaigns, bidders, controllers. Every name, scope and parameter is
   // checked first, so all the problems are reported together.
   ValidateComponents(scenario);

@@ -34,8 +34,13 @@ Response SyntheticResponse::Respond(const Opportunity& opportunity, const Win& w
       if (!(rng.Uniform() < rate)) return response;
       response.funnel_stages = stage + 1;
     }
-  } else if (!(rng.Uniform() < state_.true_cvr[win.cell] * state_.cvr_multiplier[win.channel_segment])) {
-    return response;
+  } else {
+    double conversion_probability = state_.true_cvr[win.cell] * state_.cvr_multiplier[win.channel_segment];
+    // With users.conversion, the user's public features shift the rate on the logit scale (user_features.h).
+    if (!state_.users.conversion_shift.empty())
+      conversion_probability =
+          state_.users.ConversionProbability(conversion_probability, opportunity.segment, opportunity.user);
+    if (!(rng.Uniform() < conversion_probability)) return response;
   }
   response.converts = true;
   // Delay, value and reporting draws continue the opportunity's response stream.

@@ -32,6 +32,7 @@ from ._calibrate import Calibration, calibrate, conversion_log, history_report  
 from ._attribute import attribute, attribution_models  # noqa: E402
 from ._catalog import Catalog, catalog  # noqa: E402
 from ._detect import detect, detectors  # noqa: E402
+from ._lookalike import Lookalike, lookalike  # noqa: E402
 from ._ope import ope  # noqa: E402
 from ._bidder import Bidder, BidRequest, BidState, register_bidder  # noqa: E402
 from ._modules import load_module  # noqa: E402
@@ -78,6 +79,8 @@ __all__ = [
     "detectors",
     "attribute",
     "attribution_models",
+    "lookalike",
+    "Lookalike",
     "Result",
     "Controller",
     "Bidder",

@@ -132,6 +132,14 @@ def attribute_csv(text: str, source: str, models: List[str], params: Dict[str, s
     totals "paths", "total_conversions", "total_value", "total_nulls" (see
     adsim._attribute)."""
 
+def fit_logistic(
+    x: numpy.ndarray, trials: numpy.ndarray, successes: numpy.ndarray, l2: float, prior: numpy.ndarray
+) -> Dict[str, Any]:
+    """L2 logistic regression (the project's Eigen fitter,
+    strategies/bidders/lib/logistic_model.h) of successes out of trials on the
+    rows of x, penalty l2/2 |w - prior|^2; returns {"coefficients",
+    "covariance" (inverse penalised Hessian), "iterations"} (adsim._lookalike)."""
+
 def attribution_models() -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
     """The attribution models [(name, description)] and their parameters
     {name: default}."""

@@ -13,6 +13,7 @@
 //  - attribute.cc: adsim.attribute, the attribution models over path data;
 //  - sweep.cc: many runs on C++ threads with the GIL released;
 //  - creative_policy.cc: a creative controller run on a log's counts (adsim.ope);
+//  - lookalike.cc: the L2 logistic regression behind adsim.lookalike;
 //  - errors.cc: the C++ error hierarchy as adsim.Error and its subclasses;
 //  - gil.h, conversions.*: GIL-safe ownership and shared value conversions.
 // Everything else (DataFrames, KPIs, the Snapshot and Action classes, argument
@@ -39,4 +40,5 @@ PYBIND11_MODULE(_adsim, m) {
   bindings::BindAttribute(m);
   bindings::BindSweep(m);
   bindings::BindCreativePolicy(m);
+  bindings::BindLookalike(m);
 }

@@ -59,6 +59,9 @@ std::function<ReviewDecision(const ReviewRequest&)> PythonReviewer(const py::obj
 // per-cycle counts (the policies of adsim.ope).
 void BindCreativePolicy(py::module_& m);
 
+// lookalike.cc: the project's L2 logistic regression (adsim.lookalike's fit).
+void BindLookalike(py::module_& m);
+
 // detect.cc: adsim.detect (named detectors over a CSV series).
 void BindDetect(py::module_& m);
 

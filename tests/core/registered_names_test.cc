@@ -25,8 +25,9 @@ std::set<std::string> Names(ComponentKind kind) {
 }
 
 TEST(RegisteredNames, BiddersAreTheExpectedOnes) {
-  EXPECT_EQ(Names(ComponentKind::kBidder), (std::set<std::string>{"bid_shading", "fixed", "target_cpa", "target_roas",
-                                                                  "throttled", "value_linear", "value_rtb"}));
+  EXPECT_EQ(Names(ComponentKind::kBidder),
+            (std::set<std::string>{"bid_shading", "fixed", "predictive_cpa", "target_cpa", "target_roas", "throttled",
+                                   "value_linear", "value_rtb"}));
 }
 
 TEST(RegisteredNames, ControllersAreTheExpectedOnes) {
@@ -68,7 +69,7 @@ TEST(RegisteredNames, EachLivesInItsFamilyFolderUnderItsName) {
     EXPECT_TRUE(std::filesystem::exists(file)) << entry->name << ": expected in " << file;
     ++checked;
   }
-  EXPECT_EQ(checked, 24);
+  EXPECT_EQ(checked, 25);
 }
 
 }  // namespace

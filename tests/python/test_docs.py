@@ -74,7 +74,8 @@ CHEAP_COMMAND = re.compile(
 
 TOP_LEVEL_KEYS = {"name", "description", "seed", "start", "duration", "bucket", "control_cycle", "channels",
                   "segments", "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails",
-                  "recording", "experiments", "oracle", "account_budget", "market", "python", "journeys"}
+                  "recording", "experiments", "oracle", "account_budget", "market", "python", "journeys",
+                  "funnel", "users", "audiences"}
 CAMPAIGN_KEYS = {"name", "channels", "segments", "creatives", "bid", "budget", "goal", "bidder", "controllers",
                  "guardrails"}
 SEGMENT_KEYS = {"name", "users", "propensity_sigma", "share", "ctr", "cvr", "creatives", "fatigue", "features",
