@@ -76,7 +76,7 @@ TOP_LEVEL_KEYS = {"name", "description", "seed", "start", "duration", "bucket", 
                   "segments", "campaigns", "shocks", "controllers", "monitors", "alert_grace", "guardrails",
                   "recording", "experiments", "oracle", "account_budget", "market", "python", "journeys",
                   "funnel", "users", "audiences"}
-CAMPAIGN_KEYS = {"name", "channels", "segments", "creatives", "bid", "budget", "goal", "bidder", "controllers",
+CAMPAIGN_KEYS = {"name", "channels", "segments", "creatives", "bid", "budget", "goal", "bidder", "controllers", "audiences",
                  "guardrails"}
 SEGMENT_KEYS = {"name", "users", "propensity_sigma", "share", "ctr", "cvr", "creatives", "fatigue", "features",
                 "conversion_value", "conversion_delay", "competition"}
