@@ -25,10 +25,9 @@ from typing import Dict, List, Tuple
 
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "python"))
+import adsim
 
-import adsim  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 MODELS = [
     "first_touch",
