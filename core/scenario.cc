@@ -636,7 +636,8 @@ void ReadJourneys(const YAML::Node& root, Reader& r, Scenario* sc) {
   const YAML::Node n = root["journeys"];
   if (!n.IsDefined()) return;
   const std::string path = "journeys";
-  if (!r.Map(n, path, {"touchpoints", "baseline", "lift", "view_through_window", "click_through_window"})) return;
+  if (!r.Map(n, path, {"touchpoints", "baseline", "lift", "view_through_window", "click_through_window", "truth"}))
+    return;
   JourneySpec spec;
   spec.touchpoints = static_cast<int>(r.Integer(n, path, "touchpoints", spec.touchpoints, 1, 1024));
   spec.baseline.assign(sc->segments.size(), 0.0);
@@ -695,6 +696,16 @@ void ReadJourneys(const YAML::Node& root, Reader& r, Scenario* sc) {
   }
   spec.view_through_window = r.Duration(n, path, "view_through_window", spec.view_through_window, 0);
   spec.click_through_window = r.Duration(n, path, "click_through_window", spec.click_through_window, 0);
+  spec.truth = r.Bool(n, path, "truth", false);
+  // The exact Shapley values of the truth take 2^players evaluations per conversion.
+  if (spec.truth) {
+    const auto channels = static_cast<int>(sc->channels.size()), campaigns = static_cast<int>(sc->campaigns.size());
+    if (channels > JourneySpec::kMaxTruthPlayers || campaigns > JourneySpec::kMaxTruthPlayers)
+      r.Issue(n["truth"], Reader::Child(path, "truth"),
+              "at most " + std::to_string(JourneySpec::kMaxTruthPlayers) +
+                  " channels and campaigns (exact Shapley values over 2^n subsets)",
+              std::to_string(channels) + " channels, " + std::to_string(campaigns) + " campaigns");
+  }
   sc->journeys = spec;
 }
 

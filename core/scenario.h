@@ -140,6 +140,11 @@ struct JourneySpec {
   std::vector<JourneyLiftSpec> lifts;  // at most one per (channel, kind); absent = no lift
   SimTime view_through_window = kMicrosPerDay;
   SimTime click_through_window = 7 * kMicrosPerDay;
+  // `truth`: the counterfactual ground truth (journey_truth, docs/journeys.md):
+  // removal effects and exact Shapley values per channel and campaign, and what
+  // each channel's dashboard would report. At most kMaxTruthPlayers of each.
+  bool truth = false;
+  static constexpr int kMaxTruthPlayers = 12;
 };
 
 // Funnel (docs/funnel.md): opt-in per scenario. After a click, a user visits

@@ -200,4 +200,37 @@ PathData PathsFromJourneys(const Results& results, const std::string& source) {
   return data;
 }
 
+PathData CampaignPathsFromJourneys(const Results& results, const std::string& source) {
+  const Table* table = results.Find("journey_campaign_paths");
+  if (!table)
+    throw DataError("'" + source +
+                    "': expected a result of a scenario with journeys.truth: true (table journey_campaign_paths; "
+                    "docs/journeys.md), found none");
+  auto column = [&](const std::string& name) -> const Column& {
+    const Column* found = table->Find(name);
+    if (!found) throw DataError("'" + source + "': table journey_campaign_paths: expected a column '" + name + "'");
+    return *found;
+  };
+  const auto& texts = std::get<std::vector<std::string>>(column("path").data);
+  const auto& conversions = std::get<std::vector<double>>(column("total_conversions").data);
+  const auto& values = std::get<std::vector<double>>(column("total_conversion_value").data);
+  const auto& nulls = std::get<std::vector<int64_t>>(column("total_null").data);
+  PathData data;
+  for (size_t row = 0; row < texts.size(); ++row) {
+    if (texts[row].empty()) continue;
+    Path path;
+    for (size_t start = 0;;) {
+      const size_t end = texts[row].find(" > ", start);
+      path.channels.push_back(data.ChannelIndex(texts[row].substr(start, end - start)));
+      if (end == std::string::npos) break;
+      start = end + 3;
+    }
+    path.conversions = conversions[row];
+    path.value = values[row];
+    path.nulls = static_cast<double>(nulls[row]);
+    data.paths.push_back(std::move(path));
+  }
+  return data;
+}
+
 }  // namespace adsim::attribution

@@ -63,4 +63,9 @@ PathData ReadPathsCsv(std::istream& in, const std::string& source);
 // naming `source` when the result has no journey tables.
 PathData PathsFromJourneys(const Results& results, const std::string& source);
 
+// The same journeys with campaign names for channels (journey_campaign_paths,
+// written by runs with `journeys.truth: true`; a path with no touch in its
+// windows is left out). Throws DataError naming `source` when the table is missing.
+PathData CampaignPathsFromJourneys(const Results& results, const std::string& source);
+
 }  // namespace adsim::attribution

@@ -5,13 +5,16 @@
 // failure prints an error and no partial table.
 #include "core/cli/attribute.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
 
+#include "core/attribution/accuracy.h"
 #include "core/attribution/models.h"
 #include "core/error.h"
 #include "core/results.h"
@@ -70,6 +73,79 @@ std::vector<std::string> SplitModels(const std::vector<std::string>& arguments) 
   return models;
 }
 
+std::map<std::string, double> ByName(const attribution::PathData& data, const std::vector<double>& amounts) {
+  std::map<std::string, double> credit;
+  for (size_t channel = 0; channel < data.channel_names.size(); ++channel)
+    credit[data.channel_names[channel]] += amounts[channel];
+  return credit;
+}
+
+// `--truth`: one row per model (and the dashboards' reports and the drawn causes) and
+// scope, the accuracy of its conversion and value shares against both truths.
+int PrintAccuracy(const AttributeCommand& c, const std::vector<std::string>& models,
+                  const attribution::ModelOptions& options, const Results& results) {
+  struct Row {
+    std::string model, scope;
+    double scores[4];  // conversions vs removal, vs shapley; value vs removal, vs shapley
+  };
+  std::vector<Row> rows;
+  for (const std::string scope : {"channel", "campaign"}) {
+    const attribution::PathData data = scope == "channel" ? attribution::PathsFromJourneys(results, c.paths)
+                                                          : attribution::CampaignPathsFromJourneys(results, c.paths);
+    const attribution::TrueCredit conversions = attribution::TrueCreditFromJourneys(results, scope, false, c.paths);
+    const attribution::TrueCredit value = attribution::TrueCreditFromJourneys(results, scope, true, c.paths);
+    auto score = [&](const std::string& name, const std::map<std::string, double>& model_conversions,
+                     const std::map<std::string, double>& model_value) {
+      rows.push_back({name,
+                      scope,
+                      {attribution::AccuracyScore(model_conversions, conversions.removal),
+                       attribution::AccuracyScore(model_conversions, conversions.shapley),
+                       attribution::AccuracyScore(model_value, value.removal),
+                       attribution::AccuracyScore(model_value, value.shapley)}});
+    };
+    for (const std::string& model : models) {
+      const attribution::ModelCredit credit = attribution::Attribute(data, model, options);
+      score(model, ByName(data, credit.conversions), ByName(data, credit.value));
+    }
+    score("platform_reported", conversions.reported, value.reported);
+    score("drawn_cause", conversions.cause, value.cause);
+  }
+  const char* columns[] = {"conversions_vs_removal", "conversions_vs_shapley", "value_vs_removal", "value_vs_shapley"};
+  std::ostringstream out;
+  if (c.json) {
+    out << "[";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      out << (i ? ",\n" : "\n") << "  {\"model\": " << JsonString(rows[i].model)
+          << ", \"scope\": " << JsonString(rows[i].scope);
+      for (int k = 0; k < 4; ++k)
+        out << ", \"" << columns[k]
+            << "\": " << (std::isnan(rows[i].scores[k]) ? std::string("null") : JsonNumber(rows[i].scores[k]));
+      out << "}";
+    }
+    out << "\n]\n";
+  } else {
+    size_t width = 5;
+    for (const Row& row : rows) width = std::max(width, row.model.size());
+    std::string header = "model" + std::string(width - 5, ' ') + "  scope   ";
+    for (const char* column : columns) header += std::string("  ") + column;
+    out << header << "\n";
+    for (const Row& row : rows) {
+      std::string line = row.model + std::string(width - row.model.size(), ' ') + "  " + row.scope +
+                         std::string(8 - row.scope.size(), ' ');
+      for (int k = 0; k < 4; ++k) {
+        char number[32];
+        std::snprintf(number, sizeof number, "%.4f", row.scores[k]);
+        const std::string text = std::isnan(row.scores[k]) ? "nan" : number;
+        line += "  " + std::string(std::string(columns[k]).size() - text.size(), ' ') + text;
+      }
+      out << line << "\n";
+    }
+  }
+  std::cout << out.str();
+  std::cout.flush();
+  return 0;
+}
+
 }  // namespace
 
 void AddAttributeCommand(CLI::App& app, AttributeCommand* c) {
@@ -87,6 +163,9 @@ void AddAttributeCommand(CLI::App& app, AttributeCommand* c) {
                    "print one row per channel and one column per model, of conversions or value, with a total row")
       ->check(CLI::IsMember({"conversions", "value"}));
   c->app->add_flag("--list", c->list, "list the models and their parameters");
+  c->app->add_flag("--truth", c->truth,
+                   "RUN.h5 of a run with journeys.truth: score each model's channel and campaign shares against the "
+                   "true incremental ones (removal and Shapley), 1 - 1/2 sum |model share - true share|");
 }
 
 int RunAttributeCommand(const AttributeCommand& c) {
@@ -118,6 +197,13 @@ int RunAttributeCommand(const AttributeCommand& c) {
   const bool result_file = in.gcount() == 8 && std::string(signature, 8) == std::string("\x89HDF\r\n\x1a\n", 8);
   in.clear();
   in.seekg(0);
+  if (c.truth) {
+    if (!result_file)
+      throw ConfigError("attribute: --truth: expected RUN.h5 of a run with journeys.truth: true, found path data '" +
+                        c.paths + "'");
+    if (!c.wide.empty()) throw ConfigError("attribute: --truth and --wide: expected one of them, found both");
+    return PrintAccuracy(c, models, options, ReadResultsHdf5(c.paths));
+  }
   const attribution::PathData data = result_file ? attribution::PathsFromJourneys(ReadResultsHdf5(c.paths), c.paths)
                                                  : attribution::ReadPathsCsv(in, c.paths);
   std::vector<attribution::ModelCredit> credits;

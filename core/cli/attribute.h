@@ -14,6 +14,7 @@ struct AttributeCommand {
   std::vector<std::string> models, params;
   std::string wide;  // "", "conversions" or "value"
   bool json = false, list = false;
+  bool truth = false;  // score each model against journey_truth (a RUN.h5 with journeys.truth)
 };
 
 // Adds the subcommand and its options to `app`.

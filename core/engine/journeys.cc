@@ -76,6 +76,7 @@ Journeys::Journeys(RunState& state, Results* results) : state_(state), spec_(*st
                               "users who did not convert after them, counted per distinct path");
   paths_.path = &paths.Text("path", "channel names joined by ' > ', oldest first (as in journey_conversions.path)");
   paths_.users = &paths.Int("users", "count", "users whose journey ended without conversion on this path");
+  if (spec_.truth) truth_.emplace(scenario, results);
 }
 
 void Journeys::Start() {
@@ -143,7 +144,7 @@ bool Journeys::InWindow(const Touchpoint& touch, SimTime now) const {
   return age >= 0 && age <= (touch.kind == TouchKind::kClick ? spec_.click_through_window : spec_.view_through_window);
 }
 
-std::string Journeys::PathText(int64_t user, SimTime after, SimTime now, int* touches) const {
+std::string Journeys::PathText(int64_t user, SimTime after, SimTime now, int* touches, bool campaign_names) const {
   std::string path;
   *touches = 0;
   for (int k = 0; k < count_[user]; ++k) {
@@ -156,7 +157,8 @@ std::string Journeys::PathText(int64_t user, SimTime after, SimTime now, int* to
         continue;
     }
     if (!path.empty()) path += " > ";
-    path += state_.scenario.channels[touch.channel].name;
+    path +=
+        campaign_names ? state_.scenario.campaigns[touch.campaign].name : state_.scenario.channels[touch.channel].name;
     ++*touches;
   }
   return path;
@@ -217,6 +219,10 @@ void Journeys::Convert(int64_t user, int segment, SimTime now, bool organic, int
   int touches = 0;
   conversions_.path->push_back(PathText(user, last_conversion_[user], now, &touches));
   conversions_.touches->push_back(touches);
+  if (truth_) {
+    ReportToDashboards(user, now, value);
+    truth_->AddCampaignPath(PathText(user, last_conversion_[user], now, &touches, true), 1, value, 0);
+  }
   last_conversion_[user] = now;
   ++(organic ? organic_conversions_ : incremental_conversions_);
 }
@@ -240,7 +246,8 @@ CreditedConversion Journeys::Handle(const Event& event) {
   const double hazard = IncrementalHazard(user, event.time);
   // Thinning: the candidate came from the bound at the last touch or candidate;
   // accept with probability hazard / bound.
-  if (UserUniform(user) * bound_[user] < hazard) {
+  const double threshold = UserUniform(user) * bound_[user];
+  if (threshold < hazard) {
     // The touchpoint that caused it, with probability proportional to its share
     // of the hazard: its lift's share f(n) times its weight in n.
     double target = UserUniform(user) * hazard;
@@ -258,7 +265,25 @@ CreditedConversion Journeys::Handle(const Event& event) {
     }
     const auto segment =
         static_cast<int>(std::upper_bound(user_offset_.begin(), user_offset_.end(), user) - user_offset_.begin()) - 1;
+    if (truth_) {
+      // The counterfactuals re-evaluate this candidate with the same threshold (journey_truth.h):
+      // keep its decayed touch counts per lift and campaign.
+      std::vector<double>& sums = truth_->ZeroedSums();
+      const auto campaigns = static_cast<int>(state_.scenario.campaigns.size());
+      for (int k = 0; k < count_[user]; ++k) {
+        const Touchpoint& touch = RingAt(user, k);
+        const int lift = lift_index_[touch.channel * 2 + static_cast<int>(touch.kind)];
+        if (lift < 0) continue;
+        sums[static_cast<size_t>(lift) * campaigns + touch.campaign] +=
+            std::exp2(-static_cast<double>(event.time - touch.time) * inverse_half_life_[lift]);
+      }
+    }
     Convert(user, segment, event.time, false, cause, &credit);
+    if (truth_) {
+      const int cause_channel = cause >= 0 ? RingAt(user, cause).channel : -1;
+      const int cause_campaign = cause >= 0 ? RingAt(user, cause).campaign : -1;
+      truth_->AddIncremental(threshold, conversions_.value->back(), cause_channel, cause_campaign);
+    }
   }
   Schedule(user, event.time, hazard);
   return credit;
@@ -276,6 +301,30 @@ void Journeys::Finish() {
   for (const auto& [path, users] : nulls) {
     paths_.path->push_back(path);
     paths_.users->push_back(users);
+  }
+  if (truth_) {
+    for (int64_t user = 0; user < user_offset_.back(); ++user) {
+      if (count_[user] == 0) continue;
+      int touches = 0;
+      const std::string path = PathText(user, last_conversion_[user], end, &touches, true);
+      if (touches > 0) truth_->AddCampaignPath(path, 0, 0, 1);
+    }
+    truth_->Finish();
+  }
+}
+
+void Journeys::ReportToDashboards(int64_t user, SimTime now, double value) {
+  for (int channel = 0; channel < static_cast<int>(state_.scenario.channels.size()); ++channel) {
+    int claimed = -1;
+    for (int k = count_[user] - 1; k >= 0 && claimed < 0; --k) {
+      const Touchpoint& touch = RingAt(user, k);
+      if (touch.channel == channel && touch.kind == TouchKind::kClick && InWindow(touch, now)) claimed = touch.campaign;
+    }
+    for (int k = count_[user] - 1; k >= 0 && claimed < 0; --k) {
+      const Touchpoint& touch = RingAt(user, k);
+      if (touch.channel == channel && touch.kind == TouchKind::kView && InWindow(touch, now)) claimed = touch.campaign;
+    }
+    if (claimed >= 0) truth_->Report(channel, claimed, value);
   }
 }
 

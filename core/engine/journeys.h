@@ -21,9 +21,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/engine/journey_truth.h"
 #include "core/engine/run_state.h"
 #include "core/engine/user_response.h"
 #include "core/results.h"
@@ -77,8 +79,12 @@ class Journeys {
   double UserUniform(int64_t user);
   double DrawValue(int segment, double first_uniform, double second_uniform) const;
   void Convert(int64_t user, int segment, SimTime now, bool organic, int cause, CreditedConversion* credit);
-  // "search > display" for the user's touches in the windows after `after`, up to `now`.
-  std::string PathText(int64_t user, SimTime after, SimTime now, int* touches) const;
+  // "search > display" for the user's touches in the windows after `after`, up to `now`
+  // (campaign names instead of channels with `campaign_names`).
+  std::string PathText(int64_t user, SimTime after, SimTime now, int* touches, bool campaign_names = false) const;
+  // With truth: each channel's dashboard claims the conversion for the campaign of its own
+  // latest click in the click-through window, else its latest view in the view-through window.
+  void ReportToDashboards(int64_t user, SimTime now, double value);
   bool InWindow(const Touchpoint& touch, SimTime now) const;
   const Touchpoint& RingAt(int64_t user, int k) const {  // k = 0 oldest .. count - 1 newest
     const int n = spec_.touchpoints;
@@ -99,6 +105,7 @@ class Journeys {
   std::vector<double> group_sum_;                      // scratch per lift
   std::vector<Stream> organic_;                        // per segment
   std::vector<double> organic_rate_;                   // per segment: arrivals per microsecond over all its users
+  std::optional<JourneyTruth> truth_;                  // `journeys.truth`: the counterfactual ground truth
   uint64_t user_key_ = 0;
   int64_t organic_conversions_ = 0, incremental_conversions_ = 0;
   struct {

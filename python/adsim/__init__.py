@@ -29,7 +29,7 @@ from ._controller import (  # noqa: E402
     register_controller,
 )
 from ._calibrate import Calibration, calibrate, conversion_log, history_report  # noqa: E402
-from ._attribute import attribute, attribution_models  # noqa: E402
+from ._attribute import attribute, attribution_accuracy_score, attribution_models  # noqa: E402
 from ._catalog import Catalog, catalog  # noqa: E402
 from ._detect import detect, detectors  # noqa: E402
 from ._lookalike import Lookalike, lookalike  # noqa: E402
@@ -78,6 +78,7 @@ __all__ = [
     "detect",
     "detectors",
     "attribute",
+    "attribution_accuracy_score",
     "attribution_models",
     "lookalike",
     "Lookalike",

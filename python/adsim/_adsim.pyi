@@ -143,3 +143,7 @@ def fit_logistic(
 def attribution_models() -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
     """The attribution models [(name, description)] and their parameters
     {name: default}."""
+
+def attribution_accuracy_score(model_credit: Dict[str, float], true_credit: Dict[str, float]) -> float:
+    """1 - 1/2 sum |model share - true share| over the players (names) of two
+    credits; NaN when a total is 0 (see adsim.attribution_accuracy_score)."""

@@ -175,4 +175,21 @@ def attribute(
     return frame
 
 
-__all__ = ["attribute", "attribution_models", "ATTRIBUTE_COLUMNS", "DEFAULT_MODELS"]
+def attribution_accuracy_score(model_credit: Mapping[str, float], true_credit: Mapping[str, float]) -> float:
+    """The accuracy of a credit against the truth: ``1 - 1/2 * sum |model share - true share|``
+    over the players (channel or campaign names) of both mappings (or Series), a missing
+    player counting as 0.
+
+    1 when the model's shares are the true shares, 0 when they share nothing, always in
+    [0, 1]; NaN when either total is 0. The same C++ function as ``adsim attribute RUN.h5
+    --truth`` (``core/attribution/accuracy.h``). Raises DataError naming the player for a
+    negative or non-finite amount."""
+    return float(
+        _adsim.attribution_accuracy_score(
+            {str(name): float(amount) for name, amount in model_credit.items()},
+            {str(name): float(amount) for name, amount in true_credit.items()},
+        )
+    )
+
+
+__all__ = ["attribute", "attribution_accuracy_score", "attribution_models", "ATTRIBUTE_COLUMNS", "DEFAULT_MODELS"]

@@ -288,6 +288,67 @@ class Result:
             ["path", "total_conversions", "total_conversion_value", "total_null"]
         ]
 
+    @property
+    def journey_truth(self) -> Optional[pd.DataFrame]:
+        """Journeys with ``truth: true`` only (docs/journeys.md, "Ground truth"): per channel and
+        per campaign (``scope``), the true incremental conversions and value by counterfactual
+        re-simulation (``removal_*``, ``shapley_*``), the drawn causes (``cause_*``) and what the
+        channels' dashboards report (``reported_*``); None otherwise."""
+        return self._maybe("journey_truth")
+
+    @property
+    def journey_campaign_paths(self) -> Optional[pd.DataFrame]:
+        """Journeys with ``truth: true`` only: the journeys as paths of campaign names, in the
+        common path format (path, total_conversions, total_conversion_value, total_null)."""
+        return self._maybe("journey_campaign_paths")
+
+    def attribution_accuracy(
+        self, models: Optional[Union[str, Sequence[str]]] = None, **params: Any
+    ) -> pd.DataFrame:
+        """How close each attribution model's shares come to the true incremental shares
+        (docs/attribution.md, "Accuracy against truth"), on a run with ``journeys.truth: true``.
+
+        One row per model and scope (``channel``: the models on :meth:`journey_path_data`;
+        ``campaign``: on :attr:`journey_campaign_paths`), plus ``platform_reported`` (the
+        dashboards' claims) and ``drawn_cause`` (the touchpoint the run drew as each conversion's
+        cause), with the columns ``conversions_vs_removal``, ``conversions_vs_shapley``,
+        ``value_vs_removal`` and ``value_vs_shapley``: :func:`adsim.attribution_accuracy_score`
+        of the model's credit against each truth. ``models`` and ``params`` as in
+        :meth:`attribute`. Raises DataError for a run without the truth tables."""
+        from ._attribute import attribute, attribution_accuracy_score
+
+        truth, campaign_paths = self.journey_truth, self.journey_campaign_paths
+        if truth is None or campaign_paths is None:
+            raise DataError(
+                f"{self.path or 'result'}: expected a result of a scenario with journeys.truth: true "
+                "(tables journey_truth and journey_campaign_paths; docs/journeys.md), found none"
+            )
+        path_data = {
+            "channel": self.journey_path_data(),
+            "campaign": campaign_paths[campaign_paths["path"] != ""][
+                ["path", "total_conversions", "total_conversion_value", "total_null"]
+            ],
+        }
+        rows: List[Dict[str, Any]] = []
+        for scope, paths in path_data.items():
+            players = truth[truth["scope"] == scope].set_index("name")
+            credits = {
+                name: (frame.set_index("channel")["conversions"], frame.set_index("channel")["value"])
+                for name, frame in attribute(paths, models, **params).groupby("model", sort=False)
+            }
+            for source in ("reported", "cause"):
+                label = "platform_reported" if source == "reported" else "drawn_cause"
+                credits[label] = (players[f"{source}_conversions"], players[f"{source}_value"])
+            for name, (conversions, value) in credits.items():
+                row: Dict[str, Any] = {"model": name, "scope": scope}
+                for measure, credit in (("conversions", conversions), ("value", value)):
+                    for game in ("removal", "shapley"):
+                        row[f"{measure}_vs_{game}"] = attribution_accuracy_score(
+                            credit, players[f"{game}_{measure}"]
+                        )
+                rows.append(row)
+        return pd.DataFrame(rows)
+
     def attribute(self, models: Optional[Union[str, Sequence[str]]] = None, **params: Any) -> pd.DataFrame:
         """Attribution models (docs/attribution.md) on the run's simulated journeys: the paths of
         :meth:`journey_path_data` handed to :func:`adsim.attribute` (same models, parameters and

@@ -1,10 +1,12 @@
 // Owns adsim.attribute's compiled half: the attribution models of
 // core/attribution/models.h (the code `adsim attribute` runs) over path data
 // given as CSV text, returned as columns for python/adsim/_attribute.py to
-// turn into a DataFrame; and the list of models and parameters.
+// turn into a DataFrame; the list of models and parameters; and the accuracy
+// score against truth (core/attribution/accuracy.h).
 #include <sstream>
 #include <string>
 
+#include "core/attribution/accuracy.h"
 #include "core/attribution/models.h"
 #include "python/bindings/module.h"
 
@@ -71,6 +73,9 @@ void BindAttribute(py::module_& m) {
         return py::make_tuple(out, defaults);
       },
       "The attribution models ([(name, description)]) and their parameters ({name: default}).");
+  m.def("attribution_accuracy_score", &attribution::AccuracyScore, py::arg("model_credit"), py::arg("true_credit"),
+        "1 - 1/2 sum |model share - true share| over the players (names) of two credits; NaN when a total is 0 "
+        "(see adsim.attribution_accuracy_score).");
 }
 
 }  // namespace adsim::bindings

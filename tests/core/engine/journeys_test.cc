@@ -165,5 +165,33 @@ TEST(Journeys, DeterministicAndCreditsMatchTheConversionsTable) {
   EXPECT_GT(std::count(kind.begin(), kind.end(), "view"), 0);
 }
 
+// journeys.truth (core/engine/journey_truth.h): the truth draws nothing, so the run is
+// the same with it; with one channel and one campaign the removal effect is the Shapley
+// value is v({p}) - v({}) = the incremental conversions (efficiency, exactly).
+TEST(Journeys, TruthLeavesTheRunAndIsEfficient) {
+  const std::string block =
+      "  baseline: {s: 0.05}\n  lift: [{channel: display, kind: view, lift: 0.2, half_life: 1d, saturation: 2},"
+      " {channel: display, kind: click, lift: 2, half_life: 12h}]\n";
+  const Results plain = RunScenario(test::Parse(JourneyScenario(block, 5000, 0.003, "1d")));
+  const Results truth = RunScenario(test::Parse(JourneyScenario(block + "  truth: true\n", 5000, 0.003, "1d")));
+  EXPECT_EQ(test::Col<int64_t>(plain, "journey_conversions", "time"),
+            test::Col<int64_t>(truth, "journey_conversions", "time"));
+  EXPECT_EQ(test::Col<double>(plain, "journey_conversions", "value"),
+            test::Col<double>(truth, "journey_conversions", "value"));
+  const auto incremental = static_cast<double>(truth.int_attrs.at("journey_incremental_conversions"));
+  ASSERT_GT(incremental, 10);
+  const auto& scope = test::Col<std::string>(truth, "journey_truth", "scope");
+  const auto& removal = test::Col<double>(truth, "journey_truth", "removal_conversions");
+  const auto& shapley = test::Col<double>(truth, "journey_truth", "shapley_conversions");
+  const auto& reported = test::Col<double>(truth, "journey_truth", "reported_conversions");
+  ASSERT_EQ(scope.size(), 2u);  // one channel, one campaign
+  for (size_t row = 0; row < scope.size(); ++row) {
+    EXPECT_EQ(removal[row], incremental) << scope[row];
+    EXPECT_EQ(shapley[row], incremental) << scope[row];
+    // The only dashboard claims every conversion with a touch in its windows, organic ones too.
+    EXPECT_GE(reported[row], incremental) << scope[row];
+  }
+}
+
 }  // namespace
 }  // namespace adsim
