@@ -45,6 +45,18 @@ double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opp
   return runtime.state.initial_bid > 0 ? value * runtime.state.bid / runtime.state.initial_bid : value;
 }
 
+// Opportunities come in time order, so the hour changes about once per
+// simulated hour; an earlier time (never seen, but cheap to handle) recomputes.
+int RunLoop::HourOfDay(SimTime time) {
+  if (time >= hour_end_ || time < hour_start_) {
+    const SimTime since_midnight = (time + state_.scenario.start_offset_in_day) % kMicrosPerDay;
+    hour_of_day_ = static_cast<int>(since_midnight / kMicrosPerHour);
+    hour_start_ = time - since_midnight % kMicrosPerHour;
+    hour_end_ = hour_start_ + kMicrosPerHour;
+  }
+  return hour_of_day_;
+}
+
 void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
   ++state_.opportunities;
   const int channel_segment = state_.ChannelSegment(opportunity.channel, opportunity.segment);
@@ -57,8 +69,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
   request.channel = opportunity.channel;
   request.segment = opportunity.segment;
   request.user = opportunity.user;
-  request.hour_of_day =
-      static_cast<int>(((opportunity.time + state_.scenario.start_offset_in_day) / kMicrosPerHour) % 24);
+  request.hour_of_day = HourOfDay(opportunity.time);
   request.floor = channel.floor;
   int bidders = 0;
   bool any_budget_cut = false;  // one of our bids was cut by a remaining budget
