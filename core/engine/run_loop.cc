@@ -143,8 +143,12 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     double competing[kMaxSlots];  // exponentiated only now that one of ours bids
     for (int j = 0; j < channel.slots; ++j) competing[j] = opportunity.CompetingBid(j);
     const double auction_floor = click_billing ? 0.0 : channel.floor;
-    won = RunAuction(channel.auction, channel.slots, auction_floor, competing, channel.slots, ours_.data(), bidders,
-                     auction_work_.data(), wins_);
+    // ours_ lists the bidders in campaign order (state_.eligible is), as the
+    // one-slot auction in order needs.
+    won = channel.slots == 1
+              ? RunOneSlotAuctionInOrder(channel.auction, auction_floor, competing, 1, ours_.data(), bidders, wins_)
+              : RunAuction(channel.auction, channel.slots, auction_floor, competing, channel.slots, ours_.data(),
+                           bidders, auction_work_.data(), wins_);
     if (won > 0 && channel.slots > 1) {
       // The auction fills min(valid candidates, slots) slots in rank order.
       int valid = 0;
