@@ -73,6 +73,45 @@ inline int RunAuction(AuctionType type, int slots, double floor, const double* c
   return RunAuctionSorted(type, slots, floor, competing, num_competing, ours, num_ours, work, wins);
 }
 
+// The one-slot auction when the candidates come in tie-break order: the
+// competitors first, then ours in increasing campaign index (the run loop's
+// order: eligible campaigns are listed in campaign order). A candidate then
+// ranks before every earlier one exactly when its score is higher
+// (RanksBefore gives a tie to the competitor, else to the lower index, which
+// is the earlier candidate), so strict comparisons of scores find the same
+// winner and price as RunAuction, with fewer instructions and branches.
+// Precondition: `ours` in increasing bidder index.
+inline int RunOneSlotAuctionInOrder(AuctionType type, double floor, const double* competing, int num_competing,
+                                    const Candidate* ours, int num_ours, SlotWin* wins) {
+  double best = 0.0, second = 0.0;
+  int best_bidder = -2;  // -2: nobody yet; -1: a competitor
+  bool has_second = false;
+  auto offer = [&](double score, int bidder) {
+    if (!(score >= floor && score > 0)) return;
+    if (best_bidder == -2 || score > best) {
+      has_second = best_bidder != -2;
+      second = best;
+      best = score;
+      best_bidder = bidder;
+    } else if (!has_second || score > second) {
+      has_second = true;
+      second = score;
+    }
+  };
+  for (int i = 0; i < num_competing; ++i) offer(competing[i], -1);
+  for (int i = 0; i < num_ours; ++i) offer(ours[i].score, ours[i].bidder);
+  if (best_bidder < 0) return 0;  // nobody, or a competitor, won
+  double price;
+  if (type == AuctionType::kFirstPrice) {
+    price = best;
+  } else {
+    price = has_second ? second : floor;
+    if (price < floor) price = floor;
+  }
+  wins[0] = {0, best_bidder, price};
+  return 1;
+}
+
 // The general path: sorts every candidate (any number of slots).
 inline int RunAuctionSorted(AuctionType type, int slots, double floor, const double* competing, int num_competing,
                             const Candidate* ours, int num_ours, Candidate* work, SlotWin* wins) {

@@ -51,6 +51,18 @@ double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opp
   return runtime.state.initial_bid > 0 ? value * runtime.state.bid / runtime.state.initial_bid : value;
 }
 
+// Opportunities come in time order, so the hour changes about once per
+// simulated hour; an earlier time (never seen, but cheap to handle) recomputes.
+int RunLoop::HourOfDay(SimTime time) {
+  if (time >= hour_end_ || time < hour_start_) {
+    const SimTime since_midnight = (time + state_.scenario.start_offset_in_day) % kMicrosPerDay;
+    hour_of_day_ = static_cast<int>(since_midnight / kMicrosPerHour);
+    hour_start_ = time - since_midnight % kMicrosPerHour;
+    hour_end_ = hour_start_ + kMicrosPerHour;
+  }
+  return hour_of_day_;
+}
+
 void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
   ++state_.opportunities;
   const int channel_segment = state_.ChannelSegment(opportunity.channel, opportunity.segment);
@@ -63,8 +75,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
   request.channel = opportunity.channel;
   request.segment = opportunity.segment;
   request.user = opportunity.user;
-  request.hour_of_day =
-      static_cast<int>(((opportunity.time + state_.scenario.start_offset_in_day) / kMicrosPerHour) % 24);
+  request.hour_of_day = HourOfDay(opportunity.time);
   request.floor = channel.floor;
   if (state_.users.enabled()) request.features = state_.users.Row(opportunity.segment, opportunity.user);
   int bidders = 0;
@@ -144,8 +155,12 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     double competing[kMaxSlots];  // exponentiated only now that one of ours bids
     for (int j = 0; j < channel.slots; ++j) competing[j] = opportunity.CompetingBid(j);
     const double auction_floor = click_billing ? 0.0 : channel.floor;
-    won = RunAuction(channel.auction, channel.slots, auction_floor, competing, channel.slots, ours_.data(), bidders,
-                     auction_work_.data(), wins_);
+    // ours_ lists the bidders in campaign order (state_.eligible is), as the
+    // one-slot auction in order needs.
+    won = channel.slots == 1
+              ? RunOneSlotAuctionInOrder(channel.auction, auction_floor, competing, 1, ours_.data(), bidders, wins_)
+              : RunAuction(channel.auction, channel.slots, auction_floor, competing, channel.slots, ours_.data(),
+                           bidders, auction_work_.data(), wins_);
     if (won > 0 && channel.slots > 1) {
       // The auction fills min(valid candidates, slots) slots in rank order.
       int valid = 0;

@@ -74,6 +74,12 @@ class RunLoop {
   size_t batch_next_ = 0, batch_size_ = 0;
   // The market has no opportunity left before this time (its last Generate came back short).
   SimTime market_drained_until_ = 0;
+  // The hour of day of the bid requests, valid for opportunities in
+  // [hour_start_, hour_end_): recomputed once per simulated hour instead of a
+  // 64-bit division and modulo per opportunity (HourOfDay).
+  SimTime hour_start_ = 0, hour_end_ = 0;
+  int hour_of_day_ = 0;
+  int HourOfDay(SimTime time);
 };
 
 }  // namespace adsim::engine

@@ -130,6 +130,15 @@ TEST(Auctions, SingleSlotFastPathRanksAndPricesLikeTheSortedPath) {
         ASSERT_EQ(fast[0].bidder, sorted[0].bidder);
         ASSERT_EQ(fast[0].price_score, sorted[0].price_score);
       }
+      // ours is in increasing bidder index, as the run loop's one-slot path needs.
+      SlotWin in_order[kMaxSlots];
+      const int c = RunOneSlotAuctionInOrder(type, floor, comp.data(), k, ours.data(), n, in_order);
+      ASSERT_EQ(c, b);
+      if (c == 1) {
+        ASSERT_EQ(in_order[0].bidder, sorted[0].bidder);
+        ASSERT_EQ(in_order[0].price_score, sorted[0].price_score);
+        ASSERT_EQ(in_order[0].slot, 0);
+      }
     }
   }
 }
