@@ -137,6 +137,11 @@ struct JourneySpec {
   std::vector<JourneyLiftSpec> lifts;  // at most one per (channel, kind); absent = no lift
   SimTime view_through_window = kMicrosPerDay;
   SimTime click_through_window = 7 * kMicrosPerDay;
+  // Per channel: the share of users held out of it (docs/attribution.md,
+  // "Holdout-measured incrementality"): none of our campaigns bids for them on
+  // that channel. Empty or 0 = no holdout. Drawn per (user, channel) from the
+  // seed, independently per channel.
+  std::vector<double> holdout;
 };
 
 struct RecordingSpec {

@@ -31,6 +31,8 @@ PublicScenario MakePublicScenario(const Scenario& sc) {
   }
   p.campaigns = sc.campaigns;
   p.experiments = sc.experiments;
+  p.journeys = sc.journeys.has_value();
+  if (sc.journeys) p.journey_holdout = sc.journeys->holdout;
   return p;
 }
 

@@ -47,6 +47,11 @@ struct PublicScenario {
   std::vector<Segment> segments;
   std::vector<CampaignSpec> campaigns;
   std::vector<ExperimentSpec> experiments;  // the advertiser's own experiments (arms, split, analyses)
+  // Journeys (docs/journeys.md): whether the run records users' paths, and
+  // per channel the share of users the advertiser holds out of it (empty =
+  // none). The advertiser's own design, not the truth: the lifts stay private.
+  bool journeys = false;
+  std::vector<double> journey_holdout;
 };
 struct Scenario;  // core/scenario.h: the whole scenario, truth included (the engine's)
 PublicScenario MakePublicScenario(const Scenario& scenario);
