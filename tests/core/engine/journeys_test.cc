@@ -173,11 +173,9 @@ TEST(Journeys, DeterministicAndCreditsMatchTheConversionsTable) {
 // holdout share above 0 there is no journey_holdout table.
 TEST(Journeys, HeldOutUsersSeeNoAdsOfTheirChannel) {
   const int64_t users = 4000;
-  const Results r = RunScenario(test::Parse(JourneyScenario(
-      "  lift: [{channel: display, kind: view, lift: 2, half_life: 6h}]
-  holdout: {display: 0.5}
-", users, 0.01,
-      "1d")));
+  const Results r = RunScenario(test::Parse(
+      JourneyScenario("  lift: [{channel: display, kind: view, lift: 2, half_life: 6h}]\n  holdout: {display: 0.5}\n",
+                      users, 0.01, "1d")));
   const auto& channel = test::Col<int64_t>(r, "journey_holdout", "channel");
   ASSERT_EQ(channel.size(), 1u);
   EXPECT_EQ(channel[0], 0);
