@@ -52,6 +52,12 @@ std::string DescribeMemoryNeeds(const Scenario& sc) {
     items.push_back({users * (16.0 * sc.journeys->touchpoints + 32.0),
                      "journey touchpoints (" + std::to_string(static_cast<int64_t>(users)) + " users x (16 x " +
                          std::to_string(sc.journeys->touchpoints) + " + 32) bytes)"});
+    // With journeys.holdout, each user's conversions (4 bytes) and value (8 bytes) for the holdout counts.
+    bool holdout = false;
+    for (const double share : sc.journeys->holdout) holdout |= share > 0;
+    if (holdout)
+      items.push_back({users * 12.0, "journey holdout counters (" + std::to_string(static_cast<int64_t>(users)) +
+                                         " users x 12 bytes)"});
   }
   // core/engine/recorder.h: the event log has 12 eight-byte columns per opportunity.
   if (sc.recording.events)

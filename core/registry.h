@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/journey_observations.h"
 #include "core/random.h"
 #include "core/scenario_public.h"
 #include "core/strategy.h"
@@ -63,6 +64,11 @@ struct BuildContext {
   // field holding the run seed.
   ComponentSeed stream_seed;
   int experiment = -1;  // analyses: index into scenario->experiments
+  // Journeys (core/journey_observations.h): points to the run's observations
+  // pointer, which the engine sets before the first control cycle (null
+  // without journeys, and when only validating). Read it at a cycle, not in
+  // the constructor.
+  const JourneyObservations* const* journeys = nullptr;
 };
 
 struct ComponentInfo {

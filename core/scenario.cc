@@ -636,7 +636,8 @@ void ReadJourneys(const YAML::Node& root, Reader& r, Scenario* sc) {
   const YAML::Node n = root["journeys"];
   if (!n.IsDefined()) return;
   const std::string path = "journeys";
-  if (!r.Map(n, path, {"touchpoints", "baseline", "lift", "view_through_window", "click_through_window", "truth"}))
+  if (!r.Map(n, path,
+             {"touchpoints", "baseline", "lift", "view_through_window", "click_through_window", "truth", "holdout"}))
     return;
   JourneySpec spec;
   spec.touchpoints = static_cast<int>(r.Integer(n, path, "touchpoints", spec.touchpoints, 1, 1024));
@@ -705,6 +706,26 @@ void ReadJourneys(const YAML::Node& root, Reader& r, Scenario* sc) {
               "at most " + std::to_string(JourneySpec::kMaxTruthPlayers) +
                   " channels and campaigns (exact Shapley values over 2^n subsets)",
               std::to_string(channels) + " channels, " + std::to_string(campaigns) + " campaigns");
+  }
+  // holdout: {channel: share}, the users held out of each channel.
+  const YAML::Node holdout = n["holdout"];
+  const std::string hp = Reader::Child(path, "holdout");
+  if (!IsMissing(holdout) && !IsMapNode(holdout))
+    r.Issue(holdout, hp, "a mapping of channel names to the share of users held out of them", Describe(holdout));
+  if (IsMapNode(holdout)) {
+    spec.holdout.assign(sc->channels.size(), 0.0);
+    for (auto it = holdout.begin(); it != holdout.end(); ++it) {
+      const std::string name = it->first.Scalar();
+      const int channel = sc->ChannelIndex(name);
+      if (channel < 0) {
+        std::vector<std::string> names;
+        for (const auto& ch : sc->channels) names.push_back(ch.name);
+        r.Issue(it->first, Reader::Child(hp, name), "a channel name, one of " + JoinNames(names),
+                "unknown channel '" + name + "'");
+        continue;
+      }
+      spec.holdout[channel] = r.Number(holdout, hp, name, 0.0, 0.0, 0.5, true, " (share of users held out)");
+    }
   }
   sc->journeys = spec;
 }

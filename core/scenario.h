@@ -140,6 +140,11 @@ struct JourneySpec {
   std::vector<JourneyLiftSpec> lifts;  // at most one per (channel, kind); absent = no lift
   SimTime view_through_window = kMicrosPerDay;
   SimTime click_through_window = 7 * kMicrosPerDay;
+  // Per channel: the share of users held out of it (docs/attribution.md,
+  // "Holdout-measured incrementality"): none of our campaigns bids for them on
+  // that channel. Empty or 0 = no holdout. Drawn per (user, channel) from the
+  // seed, independently per channel.
+  std::vector<double> holdout;
   // `truth`: the counterfactual ground truth (journey_truth, docs/journeys.md):
   // removal effects and exact Shapley values per channel and campaign, and what
   // each channel's dashboard would report. At most kMaxTruthPlayers of each.

@@ -33,6 +33,8 @@ PublicScenario MakePublicScenario(const Scenario& sc) {
   p.experiments = sc.experiments;
   p.user_feature_count = sc.user_features ? sc.user_features->count : 0;
   p.audiences = sc.audiences;
+  p.journeys = sc.journeys.has_value();
+  if (sc.journeys) p.journey_holdout = sc.journeys->holdout;
   return p;
 }
 

@@ -51,6 +51,11 @@ struct PublicScenario {
   // each bid request carries (0 = none), and the scenario's audiences.
   int user_feature_count = 0;
   std::vector<AudienceSpec> audiences;
+  // Journeys (docs/journeys.md): whether the run records users' paths, and
+  // per channel the share of users the advertiser holds out of it (empty =
+  // none). The advertiser's own design, not the truth: the lifts stay private.
+  bool journeys = false;
+  std::vector<double> journey_holdout;
 };
 struct Scenario;  // core/scenario.h: the whole scenario, truth included (the engine's)
 PublicScenario MakePublicScenario(const Scenario& scenario);

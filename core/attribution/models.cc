@@ -211,11 +211,14 @@ std::vector<std::pair<std::string, std::string>> ModelDescriptions() {
            "linear solve"},
           {"shapley",
            "Shapley value of the first-order Markov chain's coalition game (exact up to shapley_exact_max "
-           "channels, permutation-sampled beyond, with standard errors)"}};
+           "channels, permutation-sampled beyond, with standard errors)"},
+          {"holdout",
+           "incremental conversions and value measured by each channel's user holdout (journeys.holdout): "
+           "(exposed mean - held-out mean) x exposed users, with standard errors"}};
 }
 
 void CheckModelName(const std::string& model) {
-  if (IsHeuristic(model) || model == "shapley") return;
+  if (IsHeuristic(model) || model == "shapley" || model == "holdout") return;
   const int order = MarkovOrder(model);
   if (order >= 1 && order <= kMaxMarkovOrder) return;
   throw BadOption("--model",
@@ -227,6 +230,7 @@ ModelCredit Attribute(const PathData& data, const std::string& model, const Mode
   CheckModelName(model);
   if (IsHeuristic(model)) return Heuristic(data, model, options);
   if (model == "shapley") return ShapleyMarkov(data, options);
+  if (model == "holdout") return HoldoutIncrementality(data);
   ModelCredit credit = MarkovRemovalEffects(data, MarkovOrder(model));
   credit.model = model;
   return credit;

@@ -82,6 +82,11 @@ class JourneyChain {
 };
 
 ModelCredit MarkovRemovalEffects(const PathData& data, int order);
+// `holdout` (holdout.cc): each channel's incremental conversions and value as
+// measured by its user holdout, (exposed mean - held-out mean) x exposed users,
+// with the standard error of that difference. Throws DataError when `data`
+// has no holdout measurement.
+ModelCredit HoldoutIncrementality(const PathData& data);
 ModelCredit ShapleyMarkov(const PathData& data, const ModelOptions& options);
 
 }  // namespace adsim::attribution

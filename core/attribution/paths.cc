@@ -156,22 +156,8 @@ PathData ReadPathsCsv(std::istream& in, const std::string& source) {
   return data;
 }
 
-PathData PathsFromJourneys(const Results& results, const std::string& source) {
-  const Table* conversions = results.Find("journey_conversions");
-  const Table* nulls = results.Find("journey_paths");
-  if (!conversions || !nulls)
-    throw DataError("'" + source +
-                    "': expected a result of a scenario with journeys (tables journey_conversions and journey_paths; "
-                    "docs/journeys.md), found none");
-  auto column = [&source](const Table& table, const std::string& name) -> const Column& {
-    const Column* found = table.Find(name);
-    if (!found) throw DataError("'" + source + "': table " + table.name() + ": expected a column '" + name + "'");
-    return *found;
-  };
-  const auto& conversion_paths = std::get<std::vector<std::string>>(column(*conversions, "path").data);
-  const auto& conversion_values = std::get<std::vector<double>>(column(*conversions, "value").data);
-  const auto& null_paths = std::get<std::vector<std::string>>(column(*nulls, "path").data);
-  const auto& null_users = std::get<std::vector<int64_t>>(column(*nulls, "users").data);
+PathData PathsFromLists(const std::vector<std::string>& conversion_paths, const std::vector<double>& conversion_values,
+                        const std::vector<std::string>& null_paths, const std::vector<int64_t>& null_users) {
   PathData data;
   std::unordered_map<std::string, size_t> index;
   auto path_of = [&](const std::string& text) -> Path& {
@@ -229,6 +215,56 @@ PathData CampaignPathsFromJourneys(const Results& results, const std::string& so
     path.value = values[row];
     path.nulls = static_cast<double>(nulls[row]);
     data.paths.push_back(std::move(path));
+  }
+  return data;
+}
+
+PathData PathsFromJourneys(const Results& results, const std::string& source) {
+  const Table* conversions = results.Find("journey_conversions");
+  const Table* nulls = results.Find("journey_paths");
+  if (!conversions || !nulls)
+    throw DataError("'" + source +
+                    "': expected a result of a scenario with journeys (tables journey_conversions and journey_paths; "
+                    "docs/journeys.md), found none");
+  auto column = [&source](const Table& table, const std::string& name) -> const Column& {
+    const Column* found = table.Find(name);
+    if (!found) throw DataError("'" + source + "': table " + table.name() + ": expected a column '" + name + "'");
+    return *found;
+  };
+  const auto& conversion_paths = std::get<std::vector<std::string>>(column(*conversions, "path").data);
+  const auto& conversion_values = std::get<std::vector<double>>(column(*conversions, "value").data);
+  const auto& null_paths = std::get<std::vector<std::string>>(column(*nulls, "path").data);
+  const auto& null_users = std::get<std::vector<int64_t>>(column(*nulls, "users").data);
+  PathData data = PathsFromLists(conversion_paths, conversion_values, null_paths, null_users);
+  if (const Table* holdout = results.Find("journey_holdout")) {
+    const Table* channels = results.Find("channels");
+    if (!channels) throw DataError("'" + source + "': expected a table 'channels' beside journey_holdout");
+    const auto& channel_names = std::get<std::vector<std::string>>(column(*channels, "name").data);
+    const auto& channel_index = std::get<std::vector<int64_t>>(column(*holdout, "channel").data);
+    std::vector<std::string> names;
+    for (const int64_t c : channel_index) {
+      if (c < 0 || c >= static_cast<int64_t>(channel_names.size()))
+        throw DataError("'" + source +
+                        "': table journey_holdout: channel: expected an index into the channels table, found " +
+                        std::to_string(c));
+      names.push_back(channel_names[c]);
+    }
+    auto numbers = [&](const std::string& name) { return std::get<std::vector<double>>(column(*holdout, name).data); };
+    const std::vector<std::string> groups = {"held_out", "exposed"};
+    for (size_t row = 0; row < names.size(); ++row) {
+      ChannelHoldout channel;
+      channel.channel = names[row];
+      data.ChannelIndex(names[row]);
+      for (const std::string& group : groups) {
+        HoldoutGroup& counts = group == "held_out" ? channel.held_out : channel.exposed;
+        counts.users = numbers(group + "_users")[row];
+        counts.conversions = numbers(group + "_conversions")[row];
+        counts.conversions_sq = numbers(group + "_conversions_sq")[row];
+        counts.value = numbers(group + "_value")[row];
+        counts.value_sq = numbers(group + "_value_sq")[row];
+      }
+      data.holdout.push_back(channel);
+    }
   }
   return data;
 }

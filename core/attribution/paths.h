@@ -30,9 +30,25 @@ struct Path {
   double nulls = 0;        // occurrences that did not convert
 };
 
+// A user holdout on one channel (docs/attribution.md, "Holdout-measured
+// incrementality"): the users held out of the channel (shown none of our ads
+// there) and the others, with each group's conversions and value and the sums
+// of their squares per user (for the standard errors). What an advertiser who
+// ran the holdout observes; no true label.
+struct HoldoutGroup {
+  double users = 0, conversions = 0, conversions_sq = 0, value = 0, value_sq = 0;
+};
+struct ChannelHoldout {
+  std::string channel;
+  HoldoutGroup held_out, exposed;
+};
+
 struct PathData {
   std::vector<std::string> channel_names;
   std::vector<Path> paths;
+  // Holdout measurements, per channel that had one (simulated journeys with
+  // `journeys.holdout`); empty for path data without them.
+  std::vector<ChannelHoldout> holdout;
 
   // The index of `name`, added if new (first appearance order).
   int ChannelIndex(const std::string& name);
@@ -59,9 +75,14 @@ PathData ReadPathsCsv(std::istream& in, const std::string& source);
 // distinct `journey_conversions.path` (conversions and value summed; a
 // conversion with no touchpoint in its windows is left out: no model can
 // credit it) plus `journey_paths` (users who did not convert, as nulls).
-// Channel names are in the order the paths first name them. Throws DataError
-// naming `source` when the result has no journey tables.
+// Channel names are in the order the paths first name them. With the table
+// journey_holdout (a run with `journeys.holdout`), fills `holdout` too.
+// Throws DataError naming `source` when the result has no journey tables.
 PathData PathsFromJourneys(const Results& results, const std::string& source);
+// The same from the columns: one path text and value per conversion (an empty
+// path is left out), one path text and user count per non-converting path.
+PathData PathsFromLists(const std::vector<std::string>& conversion_paths, const std::vector<double>& conversion_values,
+                        const std::vector<std::string>& null_paths, const std::vector<int64_t>& null_users);
 
 // The same journeys with campaign names for channels (journey_campaign_paths,
 // written by runs with `journeys.truth: true`; a path with no touch in its

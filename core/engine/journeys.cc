@@ -4,6 +4,7 @@
 #include "core/engine/journeys.h"
 
 #include <algorithm>
+#include <array>
 #include <boost/random/normal_distribution.hpp>
 #include <cmath>
 #include <map>
@@ -77,6 +78,36 @@ Journeys::Journeys(RunState& state, Results* results) : state_(state), spec_(*st
   paths_.path = &paths.Text("path", "channel names joined by ' > ', oldest first (as in journey_conversions.path)");
   paths_.users = &paths.Int("users", "count", "users whose journey ended without conversion on this path");
   if (spec_.truth) truth_.emplace(scenario, results);
+  bool any_holdout = false;
+  for (const double share : spec_.holdout) any_holdout |= share > 0;
+  if (any_holdout) {
+    for (const double share : spec_.holdout) holdout_threshold_.push_back(static_cast<uint64_t>(std::ldexp(share, 64)));
+    holdout_key_ = StreamSeed(state.seed, "journeys/holdout");
+    user_conversions_.assign(users, 0);
+    user_value_.assign(users, 0.0);
+    Table& holdout = results->Add(
+        "journey_holdout",
+        "Journeys with journeys.holdout only: per channel with a holdout, the users held out of it (shown none of our "
+        "ads there) and the others, with their conversions and value over the run (docs/attribution.md)");
+    holdout_.channel = &holdout.Int("channel", "index", "index into the channels table");
+    auto group = [&](const std::string& name, const std::string& who) {
+      return std::array<std::vector<double>*, 5>{
+          &holdout.Real(name + "_users", "count", "users " + who),
+          &holdout.Real(name + "_conversions", "count", "conversions of the users " + who),
+          &holdout.Real(name + "_conversions_sq", "count^2",
+                        "sum over the users " + who + " of their conversions squared"),
+          &holdout.Real(name + "_value", "currency", "conversion value of the users " + who),
+          &holdout.Real(name + "_value_sq", "currency^2", "sum over the users " + who + " of their value squared")};
+    };
+    const auto held = group("held_out", "held out of the channel");
+    const auto exposed = group("exposed", "not held out of the channel");
+    holdout_.held_out_users = held[0], holdout_.held_out_conversions = held[1],
+    holdout_.held_out_conversions_sq = held[2];
+    holdout_.held_out_value = held[3], holdout_.held_out_value_sq = held[4];
+    holdout_.exposed_users = exposed[0], holdout_.exposed_conversions = exposed[1];
+    holdout_.exposed_conversions_sq = exposed[2], holdout_.exposed_value = exposed[3],
+    holdout_.exposed_value_sq = exposed[4];
+  }
 }
 
 void Journeys::Start() {
@@ -225,6 +256,10 @@ void Journeys::Convert(int64_t user, int segment, SimTime now, bool organic, int
   }
   last_conversion_[user] = now;
   ++(organic ? organic_conversions_ : incremental_conversions_);
+  if (!user_conversions_.empty()) {
+    ++user_conversions_[user];
+    user_value_[user] += value;
+  }
 }
 
 CreditedConversion Journeys::Handle(const Event& event) {
@@ -311,6 +346,21 @@ void Journeys::Finish() {
     }
     truth_->Finish();
   }
+  const std::vector<attribution::ChannelHoldout> holdout = HoldoutCounts();
+  for (size_t row = 0; row < holdout.size(); ++row) {
+    const attribution::ChannelHoldout& counts = holdout[row];
+    holdout_.channel->push_back(state_.scenario.ChannelIndex(counts.channel));
+    holdout_.held_out_users->push_back(counts.held_out.users);
+    holdout_.held_out_conversions->push_back(counts.held_out.conversions);
+    holdout_.held_out_conversions_sq->push_back(counts.held_out.conversions_sq);
+    holdout_.held_out_value->push_back(counts.held_out.value);
+    holdout_.held_out_value_sq->push_back(counts.held_out.value_sq);
+    holdout_.exposed_users->push_back(counts.exposed.users);
+    holdout_.exposed_conversions->push_back(counts.exposed.conversions);
+    holdout_.exposed_conversions_sq->push_back(counts.exposed.conversions_sq);
+    holdout_.exposed_value->push_back(counts.exposed.value);
+    holdout_.exposed_value_sq->push_back(counts.exposed.value_sq);
+  }
 }
 
 void Journeys::ReportToDashboards(int64_t user, SimTime now, double value) {
@@ -326,6 +376,48 @@ void Journeys::ReportToDashboards(int64_t user, SimTime now, double value) {
     }
     if (claimed >= 0) truth_->Report(channel, claimed, value);
   }
+}
+
+std::vector<attribution::ChannelHoldout> Journeys::HoldoutCounts() const {
+  std::vector<attribution::ChannelHoldout> out;
+  for (size_t channel = 0; channel < holdout_threshold_.size(); ++channel) {
+    if (holdout_threshold_[channel] == 0) continue;
+    attribution::ChannelHoldout counts;
+    counts.channel = state_.scenario.channels[channel].name;
+    for (int64_t user = 0; user < user_offset_.back(); ++user) {
+      attribution::HoldoutGroup& group =
+          HoldoutDraw(user, static_cast<int>(channel)) < holdout_threshold_[channel] ? counts.held_out : counts.exposed;
+      const auto conversions = static_cast<double>(user_conversions_[user]);
+      group.users += 1;
+      group.conversions += conversions;
+      group.conversions_sq += conversions * conversions;
+      group.value += user_value_[user];
+      group.value_sq += user_value_[user] * user_value_[user];
+    }
+    out.push_back(counts);
+  }
+  return out;
+}
+
+attribution::PathData Journeys::PathsSoFar(SimTime now) const {
+  std::map<std::string, int64_t> nulls;
+  for (int64_t user = 0; user < user_offset_.back(); ++user) {
+    if (count_[user] == 0) continue;
+    int touches = 0;
+    std::string path = PathText(user, last_conversion_[user], now, &touches);
+    if (touches > 0) ++nulls[path];
+  }
+  std::vector<std::string> null_paths;
+  std::vector<int64_t> null_users;
+  for (const auto& [path, users] : nulls) {
+    null_paths.push_back(path);
+    null_users.push_back(users);
+  }
+  attribution::PathData data =
+      attribution::PathsFromLists(*conversions_.path, *conversions_.value, null_paths, null_users);
+  data.holdout = HoldoutCounts();
+  for (const auto& channel : data.holdout) data.ChannelIndex(channel.channel);
+  return data;
 }
 
 }  // namespace adsim::engine

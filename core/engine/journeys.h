@@ -28,6 +28,8 @@
 #include "core/engine/journey_truth.h"
 #include "core/engine/run_state.h"
 #include "core/engine/user_response.h"
+#include "core/journey_observations.h"
+#include "core/random.h"
 #include "core/results.h"
 
 namespace adsim::engine {
@@ -49,7 +51,7 @@ struct CreditedConversion {
   PendingConversion conversion{};
 };
 
-class Journeys {
+class Journeys final : public JourneyObservations {
  public:
   // Allocates the rings and per-user arrays (users of every segment x N) and
   // adds the journey tables to `results`.
@@ -66,6 +68,19 @@ class Journeys {
   // Writes journey_paths (touchpoints since each user's last conversion, in
   // the windows, for users who did not convert after them). Call once, after the run.
   void Finish();
+
+  // Holdout (`journeys.holdout`): whether the opportunity's user is held out
+  // of its channel, so that none of our campaigns bids. A hash of the seed,
+  // the user and the channel: a user is held out of a channel for the whole
+  // run, independently per channel. Hot: no allocation.
+  bool HeldOut(const Opportunity& opportunity) const {
+    if (holdout_threshold_.empty()) return false;
+    const uint64_t threshold = holdout_threshold_[opportunity.channel];
+    return threshold > 0 &&
+           HoldoutDraw(user_offset_[opportunity.segment] + opportunity.user, opportunity.channel) < threshold;
+  }
+  // JourneyObservations: the paths and holdout counts so far.
+  attribution::PathData PathsSoFar(SimTime now) const override;
 
   int64_t organic_conversions() const { return organic_conversions_; }
   int64_t incremental_conversions() const { return incremental_conversions_; }
@@ -91,8 +106,25 @@ class Journeys {
     return ring_[static_cast<size_t>(user) * n + (head_[user] + n - count_[user] + k) % n];
   }
 
+  uint64_t HoldoutDraw(int64_t user, int channel) const {
+    return Mix64(holdout_key_ ^ Mix64(static_cast<uint64_t>(user) * 256 + static_cast<uint64_t>(channel)));
+  }
+  // The holdout counts per channel with a holdout, over every user (per-cycle and end-of-run code).
+  std::vector<attribution::ChannelHoldout> HoldoutCounts() const;
+
   RunState& state_;
   const JourneySpec& spec_;
+  // Holdout: per channel, held out when HoldoutDraw < threshold (share x 2^64); empty without a holdout.
+  std::vector<uint64_t> holdout_threshold_;
+  uint64_t holdout_key_ = 0;
+  std::vector<uint32_t> user_conversions_;  // with a holdout: per user, conversions so far
+  std::vector<double> user_value_;          // and their value
+  struct {
+    std::vector<int64_t>* channel;
+    std::vector<double>*held_out_users, *held_out_conversions, *held_out_conversions_sq, *held_out_value,
+        *held_out_value_sq, *exposed_users, *exposed_conversions, *exposed_conversions_sq, *exposed_value,
+        *exposed_value_sq;
+  } holdout_{};
   std::vector<int64_t> user_offset_;  // per segment, then the total
   std::vector<int> user_segment_;     // per user (global index)
   std::vector<Touchpoint> ring_;      // users x N

@@ -84,8 +84,10 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
   // takes its capped amount out of it, so that several of our campaigns
   // winning slots of one auction cannot together pass the account cap.
   Micros account_left = state_.account.Remaining();
-  for (int e = state_.eligible_offset[channel_segment], e_end = state_.eligible_offset[channel_segment + 1]; e < e_end;
-       ++e) {
+  // A user held out of this channel (journeys.holdout) is shown none of our ads here.
+  const int e_end = state_.eligible_offset[channel_segment + 1];
+  const int e_begin = journeys_ && journeys_->HeldOut(opportunity) ? e_end : state_.eligible_offset[channel_segment];
+  for (int e = e_begin; e < e_end; ++e) {
     const int campaign = state_.eligible[e];
     CampaignRuntime& runtime = state_.campaigns[campaign];
     const int active = static_cast<int>(runtime.active_creatives.size());

@@ -60,7 +60,10 @@ Results RunOnce(const Scenario& scenario, const RunOptions& options) {
                         "the synthetic market (journeys simulate users' conversions; a log replay holds logged ones)",
                         "a scenario replaying logs"}});
   std::optional<Journeys> journeys;
-  if (scenario.journeys) journeys.emplace(state, &results);
+  if (scenario.journeys) {
+    journeys.emplace(state, &results);
+    state.journeys = &*journeys;
+  }
   RunLoop loop(state, recorder, insights, experiments, shocks, cycle, applier, response,
                journeys ? &*journeys : nullptr);
   loop.Run();

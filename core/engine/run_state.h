@@ -20,6 +20,7 @@
 #include "core/engine/platform_quality.h"
 #include "core/engine/user_features.h"
 #include "core/event_queue.h"
+#include "core/journey_observations.h"
 #include "core/ledger.h"
 #include "core/market.h"
 #include "core/random.h"
@@ -139,6 +140,10 @@ struct RunState {
   // What component factories see (no truth); components may keep a pointer
   // to it, so it lives as long as the run.
   PublicScenario public_scenario;
+  // What a run with journeys lets the advertiser observe (core/journey_observations.h):
+  // set by RunOnce once the journeys exist, before the first control cycle;
+  // null without journeys. Components reach it through BuildContext::journeys.
+  const JourneyObservations* journeys = nullptr;
 
   // Layout. A channel-segment index is channel * num_segments + segment; a
   // cell is cell_offset[campaign] + channel_segment * num_creatives[campaign]

@@ -131,8 +131,10 @@ void SetUp(RunState& state, Experiments& experiments, Components& components) {
   const Registry& registry = Registry::Global();
   state.public_scenario = MakePublicScenario(scenario);
   auto context = [&state, &registry](int campaign, const ComponentSpec& spec, const ComponentInfo& info) {
-    return BuildContext{&state.public_scenario, campaign, registry.Resolve(info, spec, state.scenario.source_name),
-                        spec.where, MakeComponentSeed(state.seed, ComponentStreamPath(spec.where, info.name))};
+    BuildContext build{&state.public_scenario, campaign, registry.Resolve(info, spec, state.scenario.source_name),
+                       spec.where, MakeComponentSeed(state.seed, ComponentStreamPath(spec.where, info.name))};
+    build.journeys = &state.journeys;
+    return build;
   };
   experiments.experiment_of.assign(state.num_campaigns, -1);
   experiments.arm_of.assign(state.num_campaigns, -1);

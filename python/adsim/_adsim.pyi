@@ -125,9 +125,18 @@ def detect_csv(
 def detectors() -> List[Tuple[str, str, Dict[str, str]]]:
     """The named detectors: (name, description, {parameter: default})."""
 
-def attribute_csv(text: str, source: str, models: List[str], params: Dict[str, str]) -> Dict[str, Any]:
+def attribute_csv(
+    text: str,
+    source: str,
+    models: List[str],
+    params: Dict[str, str],
+    holdout_counts: List[List[float]] = ...,
+    holdout_channels: List[str] = ...,
+) -> Dict[str, Any]:
     """Runs attribution models over path data given as CSV text (the code of
-    `adsim attribute`); returns columns {"model", "channel", "conversions",
+    `adsim attribute`), with optional user-holdout counts per channel (10 per
+    channel: held-out then exposed users, conversions, conversions_sq, value,
+    value_sq) for the `holdout` model; returns columns {"model", "channel", "conversions",
     "value", "conversions_se", "value_se"}, "notes" [(model, note)] and the
     totals "paths", "total_conversions", "total_value", "total_nulls" (see
     adsim._attribute)."""

@@ -42,6 +42,13 @@ _COLUMN_NAMES: Dict[str, Tuple[str, ...]] = {
 
 PathsLike = Union[str, "os.PathLike[str]", Any]
 
+#: The counts of a holdout table (journey_holdout, docs/attribution.md), in the order the compiled side takes them.
+HOLDOUT_COLUMNS: Tuple[str, ...] = tuple(
+    f"{group}_{count}"
+    for group in ("held_out", "exposed")
+    for count in ("users", "conversions", "conversions_sq", "value", "value_sq")
+)
+
 
 def attribution_models() -> Dict[str, Any]:
     """The models ({name: description}; ``markov<k>`` stands for every order) and
@@ -120,6 +127,7 @@ def _param_text(name: str, value: Any) -> str:
 def attribute(
     paths_df_or_csv: PathsLike,
     models: Optional[Union[str, Sequence[str]]] = None,
+    holdout: Any = None,
     **params: Any,
 ) -> Any:
     """Credits conversions and value to channels with attribution models; returns a DataFrame.
@@ -139,7 +147,10 @@ def attribute(
     conversions_se and value_se (0 except for sampled Shapley values);
     ``result.attrs`` holds ``notes`` ({model: how it was computed}) and the
     data's totals (``paths``, ``total_conversions``, ``total_value``,
-    ``total_nulls``).
+    ``total_nulls``). ``holdout`` (optional) is a DataFrame of user-holdout
+    counts per channel, as the ``journey_holdout`` table of a run with
+    ``journeys.holdout`` holds them (a ``channel_name`` column and
+    ``HOLDOUT_COLUMNS``): the data of the ``holdout`` model.
     """
     import pandas as pd
 
@@ -167,7 +178,15 @@ def attribute(
             "adsim.attribute: expected a CSV path or a DataFrame of paths; "
             f"found {type(paths_df_or_csv).__name__}"
         )
-    raw = _adsim.attribute_csv(text, source, names, dict(texts))
+    holdout_counts: List[List[float]] = []
+    holdout_channels: List[str] = []
+    if holdout is not None:
+        missing = [c for c in ("channel_name",) + HOLDOUT_COLUMNS if c not in holdout.columns]
+        if missing:
+            raise ConfigError(f"adsim.attribute: holdout: expected the columns {missing}, found {list(holdout.columns)}")
+        holdout_channels = [str(name) for name in holdout["channel_name"]]
+        holdout_counts = holdout[list(HOLDOUT_COLUMNS)].astype(float).values.tolist()
+    raw = _adsim.attribute_csv(text, source, names, dict(texts), holdout_counts, holdout_channels)
     frame = pd.DataFrame({column: raw[column] for column in ATTRIBUTE_COLUMNS}, columns=list(ATTRIBUTE_COLUMNS))
     frame.attrs["notes"] = dict(raw["notes"])
     for key in ("paths", "total_conversions", "total_value", "total_nulls"):
@@ -192,4 +211,5 @@ def attribution_accuracy_score(model_credit: Mapping[str, float], true_credit: M
     )
 
 
-__all__ = ["attribute", "attribution_accuracy_score", "attribution_models", "ATTRIBUTE_COLUMNS", "DEFAULT_MODELS"]
+__all__ = ["attribute", "attribution_accuracy_score", "attribution_models", "ATTRIBUTE_COLUMNS", "DEFAULT_MODELS",
+           "HOLDOUT_COLUMNS"]

@@ -352,10 +352,13 @@ class Result:
     def attribute(self, models: Optional[Union[str, Sequence[str]]] = None, **params: Any) -> pd.DataFrame:
         """Attribution models (docs/attribution.md) on the run's simulated journeys: the paths of
         :meth:`journey_path_data` handed to :func:`adsim.attribute` (same models, parameters and
-        columns: model, channel, conversions, value, conversions_se, value_se)."""
+        columns: model, channel, conversions, value, conversions_se, value_se). With
+        ``journeys.holdout``, the ``journey_holdout`` table is handed over too, for the
+        ``holdout`` model (docs/attribution.md, "Holdout-measured incrementality")."""
         from ._attribute import attribute
 
-        return attribute(self.journey_path_data(), models, **params)
+        holdout = self.table("journey_holdout") if "journey_holdout" in self._by_name else None
+        return attribute(self.journey_path_data(), models, holdout=holdout, **params)
 
     def funnel(self, by: Union[str, Iterable[str]] = "channel") -> pd.DataFrame:
         """Funnel only (docs/funnel.md): stage counts and stage-to-stage rates, one row per group.

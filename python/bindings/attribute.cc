@@ -8,6 +8,7 @@
 
 #include "core/attribution/accuracy.h"
 #include "core/attribution/models.h"
+#include "core/error.h"
 #include "python/bindings/module.h"
 
 namespace adsim::bindings {
@@ -16,7 +17,8 @@ void BindAttribute(py::module_& m) {
   m.def(
       "attribute_csv",
       [](const std::string& text, const std::string& source, const std::vector<std::string>& models,
-         const std::map<std::string, std::string>& params) {
+         const std::map<std::string, std::string>& params, const std::vector<std::vector<double>>& holdout_counts,
+         const std::vector<std::string>& holdout_channels) {
         for (const std::string& model : models) attribution::CheckModelName(model);
         const attribution::ModelOptions options = attribution::ParseModelOptions(params);
         attribution::PathData data;
@@ -25,6 +27,20 @@ void BindAttribute(py::module_& m) {
           py::gil_scoped_release release;
           std::istringstream in(text);
           data = attribution::ReadPathsCsv(in, source);
+          // Holdout counts (a run with journeys.holdout): per channel, the held-out then the exposed
+          // group's users, conversions, conversions_sq, value, value_sq.
+          for (size_t row = 0; row < holdout_channels.size(); ++row) {
+            const std::vector<double>& x = holdout_counts.at(row);
+            if (x.size() != 10)
+              throw ConfigError("adsim.attribute: holdout: row " + std::to_string(row) +
+                                ": expected 10 counts, found " + std::to_string(x.size()));
+            attribution::ChannelHoldout channel;
+            channel.channel = holdout_channels[row];
+            channel.held_out = {x[0], x[1], x[2], x[3], x[4]};
+            channel.exposed = {x[5], x[6], x[7], x[8], x[9]};
+            data.ChannelIndex(channel.channel);
+            data.holdout.push_back(channel);
+          }
           credits.reserve(models.size());
           for (const std::string& model : models) credits.push_back(attribution::Attribute(data, model, options));
         }
@@ -61,6 +77,8 @@ void BindAttribute(py::module_& m) {
         return out;
       },
       py::arg("text"), py::arg("source"), py::arg("models"), py::arg("params"),
+      py::arg("holdout_counts") = std::vector<std::vector<double>>{},
+      py::arg("holdout_channels") = std::vector<std::string>{},
       "Runs attribution models over path data given as CSV text (see adsim.attribute).");
   m.def(
       "attribution_models",

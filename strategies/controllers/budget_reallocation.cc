@@ -32,6 +32,13 @@
 // scaled down to the smaller, in integer micros as the ledger holds them, so
 // the total of the daily budgets never grows: the pool's spend never exceeds
 // the pool, to the micro.
+// With `attribution` other than last_click (scenarios with journeys only),
+// a campaign's conversions and value are not the ones its platform reports
+// but those an attribution source gives it: an attribution model over the
+// paths observed so far (core/attribution/, docs/attribution.md), or `holdout`,
+// the incrementality measured by the channels' user holdouts; each channel's
+// credit goes to the pooled campaigns in proportion to their impressions on
+// that channel (docs/strategies/controllers/budget_reallocation.md).
 #include <algorithm>
 #include <boost/math/tools/roots.hpp>
 #include <boost/random/gamma_distribution.hpp>
@@ -40,6 +47,7 @@
 #include <string>
 #include <vector>
 
+#include "core/attribution/models.h"
 #include "core/error.h"
 #include "core/guardrails.h"
 #include "core/ledger.h"
@@ -187,7 +195,10 @@ class BudgetReallocation final : public Controller {
         b_max_(ctx.params.Number("max_elasticity")),
         min_points_(static_cast<int>(ctx.params.Number("min_points"))),
         half_life_(static_cast<SimTime>(ctx.params.Number("half_life_hours") * kMicrosPerHour)),
+        attribution_(ctx.params.String("attribution")),
+        journeys_(ctx.journeys),
         stream_(ctx.stream_seed) {
+    CheckAttribution(ctx);
     // The marginal method fits its response on per-interval points, not on
     // totals: a half-life would be ignored there, so say so instead.
     if (marginal_ && half_life_ > 0)
@@ -215,9 +226,11 @@ class BudgetReallocation final : public Controller {
     // or with a half-life its discounted sums (min_spend still counts the
     // totals: it asks whether a campaign has been seen at all).
     std::vector<RecentEvidence> tot(n);
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < n; ++i)
+      if (snap.CampaignTotal(snap.total, ids[i]).spend < min_spend_) return;  // not enough evidence anywhere yet
+    if (attribution_ != "last_click") Attribute(snap, ids, &tot);
+    for (int i = 0; i < n && attribution_ == "last_click"; ++i) {
       const ObservedStats total = snap.CampaignTotal(snap.total, ids[i]);
-      if (total.spend < min_spend_) return;  // not enough evidence anywhere yet
       if (half_life_ > 0 && recent_[ids[i]].spend > 0) {
         tot[i] = recent_[ids[i]];
       } else {
@@ -313,6 +326,8 @@ class BudgetReallocation final : public Controller {
       a.value = MicrosToUnits(moved[i]);
       a.reason = "target share " + std::to_string(share[i]) + " of pool " + std::to_string(pool);
       if (marginal_) a.reason += " (" + reason_ + ")";
+      if (attribution_ != "last_click")
+        a.reason += " (" + attribution_ + ": " + std::to_string(tot[i].conversions) + " conversions)";
       // The campaign's share of the pooled daily budgets now, and the share
       // the allocation aims at (the move is limited by the guardrails' step).
       a.metric = "budget_share";
@@ -323,6 +338,71 @@ class BudgetReallocation final : public Controller {
   }
 
  private:
+  // A source other than last_click reads journeys' paths: refuse it without
+  // journeys, with the marginal method or a half-life (both work on the
+  // platform's reported flow), and `holdout` unless every channel of the
+  // campaigns has a holdout.
+  void CheckAttribution(const BuildContext& ctx) const {
+    if (attribution_ == "last_click") return;
+    const std::string field = ctx.where + ".params.attribution";
+    auto fail = [&](const std::string& expected) {
+      throw ConfigError({{ctx.scenario->source_name, field, 0, expected, "'" + attribution_ + "'"}});
+    };
+    if (!ctx.scenario->journeys)
+      fail("last_click in a scenario without journeys (the other sources read the users' paths; docs/journeys.md)");
+    if (marginal_) fail("last_click with method marginal (an attribution source works with rule and thompson)");
+    if (half_life_ > 0)
+      fail("last_click with half_life_hours > 0 (an attribution source judges totals since the start)");
+    if (attribution_ != "holdout") return;
+    const std::vector<double>& holdout = ctx.scenario->journey_holdout;
+    for (const CampaignSpec& campaign : ctx.scenario->campaigns) {
+      std::vector<int> channels = campaign.channels;
+      if (channels.empty())
+        for (size_t c = 0; c < ctx.scenario->channels.size(); ++c) channels.push_back(static_cast<int>(c));
+      for (const int c : channels)
+        if (static_cast<size_t>(c) >= holdout.size() || !(holdout[c] > 0))
+          fail("a source other than holdout, or journeys.holdout on channel '" + ctx.scenario->channels[c].name +
+               "' (campaign '" + campaign.name + "' runs there)");
+    }
+  }
+
+  // The conversions and value the attribution source gives each pooled
+  // campaign (`ids`): the source's credit per channel, over the paths and
+  // holdouts observed so far, split between the pooled campaigns by their
+  // impressions on the channel. A negative holdout estimate counts as 0.
+  void Attribute(const Snapshot& snap, const std::vector<int>& ids, std::vector<RecentEvidence>* tot) const {
+    const JourneyObservations* observed = journeys_ ? *journeys_ : nullptr;
+    if (!observed) throw InvariantError("budget_reallocation: attribution '" + attribution_ + "' without journeys");
+    const attribution::PathData data = observed->PathsSoFar(snap.time);
+    const attribution::ModelCredit credit = attribution::Attribute(data, attribution_);
+    const int n = static_cast<int>(ids.size());
+    for (int i = 0; i < n; ++i) {
+      const ObservedStats total = snap.CampaignTotal(snap.total, ids[i]);
+      (*tot)[i] = RecentEvidence{};
+      (*tot)[i].spend = total.spend;
+    }
+    for (size_t c = 0; c < data.channel_names.size(); ++c) {
+      int channel = -1;
+      for (int k = 0; k < snap.num_channels; ++k)
+        if (snap.channel_names[k] == data.channel_names[c]) channel = k;
+      if (channel < 0) continue;
+      std::vector<double> impressions(n, 0.0);
+      double all = 0;
+      for (int i = 0; i < n; ++i) {
+        for (int segment = 0; segment < snap.num_segments; ++segment)
+          for (int creative = 0; creative < snap.num_creatives[ids[i]]; ++creative)
+            impressions[i] +=
+                static_cast<double>(snap.total[snap.Cell(ids[i], channel, segment, creative)].impressions);
+        all += impressions[i];
+      }
+      if (all <= 0) continue;
+      for (int i = 0; i < n; ++i) {
+        (*tot)[i].conversions += std::max(0.0, credit.conversions[c]) * impressions[i] / all;
+        (*tot)[i].value += std::max(0.0, credit.value[c]) * impressions[i] / all;
+      }
+    }
+  }
+
   // Half-life: discounts every campaign's evidence by the time since the last
   // cycle and adds what arrived in it (RecentEvidence).
   void Forget(const Snapshot& snap) {
@@ -387,6 +467,8 @@ class BudgetReallocation final : public Controller {
   double b0_, b_weight_, b_max_;
   int min_points_;
   SimTime half_life_;  // 0: totals since the start
+  std::string attribution_;
+  const JourneyObservations* const* journeys_;
   Stream stream_;
   std::vector<RecentEvidence> recent_;  // half-life: per campaign of the scenario
   SimTime last_forget_ = -1;
@@ -422,7 +504,12 @@ ADSIM_REGISTER_SCENARIO_CONTROLLER(
     NumberParam("half_life_hours", 0,
                 "rule and thompson: half-life of the evidence (spend, conversions, value) in hours; 0 judges "
                 "totals since the start",
-                0, 1e6));
+                0, 1e6),
+    StringParam("attribution", "last_click",
+                "whose conversions judge a campaign: last_click (what its platform reports), an attribution model "
+                "over the journeys' paths, or holdout (the channels' user holdouts); journeys only except last_click",
+                {"last_click", "first_touch", "last_touch", "last_non_direct", "linear", "linear_unique", "time_decay",
+                 "position_based", "markov1", "markov2", "markov3", "shapley", "holdout"}));
 
 }  // namespace
 }  // namespace adsim::controllers

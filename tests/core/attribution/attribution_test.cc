@@ -192,6 +192,37 @@ TEST(Attribution, ShapleyIsSampledBeyondShapleyExactMaxChannels) {
   EXPECT_GT(errors, 0);
 }
 
+TEST(Attribution, HoldoutMeasuresTheDifferenceInMeansTimesTheExposedUsers) {
+  PathData data = Read("path;total_conversions;total_conversion_value;total_null\nsearch > display;3;30;5\n");
+  // display: 4 held-out users with 1, 0, 0, 1 conversions (value 10 each);
+  // 6 exposed users with 2, 1, 0, 1, 0, 2 conversions (value 10 each).
+  //   held-out mean 2/4 = 0.5, exposed mean 6/6 = 1: (1 - 0.5) x 6 = 3 conversions, value 30.
+  //   per-user variances: held out (2 - 4 x 0.25) / 3 = 1/3, exposed (10 - 6 x 1) / 5 = 0.8;
+  //   SE = 6 x sqrt(0.8 / 6 + (1/3) / 4) = 6 x sqrt(0.21667) = 2.7928.
+  ChannelHoldout display;
+  display.channel = "display";
+  display.held_out = {4, 2, 2, 20, 200};
+  display.exposed = {6, 6, 10, 60, 1000};
+  data.holdout.push_back(display);
+  const ModelCredit credit = Attribute(data, "holdout");
+  const auto by_name = ByName(data, credit);
+  EXPECT_NEAR(by_name.at("display").first, 3.0, 1e-12);
+  EXPECT_NEAR(by_name.at("display").second, 30.0, 1e-12);
+  EXPECT_NEAR(credit.conversions_se[1], 6 * std::sqrt(0.8 / 6 + (1.0 / 3) / 4), 1e-12);
+  EXPECT_NEAR(credit.value_se[1], 10 * credit.conversions_se[1], 1e-9);  // every value is 10 x the count
+  // search had no holdout: 0, and the note says so.
+  EXPECT_EQ(by_name.at("search").first, 0.0);
+  EXPECT_NE(credit.note.find("no holdout on search"), std::string::npos) << credit.note;
+  // Path data without holdout counts (a CSV file) cannot give this model anything.
+  data.holdout.clear();
+  try {
+    Attribute(data, "holdout");
+    FAIL() << "expected a DataError";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("journeys.holdout"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Attribution, ModelNamesAndParametersAreChecked) {
   for (const char* name : {"first_touch", "last_touch", "last_non_direct", "linear", "linear_unique", "time_decay",
                            "position_based", "markov1", "markov2", "markov3", "shapley"})

@@ -193,5 +193,43 @@ TEST(Journeys, TruthLeavesTheRunAndIsEfficient) {
   }
 }
 
+// journeys.holdout: a held-out user is shown none of our ads on the channel.
+// With no organic baseline and the only lift on display views, a user converts
+// only after one of our display impressions, so the held-out users'
+// conversions are exactly 0 and the exposed users' are all of them; the
+// held-out group is a Binomial(users, 0.5) draw (4 SD tolerance). Without a
+// holdout share above 0 there is no journey_holdout table.
+TEST(Journeys, HeldOutUsersSeeNoAdsOfTheirChannel) {
+  const int64_t users = 4000;
+  const Results r = RunScenario(test::Parse(
+      JourneyScenario("  lift: [{channel: display, kind: view, lift: 2, half_life: 6h}]\n  holdout: {display: 0.5}\n",
+                      users, 0.01, "1d")));
+  const auto& channel = test::Col<int64_t>(r, "journey_holdout", "channel");
+  ASSERT_EQ(channel.size(), 1u);
+  EXPECT_EQ(channel[0], 0);
+  const double held = test::Col<double>(r, "journey_holdout", "held_out_users")[0];
+  const double exposed = test::Col<double>(r, "journey_holdout", "exposed_users")[0];
+  EXPECT_EQ(held + exposed, static_cast<double>(users));
+  EXPECT_LT(std::fabs(held - 0.5 * users), 4 * std::sqrt(users * 0.25));
+  const auto conversions = static_cast<double>(test::Col<int64_t>(r, "journey_conversions", "time").size());
+  ASSERT_GT(conversions, 100);
+  EXPECT_EQ(test::Col<double>(r, "journey_holdout", "held_out_conversions")[0], 0.0);
+  EXPECT_EQ(test::Col<double>(r, "journey_holdout", "exposed_conversions")[0], conversions);
+  EXPECT_EQ(test::Col<double>(r, "journey_holdout", "held_out_value")[0], 0.0);
+
+  const Results none = RunScenario(test::Parse(
+      JourneyScenario("  lift: [{channel: display, kind: view, lift: 2, half_life: 6h}]\n  holdout: {display: 0}\n",
+                      users, 0.01, "1d")));
+  EXPECT_EQ(none.Find("journey_holdout"), nullptr);
+}
+
+TEST(Journeys, HoldoutValidationNamesTheField) {
+  const auto issues = test::IssuesOf(JourneyScenario("  holdout: {tv: 0.1, display: 0.7}\n", 100, 0.01, "1d"));
+  std::map<std::string, std::string> by_path;
+  for (const ConfigIssue& issue : issues) by_path[issue.path] = issue.expected + " / " + issue.found;
+  EXPECT_NE(by_path["journeys.holdout.tv"].find("a channel name, one of display"), std::string::npos);
+  EXPECT_NE(by_path["journeys.holdout.display"].find("0.7"), std::string::npos) << "a share above 0.5";
+}
+
 }  // namespace
 }  // namespace adsim
