@@ -379,19 +379,7 @@ class Result:
         if "funnel" not in self._by_name:
             raise DataError(f"{self.path or 'result'}: expected a result of a scenario with a funnel "
                             "(table funnel; docs/funnel.md), found none")
-        keys = [by] if isinstance(by, str) else list(by)
-        allowed = {"campaign", "channel", "segment", "creative", "bucket_start", "hour", "hour_of_day", "day"}
-        bad = [k for k in keys if k not in allowed]
-        if bad:
-            raise ValueError(f"funnel(by=...): unknown key(s) {bad}; use any of {sorted(allowed)}, or [] for the "
-                             "account total")
-        if "creative" in keys and "campaign" not in keys:
-            keys = ["campaign"] + keys
-        keys = list(dict.fromkeys(keys))
-        bucket_us = int(self.attrs.get("bucket_us", 0))
-        if "hour" in keys and bucket_us > _HOUR_US:
-            raise ValueError(f"funnel(by='hour'): this run's buckets are {bucket_us / _HOUR_US:g} h long; use "
-                             "'bucket_start' or 'day'")
+        keys = self._grouping_keys("funnel", by)
         stages = ["impressions", "clicks", "visits", "carts", "purchases"]
         counts = pd.DataFrame(self.raw("funnel"))
         for name, values in self._time_keys(counts["bucket_start"].to_numpy(), keys).items():
@@ -518,6 +506,26 @@ class Result:
 
     # ---- KPIs -----------------------------------------------------------
 
+    def _grouping_keys(self, method: str, by: Union[str, Sequence[str]]) -> List[str]:
+        """The keys of ``METHOD(by=...)`` (kpis, funnel): checked against the groupings the
+        bucketed tables allow, campaign added before creative (a creative is named within its
+        campaign), duplicates dropped; ValueError naming the method for an unknown key, or for
+        "hour" when the run's buckets are longer than an hour."""
+        keys = [by] if isinstance(by, str) else list(by)
+        allowed = {"campaign", "channel", "segment", "creative", "bucket_start", "hour", "hour_of_day", "day"}
+        bad = [k for k in keys if k not in allowed]
+        if bad:
+            raise ValueError(f"{method}(by=...): unknown key(s) {bad}; use any of {sorted(allowed)}, or [] for the "
+                             "account total")
+        if "creative" in keys and "campaign" not in keys:
+            keys = ["campaign"] + keys
+        keys = list(dict.fromkeys(keys))
+        bucket_us = int(self.attrs.get("bucket_us", 0))
+        if "hour" in keys and bucket_us > _HOUR_US:
+            raise ValueError(f"{method}(by='hour'): this run's buckets are {bucket_us / _HOUR_US:g} h long, so its "
+                             "counters cannot be split by hour; use 'bucket_start' or 'day'")
+        return keys
+
     def kpis(self, by: Union[str, Iterable[str]] = "campaign", basis: str = "report") -> pd.DataFrame:
         """KPIs summed over the run, one row per group.
 
@@ -549,22 +557,11 @@ class Result:
         over campaigns for ``[]``), and budget_used = spend/budget (NaN if
         the budget is infinite or 0).
         """
-        keys = [by] if isinstance(by, str) else list(by)
-        allowed = {"campaign", "channel", "segment", "creative", "bucket_start", "hour", "hour_of_day", "day"}
-        bad = [k for k in keys if k not in allowed]
-        if bad:
-            raise ValueError(f"kpis(by=...): unknown key(s) {bad}; use any of {sorted(allowed)}, or [] for the "
-                             "account total")
+        keys = self._grouping_keys("kpis", by)
         if basis not in ("report", "click"):
             raise ValueError(f"kpis(basis=...): expected 'report' (conversions when they arrive) or 'click' "
                              f"(conversions at the time of their click), found {basis!r}")
-        if "creative" in keys and "campaign" not in keys:
-            keys = ["campaign"] + keys
-        keys = list(dict.fromkeys(keys))
         bucket_us = int(self.attrs.get("bucket_us", 0))
-        if "hour" in keys and bucket_us > _HOUR_US:
-            raise ValueError(f"kpis(by='hour'): this run's buckets are {bucket_us / _HOUR_US:g} h long, so its "
-                             "counters cannot be split by hour; use 'bucket_start' or 'day'")
         agg = pd.DataFrame(self.raw("aggregates"))
         if basis == "click":
             agg = self._by_click_time(agg, bucket_us)
