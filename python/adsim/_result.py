@@ -314,7 +314,10 @@ class Result:
         cause), with the columns ``conversions_vs_removal``, ``conversions_vs_shapley``,
         ``value_vs_removal`` and ``value_vs_shapley``: :func:`adsim.attribution_accuracy_score`
         of the model's credit against each truth. ``models`` and ``params`` as in
-        :meth:`attribute`. Raises DataError for a run without the truth tables."""
+        :meth:`attribute`; with ``journeys.holdout`` the ``holdout`` model may be among them, and is
+        scored per channel only (a channel holdout measures channels, not campaigns), a negative
+        measured lift crediting its channel 0. Raises
+        DataError for a run without the truth tables."""
         from ._attribute import attribute, attribution_accuracy_score
 
         truth, campaign_paths = self.journey_truth, self.journey_campaign_paths
@@ -332,9 +335,19 @@ class Result:
         rows: List[Dict[str, Any]] = []
         for scope, paths in path_data.items():
             players = truth[truth["scope"] == scope].set_index("name")
-            credits = {
-                name: (frame.set_index("channel")["conversions"], frame.set_index("channel")["value"])
-                for name, frame in attribute(paths, models, **params).groupby("model", sort=False)
+            if scope == "channel":  # with journeys.holdout, the holdout model too (attribute() hands it over)
+                frame = self.attribute(models, **params)
+            else:  # a channel holdout measures channels, not campaigns: the holdout model is scored per channel
+                names = None if models is None else [
+                    m.strip() for m in (models.split(",") if isinstance(models, str) else models) if m.strip() != "holdout"
+                ]
+                frame = attribute(paths, names, **params) if names is None or names else None
+            # A measured lift below 0 (noise, or a channel that does nothing) credits the channel
+            # nothing, as budget_reallocation's holdout source does; the path models never go below 0.
+            credits = {} if frame is None else {
+                name: (group.set_index("channel")["conversions"].clip(lower=0),
+                       group.set_index("channel")["value"].clip(lower=0))
+                for name, group in frame.groupby("model", sort=False)
             }
             for source in ("reported", "cause"):
                 label = "platform_reported" if source == "reported" else "drawn_cause"

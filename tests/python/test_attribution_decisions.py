@@ -151,3 +151,23 @@ def test_the_holdout_table_counts_every_user_and_conversion() -> None:
     for channel in ("display", "search"):
         assert table.loc[channel, "held_out_conversions"] + table.loc[channel, "exposed_conversions"] == total
     assert np.isfinite(table.to_numpy(dtype=float)).all()
+
+
+def test_holdout_is_scored_against_the_truth_per_channel_only() -> None:
+    """Result.attribution_accuracy with the holdout model (docs/attribution.md, "The holdout
+    model in the same table"): a channel row on each truth, no campaign row (a channel holdout
+    measures channels), scores in [0, 1]; the path models keep both scopes. On the example
+    scenario last touch gives display about a tenth of what it causes (docs/attribution.md), so
+    the holdout model, unbiased for each channel's lift, must score above last touch."""
+    scenario = _scenario()
+    scenario["journeys"]["truth"] = True
+    result = adsim.run(scenario, seed=3)
+    scores = result.attribution_accuracy(models=["holdout", "last_touch"])
+    holdout = scores[scores["model"] == "holdout"]
+    assert holdout["scope"].tolist() == ["channel"]
+    last = scores[scores["model"] == "last_touch"]
+    assert sorted(last["scope"]) == ["campaign", "channel"]
+    for column in ("conversions_vs_removal", "conversions_vs_shapley", "value_vs_removal", "value_vs_shapley"):
+        assert 0.0 <= float(holdout[column].iloc[0]) <= 1.0
+    channel_last = float(last[last["scope"] == "channel"]["conversions_vs_shapley"].iloc[0])
+    assert float(holdout["conversions_vs_shapley"].iloc[0]) > channel_last
