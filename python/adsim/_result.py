@@ -519,7 +519,7 @@ class Result:
 
     # ---- KPIs -----------------------------------------------------------
 
-    def _grouping_keys(self, method: str, by: Union[str, Sequence[str]]) -> List[str]:
+    def _grouping_keys(self, method: str, by: Union[str, Iterable[str]]) -> List[str]:
         """The keys of ``METHOD(by=...)`` (kpis, funnel): checked against the groupings the
         bucketed tables allow, campaign added before creative (a creative is named within its
         campaign), duplicates dropped; ValueError naming the method for an unknown key, or for

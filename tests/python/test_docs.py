@@ -557,7 +557,7 @@ def test_top_level_keys_are_the_ones_the_scenario_reader_accepts():
     """A doc fragment is matched against TOP_LEVEL_KEYS: they must be the keys core/scenario.cc's
     reader allows at the top level, or a fragment using a new key is refused (or a wrong one passes)."""
     source = (REPO / "core" / "scenario.cc").read_text()
-    match = re.search(r'r\.Map\(root, "", \{([^}]*)\}\)', source)
+    match = re.search(r'r\.Map\(root,\s*"",\s*\{([^}]*)\}\)', source)
     assert match, "core/scenario.cc: the top-level r.Map(root, \"\", {...}) call was not found"
     accepted = set(re.findall(r'"([a-z_]+)"', match.group(1)))
     assert accepted == TOP_LEVEL_KEYS, (f"only in core/scenario.cc: {sorted(accepted - TOP_LEVEL_KEYS)}; "
