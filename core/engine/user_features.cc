@@ -78,6 +78,7 @@ void AddUsersTable(const Scenario& scenario, const UserFeatures& features, Resul
   auto& clicks = table.Int("clicks", "count", "clicks on our campaigns' ads");
   auto& conversions = table.Int("conversions", "count", "conversions reported to us (after our clicks)");
   std::vector<std::vector<double>*> feature_columns;
+  feature_columns.reserve(static_cast<size_t>(features.count));
   for (int k = 0; k < features.count; ++k)
     feature_columns.push_back(
         &table.Real("feature_" + std::to_string(k), "", "public feature " + std::to_string(k) + " of the user"));

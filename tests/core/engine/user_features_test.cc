@@ -72,7 +72,8 @@ bool SameBits(const ColumnData& a, const ColumnData& b) {
   if (a.index() != b.index()) return false;
   if (const auto* x = std::get_if<std::vector<double>>(&a)) {
     const auto& y = std::get<std::vector<double>>(b);
-    return x->size() == y.size() && std::memcmp(x->data(), y.data(), x->size() * sizeof(double)) == 0;
+    // Bit for bit (NaN == NaN); memcmp of zero bytes from an empty vector's null data() is undefined.
+    return x->size() == y.size() && (x->empty() || std::memcmp(x->data(), y.data(), x->size() * sizeof(double)) == 0);
   }
   return a == b;
 }
