@@ -402,16 +402,7 @@ class Result:
             df = counts.groupby(group, sort=True)[stages].sum().reset_index()
         else:
             df = pd.DataFrame([counts[stages].sum()]).astype(counts[stages].dtypes.to_dict())
-        for k in ("campaign", "channel", "segment"):
-            if k in keys:
-                df.insert(df.columns.get_loc(k) + 1, k + "_name",
-                          self._categorical(df[k].to_numpy(), self._names(_NAMED_INDEX[k])))
-        if "creative" in keys:
-            df.insert(df.columns.get_loc("creative") + 1, "creative_name",
-                      self._creative_names(df["campaign"].to_numpy(), df["creative"].to_numpy()))
-        for column in ("bucket_start", "hour_start", "day_start"):
-            if column in group:
-                df.insert(df.columns.get_loc(column) + 1, column + "_at", self.to_datetime(df[column]))
+        self._insert_group_names(df, keys, group)
         for rate, num, den in (("click_rate", "clicks", "impressions"), ("visit_rate", "visits", "clicks"),
                                ("cart_rate", "carts", "visits"), ("purchase_rate", "purchases", "carts"),
                                ("conversion_rate", "purchases", "clicks")):
@@ -519,6 +510,20 @@ class Result:
 
     # ---- KPIs -----------------------------------------------------------
 
+    def _insert_group_names(self, df: pd.DataFrame, keys: List[str], group: List[str]) -> None:
+        """Inserts, in place, the name twin after each grouping code (campaign_name, channel_name,
+        segment_name, creative_name) and the datetime twin after each time key (``<key>_at``)."""
+        for k in ("campaign", "channel", "segment"):
+            if k in keys:
+                df.insert(df.columns.get_loc(k) + 1, k + "_name",
+                          self._categorical(df[k].to_numpy(), self._names(_NAMED_INDEX[k])))
+        if "creative" in keys:
+            df.insert(df.columns.get_loc("creative") + 1, "creative_name",
+                      self._creative_names(df["campaign"].to_numpy(), df["creative"].to_numpy()))
+        for column in ("bucket_start", "hour_start", "day_start"):
+            if column in group:
+                df.insert(df.columns.get_loc(column) + 1, column + "_at", self.to_datetime(df[column]))
+
     def _grouping_keys(self, method: str, by: Union[str, Iterable[str]]) -> List[str]:
         """The keys of ``METHOD(by=...)`` (kpis, funnel): checked against the groupings the
         bucketed tables allow, campaign added before creative (a creative is named within its
@@ -590,15 +595,7 @@ class Result:
             n = len(self.raw("campaigns")["name"])
             sums = sums.reindex(pd.RangeIndex(n, name="campaign"), fill_value=0)
         df = sums.reset_index(drop=not group).rename(columns={"conversion_value": "value"})
-        for k in ("campaign", "channel", "segment"):
-            if k in keys:
-                df.insert(df.columns.get_loc(k) + 1, k + "_name", self._categorical(df[k].to_numpy(), self._names(_NAMED_INDEX[k])))
-        if "creative" in keys:
-            df.insert(df.columns.get_loc("creative") + 1, "creative_name",
-                      self._creative_names(df["campaign"].to_numpy(), df["creative"].to_numpy()))
-        for column in ("bucket_start", "hour_start", "day_start"):
-            if column in group:
-                df.insert(df.columns.get_loc(column) + 1, column + "_at", self.to_datetime(df[column]))
+        self._insert_group_names(df, keys, group)
 
         def ratio(num: pd.Series, den: pd.Series, scale: float = 1.0) -> pd.Series:
             den = den.astype(float)
