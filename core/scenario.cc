@@ -731,15 +731,13 @@ void ReadJourneys(const YAML::Node& root, Reader& r, Scenario* sc) {
 }
 
 // `funnel: {rates, channels, creatives}` (docs/funnel.md). Reads after
-// channels, segments, campaigns and journeys, whose names it refers to.
+// channels, segments, campaigns and journeys, whose names it refers to. With
+// journeys, the hazard's conversions pass through the stages (docs/journeys.md).
 void ReadFunnel(const YAML::Node& root, Reader& r, Scenario* sc) {
   const YAML::Node n = root["funnel"];
   if (!n.IsDefined()) return;
   const std::string path = "funnel";
   if (!r.Map(n, path, {"rates", "channels", "creatives"})) return;
-  if (sc->journeys)
-    r.Issue(n, path, "no funnel together with journeys (journeys' conversions come from a hazard, not from clicks)",
-            "a funnel block and a journeys block");
   FunnelSpec spec;
   const std::vector<std::string> stages = {"visit", "cart", "purchase"};
   // One {visit, cart, purchase} mapping: rates (required, in [0, 1]) or multipliers (default 1).

@@ -203,10 +203,7 @@ double Journeys::DrawValue(int segment, double first_uniform, double second_unif
   return spec.value_mean * std::exp(spec.value_sigma * normal - 0.5 * spec.value_sigma * spec.value_sigma);
 }
 
-void Journeys::Convert(int64_t user, int segment, SimTime now, bool organic, int cause, CreditedConversion* credit) {
-  const double first = UserUniform(user), second = UserUniform(user);
-  const double value = DrawValue(segment, first, second);
-  // The platform's view: the latest click in the click-through window, else the latest view in the view-through one.
+int Journeys::CreditedTouch(int64_t user, SimTime now) const {
   int credited = -1;
   for (int k = count_[user] - 1; k >= 0 && credited < 0; --k) {
     const Touchpoint& touch = RingAt(user, k);
@@ -216,6 +213,45 @@ void Journeys::Convert(int64_t user, int segment, SimTime now, bool organic, int
     const Touchpoint& touch = RingAt(user, k);
     if (touch.kind == TouchKind::kView && InWindow(touch, now)) credited = k;
   }
+  return credited;
+}
+
+bool Journeys::PassesFunnel(int64_t user, int segment, SimTime now, CreditedConversion* credit) {
+  ++funnel_arrivals_;
+  // The arrival lands through the touch a platform credits (the same touch in every
+  // counterfactual of the truth, which keeps the delivery and removes only lift).
+  const int landing = CreditedTouch(user, now);
+  size_t cell_stage = 0, shock_stage = 0;
+  int channel_segment = -1;
+  if (landing >= 0) {
+    const Touchpoint& touch = RingAt(user, landing);
+    channel_segment = state_.ChannelSegment(touch.channel, segment);
+    credit->funnel_cell = state_.Cell(touch.campaign, channel_segment, touch.creative);
+    cell_stage = static_cast<size_t>(credit->funnel_cell) * kFunnelStages;
+    shock_stage = static_cast<size_t>(channel_segment) * kFunnelStages;
+  }
+  for (int stage = 0; stage < kFunnelStages; ++stage) {
+    double rate;
+    if (landing >= 0) {
+      rate = state_.funnel_rate[cell_stage + stage] * state_.funnel_multiplier[shock_stage + stage];
+      if (stage == kPurchase) rate *= state_.cvr_multiplier[channel_segment];
+    } else {  // a direct visit: the segment's rates, the shocks on every channel
+      rate = state_.scenario.funnel->rates[segment][stage] *
+             state_.funnel_direct_multiplier[static_cast<size_t>(segment) * kFunnelStages + stage];
+    }
+    if (!(UserUniform(user) < rate)) return false;
+    credit->funnel_stages = stage + 1;
+    if (stage == kVisit) ++funnel_visits_;
+    if (stage == kCart) ++funnel_carts_;
+  }
+  return true;
+}
+
+void Journeys::Convert(int64_t user, int segment, SimTime now, bool organic, int cause, CreditedConversion* credit) {
+  const double first = UserUniform(user), second = UserUniform(user);
+  const double value = DrawValue(segment, first, second);
+  // The platform's view: the latest click in the click-through window, else the latest view in the view-through one.
+  const int credited = CreditedTouch(user, now);
   const int64_t local_user = user - user_offset_[segment];
   conversions_.time->push_back(now);
   conversions_.user->push_back(local_user);
@@ -270,7 +306,10 @@ CreditedConversion Journeys::Handle(const Event& event) {
     const auto users = static_cast<uint64_t>(state_.scenario.segments[segment].users);
     const auto index = static_cast<int64_t>(users <= 0xffffffffULL ? stream.Below(static_cast<uint32_t>(users))
                                                                    : stream.engine()() % users);
-    Convert(user_offset_[segment] + index, static_cast<int>(segment), event.time, true, -1, &credit);
+    const int64_t user = user_offset_[segment] + index;
+    // With a funnel, only an arrival that reaches the purchase stage converts.
+    if (!state_.scenario.funnel || PassesFunnel(user, static_cast<int>(segment), event.time, &credit))
+      Convert(user, static_cast<int>(segment), event.time, true, -1, &credit);
     const double at = static_cast<double>(event.time) + stream.Exponential() / organic_rate_[segment];
     if (at < static_cast<double>(state_.scenario.duration))
       state_.Push(std::max(event.time + 1, static_cast<SimTime>(at)), EventKind::kJourney, event.payload);
@@ -282,7 +321,12 @@ CreditedConversion Journeys::Handle(const Event& event) {
   // Thinning: the candidate came from the bound at the last touch or candidate;
   // accept with probability hazard / bound.
   const double threshold = UserUniform(user) * bound_[user];
-  if (threshold < hazard) {
+  const auto segment =
+      static_cast<int>(std::upper_bound(user_offset_.begin(), user_offset_.end(), user) - user_offset_.begin()) - 1;
+  // With a funnel, an accepted candidate converts only when it reaches the purchase stage.
+  // The stage draws and rates do not depend on the lift, so every counterfactual of the
+  // truth shares them: a candidate that stops at a stage converts in none of them.
+  if (threshold < hazard && (!state_.scenario.funnel || PassesFunnel(user, segment, event.time, &credit))) {
     // The touchpoint that caused it, with probability proportional to its share
     // of the hazard: its lift's share f(n) times its weight in n.
     double target = UserUniform(user) * hazard;
@@ -298,8 +342,6 @@ CreditedConversion Journeys::Handle(const Event& event) {
       target -= share * std::exp2(-static_cast<double>(event.time - touch.time) * inverse_half_life_[lift]) / sum;
       if (target <= 0) break;
     }
-    const auto segment =
-        static_cast<int>(std::upper_bound(user_offset_.begin(), user_offset_.end(), user) - user_offset_.begin()) - 1;
     if (truth_) {
       // The counterfactuals re-evaluate this candidate with the same threshold (journey_truth.h):
       // keep its decayed touch counts per lift and campaign.

@@ -49,6 +49,12 @@ struct Touchpoint {
 struct CreditedConversion {
   bool credited = false;
   PendingConversion conversion{};
+  // Journeys with a funnel (docs/journeys.md, "Funnel stages"): the cell of the
+  // touch the hazard's arrival landed through (the credited touch; -1 for a
+  // direct visit) and the stages it reached (0 none, 1 visit, 2 cart, 3
+  // purchase): the run loop counts them in that cell (the funnel table).
+  int funnel_cell = -1;
+  int funnel_stages = 0;
 };
 
 class Journeys final : public JourneyObservations {
@@ -84,6 +90,12 @@ class Journeys final : public JourneyObservations {
 
   int64_t organic_conversions() const { return organic_conversions_; }
   int64_t incremental_conversions() const { return incremental_conversions_; }
+  // With a funnel: the hazard's arrivals (organic and accepted incremental
+  // candidates), and how many of them visited and carted; the purchases are the
+  // conversions.
+  int64_t funnel_arrivals() const { return funnel_arrivals_; }
+  int64_t funnel_visits() const { return funnel_visits_; }
+  int64_t funnel_carts() const { return funnel_carts_; }
 
  private:
   // The incremental hazard of `user` at `now` (conversions per microsecond);
@@ -101,6 +113,15 @@ class Journeys final : public JourneyObservations {
   // latest click in the click-through window, else its latest view in the view-through window.
   void ReportToDashboards(int64_t user, SimTime now, double value);
   bool InWindow(const Touchpoint& touch, SimTime now) const;
+  // The ring index of the touch a platform credits at `now`: the latest click in
+  // the click-through window, else the latest view in the view-through window; -1 none.
+  int CreditedTouch(int64_t user, SimTime now) const;
+  // With a funnel: an arrival of the user's hazard at `now` enters visit, cart and
+  // purchase, each with the stage rate of the credited touch's cell (of the
+  // segment for a direct visit) times the stage shocks, one draw of the user's
+  // stream per stage, stopping at the first stage not entered. Fills the credit's
+  // funnel fields; returns whether it purchased (a conversion).
+  bool PassesFunnel(int64_t user, int segment, SimTime now, CreditedConversion* credit);
   const Touchpoint& RingAt(int64_t user, int k) const {  // k = 0 oldest .. count - 1 newest
     const int n = spec_.touchpoints;
     return ring_[static_cast<size_t>(user) * n + (head_[user] + n - count_[user] + k) % n];
@@ -140,6 +161,7 @@ class Journeys final : public JourneyObservations {
   std::optional<JourneyTruth> truth_;                  // `journeys.truth`: the counterfactual ground truth
   uint64_t user_key_ = 0;
   int64_t organic_conversions_ = 0, incremental_conversions_ = 0;
+  int64_t funnel_arrivals_ = 0, funnel_visits_ = 0, funnel_carts_ = 0;
   struct {
     std::vector<int64_t>*time, *user, *segment, *organic, *cause_campaign, *cause_channel, *cause_time,
         *credited_campaign, *credited_channel, *touches;

@@ -225,7 +225,8 @@ void Recorder::FlushBucket(SimTime bucket_start) {
       for (int creative = 0; creative < state_.num_creatives[campaign]; ++creative) {
         const int cell = state_.Cell(campaign, channel_segment, creative);
         const CellCounters d = Minus(state_.total[cell], bucket_base_[cell]);
-        if (funnel_.bucket && d.wins > 0) {
+        // With journeys a visit may come in a bucket without an impression of its cell.
+        if (funnel_.bucket && (d.wins > 0 || d.visits > 0)) {
           funnel_.bucket->push_back(bucket_start);
           funnel_.campaign->push_back(campaign);
           funnel_.channel->push_back(channel_segment / state_.num_segments);

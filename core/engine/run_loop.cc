@@ -312,6 +312,12 @@ void RunLoop::HandleEvent(const Event& event) {
     case EventKind::kJourney:
       if (journeys_) {
         const CreditedConversion credit = journeys_->Handle(event);
+        if (credit.funnel_cell >= 0) {  // journeys with a funnel: the stages, in the landing touch's cell
+          CellCounters& counters = state_.total[credit.funnel_cell];
+          if (credit.funnel_stages > kVisit) ++counters.visits;
+          if (credit.funnel_stages > kCart) ++counters.carts;
+          if (credit.funnel_stages > kPurchase) ++counters.purchases;
+        }
         if (credit.credited) BookConversion(credit.conversion, event.time);
       }
       break;

@@ -71,6 +71,11 @@ Results RunOnce(const Scenario& scenario, const RunOptions& options) {
     journeys->Finish();
     results.int_attrs["journey_organic_conversions"] = journeys->organic_conversions();
     results.int_attrs["journey_incremental_conversions"] = journeys->incremental_conversions();
+    if (scenario.funnel) {  // docs/journeys.md, "Funnel stages"
+      results.int_attrs["journey_funnel_arrivals"] = journeys->funnel_arrivals();
+      results.int_attrs["journey_funnel_visits"] = journeys->funnel_visits();
+      results.int_attrs["journey_funnel_carts"] = journeys->funnel_carts();
+    }
   }
   state.market->AddTables(results);
   if (replay) {

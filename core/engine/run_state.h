@@ -186,6 +186,9 @@ struct RunState {
   std::vector<double> ctr_multiplier, cvr_multiplier, tracking;
   std::vector<double> funnel_multiplier;  // funnel only: per channel-segment x stage
   PlatformQuality platform_quality;       // the click-rate shock as the platform has learnt it
+  // Journeys with a funnel only: per segment x stage, the stage multipliers of the shocks on
+  // every channel (a direct visit, with no touch in its windows, has no channel).
+  std::vector<double> funnel_direct_multiplier;
 
   std::vector<PendingConversion> pending;
   std::vector<int64_t> free_pending;

@@ -15,6 +15,8 @@ Shocks::Shocks(RunState& state) : state_(state) {
   state.cvr_multiplier.assign(channel_segments, 1.0);
   state.tracking.assign(channel_segments, 1.0);
   if (state.scenario.funnel) state.funnel_multiplier.assign(static_cast<size_t>(channel_segments) * kFunnelStages, 1.0);
+  if (state.scenario.funnel && state.scenario.journeys)
+    state.funnel_direct_multiplier.assign(static_cast<size_t>(state.num_segments) * kFunnelStages, 1.0);
   state.platform_quality.Reset(state.num_segments, PlatformQualityHalfLives(state.scenario));
   active_.assign(state.scenario.shocks.size(), false);
 }
@@ -47,6 +49,7 @@ void Shocks::Recompute(SimTime now) {
   state_.cvr_multiplier.assign(channel_segments, 1.0);
   state_.tracking.assign(channel_segments, 1.0);
   std::fill(state_.funnel_multiplier.begin(), state_.funnel_multiplier.end(), 1.0);
+  std::fill(state_.funnel_direct_multiplier.begin(), state_.funnel_direct_multiplier.end(), 1.0);
   for (size_t i = 0; i < state_.scenario.shocks.size(); ++i) {
     if (!active_[i]) continue;
     const ShockSpec& shock = state_.scenario.shocks[i];
@@ -56,6 +59,14 @@ void Shocks::Recompute(SimTime now) {
                                 0.0, 1.0)
                    : 1.0;
     auto at = [f](double multiplier) { return 1.0 + f * (multiplier - 1.0); };
+    // A shock on every channel also reaches journeys' direct visits (no channel).
+    if (!state_.funnel_direct_multiplier.empty() && shock.channels.empty())
+      for (int segment = 0; segment < state_.num_segments; ++segment) {
+        if (!shock.segments.empty() && !std::count(shock.segments.begin(), shock.segments.end(), segment)) continue;
+        for (int stage = 0; stage < kFunnelStages; ++stage)
+          state_.funnel_direct_multiplier[static_cast<size_t>(segment) * kFunnelStages + stage] *=
+              at(shock.funnel_stage[stage]) * (stage == kPurchase ? at(shock.cvr) : 1.0);
+      }
     for (int channel = 0; channel < state_.num_channels; ++channel) {
       if (!shock.channels.empty() && !std::count(shock.channels.begin(), shock.channels.end(), channel)) continue;
       for (int segment = 0; segment < state_.num_segments; ++segment) {

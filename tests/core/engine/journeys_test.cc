@@ -231,5 +231,157 @@ TEST(Journeys, HoldoutValidationNamesTheField) {
   EXPECT_NE(by_path["journeys.holdout.display"].find("0.7"), std::string::npos) << "a share above 0.5";
 }
 
+// Journeys with a funnel (docs/journeys.md, "Funnel stages"): every arrival of a
+// user's hazard enters visit, cart and purchase with the stage rates of the
+// touch it lands through (the credited touch; the segment's rates for a direct
+// visit). Two channels, one segment, campaign k on display and m on search,
+// fixed bids and no controllers, so the delivery does not depend on conversions.
+std::string JourneyFunnelScenario(const std::string& funnel_extra, const std::string& extra = "",
+                                  const std::string& journeys_extra = "") {
+  return "name: journeys_funnel\nseed: 13\nduration: 2d\nbucket: 1h\n"
+         "channels:\n"
+         "  - name: display\n    traffic: {per_hour: 8000}\n"
+         "    competition: {competitors: 3, median: 0.002, sigma: 0.5}\n"
+         "  - name: search\n    traffic: {per_hour: 4000}\n"
+         "    competition: {competitors: 3, median: 0.002, sigma: 0.5}\n"
+         "segments:\n  - {name: s, users: 20000, ctr: 0.03, cvr: 0.05}\n"
+         "campaigns:\n  - {name: k, channels: [display], bid: 0.01}\n  - {name: m, channels: [search], bid: 0.01}\n" +
+         extra +
+         "journeys:\n  baseline: {s: 0.05}\n"
+         "  lift: [{channel: display, kind: view, lift: 0.02, half_life: 12h},"
+         " {channel: search, kind: click, lift: 1, half_life: 1d}]\n" +
+         journeys_extra + "funnel:\n  rates: {s: {visit: 0.8, cart: 0.4, purchase: 0.5}}\n" + funnel_extra;
+}
+
+// |observed - p| within 4 binomial standard errors of n trials.
+void ExpectRate(double successes, double trials, double p, const std::string& what) {
+  ASSERT_GT(trials, 100) << what;
+  EXPECT_NEAR(successes / trials, p, 4 * std::sqrt(p * (1 - p) / trials)) << what << ": " << successes << "/" << trials;
+}
+
+// Stage counts are monotone in every row of the funnel table and over the run
+// (arrivals >= visits >= carts >= purchases = conversions); the table's
+// purchases per campaign and channel are the journey conversions credited
+// there; and with no multiplier every stage is entered at the segment's rate
+// (visit 0.8 of arrivals, cart 0.4 of visits, purchase 0.5 of carts, 4 SE).
+TEST(JourneysWithAFunnel, StagesAreMonotoneAndPurchasesAreTheConversions) {
+  const Results r = RunScenario(test::Parse(JourneyFunnelScenario("")));
+  const auto& campaign = test::Col<int64_t>(r, "funnel", "campaign");
+  const auto& channel = test::Col<int64_t>(r, "funnel", "channel");
+  const auto& visits = test::Col<int64_t>(r, "funnel", "visits");
+  const auto& carts = test::Col<int64_t>(r, "funnel", "carts");
+  const auto& purchases = test::Col<int64_t>(r, "funnel", "purchases");
+  std::map<std::pair<int64_t, int64_t>, int64_t> table_purchases, credited;
+  int64_t table_visits = 0;
+  for (size_t row = 0; row < campaign.size(); ++row) {
+    EXPECT_GE(visits[row], carts[row]) << "row " << row;
+    EXPECT_GE(carts[row], purchases[row]) << "row " << row;
+    table_purchases[{campaign[row], channel[row]}] += purchases[row];
+    table_visits += visits[row];
+  }
+  const auto& credited_campaign = test::Col<int64_t>(r, "journey_conversions", "credited_campaign");
+  const auto& credited_channel = test::Col<int64_t>(r, "journey_conversions", "credited_channel");
+  for (size_t i = 0; i < credited_campaign.size(); ++i)
+    if (credited_campaign[i] >= 0) ++credited[{credited_campaign[i], credited_channel[i]}];
+  EXPECT_EQ(table_purchases.size(), 2u) << "k on display and m on search";
+  for (const auto& [cell, count] : credited)
+    EXPECT_EQ(table_purchases[cell], count) << cell.first << "/" << cell.second;
+  for (const auto& [cell, count] : table_purchases)
+    EXPECT_EQ(credited[cell], count) << cell.first << "/" << cell.second;
+
+  const auto conversions = static_cast<double>(credited_campaign.size());
+  const auto arrivals = static_cast<double>(r.int_attrs.at("journey_funnel_arrivals"));
+  const auto all_visits = static_cast<double>(r.int_attrs.at("journey_funnel_visits"));
+  const auto all_carts = static_cast<double>(r.int_attrs.at("journey_funnel_carts"));
+  EXPECT_EQ(conversions, static_cast<double>(r.int_attrs.at("journey_organic_conversions") +
+                                             r.int_attrs.at("journey_incremental_conversions")));
+  EXPECT_GE(all_visits, static_cast<double>(table_visits)) << "direct visits are not in the table";
+  EXPECT_GE(arrivals, all_visits);
+  EXPECT_GE(all_visits, all_carts);
+  EXPECT_GE(all_carts, conversions);
+  ExpectRate(all_visits, arrivals, 0.8, "visit");
+  ExpectRate(all_carts, all_visits, 0.4, "cart");
+  ExpectRate(conversions, all_carts, 0.5, "purchase");
+}
+
+// A stage multiplier of a channel scales the conversions landing through it:
+// with display's purchase rate times 0.5 the conversions credited to display
+// halve, the others (search, direct) stay; and (a third run) a cart shock on
+// display from 12h to 36h halves display's cart rate then only. The runs' deliveries are
+// identical (fixed bids, no controller), so each count is binomial over the
+// same expected arrivals: log(ratio) has standard error sqrt(1/a + 1/b); 4 SE.
+TEST(JourneysWithAFunnel, AStageMultiplierScalesItsConversionsAndShocksApply) {
+  const Results plain = RunScenario(test::Parse(JourneyFunnelScenario("")));
+  const Results halved = RunScenario(test::Parse(JourneyFunnelScenario("  channels: {display: {purchase: 0.5}}\n")));
+  auto count = [](const Results& r, bool display) {
+    const auto& channel = test::Col<int64_t>(r, "journey_conversions", "credited_channel");
+    return static_cast<double>(
+        std::count_if(channel.begin(), channel.end(), [&](int64_t c) { return display ? c == 0 : c != 0; }));
+  };
+  const double display_before = count(plain, true), display_after = count(halved, true);
+  const double other_before = count(plain, false), other_after = count(halved, false);
+  ASSERT_GT(display_before, 300);
+  ASSERT_GT(other_before, 300);
+  EXPECT_NEAR(std::log(display_after / display_before), std::log(0.5),
+              4 * std::sqrt(1 / display_after + 1 / display_before));
+  EXPECT_NEAR(std::log(other_after / other_before), 0.0, 4 * std::sqrt(1 / other_after + 1 / other_before));
+
+  // The cart rate of visits landing through display, in and out of the shock, from the funnel table.
+  const Results shocked = RunScenario(
+      test::Parse(JourneyFunnelScenario("  channels: {display: {purchase: 0.5}}\n",
+                                        "shocks: [{name: cart_drop, start: 12h, end: 36h, channels: [display], "
+                                        "multiply: {cart: 0.5}}]\n")));
+  const auto& bucket = test::Col<int64_t>(shocked, "funnel", "bucket_start");
+  const auto& channel = test::Col<int64_t>(shocked, "funnel", "channel");
+  const auto& visits = test::Col<int64_t>(shocked, "funnel", "visits");
+  const auto& carts = test::Col<int64_t>(shocked, "funnel", "carts");
+  const auto& purchases = test::Col<int64_t>(shocked, "funnel", "purchases");
+  double in_visits = 0, in_carts = 0, out_visits = 0, out_carts = 0, search_visits = 0, search_carts = 0,
+         display_carts = 0, display_purchases = 0;
+  for (size_t row = 0; row < bucket.size(); ++row) {
+    if (channel[row] == 1) {
+      search_visits += visits[row], search_carts += carts[row];
+      continue;
+    }
+    const bool in_shock = bucket[row] >= 12 * kMicrosPerHour && bucket[row] < 36 * kMicrosPerHour;
+    (in_shock ? in_visits : out_visits) += visits[row];
+    (in_shock ? in_carts : out_carts) += carts[row];
+    display_carts += carts[row], display_purchases += purchases[row];
+  }
+  ExpectRate(in_carts, in_visits, 0.2, "display cart rate under the shock");
+  ExpectRate(out_carts, out_visits, 0.4, "display cart rate outside the shock");
+  ExpectRate(search_carts, search_visits, 0.4, "search cart rate");
+  ExpectRate(display_purchases, display_carts, 0.25, "display purchase rate (multiplier 0.5)");
+}
+
+// The truth with a funnel: the stage draws do not depend on the lift, so every
+// counterfactual shares them; the truth still draws nothing (the run is the
+// same without it) and the Shapley values still add up to the incremental
+// conversions, which are now those that reached the purchase stage.
+TEST(JourneysWithAFunnel, TruthLeavesTheRunAndIsEfficient) {
+  const Results plain = RunScenario(test::Parse(JourneyFunnelScenario("")));
+  const Results truth = RunScenario(test::Parse(JourneyFunnelScenario("", "", "  truth: true\n")));
+  EXPECT_EQ(test::Col<int64_t>(plain, "journey_conversions", "time"),
+            test::Col<int64_t>(truth, "journey_conversions", "time"));
+  EXPECT_EQ(test::Col<int64_t>(plain, "funnel", "carts"), test::Col<int64_t>(truth, "funnel", "carts"));
+  const auto incremental = static_cast<double>(truth.int_attrs.at("journey_incremental_conversions"));
+  ASSERT_GT(incremental, 100);
+  const auto& scope = test::Col<std::string>(truth, "journey_truth", "scope");
+  const auto& removal = test::Col<double>(truth, "journey_truth", "removal_conversions");
+  const auto& shapley = test::Col<double>(truth, "journey_truth", "shapley_conversions");
+  const auto& cause = test::Col<double>(truth, "journey_truth", "cause_conversions");
+  std::map<std::string, double> shapley_sum, cause_sum;
+  for (size_t row = 0; row < scope.size(); ++row) {
+    shapley_sum[scope[row]] += shapley[row];
+    cause_sum[scope[row]] += cause[row];
+    EXPECT_GE(removal[row], 0);
+    EXPECT_LE(removal[row], incremental);
+  }
+  for (const std::string name : {"channel", "campaign"}) {
+    EXPECT_NEAR(shapley_sum[name], incremental, 1e-9 * incremental) << name;
+    EXPECT_EQ(cause_sum[name], incremental) << name;
+  }
+}
+
 }  // namespace
 }  // namespace adsim
