@@ -155,9 +155,7 @@ struct JourneySpec {
 // Funnel (docs/funnel.md): opt-in per scenario. After a click, a user visits
 // the site, puts something in the cart, and purchases, each stage entered with
 // its rate per segment (times optional channel and creative multipliers); the
-// purchase is the conversion, replacing the segment's `cvr`. With journeys,
-// each arrival of a user's hazard enters the visit stage instead of a click
-// (docs/journeys.md, "Funnel stages").
+// purchase is the conversion, replacing the segment's `cvr`.
 enum FunnelStage : int { kVisit = 0, kCart = 1, kPurchase = 2 };
 constexpr int kFunnelStages = 3;  // the stages after the click
 inline const char* FunnelStageName(int stage) {
