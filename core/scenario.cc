@@ -637,7 +637,8 @@ void ReadJourneys(const YAML::Node& root, Reader& r, Scenario* sc) {
   if (!n.IsDefined()) return;
   const std::string path = "journeys";
   if (!r.Map(n, path,
-             {"touchpoints", "baseline", "lift", "view_through_window", "click_through_window", "truth", "holdout"}))
+             {"touchpoints", "baseline", "lift", "view_through_window", "click_through_window", "truth", "holdout",
+              "interactions", "truth_shapley", "truth_permutations"}))
     return;
   JourneySpec spec;
   spec.touchpoints = static_cast<int>(r.Integer(n, path, "touchpoints", spec.touchpoints, 1, 1024));
@@ -695,16 +696,49 @@ void ReadJourneys(const YAML::Node& root, Reader& r, Scenario* sc) {
       }
     }
   }
+  // interactions: [{channels: [a, b], lift_multiplier: 1.5}], channels that interact in the hazard.
+  const YAML::Node interactions = n["interactions"];
+  const std::string ip = Reader::Child(path, "interactions");
+  if (!IsMissing(interactions)) {
+    if (!IsSequenceNode(interactions)) {
+      r.Issue(interactions, ip, "a list of interactions ({channels, lift_multiplier})", Describe(interactions));
+    } else {
+      std::vector<std::string> channel_names;
+      for (const auto& ch : sc->channels) channel_names.push_back(ch.name);
+      for (size_t i = 0; i < interactions.size(); ++i) {
+        const std::string p = Reader::Item(ip, i);
+        const YAML::Node m = interactions[i];
+        if (!r.Map(m, p, {"channels", "lift_multiplier"})) continue;
+        JourneyInteractionSpec interaction;
+        if (!m["channels"].IsDefined())
+          r.Issue(m, Reader::Child(p, "channels"), "a list of at least two channel names",
+                  "nothing (the field is required)");
+        else
+          interaction.channels = r.Names(m, p, "channels", channel_names, "channel", false);
+        if (m["channels"].IsDefined() && IsSequenceNode(m["channels"]) && m["channels"].size() < 2)
+          r.Issue(m["channels"], Reader::Child(p, "channels"), "at least two channel names",
+                  std::to_string(m["channels"].size()));
+        interaction.lift_multiplier = r.Number(m, p, "lift_multiplier", 1.0, 0.0, 100.0, true, " (ratio)");
+        spec.interactions.push_back(interaction);
+      }
+    }
+  }
   spec.view_through_window = r.Duration(n, path, "view_through_window", spec.view_through_window, 0);
   spec.click_through_window = r.Duration(n, path, "click_through_window", spec.click_through_window, 0);
   spec.truth = r.Bool(n, path, "truth", false);
+  const std::string method = r.Choice(n, path, "truth_shapley", "auto", {"auto", "exact", "sampled"});
+  spec.truth_shapley = method == "exact"     ? JourneySpec::ShapleyMethod::kExact
+                       : method == "sampled" ? JourneySpec::ShapleyMethod::kSampled
+                                             : JourneySpec::ShapleyMethod::kAuto;
+  spec.truth_permutations =
+      static_cast<int>(r.Integer(n, path, "truth_permutations", spec.truth_permutations, 10, 1000000));
   // The exact Shapley values of the truth take 2^players evaluations per conversion.
-  if (spec.truth) {
+  if (spec.truth && spec.truth_shapley == JourneySpec::ShapleyMethod::kExact) {
     const auto channels = static_cast<int>(sc->channels.size()), campaigns = static_cast<int>(sc->campaigns.size());
     if (channels > JourneySpec::kMaxTruthPlayers || campaigns > JourneySpec::kMaxTruthPlayers)
-      r.Issue(n["truth"], Reader::Child(path, "truth"),
+      r.Issue(n["truth_shapley"], Reader::Child(path, "truth_shapley"),
               "at most " + std::to_string(JourneySpec::kMaxTruthPlayers) +
-                  " channels and campaigns (exact Shapley values over 2^n subsets)",
+                  " channels and campaigns for exact Shapley values over 2^n subsets (auto or sampled beyond)",
               std::to_string(channels) + " channels, " + std::to_string(campaigns) + " campaigns");
   }
   // holdout: {channel: share}, the users held out of each channel.

@@ -134,10 +134,19 @@ struct JourneyLiftSpec {
   SimTime half_life = kMicrosPerDay;  // one touch's lift halves every half_life
   double saturation = 0.0;            // diminishing returns in frequency (touches); 0 = none (linear)
 };
+// `journeys.interactions[]`: channels that interact in the true hazard. While a
+// user's ring holds touches of every channel of the interaction, those
+// channels' lift is multiplied by lift_multiplier (a channel in several such
+// interactions gets the product).
+struct JourneyInteractionSpec {
+  std::vector<int> channels;     // at least two, each once
+  double lift_multiplier = 1.0;  // > 1: complements (synergy), < 1: substitutes
+};
 struct JourneySpec {
-  int touchpoints = 16;                // ring size N per user
-  std::vector<double> baseline;        // per segment: organic conversions per user per day
-  std::vector<JourneyLiftSpec> lifts;  // at most one per (channel, kind); absent = no lift
+  int touchpoints = 16;                              // ring size N per user
+  std::vector<double> baseline;                      // per segment: organic conversions per user per day
+  std::vector<JourneyLiftSpec> lifts;                // at most one per (channel, kind); absent = no lift
+  std::vector<JourneyInteractionSpec> interactions;  // none: the channels' lifts add up
   SimTime view_through_window = kMicrosPerDay;
   SimTime click_through_window = 7 * kMicrosPerDay;
   // Per channel: the share of users held out of it (docs/attribution.md,
@@ -146,16 +155,25 @@ struct JourneySpec {
   // seed, independently per channel.
   std::vector<double> holdout;
   // `truth`: the counterfactual ground truth (journey_truth, docs/journeys.md):
-  // removal effects and exact Shapley values per channel and campaign, and what
-  // each channel's dashboard would report. At most kMaxTruthPlayers of each.
+  // removal effects and Shapley values per channel and campaign, and what
+  // each channel's dashboard would report.
   bool truth = false;
+  // `truth_shapley`: auto (exact over 2^n subsets up to kMaxTruthPlayers players
+  // of a scope, sampled beyond), exact (refused beyond) or sampled (permutation
+  // sampling with common random numbers, `truth_permutations` permutations
+  // drawn from the seed, with standard errors).
+  enum class ShapleyMethod { kAuto, kExact, kSampled };
+  ShapleyMethod truth_shapley = ShapleyMethod::kAuto;
+  int truth_permutations = 1000;
   static constexpr int kMaxTruthPlayers = 12;
 };
 
 // Funnel (docs/funnel.md): opt-in per scenario. After a click, a user visits
 // the site, puts something in the cart, and purchases, each stage entered with
 // its rate per segment (times optional channel and creative multipliers); the
-// purchase is the conversion, replacing the segment's `cvr`.
+// purchase is the conversion, replacing the segment's `cvr`. With journeys,
+// each arrival of a user's hazard enters the visit stage instead of a click
+// (docs/journeys.md, "Funnel stages").
 enum FunnelStage : int { kVisit = 0, kCart = 1, kPurchase = 2 };
 constexpr int kFunnelStages = 3;  // the stages after the click
 inline const char* FunnelStageName(int stage) {

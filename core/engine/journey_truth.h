@@ -1,8 +1,9 @@
 // Journey ground truth (docs/journeys.md, "Ground truth"), opt-in with
 // `journeys.truth: true`: the true incremental conversions and value per
 // channel and per campaign, by counterfactual re-simulation with common random
-// numbers, as removal effects and as exact Shapley values over the channel and
-// campaign subsets; and what each channel's dashboard would report.
+// numbers, as removal effects and as Shapley values (exact over the channel and
+// campaign subsets up to 12 players, sampled over permutations with a standard
+// error beyond); and what each channel's dashboard would report.
 //
 // The re-simulation: the factual run draws each user's incremental
 // conversions by thinning: candidates from a bound on the hazard, each
@@ -34,10 +35,21 @@
 
 namespace adsim::engine {
 
+// The incremental hazard of per-channel lifts with `spec.interactions` applied
+// (docs/journeys.md, "Channels that interact"): `channel_lift[c]` is channel
+// c's summed lift, `present[c]` whether the user has a lifted touch of c (only
+// channels kept in a counterfactual count as present). An interaction whose
+// channels are all present multiplies their lifts by its lift_multiplier.
+// `multiplier` (scratch, one per channel) receives each channel's multiplier.
+// Hot with interactions (Journeys calls it per touch): no allocation.
+double CombineChannelLifts(const JourneySpec& spec, const std::vector<double>& channel_lift,
+                           const std::vector<char>& present, std::vector<double>* multiplier);
+
 class JourneyTruth {
  public:
   // Adds the journey_truth and journey_campaign_paths tables to `results`.
-  JourneyTruth(const Scenario& scenario, Results* results);
+  // `seed` (the run's) keys the permutations of a sampled Shapley value.
+  JourneyTruth(const Scenario& scenario, uint64_t seed, Results* results);
 
   // Scratch of lifts x campaigns decayed touch counts, zeroed, for the next
   // AddIncremental (so Journeys fills it without allocating).
@@ -63,13 +75,25 @@ class JourneyTruth {
   // Conversions and value of every subset (bit i = player i) of channels
   // (`by_channel`) or campaigns.
   void EvaluateSubsets(bool by_channel, std::vector<double>* conversions, std::vector<double>* value) const;
-  void WriteScope(const std::string& scope, const std::vector<std::string>& names,
-                  const std::vector<double>& conversions, const std::vector<double>& value,
+  // Removal effects (exact) and Shapley values by permutation sampling with
+  // common random numbers: spec_.truth_permutations orders of the players,
+  // drawn once from the seed, each the same for every conversion and for both
+  // games (conversions, value); each order's marginal contributions add up to
+  // the total, so the estimates are efficient exactly; the standard errors are
+  // those of the mean over orders. Per conversion, only its players with a
+  // lifted touch can change its hazard (the others are null players), so an
+  // order is walked over those only. Outputs are per player.
+  void SampleShapley(bool by_channel, std::vector<double>* removal_conversions, std::vector<double>* removal_value,
+                     std::vector<double>* shapley_conversions, std::vector<double>* shapley_conversions_se,
+                     std::vector<double>* shapley_value, std::vector<double>* shapley_value_se) const;
+  // The players' rows of one scope: exact over the 2^n subsets, or sampled (SampleShapley).
+  void WriteScope(const std::string& scope, bool by_channel, const std::vector<std::string>& names,
                   const std::vector<double>& cause_conversions, const std::vector<double>& cause_value,
                   const std::vector<double>& reported_conversions, const std::vector<double>& reported_value);
 
   const Scenario& scenario_;
   const JourneySpec& spec_;
+  uint64_t seed_ = 0;
   int lifts_ = 0, campaigns_ = 0, channels_ = 0;
   std::vector<double> lift_rate_;  // per lift: per microsecond
   std::vector<double> scratch_;    // lifts x campaigns
@@ -84,8 +108,9 @@ class JourneyTruth {
   struct {
     std::vector<std::string>*scope, *name;
     std::vector<int64_t>* player;
+    std::vector<std::string>* shapley_method;
     std::vector<double>*removal_conversions, *removal_value, *shapley_conversions, *shapley_value, *cause_conversions,
-        *cause_value, *reported_conversions, *reported_value;
+        *cause_value, *reported_conversions, *reported_value, *shapley_conversions_se, *shapley_value_se;
   } truth_{};
   struct {
     std::vector<std::string>* path;

@@ -42,6 +42,11 @@ Journeys::Journeys(RunState& state, Results* results) : state_(state), spec_(*st
     inverse_half_life_.push_back(1.0 / static_cast<double>(lift.half_life));
   }
   group_sum_.assign(spec_.lifts.size(), 0.0);
+  if (!spec_.interactions.empty()) {
+    channel_lift_.assign(scenario.channels.size(), 0.0);
+    channel_multiplier_.assign(scenario.channels.size(), 1.0);
+    channel_present_.assign(scenario.channels.size(), 0);
+  }
   for (size_t s = 0; s < scenario.segments.size(); ++s) {
     organic_.emplace_back(state.seed, "journeys/organic/" + scenario.segments[s].name);
     organic_rate_.push_back(spec_.baseline[s] * static_cast<double>(scenario.segments[s].users) /
@@ -77,7 +82,7 @@ Journeys::Journeys(RunState& state, Results* results) : state_(state), spec_(*st
                               "users who did not convert after them, counted per distinct path");
   paths_.path = &paths.Text("path", "channel names joined by ' > ', oldest first (as in journey_conversions.path)");
   paths_.users = &paths.Int("users", "count", "users whose journey ended without conversion on this path");
-  if (spec_.truth) truth_.emplace(scenario, results);
+  if (spec_.truth) truth_.emplace(scenario, state.seed, results);
   bool any_holdout = false;
   for (const double share : spec_.holdout) any_holdout |= share > 0;
   if (any_holdout) {
@@ -133,13 +138,25 @@ double Journeys::IncrementalHazard(int64_t user, SimTime now) {
     group_sum_[lift] += std::exp2(-static_cast<double>(now - touch.time) * inverse_half_life_[lift]);
   }
   double hazard = 0;
+  if (!spec_.interactions.empty()) {  // per channel, then the interactions' multipliers (journey_truth.h)
+    std::fill(channel_lift_.begin(), channel_lift_.end(), 0.0);
+    std::fill(channel_present_.begin(), channel_present_.end(), 0);
+  }
   for (size_t lift = 0; lift < group_sum_.size(); ++lift) {
     const double sum = group_sum_[lift];
     if (sum <= 0) continue;
     const double saturation = spec_.lifts[lift].saturation;
     // Diminishing returns: S * (1 - exp(-n / S)) grows like n for n << S and tends to S.
-    hazard += lift_rate_[lift] * (saturation > 0 ? -saturation * std::expm1(-sum / saturation) : sum);
+    const double lift_hazard = lift_rate_[lift] * (saturation > 0 ? -saturation * std::expm1(-sum / saturation) : sum);
+    if (spec_.interactions.empty()) {
+      hazard += lift_hazard;
+    } else {
+      channel_lift_[spec_.lifts[lift].channel] += lift_hazard;
+      channel_present_[spec_.lifts[lift].channel] = 1;
+    }
   }
+  if (!spec_.interactions.empty())
+    hazard = CombineChannelLifts(spec_, channel_lift_, channel_present_, &channel_multiplier_);
   return hazard;
 }
 
@@ -337,7 +354,8 @@ CreditedConversion Journeys::Handle(const Event& event) {
       if (lift < 0) continue;
       const double sum = group_sum_[lift];
       const double saturation = spec_.lifts[lift].saturation;
-      const double share = lift_rate_[lift] * (saturation > 0 ? -saturation * std::expm1(-sum / saturation) : sum);
+      double share = lift_rate_[lift] * (saturation > 0 ? -saturation * std::expm1(-sum / saturation) : sum);
+      if (!spec_.interactions.empty()) share *= channel_multiplier_[touch.channel];  // its interactions' boost
       cause = k;
       target -= share * std::exp2(-static_cast<double>(event.time - touch.time) * inverse_half_life_[lift]) / sum;
       if (target <= 0) break;

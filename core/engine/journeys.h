@@ -8,7 +8,11 @@
 // incremental lift of the user's touchpoints, each decaying with its
 // half-life, saturating in frequency per channel and kind, simulated exactly
 // by thinning (the lift only falls between touches, so its value at a touch
-// bounds it until the next one). Each conversion is recorded with whether it
+// bounds it until the next one). With `journeys.interactions`, the lifts of
+// channels that interact are multiplied while the user has touches of all of
+// them (fixed between touches, so the bound holds); with a `funnel:` block,
+// each arrival of the hazard passes through the funnel's stages and only a
+// purchase converts. Each conversion is recorded with whether it
 // was organic or incremental and which touchpoint caused it, in the
 // `journey_conversions` table; the paths of touchpoints of non-converting
 // users go to `journey_paths` at the end of the run.
@@ -156,9 +160,13 @@ class Journeys final : public JourneyObservations {
   std::vector<int> lift_index_;                        // per channel * 2 + kind: index into spec_.lifts, -1 = none
   std::vector<double> lift_rate_, inverse_half_life_;  // per lift: per microsecond, per microsecond
   std::vector<double> group_sum_;                      // scratch per lift
-  std::vector<Stream> organic_;                        // per segment
-  std::vector<double> organic_rate_;                   // per segment: arrivals per microsecond over all its users
-  std::optional<JourneyTruth> truth_;                  // `journeys.truth`: the counterfactual ground truth
+  // With journeys.interactions, scratch per channel: its lift, whether the user has a lifted
+  // touch of it, and the interactions' multiplier of its lift (of the last IncrementalHazard).
+  std::vector<double> channel_lift_, channel_multiplier_;
+  std::vector<char> channel_present_;
+  std::vector<Stream> organic_;        // per segment
+  std::vector<double> organic_rate_;   // per segment: arrivals per microsecond over all its users
+  std::optional<JourneyTruth> truth_;  // `journeys.truth`: the counterfactual ground truth
   uint64_t user_key_ = 0;
   int64_t organic_conversions_ = 0, incremental_conversions_ = 0;
   int64_t funnel_arrivals_ = 0, funnel_visits_ = 0, funnel_carts_ = 0;

@@ -177,6 +177,47 @@ def test_saturation_shared_by_campaigns_makes_removal_smaller_than_shapley() -> 
     assert campaigns["removal_conversions"].sum() < 0.8 * total
 
 
+def test_interacting_channels_make_removal_differ_from_shapley() -> None:
+    # display and social views are complements (journeys.interactions): while a user has lifted
+    # touches of both, both lifts are multiplied by m = 4. With lifts a (display) and b (social),
+    # removing display leaves b instead of 4(a + b), so it loses (4a + 3b) / (4a + 4b) of each such
+    # conversion in expectation, removing social (3a + 4b) / (4a + 4b): the two removals together
+    # count 7/4 of every conversion of a user with both, so the removal effects add up to more
+    # than the incremental total, which the Shapley values share out exactly (efficiency).
+    # Per conversion, the excess (the number of single removals that lose it, minus 1) lies in
+    # [-1, 2] for three channels: its standard deviation is at most 2, so the sum's standard
+    # error is at most 2 sqrt(total); 4 of them are required.
+    spec = scenario(interactions=[{"channels": ["display", "social"], "lift_multiplier": 4}])
+    result = adsim.run(spec, seed=9)
+    incremental = result.attrs["journey_incremental_conversions"]
+    channels = truth_of(result, "channel")
+    assert incremental > 200
+    assert abs(channels["shapley_conversions"].sum() - incremental) < 1e-9 * incremental
+    excess = channels["removal_conversions"].sum() - incremental
+    assert excess > 4 * 2 * math.sqrt(incremental), (excess, incremental)
+    # The same run without the interaction (same seed): the removals add up to the total within
+    # that standard error (additive lifts: E[removal] = E[Shapley]).
+    additive = adsim.run(scenario(), seed=9)
+    additive_channels = truth_of(additive, "channel")
+    additive_total = additive.attrs["journey_incremental_conversions"]
+    assert abs(additive_channels["removal_conversions"].sum() - additive_total) < 4 * 2 * math.sqrt(additive_total)
+    # Per campaign too: prospecting serves both channels, brand search neither of them, so the
+    # interaction is inside one player and Shapley still sums to the total.
+    campaigns = truth_of(result, "campaign")
+    assert abs(campaigns["shapley_conversions"].sum() - incremental) < 1e-9 * incremental
+
+
+def test_interactions_validation_names_the_field() -> None:
+    bad = scenario(interactions=[{"channels": ["display"], "lift_multiplier": 2},
+                                 {"channels": ["display", "tv"], "lift_multiplier": -1}])
+    with pytest.raises(adsim.ConfigError) as error:
+        adsim.validate(bad)
+    message = str(error.value)
+    assert "journeys.interactions[0].channels" in message and "at least two" in message
+    assert "journeys.interactions[1].channels[1]" in message and "search, display, social" in message
+    assert "journeys.interactions[1].lift_multiplier" in message
+
+
 def test_dashboards_over_report(base_run: adsim.Result) -> None:
     conversions = base_run.journey_conversions
     claimed = (conversions["through"] != "none").sum()
@@ -243,10 +284,58 @@ def test_truth_errors(tmp_path: Path, adsim_cli: str) -> None:
     )
     assert completed.returncode == 3 and completed.stdout == ""
     assert "plain.h5" in completed.stderr and "journey_truth" in completed.stderr
-    # Exact Shapley values need at most 12 campaigns.
-    spec = scenario()
+    # Exact Shapley values need at most 12 campaigns (auto and sampled take more: see below).
+    spec = scenario(truth_shapley="exact")
     spec["campaigns"] = [
         {"name": f"c{index}", "channels": ["display"], "bid": 0.003, "budget": {"daily": 5}} for index in range(13)
     ]
-    with pytest.raises(adsim.ConfigError, match=r"journeys\.truth.*at most 12"):
+    with pytest.raises(adsim.ConfigError, match=r"journeys\.truth_shapley.*at most 12"):
         adsim.validate(spec)
+    with pytest.raises(adsim.ConfigError, match=r"journeys\.truth_permutations"):
+        adsim.validate(scenario(truth_permutations=1))
+
+
+@pytest.mark.parametrize("interactions", [[], [{"channels": ["display", "social"], "lift_multiplier": 3}]])
+def test_sampled_shapley_agrees_with_exact_within_its_standard_error(interactions: List[Any]) -> None:
+    # Three channels and two campaigns: small enough for the exact values over 2^n subsets.
+    # The sampled ones (permutation sampling, 400 orders from the seed) are computed from the
+    # same run (the truth draws nothing from the run's streams), so they estimate exactly the
+    # exact values: each within 4 of its standard errors (the mean of 400 iid orders' marginal
+    # contributions is close to normal). Removal effects are exact either way, and each order's
+    # contributions add up to the total, so the sampled values are efficient exactly.
+    exact = adsim.run(scenario(interactions=interactions), seed=3)
+    sampled = adsim.run(scenario(interactions=interactions, truth_shapley="sampled", truth_permutations=400), seed=3)
+    assert exact.journey_conversions.equals(sampled.journey_conversions)
+    incremental = exact.attrs["journey_incremental_conversions"]
+    noisy = 0
+    for scope in ("channel", "campaign"):
+        e, s = truth_of(exact, scope), truth_of(sampled, scope)
+        assert (e["shapley_method"] == "exact").all() and (s["shapley_method"] == "sampled").all()
+        assert (e["shapley_conversions_se"] == 0).all() and (e["shapley_value_se"] == 0).all()
+        assert np.allclose(s["removal_conversions"], e["removal_conversions"], rtol=0, atol=1e-9)
+        assert np.allclose(s["removal_value"], e["removal_value"], rtol=1e-12, atol=1e-9)
+        assert abs(s["shapley_conversions"].sum() - incremental) < 1e-9 * incremental
+        for column in ("shapley_conversions", "shapley_value"):
+            gap = (s[column] - e[column]).abs()
+            assert (gap <= 4 * s[column + "_se"] + 1e-9).all(), (scope, column, gap, s[column + "_se"])
+        noisy += int((s["shapley_conversions_se"] > 0).sum())
+    assert noisy > 0, "two players sharing conversions give the sampled values some spread"
+
+
+def test_more_than_12_campaigns_get_sampled_shapley_values() -> None:
+    # 14 campaigns (auto: sampled beyond 12 players of a scope) on the two view channels; the
+    # 3 channels stay exact. Efficiency holds exactly for every order, hence for the estimate.
+    spec = scenario(truth_permutations=200)
+    spec["campaigns"] = [
+        {"name": f"c{index}", "channels": ["display", "social"], "bid": 0.003 + 0.0001 * index,
+         "budget": {"daily": 20}} for index in range(14)
+    ]
+    result = adsim.run(spec, seed=12)
+    incremental = result.attrs["journey_incremental_conversions"]
+    assert incremental > 50
+    campaigns, channels = truth_of(result, "campaign"), truth_of(result, "channel")
+    assert (campaigns["shapley_method"] == "sampled").all() and (channels["shapley_method"] == "exact").all()
+    assert abs(campaigns["shapley_conversions"].sum() - incremental) < 1e-9 * incremental
+    assert (campaigns["shapley_conversions_se"] > 0).any()
+    # Removal effects stay exact (v(all) - v(all without p)) and within [0, total] (monotone game).
+    assert ((campaigns["removal_conversions"] >= 0) & (campaigns["removal_conversions"] <= incremental)).all()
