@@ -528,17 +528,13 @@ struct RowCounts {
 // model), kept in an anonymous temporary file (std::tmpfile: removed when
 // closed, also if the process dies) so that the replay's pass reads them back
 // instead of parsing the log a second time. Memory stays flat in the log's
-// length (a 4 MiB buffer, written and read in whole blocks). Each row is a
-// fixed 24-byte head (CompactRow: the time as an increase over the previous
-// row's, the user, the market price, the channel, the segment, the creative
-// + 1 and flags), copied in and out with memcpy, no encoding per field; then
-// only when its flags say so, the quality's 8 bytes, the conversion's delay
-// and value (16 bytes), and, for a row whose numbers do not fit the head (a
-// time step of 2^32 us or more, a user outside [0, 2^32), a line that is not
-// the previous one's + 1 because bad or empty lines came between, ids of
-// 65535 or more), its time, line, user, channel, segment and creative in
-// full (48 bytes). Rows come in time order: the cache is not used under
-// on_bad_rows: sort.
+// length (a 1 MiB buffer); the file is about 18 bytes a row: each row is a
+// flags byte, then variable-length integers (7 bits a byte) of the time and
+// line as increases over the previous row's (rows come in time order: the
+// cache is not used under on_bad_rows: sort), the channel, the segment, the
+// user (zigzag: it may be negative) and the creative + 1, then the market
+// price's 8 bytes, the quality's when logged, and, for a row with a
+// conversion, the conversion's delay and its value.
 class RowCache {
  public:
   RowCache() : file_(std::tmpfile()), buffer_(kBufferBytes) {
@@ -556,31 +552,24 @@ class RowCache {
     uint8_t* out = buffer_.data() + end_;
     const bool converts = row.outcome.click && row.outcome.conversion_time >= 0;
     const bool has_quality = row.outcome.quality > 0;
-    const uint64_t step = static_cast<uint64_t>(row.time - previous_time_);
-    const uint64_t creative = static_cast<uint64_t>(static_cast<int64_t>(row.creative) + 1);
-    const bool wide = step >= kNarrow32 || static_cast<uint64_t>(row.user) >= kNarrow32 ||
-                      row.line != previous_line_ + 1 || static_cast<uint32_t>(row.channel) >= kNarrow16 ||
-                      static_cast<uint32_t>(row.segment) >= kNarrow16 || creative >= kNarrow16;
-    CompactRow head;
-    head.step = wide ? 0 : static_cast<uint32_t>(step);
-    head.user = wide ? 0 : static_cast<uint32_t>(row.user);
-    head.market_price = row.market_price;
-    head.channel = wide ? 0 : static_cast<uint16_t>(row.channel);
-    head.segment = wide ? 0 : static_cast<uint16_t>(row.segment);
-    head.creative = wide ? 0 : static_cast<uint16_t>(creative);
-    head.flags = static_cast<uint8_t>((row.outcome.logger_won ? kWon : 0) | (row.outcome.click ? kClick : 0) |
-                                      (converts ? kConverts : 0) | (has_quality ? kQuality : 0) | (wide ? kWide : 0));
-    std::memcpy(out, &head, sizeof head);
-    out += sizeof head;
-    if (has_quality) out = Put(out, row.outcome.quality);
-    if (converts) {
-      out = Put(out, row.outcome.conversion_time - row.time);
-      out = Put(out, row.outcome.conversion_value);
+    *out++ = static_cast<uint8_t>((row.outcome.logger_won ? 1 : 0) | (row.outcome.click ? 2 : 0) | (converts ? 4 : 0) |
+                                  (has_quality ? 8 : 0));
+    out = PutVarint(out, static_cast<uint64_t>(row.time - previous_time_));
+    out = PutVarint(out, static_cast<uint64_t>(row.line - previous_line_));
+    out = PutVarint(out, static_cast<uint64_t>(row.channel));
+    out = PutVarint(out, static_cast<uint64_t>(row.segment));
+    out = PutVarint(out, (static_cast<uint64_t>(row.user) << 1) ^ static_cast<uint64_t>(row.user >> 63));
+    out = PutVarint(out, static_cast<uint64_t>(row.creative) + 1);
+    std::memcpy(out, &row.market_price, 8);
+    out += 8;
+    if (has_quality) {
+      std::memcpy(out, &row.outcome.quality, 8);
+      out += 8;
     }
-    if (wide) {
-      const std::array<int64_t, 6> full = {row.time, row.line, row.user, row.channel, row.segment, row.creative};
-      std::memcpy(out, full.data(), sizeof full);
-      out += sizeof full;
+    if (converts) {
+      out = PutVarint(out, static_cast<uint64_t>(row.outcome.conversion_time - row.time));
+      std::memcpy(out, &row.outcome.conversion_value, 8);
+      out += 8;
     }
     end_ = static_cast<size_t>(out - buffer_.data());
     previous_time_ = row.time;
@@ -598,38 +587,28 @@ class RowCache {
     if (end_ - begin_ < kMaxRowBytes && !eof_) Refill();
     if (begin_ == end_) return false;
     const uint8_t* in = buffer_.data() + begin_;
-    CompactRow head;
-    std::memcpy(&head, in, sizeof head);
-    in += sizeof head;
-    row->time = previous_time_ + head.step;
-    row->line = previous_line_ + 1;
-    row->user = head.user;
-    row->channel = head.channel;
-    row->segment = head.segment;
-    row->creative = static_cast<int32_t>(head.creative) - 1;
-    row->market_price = head.market_price;
-    LoggedOutcome& outcome = row->outcome;
-    outcome = LoggedOutcome{};
-    outcome.logger_won = (head.flags & kWon) != 0;
-    outcome.click = (head.flags & kClick) != 0;
-    if (head.flags & kQuality) in = Get(in, &outcome.quality);
-    int64_t delay = 0;
-    if (head.flags & kConverts) {
-      in = Get(in, &delay);
-      in = Get(in, &outcome.conversion_value);
+    const uint8_t flags = *in++;
+    *row = Row{};
+    row->time = previous_time_ + static_cast<SimTime>(GetVarint(&in));
+    row->line = previous_line_ + static_cast<int64_t>(GetVarint(&in));
+    row->channel = static_cast<int32_t>(GetVarint(&in));
+    row->segment = static_cast<int32_t>(GetVarint(&in));
+    const uint64_t user = GetVarint(&in);
+    row->user = static_cast<int64_t>(user >> 1) ^ -static_cast<int64_t>(user & 1);
+    row->creative = static_cast<int32_t>(GetVarint(&in)) - 1;
+    std::memcpy(&row->market_price, in, 8);
+    in += 8;
+    if (flags & 8) {
+      std::memcpy(&row->outcome.quality, in, 8);
+      in += 8;
     }
-    if (head.flags & kWide) {
-      std::array<int64_t, 6> full;
-      std::memcpy(full.data(), in, sizeof full);
-      in += sizeof full;
-      row->time = full[0];
-      row->line = full[1];
-      row->user = full[2];
-      row->channel = static_cast<int32_t>(full[3]);
-      row->segment = static_cast<int32_t>(full[4]);
-      row->creative = static_cast<int32_t>(full[5]);
+    row->outcome.logger_won = (flags & 1) != 0;
+    row->outcome.click = (flags & 2) != 0;
+    if (flags & 4) {
+      row->outcome.conversion_time = row->time + static_cast<SimTime>(GetVarint(&in));
+      std::memcpy(&row->outcome.conversion_value, in, 8);
+      in += 8;
     }
-    if (head.flags & kConverts) outcome.conversion_time = row->time + delay;
     begin_ = static_cast<size_t>(in - buffer_.data());
     previous_time_ = row->time;
     previous_line_ = row->line;
@@ -637,32 +616,23 @@ class RowCache {
   }
 
  private:
-  // The fixed head of a cached row (24 bytes, no padding inside).
-  struct CompactRow {
-    double market_price;
-    uint32_t step;  // time - previous row's time, in us
-    uint32_t user;
-    uint16_t channel;
-    uint16_t segment;
-    uint16_t creative;  // the logger's creative + 1 (0 = not logged)
-    uint8_t flags;
-    uint8_t unused = 0;
-  };
-  static_assert(sizeof(CompactRow) == 24, "the cache's row head is 24 bytes");
-  enum Flags : uint8_t { kWon = 1, kClick = 2, kConverts = 4, kQuality = 8, kWide = 16 };
-  static constexpr uint64_t kNarrow32 = uint64_t{1} << 32;
-  static constexpr uint64_t kNarrow16 = 0xffff;
-  static constexpr size_t kBufferBytes = 4 << 20;
-  static constexpr size_t kMaxRowBytes = sizeof(CompactRow) + 3 * 8 + 6 * 8;  // head, quality, conversion, wide
-  template <typename T>
-  static uint8_t* Put(uint8_t* out, T value) {
-    std::memcpy(out, &value, sizeof value);
-    return out + sizeof value;
+  static constexpr size_t kBufferBytes = 1 << 20;
+  static constexpr size_t kMaxRowBytes = 1 + 7 * 10 + 3 * 8;  // flags, seven varints, three doubles
+  static uint8_t* PutVarint(uint8_t* out, uint64_t value) {
+    while (value >= 0x80) {
+      *out++ = static_cast<uint8_t>(value | 0x80);
+      value >>= 7;
+    }
+    *out++ = static_cast<uint8_t>(value);
+    return out;
   }
-  template <typename T>
-  static const uint8_t* Get(const uint8_t* in, T* value) {
-    std::memcpy(value, in, sizeof *value);
-    return in + sizeof *value;
+  static uint64_t GetVarint(const uint8_t** in) {
+    uint64_t value = 0;
+    for (int shift = 0;; shift += 7) {
+      const uint8_t byte = *(*in)++;
+      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if (byte < 0x80) return value;
+    }
   }
   void Flush() {
     if (end_ > 0 && std::fwrite(buffer_.data(), 1, end_, file_) != end_)
