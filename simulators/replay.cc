@@ -226,9 +226,17 @@ class CsvSource final : public RowSource {
       return Bad(parsed, kUnparsableNumber, "market_price " + Quoted(value[kMarketPrice]) + " is not a number");
     if (!value[kUser].empty() && !Integer(value[kUser], &row.user))
       return Bad(parsed, kUnparsableNumber, "user " + Quoted(value[kUser]) + " is not a whole number");
+    // The logged floor is only checked (the channel's floor applies); logs
+    // repeat a few floors, so a floor spelled like the last good one is not
+    // parsed again.
     double floor = 0.0;
-    if (!value[kFloor].empty() && !Real(value[kFloor], &floor))
-      return Bad(parsed, kUnparsableNumber, "floor " + Quoted(value[kFloor]) + " is not a number");
+    const std::string_view floor_text = value[kFloor];
+    if (!floor_text.empty() && !(floor_text.size() == good_floor_.size() &&
+                                 std::memcmp(floor_text.data(), good_floor_.data(), floor_text.size()) == 0)) {
+      if (!Real(floor_text, &floor))
+        return Bad(parsed, kUnparsableNumber, "floor " + Quoted(floor_text) + " is not a number");
+      if (floor >= 0) good_floor_.assign(floor_text.data(), floor_text.size());
+    }
     if (row.market_price < 0 || floor < 0)
       return Bad(
           parsed, kNegativePrice,
@@ -389,15 +397,19 @@ class CsvSource final : public RowSource {
   std::map<std::string, int32_t, std::less<>> creative_index_;
   int32_t last_creative_ = -1;
   std::vector<std::string_view> fields_;  // the fields of the current line, up to the last column read
+  std::string good_floor_;                // the text of the last floor that parsed and was not negative
 };
 
 // adsim's own event log: a result file of a run with `recording.events`,
 // its `events` table joined with its `conversions` table (the conversions of
 // the clicks our campaigns won), channels and segments matched by name. The
+// logger's creative is the winning campaign's creative, named through the
+// result's `creatives` table; the logged quality is the events' `quality`
+// (files written before it existed have none: 0, the engine's own). The
 // file is read whole (an event log is capped by recording.max_events).
 class AdsimSource final : public RowSource {
  public:
-  AdsimSource(const Scenario& scenario, const ReplaySpec& spec) {
+  AdsimSource(const Scenario& scenario, const ReplaySpec& spec, std::vector<std::string>* creative_names) {
     {
       std::FILE* probe = std::fopen(spec.resolved.c_str(), "rb");
       if (!probe)
@@ -424,6 +436,20 @@ class AdsimSource final : public RowSource {
     winner_ = &Ints(*events_, "winner");
     click_ = &Ints(*events_, "click");
     price_ = &std::get<std::vector<double>>(ColumnOf(*events_, "top_competing_bid").data);
+    creative_ = &Ints(*events_, "creative");
+    if (const Column* quality = events_->Find("quality")) quality_ = &std::get<std::vector<double>>(quality->data);
+    // (campaign, creative) of the recorded run -> index in the log's creative
+    // names, one index per distinct name (creatives are matched by name).
+    if (const Table* creatives = results_.Find("creatives")) {
+      const auto& campaign = Ints(*creatives, "campaign");
+      const auto& creative = Ints(*creatives, "creative");
+      const auto& name = std::get<std::vector<std::string>>(ColumnOf(*creatives, "name").data);
+      for (size_t i = 0; i < name.size(); ++i) {
+        auto named = std::find(creative_names->begin(), creative_names->end(), name[i]);
+        if (named == creative_names->end()) named = creative_names->insert(creative_names->end(), name[i]);
+        creative_of_[{campaign[i], creative[i]}] = static_cast<int32_t>(named - creative_names->begin());
+      }
+    }
     if (const Table* conversions = results_.Find("conversions")) {
       const auto& click_time = Ints(*conversions, "click_time");
       const auto& time = Ints(*conversions, "time");
@@ -462,6 +488,11 @@ class AdsimSource final : public RowSource {
     row.segment = segment_map_[segment];
     row.outcome.logger_won = (*winner_)[i] >= 0;
     row.outcome.click = row.outcome.logger_won && (*click_)[i] == 1;
+    if (row.outcome.logger_won) {
+      const auto named = creative_of_.find({(*winner_)[i], (*creative_)[i]});
+      if (named != creative_of_.end()) row.creative = named->second;
+    }
+    if (quality_ && (*quality_)[i] > 0) row.outcome.quality = (*quality_)[i];
     if (row.outcome.click) {
       const auto found = conversions_.find(std::make_tuple(row.time, channel, segment, row.user));
       if (found != conversions_.end()) {
@@ -497,8 +528,10 @@ class AdsimSource final : public RowSource {
 
   Results results_;
   const Table* events_ = nullptr;
-  const std::vector<int64_t>*time_, *channel_, *segment_, *user_, *winner_, *click_;
+  const std::vector<int64_t>*time_, *channel_, *segment_, *user_, *winner_, *click_, *creative_;
   const std::vector<double>* price_;
+  const std::vector<double>* quality_ = nullptr;                // absent in files written before it was recorded
+  std::map<std::pair<int64_t, int64_t>, int32_t> creative_of_;  // (campaign, creative) -> the log's creative name
   std::vector<int> channel_map_, segment_map_;
   std::multimap<std::tuple<int64_t, int64_t, int64_t, int64_t>, std::pair<int64_t, double>> conversions_;
   size_t next_ = 0;
@@ -727,7 +760,7 @@ class ReplayLog {
  private:
   void Open() {
     if (spec_.format == "adsim")
-      source_ = std::make_unique<AdsimSource>(scenario_, spec_);
+      source_ = std::make_unique<AdsimSource>(scenario_, spec_, &creative_names_);
     else
       source_ = std::make_unique<CsvSource>(scenario_, spec_, channels_, &creative_names_);
   }

@@ -149,13 +149,16 @@ Recorder::Recorder(const RunState& state, Results* results)
         "price", "currency",
         "price of that win as charged: per impression, or per click when click-billed (charged only if clicked)");
     events_.click = &events.Int("click", "bool", "1 if that impression was clicked");
+    events_.quality = &events.Real(
+        "quality", "ratio",
+        "platform quality (click-rate estimate) that ranked that win's bid on a click-billed channel, 0 if none");
     const size_t reserve = static_cast<size_t>(std::min<int64_t>(scenario.recording.max_events, 1 << 20));
     for (auto& col : events.columns()) std::visit([reserve](auto& v) { v.reserve(reserve); }, col.data);
   }
 }
 
 void Recorder::RecordOpportunityRow(const Opportunity& opportunity, int bidders, int winner, int creative, int slot,
-                                    Micros price, bool click) {
+                                    Micros price, bool click, double quality) {
   ++events_recorded_;
   events_.time->push_back(opportunity.time);
   events_.channel->push_back(opportunity.channel);
@@ -169,6 +172,7 @@ void Recorder::RecordOpportunityRow(const Opportunity& opportunity, int bidders,
   events_.slot->push_back(slot);
   events_.price->push_back(MicrosToUnits(price));
   events_.click->push_back(click ? 1 : 0);
+  events_.quality->push_back(quality);
 }
 
 void Recorder::RecordConversion(const PendingConversion& conversion, SimTime arrival, bool reported) {

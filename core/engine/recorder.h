@@ -35,15 +35,16 @@ class Recorder {
 
   // One row of the opportunity log (`recording.events`): a no-op unless the
   // scenario asked for it; stops at `recording.max_events`. `winner` is -1
-  // when none of our campaigns won a slot.
+  // when none of our campaigns won a slot. `quality`: the platform quality
+  // that ranked the winner's bid on a click-billed channel, 0 otherwise.
   void RecordOpportunity(const Opportunity& opportunity, int bidders, int winner, int creative, int slot, Micros price,
-                         bool click) {
+                         bool click, double quality) {
     if (!events_.time || events_truncated_) return;
     if (events_recorded_ >= max_events_) {
       events_truncated_ = true;
       return;
     }
-    RecordOpportunityRow(opportunity, bidders, winner, creative, slot, price, click);
+    RecordOpportunityRow(opportunity, bidders, winner, creative, slot, price, click, quality);
   }
   void RecordConversion(const PendingConversion& conversion, SimTime arrival, bool reported);
   void RecordAlert(const Alert& alert);
@@ -61,7 +62,7 @@ class Recorder {
 
  private:
   void RecordOpportunityRow(const Opportunity& opportunity, int bidders, int winner, int creative, int slot,
-                            Micros price, bool click);
+                            Micros price, bool click, double quality);
 
   const RunState& state_;
   std::vector<CellCounters> bucket_base_;  // per cell, at the current bucket's start
@@ -107,7 +108,7 @@ class Recorder {
   } pacing_{};
   struct {
     std::vector<int64_t>*time, *channel, *segment, *user, *winner, *creative, *slot, *click, *bidders;
-    std::vector<double>*top_competing, *price, *propensity;
+    std::vector<double>*top_competing, *price, *propensity, *quality;
   } events_{};
 };
 

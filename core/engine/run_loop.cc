@@ -226,9 +226,10 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
   }
   if (won > 0) {
     recorder_.RecordOpportunity(opportunity, bidders, wins_[0].bidder, our_bid_[wins_[0].bidder].creative,
-                                wins_[0].slot, first_price, first_click);
+                                wins_[0].slot, first_price, first_click,
+                                click_billing ? our_bid_[wins_[0].bidder].quality : 0.0);
   } else {
-    recorder_.RecordOpportunity(opportunity, bidders, -1, -1, -1, 0, false);
+    recorder_.RecordOpportunity(opportunity, bidders, -1, -1, -1, 0, false, 0.0);
   }
 }
 

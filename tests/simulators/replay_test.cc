@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -592,6 +593,107 @@ TEST(Replay, RoundTripThroughTheEventLogReproducesTheRun) {
     EXPECT_EQ(Outcomes(replayed), Outcomes(logged)) << unlogged;
     EXPECT_GT(Sum(replayed, "conversions"), 0);
     EXPECT_GT(Outcomes(logged).size(), 20u);
+  }
+}
+
+TEST(Replay, RoundTripCarriesTheLoggedQualityOnClickBilledChannels) {
+  // The event log records the quality that ranked each win's click bid
+  // (events.quality), and format: adsim replays rank by it. The replay's
+  // segments get another click rate (0.2 instead of 0.05 and 0.02), so the
+  // engine's own quality would rank and price every bid differently: with
+  // the logged quality the replay still reproduces the run bucket by bucket;
+  // with the quality column dropped from the log (a file written before it
+  // was recorded) it does not.
+  const std::string synthetic_text =
+      "name: logged\nseed: 9\nstart: '2026-03-02T00:00:00'\nduration: 1d\n"
+      "channels:\n  - name: search\n    auction: second_price\n    billing: click\n    floor: 0.01\n"
+      "    traffic: {per_hour: 1500}\n    competition: {competitors: 5, median: 0.002, sigma: 0.6}\n"
+      "segments:\n  - {name: a, ctr: 0.05, cvr: 0.3}\n  - {name: b, ctr: 0.02, cvr: 0.2}\n"
+      "campaigns:\n  - name: one\n    bid: 0.08\n    budget: {daily: 20}\n"
+      "recording: {events: true}\n";
+  const Results logged = RunScenario(ParseScenario(synthetic_text, "logged.yaml"));
+  const std::vector<double>& quality = Col<double>(logged, "events", "quality");
+  const std::vector<int64_t>& winner = Col<int64_t>(logged, "events", "winner");
+  for (size_t i = 0; i < quality.size(); ++i) EXPECT_EQ(quality[i] > 0, winner[i] >= 0) << "row " << i;
+  Results without_quality = logged;
+  for (Table& table : without_quality.tables)
+    if (table.name() == "events")
+      table.columns().erase(std::find_if(table.columns().begin(), table.columns().end(),
+                                         [](const Column& column) { return column.name == "quality"; }));
+  const std::string log_path = testing::TempDir() + "replay_quality_round_trip.h5";
+  const std::string old_log_path = testing::TempDir() + "replay_quality_round_trip_old.h5";
+  WriteResultsHdf5(logged, log_path);
+  WriteResultsHdf5(without_quality, old_log_path);
+  auto replay = [&](const std::string& path) {
+    std::string text = synthetic_text;
+    text.replace(text.find("traffic: {per_hour: 1500}"), 25,
+                 "traffic: {replay: {path: '" + path + "', format: adsim, unlogged: skip}}");
+    text.replace(text.find("recording: {events: true}\n"), 26, "");
+    text.replace(text.find("ctr: 0.05"), 9, "ctr: 0.2");
+    text.replace(text.find("ctr: 0.02"), 9, "ctr: 0.2");
+    return RunScenario(ParseScenario(text, "replay.yaml"));
+  };
+  EXPECT_GT(Sum(logged, "clicks"), 20);
+  EXPECT_EQ(Outcomes(replay(log_path)), Outcomes(logged));
+  EXPECT_NE(Outcomes(replay(old_log_path)), Outcomes(logged));
+}
+
+TEST(Replay, RoundTripFitsTheFillInModelPerLoggedCreative) {
+  // The event log names the creative of each win (events.creative through
+  // the creatives table), so a format: adsim replay under unlogged: model
+  // fits per creative. The recorded run shows red (true click rate 0.2) and
+  // blue (0.02). Replayed with a higher bid (0.01 > 0.003: every logged win
+  // again, plus requests the logger lost) and one creative of ours, the
+  // modelled click rate is that creative's Beta posterior mean
+  // (1 + clicks) / (2 + wins) over its logged wins, not the pooled one.
+  // Spread: the run's Beta draw (p(1-p)/wins) plus the binomial over the
+  // modelled wins (p(1-p)/modelled): 4 standard errors, fixed seeds.
+  const std::string synthetic_text =
+      "name: logged\nseed: 4\nstart: '2026-03-02T00:00:00'\nduration: 1d\n"
+      "channels:\n  - name: display\n    auction: second_price\n    floor: 0.0005\n"
+      "    traffic: {per_hour: 1500}\n    competition: {competitors: 5, median: 0.002, sigma: 0.6}\n"
+      "segments:\n  - {name: a, ctr: 0.02, cvr: 0.1, creatives: {one/red: {ctr: 0.2}}}\n"
+      "campaigns:\n  - name: one\n    bid: 0.003\n    creatives: [red, blue]\n"
+      "recording: {events: true}\n";
+  const Results logged = RunScenario(ParseScenario(synthetic_text, "logged.yaml"));
+  const auto& winner = Col<int64_t>(logged, "events", "winner");
+  const auto& creative = Col<int64_t>(logged, "events", "creative");
+  const auto& click = Col<int64_t>(logged, "events", "click");
+  std::array<int64_t, 2> wins{}, clicks{};
+  int64_t logged_clicks = 0;
+  for (size_t i = 0; i < winner.size(); ++i) {
+    if (winner[i] < 0) continue;
+    ++wins[creative[i]];
+    clicks[creative[i]] += click[i];
+    logged_clicks += click[i];
+  }
+  ASSERT_GT(wins[0], 1000);
+  ASSERT_GT(wins[1], 1000);
+  const std::string log_path = testing::TempDir() + "replay_creative_round_trip.h5";
+  WriteResultsHdf5(logged, log_path);
+  for (int ours : {0, 1}) {
+    const std::string name = ours == 0 ? "red" : "blue";
+    std::string text = synthetic_text;
+    text.replace(text.find("traffic: {per_hour: 1500}"), 25,
+                 "traffic: {replay: {path: '" + log_path + "', format: adsim, unlogged: model}}");
+    text.replace(text.find("recording: {events: true}\n"), 26, "");
+    const std::string ours_before = "bid: 0.003\n    creatives: [red, blue]";
+    text.replace(text.find(ours_before), ours_before.size(), "bid: 0.01\n    creatives: [" + name + "]");
+    const std::string override_red = ", creatives: {one/red: {ctr: 0.2}}";  // not a creative of ours any more
+    text.replace(text.find(override_red), override_red.size(), "");
+    RunOptions options;
+    options.seed = 12;
+    const Results replayed = RunScenario(ParseScenario(text, "replay.yaml"), options);
+    const int64_t modelled = replayed.int_attrs.at("replay_wins_modelled");
+    ASSERT_EQ(replayed.int_attrs.at("replay_wins_logged"), wins[0] + wins[1]) << name;
+    ASSERT_GT(modelled, 1000) << name;
+    const double expected = (1.0 + clicks[ours]) / (2.0 + wins[ours]);
+    const double rate = static_cast<double>(Sum(replayed, "clicks") - logged_clicks) / modelled;
+    const double se = std::sqrt(expected * (1 - expected) * (1.0 / wins[ours] + 1.0 / modelled));
+    EXPECT_NEAR(rate, expected, 4 * se) << name;
+    // The pooled rate is far from it (red about 0.2, blue 0.02, pooled in between).
+    const double pooled = (1.0 + clicks[0] + clicks[1]) / (2.0 + wins[0] + wins[1]);
+    EXPECT_GT(std::abs(pooled - expected), 8 * se) << name;
   }
 }
 
