@@ -12,24 +12,31 @@ For each seed s, on bench/scenarios/lookalike.yaml (docs/audiences.md):
    probability after a click of the users the audience's rule selects, over
    the mean of their segments (the truth: sigmoid(logit(cvr) + beta . x) with
    the scenario's beta);
-3. four arms on seed s + 1000 (the same users and opportunities: common
+3. five arms on seed s + 1000 (the same users and opportunities: common
    random numbers), each with the same daily budget:
    ``baseline`` (fixed bid on everyone), ``lookalike`` (the same bid, only on
    the audience: ``audiences: {lookalike: 1, others: 0}``), ``target_cpa``
    (the static value bidder: one pCVR per segment) and ``predictive_cpa``
-   (the same target CPA, per-user pCVR from the lookalike fit).
+   (the same target CPA, per-user pCVR from the lookalike fit);
+   and an arm that learns inside the run, from nothing:
+   ``predictive_online`` (predictive_cpa with ``learning: online``: the
+   per-user model refitted each hour from the conversions reported so far,
+   ``conversion_delay_hours: 3`` for the censoring).
    CPA = spend / conversions made (truth, ``campaign_truth``).
 
 Prints a markdown table: each quantity's mean over the seeds with a 95 %
 confidence interval (t quantile x standard error over seeds), and the paired
-ratios (lookalike / baseline CPA, predictive / static CPA) with theirs.
+ratios (lookalike / baseline CPA, predictive / static CPA, online /
+offline predictive CPA, online predictive / static CPA, and the spend ratios
+that show the arms spent the same) with theirs. ``--jobs`` runs seeds in parallel threads (the runs release the GIL).
 
-    .venv/bin/python bench/lookalike_study.py --seeds 20
+    .venv/bin/python bench/lookalike_study.py --seeds 30 --jobs 2
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import copy
 import math
 import pathlib
@@ -81,6 +88,15 @@ def one_seed(scenario: dict, seed: int, share: float, l2: float, budget: float) 
             budget,
             bidder={"type": "predictive_cpa", "params": {"model": "lookalike", "target_cpa": target}},
         ),
+        "predictive_online": arm(
+            scenario,
+            "online",
+            budget,
+            bidder={
+                "type": "predictive_cpa",
+                "params": {"learning": "online", "target_cpa": target, "conversion_delay_hours": 3},
+            },
+        ),
     }
     out: Dict[str, float] = {"seed_converters": fit.seed_users}
     for k, (coefficient, se) in enumerate(zip(fit.coefficients[1:], fit.standard_errors[1:])):
@@ -104,9 +120,18 @@ def one_seed(scenario: dict, seed: int, share: float, l2: float, budget: float) 
             segment_mean = np.array([p[users["segment"] == s].mean() for s in range(len(scenario["segments"]))])
             out["audience_share"] = float(member.mean())
             out["true_cvr_lift"] = float(p[member].sum() / segment_mean[users["segment"][member]].sum())
+        if label == "predictive_online":
+            # The model the bidder learned by its last refit (model_fits).
+            fits = result.table("model_fits")
+            last = fits[fits["time"] == fits["time"].max()]
+            for k, value in enumerate(last["coefficient"].to_numpy()[1:]):
+                out[f"{label}_beta_{k}"] = float(value)
     out["lookalike_over_baseline_cpa"] = out["lookalike_cpa"] / out["baseline_cpa"]
     out["predictive_over_static_cpa"] = out["predictive_cpa_cpa"] / out["target_cpa_cpa"]
     out["predictive_over_static_spend"] = out["predictive_cpa_spend"] / out["target_cpa_spend"]
+    out["online_over_offline_cpa"] = out["predictive_online_cpa"] / out["predictive_cpa_cpa"]
+    out["online_over_static_cpa"] = out["predictive_online_cpa"] / out["target_cpa_cpa"]
+    out["online_over_offline_spend"] = out["predictive_online_spend"] / out["predictive_cpa_spend"]
     return out
 
 
@@ -136,7 +161,8 @@ def interval(values: List[float]) -> str:
 def main() -> None:
     """Runs the study and prints the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=20, help="seeds 1..N (default 20)")
+    parser.add_argument("--seeds", type=int, default=30, help="seeds 1..N (default 30)")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds run in parallel threads (default 1)")
     parser.add_argument("--share", type=float, default=0.1, help="audience share (default 0.1)")
     parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the fit (default 1)")
     parser.add_argument("--budget", type=float, default=60.0, help="each arm's daily budget (default 60)")
@@ -145,9 +171,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
-    rows = [one_seed(scenario, seed, args.share, args.l2, args.budget) for seed in range(1, args.seeds + 1)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        rows = list(
+            pool.map(
+                lambda seed: one_seed(scenario, seed, args.share, args.l2, args.budget),
+                range(1, args.seeds + 1),
+            )
+        )
     keys = list(rows[0])
-    print(f"seeds 1..{args.seeds}, share {args.share}, l2 {args.l2}, daily budget {args.budget} per arm")
+    print(
+        f"seeds 1..{args.seeds}, share {args.share}, l2 {args.l2}, daily budget {args.budget} per arm"
+    )
     print()
     print("| quantity | mean [95% CI over seeds] |")
     print("|---|---|")

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/pacing_target.h"
+#include "core/user_observations.h"
 
 namespace adsim::engine {
 
@@ -89,9 +90,27 @@ void ControlCycle::Run(SimTime now) {
   if (options.cancel && options.cancel->load()) throw Error("run cancelled");
   if (options.progress) options.progress(static_cast<double>(now) / static_cast<double>(scenario.duration));
   Snapshot snapshot = BuildSnapshot(now);
+  // What the advertiser observes per user (core/user_observations.h), for the
+  // bidders that learn from it: views of the engine's per-user counters, in
+  // which a conversion counts only once it has been reported.
+  UserObservations users;
+  if (state_.users.enabled()) {
+    users.time = now;
+    users.feature_count = state_.users.count;
+    for (int segment = 0; segment < state_.num_segments; ++segment)
+      users.segments.push_back({scenario.segments[segment].users, state_.users.values[segment].data(),
+                                state_.users.clicks[segment].data(), state_.users.conversions[segment].data()});
+  }
   for (int campaign = 0; campaign < state_.num_campaigns; ++campaign) {
     const ComponentSpec& spec = scenario.campaigns[campaign].bidder;
     try {
+      auto* learner = dynamic_cast<UserOutcomeLearner*>(state_.campaigns[campaign].bidder.get());
+      if (learner != nullptr && state_.users.enabled() && learner->LearnsFromUsers()) {
+        learner->OnUserObservations(users, campaign);
+        ModelFit fit;
+        if (learner->LastModelFit(&fit))
+          recorder_.RecordModelFit(now, campaign, spec.label.empty() ? spec.type : spec.label, fit);
+      }
       state_.campaigns[campaign].bidder->OnCycle(snapshot, campaign);
     } catch (...) {
       RethrowWithContext("bidder", spec.label.empty() ? spec.type : spec.label, spec.where, file, now);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <variant>
 
 #include "core/guardrails.h"
@@ -133,6 +134,31 @@ Recorder::Recorder(const RunState& state, Results* results)
   pacing_.spend = &pacing.Real("spend", "currency", "actual cumulative spend (today's or the flight's) at that time");
   pacing_.budget = &pacing.Real("budget", "currency", "what is paced: today's plan or the total budget");
   pacing_.target_share = &pacing.Real("target_share", "ratio", "target_spend / budget");
+  // model_fits: only when a bidder learns a per-user model during the run
+  // (core/user_observations.h), so other runs' files are unchanged.
+  bool learns = false;
+  if (state.users.enabled())
+    for (const CampaignRuntime& runtime : state.campaigns) {
+      const auto* learner = dynamic_cast<const UserOutcomeLearner*>(runtime.bidder.get());
+      learns = learns || (learner != nullptr && learner->LearnsFromUsers());
+    }
+  if (learns) {
+    Table& fits = results->Add("model_fits",
+                               "Per control cycle x campaign whose bidder learns from users x coefficient: the "
+                               "per-user conversion model it refitted from the outcomes reported so far");
+    model_fits_.time = &fits.Int("time", "us", "time of the control cycle");
+    model_fits_.campaign = &fits.Int("campaign", "index", "the campaign whose bidder fitted the model");
+    model_fits_.source = &fits.Text("source", "label or registered name of the bidder");
+    model_fits_.term = &fits.Text("term", "intercept, or feature_k for the user's public feature k");
+    model_fits_.coefficient =
+        &fits.Real("coefficient", "logit", "the coefficient on the logit of the conversion probability after a click");
+    model_fits_.standard_error =
+        &fits.Real("standard_error", "logit", "its standard error (inverse penalised Hessian, Laplace)");
+    model_fits_.users = &fits.Int("users", "count", "rows of the fit: users with at least one click so far");
+    model_fits_.trials =
+        &fits.Real("trials", "count", "clicks so far, less the expected ones whose conversion is not reported yet");
+    model_fits_.successes = &fits.Real("successes", "count", "conversions reported so far");
+  }
   if (scenario.recording.events) {
     Table& events = results->Add("events", "Opportunity-level log (recording.events)");
     events_.time = &events.Int("time", "us", "");
@@ -295,6 +321,21 @@ void Recorder::RecordPacingTarget(SimTime now, const std::string& controller, co
   pacing_.spend->push_back(target.flight ? campaign.spend_total : campaign.spend_today);
   pacing_.budget->push_back(target.budget);
   pacing_.target_share->push_back(target.budget > 0 ? target.target_spend / target.budget : std::nan(""));
+}
+
+void Recorder::RecordModelFit(SimTime now, int campaign, const std::string& source, const ModelFit& fit) {
+  if (model_fits_.time == nullptr) return;
+  for (size_t k = 0; k < fit.coefficients.size(); ++k) {
+    model_fits_.time->push_back(now);
+    model_fits_.campaign->push_back(campaign);
+    model_fits_.source->push_back(source);
+    model_fits_.term->push_back(k == 0 ? std::string("intercept") : "feature_" + std::to_string(k - 1));
+    model_fits_.coefficient->push_back(fit.coefficients[k]);
+    model_fits_.standard_error->push_back(k < fit.standard_errors.size() ? fit.standard_errors[k] : std::nan(""));
+    model_fits_.users->push_back(fit.users);
+    model_fits_.trials->push_back(fit.trials);
+    model_fits_.successes->push_back(fit.successes);
+  }
 }
 
 }  // namespace adsim::engine

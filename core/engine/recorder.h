@@ -1,5 +1,5 @@
 // The recorder: the schema of every table written while the run goes
-// (aggregates, market, funnel, actions, conversions, alerts, daily, pacing_target, and the optional
+// (aggregates, market, funnel, actions, conversions, alerts, daily, pacing_target, model_fits, and the optional
 // opportunity-level events), and one Record* hook per kind of row. It only
 // listens: nothing in the run reads back what it wrote. It keeps its own copy
 // of the counters at the last bucket boundary, to write per-bucket rows.
@@ -17,6 +17,7 @@
 #include "core/pacing_target.h"
 #include "core/results.h"
 #include "core/strategy.h"
+#include "core/user_observations.h"
 
 namespace adsim::engine {
 
@@ -53,6 +54,10 @@ class Recorder {
   // the campaign's spend as the controller saw it in the snapshot.
   void RecordPacingTarget(SimTime now, const std::string& controller, const PacingTarget& target,
                           const CampaignState& campaign);
+  // The model_fits rows of one fit a bidder reported after its per-user
+  // observations (core/user_observations.h): one row per coefficient. The
+  // table exists only when a bidder learns from users (LearnsFromUsers).
+  void RecordModelFit(SimTime now, int campaign, const std::string& source, const ModelFit& fit);
   // The aggregates and market rows of the bucket that ends now.
   void FlushBucket(SimTime bucket_start);
   // One daily row per campaign for the day that started at `day_start`.
@@ -106,6 +111,11 @@ class Recorder {
     std::vector<std::string>*controller, *scope;
     std::vector<double>*target_spend, *spend, *budget, *target_share;
   } pacing_{};
+  struct {  // only when a bidder learns from users
+    std::vector<int64_t>*time, *campaign, *users;
+    std::vector<std::string>*source, *term;
+    std::vector<double>*coefficient, *standard_error, *trials, *successes;
+  } model_fits_{};
   struct {
     std::vector<int64_t>*time, *channel, *segment, *user, *winner, *creative, *slot, *click, *bidders;
     std::vector<double>*top_competing, *price, *propensity, *quality;
