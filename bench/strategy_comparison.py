@@ -507,10 +507,12 @@ def document(ctx: dict) -> str:
             + (f"seeds {ctx['tuning_seeds'][0]}..{ctx['tuning_seeds'][-1]} for a table of "
                f"{len(ctx['tuning'])} configurations tried (no longer shown: the Tuning section below "
                "replaces it), " if ctx["tuning"] else "no tuning table, ")
-            + f"and {ctx['illustration_runs']} single runs for the illustrations: {ctx['runs']} runs, sequential, "
-            f"one process, {ctx['wall']:.0f} s of wall time on the machine that ran it. Options: "
+            + f"and {ctx['illustration_runs']} single runs for the illustrations: {ctx['runs']} runs, "
+            + ("sequential, one process" if ctx.get("workers", 1) == 1 else f"{ctx['workers']} worker threads")
+            + f", {ctx['wall']:.0f} s of wall time on the machine that ran it. Options: "
             "`--seeds N`, `--first-seed S`, `--cycles 15m,2h,24h` (the first is the headline), "
-            "`--tuning-seeds N` (0: no tuning table), `--no-ablations`, `--no-spend-match` (no baseline "
+            "`--tuning-seeds N` (the old table of configurations on seeds from 1001; default 0, none), "
+            "`--workers N` (parallel runs, default 2; the results do not depend on it), `--no-ablations`, `--no-spend-match` (no baseline "
             "at equal spend), `--spend-tolerance R` (of the spend match, default 0.005), `--oracle "
             "headline|all|none` (which variants run each campaign's oracle for the regret; default the "
             "baseline and the headline stack), `--tuned FILE` (the values bench/tune_strategies.py chose, "
@@ -875,43 +877,76 @@ LIMITS_TEXT = """\
 """
 
 
-def run_all(variants: dict, seeds: list, label: str, t0: float) -> tuple[dict, dict]:
+def run_all(variants: dict, seeds: list, label: str, t0: float, workers: int = 1) -> tuple[dict, dict]:
+    """Every variant on every seed (adsim.run), on `workers` threads (adsim.run
+    releases the GIL); the results are collected in seed order, so they do
+    not depend on the number of workers."""
+    from concurrent.futures import ThreadPoolExecutor
+
     results = {name: {m: [] for m in METRICS} for name in variants}
     bd = {name: [] for name in variants}
-    for k, seed in enumerate(seeds):
-        for name, sc in variants.items():
-            r = adsim.run(sc, seed=seed)
-            for m, v in kpis(r).items():
+    jobs = [(seed, name) for seed in seeds for name in variants]
+
+    def one(job):
+        seed, name = job
+        r = adsim.run(variants[name], seed=seed)
+        return kpis(r), breakdown(r, variants[name])
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for k, ((seed, name), (values, parts)) in enumerate(zip(jobs, pool.map(one, jobs))):
+            for m, v in values.items():
                 results[name].setdefault(m, []).append(v)
-            bd[name].append(breakdown(r, sc))
-        print(f"{label}: seed {seed} done ({k + 1}/{len(seeds)}, {time.perf_counter() - t0:.0f} s)",
-              file=sys.stderr)
+            bd[name].append(parts)
+            if (k + 1) % len(variants) == 0:
+                print(f"{label}: seed {seed} done ({(k + 1) // len(variants)}/{len(seeds)}, "
+                      f"{time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     return results, bd
 
 
-def spend_match_all(scenario: dict, targets: list, seeds: list, tolerance: float, t0: float) -> dict:
+# Spend elasticity of the comparison's baseline to its bid multiplier, for the
+# first guess of a spend match: spend ~ m ** SPEND_ELASTICITY near m = 1 (the
+# 6-seed measurement at 8cc776a matched a spend ratio of 1.21 at a median
+# multiplier of 1.35: ln 1.21 / ln 1.35 = 0.62). Only the starting point of
+# the search depends on it; the match itself is adsim.spend_matched's.
+SPEND_ELASTICITY = 0.6
+
+
+def first_guess(target: float, spend_at_one: float) -> float:
+    """The multiplier SPEND_ELASTICITY predicts for `target` from the spend at multiplier 1."""
+    guess = (target / spend_at_one) ** (1 / SPEND_ELASTICITY) if spend_at_one > 0 else 1.0
+    return min(max(guess, 1 / 64), 64.0)
+
+
+def spend_match_all(scenario: dict, targets: list, seeds: list, tolerance: float, t0: float,
+                    spend_at_one: list | None = None, workers: int = 1) -> dict:
     """Per seed, the static baseline with its bids scaled (one multiplier for
     every campaign) so that it spends what the candidate spent on that seed
-    (adsim.spend_matched: bracketing, then Illinois regula falsi on log m);
-    the search starts from the previous seed's multiplier, in steps of 25 %."""
+    (adsim.spend_matched: bracketing, then Illinois regula falsi on log m).
+    The search starts at first_guess() from the baseline's own spend on the
+    seed (spend_at_one, already measured) and brackets in steps of 15 %;
+    seeds run in parallel on `workers` threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
     base = without_oracle(baseline(scenario))
     out = {"results": {m: [] for m in METRICS}, "breakdown": [], "multipliers": [], "matched": [],
            "search_runs": [], "tolerance": tolerance}
-    start = 1.0
-    for k, (seed, target) in enumerate(zip(seeds, targets)):
-        # From the second seed on, start at the previous match and bracket in steps of 25 %.
-        match = adsim.spend_matched(base, target, seed=seed, tolerance=tolerance, start=start,
-                                    step=2.0 if k == 0 else 1.25)
-        for m, v in kpis(match.result).items():
-            out["results"].setdefault(m, []).append(v)
-        out["breakdown"].append(breakdown(match.result, base))
-        out["multipliers"].append(match.multiplier)
-        out["matched"].append(bool(match.matched))
-        out["search_runs"].append(match.runs)
-        start = match.multiplier
-        print(f"equal spend: seed {seed}: multiplier {match.multiplier:.4f}, spend {match.spend:,.1f} for "
-              f"{target:,.1f} in {match.runs} runs ({k + 1}/{len(seeds)}, {time.perf_counter() - t0:.0f} s)",
-              file=sys.stderr)
+
+    def one(k: int):
+        start = first_guess(targets[k], spend_at_one[k]) if spend_at_one else 1.0
+        return adsim.spend_matched(base, targets[k], seed=seeds[k], tolerance=tolerance, start=start,
+                                   step=1.15 if spend_at_one else 2.0)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for k, match in enumerate(pool.map(one, range(len(seeds)))):
+            for m, v in kpis(match.result).items():
+                out["results"].setdefault(m, []).append(v)
+            out["breakdown"].append(breakdown(match.result, base))
+            out["multipliers"].append(match.multiplier)
+            out["matched"].append(bool(match.matched))
+            out["search_runs"].append(match.runs)
+            print(f"equal spend: seed {seeds[k]}: multiplier {match.multiplier:.4f}, spend {match.spend:,.1f} for "
+                  f"{targets[k]:,.1f} in {match.runs} runs ({k + 1}/{len(seeds)}, {time.perf_counter() - t0:.0f} s)",
+                  file=sys.stderr)
     return out
 
 
@@ -929,8 +964,11 @@ def main(argv=None) -> int:
     ap.add_argument("--cycles", default="15m,2h,24h",
                     help="control cycles of the optimized stack, comma-separated; the first "
                          "is the headline comparison (default 15m,2h,24h)")
-    ap.add_argument("--tuning-seeds", type=int, default=6,
-                    help="seeds of the tuning table, from 1001 on (default 6; 0: no tuning table)")
+    ap.add_argument("--tuning-seeds", type=int, default=0,
+                    help="seeds of the old tuning table, from 1001 on (default 0: none; the page no longer shows "
+                         "it, bench/tune_strategies.py tunes the stacks)")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="runs in parallel threads (default 2); the results do not depend on it")
     ap.add_argument("--out", help="write the result tables (markdown) to this file")
     ap.add_argument("--doc", help="write the whole page (docs/strategy-comparison.md) to this file")
     ap.add_argument("--save", help="also save the measurements (JSON), to re-render the page later "
@@ -961,6 +999,8 @@ def main(argv=None) -> int:
         ap.error("--seeds: expected at least 1 (2 or more for a confidence interval)")
     if args.tuning_seeds == 1:
         ap.error("--tuning-seeds: expected 0 or at least 2")
+    if args.workers < 1:
+        ap.error("--workers: expected at least 1")
 
     scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
     cycles = [c.strip() for c in args.cycles.split(",") if c.strip()]
@@ -1005,11 +1045,12 @@ def main(argv=None) -> int:
     tuning_seeds = list(range(1001, 1001 + args.tuning_seeds))
     commit = git_commit()  # before the runs: the code that produced them
     t0 = time.perf_counter()
-    results, bd = run_all(variants, seeds, "evaluation", t0)
+    results, bd = run_all(variants, seeds, "evaluation", t0, args.workers)
     head = f"optimized {cycles[0]}"
     equal = None if args.no_spend_match else spend_match_all(
-        scenario, results[head]["spend"], seeds, args.spend_tolerance, t0)
-    tuning_results = run_all(tuning, tuning_seeds, "tuning", t0)[0] if tuning else {}
+        scenario, results[head]["spend"], seeds, args.spend_tolerance, t0, results["baseline"]["spend"],
+        args.workers)
+    tuning_results = run_all(tuning, tuning_seeds, "tuning", t0, args.workers)[0] if tuning else {}
     stack = without_oracle(variants[head])
     base_sc = without_oracle(variants["baseline"])
     illustration = {
@@ -1049,7 +1090,7 @@ def main(argv=None) -> int:
             "tuning_seeds": tuning_seeds, "seeds": seeds, "n_seeds": len(seeds),
             "illustration": illustration, "cold_start": cold_start, "illustration_runs": 4,
             "equal_spend": equal, "oracle_variants": oracle_variants, "oracle_runs": oracle_runs,
-            "runs": runs, "wall": wall, "commit": commit, "command": command.strip(),
+            "runs": runs, "wall": wall, "commit": commit, "command": command.strip(), "workers": args.workers,
             "date": datetime.date.today().isoformat(),
             "duration_days": len(illustration["baseline"]["pool_by_day"]),
         }
