@@ -415,7 +415,8 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     T, H = ctx["tuning"], ctx.get("held_out")
     ts, hs = ctx["tuning_seeds"], ctx["seeds"] or [0]
     fmt, signed = comparison.fmt, comparison.signed
-    space = "; ".join(f"`{k}` ∈ {{{', '.join(str(v) for v in vals)}}}" for k, vals in SPACE.items())
+    space = "; ".join(f"`{k}` ∈ {{{', '.join(str(v) for v in vals)}}}"
+                      for k, vals in ctx.get("space", SPACE).items())
     held_text = f", reported on held-out seeds {hs[0]}..{hs[-1]}" if H else ""
     run = ctx.get("tuning_run") or {k: ctx.get(k) for k in ("command", "argv", "commit", "date", "wall", "workers")}
     stage_counts = {s: (sum(c.get("stage", 1) == 1 for c in T[s]["candidates"]) - 1,
@@ -424,8 +425,9 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     tun = [f"## Tuning (tuning seeds {ts[0]}..{ts[-1]}{held_text})", ""]
     cpu = sum(float(T[s].get("cpu", math.nan)) for s in T)
     tuning_wall = sum(float(T[s].get("wall", math.nan)) for s in T)
+    cpu_text = f", {cpu:.0f} s of CPU time" if math.isfinite(cpu) else ""
     tun += [f"> Tuned by `{run['command']}` at commit {run['commit']} on {run['date']} ({tuning_wall:.0f} s of "
-            f"wall time, {cpu:.0f} s of CPU time, {run['workers']} worker threads)" + (
+            f"wall time{cpu_text}, {run['workers']} worker threads)" + (
                 f"; held-out report by `{ctx['command']}` at commit {ctx['commit']} on {ctx['date']} "
                 f"({H['wall']:.0f} s of wall time, {H['cpu']:.0f} s of CPU time)"
                 if H and "wall" in H and run.get("command") != ctx.get("command") else "") + ".", "",
@@ -447,7 +449,8 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
             "days 2 to 7), with `adsim.sweep` on common random numbers." + stage2 + " Budget: "
             + "; ".join(f"`{s}` stack {len(T[s]['candidates'])} points × {len(ts)} seeds = "
                         f"{len(T[s]['candidates']) * len(ts)} runs ({float(T[s].get('wall', math.nan)):.0f} s "
-                        f"of wall time, {float(T[s].get('cpu', math.nan)):.0f} s of CPU time)" for s in T) + ". "
+                        f"of wall time" + (f", {T[s]['cpu']:.0f} s of CPU time" if "cpu" in T[s] else "") + ")"
+                        for s in T) + ". "
             "**Objective**: the mean over the tuning seeds of the true conversions of all campaigns "
             "(every conversion caused in the week, reported or not), ties broken by value; spend cannot "
             "exceed the daily budgets (they are hard caps), so more conversions at a spend at most the "
@@ -678,7 +681,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         log(f"wrote {args.params}")
     ctx: Dict[str, Any] = {"tuning": tuned, "tuning_seeds": tuning_seeds, "seeds": held,
                            "points": previous.get("points", points), "refine": previous.get("refine", refine),
-                           "rng_seed": previous.get("rng_seed", args.rng_seed), "cycle": scenario.get("control_cycle", "15m"),
+                           "space": previous.get("space", SPACE), "rng_seed": previous.get("rng_seed", args.rng_seed), "cycle": scenario.get("control_cycle", "15m"),
                            "workers": args.workers, "spend_tolerance": args.spend_tolerance,
                            "command": command.strip(), "argv": argv_list, "commit": commit,
                            "date": datetime.date.today().isoformat(), "duration": scenario.get("duration")}
