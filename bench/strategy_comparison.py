@@ -907,10 +907,10 @@ LIMITS_TEXT = """\
   differences of ratios are approximate (ratio of means would differ
   slightly).
 - The tuning is a two-stage search (random points, then neighbours of the
-  best; see "Tuning" for its space and budget) on six tuning seeds, sized to
-  what two shared cores finish in under an hour; the space is a grid of a
-  few values per parameter, so a finer or larger search could find better
-  values, and the best of many noisy means on six seeds is optimistic (the
+  best; see "Tuning" for its space, seeds and budget), sized to what two
+  shared cores finish in under an hour; the space is a grid of a few values
+  per parameter, so a finer or larger search could find better values, and
+  the best of many noisy means on a few tuning seeds is optimistic (the
   held-out seeds give the honest number).
 """
 

@@ -414,6 +414,15 @@ def _params_text(p: Dict[str, Any], stack: str) -> str:
     return ", ".join(changed) if changed else "the defaults"
 
 
+def _delta_se(defaults: Dict[str, Any], row: Dict[str, Any]) -> str:
+    """Mean paired difference of conversions over the tuning seeds against the
+    defaults, ± its standard error (the seed-to-seed noise a choice faces)."""
+    d = np.asarray(row["conversions_per_seed"], dtype=float) - np.asarray(defaults["conversions_per_seed"], dtype=float)
+    if row is defaults or len(d) < 2:
+        return "—"
+    return f"{comparison.signed(float(d.mean()))} ± {comparison.fmt(float(d.std(ddof=1) / math.sqrt(len(d))))}"
+
+
 def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     """The sections of docs/strategy-comparison.md measured by this script:
     "tuning", "targets" and "cold_start" (lists of lines)."""
@@ -470,9 +479,9 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
                "that ablation with its defaults.") + "", "",
             "The chosen values are in `bench/results/tuned_params.yaml`; `bench/strategy_comparison.py "
             "--tuned bench/results/tuned_params.yaml` applies them to its stack and fixed-bid ablation.", ""]
-    shown = 8
-    tun += ["| stack | point | stage | parameters (changed from the defaults) | conversions | value | spend |",
-            "|---|---:|---:|---|---:|---:|---:|"]
+    shown = 16
+    tun += ["| stack | point | stage | parameters (changed from the defaults) | conversions | Δ vs defaults (± SE) "
+            "| value | spend |", "|---|---:|---:|---|---:|---:|---:|---:|"]
     hidden = []
     for s, t in T.items():
         order = sorted(range(len(t["candidates"])), key=lambda i: -t["candidates"][i]["conversions"])
@@ -483,7 +492,8 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
             c = t["candidates"][i]
             mark = "**" if i == t["best"] else ""
             tun.append(f"| {s} | {mark}#{i}{mark} | {c.get('stage', 1)} | {_params_text(c['params'], s)} | "
-                       f"{mark}{c['conversions']:.1f}{mark} | {c['value']:,.0f} | {c['spend']:,.0f} |")
+                       f"{mark}{c['conversions']:.1f}{mark} | {_delta_se(t['candidates'][0], c)} | "
+                       f"{c['value']:,.0f} | {c['spend']:,.0f} |")
         if len(order) > len(keep):
             hidden.append(f"{len(order) - len(keep)} of `{s}`")
     if hidden:
@@ -493,9 +503,10 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
         note = ("The held-out evaluation was not part of this measurement (`--seeds 0`): the tuned values "
                 "are not yet reported on held-out seeds, and the targets below are not measured.")
         return {"tuning": tun + ["", "Means over the tuning seeds; #0 is the defaults, **bold** the chosen "
-                                 "point. " + note, ""],
+                                 "point; Δ is paired over the tuning seeds. " + note, ""],
                 "targets": ["## Targets", "", "Not measured: " + note, ""], "cold_start": []}
-    tun += ["", f"Means over the tuning seeds; #0 is the defaults, **bold** the chosen point. On the held-out "
+    tun += ["", f"Means over the tuning seeds; #0 is the defaults, **bold** the chosen point; Δ is paired over "
+            f"the tuning seeds (its SE is the seed-to-seed noise every choice faces). On the held-out "
             f"seeds {hs[0]}..{hs[-1]} ({len(hs)} seeds), paired over seeds (Δ = tuned − defaults, 95 % CI):", "",
             "| stack | conversions: defaults → tuned (Δ) | value: defaults → tuned (Δ) | spend: defaults → tuned | "
             "true CPA: defaults → tuned (Δ) |", "|---|---|---|---|---|"]
