@@ -64,15 +64,32 @@ SPACE: Dict[str, List[Any]] = {
     # Target of the value bidders as a multiple of the campaign's goal: CPA
     # target = goal x scale, ROAS target = goal / scale (above 1: bid higher).
     "bidder.goal_scale": [1.0, 0.8, 1.25, 1.6, 2.0],
-    # Exploration floor held while the value interval is wider than this.
+    # The exploration floor (docs/cold-start.md): a cell bids at least this
+    # share of the base bid while its value interval is wider than
+    # explore_until_width. The floor alone was the largest cold-start gain
+    # there (+20.8 % of the starved campaign's spend), so its height is searched.
+    "bidder.explore_bid_share": [1.0, 0.5, 1.5],
     "bidder.explore_until_width": [0.5, 0.25, 1.0],
+    # Hierarchical pooling alone cost 4.8 % in docs/cold-start.md's ablation
+    # but helped with the other defences: searched rather than assumed.
+    "bidder.pooling": ["hierarchical", "none"],
     "pid_pacing.kp": [3.0, 1.5, 6.0],
+    "pid_pacing.ki": [1.0, 0.5, 2.0],
     "pid_pacing.max_multiplier": [5.0, 10.0, 20.0],
     "creative_thompson.half_life_hours": [12.0, 48.0],
     # "none": no budget_reallocation; otherwise its method, once a day.
     "budget_reallocation.method": ["rule", "none", "thompson"],
-    "budget_reallocation.half_life_hours": [0.0, 24.0],
+    # docs/strategies/controllers/budget_reallocation.md measures the
+    # recovery after a shock with half-lives of 12 and 24 hours.
+    "budget_reallocation.half_life_hours": [0.0, 12.0, 24.0, 48.0],
+    # The control cycle, within the two hours the seeds ask for
+    # (docs/control-cycle.md: regret is flat from 5 minutes to 2 hours).
+    "control_cycle": ["15m", "1h", "2h"],
 }
+# Parameters whose values are words, not numbers (read_params checks them).
+WORD_VALUES = {"bidder.pooling": ("hierarchical", "none"),
+               "budget_reallocation.method": ("rule", "thompson", "marginal", "none"),
+               "control_cycle": None}  # None: any duration adsim accepts (checked by adsim.validate)
 STACK_DEFAULTS = {
     "value": {k: v[0] for k, v in SPACE.items()},
     # The fixed-bid ablation of the comparison has no reallocation.
@@ -83,8 +100,12 @@ TARGET_ORACLE_SHARE = 0.85   # (a): every campaign reaches 85 % of its oracle's 
 TARGET_CPA_GAIN = 0.20       # (b): true CPA at least 20 % below the baseline at equal spend
 
 
-def stack_scenario(scenario: dict, stack: str, params: Dict[str, Any], cycle: str = "15m") -> dict:
-    """The comparison stack `stack` ("value" or "fixed") with `params` (keys of SPACE)."""
+def stack_scenario(scenario: dict, stack: str, params: Dict[str, Any], cycle: Optional[str] = None) -> dict:
+    """The comparison stack `stack` ("value" or "fixed") with `params` (keys of
+    SPACE). `cycle`, when given, wins over params' control_cycle (the
+    comparison and the control-cycle study set the cycle themselves)."""
+    if cycle is None:
+        cycle = str(params.get("control_cycle", "15m"))
     method = params.get("budget_reallocation.method", "rule")
     sc = comparison.optimized(scenario, cycle, method, 24, bidders="fixed" if stack == "fixed" else "value",
                               realloc_half_life_hours=float(params.get("budget_reallocation.half_life_hours", 0)))
@@ -105,8 +126,11 @@ def apply_tuned(sc: dict, params: Dict[str, Any]) -> dict:
                 bp["target_cpa"] = float(goal["cpa"]) * scale
             if scale != 1.0 and "roas" in goal and bidder["type"] == "target_roas":
                 bp["target_roas"] = float(goal["roas"]) / scale
-            if "bidder.explore_until_width" in params:
-                bp["explore_until_width"] = float(params["bidder.explore_until_width"])
+            for key in ("explore_bid_share", "explore_until_width"):
+                if f"bidder.{key}" in params:
+                    bp[key] = float(params[f"bidder.{key}"])
+            if "bidder.pooling" in params:
+                bp["pooling"] = str(params["bidder.pooling"])
         for controller in camp.get("controllers", []):
             prefix = controller["type"] + "."
             for key, value in params.items():
@@ -163,73 +187,163 @@ def listify(d: Dict[str, np.ndarray]) -> Dict[str, List[float]]:
     return {k: [float(x) for x in v] for k, v in d.items()}
 
 
-def tune(scenario: dict, stacks: List[str], points: int, seeds: List[int], workers: int, rng_seed: int,
-         log: Callable[[str], None]) -> Dict[str, Any]:
-    """The random search of each stack on the tuning seeds (one sweep per stack)."""
+def neighbours(stack: str, centre: Dict[str, Any], n: int, rng: np.random.Generator,
+               seen: set) -> List[Dict[str, Any]]:
+    """n distinct points next to `centre` and not in `seen` (which grows): each
+    changes one or two parameters of it to an adjacent value in SPACE's order
+    of choices (the numbers are listed in no particular order, so "adjacent"
+    is any other value of that key, drawn uniformly)."""
+    keys = [k for k in SPACE if k in STACK_DEFAULTS[stack]]
+    if centre.get("budget_reallocation.method") == "none":
+        keys = [k for k in keys if k != "budget_reallocation.half_life_hours"]
+    out: List[Dict[str, Any]] = []
+    tries = 0
+    while len(out) < n and tries < 1000:
+        tries += 1
+        point = dict(centre)
+        for key in rng.choice(keys, size=int(rng.integers(1, 3)), replace=False):
+            others = [v for v in SPACE[str(key)] if v != centre[str(key)]]
+            point[str(key)] = others[int(rng.integers(len(others)))]
+        if point.get("budget_reallocation.method") == "none":
+            point["budget_reallocation.half_life_hours"] = 0.0
+        text = json.dumps(point, sort_keys=True)
+        if text not in seen:
+            seen.add(text)
+            out.append(point)
+    return out
+
+
+def _evaluate(scenario: dict, stack: str, points: List[Dict[str, Any]], first: int, seeds: List[int],
+              workers: int, stage: int) -> List[Dict[str, Any]]:
+    """One sweep of `points` on the tuning seeds: per point, mean conversions,
+    value and spend over the seeds (and the per-seed conversions)."""
+    variations = {f"{stack} #{first + i}": (lambda _sc, p=p: stack_scenario(scenario, stack, p))
+                  for i, p in enumerate(points)}
+    swept = adsim.sweep(scenario, seeds=seeds, variations=variations, workers=workers, progress=False)
+    rows = []
+    for i, p in enumerate(points):
+        tot = totals(swept, f"{stack} #{first + i}")
+        rows.append({"params": p, "stage": stage, "conversions": float(tot["conversions"].mean()),
+                     "value": float(tot["value"].mean()), "spend": float(tot["spend"].mean()),
+                     "conversions_per_seed": [float(x) for x in tot["conversions"]]})
+    return rows
+
+
+def per_stack(text: str, stacks: List[str]) -> Dict[str, int]:
+    """"8" (every stack) or "value:20,fixed:8" (the stacks not named: 0)."""
+    text = str(text).strip()
+    try:
+        if ":" not in text:
+            return {s: int(text) for s in stacks}
+        out = {s: 0 for s in stacks}
+        for part in text.split(","):
+            stack, _, count = part.partition(":")
+            if stack.strip() not in STACK_DEFAULTS:
+                raise ValueError(f"unknown stack {stack.strip()!r}")
+            out[stack.strip()] = int(count)
+        return out
+    except ValueError as error:
+        raise ValueError(f"{text!r}: expected N or value:N,fixed:M ({error})") from None
+
+
+def tune(scenario: dict, stacks: List[str], points: Dict[str, int], seeds: List[int], workers: int, rng_seed: int,
+         log: Callable[[str], None], refine: Optional[Dict[str, int]] = None) -> Dict[str, Any]:
+    """The search of each stack on the tuning seeds: stage 1, the defaults and
+    `points` random points (one sweep); stage 2 (refine > 0), `refine`
+    neighbours of stage 1's best point on the same seeds. The chosen point is
+    the best of both stages (most mean conversions, ties broken by value)."""
     rng = np.random.default_rng(rng_seed)
     out: Dict[str, Any] = {}
+
+    def best_of(rows: List[Dict[str, Any]]) -> int:
+        return max(range(len(rows)), key=lambda i: (rows[i]["conversions"], rows[i]["value"]))
+
     for stack in stacks:
-        candidates = sample_points(stack, points, rng)
-        variations = {f"{stack} #{i}": (lambda _sc, p=p: stack_scenario(scenario, stack, p))
-                      for i, p in enumerate(candidates)}
-        t = time.perf_counter()
-        swept = adsim.sweep(scenario, seeds=seeds, variations=variations, workers=workers, progress=False)
-        rows = []
-        for i, p in enumerate(candidates):
-            tot = totals(swept, f"{stack} #{i}")
-            rows.append({"params": p, "conversions": float(tot["conversions"].mean()),
-                         "value": float(tot["value"].mean()), "spend": float(tot["spend"].mean()),
-                         "conversions_per_seed": [float(x) for x in tot["conversions"]]})
-        best = max(range(len(rows)), key=lambda i: (rows[i]["conversions"], rows[i]["value"]))
-        out[stack] = {"candidates": rows, "best": best, "wall": time.perf_counter() - t}
-        log(f"tuning {stack}: {len(candidates)} points x {len(seeds)} seeds in {out[stack]['wall']:.0f} s; "
-            f"best #{best}: {rows[best]['conversions']:.1f} conversions (defaults {rows[0]['conversions']:.1f})")
+        t, cpu = time.perf_counter(), time.process_time()
+        candidates = sample_points(stack, points[stack], rng)
+        rows = _evaluate(scenario, stack, candidates, 0, seeds, workers, 1)
+        stage1_best = best_of(rows)
+        log(f"tuning {stack} stage 1: {len(rows)} points x {len(seeds)} seeds in {time.perf_counter() - t:.0f} s; "
+            f"best #{stage1_best}: {rows[stage1_best]['conversions']:.1f} (defaults {rows[0]['conversions']:.1f})")
+        if refine and refine.get(stack, 0) > 0:
+            seen = {json.dumps(r["params"], sort_keys=True) for r in rows}
+            local = neighbours(stack, rows[stage1_best]["params"], refine[stack], rng, seen)
+            rows += _evaluate(scenario, stack, local, len(rows), seeds, workers, 2)
+        best = best_of(rows)
+        out[stack] = {"candidates": rows, "best": best, "stage1_best": stage1_best,
+                      "wall": time.perf_counter() - t, "cpu": time.process_time() - cpu}
+        log(f"tuning {stack}: {len(rows)} points x {len(seeds)} seeds in {out[stack]['wall']:.0f} s "
+            f"({out[stack]['cpu']:.0f} s CPU); best #{best}: {rows[best]['conversions']:.1f} conversions "
+            f"(defaults {rows[0]['conversions']:.1f})")
     return out
 
 
 def held_out(scenario: dict, tuned: Dict[str, Any], seeds: List[int], workers: int, tolerance: float,
              log: Callable[[str], None]) -> Dict[str, Any]:
     """Baseline, each stack's defaults and tuned values on the held-out seeds;
-    the best tuned stack also with its oracles and the baseline at equal spend."""
+    the best tuned stack also with its oracles and the baseline at equal spend.
+    The best tuned stack runs once, with its oracles: a run with `oracle`
+    is the same run plus each campaign's oracle, so its totals serve both."""
+    # The best library stack: the tuned stack with the most conversions on the TUNING seeds.
+    best_stack = max(tuned, key=lambda s: tuned[s]["candidates"][tuned[s]["best"]]["conversions"])
+    best_params = tuned[best_stack]["candidates"][tuned[best_stack]["best"]]["params"]
+    t0 = time.perf_counter()
+    with_oracle = adsim.sweep(stack_scenario(scenario, best_stack, best_params), seeds=seeds, workers=workers,
+                              progress=False, oracle=True)
+    log(f"held-out: {best_stack} tuned with its oracles, {len(seeds)} seeds in {time.perf_counter() - t0:.0f} s")
     variations: Dict[str, Any] = {"baseline": lambda _sc: comparison.baseline(scenario)}
     for stack, t in tuned.items():
         chosen = t["candidates"][t["best"]]["params"]
         variations[f"{stack} defaults"] = lambda _sc, s=stack: stack_scenario(scenario, s, STACK_DEFAULTS[s])
-        variations[f"{stack} tuned"] = lambda _sc, s=stack, p=chosen: stack_scenario(scenario, s, p)
+        if stack != best_stack:
+            variations[f"{stack} tuned"] = lambda _sc, s=stack, p=chosen: stack_scenario(scenario, s, p)
     t0 = time.perf_counter()
     swept = adsim.sweep(scenario, seeds=seeds, variations=variations, workers=workers, progress=False)
     log(f"held-out: {len(variations)} variants x {len(seeds)} seeds in {time.perf_counter() - t0:.0f} s")
     out: Dict[str, Any] = {"totals": {v: listify(totals(swept, v)) for v in variations},
                            "campaigns": {v: per_campaign(swept, v) for v in variations}}
-    # The best library stack: the tuned stack with the most conversions on the TUNING seeds.
-    best_stack = max(tuned, key=lambda s: tuned[s]["candidates"][tuned[s]["best"]]["conversions"])
-    best_params = tuned[best_stack]["candidates"][tuned[best_stack]["best"]]["params"]
+    out["totals"][f"{best_stack} tuned"] = listify(totals(with_oracle, "base"))
+    out["campaigns"][f"{best_stack} tuned"] = per_campaign(with_oracle, "base")
     out["best_stack"] = best_stack
-    t0 = time.perf_counter()
-    with_oracle = adsim.sweep(stack_scenario(scenario, best_stack, best_params), seeds=seeds, workers=workers,
-                              progress=False, oracle=True)
-    out["oracle"] = per_campaign(with_oracle, "base")
-    log(f"held-out oracle of {best_stack} tuned: {time.perf_counter() - t0:.0f} s")
+    out["oracle"] = out["campaigns"][f"{best_stack} tuned"]
     # The baseline at equal spend: its bids scaled per seed to the best stack's spend.
     target = out["totals"][f"{best_stack} tuned"]["spend"]
-    base = comparison.baseline(scenario)
-    matched: Dict[str, List[float]] = {"spend": [], "conversions": [], "value": [], "multiplier": [], "runs": []}
-    start = 1.0
     t0 = time.perf_counter()
-    for k, (seed, spend) in enumerate(zip(seeds, target)):
-        match = adsim.spend_matched(base, spend, seed=seed, tolerance=tolerance, start=start,
-                                    step=2.0 if k == 0 else 1.25)
-        conv = match.result.table("conversions")
-        matched["spend"].append(float(match.result.table("daily")["spend"].sum()))
-        matched["conversions"].append(float(len(conv)))
-        matched["value"].append(float(conv["value"].sum()))
-        matched["multiplier"].append(float(match.multiplier))
-        matched["runs"].append(float(match.runs))
-        start = match.multiplier
-    matched["CPA"] = [s / c if c else math.nan for s, c in zip(matched["spend"], matched["conversions"])]
-    matched["ROAS"] = [v / s if s else math.nan for v, s in zip(matched["value"], matched["spend"])]
-    out["equal_spend"] = matched
-    log(f"held-out equal spend: {sum(matched['runs']):.0f} runs in {time.perf_counter() - t0:.0f} s")
+    out["equal_spend"] = equal_spend(comparison.baseline(scenario), seeds, target, out["totals"]["baseline"]["spend"],
+                                     tolerance, workers)
+    log(f"held-out equal spend: {sum(out['equal_spend']['runs']):.0f} runs in {time.perf_counter() - t0:.0f} s")
+    return out
+
+
+def equal_spend(base: dict, seeds: List[int], targets: List[float], spend_at_one: List[float], tolerance: float,
+                workers: int) -> Dict[str, List[float]]:
+    """Per seed, the baseline with its bids scaled by one factor so that it
+    spends targets[k] (adsim.spend_matched). The search starts at the
+    multiplier a constant elasticity predicts from the baseline's own spend
+    at multiplier 1 on that seed (spend_at_one, already measured; see
+    comparison.first_guess), with
+    brackets of 15 %; seeds run in parallel on `workers` threads (adsim.run
+    releases the GIL), so the order of the seeds does not matter."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def match(k: int):
+        return adsim.spend_matched(base, targets[k], seed=seeds[k], tolerance=tolerance,
+                                   start=comparison.first_guess(targets[k], spend_at_one[k]), step=1.15)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        matches = list(pool.map(match, range(len(seeds))))
+    out: Dict[str, List[float]] = {"spend": [], "conversions": [], "value": [], "multiplier": [], "runs": [],
+                                   "matched": []}
+    for m in matches:
+        conv = m.result.table("conversions")
+        out["spend"].append(float(m.result.table("daily")["spend"].sum()))
+        out["conversions"].append(float(len(conv)))
+        out["value"].append(float(conv["value"].sum()))
+        out["multiplier"].append(float(m.multiplier))
+        out["runs"].append(float(m.runs))
+        out["matched"].append(float(bool(m.matched)))
+    out["CPA"] = [s / c if c else math.nan for s, c in zip(out["spend"], out["conversions"])]
+    out["ROAS"] = [v / s if s else math.nan for v, s in zip(out["value"], out["spend"])]
     return out
 
 
@@ -271,9 +385,13 @@ def read_params(path: str) -> Dict[str, Dict[str, Any]]:
         for key, value in (params or {}).items():
             if key not in SPACE:
                 raise ValueError(f"{path}: {stack}.{key}: unknown parameter; expected one of {sorted(SPACE)}")
-            if key == "budget_reallocation.method":
-                if value not in ("rule", "thompson", "marginal", "none"):
-                    raise ValueError(f"{path}: {stack}.{key}: expected rule, thompson, marginal or none, not {value!r}")
+            if key in WORD_VALUES:
+                words = WORD_VALUES[key]
+                if words is None and not isinstance(value, str):
+                    raise ValueError(f"{path}: {stack}.{key}: expected a duration such as 15m or 2h, not {value!r}")
+                if words is not None and value not in words:
+                    raise ValueError(f"{path}: {stack}.{key}: expected {', '.join(words[:-1])} or {words[-1]}, "
+                                     f"not {value!r}")
             elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{path}: {stack}.{key}: expected a number >= 0, not {value!r}")
     return data
@@ -296,51 +414,99 @@ def _params_text(p: Dict[str, Any], stack: str) -> str:
     return ", ".join(changed) if changed else "the defaults"
 
 
+def _delta_se(defaults: Dict[str, Any], row: Dict[str, Any]) -> str:
+    """Mean paired difference of conversions over the tuning seeds against the
+    defaults, ± its standard error (the seed-to-seed noise a choice faces)."""
+    d = np.asarray(row["conversions_per_seed"], dtype=float) - np.asarray(defaults["conversions_per_seed"], dtype=float)
+    if row is defaults or len(d) < 2:
+        return "—"
+    return f"{comparison.signed(float(d.mean()))} ± {comparison.fmt(float(d.std(ddof=1) / math.sqrt(len(d))))}"
+
+
 def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     """The sections of docs/strategy-comparison.md measured by this script:
     "tuning", "targets" and "cold_start" (lists of lines)."""
     T, H = ctx["tuning"], ctx.get("held_out")
     ts, hs = ctx["tuning_seeds"], ctx["seeds"] or [0]
     fmt, signed = comparison.fmt, comparison.signed
-    space = "; ".join(f"`{k}` ∈ {{{', '.join(str(v) for v in vals)}}}" for k, vals in SPACE.items())
+    space = "; ".join(f"`{k}` ∈ {{{', '.join(str(v) for v in vals)}}}"
+                      for k, vals in ctx.get("space", SPACE).items())
     held_text = f", reported on held-out seeds {hs[0]}..{hs[-1]}" if H else ""
-    tun = [f"## Tuning (tuning seeds {ts[0]}..{ts[-1]}{held_text})", "",
-           f"> Measured by `{ctx['command']}` at commit {ctx['commit']} on {ctx['date']} "
-           f"({ctx['wall']:.0f} s of wall time, {ctx['workers']} worker threads).", "",
-           "<!-- doc-test: skip tens of minutes of runs -->", "```sh",
-           ".venv/bin/python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in ctx["argv"]), "```", "",
-           "Each stack's parameters are chosen on tuning seeds only and then measured on the held-out "
-           "evaluation seeds, so the choice cannot fit the seeds it is judged on. The search is a "
-           f"random search (numpy seed {ctx['rng_seed']}): the stack's defaults plus {ctx['points']} "
-           f"points drawn uniformly from the space below, each run on the {len(ts)} tuning seeds "
-           f"({ts[0]}..{ts[-1]}) at the {ctx['cycle']} control cycle over the scenario's {ctx['duration']} "
-           "(the whole week: the shocks are in days 2 to 7), with `adsim.sweep` on common random numbers. Budget: "
-           + "; ".join(f"`{s}` stack {len(T[s]['candidates'])} points × {len(ts)} seeds = "
-                       f"{len(T[s]['candidates']) * len(ts)} runs" for s in T) + ". "
-           "**Objective**: the mean over the tuning seeds of the true conversions of all campaigns "
-           "(every conversion caused in the week, reported or not), ties broken by value; spend cannot "
-           "exceed the daily budgets (they are hard caps), so more conversions at a spend at most the "
-           "budget is a lower CPA at that budget. Search space (first value: the default):", "",
-           space + ". The `fixed` stack (fixed bids + `pid_pacing` + `creative_thompson`, the comparison's "
-           "ablation) has no value bidder, so the `bidder.*` keys do not apply to it.", "",
-           "The chosen values are in `bench/results/tuned_params.yaml`; `bench/strategy_comparison.py "
-           "--tuned bench/results/tuned_params.yaml` applies them to its stack and fixed-bid ablation.", ""]
-    tun += ["| stack | point | parameters (changed from the defaults) | conversions | value | spend |",
-            "|---|---:|---|---:|---:|---:|"]
+    run = ctx.get("tuning_run") or {k: ctx.get(k) for k in ("command", "argv", "commit", "date", "wall", "workers")}
+    stage_counts = {s: (sum(c.get("stage", 1) == 1 for c in T[s]["candidates"]) - 1,
+                        sum(c.get("stage", 1) == 2 for c in T[s]["candidates"])) for s in T}
+    refine = sum(n2 for _, n2 in stage_counts.values())
+    tun = [f"## Tuning (tuning seeds {ts[0]}..{ts[-1]}{held_text})", ""]
+    cpu = sum(float(T[s].get("cpu", math.nan)) for s in T)
+    tuning_wall = sum(float(T[s].get("wall", math.nan)) for s in T)
+    cpu_text = f", {cpu:.0f} s of CPU time" if math.isfinite(cpu) else ""
+    tun += [f"> Tuned by `{run['command']}` at commit {run['commit']} on {run['date']} ({tuning_wall:.0f} s of "
+            f"wall time{cpu_text}, {run['workers']} worker threads)" + (
+                f"; held-out report by `{ctx['command']}` at commit {ctx['commit']} on {ctx['date']} "
+                f"({H['wall']:.0f} s of wall time, {H['cpu']:.0f} s of CPU time)"
+                if H and "wall" in H and run.get("command") != ctx.get("command") else "") + ".", "",
+            "<!-- doc-test: skip tens of minutes of runs -->", "```sh",
+            ".venv/bin/python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in run["argv"])]
+    if run.get("command") != ctx.get("command"):
+        tun.append(".venv/bin/python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in ctx["argv"]))
+    tun += ["```", ""]
+    stage2 = (" Stage 2 refines it locally: " + ", ".join(f"{n2} neighbours (`{s}`)" for s, (_, n2) in
+                                                          stage_counts.items()) + " of stage 1's best point (each changes one or "
+              "two of its parameters to another value of the space), on the same tuning seeds; the chosen "
+              "point is the best of both stages." if refine else "")
+    tun += ["Each stack's parameters are chosen on tuning seeds only and then measured on the held-out "
+            "evaluation seeds, so the choice cannot fit the seeds it is judged on. Stage 1 of the search is a "
+            f"random search (numpy seed {ctx['rng_seed']}): the stack's defaults plus "
+            + ", ".join(f"{n1} (`{s}`)" for s, (n1, _) in stage_counts.items()) + " "
+            f"points drawn uniformly from the space below, each run on the {len(ts)} tuning seeds "
+            f"({ts[0]}..{ts[-1]}) over the scenario's {ctx['duration']} (the whole week: the shocks are in "
+            "days 2 to 7), with `adsim.sweep` on common random numbers." + stage2 + " Budget: "
+            + "; ".join(f"`{s}` stack {len(T[s]['candidates'])} points × {len(ts)} seeds = "
+                        f"{len(T[s]['candidates']) * len(ts)} runs ({float(T[s].get('wall', math.nan)):.0f} s "
+                        f"of wall time" + (f", {T[s]['cpu']:.0f} s of CPU time" if "cpu" in T[s] else "") + ")"
+                        for s in T) + ". "
+            "**Objective**: the mean over the tuning seeds of the true conversions of all campaigns "
+            "(every conversion caused in the week, reported or not), ties broken by value; spend cannot "
+            "exceed the daily budgets (they are hard caps), so more conversions at a spend at most the "
+            "budget is a lower CPA at that budget. Search space (first value: the default; the comments "
+            "of `SPACE` in the script say why each key is searched):", "",
+            space + ". The `fixed` stack (fixed bids + `pid_pacing` + `creative_thompson`, the comparison's "
+            "ablation, without reallocation by default) has no value bidder, so the `bidder.*` keys do not "
+            "apply to it. `control_cycle` is the stack's control cycle; the comparison's cycle study and "
+            "[control-cycle.md](control-cycle.md) set their own."
+            + ("" if "fixed" in T else " The `fixed` stack was not tuned in this measurement (`--stacks value`, to "
+               "fit the held-out report in the time two shared cores had): `bench/strategy_comparison.py` runs "
+               "that ablation with its defaults.") + "", "",
+            "The chosen values are in `bench/results/tuned_params.yaml`; `bench/strategy_comparison.py "
+            "--tuned bench/results/tuned_params.yaml` applies them to its stack and fixed-bid ablation.", ""]
+    shown = 16
+    tun += ["| stack | point | stage | parameters (changed from the defaults) | conversions | Δ vs defaults (± SE) "
+            "| value | spend |", "|---|---:|---:|---|---:|---:|---:|---:|"]
+    hidden = []
     for s, t in T.items():
         order = sorted(range(len(t["candidates"])), key=lambda i: -t["candidates"][i]["conversions"])
+        keep = set(order[:shown]) | {0, t["best"], t.get("stage1_best", t["best"])}
         for i in order:
+            if i not in keep:
+                continue
             c = t["candidates"][i]
             mark = "**" if i == t["best"] else ""
-            tun.append(f"| {s} | {mark}#{i}{mark} | {_params_text(c['params'], s)} | {mark}{c['conversions']:.1f}{mark} "
-                       f"| {c['value']:,.0f} | {c['spend']:,.0f} |")
+            tun.append(f"| {s} | {mark}#{i}{mark} | {c.get('stage', 1)} | {_params_text(c['params'], s)} | "
+                       f"{mark}{c['conversions']:.1f}{mark} | {_delta_se(t['candidates'][0], c)} | "
+                       f"{c['value']:,.0f} | {c['spend']:,.0f} |")
+        if len(order) > len(keep):
+            hidden.append(f"{len(order) - len(keep)} of `{s}`")
+    if hidden:
+        tun += ["", f"The {shown} best points of each stack, its defaults and stage 1's best are shown; the "
+                f"other points ({', '.join(hidden)}) are in `bench/results/tuning.json`."]
     if "held_out" not in ctx:
         note = ("The held-out evaluation was not part of this measurement (`--seeds 0`): the tuned values "
                 "are not yet reported on held-out seeds, and the targets below are not measured.")
         return {"tuning": tun + ["", "Means over the tuning seeds; #0 is the defaults, **bold** the chosen "
-                                 "point. " + note, ""],
+                                 "point; Δ is paired over the tuning seeds. " + note, ""],
                 "targets": ["## Targets", "", "Not measured: " + note, ""], "cold_start": []}
-    tun += ["", f"Means over the tuning seeds; #0 is the defaults, **bold** the chosen point. On the held-out "
+    tun += ["", f"Means over the tuning seeds; #0 is the defaults, **bold** the chosen point; Δ is paired over "
+            f"the tuning seeds (its SE is the seed-to-seed noise every choice faces). On the held-out "
             f"seeds {hs[0]}..{hs[-1]} ({len(hs)} seeds), paired over seeds (Δ = tuned − defaults, 95 % CI):", "",
             "| stack | conversions: defaults → tuned (Δ) | value: defaults → tuned (Δ) | spend: defaults → tuned | "
             "true CPA: defaults → tuned (Δ) |", "|---|---|---|---|---|"]
@@ -367,9 +533,7 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
             "| variant | conversions (Δ) | value (Δ) | spend (Δ) | true CPA (Δ) |", "|---|---|---|---|---|",
             f"| baseline | {fmt(np.mean(base['conversions']))} | {fmt(np.mean(base['value']))} | "
             f"{fmt(np.mean(base['spend']))} | {fmt(np.mean(base['CPA']))} |"]
-    for v in tot:
-        if v == "baseline":
-            continue
+    for v in [f"{s} {kind}" for s in T for kind in ("defaults", "tuned") if f"{s} {kind}" in tot]:
         tun.append(f"| {v} | " + " | ".join(f"{fmt(np.mean(tot[v][m]))} ({_diff_cell(base[m], tot[v][m])})"
                                              for m in ("conversions", "value", "spend", "CPA")) + " |")
     tun.append("")
@@ -381,7 +545,7 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     tgt = [f"## Targets (held-out seeds {hs[0]}..{hs[-1]}, {len(hs)} seeds)", "",
            f"The best library stack is the one with the most conversions on the tuning seeds: `{best}` with "
            f"its tuned values ({_params_text(T[best]['candidates'][T[best]['best']]['params'], best)}). "
-           f"Both targets are measured on it, on the held-out seeds, by the command of the Tuning section.", "",
+           f"Both targets are measured on it, on the held-out seeds, by the (last) command of the Tuning section.", "",
            f"**(a) Within {100 * (1 - TARGET_ORACLE_SHARE):.0f} % of the oracle's conversions on every "
            "campaign.** Each campaign's oracle is the same run with that campaign's bidder replaced by one "
            "that knows the true rates (docs/results.md, `oracle`); the share is the campaign's true "
@@ -426,7 +590,12 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
             "spend, paired 95 % CI excluding zero.** The baseline's bids are scaled per seed by one factor "
             f"(`adsim.spend_matched`, tolerance {100 * ctx['spend_tolerance']:g} %; multipliers median "
             f"{np.median(mult):.2f}, range {mult.min():.2f} to {mult.max():.2f}, {np.mean(eq['runs']):.1f} runs "
-            "per seed) so that it spends what the stack spends on that seed. Δ = stack − baseline at equal spend:", "",
+            "per seed" + (f", within the tolerance on {int(sum(eq['matched']))} of {len(eq['matched'])} seeds"
+                          if "matched" in eq else "")
+            + "; the search starts where a spend elasticity of "
+            f"{comparison.SPEND_ELASTICITY} predicts from the baseline's own spend on the seed, brackets in steps of 15 % "
+            "and ends by regula falsi) so that it spends what the stack spends on that seed. "
+            "Δ = stack − baseline at equal spend:", "",
             "| metric | baseline at equal spend | stack | Δ (95 % CI); relative |", "|---|---:|---:|---|"]
     for m in ("spend", "conversions", "value", "CPA", "ROAS"):
         tgt.append(f"| {m} | {fmt(np.mean(eq[m]))} | {fmt(np.mean(b[m]))} | {_diff_cell(eq[m], b[m])} |")
@@ -456,7 +625,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default=str(comparison.DEFAULT_SCENARIO), help="scenario file")
     ap.add_argument("--stacks", default="value,fixed", help="stacks to tune: value, fixed (default both)")
-    ap.add_argument("--points", type=int, default=8, help="random points per stack besides its defaults (default 8)")
+    ap.add_argument("--points", default="8",
+                    help="random points per stack besides its defaults: N, or per stack value:N,fixed:M (default 8)")
+    ap.add_argument("--refine", default="0",
+                    help="stage 2: neighbours of stage 1's best point, on the same tuning seeds: N or value:N,fixed:M "
+                         "(default 0: none)")
+    ap.add_argument("--from-tuning", metavar="JSON",
+                    help="no tuning runs: take the tuning (search, chosen points, seeds) from a JSON saved by --save "
+                         "and run only the held-out report")
     ap.add_argument("--tuning-seeds", default="101-104", help="tuning seeds (default 101-104)")
     ap.add_argument("--seeds", type=int, default=10, help="held-out seeds 1..N (default 10; 0: tuning only)")
     ap.add_argument("--duration", help="override the scenario's duration (e.g. 2d, for a quick try)")
@@ -471,8 +647,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     for s in stacks:
         if s not in STACK_DEFAULTS:
             ap.error(f"--stacks: unknown stack {s!r}; expected value and/or fixed")
-    if args.points < 0:
+    try:
+        points = per_stack(args.points, stacks)
+    except ValueError as error:
+        ap.error(f"--points: {error}")
+    try:
+        refine = per_stack(args.refine, stacks)
+    except ValueError as error:
+        ap.error(f"--refine: {error}")
+    if any(n < 0 for n in points.values()):
         ap.error("--points: expected 0 or more")
+    if any(n < 0 for n in refine.values()):
+        ap.error("--refine: expected 0 or more")
     if args.seeds == 1 or args.seeds < 0:
         ap.error("--seeds: expected 0 or at least 2 (a paired CI needs two seeds)")
     try:
@@ -493,17 +679,41 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv_list = list(sys.argv[1:] if argv is None else argv)
     command = "python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in argv_list)
     t0 = time.perf_counter()
-    tuned = tune(scenario, stacks, args.points, tuning_seeds, args.workers, args.rng_seed, log)
+    previous: Dict[str, Any] = {}
+    if args.from_tuning:
+        try:
+            previous = json.loads(pathlib.Path(args.from_tuning).read_text())
+            tuned = {s: previous["tuning"][s] for s in stacks}
+            tuning_seeds = list(previous["tuning_seeds"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            ap.error(f"--from-tuning: {args.from_tuning}: expected a JSON saved by --save with the tuning of "
+                     f"{', '.join(stacks)} ({type(error).__name__}: {error})")
+        if set(tuning_seeds) & set(held):
+            ap.error(f"--from-tuning: its tuning seeds {sorted(set(tuning_seeds) & set(held))} are also held-out seeds")
+    else:
+        tuned = tune(scenario, stacks, points, tuning_seeds, args.workers, args.rng_seed, log, refine)
     if args.params:
-        write_params(pathlib.Path(args.params), tuned, tuning_seeds, command.strip())
+        source = (previous.get("tuning_run") or {}).get("command") or previous.get("command") or command.strip()
+        write_params(pathlib.Path(args.params), tuned, tuning_seeds, source)
         log(f"wrote {args.params}")
-    ctx: Dict[str, Any] = {"tuning": tuned, "tuning_seeds": tuning_seeds, "seeds": held, "points": args.points,
-                           "rng_seed": args.rng_seed, "cycle": scenario.get("control_cycle", "15m"),
+    ctx: Dict[str, Any] = {"tuning": tuned, "tuning_seeds": tuning_seeds, "seeds": held,
+                           "points": previous.get("points", points), "refine": previous.get("refine", refine),
+                           "space": previous.get("space", SPACE), "rng_seed": previous.get("rng_seed", args.rng_seed), "cycle": scenario.get("control_cycle", "15m"),
                            "workers": args.workers, "spend_tolerance": args.spend_tolerance,
                            "command": command.strip(), "argv": argv_list, "commit": commit,
                            "date": datetime.date.today().isoformat(), "duration": scenario.get("duration")}
+    ctx["tuning_run"] = previous.get("tuning_run") or (
+        {k: previous.get(k) for k in ("command", "argv", "commit", "date", "wall", "workers")} if previous else
+        {"command": command.strip(), "argv": argv_list, "commit": commit, "date": ctx["date"], "wall": None,
+         "workers": args.workers})
+    if args.save and not args.from_tuning:
+        # The tuning alone first: the held-out report can be re-run from it (--from-tuning).
+        pathlib.Path(args.save).write_text(json.dumps({**ctx, "wall": time.perf_counter() - t0}, indent=1,
+                                                      default=float))
     if held:
+        t1, cpu = time.perf_counter(), time.process_time()
         ctx["held_out"] = held_out(scenario, tuned, held, args.workers, args.spend_tolerance, log)
+        ctx["held_out"]["wall"], ctx["held_out"]["cpu"] = time.perf_counter() - t1, time.process_time() - cpu
         ctx["cold_start_seed"] = comparison.COLD_START_SEED
         ctx["cold_start_campaign"] = comparison.COLD_START_CAMPAIGN
         ctx["cold_start"] = cold_start_case(scenario, comparison.COLD_START_SEED, comparison.COLD_START_CAMPAIGN)

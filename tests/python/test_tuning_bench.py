@@ -42,6 +42,7 @@ def scenario():
     (["--stacks", "value,magic"], "unknown stack 'magic'"),
     (["--tuning-seeds", "1-3", "--seeds", "5"], "also held-out seeds"),
     (["--points", "-1"], "--points: expected 0 or more"),
+    (["--refine", "-2"], "--refine: expected 0 or more"),
 ])
 def test_tune_rejects_bad_arguments(scripts, capsys, argv, message):
     tune, _ = scripts
@@ -73,6 +74,12 @@ def test_tuned_file_errors_name_the_file_and_the_key(scripts, tmp_path):
     bad.write_text("value:\n  budget_reallocation.method: magic\n")
     with pytest.raises(ValueError, match=r"budget_reallocation.method: expected rule, thompson, marginal or none"):
         tune.read_params(str(bad))
+    bad.write_text("value:\n  bidder.pooling: partial\n")
+    with pytest.raises(ValueError, match=r"value.bidder.pooling: expected hierarchical or none, not 'partial'"):
+        tune.read_params(str(bad))
+    bad.write_text("value:\n  control_cycle: 15\n")
+    with pytest.raises(ValueError, match=r"value.control_cycle: expected a duration such as 15m or 2h"):
+        tune.read_params(str(bad))
     bad.write_text("other:\n  pid_pacing.kp: 2\n")
     with pytest.raises(ValueError, match=r"unknown stack 'other'"):
         tune.read_params(str(bad))
@@ -101,21 +108,71 @@ def test_tuned_values_reach_the_components_they_name(scripts, scenario):
     assert all(c["bidder"] == "fixed" for c in fixed["campaigns"]) and "controllers" not in fixed
 
 
+def test_neighbours_change_one_or_two_parameters_within_the_space(scripts):
+    tune, _ = scripts
+    rng = tune.np.random.default_rng(3)
+    centre = dict(tune.STACK_DEFAULTS["value"])
+    seen = {tune.json.dumps(centre, sort_keys=True)}
+    points = tune.neighbours("value", centre, 12, rng, seen)
+    assert len(points) == 12
+    assert len({tune.json.dumps(p, sort_keys=True) for p in points}) == 12  # distinct, and not the centre
+    for point in points:
+        changed = [k for k in centre if point[k] != centre[k]]
+        assert 1 <= len(changed) <= 2, changed
+        assert all(point[k] in tune.SPACE[k] for k in point)
+    # A stack without reallocation has no half-life to change; the fixed stack has no bidder keys.
+    fixed = tune.neighbours("fixed", dict(tune.STACK_DEFAULTS["fixed"]), 8, rng, set())
+    for point in fixed:
+        assert not any(k.startswith("bidder.") for k in point)
+        if point["budget_reallocation.method"] == "none":
+            assert point["budget_reallocation.half_life_hours"] == 0.0
+
+
+def test_searched_bidder_and_cycle_values_reach_the_scenario(scripts, scenario):
+    tune, _ = scripts
+    params = {**tune.STACK_DEFAULTS["value"], "bidder.explore_bid_share": 0.5, "bidder.pooling": "none",
+              "pid_pacing.ki": 2.0, "control_cycle": "2h"}
+    sc = tune.stack_scenario(scenario, "value", params)
+    assert sc["control_cycle"] == "2h"
+    for camp in sc["campaigns"]:
+        assert camp["bidder"]["params"]["explore_bid_share"] == 0.5
+        assert camp["bidder"]["params"]["pooling"] == "none"
+        assert {c["type"]: c.get("params", {}) for c in camp["controllers"]}["pid_pacing"]["ki"] == 2.0
+    # An explicit cycle (the comparison's cycle study) wins over the tuned one.
+    assert tune.stack_scenario(scenario, "value", params, cycle="15m")["control_cycle"] == "15m"
+    tune.adsim.validate(sc)
+
+
 def test_tiny_tuning_run_writes_params_the_comparison_accepts(scripts, tmp_path):
     tune, _ = scripts
     params, saved = tmp_path / "tuned.yaml", tmp_path / "tuning.json"
-    assert tune.main(["--stacks", "value", "--points", "1", "--tuning-seeds", "101-102", "--seeds", "2",
-                      "--duration", "6h", "--params", str(params), "--save", str(saved)]) == 0
+    assert tune.main(["--stacks", "value", "--points", "1", "--refine", "1", "--tuning-seeds", "101-102",
+                      "--seeds", "2", "--duration", "6h", "--params", str(params), "--save", str(saved)]) == 0
     chosen = tune.read_params(str(params))["value"]
     ctx = json.loads(saved.read_text())
     rows = ctx["tuning"]["value"]["candidates"]
-    assert len(rows) == 2 and rows[0]["params"] == tune.STACK_DEFAULTS["value"]
+    # Stage 1: the defaults and one random point; stage 2: one neighbour of stage 1's best.
+    assert len(rows) == 3 and rows[0]["params"] == tune.STACK_DEFAULTS["value"]
+    assert [r["stage"] for r in rows] == [1, 1, 2]
+    centre = rows[ctx["tuning"]["value"]["stage1_best"]]["params"]
+    assert 1 <= sum(rows[2]["params"][k] != centre[k] for k in centre) <= 2
     # The chosen point is the one with the most mean conversions on the tuning seeds.
     assert chosen == rows[ctx["tuning"]["value"]["best"]]["params"]
     assert rows[ctx["tuning"]["value"]["best"]]["conversions"] == max(r["conversions"] for r in rows)
     held = ctx["held_out"]
     assert set(held["totals"]) == {"baseline", "value defaults", "value tuned"}
     assert len(held["equal_spend"]["spend"]) == 2
+    # Equal spend: each seed's matched baseline spends the stack's spend, within the tolerance where matched.
+    for spend, target, matched in zip(held["equal_spend"]["spend"], held["totals"]["value tuned"]["spend"],
+                                      held["equal_spend"]["matched"]):
+        assert not matched or abs(spend - target) <= 0.01 * target
+    # The held-out report alone, from the saved tuning: the same chosen point, the same tuning rows.
+    again = tmp_path / "again.json"
+    assert tune.main(["--stacks", "value", "--from-tuning", str(saved), "--seeds", "2", "--duration", "6h",
+                      "--save", str(again)]) == 0
+    redone = json.loads(again.read_text())
+    assert redone["tuning"] == ctx["tuning"] and redone["tuning_run"] == ctx["tuning_run"]
+    assert redone["held_out"]["totals"] == held["totals"]  # same seeds, same scenarios: same runs
     sections = tune.render_sections(ctx)
     assert sections["tuning"][0].startswith("## Tuning (tuning seeds 101..102")
     assert any(line.startswith("Target (a) is") for line in sections["targets"])
