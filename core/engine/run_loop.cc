@@ -23,6 +23,7 @@ RunLoop::RunLoop(RunState& state, Recorder& recorder, AuctionInsights& insights,
   ours_.resize(state.num_campaigns);
   auction_work_.resize(state.num_campaigns + kMaxSlots);
   our_bid_.resize(state.num_campaigns);
+  request_counts_.resize(state.num_cells);
   batch_.resize(64);  // small enough to stay in L1
 }
 
@@ -49,6 +50,15 @@ double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opp
     value *= ctr;
   }
   return runtime.state.initial_bid > 0 ? value * runtime.state.bid / runtime.state.initial_bid : value;
+}
+
+void RunLoop::FoldRequestCounts() {
+  for (int cell = 0; cell < state_.num_cells; ++cell) {
+    RequestCounts& counts = request_counts_[cell];
+    state_.total[cell].requests += counts.requests;
+    state_.total[cell].bids += counts.bids;
+    counts = {};
+  }
 }
 
 // Opportunities come in time order, so the hour changes about once per
@@ -106,7 +116,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
       creative = runtime.active_creatives[std::min(i, active - 1)];
     }
     const int cell = state_.Cell(campaign, channel_segment, creative);
-    ++state_.total[cell].requests;
+    ++request_counts_[cell].requests;
     // The campaign's own budget runs out when it can no longer pay the bid it
     // wants (or anything at all); the account cap is not the campaign's budget.
     const Micros campaign_left = runtime.ledger.Remaining();
@@ -144,7 +154,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
       quality = opportunity.logged->quality;
     else if (click_billing && state_.HasFatigue(cell))
       quality *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
-    ++state_.total[cell].bids;
+    ++request_counts_[cell].bids;
     account_left -= bid_micros;
     ours_[bidders++] = {bid * quality, campaign};
     our_bid_[campaign] = {cell, bid, bid_micros, quality, creative, budget_cut};
@@ -369,6 +379,7 @@ void RunLoop::Run() {
     const SimTime next_event = state_.events.empty() ? kNever : state_.events.Top().time;
     state_.horizon = std::min({next_event, bucket_start + scenario.bucket, end});
     ProcessOpportunitiesBeforeHorizon(interrupt);  // may lower the horizon to a conversion's arrival
+    FoldRequestCounts();                           // before the bucket, the day or a control cycle reads state_.total
     const SimTime horizon = state_.horizon;
     if (horizon >= end) break;
     if (bucket_start + scenario.bucket == horizon) {

@@ -68,6 +68,17 @@ class RunLoop {
   Journeys* journeys_;  // null unless the scenario has `journeys:`
   std::vector<Candidate> ours_, auction_work_;
   std::vector<OurBid> our_bid_;  // indexed by campaign
+  // Requests and bids per cell counted since the last fold: the eligibility
+  // scan increments these 16-byte pairs (four cells per cache line) instead
+  // of the 88-byte CellCounters of state_.total, whose line it otherwise
+  // missed per eligible campaign. FoldRequestCounts adds them into
+  // state_.total at every horizon, before anything reads the counters
+  // (bucket flush, day start, control cycle, end of run).
+  struct RequestCounts {
+    int64_t requests = 0, bids = 0;
+  };
+  std::vector<RequestCounts> request_counts_;  // indexed by cell
+  void FoldRequestCounts();
   SlotWin wins_[kMaxSlots];
   // Opportunities drawn from the market and not yet processed: batch_[batch_next_, batch_size_).
   std::vector<Opportunity> batch_;
