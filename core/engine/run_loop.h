@@ -79,6 +79,26 @@ class RunLoop {
   };
   std::vector<RequestCounts> request_counts_;  // indexed by cell
   void FoldRequestCounts();
+  // What the eligibility scan reads of a campaign, in one cache line per
+  // campaign instead of scattered over its CampaignRuntime (several KiB: its
+  // creative stream's state alone is 2.5 KiB) and its CampaignSpec.
+  // Everything here changes only when an event is handled (an action pauses
+  // a campaign, reweights its creatives or sets a segment modifier; an
+  // experiment starts), so RefreshHotCampaigns rebuilds it before each run of
+  // opportunities, at every horizon.
+  struct alignas(64) HotCampaign {
+    CampaignRuntime* runtime;
+    const int* active_creatives;     // runtime->active_creatives.data()
+    const double* segment_modifier;  // runtime->state.segment_modifier.data()
+    double max_bid;                  // the campaign's guardrails.max_bid
+    int cell_offset, num_creatives;
+    int active;  // how many creatives a request may show; 0 when paused
+    int first_creative;
+    bool weighted, is_arm, oracle;
+  };
+  static_assert(sizeof(HotCampaign) == 64, "HotCampaign is one cache line");
+  std::vector<HotCampaign> hot_;  // indexed by campaign
+  void RefreshHotCampaigns();
   SlotWin wins_[kMaxSlots];
   // Opportunities drawn from the market and not yet processed: batch_[batch_next_, batch_size_).
   std::vector<Opportunity> batch_;
