@@ -70,6 +70,7 @@ void RunLoop::RefreshHotCampaigns() {
     hot.active_creatives = runtime.active_creatives.data();
     hot.segment_modifier = runtime.state.segment_modifier.data();
     hot.max_bid = state_.scenario.campaigns[campaign].guardrails.max_bid;
+    hot.campaign_left = runtime.ledger.Remaining();
     hot.cell_offset = state_.cell_offset[campaign];
     hot.num_creatives = state_.num_creatives[campaign];
     hot.active = runtime.state.paused ? 0 : static_cast<int>(runtime.active_creatives.size());
@@ -140,7 +141,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     ++request_counts_[cell].requests;
     // The campaign's own budget runs out when it can no longer pay the bid it
     // wants (or anything at all); the account cap is not the campaign's budget.
-    const Micros campaign_left = runtime.ledger.Remaining();
+    const Micros campaign_left = hot.campaign_left;  // runtime.ledger.Remaining()
     const Micros remaining = std::min(campaign_left, account_left);
     if (remaining <= 0) {
       if (campaign_left <= 0 && runtime.budget_exhausted_today < 0) runtime.budget_exhausted_today = opportunity.time;
@@ -229,6 +230,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     if (user) ++user->impressions;
     auto charge = [&] {
       runtime.ledger.Charge(price_micros, opportunity.time);
+      hot_[campaign].campaign_left = runtime.ledger.Remaining();
       state_.account.Charge(price_micros, opportunity.time);
       counters.spend += price_micros;
       runtime.state.spend_today = MicrosToUnits(runtime.ledger.spend_today());  // bidders see spend as it happens

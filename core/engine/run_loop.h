@@ -82,15 +82,17 @@ class RunLoop {
   // What the eligibility scan reads of a campaign, in one cache line per
   // campaign instead of scattered over its CampaignRuntime (several KiB: its
   // creative stream's state alone is 2.5 KiB) and its CampaignSpec.
-  // Everything here changes only when an event is handled (an action pauses
-  // a campaign, reweights its creatives or sets a segment modifier; an
-  // experiment starts), so RefreshHotCampaigns rebuilds it before each run of
-  // opportunities, at every horizon.
+  // Everything here but the remaining budget changes only when an event is
+  // handled (an action pauses a campaign, reweights its creatives, sets a
+  // segment modifier or a budget; an experiment starts; a day starts), so
+  // RefreshHotCampaigns rebuilds it before each run of opportunities, at
+  // every horizon; a charge updates the remaining budget.
   struct alignas(64) HotCampaign {
     CampaignRuntime* runtime;
     const int* active_creatives;     // runtime->active_creatives.data()
     const double* segment_modifier;  // runtime->state.segment_modifier.data()
     double max_bid;                  // the campaign's guardrails.max_bid
+    Micros campaign_left;            // runtime->ledger.Remaining(), also updated at each charge
     int cell_offset, num_creatives;
     int active;  // how many creatives a request may show; 0 when paused
     int first_creative;
