@@ -23,6 +23,8 @@ RunLoop::RunLoop(RunState& state, Recorder& recorder, AuctionInsights& insights,
   ours_.resize(state.num_campaigns);
   auction_work_.resize(state.num_campaigns + kMaxSlots);
   our_bid_.resize(state.num_campaigns);
+  request_counts_.resize(state.num_cells);
+  hot_.resize(state.num_campaigns);
   batch_.resize(64);  // small enough to stay in L1
 }
 
@@ -49,6 +51,34 @@ double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opp
     value *= ctr;
   }
   return runtime.state.initial_bid > 0 ? value * runtime.state.bid / runtime.state.initial_bid : value;
+}
+
+void RunLoop::FoldRequestCounts() {
+  for (int cell = 0; cell < state_.num_cells; ++cell) {
+    RequestCounts& counts = request_counts_[cell];
+    state_.total[cell].requests += counts.requests;
+    state_.total[cell].bids += counts.bids;
+    counts = {};
+  }
+}
+
+void RunLoop::RefreshHotCampaigns() {
+  for (int campaign = 0; campaign < state_.num_campaigns; ++campaign) {
+    CampaignRuntime& runtime = state_.campaigns[campaign];
+    HotCampaign& hot = hot_[campaign];
+    hot.runtime = &runtime;
+    hot.active_creatives = runtime.active_creatives.data();
+    hot.segment_modifier = runtime.state.segment_modifier.data();
+    hot.max_bid = state_.scenario.campaigns[campaign].guardrails.max_bid;
+    hot.campaign_left = runtime.ledger.Remaining();
+    hot.cell_offset = state_.cell_offset[campaign];
+    hot.num_creatives = state_.num_creatives[campaign];
+    hot.active = runtime.state.paused ? 0 : static_cast<int>(runtime.active_creatives.size());
+    hot.first_creative = hot.active > 0 ? runtime.active_creatives[0] : -1;
+    hot.weighted = runtime.weighted;
+    hot.is_arm = experiments_.IsArm(campaign);
+    hot.oracle = campaign == state_.oracle_campaign;
+  }
 }
 
 // Opportunities come in time order, so the hour changes about once per
@@ -87,17 +117,19 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
   // A user held out of this channel (journeys.holdout) is shown none of our ads here.
   const int e_end = state_.eligible_offset[channel_segment + 1];
   const int e_begin = journeys_ && journeys_->HeldOut(opportunity) ? e_end : state_.eligible_offset[channel_segment];
+  const bool audiences = !state_.users.audiences.empty();
   for (int e = e_begin; e < e_end; ++e) {
     const int campaign = state_.eligible[e];
-    CampaignRuntime& runtime = state_.campaigns[campaign];
-    const int active = static_cast<int>(runtime.active_creatives.size());
-    if (runtime.state.paused || active == 0) continue;
-    if (experiments_.IsArm(campaign) && !experiments_.ServesArm(campaign, opportunity)) continue;
+    const HotCampaign& hot = hot_[campaign];
+    const int active = hot.active;
+    if (active == 0) continue;  // paused, or no creative to show
+    if (hot.is_arm && !experiments_.ServesArm(campaign, opportunity)) continue;
+    CampaignRuntime& runtime = *hot.runtime;
     int creative;
     if (active == 1) {
-      creative = runtime.active_creatives[0];
-    } else if (!runtime.weighted) {
-      creative = runtime.active_creatives[runtime.creative_stream.Below(active)];
+      creative = hot.first_creative;
+    } else if (!hot.weighted) {
+      creative = hot.active_creatives[runtime.creative_stream.Below(active)];
     } else {  // inversion on the cumulative weights: no allocation, O(log active)
       const double x = runtime.creative_stream.Uniform() * runtime.creative_cumulative[active - 1];
       const int i =
@@ -105,11 +137,11 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
                            runtime.creative_cumulative.begin());
       creative = runtime.active_creatives[std::min(i, active - 1)];
     }
-    const int cell = state_.Cell(campaign, channel_segment, creative);
-    ++state_.total[cell].requests;
+    const int cell = hot.cell_offset + channel_segment * hot.num_creatives + creative;  // RunState::Cell
+    ++request_counts_[cell].requests;
     // The campaign's own budget runs out when it can no longer pay the bid it
     // wants (or anything at all); the account cap is not the campaign's budget.
-    const Micros campaign_left = runtime.ledger.Remaining();
+    const Micros campaign_left = hot.campaign_left;  // runtime.ledger.Remaining()
     const Micros remaining = std::min(campaign_left, account_left);
     if (remaining <= 0) {
       if (campaign_left <= 0 && runtime.budget_exhausted_today < 0) runtime.budget_exhausted_today = opportunity.time;
@@ -117,15 +149,13 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
       continue;
     }
     request.creative = creative;
-    double bid =
-        (campaign == state_.oracle_campaign ? OracleBid(campaign, cell, channel_segment, opportunity, click_billing)
-                                            : runtime.bidder->Bid(request, runtime.state)) *
-        runtime.state.segment_modifier[opportunity.segment];
-    if (!state_.users.audiences.empty())
+    double bid = (hot.oracle ? OracleBid(campaign, cell, channel_segment, opportunity, click_billing)
+                             : runtime.bidder->Bid(request, runtime.state)) *
+                 hot.segment_modifier[opportunity.segment];
+    if (audiences)
       bid *= state_.users.BidModifier(state_.scenario.campaigns[campaign], opportunity.segment, opportunity.user);
     if (!(bid > 0)) continue;
-    const GuardrailSpec& guardrails = state_.scenario.campaigns[campaign].guardrails;
-    if (bid > guardrails.max_bid) bid = guardrails.max_bid;
+    if (bid > hot.max_bid) bid = hot.max_bid;
     const Micros asked_micros = UnitsToMicrosFloor(bid);
     if (asked_micros > campaign_left && runtime.budget_exhausted_today < 0)
       runtime.budget_exhausted_today = opportunity.time;
@@ -144,7 +174,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
       quality = opportunity.logged->quality;
     else if (click_billing && state_.HasFatigue(cell))
       quality *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
-    ++state_.total[cell].bids;
+    ++request_counts_[cell].bids;
     account_left -= bid_micros;
     ours_[bidders++] = {bid * quality, campaign};
     our_bid_[campaign] = {cell, bid, bid_micros, quality, creative, budget_cut};
@@ -200,6 +230,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
     if (user) ++user->impressions;
     auto charge = [&] {
       runtime.ledger.Charge(price_micros, opportunity.time);
+      hot_[campaign].campaign_left = runtime.ledger.Remaining();
       state_.account.Charge(price_micros, opportunity.time);
       counters.spend += price_micros;
       runtime.state.spend_today = MicrosToUnits(runtime.ledger.spend_today());  // bidders see spend as it happens
@@ -375,7 +406,9 @@ void RunLoop::Run() {
     interrupt.Poll();
     const SimTime next_event = state_.events.empty() ? kNever : state_.events.Top().time;
     state_.horizon = std::min({next_event, bucket_start + scenario.bucket, end});
+    RefreshHotCampaigns();                         // the events at the last horizon may have changed them
     ProcessOpportunitiesBeforeHorizon(interrupt);  // may lower the horizon to a conversion's arrival
+    FoldRequestCounts();                           // before the bucket, the day or a control cycle reads state_.total
     const SimTime horizon = state_.horizon;
     if (horizon >= end) break;
     if (bucket_start + scenario.bucket == horizon) {

@@ -68,6 +68,39 @@ class RunLoop {
   Journeys* journeys_;  // null unless the scenario has `journeys:`
   std::vector<Candidate> ours_, auction_work_;
   std::vector<OurBid> our_bid_;  // indexed by campaign
+  // Requests and bids per cell counted since the last fold: the eligibility
+  // scan increments these 16-byte pairs (four cells per cache line) instead
+  // of the 88-byte CellCounters of state_.total, whose line it otherwise
+  // missed per eligible campaign. FoldRequestCounts adds them into
+  // state_.total at every horizon, before anything reads the counters
+  // (bucket flush, day start, control cycle, end of run).
+  struct RequestCounts {
+    int64_t requests = 0, bids = 0;
+  };
+  std::vector<RequestCounts> request_counts_;  // indexed by cell
+  void FoldRequestCounts();
+  // What the eligibility scan reads of a campaign, in one cache line per
+  // campaign instead of scattered over its CampaignRuntime (several KiB: its
+  // creative stream's state alone is 2.5 KiB) and its CampaignSpec.
+  // Everything here but the remaining budget changes only when an event is
+  // handled (an action pauses a campaign, reweights its creatives, sets a
+  // segment modifier or a budget; an experiment starts; a day starts), so
+  // RefreshHotCampaigns rebuilds it before each run of opportunities, at
+  // every horizon; a charge updates the remaining budget.
+  struct alignas(64) HotCampaign {
+    CampaignRuntime* runtime;
+    const int* active_creatives;     // runtime->active_creatives.data()
+    const double* segment_modifier;  // runtime->state.segment_modifier.data()
+    double max_bid;                  // the campaign's guardrails.max_bid
+    Micros campaign_left;            // runtime->ledger.Remaining(), also updated at each charge
+    int cell_offset, num_creatives;
+    int active;  // how many creatives a request may show; 0 when paused
+    int first_creative;
+    bool weighted, is_arm, oracle;
+  };
+  static_assert(sizeof(HotCampaign) == 64, "HotCampaign is one cache line");
+  std::vector<HotCampaign> hot_;  // indexed by campaign
+  void RefreshHotCampaigns();
   SlotWin wins_[kMaxSlots];
   // Opportunities drawn from the market and not yet processed: batch_[batch_next_, batch_size_).
   std::vector<Opportunity> batch_;
