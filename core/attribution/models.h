@@ -20,14 +20,15 @@ namespace adsim::attribution {
 // Every model's parameters (docs/attribution.md, "Parameters"); the names in
 // the comments are those of `--param NAME=VALUE` and of adsim.attribute(**params).
 struct ModelOptions {
-  std::string direct_channel = "direct";  // direct_channel: skipped by last_non_direct
-  double half_life_touches = 1;           // half_life_touches: time_decay on paths without times
-  double half_life_days = 7;              // half_life_days: time_decay on paths with touch times
-  double first_weight = 0.4;              // first_weight: position_based, the first touch's share
-  double last_weight = 0.4;               // last_weight: position_based, the last touch's share
-  int shapley_exact_max = 15;             // shapley_exact_max: exact Shapley up to this many channels
-  int shapley_samples = 1000;             // shapley_samples: permutations drawn beyond that
-  uint64_t seed = 1;                      // seed: of the Shapley permutation sample
+  std::string direct_channel = "direct";          // direct_channel: skipped by last_non_direct
+  double half_life_touches = 1;                   // half_life_touches: time_decay on paths without times
+  double half_life_days = 7;                      // half_life_days: time_decay on paths with touch times
+  double first_weight = 0.4;                      // first_weight: position_based, the first touch's share
+  double last_weight = 0.4;                       // last_weight: position_based, the last touch's share
+  int shapley_exact_max = 15;                     // shapley_exact_max: exact Shapley up to this many channels
+  int shapley_samples = 1000;                     // shapley_samples: permutations drawn beyond that
+  uint64_t seed = 1;                              // seed: of the Shapley permutation sample
+  std::string calibration_prior = "first_touch";  // calibration_prior: holdout_calibrated's path model
 };
 
 // The parameter names with their defaults as text (for listings and errors).
@@ -87,6 +88,12 @@ ModelCredit MarkovRemovalEffects(const PathData& data, int order);
 // with the standard error of that difference. Throws DataError when `data`
 // has no holdout measurement.
 ModelCredit HoldoutIncrementality(const PathData& data);
+// `holdout_calibrated` (holdout_calibrated.cc): the holdout's per-channel
+// credit shrunk toward options.calibration_prior's shares of the holdouts'
+// total, weighted by empirical Bayes from the holdout's standard errors and the
+// two's disagreement; adds up to the holdouts' total. Throws DataError as
+// HoldoutIncrementality does.
+ModelCredit HoldoutCalibrated(const PathData& data, const ModelOptions& options);
 ModelCredit ShapleyMarkov(const PathData& data, const ModelOptions& options);
 
 }  // namespace adsim::attribution
