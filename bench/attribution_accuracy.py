@@ -11,6 +11,10 @@ dashboards' over-attribution ratio.
     .venv/bin/python bench/attribution_accuracy.py --seeds 1,2,3
     .venv/bin/python bench/attribution_accuracy.py --seeds 1,2,3 --holdout 0.2
 
+With --scope campaign, the scores are per campaign (the path models on the
+campaign paths); with --holdout too, the holdout models' channel credit is
+split between each channel's campaigns by their impressions there.
+
 With --holdout SHARE, every channel of every scenario holds out SHARE of its
 users (journeys.holdout: held-out users see none of our ads there) and the
 `holdout` model (holdout-measured incrementality, what a real advertiser can
@@ -85,6 +89,9 @@ def run_all(seeds: List[int], scope: str, holdout: float = 0.0) -> Tuple[pd.Data
                     extra = result.attribution_accuracy(models=["holdout_calibrated"], calibration_prior=prior)
                     extra = extra[(extra["scope"] == scope) & (extra["model"] == "holdout_calibrated")]
                     scores.append(extra.assign(model=label, scenario=name, seed=seed))
+            if holdout > 0 and scope == "campaign":
+                scores.append(campaign_scores(result).assign(scenario=name, seed=seed))
+            if holdout > 0:
                 noise.append(holdout_noise(result, name, seed))
             truth = result.journey_truth
             players = truth[truth["scope"] == scope]
@@ -114,6 +121,31 @@ def holdout_noise(result: adsim.Result, name: str, seed: int) -> Dict[str, objec
         "seed": seed,
         "holdout_se_share": math.sqrt((credit["conversions_se"] ** 2).mean()) / total if total > 0 else math.nan,
     }
+
+
+def campaign_scores(result: adsim.Result) -> pd.DataFrame:
+    """The holdout models per campaign: a channel holdout measures channels, so each channel's
+    credit is split between the campaigns that ran on it by their share of the channel's
+    impressions (what the advertiser's own ad server logs), then scored against the campaign
+    truth like the other models (a negative credit counting 0)."""
+    impressions = result.kpis(by=["campaign", "channel"])
+    channel_total = impressions.groupby("channel_name", observed=True)["impressions"].transform("sum")
+    impressions = impressions.assign(part=impressions["impressions"] / channel_total)
+    truth = result.journey_truth
+    players = truth[truth["scope"] == "campaign"].set_index("name")
+    credit = result.attribute(["holdout", "holdout_calibrated"])
+    rows = []
+    for model, group in credit.groupby("model", sort=False):
+        by_channel = group.set_index("channel")
+        row: Dict[str, object] = {"model": model, "scope": "campaign"}
+        for measure in ("conversions", "value"):
+            amount = impressions["part"] * impressions["channel_name"].astype(str).map(by_channel[measure]).fillna(0.0)
+            per_campaign = amount.groupby(impressions["campaign_name"].astype(str)).sum().clip(lower=0)
+            for game in ("removal", "shapley"):
+                row[f"{measure}_vs_{game}"] = adsim.attribution_accuracy_score(
+                    per_campaign, players[f"{game}_{measure}"])
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def paired(scores: pd.DataFrame, model: str, column: str) -> List[Dict[str, object]]:
@@ -178,7 +210,7 @@ def main() -> int:
     print(table(scores, "conversions_vs_shapley", len(seeds)))
     print("\nAgainst the removal truth:\n")
     print(table(scores, "conversions_vs_removal", len(seeds)))
-    if args.holdout > 0 and args.scope == "channel":
+    if args.holdout > 0:
         print_paired(scores, noise)
     summary = totals.groupby("scenario", sort=False).mean(numeric_only=True)
     print("\nPer scenario (means over seeds): conversions, incremental ones, the sum of the removal effects")
