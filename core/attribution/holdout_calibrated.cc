@@ -120,6 +120,10 @@ Calibrated Combine(const std::vector<double>& measured, const std::vector<double
 }  // namespace
 
 ModelCredit HoldoutCalibrated(const PathData& data, const ModelOptions& options) {
+  // ParseModelOptions refuses these too; options built in code must not recurse.
+  if (options.calibration_prior == "holdout" || options.calibration_prior == "holdout_calibrated")
+    throw ConfigError("attribute: --param calibration_prior: expected a path model, found '" +
+                      options.calibration_prior + "'");
   const ModelCredit holdout = HoldoutIncrementality(data);
   const ModelCredit path = Attribute(data, options.calibration_prior, options);
   ModelCredit credit;

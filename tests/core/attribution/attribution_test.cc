@@ -309,7 +309,9 @@ TEST(AttributionCalibrated, WeighsTheHoldoutByItsNoiseAgainstTheDisagreement) {
     const PathData data = CalibrationData({{10, variance}, {30, variance}, {60, variance}});
     const ModelCredit credit = Attribute(data, "holdout_calibrated");
     const double distance = std::abs(credit.conversions[0] - 10) + std::abs(credit.conversions[2] - 60);
-    if (variance == 1e-4) EXPECT_LT(distance, 1.0);  // within half a conversion each
+    if (variance == 1e-4) {
+      EXPECT_LT(distance, 1.0);  // within half a conversion each
+    }
     EXPECT_GT(distance, previous_distance) << variance;
     // Always between the holdout (10) and the prior (60) for a, and 60 and 10 for c.
     EXPECT_GT(credit.conversions[0], 10);
@@ -380,6 +382,9 @@ TEST(AttributionCalibrated, ChannelsWithoutAHoldoutGetNothingAndThePriorIsChecke
     EXPECT_NE(std::string(e.what()).find("--param calibration_prior: expected a path model"), std::string::npos)
         << e.what();
   }
+  ModelOptions itself;  // built in code, past ParseModelOptions: refused, not an endless recursion
+  itself.calibration_prior = "holdout_calibrated";
+  EXPECT_THROW(Attribute(data, "holdout_calibrated", itself), ConfigError);
   data.holdout.clear();
   EXPECT_THROW(Attribute(data, "holdout_calibrated"), DataError);
 }
