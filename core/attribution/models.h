@@ -20,15 +20,16 @@ namespace adsim::attribution {
 // Every model's parameters (docs/attribution.md, "Parameters"); the names in
 // the comments are those of `--param NAME=VALUE` and of adsim.attribute(**params).
 struct ModelOptions {
-  std::string direct_channel = "direct";          // direct_channel: skipped by last_non_direct
-  double half_life_touches = 1;                   // half_life_touches: time_decay on paths without times
-  double half_life_days = 7;                      // half_life_days: time_decay on paths with touch times
-  double first_weight = 0.4;                      // first_weight: position_based, the first touch's share
-  double last_weight = 0.4;                       // last_weight: position_based, the last touch's share
-  int shapley_exact_max = 15;                     // shapley_exact_max: exact Shapley up to this many channels
-  int shapley_samples = 1000;                     // shapley_samples: permutations drawn beyond that
-  uint64_t seed = 1;                              // seed: of the Shapley permutation sample
-  std::string calibration_prior = "first_touch";  // calibration_prior: holdout_calibrated's path model
+  std::string direct_channel = "direct";  // direct_channel: skipped by last_non_direct
+  double half_life_touches = 1;           // half_life_touches: time_decay on paths without times
+  double half_life_days = 7;              // half_life_days: time_decay on paths with touch times
+  double first_weight = 0.4;              // first_weight: position_based, the first touch's share
+  double last_weight = 0.4;               // last_weight: position_based, the last touch's share
+  int shapley_exact_max = 15;             // shapley_exact_max: exact Shapley up to this many channels
+  int shapley_samples = 1000;             // shapley_samples: permutations drawn beyond that
+  uint64_t seed = 1;                      // seed: of the Shapley permutation sample
+  // calibration_prior: holdout_calibrated's path model (any model but the two holdout ones)
+  std::string calibration_prior = "first_touch";
 };
 
 // The parameter names with their defaults as text (for listings and errors).
