@@ -156,7 +156,8 @@ std::vector<std::pair<std::string, std::string>> ModelParameterDefaults() {
           {"last_weight", "0.4"},
           {"shapley_exact_max", std::to_string(defaults.shapley_exact_max)},
           {"shapley_samples", std::to_string(defaults.shapley_samples)},
-          {"seed", std::to_string(defaults.seed)}};
+          {"seed", std::to_string(defaults.seed)},
+          {"calibration_prior", defaults.calibration_prior}};
 }
 
 ModelOptions ParseModelOptions(const std::map<std::string, std::string>& params) {
@@ -183,6 +184,17 @@ ModelOptions ParseModelOptions(const std::map<std::string, std::string>& params)
       if (text.empty() || ec != std::errc() || ptr != text.data() + text.size())
         throw BadOption("--param seed", "an integer in [0, 2^64)", "'" + text + "'");
       options.seed = seed;
+    } else if (name == "calibration_prior") {
+      // Any path model: the holdout models cannot be their own prior.
+      if (text == "holdout" || text == "holdout_calibrated")
+        throw BadOption("--param calibration_prior", "a path model (first_touch, ..., markov<k>, shapley)",
+                        "'" + text + "'");
+      try {
+        CheckModelName(text);
+      } catch (const ConfigError&) {
+        throw BadOption("--param calibration_prior", "a path model, one of " + ModelList(), "'" + text + "'");
+      }
+      options.calibration_prior = text;
     } else {
       std::string valid;
       for (const auto& [known, value] : ModelParameterDefaults()) valid += (valid.empty() ? "" : ", ") + known;
@@ -214,11 +226,14 @@ std::vector<std::pair<std::string, std::string>> ModelDescriptions() {
            "channels, permutation-sampled beyond, with standard errors)"},
           {"holdout",
            "incremental conversions and value measured by each channel's user holdout (journeys.holdout): "
-           "(exposed mean - held-out mean) x exposed users, with standard errors"}};
+           "(exposed mean - held-out mean) x exposed users, with standard errors"},
+          {"holdout_calibrated",
+           "the holdout's credit shrunk toward the calibration_prior path model's shares of the holdouts' total, "
+           "by empirical-Bayes weights from the holdout's standard errors (conserves the holdouts' total)"}};
 }
 
 void CheckModelName(const std::string& model) {
-  if (IsHeuristic(model) || model == "shapley" || model == "holdout") return;
+  if (IsHeuristic(model) || model == "shapley" || model == "holdout" || model == "holdout_calibrated") return;
   const int order = MarkovOrder(model);
   if (order >= 1 && order <= kMaxMarkovOrder) return;
   throw BadOption("--model",
@@ -231,6 +246,7 @@ ModelCredit Attribute(const PathData& data, const std::string& model, const Mode
   if (IsHeuristic(model)) return Heuristic(data, model, options);
   if (model == "shapley") return ShapleyMarkov(data, options);
   if (model == "holdout") return HoldoutIncrementality(data);
+  if (model == "holdout_calibrated") return HoldoutCalibrated(data, options);
   ModelCredit credit = MarkovRemovalEffects(data, MarkovOrder(model));
   credit.model = model;
   return credit;

@@ -28,6 +28,8 @@ struct ModelOptions {
   int shapley_exact_max = 15;             // shapley_exact_max: exact Shapley up to this many channels
   int shapley_samples = 1000;             // shapley_samples: permutations drawn beyond that
   uint64_t seed = 1;                      // seed: of the Shapley permutation sample
+  // calibration_prior: holdout_calibrated's path model (any model but the two holdout ones)
+  std::string calibration_prior = "first_touch";
 };
 
 // The parameter names with their defaults as text (for listings and errors).
@@ -87,6 +89,12 @@ ModelCredit MarkovRemovalEffects(const PathData& data, int order);
 // with the standard error of that difference. Throws DataError when `data`
 // has no holdout measurement.
 ModelCredit HoldoutIncrementality(const PathData& data);
+// `holdout_calibrated` (holdout_calibrated.cc): the holdout's per-channel
+// credit shrunk toward options.calibration_prior's shares of the holdouts'
+// total, weighted by empirical Bayes from the holdout's standard errors and the
+// two's disagreement; adds up to the holdouts' total. Throws DataError as
+// HoldoutIncrementality does.
+ModelCredit HoldoutCalibrated(const PathData& data, const ModelOptions& options);
 ModelCredit ShapleyMarkov(const PathData& data, const ModelOptions& options);
 
 }  // namespace adsim::attribution

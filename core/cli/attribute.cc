@@ -104,7 +104,14 @@ int PrintAccuracy(const AttributeCommand& c, const std::vector<std::string>& mod
                        attribution::AccuracyScore(model_value, value.shapley)}});
     };
     for (const std::string& model : models) {
-      const attribution::ModelCredit credit = attribution::Attribute(data, model, options);
+      // A channel holdout measures channels, not campaigns: the holdout models
+      // are scored per channel only (as Result.attribution_accuracy does).
+      if (scope == std::string("campaign") && (model == "holdout" || model == "holdout_calibrated")) continue;
+      attribution::ModelCredit credit = attribution::Attribute(data, model, options);
+      // A measured lift below 0 (noise, or a channel that does nothing) credits the
+      // channel nothing, as in Result.attribution_accuracy; path models are never below 0.
+      for (std::vector<double>* amounts : {&credit.conversions, &credit.value})
+        for (double& amount : *amounts) amount = std::max(0.0, amount);
       score(model, ByName(data, credit.conversions), ByName(data, credit.value));
     }
     score("platform_reported", conversions.reported, value.reported);

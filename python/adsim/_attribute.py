@@ -144,13 +144,15 @@ def attribute(
     parameters (``attribution_models()["params"]``, e.g. ``half_life_touches=2``,
     ``first_weight=0.3``, ``seed=7``). The result has one row per model and
     channel with the columns model, channel, conversions, value,
-    conversions_se and value_se (0 except for sampled Shapley values);
+    conversions_se and value_se (0 except for sampled Shapley values and the holdout models);
     ``result.attrs`` holds ``notes`` ({model: how it was computed}) and the
     data's totals (``paths``, ``total_conversions``, ``total_value``,
     ``total_nulls``). ``holdout`` (optional) is a DataFrame of user-holdout
     counts per channel, as the ``journey_holdout`` table of a run with
     ``journeys.holdout`` holds them (a ``channel_name`` column and
-    ``HOLDOUT_COLUMNS``): the data of the ``holdout`` model.
+    ``HOLDOUT_COLUMNS``): the data of the ``holdout`` model and of
+    ``holdout_calibrated`` (the holdout shrunk toward the shares of the path
+    model ``calibration_prior``, default ``first_touch``; docs/attribution.md).
     """
     import pandas as pd
 

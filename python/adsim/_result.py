@@ -45,6 +45,8 @@ _NAMED_INDEX = {
 }
 #: Dictionary tables: they *are* the names, so they get no name twins of their own codes.
 _DICTIONARIES = ("campaigns", "channels", "segments")
+#: The attribution models that read the channels' user holdouts: scored per channel only.
+HOLDOUT_MODELS = ("holdout", "holdout_calibrated")
 _HOUR_US = 3600 * 10**6
 _DAY_US = 24 * _HOUR_US
 _COUNTERS = ("opportunities", "bids", "wins", "impressions", "clicks", "conversions", "conversion_value", "spend")
@@ -314,9 +316,9 @@ class Result:
         cause), with the columns ``conversions_vs_removal``, ``conversions_vs_shapley``,
         ``value_vs_removal`` and ``value_vs_shapley``: :func:`adsim.attribution_accuracy_score`
         of the model's credit against each truth. ``models`` and ``params`` as in
-        :meth:`attribute`; with ``journeys.holdout`` the ``holdout`` model may be among them, and is
-        scored per channel only (a channel holdout measures channels, not campaigns), a negative
-        measured lift crediting its channel 0. Raises
+        :meth:`attribute`; with ``journeys.holdout`` the ``holdout`` and ``holdout_calibrated``
+        models may be among them, and are scored per channel only (a channel holdout measures
+        channels, not campaigns), a negative measured lift crediting its channel 0. Raises
         DataError for a run without the truth tables."""
         from ._attribute import attribute, attribution_accuracy_score
 
@@ -337,9 +339,10 @@ class Result:
             players = truth[truth["scope"] == scope].set_index("name")
             if scope == "channel":  # with journeys.holdout, the holdout model too (attribute() hands it over)
                 frame = self.attribute(models, **params)
-            else:  # a channel holdout measures channels, not campaigns: the holdout model is scored per channel
+            else:  # a channel holdout measures channels, not campaigns: the holdout models are scored per channel
                 names = None if models is None else [
-                    m.strip() for m in (models.split(",") if isinstance(models, str) else models) if m.strip() != "holdout"
+                    m.strip() for m in (models.split(",") if isinstance(models, str) else models)
+                    if m.strip() not in HOLDOUT_MODELS
                 ]
                 frame = attribute(paths, names, **params) if names is None or names else None
             # A measured lift below 0 (noise, or a channel that does nothing) credits the channel

@@ -155,7 +155,7 @@ def test_the_holdout_table_counts_every_user_and_conversion() -> None:
 
 def test_holdout_is_scored_against_the_truth_per_channel_only() -> None:
     """Result.attribution_accuracy with the holdout model (docs/attribution.md, "The holdout
-    model in the same table"): a channel row on each truth, no campaign row (a channel holdout
+    models in the same table"): a channel row on each truth, no campaign row (a channel holdout
     measures channels), scores in [0, 1]; the path models keep both scopes. On the example
     scenario last touch gives display about a tenth of what it causes (docs/attribution.md), so
     the holdout model, unbiased for each channel's lift, must score above last touch."""

@@ -223,9 +223,176 @@ TEST(Attribution, HoldoutMeasuresTheDifferenceInMeansTimesTheExposedUsers) {
   }
 }
 
+// A holdout on `channel` whose measured lift is `lift` conversions (value 10 per
+// conversion) with per-user variance `variance` in both groups: 8,000 exposed
+// and 2,000 held-out users, held-out mean 0.05. Sums of squares from
+// Q = (n - 1) variance + n mean^2, so the holdout's SE is
+// 8000 sqrt(variance / 8000 + variance / 2000) = sqrt(40000 variance) = 200 sqrt(variance).
+ChannelHoldout MakeHoldout(const std::string& channel, double lift, double variance) {
+  const double exposed_users = 8000, held_users = 2000, held_mean = 0.05;
+  const double exposed_mean = held_mean + lift / exposed_users;
+  auto group = [variance](double users, double mean) {
+    const double sum = users * mean, sum_sq = (users - 1) * variance + users * mean * mean;
+    return HoldoutGroup{users, sum, sum_sq, 10 * sum, 100 * sum_sq};
+  };
+  return ChannelHoldout{channel, group(held_users, held_mean), group(exposed_users, exposed_mean)};
+}
+
+// Paths whose first touches credit a 60, b 30, c 10 (shares 0.6, 0.3, 0.1).
+const char* kCalibrationPaths =
+    "path;total_conversions;total_conversion_value;total_null\n"
+    "a > b;60;600;100\n"
+    "b > c;30;300;50\n"
+    "c;10;100;40\n";
+
+PathData CalibrationData(const std::vector<std::pair<double, double>>& lift_and_variance) {
+  PathData data = Read(kCalibrationPaths);
+  const char* names[] = {"a", "b", "c"};
+  for (size_t c = 0; c < lift_and_variance.size(); ++c)
+    data.holdout.push_back(MakeHoldout(names[c], lift_and_variance[c].first, lift_and_variance[c].second));
+  return data;
+}
+
+double Sum(const std::vector<double>& values) {
+  double total = 0;
+  for (const double v : values) total += v;
+  return total;
+}
+
+TEST(AttributionCalibrated, ConservesTheHoldoutsTotal) {
+  // Whatever the shrinkage, the credits add up to sum h_c (the Gaussian
+  // conditional on the measured total), in conversions and in value.
+  for (const auto& setup : std::vector<std::vector<std::pair<double, double>>>{
+           {{30, 0.05}, {40, 0.05}, {30, 0.05}},     // disagrees with the prior (0.6, 0.3, 0.1)
+           {{80, 0.02}, {10, 0.2}, {-5, 0.05}},      // unequal SEs, a negative lift
+           {{60, 0.05}, {30, 0.05}, {10, 0.05}}}) {  // agrees with it
+    const PathData data = CalibrationData(setup);
+    const ModelCredit holdout = Attribute(data, "holdout");
+    const ModelCredit credit = Attribute(data, "holdout_calibrated");
+    EXPECT_NEAR(Sum(credit.conversions), Sum(holdout.conversions), 1e-9);
+    EXPECT_NEAR(Sum(credit.value), Sum(holdout.value), 1e-7);
+  }
+}
+
+TEST(AttributionCalibrated, ANoiselessHoldoutIsTheHoldout) {
+  // Variance 0: s_c = 0, gamma_c = 1 at every tau: the credit is h_c exactly.
+  const PathData data = CalibrationData({{30, 0}, {40, 0}, {30, 0}});
+  const ModelCredit credit = Attribute(data, "holdout_calibrated");
+  const ModelCredit holdout = Attribute(data, "holdout");
+  for (size_t c = 0; c < 3; ++c) {
+    EXPECT_NEAR(credit.conversions[c], holdout.conversions[c], 1e-9) << c;
+    EXPECT_NEAR(credit.value[c], holdout.value[c], 1e-8) << c;
+    EXPECT_EQ(credit.conversions_se[c], 0.0);
+  }
+}
+
+TEST(AttributionCalibrated, AHoldoutThatAgreesWithThePriorKeepsItAndNarrowsTheError) {
+  // h = (60, 30, 10) = the prior's shares x H: every residual is 0, so the
+  // credit is h whatever tau; pooling with the prior lowers the SE below s_c.
+  const PathData data = CalibrationData({{60, 0.05}, {30, 0.05}, {10, 0.05}});
+  const ModelCredit credit = Attribute(data, "holdout_calibrated");
+  const ModelCredit holdout = Attribute(data, "holdout");
+  const double expected[] = {60, 30, 10};
+  for (size_t c = 0; c < 3; ++c) {
+    EXPECT_NEAR(credit.conversions[c], expected[c], 1e-6) << c;
+    EXPECT_LT(credit.conversions_se[c], 0.9 * holdout.conversions_se[c]) << c;
+  }
+}
+
+TEST(AttributionCalibrated, WeighsTheHoldoutByItsNoiseAgainstTheDisagreement) {
+  // Prior shares (0.6, 0.3, 0.1) of H = 100, holdout (10, 30, 60): residuals
+  // (-50, 0, +50). With a precise holdout (s = 200 sqrt(1e-4) = 2, 25 times
+  // smaller than the disagreement) the credit stays near h; as s grows to
+  // 200 sqrt(0.2) = 89 it moves toward the prior, monotonically.
+  double previous_distance = 0;
+  for (const double variance : {1e-4, 0.01, 0.05, 0.2}) {
+    const PathData data = CalibrationData({{10, variance}, {30, variance}, {60, variance}});
+    const ModelCredit credit = Attribute(data, "holdout_calibrated");
+    const double distance = std::abs(credit.conversions[0] - 10) + std::abs(credit.conversions[2] - 60);
+    if (variance == 1e-4) {
+      EXPECT_LT(distance, 1.0);  // within half a conversion each
+    }
+    EXPECT_GT(distance, previous_distance) << variance;
+    // Always between the holdout (10) and the prior (60) for a, and 60 and 10 for c.
+    EXPECT_GT(credit.conversions[0], 10);
+    EXPECT_LT(credit.conversions[0], 60);
+    EXPECT_LT(credit.conversions[2], 60);
+    EXPECT_GT(credit.conversions[2], 10);
+    previous_distance = distance;
+  }
+}
+
+TEST(AttributionCalibrated, TwoChannelsAgreeWithAnIndependentQuadrature) {
+  // Two channels: first touches a 60, b 40 (prior shares 0.6, 0.4); holdout
+  // a 20 +- 200 sqrt(0.05), b 50 +- 200 sqrt(0.02), H = 70, residuals -22, +22. One free residual r_a = h_a - 0.6 H
+  // with variance (1 - 0.6)^2 (tau^2 + s_a^2) + 0.6^2 (tau^2 + s_b^2); a flat prior on tau in (0, upper], upper =
+  // max(total conversions 100, |h| + 10 s); the credit is E[prior + gamma r] shifted to add up to H by the posterior
+  // variances.
+  PathData data = Read("path;total_conversions\na > b;60\nb;40\n");
+  data.holdout = {MakeHoldout("a", 20, 0.05), MakeHoldout("b", 50, 0.02)};
+  const ModelCredit credit = Attribute(data, "holdout_calibrated");
+  const double h[] = {20, 50}, s[] = {200 * std::sqrt(0.05), 200 * std::sqrt(0.02)};
+  const double total = 70, share[] = {0.6, 0.4};
+  const double upper = std::max({100.0, 20 + 10 * s[0], 50 + 10 * s[1]});
+  // Trapezoid rule on 200,000 intervals (the model uses 2,000 midpoints).
+  const int steps = 200000;
+  double weights = 0, mean[2] = {0, 0}, second[2] = {0, 0}, variance[2] = {0, 0};
+  const double r[] = {h[0] - share[0] * total, h[1] - share[1] * total};
+  for (int k = 0; k <= steps; ++k) {
+    const double tau_sq = std::pow(upper * k / steps, 2);
+    const double v = std::pow(1 - share[0], 2) * (tau_sq + s[0] * s[0]) + share[0] * share[0] * (tau_sq + s[1] * s[1]);
+    const double weight = (k == 0 || k == steps ? 0.5 : 1.0) * std::exp(-0.5 * r[0] * r[0] / v) / std::sqrt(v);
+    weights += weight;
+    for (int c = 0; c < 2; ++c) {
+      const double gamma = tau_sq / (tau_sq + s[c] * s[c]);
+      const double value = share[c] * total + gamma * r[c];
+      mean[c] += weight * value;
+      second[c] += weight * value * value;
+      variance[c] += weight * gamma * s[c] * s[c];
+    }
+  }
+  double v_total = 0, m_total = 0, v[2];
+  for (int c = 0; c < 2; ++c) {
+    mean[c] /= weights;
+    v[c] = variance[c] / weights + second[c] / weights - mean[c] * mean[c];
+    v_total += v[c];
+    m_total += mean[c];
+  }
+  for (int c = 0; c < 2; ++c)
+    EXPECT_NEAR(credit.conversions[c], mean[c] + v[c] / v_total * (total - m_total), 0.05) << c;
+}
+
+TEST(AttributionCalibrated, ChannelsWithoutAHoldoutGetNothingAndThePriorIsChecked) {
+  PathData data = CalibrationData({{30, 0.05}, {40, 0.05}});  // c has no holdout
+  const ModelCredit credit = Attribute(data, "holdout_calibrated");
+  EXPECT_EQ(credit.conversions[2], 0.0);
+  EXPECT_NE(credit.note.find("no holdout on c"), std::string::npos) << credit.note;
+  EXPECT_NE(credit.note.find("prior first_touch"), std::string::npos) << credit.note;
+  EXPECT_NEAR(credit.conversions[0] + credit.conversions[1], 70, 1e-9);
+  // Another prior changes the credit (markov1 shares differ from first_touch's).
+  const ModelCredit markov =
+      Attribute(data, "holdout_calibrated", ParseModelOptions({{"calibration_prior", "markov1"}}));
+  EXPECT_NE(markov.conversions[0], credit.conversions[0]);
+  EXPECT_THROW(ParseModelOptions({{"calibration_prior", "holdout"}}), ConfigError);
+  EXPECT_THROW(ParseModelOptions({{"calibration_prior", "holdout_calibrated"}}), ConfigError);
+  try {
+    ParseModelOptions({{"calibration_prior", "lineer"}});
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--param calibration_prior: expected a path model"), std::string::npos)
+        << e.what();
+  }
+  ModelOptions itself;  // built in code, past ParseModelOptions: refused, not an endless recursion
+  itself.calibration_prior = "holdout_calibrated";
+  EXPECT_THROW(Attribute(data, "holdout_calibrated", itself), ConfigError);
+  data.holdout.clear();
+  EXPECT_THROW(Attribute(data, "holdout_calibrated"), DataError);
+}
+
 TEST(Attribution, ModelNamesAndParametersAreChecked) {
-  for (const char* name : {"first_touch", "last_touch", "last_non_direct", "linear", "linear_unique", "time_decay",
-                           "position_based", "markov1", "markov2", "markov3", "shapley"})
+  for (const char* name :
+       {"first_touch", "last_touch", "last_non_direct", "linear", "linear_unique", "time_decay", "position_based",
+        "markov1", "markov2", "markov3", "shapley", "holdout", "holdout_calibrated"})
     EXPECT_NO_THROW(CheckModelName(name)) << name;
   for (const char* name : {"markov", "markov0", "markov01", "markov9", "Linear", "first-touch", ""})
     EXPECT_THROW(CheckModelName(name), ConfigError) << name;
