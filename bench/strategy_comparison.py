@@ -875,6 +875,23 @@ LIMITS_TEXT = """\
 """
 
 
+def write_doc(path: pathlib.Path, page: str) -> None:
+    """Writes the page, keeping the sections bench/oracle_gap.py renders into
+    it (between its "<!-- oracle_gap.py: NAME begin -->" and "... end -->"
+    markers) from the page already there, before "## Limits of this comparison"."""
+    old = path.read_text() if path.exists() else ""
+    kept = []
+    for name in ("gap", "hard"):
+        begin, end = f"<!-- oracle_gap.py: {name} begin -->", f"<!-- oracle_gap.py: {name} end -->"
+        if begin in old and end in old and begin not in page:
+            kept.append(old[old.index(begin):old.index(end) + len(end)])
+    if kept:
+        head, marker, rest = page.partition("## Limits of this comparison")
+        sections = "\n\n".join(kept)
+        page = f"{head}{sections}\n\n{marker}{rest}" if marker else f"{page.rstrip()}\n\n{sections}\n"
+    path.write_text(page)
+
+
 def run_all(variants: dict, seeds: list, label: str, t0: float) -> tuple[dict, dict]:
     results = {name: {m: [] for m in METRICS} for name in variants}
     bd = {name: [] for name in variants}
@@ -954,7 +971,7 @@ def main(argv=None) -> int:
         if not args.doc:
             ap.error("--render: expected --doc FILE too")
         ctx = json.loads(pathlib.Path(args.render).read_text())
-        pathlib.Path(args.doc).write_text(document(ctx))
+        write_doc(pathlib.Path(args.doc), document(ctx))
         print(f"wrote {args.doc} from {args.render}", file=sys.stderr)
         return 0
     if args.seeds < 1:
@@ -1056,7 +1073,7 @@ def main(argv=None) -> int:
         if args.save:
             pathlib.Path(args.save).write_text(json.dumps(ctx, indent=1))
         if args.doc:
-            pathlib.Path(args.doc).write_text(document(ctx))
+            write_doc(pathlib.Path(args.doc), document(ctx))
             print(f"wrote {args.doc}", file=sys.stderr)
     return 0
 
