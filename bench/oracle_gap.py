@@ -17,21 +17,23 @@ piece to the previous one:
 
 1. `stack`: the best library stack (bench/results/tuned_params.yaml's
    "value" stack, built by bench/tune_strategies.py's stack_scenario).
-2. `oracle's rule`: c's value bidder bids what the oracle bids (target CPA =
+2. `own budget`: the stack without budget_reallocation (all campaigns at
+   once), so that every campaign keeps its scenario budget as the oracle
+   does; the rungs below replace campaign c in this stack.
+3. `oracle's rule`: c's value bidder bids what the oracle bids (target CPA =
    the goal for a CPA goal; the whole expected value, ROAS target 1, for a
    ROAS goal), on its own *estimated* rates, with the oracle's controllers
    (`pid_pacing` defaults, no `creative_thompson`). No knowledge yet: this
    step is the bid rule and the controllers.
-3. `+ true cell rates`: c bids the oracle's rule on the *true* click and
+4. `+ true cell rates`: c bids the oracle's rule on the *true* click and
    conversion rates of each (channel, segment, creative) cell, from the first
    hour (no estimation noise, no conversion delay, no cold start), through
-   the oracle-assisted bench-only bidder `oracle_assisted_rates` below (a
-   Python bid table: it is registered by this script only, never part of the
-   library).
-4. `+ known shocks`: the same, times each live shock's click and conversion
+   the oracle-assisted bench-only bidder `oracle_assisted_rates` below
+   (registered by this script only, never part of the library).
+5. `+ known shocks`: the same, times each live shock's click and conversion
    multipliers (the bidder knows when the checkout breaks and mends).
-5. `oracle`: the engine's oracle, which also knows per opportunity the
-   user's own click propensity and the creative's fatigue at that moment.
+6. `oracle`: the engine's oracle, which also knows per opportunity the
+   user's own click propensity and the creative's fatigue.
 
 Plus one account-wide variant, not a rung of the ladder: `instant evidence`,
 the stack in the same market with every conversion delay shortened to one
@@ -83,7 +85,9 @@ HARD_SCENARIO = HERE / "scenarios" / "comparison_hard.yaml"
 DEFAULT_TUNED = HERE / "results" / "tuned_params.yaml"
 GAP_BEGIN, GAP_END = "<!-- oracle_gap.py: gap begin -->", "<!-- oracle_gap.py: gap end -->"
 HARD_BEGIN, HARD_END = "<!-- oracle_gap.py: hard begin -->", "<!-- oracle_gap.py: hard end -->"
-LEVELS = ["stack", "oracle's rule", "+ true cell rates", "+ known shocks", "oracle"]
+CANDIDATES_BEGIN = "<!-- oracle_gap.py: candidates begin -->"
+CANDIDATES_END = "<!-- oracle_gap.py: candidates end -->"
+LEVELS = ["stack", "own budget", "oracle's rule", "+ true cell rates", "+ known shocks", "oracle"]
 INSTANT_DELAY = "1m"  # the `instant evidence` variant's conversion delay
 
 # Truth handed to oracle_assisted_rates, by key: per campaign, the oracle's
@@ -99,29 +103,31 @@ TRUTH: Dict[str, Dict[str, Any]] = {}
             "known_shocks": adsim.Param(False, "also multiply by each live shock's true multipliers")})
 class OracleAssistedRates(adsim.Bidder):
     """A partial oracle: the oracle's rule (core/engine/run_loop.cc, OracleBid)
-    on the true rates of each (channel, segment, creative) cell, scaled by the
-    live base bid / initial bid like the oracle, so pid_pacing steers it. It
-    knows neither the user's propensity (mean 1) nor the creative's fatigue;
-    with known_shocks it knows the shocks. Per request (not a bid table), so
-    that it reads the base bid pid_pacing set in this very cycle, as the
-    engine's oracle does: with nothing per-opportunity to know, it then bids
-    exactly what the engine's oracle bids (tests/python/test_oracle_gap.py)."""
+    on the true rates of each (channel, segment, creative) cell, scaled by
+    base bid / initial bid like the oracle, so pid_pacing steers it. It knows
+    neither the user's propensity (mean 1) nor the creative's fatigue; with
+    known_shocks it knows the shocks. A bid table per control cycle (C++
+    speed per request; a per-request Python bidder made the study too slow
+    for the shared machine): the table is built before the cycle's
+    controllers act, so it follows pid_pacing's base bid one cycle late,
+    whereas the engine's oracle reads the base bid live. With nothing
+    per-opportunity to know, the two then differ by that lag only
+    (tests/python/test_oracle_gap.py measures it)."""
 
     def __init__(self, truth: str = "", known_shocks: bool = False) -> None:
         super().__init__(truth=truth, known_shocks=known_shocks)
         entry = TRUTH[truth]
-        self.values: List[List[List[float]]] = entry["values"][self.campaign].tolist()
+        self.values: np.ndarray = entry["values"][self.campaign]
         self.initial_bid: float = entry["initial_bids"][self.campaign]
-        self.shocks: List[Tuple[int, int, List[List[List[float]]]]] = [
-            (start, end, multiplier.tolist()) for start, end, multiplier in entry["shocks"][self.campaign]
-        ] if known_shocks else []
+        self.shocks: List[Tuple[int, int, np.ndarray]] = entry["shocks"][self.campaign] if known_shocks else []
 
-    def bid(self, request: Any, state: Any) -> float:
-        value = self.values[request.channel][request.segment][request.creative]
+    def on_cycle(self, snapshot: Any) -> np.ndarray:
+        state = snapshot.campaigns[self.campaign]
+        table = self.values * (state.bid / self.initial_bid if self.initial_bid > 0 else 1.0)
         for start, end, multiplier in self.shocks:
-            if start <= request.time < end:
-                value *= multiplier[request.channel][request.segment][request.creative]
-        return value * state.bid / self.initial_bid if self.initial_bid > 0 else value
+            if start <= snapshot.time < end:
+                table = table * multiplier
+        return table
 
 
 def register_truth(key: str, scenario: dict) -> None:
@@ -178,9 +184,19 @@ def oracle_rule_bidder(camp: dict) -> dict:
     return {"type": "target_roas", "params": {**params, "target_roas": 1.0}}
 
 
-def with_campaign(stack: dict, c: int, bidder: dict) -> dict:
-    """The stack with campaign c's bidder replaced and its controllers those of the oracle."""
+def own_budget(stack: dict) -> dict:
+    """The stack without budget_reallocation: every campaign keeps the daily
+    budget the scenario gives it, as the engine's oracle does (no other
+    controller may change the oracle's campaign, docs/results.md)."""
     sc = copy.deepcopy(stack)
+    sc["controllers"] = [x for x in sc.get("controllers", []) if x.get("type") != "budget_reallocation"]
+    return sc
+
+
+def with_campaign(stack: dict, c: int, bidder: dict) -> dict:
+    """The stack without reallocation (own_budget) with campaign c's bidder
+    replaced and its controllers those of the oracle."""
+    sc = own_budget(stack)
     camp = sc["campaigns"][c]
     camp["bidder"] = bidder
     camp["controllers"] = [{"type": "pid_pacing"}]
@@ -193,6 +209,34 @@ def instant_evidence(stack: dict) -> dict:
     for seg in sc["segments"]:
         seg["conversion_delay"] = {"distribution": "exponential", "mean": INSTANT_DELAY}
     return sc
+
+
+def with_bidder_params(stack: dict, **params: Any) -> dict:
+    """The stack with `params` added to every campaign's value bidder."""
+    sc = copy.deepcopy(stack)
+    for camp in sc["campaigns"]:
+        if isinstance(camp["bidder"], dict):
+            camp["bidder"].setdefault("params", {}).update(params)
+    return sc
+
+
+# Library changes tried where the decomposition points, each paired against
+# the stack on the same held-out seeds (--part candidates); a change becomes
+# the stack's only if it helps (docs/strategy-comparison.md, "Library changes
+# tried").
+CANDIDATES = {
+    "per-creative click rates (`per_creative_ctr: true`)": lambda stack: with_bidder_params(
+        stack, per_creative_ctr=True),
+}
+
+
+def candidates_seed(stack: dict, seed: int) -> Dict[str, Any]:
+    """The stack and each candidate on one seed."""
+    n = len(stack["campaigns"])
+    out: Dict[str, Any] = {"seed": seed, "stack": per_campaign(adsim.run(stack, seed=seed), n)}
+    for name, build in CANDIDATES.items():
+        out[name] = per_campaign(adsim.run(build(stack), seed=seed), n)
+    return out
 
 
 def per_campaign(result, n: int) -> Dict[str, List[float]]:
@@ -213,7 +257,8 @@ def gap_seed(stack: dict, key: str, seed: int) -> Dict[str, Any]:
                            "oracle": {"conversions": [float(x) for x in oracle["oracle_conversions"]],
                                       "value": [float(x) for x in oracle["oracle_value"]],
                                       "spend": [float(x) for x in oracle["oracle_spend"]]}}
-    for level in LEVELS[1:4]:
+    out["own budget"] = per_campaign(adsim.run(own_budget(stack), seed=seed), n)
+    for level in LEVELS[2:5]:
         out[level] = {"conversions": [], "value": [], "spend": []}
     for c, camp in enumerate(stack["campaigns"]):
         variants = {
@@ -247,8 +292,11 @@ def hard_seed(scenario: dict, stack: dict, seed: int, tolerance: float) -> Dict[
                        "spend": [float(x) for x in oracle["oracle_spend"]]}}
 
 
-def run_parallel(function, arguments: List[tuple], workers: int, label: str, t0: float) -> List[Any]:
-    """function(*a) for each a on `workers` threads (adsim.run releases the GIL), in order."""
+def run_parallel(function, arguments: List[tuple], workers: int, label: str, t0: float,
+                 partial: Optional[pathlib.Path] = None) -> List[Any]:
+    """function(*a) for each a on `workers` threads (adsim.run releases the GIL), in order.
+    With `partial`, the results finished so far are written there (JSON) after each one,
+    so that an interrupted study keeps its finished seeds (--load renders them)."""
     results: List[Any] = [None] * len(arguments)
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(function, *a): i for i, a in enumerate(arguments)}
@@ -256,12 +304,17 @@ def run_parallel(function, arguments: List[tuple], workers: int, label: str, t0:
             results[futures[future]] = future.result()
             print(f"  {label}: {sum(r is not None for r in results)}/{len(arguments)} "
                   f"({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
+            if partial is not None:
+                partial.write_text(json.dumps([r for r in results if r is not None], indent=1))
     return results
 
 
 def mean_ci(values: np.ndarray) -> Tuple[float, float, float]:
-    """Mean and 95 % t interval."""
+    """Mean and 95 % t interval (seeds where the value is undefined left out)."""
     values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return math.nan, math.nan, math.nan
     mean = float(values.mean())
     if len(values) < 2:
         return mean, math.nan, math.nan
@@ -304,36 +357,48 @@ def render_gap(data: dict) -> str:
              "`tuned_params.yaml`) and the oracle, each replacing only that campaign's bidder and adding one "
              "piece to the rung above it (the other campaigns run the stack; common random numbers):", "",
              "1. **stack**: the best library stack.",
-             "2. **oracle's rule**: the campaign's own value bidder, on its estimated rates, bidding what the oracle "
+             "2. **own budget**: the same stack without `budget_reallocation`, so that every campaign keeps the "
+             "daily budget the scenario gives it, as the oracle does (no other controller may change the "
+             "oracle's campaign). All campaigns at once; the rungs below replace one campaign in this stack.",
+             "3. **oracle's rule**: the campaign's own value bidder, on its estimated rates, bidding what the oracle "
              "bids (target CPA = the goal; for a ROAS goal the whole expected value, ROAS target 1), with the "
              "oracle's controllers (`pid_pacing` defaults, no `creative_thompson`). No knowledge yet: this step "
              "is the bid rule.",
-             "3. **+ true cell rates**: the oracle's rule on the *true* click and conversion rates of each "
+             "4. **+ true cell rates**: the oracle's rule on the *true* click and conversion rates of each "
              "(channel, segment, creative) cell from the first hour: no estimation noise, no conversion delay, no "
-             "cold start. A bench-only, oracle-assisted Python bid table (`oracle_assisted_rates`, registered by "
+             "cold start. A bench-only, oracle-assisted Python bidder (`oracle_assisted_rates`, registered by "
              "the script, not a library strategy).",
-             "4. **+ known shocks**: the same, times each live shock's true click and conversion multipliers.",
-             "5. **oracle**: the engine's oracle, which also knows each user's propensity and each creative's "
+             "5. **+ known shocks**: the same, times each live shock's true click and conversion multipliers. "
+             "With nothing per-opportunity to know, this rung bids what the engine's oracle bids, except that "
+             "its bid table follows `pid_pacing`'s base bid one control cycle late "
+             "(tests/python/test_oracle_gap.py measures the difference).",
+             "6. **oracle**: the engine's oracle, which also knows each user's propensity and each creative's "
              "fatigue at the moment of the impression.", "",
-             "Share of the oracle's conversions at each rung (mean of per-seed shares, 95 % CI), and each step "
-             "as a paired difference of shares in percentage points (95 % CI); the last column is what only "
-             "per-opportunity knowledge (user propensity, fatigue) explains:", "",
-             "| campaign | stack | oracle's rule | + true cell rates | + known shocks | "
-             "step: rule | step: true rates | step: shocks | rest: per-opportunity |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "Share of the oracle's conversions at each rung (mean of per-seed shares, 95 % CI):", "",
+             "| campaign | " + " | ".join(LEVELS[:5]) + " |", "|---|" + "---|" * 5]
     for c, name in enumerate(names):
-        s = {level: shares(runs, level, c) for level in LEVELS[:4]}
-        lines.append(f"| `{name}` | {pct(s['stack'])} | {pct(s[LEVELS[1]])} | {pct(s[LEVELS[2]])} | "
-                     f"{pct(s[LEVELS[3]])} | {pts(s[LEVELS[1]] - s['stack'])} | {pts(s[LEVELS[2]] - s[LEVELS[1]])} | "
-                     f"{pts(s[LEVELS[3]] - s[LEVELS[2]])} | {pts(1.0 - s[LEVELS[3]])} |")
-    lines += ["", "Spend of the campaign at each rung (mean over seeds; the budgets are 250 a day, and "
-              "`budget_reallocation` moves them between campaigns, also at the partial oracles' rungs, whereas "
-              "the engine's oracle keeps its scenario budget):", "",
-              "| campaign | stack | oracle's rule | + true cell rates | + known shocks | oracle |",
-              "|---|---:|---:|---:|---:|---:|"]
+        lines.append(f"| `{name}` | " + " | ".join(pct(shares(runs, level, c)) for level in LEVELS[:5]) + " |")
+    lines += ["", "Each step as a paired difference of shares, in percentage points of the oracle's conversions "
+              "(95 % CI); the last column, 100 % − the known-shocks rung, is what only per-opportunity knowledge "
+              "(user propensity, fatigue) explains:", "",
+              "| campaign | gap (100 % − stack) | own budget | oracle's rule | true cell rates | known shocks | "
+              "per-opportunity rest |", "|---|---|---|---|---|---|---|"]
     for c, name in enumerate(names):
-        cells = [comparison.fmt(float(np.mean([r[level]["spend"][c] for r in runs]))) for level in LEVELS]
+        s = [shares(runs, level, c) for level in LEVELS[:5]]
+        steps = [pts(s[i + 1] - s[i]) for i in range(4)]
+        lines.append(f"| `{name}` | {pts(1.0 - s[0])} | " + " | ".join(steps) + f" | {pts(1.0 - s[4])} |")
+    lines += ["", "Spend / true conversions of the campaign at each rung (means over seeds; the budgets "
+              "are 250 a day, which `budget_reallocation` moves between campaigns in the stack only):", "",
+              "| campaign | " + " | ".join(LEVELS) + " |", "|---|" + "---:|" * len(LEVELS)]
+    for c, name in enumerate(names):
+        cells = [comparison.fmt(float(np.mean([r[level]["spend"][c] for r in runs]))) + " / " +
+                 comparison.fmt(float(np.mean([r[level]["conversions"][c] for r in runs]))) for level in LEVELS]
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    totals = {level: np.array([sum(r[level]["conversions"]) for r in runs]) for level in ("stack", "own budget")}
+    mean, lo, hi, rel, _ = comparison.paired(totals["stack"], totals["own budget"])
+    lines += ["", f"All campaigns together: the stack buys {comparison.fmt(totals['stack'].mean())} conversions, "
+              f"without reallocation {comparison.fmt(totals['own budget'].mean())} (Δ {comparison.signed(mean)}, "
+              f"95 % CI [{comparison.fmt(lo)}, {comparison.fmt(hi)}]; {rel:+.1f} %)."]
     lines += ["", "**The conversion delay alone** (`instant evidence`: the stack in the same market with every "
               f"conversion delay shortened to {INSTANT_DELAY}, so its evidence is complete at once; all campaigns "
               "at the same time, share of the same oracles, paired against the stack):", "",
@@ -341,8 +406,26 @@ def render_gap(data: dict) -> str:
     for c, name in enumerate(names):
         a, b = shares(runs, "stack", c), shares(runs, "instant evidence", c)
         lines.append(f"| `{name}` | {pct(a)} | {pct(b)} | {pts(b - a)} |")
-    lines += ["", data.get("reading", ""), GAP_END]
+    lines += ["", reading_gap(data), GAP_END]
     return "\n".join(lines)
+
+
+def reading_gap(data: dict) -> str:
+    """What the tables say, in words, from the same numbers."""
+    runs, names = data["runs"], data["campaigns"]
+    labels = ["keeping its own budget", "the oracle's bid rule", "the true cell rates", "knowing the shocks"]
+    sentences = []
+    for c, name in enumerate(names):
+        s = [shares(runs, level, c) for level in LEVELS[:5]]
+        steps = [(labels[i], s[i + 1] - s[i]) for i in range(4)] + [("per-opportunity knowledge", 1.0 - s[4])]
+        label, biggest = max(steps, key=lambda item: float(np.nanmean(item[1])))
+        mean, lo, hi = mean_ci(100 * biggest)
+        sentences.append(f"`{name}` reaches {mean_ci(100 * s[0])[0]:.1f} % of its oracle; the largest piece of its "
+                         f"gap is {label} ({mean:+.1f} points, CI [{lo:+.1f}, {hi:+.1f}])")
+    return ("**Reading.** " + "; ".join(sentences) + ". A step whose CI includes 0 is not resolved with "
+            f"{len(runs)} seeds. The shares of one campaign at different rungs are paired (same seeds, same "
+            "market); a negative step means that this piece, added to the rungs before it, cost that campaign "
+            "conversions.")
 
 
 def render_hard(data: dict) -> str:
@@ -394,6 +477,39 @@ def render_hard(data: dict) -> str:
     return "\n".join(lines)
 
 
+def render_candidates(data: dict) -> str:
+    runs, names = data["runs"], data["campaigns"]
+    seeds = [r["seed"] for r in runs]
+    lines = [CANDIDATES_BEGIN, "## Library changes tried", "",
+             f"> Measured by `{data['command']}` at commit {data['commit']} on {data['date']} "
+             f"({len(runs)} held-out seeds {seeds[0]}..{seeds[-1]}, {data['wall_s']:.0f} s).", "",
+             "<!-- doc-test: skip tens of runs, minutes -->", "```sh",
+             ".venv/bin/python bench/oracle_gap.py --part candidates --seeds 10 --workers 2 \\",
+             "    --doc docs/strategy-comparison.md --save bench/results/oracle_gap_candidates.json", "```", "",
+             "Each change of the library that the decomposition above points to, added to the best stack and "
+             "paired against it on the same held-out seeds (Δ = with the change − the stack, 95 % CI). A change "
+             "is kept (made a default, or the stack's choice) only if it helps.", ""]
+    for name in [k for k in runs[0] if k not in ("seed", "stack")]:
+        lines += [f"**{name}**", "", "| campaign | stack conversions | with the change | Δ (95 % CI) |",
+                  "|---|---:|---:|---|"]
+        for c, campaign in enumerate(names + ["all campaigns"]):
+            pick = (lambda r, v: sum(r[v]["conversions"])) if c == len(names) else \
+                (lambda r, v, c=c: r[v]["conversions"][c])
+            a = np.array([pick(r, "stack") for r in runs], dtype=float)
+            b = np.array([pick(r, name) for r in runs], dtype=float)
+            mean, lo, hi, rel, _ = comparison.paired(a, b)
+            lines.append(f"| {campaign} | {comparison.fmt(a.mean())} | {comparison.fmt(b.mean())} | "
+                         f"{comparison.signed(mean)} [{comparison.fmt(lo)}, {comparison.fmt(hi)}]; {rel:+.1f} % |")
+        a = np.array([sum(r["stack"]["spend"]) / sum(r["stack"]["conversions"]) for r in runs])
+        b = np.array([sum(r[name]["spend"]) / sum(r[name]["conversions"]) for r in runs])
+        mean, lo, hi, rel, _ = comparison.paired(a, b)
+        lines += ["", f"True CPA of all campaigns: {comparison.fmt(a.mean())} → {comparison.fmt(b.mean())} "
+                  f"(Δ {comparison.signed(mean)}, CI [{comparison.fmt(lo)}, {comparison.fmt(hi)}]; {rel:+.1f} %).",
+                  ""]
+    lines.append(CANDIDATES_END)
+    return "\n".join(lines)
+
+
 def replace_section(doc: pathlib.Path, begin: str, end: str, text: str, before: str) -> None:
     """Replaces the text between the markers (or inserts it before the heading `before`, else at the end)."""
     page = doc.read_text()
@@ -410,7 +526,7 @@ def replace_section(doc: pathlib.Path, begin: str, end: str, text: str, before: 
 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=["gap", "hard", "all"], default="gap")
+    ap.add_argument("--part", choices=["gap", "hard", "candidates", "all"], default="gap")
     ap.add_argument("--seeds", type=int, default=10, help="held-out seeds first-seed..first-seed+N-1 (default 10)")
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2, help="runs at a time (threads)")
@@ -440,30 +556,44 @@ def main(argv: Optional[List[str]] = None) -> int:
         scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
         stack = tune_strategies.stack_scenario(scenario, "value", params)
         register_truth("gap", scenario)
-        runs = run_parallel(gap_seed, [(stack, "gap", s) for s in seeds], args.workers, "gap seeds", t0)
+        runs = run_parallel(gap_seed, [(stack, "gap", s) for s in seeds], args.workers, "gap seeds", t0,
+                            pathlib.Path(args.save + ".partial") if args.save else None)
         saved["gap"] = {**common, "runs": runs, "campaigns": [c["name"] for c in scenario["campaigns"]],
-                        "runs_made": len(seeds) * (2 + 4 * len(scenario["campaigns"])),  # stack, its oracles, 3 rungs each, instant
+                        "runs_made": len(seeds) * (3 + 4 * len(scenario["campaigns"])),  # stack, its oracles, own budget, 3 rungs, instant
                         "wall_s": time.time() - t0}
     t1 = time.time()
     if args.part in ("hard", "all") and "hard" not in saved:
         scenario = yaml.safe_load(pathlib.Path(args.hard_scenario).read_text())
         stack = tune_strategies.stack_scenario(scenario, "value", params)
         runs = run_parallel(hard_seed, [(scenario, stack, s, args.tolerance) for s in seeds], args.workers,
-                            "hard seeds", t1)
+                            "hard seeds", t1, pathlib.Path(args.save + ".partial") if args.save else None)
         saved["hard"] = {**common, "runs": runs, "campaigns": [c["name"] for c in scenario["campaigns"]],
                          "tolerance": args.tolerance, "wall_s": time.time() - t1}
+    t2 = time.time()
+    if args.part in ("candidates", "all") and "candidates" not in saved:
+        scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
+        stack = tune_strategies.stack_scenario(scenario, "value", params)
+        runs = run_parallel(candidates_seed, [(stack, s) for s in seeds], args.workers, "candidate seeds", t2,
+                            pathlib.Path(args.save + ".partial") if args.save else None)
+        saved["candidates"] = {**common, "runs": runs, "campaigns": [c["name"] for c in scenario["campaigns"]],
+                               "wall_s": time.time() - t2}
     if args.save:
         pathlib.Path(args.save).write_text(json.dumps(saved, indent=1))
     if "gap" in saved:
         print(render_gap(saved["gap"]))
     if "hard" in saved:
         print(render_hard(saved["hard"]))
+    if "candidates" in saved:
+        print(render_candidates(saved["candidates"]))
     if args.doc:
         doc = pathlib.Path(args.doc)
         if "gap" in saved:
             replace_section(doc, GAP_BEGIN, GAP_END, render_gap(saved["gap"]), "## Limits of this comparison")
         if "hard" in saved:
             replace_section(doc, HARD_BEGIN, HARD_END, render_hard(saved["hard"]), "## Limits of this comparison")
+        if "candidates" in saved:
+            replace_section(doc, CANDIDATES_BEGIN, CANDIDATES_END, render_candidates(saved["candidates"]),
+                            "## Limits of this comparison")
     return 0
 
 

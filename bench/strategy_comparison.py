@@ -881,7 +881,7 @@ def write_doc(path: pathlib.Path, page: str) -> None:
     markers) from the page already there, before "## Limits of this comparison"."""
     old = path.read_text() if path.exists() else ""
     kept = []
-    for name in ("gap", "hard"):
+    for name in ("gap", "hard", "candidates"):
         begin, end = f"<!-- oracle_gap.py: {name} begin -->", f"<!-- oracle_gap.py: {name} end -->"
         if begin in old and end in old and begin not in page:
             kept.append(old[old.index(begin):old.index(end) + len(end)])
