@@ -340,13 +340,27 @@ def shares(runs: List[dict], level: str, c: int) -> np.ndarray:
                      if r["oracle"]["conversions"][c] > 0 else math.nan for r in runs])
 
 
+def seed_text(seeds: List[int]) -> str:
+    """1..10, or the list when the seeds are not consecutive."""
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}..{seeds[-1]}"
+    return ", ".join(str(s) for s in seeds)
+
+
+def stopped(data: dict) -> str:
+    """Says so when the measurement was stopped before all its seeds finished (--from-partial)."""
+    asked = data.get("interrupted")
+    return f"; stopped at the deadline with {len(data['runs'])} of {asked} seeds finished" if asked else ""
+
+
 def render_gap(data: dict) -> str:
     runs, names = data["runs"], data["campaigns"]
     seeds = [r["seed"] for r in runs]
     lines = [GAP_BEGIN, "## Why the oracle is ahead", "",
              f"> Measured by `{data['command']}` at commit {data['commit']} on {data['date']} "
-             f"({len(runs)} held-out seeds {seeds[0]}..{seeds[-1]}, {data['runs_made']} runs in "
-             f"{data['wall_s']:.0f} s, {data['workers']} worker threads). Tuned values: `{data['tuned']}`.", "",
+             f"({len(runs)} held-out seeds {seed_text(seeds)}, {data['runs_made']} runs in "
+             f"{data['wall_s']:.0f} s, {data['workers']} worker threads{stopped(data)}). Tuned values: "
+             f"`{data['tuned']}`.", "",
              "<!-- doc-test: skip hundreds of runs, tens of minutes -->", "```sh",
              ".venv/bin/python bench/oracle_gap.py --seeds 10 --workers 2 --doc docs/strategy-comparison.md \\",
              "    --save bench/results/oracle_gap.json", "```", "",
@@ -428,6 +442,31 @@ def reading_gap(data: dict) -> str:
             "conversions.")
 
 
+def reading_hard(data: dict) -> str:
+    """What the hard scenario's tables say, in words, from the same numbers."""
+    runs, names = data["runs"], data["campaigns"]
+    spend = {v: np.array([r[v]["spend"] for r in runs]) for v in ("baseline", "matched", "stack")}
+    conv = {v: np.array([r[v]["conversions"] for r in runs]) for v in ("baseline", "matched", "stack")}
+    cpa = {v: np.array([r[v]["CPA"] for r in runs]) for v in ("matched", "stack")}
+    d_conv = comparison.paired(conv["matched"], conv["stack"])
+    d_cpa = comparison.paired(cpa["matched"], cpa["stack"])
+    worst = min(range(len(names)), key=lambda c: float(np.nanmean(
+        [r["stack"]["campaigns"]["conversions"][c] / r["oracle"]["conversions"][c] for r in runs
+         if r["oracle"]["conversions"][c] > 0])))
+    share = np.array([r["stack"]["campaigns"]["conversions"][worst] / r["oracle"]["conversions"][worst]
+                      for r in runs if r["oracle"]["conversions"][worst] > 0])
+    scenario = yaml.safe_load(HARD_SCENARIO.read_text())
+    budget = sum(float(c["budget"]["daily"]) for c in scenario["campaigns"]) * 7
+    return (f"**Reading.** At its fixed bids the static baseline spends {comparison.fmt(spend['baseline'].mean())} "
+            f"of the week's budgets of {comparison.fmt(budget)} (the stronger competition outbids it), so against the baseline as written the "
+            f"stack mostly buys with money the baseline leaves unspent. At equal spend (the baseline's bids "
+            f"scaled to spend {comparison.fmt(spend['matched'].mean())}) the stack buys {d_conv[3]:+.1f} % "
+            f"conversions (CI of the difference [{comparison.fmt(d_conv[1])}, {comparison.fmt(d_conv[2])}]) at a "
+            f"true CPA {d_cpa[3]:+.1f} % (CI [{comparison.fmt(d_cpa[1])}, {comparison.fmt(d_cpa[2])}]). The "
+            f"campaign furthest from its oracle is `{names[worst]}` at {mean_ci(100 * share)[0]:.1f} % of its "
+            "oracle's conversions.")
+
+
 def render_hard(data: dict) -> str:
     runs, names = data["runs"], data["campaigns"]
     seeds = [r["seed"] for r in runs]
@@ -437,7 +476,7 @@ def render_hard(data: dict) -> str:
 
     lines = [HARD_BEGIN, "## A harder scenario: `bench/scenarios/comparison_hard.yaml`", "",
              f"> Measured by `{data['command']}` at commit {data['commit']} on {data['date']} "
-             f"({len(runs)} seeds {seeds[0]}..{seeds[-1]}, {data['wall_s']:.0f} s). Tuned values: "
+             f"({len(runs)} seeds {seed_text(seeds)}, {data['wall_s']:.0f} s{stopped(data)}). Tuned values: "
              f"`{data['tuned']}` (tuned on the first scenario, not on this one).", "",
              "<!-- doc-test: skip tens of runs, minutes -->", "```sh",
              ".venv/bin/python bench/oracle_gap.py --part hard --seeds 10 --workers 2 \\",
@@ -473,7 +512,7 @@ def render_hard(data: dict) -> str:
         share = np.where(oracle > 0, stack / np.maximum(oracle, 1e-300), np.nan)
         lines.append(f"| `{name}` | {comparison.fmt(base.mean())} | {comparison.fmt(stack.mean())} | "
                      f"{comparison.fmt(oracle.mean())} | {pct(share)} |")
-    lines += ["", data.get("reading", ""), HARD_END]
+    lines += ["", reading_hard(data), HARD_END]
     return "\n".join(lines)
 
 
@@ -482,7 +521,7 @@ def render_candidates(data: dict) -> str:
     seeds = [r["seed"] for r in runs]
     lines = [CANDIDATES_BEGIN, "## Library changes tried", "",
              f"> Measured by `{data['command']}` at commit {data['commit']} on {data['date']} "
-             f"({len(runs)} held-out seeds {seeds[0]}..{seeds[-1]}, {data['wall_s']:.0f} s).", "",
+             f"({len(runs)} held-out seeds {seed_text(seeds)}, {data['wall_s']:.0f} s{stopped(data)}).", "",
              "<!-- doc-test: skip tens of runs, minutes -->", "```sh",
              ".venv/bin/python bench/oracle_gap.py --part candidates --seeds 10 --workers 2 \\",
              "    --doc docs/strategy-comparison.md --save bench/results/oracle_gap_candidates.json", "```", "",
@@ -537,6 +576,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--doc", help="write the section(s) into this page (docs/strategy-comparison.md)")
     ap.add_argument("--save", help="JSON of every measurement")
     ap.add_argument("--load", help="render from a JSON written by --save instead of running")
+    ap.add_argument("--from-partial", metavar="PART=FILE:SECONDS",
+                    help="render part PART (gap, hard or candidates) from the seeds an interrupted run finished "
+                         "(its --save FILE.partial) and the wall time it ran, instead of running it")
     args = ap.parse_args(argv)
     if args.seeds < 2:
         ap.error("--seeds: expected at least 2 (paired intervals need two seeds)")
@@ -551,6 +593,16 @@ def main(argv: Optional[List[str]] = None) -> int:
               "date": datetime.date.today().isoformat(), "workers": args.workers,
               "tuned": ", ".join(f"{k} {v}" for k, v in tuned.get("value", {}).items())}
     saved: Dict[str, Any] = json.loads(pathlib.Path(args.load).read_text()) if args.load else {}
+    if args.from_partial:
+        part, _, rest = args.from_partial.partition("=")
+        path, _, seconds = rest.rpartition(":")
+        runs = json.loads(pathlib.Path(path).read_text())
+        runs.sort(key=lambda r: r["seed"])
+        scenario = yaml.safe_load(pathlib.Path(args.hard_scenario if part == "hard" else args.scenario).read_text())
+        n = len(scenario["campaigns"])
+        saved[part] = {**common, "runs": runs, "campaigns": [c["name"] for c in scenario["campaigns"]],
+                       "wall_s": float(seconds), "tolerance": args.tolerance,
+                       "runs_made": len(runs) * (3 + 4 * n), "interrupted": args.seeds}
     t0 = time.time()
     if args.part in ("gap", "all") and "gap" not in saved:
         scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
