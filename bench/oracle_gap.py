@@ -549,18 +549,32 @@ def render_candidates(data: dict) -> str:
     return "\n".join(lines)
 
 
-def replace_section(doc: pathlib.Path, begin: str, end: str, text: str, before: str) -> None:
-    """Replaces the text between the markers (or inserts it before the heading `before`, else at the end)."""
-    page = doc.read_text()
-    if begin in page and end in page:
-        head, rest = page.split(begin, 1)
-        page = head + text + rest.split(end, 1)[1]
-    elif before in page:
-        head, rest = page.split(before, 1)
-        page = head + text + "\n\n" + before + rest
-    else:
-        page = page.rstrip("\n") + "\n\n" + text + "\n"
-    doc.write_text(page)
+# Where each part's measurements are saved (--save) and read back to render
+# the page; bench/strategy_comparison.py renders the same sections from them.
+RESULTS = {"gap": HERE / "results" / "oracle_gap.json", "hard": HERE / "results" / "oracle_gap_hard.json",
+           "candidates": HERE / "results" / "oracle_gap_candidates.json"}
+MARKERS = {"gap": (GAP_BEGIN, GAP_END), "hard": (HARD_BEGIN, HARD_END),
+           "candidates": (CANDIDATES_BEGIN, CANDIDATES_END)}
+RENDER = {"gap": lambda d: render_gap(d), "hard": lambda d: render_hard(d),
+          "candidates": lambda d: render_candidates(d)}
+
+
+def insert_sections(page: str) -> str:
+    """docs/strategy-comparison.md with this script's sections, rendered from
+    the saved measurements (RESULTS) that exist, in the order gap, hard,
+    candidates, before "## Limits of this comparison" (any older copy of them
+    removed first). bench/strategy_comparison.py calls it too, so the page is
+    the same whichever script wrote it last."""
+    for begin, end in MARKERS.values():
+        if begin in page and end in page:
+            head, rest = page.split(begin, 1)
+            page = head + rest.split(end, 1)[1].lstrip("\n")
+    sections = [RENDER[part](json.loads(path.read_text())[part]) for part, path in RESULTS.items() if path.is_file()]
+    if not sections:
+        return page
+    text = "\n\n".join(sections)
+    head, marker, rest = page.partition("## Limits of this comparison")
+    return f"{head}{text}\n\n{marker}{rest}" if marker else f"{page.rstrip()}\n\n{text}\n"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -638,14 +652,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "candidates" in saved:
         print(render_candidates(saved["candidates"]))
     if args.doc:
+        # The page's sections come from the saved measurements (RESULTS), so
+        # that bench/strategy_comparison.py renders the same page.
+        for part in saved:
+            if part in RESULTS and (not args.save or pathlib.Path(args.save).resolve() != RESULTS[part].resolve()):
+                RESULTS[part].write_text(json.dumps({part: saved[part]}, indent=1))
         doc = pathlib.Path(args.doc)
-        if "gap" in saved:
-            replace_section(doc, GAP_BEGIN, GAP_END, render_gap(saved["gap"]), "## Limits of this comparison")
-        if "hard" in saved:
-            replace_section(doc, HARD_BEGIN, HARD_END, render_hard(saved["hard"]), "## Limits of this comparison")
-        if "candidates" in saved:
-            replace_section(doc, CANDIDATES_BEGIN, CANDIDATES_END, render_candidates(saved["candidates"]),
-                            "## Limits of this comparison")
+        doc.write_text(insert_sections(doc.read_text()))
     return 0
 
 

@@ -876,20 +876,14 @@ LIMITS_TEXT = """\
 
 
 def write_doc(path: pathlib.Path, page: str) -> None:
-    """Writes the page, keeping the sections bench/oracle_gap.py renders into
-    it (between its "<!-- oracle_gap.py: NAME begin -->" and "... end -->"
-    markers) from the page already there, before "## Limits of this comparison"."""
-    old = path.read_text() if path.exists() else ""
-    kept = []
-    for name in ("gap", "hard", "candidates"):
-        begin, end = f"<!-- oracle_gap.py: {name} begin -->", f"<!-- oracle_gap.py: {name} end -->"
-        if begin in old and end in old and begin not in page:
-            kept.append(old[old.index(begin):old.index(end) + len(end)])
-    if kept:
-        head, marker, rest = page.partition("## Limits of this comparison")
-        sections = "\n\n".join(kept)
-        page = f"{head}{sections}\n\n{marker}{rest}" if marker else f"{page.rstrip()}\n\n{sections}\n"
-    path.write_text(page)
+    """Writes the page with the sections bench/oracle_gap.py renders from its
+    saved measurements (bench/results/oracle_gap*.json) before "## Limits of
+    this comparison" ("Why the oracle is ahead", the harder scenario, the
+    library changes tried)."""
+    sys.path.insert(0, str(HERE))
+    import oracle_gap  # noqa: PLC0415 (beside this script; it imports this module)
+
+    path.write_text(oracle_gap.insert_sections(page))
 
 
 def run_all(variants: dict, seeds: list, label: str, t0: float) -> tuple[dict, dict]:
