@@ -436,6 +436,15 @@ def reading_gap(data: dict) -> str:
         mean, lo, hi = mean_ci(100 * biggest)
         sentences.append(f"`{name}` reaches {mean_ci(100 * s[0])[0]:.1f} % of its oracle; the largest piece of its "
                          f"gap is {label} ({mean:+.1f} points, CI [{lo:+.1f}, {hi:+.1f}])")
+    totals = {level: np.array([sum(r[level]["conversions"]) for r in runs]) for level in ("stack", "own budget")}
+    total = comparison.paired(totals["stack"], totals["own budget"])
+    moved = [f"`{name}` {pts(shares(runs, 'own budget', c) - shares(runs, 'stack', c))} points"
+             for c, name in enumerate(names)]
+    sentences.append("keeping every campaign's own budget (no reallocation) changes the shares by " +
+                     ", ".join(moved) + f" and all campaigns' conversions by {comparison.signed(total[0])} "
+                     f"(CI [{comparison.fmt(total[1])}, {comparison.fmt(total[2])}]): the per-campaign share "
+                     "partly measures where the stack moves the budget, which the engine's oracle, keeping its "
+                     "campaign's budget, never does")
     return ("**Reading.** " + "; ".join(sentences) + ". A step whose CI includes 0 is not resolved with "
             f"{len(runs)} seeds. The shares of one campaign at different rungs are paired (same seeds, same "
             "market); a negative step means that this piece, added to the rungs before it, cost that campaign "
