@@ -551,9 +551,14 @@ def render_candidates(data: dict) -> str:
         a = np.array([sum(r["stack"]["spend"]) / sum(r["stack"]["conversions"]) for r in runs])
         b = np.array([sum(r[name]["spend"]) / sum(r[name]["conversions"]) for r in runs])
         mean, lo, hi, rel, _ = comparison.paired(a, b)
+        total = comparison.paired(np.array([sum(r["stack"]["conversions"]) for r in runs], dtype=float),
+                                  np.array([sum(r[name]["conversions"]) for r in runs], dtype=float))
+        verdict = ("kept: it raises all campaigns' conversions (CI above 0)" if total[1] > 0 else
+                   "not kept as a default or in the stack: the CI of all campaigns' conversions includes 0"
+                   if total[2] >= 0 else "not kept: it lowers all campaigns' conversions")
         lines += ["", f"True CPA of all campaigns: {comparison.fmt(a.mean())} → {comparison.fmt(b.mean())} "
-                  f"(Δ {comparison.signed(mean)}, CI [{comparison.fmt(lo)}, {comparison.fmt(hi)}]; {rel:+.1f} %).",
-                  ""]
+                  f"(Δ {comparison.signed(mean)}, CI [{comparison.fmt(lo)}, {comparison.fmt(hi)}]; {rel:+.1f} %). "
+                  f"Verdict: {verdict}.", ""]
     lines.append(CANDIDATES_END)
     return "\n".join(lines)
 
