@@ -915,6 +915,17 @@ LIMITS_TEXT = """\
 """
 
 
+def write_doc(path: pathlib.Path, page: str) -> None:
+    """Writes the page with the sections bench/oracle_gap.py renders from its
+    saved measurements (bench/results/oracle_gap*.json) before "## Limits of
+    this comparison" ("Why the oracle is ahead", the harder scenario, the
+    library changes tried)."""
+    sys.path.insert(0, str(HERE))
+    import oracle_gap  # noqa: PLC0415 (beside this script; it imports this module)
+
+    path.write_text(oracle_gap.insert_sections(page))
+
+
 def run_all(variants: dict, seeds: list, label: str, t0: float, workers: int = 1) -> tuple[dict, dict]:
     """Every variant on every seed (adsim.run), on `workers` threads (adsim.run
     releases the GIL); the results are collected in seed order, so they do
@@ -1030,7 +1041,7 @@ def main(argv=None) -> int:
         if not args.doc:
             ap.error("--render: expected --doc FILE too")
         ctx = json.loads(pathlib.Path(args.render).read_text())
-        pathlib.Path(args.doc).write_text(document(ctx))
+        write_doc(pathlib.Path(args.doc), document(ctx))
         print(f"wrote {args.doc} from {args.render}", file=sys.stderr)
         return 0
     if args.seeds < 1:
@@ -1135,7 +1146,7 @@ def main(argv=None) -> int:
         if args.save:
             pathlib.Path(args.save).write_text(json.dumps(ctx, indent=1))
         if args.doc:
-            pathlib.Path(args.doc).write_text(document(ctx))
+            write_doc(pathlib.Path(args.doc), document(ctx))
             print(f"wrote {args.doc}", file=sys.stderr)
     return 0
 

@@ -16,7 +16,8 @@ class TargetRoas final : public Bidder {
       : model_(ctx), table_(ctx, ctx.params.Bool("follow_base_bid")), target_(ctx.params.Number("target_roas")) {}
 
   double Bid(const BidRequest& request, const CampaignState& state) override {
-    return table_.Get(request.channel, request.segment, state.bid);
+    return table_.Get(request.channel, request.segment, state.bid) *
+           model_.CreativeFactor(request.channel, request.segment, request.creative);
   }
 
   void OnCycle(const Snapshot& snap, int campaign) override {

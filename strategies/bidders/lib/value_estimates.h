@@ -49,6 +49,11 @@
 // evidence, is wide: relative half-width (pCTR and pCVR combined in
 // quadrature, each half-width taken relative to the estimate the bid uses)
 // above `explore_until_width`.
+//
+// Creatives (`per_creative_ctr`, target_cpa, target_roas and value_linear):
+// a BidRequest says which creative the engine chose before the bid, so on
+// impression-billed channels the bid may follow the creative's own click
+// rate, shrunk towards its cell's (CreativeFactors); off by default.
 #pragma once
 
 #include <algorithm>
@@ -100,6 +105,10 @@ inline std::vector<ParamSpec> ValueParamSpecs(std::vector<ParamSpec> extra) {
                   "exploration floor: a cell bids at least this share of the base bid while its estimate's "
                   "interval is wide (0 = no floor)",
                   0, 100),
+      BoolParam("per_creative_ctr", false,
+                "impression-billed channels: scale each cell's bid by the creative's click rate relative to the "
+                "cell's, shrunk towards the cell's (empirical Bayes over the campaign's creatives); false = one bid "
+                "per (channel, segment) whatever the creative"),
       NumberParam("explore_until_width", 0.5,
                   "the floor holds while the relative half-width of the 95% interval of a cell's value per "
                   "billing unit exceeds this",
@@ -144,6 +153,7 @@ class ValueModel {
         pooling_(ctx.params.String("pooling") == "hierarchical"),
         explore_share_(ctx.params.Number("explore_bid_share")),
         explore_width_(ctx.params.Number("explore_until_width")),
+        per_creative_(ctx.params.Bool("per_creative_ctr")),
         learn_delay_(LearnsDelay(ctx)),
         delay_grid_(learn_delay_ ? DelayGrid() : std::vector<double>{}),
         grid_decay_(delay_grid_.size()),
@@ -230,6 +240,11 @@ class ValueModel {
         grid_cohort_[g] = dt_h > 0 ? (mg / dt_h) * (1.0 - std::exp(-dt_h / mg)) : 1.0;
       }
     const int nk = snap.num_creatives[campaign];
+    if (per_creative_) {
+      nk_ = nk;
+      creative_impressions_.assign(cells_.size() * static_cast<size_t>(nk), 0.0);
+      creative_clicks_.assign(creative_impressions_.size(), 0.0);
+    }
     double camp_conv = 0, camp_value = 0, camp_clicks = 0;
     for (int ch = 0; ch < nc_; ++ch)
       for (int s = 0; s < ns_; ++s) {
@@ -243,6 +258,11 @@ class ValueModel {
           conv += static_cast<double>(t.conversions);
           value += t.conversion_value;
           new_clicks += static_cast<double>(snap.last_cycle[cell].clicks);
+          if (per_creative_) {
+            const size_t i = static_cast<size_t>((ch * ns_ + s) * nk + cr);
+            creative_impressions_[i] = static_cast<double>(t.impressions);
+            creative_clicks_[i] = static_cast<double>(t.clicks);
+          }
         }
         e.impressions = imps;
         e.clicks = clicks;
@@ -282,6 +302,15 @@ class ValueModel {
       e.relative_half_width = RelativeHalfWidth(e, ClickBilled(static_cast<int>(k) / ns_));
       e.exploring = explore_share_ > 0 && e.ready && e.relative_half_width > explore_width_;
     }
+    if (per_creative_) CreativeFactors();
+  }
+
+  // With per_creative_ctr, on an impression-billed channel: the creative's
+  // click rate relative to its cell's estimate (1 otherwise, and for a
+  // creative index outside the campaign's).
+  double CreativeFactor(int channel, int segment, int creative) const {
+    if (!per_creative_ || creative < 0 || creative >= nk_) return 1.0;
+    return creative_factor_[static_cast<size_t>((channel * ns_ + segment) * nk_ + creative)];
   }
 
   // With learn_conversion_delay: the posterior mean of the exponential
@@ -447,6 +476,39 @@ class ValueModel {
     return grid;
   }
 
+  // Per (cell, creative): pCTR_creative = (k * pCTR_cell + clicks) / (k +
+  // impressions), with k estimated by the method of moments over every
+  // creative of every cell around its cell's estimate (PooledStrength, one
+  // parameter per cell), and the factor pCTR_creative / pCTR_cell. A
+  // creative that clicks better than its cell's average then bids more in
+  // proportion, as the oracle's bid does (true CTR x CVR x value per
+  // impression); 1 on click-billed channels, where the bid is per click.
+  void CreativeFactors() {
+    const size_t nk = static_cast<size_t>(nk_);
+    creative_factor_.assign(creative_impressions_.size(), 1.0);
+    scratch_mean_.resize(creative_impressions_.size());
+    int cells_with_data = 0;
+    for (size_t k = 0; k < cells_.size(); ++k) {
+      double n = 0;
+      for (size_t cr = 0; cr < nk; ++cr) {
+        scratch_mean_[k * nk + cr] = cells_[k].ctr;
+        n += creative_impressions_[k * nk + cr];
+      }
+      if (n > 0) ++cells_with_data;
+    }
+    const double strength = PooledStrength(creative_impressions_, creative_clicks_, scratch_mean_, cells_with_data,
+                                           ctr_alpha_ + ctr_beta_, kMaxShrinkage);
+    for (size_t k = 0; k < cells_.size(); ++k) {
+      const double cell_ctr = cells_[k].ctr;
+      if (ClickBilled(static_cast<int>(k) / ns_) || !(cell_ctr > 0)) continue;
+      for (size_t cr = 0; cr < nk; ++cr) {
+        const size_t i = k * nk + cr;
+        const double clicks = std::min(creative_clicks_[i], creative_impressions_[i]);
+        creative_factor_[i] = (strength * cell_ctr + clicks) / (strength + creative_impressions_[i]) / cell_ctr;
+      }
+    }
+  }
+
   void Pool() {
     PoolRate(
         ctr_alpha_, ctr_beta_, [](const CellEstimate& e) { return e.impressions; },
@@ -485,6 +547,10 @@ class ValueModel {
   bool logistic_;
   bool pooling_;
   double explore_share_, explore_width_;
+  bool per_creative_;
+  int nk_ = 0;                                                  // creatives of the campaign (per_creative_ctr)
+  std::vector<double> creative_impressions_, creative_clicks_;  // per cell x creative (per_creative_ctr)
+  std::vector<double> creative_factor_;                         // per cell x creative: pCTR_creative / pCTR_cell
   bool learn_delay_;
   std::vector<double> delay_grid_, grid_decay_, grid_cohort_;        // candidate delay means (hours), per-cycle factors
   std::vector<double> grid_expected_, grid_log_lik_, delay_weight_;  // per candidate: E(m), log likelihood, posterior
