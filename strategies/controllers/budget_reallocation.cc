@@ -35,8 +35,10 @@
 // With `attribution` other than last_click (scenarios with journeys only),
 // a campaign's conversions and value are not the ones its platform reports
 // but those an attribution source gives it: an attribution model over the
-// paths observed so far (core/attribution/, docs/attribution.md), or `holdout`,
-// the incrementality measured by the channels' user holdouts; each channel's
+// paths observed so far (core/attribution/, docs/attribution.md), `holdout`,
+// the incrementality measured by the channels' user holdouts, or
+// `holdout_calibrated`, those holdouts shrunk toward a path model by their
+// noise (core/attribution/holdout_calibrated.cc); each channel's
 // credit goes to the pooled campaigns in proportion to their impressions on
 // that channel (docs/strategies/controllers/budget_reallocation.md).
 #include <algorithm>
@@ -353,7 +355,7 @@ class BudgetReallocation final : public Controller {
     if (marginal_) fail("last_click with method marginal (an attribution source works with rule and thompson)");
     if (half_life_ > 0)
       fail("last_click with half_life_hours > 0 (an attribution source judges totals since the start)");
-    if (attribution_ != "holdout") return;
+    if (attribution_ != "holdout" && attribution_ != "holdout_calibrated") return;
     const std::vector<double>& holdout = ctx.scenario->journey_holdout;
     for (const CampaignSpec& campaign : ctx.scenario->campaigns) {
       std::vector<int> channels = campaign.channels;
@@ -361,8 +363,8 @@ class BudgetReallocation final : public Controller {
         for (size_t c = 0; c < ctx.scenario->channels.size(); ++c) channels.push_back(static_cast<int>(c));
       for (const int c : channels)
         if (static_cast<size_t>(c) >= holdout.size() || !(holdout[c] > 0))
-          fail("a source other than holdout, or journeys.holdout on channel '" + ctx.scenario->channels[c].name +
-               "' (campaign '" + campaign.name + "' runs there)");
+          fail("a source other than holdout and holdout_calibrated, or journeys.holdout on channel '" +
+               ctx.scenario->channels[c].name + "' (campaign '" + campaign.name + "' runs there)");
     }
   }
 
@@ -507,9 +509,10 @@ ADSIM_REGISTER_SCENARIO_CONTROLLER(
                 0, 1e6),
     StringParam("attribution", "last_click",
                 "whose conversions judge a campaign: last_click (what its platform reports), an attribution model "
-                "over the journeys' paths, or holdout (the channels' user holdouts); journeys only except last_click",
+                "over the journeys' paths, holdout (the channels' user holdouts) or holdout_calibrated (the "
+                "holdouts shrunk toward first touch by their noise); journeys only except last_click",
                 {"last_click", "first_touch", "last_touch", "last_non_direct", "linear", "linear_unique", "time_decay",
-                 "position_based", "markov1", "markov2", "markov3", "shapley", "holdout"}));
+                 "position_based", "markov1", "markov2", "markov3", "shapley", "holdout", "holdout_calibrated"}));
 
 }  // namespace
 }  // namespace adsim::controllers

@@ -83,18 +83,20 @@ def _display_budget_share(result: adsim.Result) -> float:
     return float(last["display_prospecting"] / last.sum())
 
 
-def test_the_source_moves_budget_the_expected_way() -> None:
+@pytest.mark.parametrize("source", ["holdout", "holdout_calibrated"])
+def test_the_source_moves_budget_the_expected_way(source: str) -> None:
     # Last click (the platform's report) credits search's clicks with conversions display's
     # views caused and organic ones; the holdout measures what each channel adds, and display
-    # adds more per unit spend: with the holdout the display campaign ends with a larger
-    # share of the pool than with last click, on the same seed.
+    # adds more per unit spend: with the holdout (alone, or shrunk toward first touch by its
+    # noise) the display campaign ends with a larger share of the pool than with last click,
+    # on the same seed.
     # Both start at an even split (25 a day each).
-    runs = {source: adsim.run(_scenario(attribution=source), seed=5) for source in ("last_click", "holdout")}
-    shares = {source: _display_budget_share(result) for source, result in runs.items()}
-    assert shares["last_click"] < 0.5 < shares["holdout"], shares
+    runs = {name: adsim.run(_scenario(attribution=name), seed=5) for name in ("last_click", source)}
+    shares = {name: _display_budget_share(result) for name, result in runs.items()}
+    assert shares["last_click"] < 0.5 < shares[source], shares
     # The actions record the source and the credit it gave.
-    reasons = runs["holdout"].actions["reason"]
-    assert reasons.str.contains("holdout: ").all() and len(reasons) > 0
+    reasons = runs[source].actions["reason"]
+    assert reasons.str.contains(f"({source}: ", regex=False).all() and len(reasons) > 0
     assert not runs["last_click"].actions["reason"].str.contains("holdout").any()
 
 
@@ -114,10 +116,11 @@ def test_bad_sources_name_the_field() -> None:
     with pytest.raises(adsim.ConfigError, match=r"controllers\[0\]\.params\.attribution: expected last_click in a "
                                                 r"scenario without journeys"):
         adsim.run(without_journeys, seed=1)
-    no_holdout = _scenario(attribution="holdout")
-    del no_holdout["journeys"]["holdout"]
-    with pytest.raises(adsim.ConfigError, match=r"journeys\.holdout on channel 'display'"):
-        adsim.run(no_holdout, seed=1)
+    for source in ("holdout", "holdout_calibrated"):
+        no_holdout = _scenario(attribution=source)
+        del no_holdout["journeys"]["holdout"]
+        with pytest.raises(adsim.ConfigError, match=r"journeys\.holdout on channel 'display'"):
+            adsim.run(no_holdout, seed=1)
     bad_share = _scenario()
     bad_share["journeys"]["holdout"] = {"display": 0.7}
     with pytest.raises(adsim.ConfigError, match=r"journeys\.holdout\.display"):
