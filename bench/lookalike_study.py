@@ -12,23 +12,27 @@ For each seed s, on bench/scenarios/lookalike.yaml (docs/audiences.md):
    probability after a click of the users the audience's rule selects, over
    the mean of their segments (the truth: sigmoid(logit(cvr) + beta . x) with
    the scenario's beta);
-3. five arms on seed s + 1000 (the same users and opportunities: common
+3. six arms on seed s + 1000 (the same users and opportunities: common
    random numbers), each with the same daily budget:
    ``baseline`` (fixed bid on everyone), ``lookalike`` (the same bid, only on
    the audience: ``audiences: {lookalike: 1, others: 0}``), ``target_cpa``
    (the static value bidder: one pCVR per segment) and ``predictive_cpa``
    (the same target CPA, per-user pCVR from the lookalike fit);
-   and an arm that learns inside the run, from nothing:
+   and two arms that learn inside the run, from nothing:
    ``predictive_online`` (predictive_cpa with ``learning: online``: the
    per-user model refitted each hour from the conversions reported so far,
-   ``conversion_delay_hours: 3`` for the censoring).
+   ``conversion_delay_hours: 3`` for the censoring) and ``lookalike_inrun``
+   (an ``audiences[].lookalike`` fitted at ``--fit-at`` from the converters
+   reported by then, the same share; the campaign buys everyone before and
+   only the audience after: ``{inrun: 1, others: 0}``).
    CPA = spend / conversions made (truth, ``campaign_truth``).
 
 Prints a markdown table: each quantity's mean over the seeds with a 95 %
 confidence interval (t quantile x standard error over seeds), and the paired
 ratios (lookalike / baseline CPA, predictive / static CPA, online /
-offline predictive CPA, online predictive / static CPA, and the spend ratios
-that show the arms spent the same) with theirs. ``--jobs`` runs seeds in parallel threads (the runs release the GIL).
+offline predictive CPA, online predictive / static CPA, in-run / previous-run
+lookalike CPA, and the spend ratios that show the arms spent the same) with
+theirs. ``--jobs`` runs seeds in parallel threads (the runs release the GIL).
 
     .venv/bin/python bench/lookalike_study.py --seeds 30 --jobs 2
 """
@@ -71,7 +75,7 @@ def arm(scenario: dict, name: str, budget: float, **campaign: object) -> dict:
     return sc
 
 
-def one_seed(scenario: dict, seed: int, share: float, l2: float, budget: float) -> Dict[str, float]:
+def one_seed(scenario: dict, seed: int, share: float, l2: float, budget: float, fit_at: str) -> Dict[str, float]:
     """Every measured quantity for one seed."""
     seed_run = adsim.run(scenario, seed=seed)
     fit = adsim.lookalike(seed_run, share=share, l2=l2)
@@ -97,6 +101,17 @@ def one_seed(scenario: dict, seed: int, share: float, l2: float, budget: float) 
                 "params": {"learning": "online", "target_cpa": target, "conversion_delay_hours": 3},
             },
         ),
+        "lookalike_inrun": arm(
+            dict(
+                scenario,
+                audiences=[
+                    {"name": "inrun", "lookalike": {"seed": "converters", "fit_at": fit_at, "top_share": share}}
+                ],
+            ),
+            "inrun",
+            budget,
+            audiences={"inrun": 1.0, "others": 0.0},
+        ),
     }
     out: Dict[str, float] = {"seed_converters": fit.seed_users}
     for k, (coefficient, se) in enumerate(zip(fit.coefficients[1:], fit.standard_errors[1:])):
@@ -120,18 +135,32 @@ def one_seed(scenario: dict, seed: int, share: float, l2: float, budget: float) 
             segment_mean = np.array([p[users["segment"] == s].mean() for s in range(len(scenario["segments"]))])
             out["audience_share"] = float(member.mean())
             out["true_cvr_lift"] = float(p[member].sum() / segment_mean[users["segment"][member]].sum())
-        if label == "predictive_online":
-            # The model the bidder learned by its last refit (model_fits).
+        if label in ("predictive_online", "lookalike_inrun"):
+            # The model the run learned last (predictive_online: its last refit;
+            # lookalike_inrun: the fit at fit_at), and, for the in-run audience,
+            # its members' true CVR lift over their segments (same population).
             fits = result.table("model_fits")
             last = fits[fits["time"] == fits["time"].max()]
-            for k, value in enumerate(last["coefficient"].to_numpy()[1:]):
+            coefficients = last["coefficient"].to_numpy()
+            for k, value in enumerate(coefficients[1:]):
                 out[f"{label}_beta_{k}"] = float(value)
+            if label == "lookalike_inrun":
+                p = true_probabilities(scenario, users)
+                x = np.column_stack([users[f"feature_{k}"] for k in range(len(coefficients) - 1)])
+                score = coefficients[0] + x @ coefficients[1:]
+                count = int(math.ceil(share * len(score)))
+                member = score >= np.sort(score)[::-1][count - 1]
+                segment_mean = np.array([p[users["segment"] == s].mean() for s in range(len(scenario["segments"]))])
+                out["inrun_true_cvr_lift"] = float(p[member].sum() / segment_mean[users["segment"][member]].sum())
     out["lookalike_over_baseline_cpa"] = out["lookalike_cpa"] / out["baseline_cpa"]
     out["predictive_over_static_cpa"] = out["predictive_cpa_cpa"] / out["target_cpa_cpa"]
     out["predictive_over_static_spend"] = out["predictive_cpa_spend"] / out["target_cpa_spend"]
     out["online_over_offline_cpa"] = out["predictive_online_cpa"] / out["predictive_cpa_cpa"]
     out["online_over_static_cpa"] = out["predictive_online_cpa"] / out["target_cpa_cpa"]
     out["online_over_offline_spend"] = out["predictive_online_spend"] / out["predictive_cpa_spend"]
+    out["inrun_over_previous_run_lookalike_cpa"] = out["lookalike_inrun_cpa"] / out["lookalike_cpa"]
+    out["inrun_over_baseline_cpa"] = out["lookalike_inrun_cpa"] / out["baseline_cpa"]
+    out["inrun_over_previous_run_lookalike_spend"] = out["lookalike_inrun_spend"] / out["lookalike_spend"]
     return out
 
 
@@ -163,6 +192,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=30, help="seeds 1..N (default 30)")
     parser.add_argument("--jobs", type=int, default=1, help="seeds run in parallel threads (default 1)")
+    parser.add_argument("--fit-at", default="1d", help="when the in-run lookalike is fitted (default 1d)")
     parser.add_argument("--share", type=float, default=0.1, help="audience share (default 0.1)")
     parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the fit (default 1)")
     parser.add_argument("--budget", type=float, default=60.0, help="each arm's daily budget (default 60)")
@@ -174,13 +204,14 @@ def main() -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         rows = list(
             pool.map(
-                lambda seed: one_seed(scenario, seed, args.share, args.l2, args.budget),
+                lambda seed: one_seed(scenario, seed, args.share, args.l2, args.budget, args.fit_at),
                 range(1, args.seeds + 1),
             )
         )
     keys = list(rows[0])
     print(
-        f"seeds 1..{args.seeds}, share {args.share}, l2 {args.l2}, daily budget {args.budget} per arm"
+        f"seeds 1..{args.seeds}, share {args.share}, l2 {args.l2}, daily budget {args.budget} per arm, "
+        f"in-run lookalike fitted at {args.fit_at}"
     )
     print()
     print("| quantity | mean [95% CI over seeds] |")

@@ -914,7 +914,7 @@ void ReadUsersAndAudiences(const YAML::Node& root, Reader& r, Scenario* sc) {
       for (size_t i = 0; i < audiences.size(); ++i) {
         const std::string p = Reader::Item("audiences", i);
         const YAML::Node a = audiences[i];
-        if (!r.Map(a, p, {"name", "intercept", "coefficients", "threshold"})) continue;
+        if (!r.Map(a, p, {"name", "intercept", "coefficients", "threshold", "lookalike"})) continue;
         AudienceSpec spec;
         spec.name = r.String(a, p, "name", "audience" + std::to_string(i), true);
         if (spec.name == "others")
@@ -922,6 +922,32 @@ void ReadUsersAndAudiences(const YAML::Node& root, Reader& r, Scenario* sc) {
         for (const auto& other : sc->audiences)
           if (other.name == spec.name)
             r.Issue(a["name"], Reader::Child(p, "name"), "an audience name used once", "'" + spec.name + "' again");
+        const YAML::Node lookalike = a["lookalike"];
+        if (!IsMissing(lookalike)) {
+          // Fitted inside the run (docs/audiences.md, "A lookalike fitted inside the run").
+          spec.lookalike = true;
+          for (const char* key : {"intercept", "coefficients", "threshold"})
+            if (!IsMissing(a[key]))
+              r.Issue(a[key], Reader::Child(p, key),
+                      "no " + std::string(key) + " with lookalike (the run fits the model and the threshold)",
+                      Describe(a[key]));
+          const std::string q = Reader::Child(p, "lookalike");
+          if (r.Map(lookalike, q, {"seed", "fit_at", "top_share", "l2"})) {
+            r.Choice(lookalike, q, "seed", "converters", {"converters"});
+            spec.fit_at = r.Duration(lookalike, q, "fit_at", 0, kMicrosPerSecond, true);
+            if (spec.fit_at >= sc->duration && sc->duration > 0)
+              r.Issue(lookalike["fit_at"], Reader::Child(q, "fit_at"),
+                      "a time before the end of the run (duration " + FormatDuration(sc->duration) + ")",
+                      "'" + lookalike["fit_at"].Scalar() + "'");
+            spec.top_share = r.Number(lookalike, q, "top_share", 0.1, 0.0, 1.0);
+            if (!(spec.top_share > 0))
+              r.Issue(lookalike["top_share"], Reader::Child(q, "top_share"), "a share in (0, 1]",
+                      Describe(lookalike["top_share"]));
+            spec.l2 = r.Number(lookalike, q, "l2", 1.0, 0.0, 1e9);
+          }
+          sc->audiences.push_back(spec);
+          continue;
+        }
         spec.intercept = r.Number(a, p, "intercept", 0.0, -1e6, 1e6);
         spec.coefficients = ReadCoefficients(r, a, p, "coefficients", count);
         spec.threshold = r.Number(a, p, "threshold", 0.0, -1e9, 1e9, true, " (the lowest score of a member)");

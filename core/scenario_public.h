@@ -85,8 +85,18 @@ struct CreativeSpec {
 struct AudienceSpec {
   std::string name;
   double intercept = 0.0;
-  std::vector<double> coefficients;  // one per user feature (users.features.count)
+  std::vector<double> coefficients;  // one per user feature (users.features.count); empty for a lookalike
   double threshold = 0.0;
+  // `lookalike: {seed: converters, fit_at, top_share, l2}`: an audience the
+  // engine fits inside the run at the first control cycle at or after
+  // `fit_at`, from the converters reported by then (the model of
+  // adsim.lookalike), keeping the top `top_share` of users by the fitted
+  // score; it has no members, and campaigns' modifiers for it do not apply,
+  // before that. intercept, coefficients and threshold are then unused.
+  bool lookalike = false;
+  SimTime fit_at = 0;
+  double top_share = 0.1;
+  double l2 = 1.0;
 };
 
 // A campaign's bid modifier for the users of one audience (index into the

@@ -3,6 +3,8 @@
 #include "core/engine/control_cycle.h"
 
 #include <exception>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/pacing_target.h"
@@ -89,6 +91,14 @@ void ControlCycle::Run(SimTime now) {
   const std::string& file = scenario.source_name;
   if (options.cancel && options.cancel->load()) throw Error("run cancelled");
   if (options.progress) options.progress(static_cast<double>(now) / static_cast<double>(scenario.duration));
+  // In-run lookalike audiences whose fit_at has come are fitted first, so
+  // their modifiers apply from this cycle on (user_features.h).
+  if (!state_.users.pending_lookalikes.empty()) {
+    std::vector<std::pair<int, ModelFit>> fits;
+    FitLookalikes(scenario, now, &state_.users, &fits);
+    for (const auto& [audience, fit] : fits)
+      recorder_.RecordModelFit(now, -1, "audience:" + scenario.audiences[static_cast<size_t>(audience)].name, fit);
+  }
   Snapshot snapshot = BuildSnapshot(now);
   // What the advertiser observes per user (core/user_observations.h), for the
   // bidders that learn from it: views of the engine's per-user counters, in

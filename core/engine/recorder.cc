@@ -135,8 +135,9 @@ Recorder::Recorder(const RunState& state, Results* results)
   pacing_.budget = &pacing.Real("budget", "currency", "what is paced: today's plan or the total budget");
   pacing_.target_share = &pacing.Real("target_share", "ratio", "target_spend / budget");
   // model_fits: only when a bidder learns a per-user model during the run
-  // (core/user_observations.h), so other runs' files are unchanged.
-  bool learns = false;
+  // (core/user_observations.h) or an in-run lookalike audience is fitted, so
+  // other runs' files are unchanged.
+  bool learns = !state.users.pending_lookalikes.empty();  // an in-run lookalike audience's fit
   if (state.users.enabled())
     for (const CampaignRuntime& runtime : state.campaigns) {
       const auto* learner = dynamic_cast<const UserOutcomeLearner*>(runtime.bidder.get());
@@ -144,11 +145,13 @@ Recorder::Recorder(const RunState& state, Results* results)
     }
   if (learns) {
     Table& fits = results->Add("model_fits",
-                               "Per control cycle x campaign whose bidder learns from users x coefficient: the "
-                               "per-user conversion model it refitted from the outcomes reported so far");
+                               "Per control cycle x campaign whose bidder learns from users (or in-run lookalike "
+                               "audience fitted) x coefficient: the per-user conversion model fitted from the "
+                               "outcomes reported so far");
     model_fits_.time = &fits.Int("time", "us", "time of the control cycle");
-    model_fits_.campaign = &fits.Int("campaign", "index", "the campaign whose bidder fitted the model");
-    model_fits_.source = &fits.Text("source", "label or registered name of the bidder");
+    model_fits_.campaign =
+        &fits.Int("campaign", "index", "the campaign whose bidder fitted the model; -1 for an audience");
+    model_fits_.source = &fits.Text("source", "label or registered name of the bidder, or audience:NAME");
     model_fits_.term = &fits.Text("term", "intercept, or feature_k for the user's public feature k");
     model_fits_.coefficient =
         &fits.Real("coefficient", "logit", "the coefficient on the logit of the conversion probability after a click");

@@ -1,11 +1,16 @@
-// Users' public features, their conversion shift, audience membership and the
-// `users` table (user_features.h). May not touch: counters, budgets, the heap.
+// Users' public features, their conversion shift, audience membership, the
+// in-run lookalike fits and the `users` table (user_features.h). May not
+// touch: counters, budgets, the heap.
 #include "core/engine/user_features.h"
 
+#include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 
 #include "core/error.h"
+#include "core/logistic_model.h"
 #include "core/random.h"
 
 namespace adsim::engine {
@@ -31,6 +36,12 @@ void SetUpUserFeatures(const Scenario& scenario, uint64_t seed, UserFeatures* fe
   features->conversions.resize(segments);
   if (!spec.conversion_coefficients.empty()) features->conversion_shift.resize(segments);
   if (!scenario.audiences.empty()) features->audiences.resize(segments);
+  for (size_t a = 0; a < scenario.audiences.size(); ++a) {
+    if (scenario.audiences[a].lookalike)
+      features->pending_lookalikes.push_back(static_cast<int>(a));
+    else
+      features->active |= 1U << a;
+  }
   for (size_t s = 0; s < segments; ++s) {
     const SegmentSpec& segment = scenario.segments[s];
     const auto users = static_cast<size_t>(segment.users);
@@ -57,6 +68,7 @@ void SetUpUserFeatures(const Scenario& scenario, uint64_t seed, UserFeatures* fe
       member.assign(users, 0U);
       for (size_t a = 0; a < scenario.audiences.size(); ++a) {
         const AudienceSpec& audience = scenario.audiences[a];
+        if (audience.lookalike) continue;  // no members before its fit (FitLookalikes)
         for (size_t user = 0; user < users; ++user) {
           double score = audience.intercept;
           for (int k = 0; k < spec.count; ++k)
@@ -65,6 +77,90 @@ void SetUpUserFeatures(const Scenario& scenario, uint64_t seed, UserFeatures* fe
         }
       }
     }
+  }
+}
+
+void FitLookalikes(const Scenario& scenario, SimTime now, UserFeatures* features,
+                   std::vector<std::pair<int, ModelFit>>* fits) {
+  const int count = features->count;
+  const size_t segments = scenario.segments.size();
+  for (auto it = features->pending_lookalikes.begin(); it != features->pending_lookalikes.end();) {
+    const int a = *it;
+    const AudienceSpec& audience = scenario.audiences[static_cast<size_t>(a)];
+    if (audience.fit_at > now) {
+      ++it;
+      continue;
+    }
+    // The seed: every user with a click so far, in segment then id order.
+    int64_t rows = 0, total_users = 0;
+    double clicks = 0, conversions = 0;
+    for (size_t s = 0; s < segments; ++s) {
+      total_users += scenario.segments[s].users;
+      for (size_t user = 0; user < features->clicks[s].size(); ++user)
+        if (features->clicks[s][user] > 0) {
+          ++rows;
+          clicks += features->clicks[s][user];
+          conversions += features->conversions[s][user];
+        }
+    }
+    ModelFit fit;
+    fit.users = rows;
+    fit.trials = clicks;
+    fit.successes = conversions;
+    Eigen::VectorXd w = Eigen::VectorXd::Zero(count + 1);
+    estimators::LogisticModel model(count + 1, audience.l2);
+    if (rows > 0) {
+      Eigen::MatrixXd x(rows, count + 1);
+      Eigen::VectorXd trials(rows), successes(rows);
+      Eigen::Index j = 0;
+      for (size_t s = 0; s < segments; ++s)
+        for (size_t user = 0; user < features->clicks[s].size(); ++user) {
+          if (features->clicks[s][user] == 0) continue;
+          x(j, 0) = 1.0;
+          const float* row = features->Row(static_cast<int>(s), static_cast<int64_t>(user));
+          for (int k = 0; k < count; ++k) x(j, k + 1) = row[k];
+          trials[j] = features->clicks[s][user];
+          successes[j] = features->conversions[s][user];
+          ++j;
+        }
+      // Prior centre: the logit of the pooled rate (0 when it is 0 or 1), as adsim.lookalike.
+      Eigen::VectorXd centre = Eigen::VectorXd::Zero(count + 1);
+      const double pooled = conversions / clicks;
+      if (pooled > 0 && pooled < 1) centre[0] = estimators::LogisticModel::Logit(pooled);
+      model.SetPrior(centre);
+      fit.iterations = model.Fit(x, trials, successes);
+      w = model.coefficients();
+      const Eigen::MatrixXd covariance = model.Covariance();
+      for (int k = 0; k <= count; ++k) fit.standard_errors.push_back(std::sqrt(covariance(k, k)));
+    } else {
+      fit.standard_errors.assign(static_cast<size_t>(count + 1), std::nan(""));
+    }
+    fit.coefficients.assign(w.data(), w.data() + w.size());
+    // Scores of every user; the threshold is the score of the
+    // ceil(top_share x users)-th best.
+    std::vector<double> scores;
+    scores.reserve(static_cast<size_t>(total_users));
+    for (size_t s = 0; s < segments; ++s)
+      for (int64_t user = 0; user < scenario.segments[s].users; ++user) {
+        const float* row = features->Row(static_cast<int>(s), user);
+        double score = w[0];
+        for (int k = 0; k < count; ++k) score += w[k + 1] * row[k];
+        scores.push_back(score);
+      }
+    const auto members = std::clamp<int64_t>(
+        static_cast<int64_t>(std::ceil(audience.top_share * static_cast<double>(total_users))), 1, total_users);
+    std::vector<double> sorted = scores;
+    std::nth_element(sorted.begin(), sorted.begin() + (members - 1), sorted.end(), std::greater<>());
+    const double threshold = sorted[static_cast<size_t>(members - 1)];
+    // No converter reported yet: no seed, no members (campaigns' `others` then applies to everyone).
+    size_t i = 0;
+    if (conversions > 0)
+      for (size_t s = 0; s < segments; ++s)
+        for (uint32_t& member : features->audiences[s])
+          if (scores[i++] >= threshold) member |= 1U << a;
+    features->active |= 1U << a;
+    fits->emplace_back(a, std::move(fit));
+    it = features->pending_lookalikes.erase(it);
   }
 }
 

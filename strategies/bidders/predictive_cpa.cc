@@ -81,6 +81,11 @@ class PredictiveCpa final : public Bidder, public UserOutcomeLearner {
     for (const AudienceSpec& audience : ctx.scenario->audiences) {
       names.push_back(audience.name);
       if (audience.name == model) {
+        if (audience.lookalike)
+          throw ConfigError({{ctx.scenario->source_name, ctx.where + ".params.model", 0,
+                              "an audience with a given model (intercept, coefficients); '" + model +
+                                  "' is a lookalike fitted during the run (use learning: online to learn in the run)",
+                              "'" + model + "'"}});
         intercept_ = audience.intercept;
         coefficients_ = audience.coefficients;
       }

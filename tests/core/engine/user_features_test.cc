@@ -4,7 +4,8 @@
 // conversion model, whose known coefficients the project's logistic fitter
 // recovers within their standard errors; an audience's members convert more
 // than the average; a campaign's audience modifiers decide whom it buys; and
-// the predictive_cpa bidder, offline and learning online. That scenarios without `users:` are unchanged is
+// the predictive_cpa bidder, offline and learning online; a lookalike
+// audience fitted inside the run. That scenarios without `users:` are unchanged is
 // pinned by the golden digests (Golden.*).
 #include <gtest/gtest.h>
 
@@ -13,10 +14,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
-#include "strategies/bidders/lib/logistic_model.h"
+#include "core/logistic_model.h"
 #include "tests/core/test_util.h"
 
 namespace adsim {
@@ -346,6 +348,137 @@ TEST(PredictiveOnline, OfflineWritesNoFitsAndOnlineRefusesAModel) {
   }();
   EXPECT_NE(issues.find("campaigns[0].bidder.params.model"), std::string::npos) << issues;
   EXPECT_NE(issues.find("learning: online"), std::string::npos) << issues;
+}
+
+// ---- A lookalike audience fitted inside the run (docs/audiences.md)
+
+// FeatureScenario's market (our bids win every auction) with the lookalike
+// scenario's model, conversions after an exponential delay of mean 1h, every
+// opportunity logged, and an in-run lookalike `la` (top 20 %, fitted at 12h)
+// that the campaign buys alone: {la: 1, others: 0}.
+std::string InRunLookalikeScenario(int seed = 5) {
+  return "name: inrun\nseed: " + std::to_string(seed) +
+         "\nduration: 1d\nbucket: 6h\ncontrol_cycle: 1h\n"
+         "channels:\n  - name: display\n    auction: first_price\n    traffic: {per_hour: 12000}\n"
+         "    competition: {competitors: 3, median: 0.001, sigma: 0.3}\n"
+         "segments:\n  - {name: s, users: 20000, ctr: 0.06, cvr: 0.1, "
+         "conversion_delay: {distribution: exponential, mean: 1h}}\n"
+         "users:\n  features: {count: 4, distribution: normal}\n"
+         "  conversion: {coefficients: [0.9, -0.6, 0.4, 0.0]}\n"
+         "audiences:\n  - {name: la, lookalike: {seed: converters, fit_at: 12h, top_share: 0.2}}\n"
+         "campaigns:\n  - name: k\n    bid: 0.05\n    audiences: {la: 1, others: 0}\n"
+         "recording: {events: true, max_events: 1000000}\n";
+}
+
+// At the 12h cycle the engine fits the audience on what was reported by then:
+// the same L2 logistic regression (l2 = 1, prior centred on the pooled rate's
+// logit) refitted here from the logs (clicks in the events table before 12h,
+// conversions reported before 12h in the conversions table) gives the same
+// coefficients to 1e-9. Its members are the top 20 % of the 20,000 users by
+// that score: exactly 4,000. Before 12h no modifier applies (the campaign
+// buys non-members too, although `others` is 0); from 12h on every win is
+// on a member. The same seed reproduces the fit and the fingerprint.
+TEST(InRunLookalike, FittedAtFitAtOnWhatWasReportedThenAppliedToTheTopShare) {
+  const Results r = RunScenario(test::Parse(InRunLookalikeScenario()));
+  const SimTime fit_at = 12 * kMicrosPerHour;
+  const auto& fit_time = test::Col<int64_t>(r, "model_fits", "time");
+  const auto& fit_source = test::Col<std::string>(r, "model_fits", "source");
+  const auto& fit_campaign = test::Col<int64_t>(r, "model_fits", "campaign");
+  const auto& fit_coefficient = test::Col<double>(r, "model_fits", "coefficient");
+  ASSERT_EQ(fit_time.size(), 5u);  // intercept and four features, once
+  for (size_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(fit_time[k], fit_at);
+    EXPECT_EQ(fit_source[k], "audience:la");
+    EXPECT_EQ(fit_campaign[k], -1);
+  }
+  // The seed data as logged: clicks before 12h, conversions reported before 12h.
+  const size_t users = 20000;
+  std::vector<double> clicks(users, 0), conversions(users, 0);
+  const auto& event_time = test::Col<int64_t>(r, "events", "time");
+  const auto& event_user = test::Col<int64_t>(r, "events", "user");
+  const auto& event_click = test::Col<int64_t>(r, "events", "click");
+  const auto& winner = test::Col<int64_t>(r, "events", "winner");
+  ASSERT_GT(event_time.size(), 250000u);  // every opportunity of the day (about 288,000), none dropped
+  for (size_t i = 0; i < event_time.size(); ++i)
+    if (event_time[i] < fit_at && event_click[i] == 1 && winner[i] == 0) ++clicks[static_cast<size_t>(event_user[i])];
+  const auto& conversion_time = test::Col<int64_t>(r, "conversions", "time");
+  const auto& conversion_user = test::Col<int64_t>(r, "conversions", "user");
+  const auto& reported = test::Col<int64_t>(r, "conversions", "reported");
+  for (size_t i = 0; i < conversion_time.size(); ++i)
+    if (conversion_time[i] < fit_at && reported[i] == 1) ++conversions[static_cast<size_t>(conversion_user[i])];
+  std::vector<const std::vector<double>*> feature(4);
+  for (int k = 0; k < 4; ++k) feature[k] = &test::Col<double>(r, "users", "feature_" + std::to_string(k));
+  std::vector<size_t> rows;
+  double total_clicks = 0, total_conversions = 0;
+  for (size_t u = 0; u < users; ++u)
+    if (clicks[u] > 0) {
+      rows.push_back(u);
+      total_clicks += clicks[u];
+      total_conversions += conversions[u];
+    }
+  ASSERT_GT(total_conversions, 200);
+  Eigen::MatrixXd x(static_cast<Eigen::Index>(rows.size()), 5);
+  Eigen::VectorXd trials(x.rows()), successes(x.rows());
+  for (Eigen::Index j = 0; j < x.rows(); ++j) {
+    const size_t u = rows[static_cast<size_t>(j)];
+    x(j, 0) = 1;
+    for (int k = 0; k < 4; ++k) x(j, k + 1) = (*feature[k])[u];
+    trials[j] = clicks[u];
+    successes[j] = conversions[u];
+  }
+  estimators::LogisticModel model(5, 1.0);
+  Eigen::VectorXd centre = Eigen::VectorXd::Zero(5);
+  centre[0] = estimators::LogisticModel::Logit(total_conversions / total_clicks);
+  model.SetPrior(centre);
+  model.Fit(x, trials, successes);
+  for (int k = 0; k < 5; ++k) EXPECT_NEAR(fit_coefficient[static_cast<size_t>(k)], model.coefficients()[k], 1e-9) << k;
+  // Members: the top 20 % by the fitted score.
+  std::vector<double> score(users);
+  for (size_t u = 0; u < users; ++u) {
+    score[u] = fit_coefficient[0];
+    for (int k = 0; k < 4; ++k) score[u] += fit_coefficient[static_cast<size_t>(k) + 1] * (*feature[k])[u];
+  }
+  std::vector<double> sorted = score;
+  std::sort(sorted.begin(), sorted.end(), std::greater<>());
+  const double threshold = sorted[4000 - 1];
+  EXPECT_GT(threshold, sorted[4000]);  // no tie at the threshold: exactly 4,000 members
+  int64_t wins_before_members = 0, wins_before_others = 0, wins_after_members = 0, wins_after_others = 0;
+  for (size_t i = 0; i < event_time.size(); ++i) {
+    if (winner[i] != 0) continue;
+    const bool member = score[static_cast<size_t>(event_user[i])] >= threshold;
+    if (event_time[i] < fit_at)
+      ++(member ? wins_before_members : wins_before_others);
+    else
+      ++(member ? wins_after_members : wins_after_others);
+  }
+  // Before: everyone is bought (others at 0 does not apply yet), about 80 % non-members.
+  EXPECT_GT(wins_before_others, 2 * wins_before_members);
+  EXPECT_GT(wins_after_members, 1000);
+  EXPECT_EQ(wins_after_others, 0);
+  // Reproducible.
+  const Results again = RunScenario(test::Parse(InRunLookalikeScenario()));
+  EXPECT_EQ(test::Col<double>(again, "model_fits", "coefficient"), fit_coefficient);
+  EXPECT_EQ(again.text_attrs.at("fingerprint"), r.text_attrs.at("fingerprint"));
+}
+
+TEST(InRunLookalike, ValidationNamesTheField) {
+  const std::string base = std::string(kUsers);
+  auto issues = test::IssuesOf(FeatureScenario(
+      base + "audiences:\n  - {name: la, threshold: 0, lookalike: {seed: clickers, fit_at: 2d, top_share: 0}}\n"));
+  EXPECT_TRUE(HasIssue(issues, "audiences[0].threshold", "no threshold with lookalike")) << ConfigError(issues).what();
+  EXPECT_TRUE(HasIssue(issues, "audiences[0].lookalike.seed", "converters")) << ConfigError(issues).what();
+  EXPECT_TRUE(HasIssue(issues, "audiences[0].lookalike.fit_at", "before the end of the run"))
+      << ConfigError(issues).what();
+  EXPECT_TRUE(HasIssue(issues, "audiences[0].lookalike.top_share", "(0, 1]")) << ConfigError(issues).what();
+  issues = test::IssuesOf(FeatureScenario(base + "audiences:\n  - {name: la, lookalike: {top_share: 0.1}}\n"));
+  EXPECT_TRUE(HasIssue(issues, "audiences[0].lookalike.fit_at", "duration")) << ConfigError(issues).what();
+  try {
+    RunScenario(test::Parse(FeatureScenario(base + "audiences:\n  - {name: la, lookalike: {fit_at: 6h}}\n", "", "",
+                                            "{type: predictive_cpa, params: {model: la}}")));
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("fitted during the run"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
