@@ -48,7 +48,7 @@ import multiprocessing
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import pandas as pd
 import yaml
@@ -67,6 +67,7 @@ CALIBRATED_PRIORS = {
     "holdout_calibrated_first_touch": "first_touch",
     "holdout_calibrated_markov2": "markov2",
     "holdout_calibrated_shapley": "shapley",
+    "holdout_calibrated_average": "average",
 }
 SCENARIOS = ["base", "low_overlap", "long_delay", "saturation", "high_baseline", "strong_view", "interactions"]
 

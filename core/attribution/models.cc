@@ -187,12 +187,13 @@ ModelOptions ParseModelOptions(const std::map<std::string, std::string>& params)
     } else if (name == "calibration_prior") {
       // Any path model: the holdout models cannot be their own prior.
       if (text == "holdout" || text == "holdout_calibrated")
-        throw BadOption("--param calibration_prior", "a path model (first_touch, ..., markov<k>, shapley)",
-                        "'" + text + "'");
+        throw BadOption("--param calibration_prior",
+                        "a path model (first_touch, ..., markov<k>, shapley), average or best_fit", "'" + text + "'");
       try {
-        CheckModelName(text);
+        if (text != "average" && text != "best_fit") CheckModelName(text);
       } catch (const ConfigError&) {
-        throw BadOption("--param calibration_prior", "a path model, one of " + ModelList(), "'" + text + "'");
+        throw BadOption("--param calibration_prior", "a path model, one of " + ModelList() + ", or average or best_fit",
+                        "'" + text + "'");
       }
       options.calibration_prior = text;
     } else {
