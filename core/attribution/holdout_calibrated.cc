@@ -6,17 +6,22 @@
 // empirical Bayes over the path model's error scale. Like `holdout`, it reads
 // only what an advertiser observes (paths, conversions, the holdout groups).
 //
-// Which path model: by default (calibration_prior "average") none is chosen in
-// advance. Each candidate of kAveragedPriors is calibrated as above, and the
-// results are averaged with the candidates' posterior probabilities given the
-// holdout (Bayesian model averaging, equal prior odds): candidate m's evidence
-// is the likelihood of the disagreements r = h - prior_m with the error scale
+// Which path model: calibration_prior names one (default first_touch), or lets
+// the holdout choose without any use of the truth. With "average" each
+// candidate of kAveragedPriors is calibrated as above and the results are
+// averaged with the candidates' posterior probabilities given the holdout
+// (Bayesian model averaging, equal prior odds): candidate m's evidence is the
+// likelihood of the disagreements r = h - prior_m with the error scale
 // integrated out, p(r | m) = (1 / T) integral_0^T N(r; 0, B (tau^2 I + S) B^T) dtau
 // (the same integral the shrinkage uses), and its weight
 // w_m = p(r | m) / sum_k p(r | k), per measure (conversions and value apart).
 // A candidate whose shares match the holdout within its noise has the highest
-// evidence; one that is far off has little. calibration_prior "best_fit" keeps
-// only the candidate of highest evidence; a model name fixes the prior.
+// evidence; one that is far off has little. "best_fit" keeps only the
+// candidate of highest evidence. On the development seeds of
+// docs/attribution.md best_fit picks first touch in 133 runs of 140 and is
+// within 0.001 of it; the average is 0.003 below it, since it mixes in the
+// priors the holdout's noise cannot rule out. So the default stays first_touch,
+// now the prior the data themselves pick rather than one read off the truth.
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>

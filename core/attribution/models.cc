@@ -229,8 +229,9 @@ std::vector<std::pair<std::string, std::string>> ModelDescriptions() {
            "incremental conversions and value measured by each channel's user holdout (journeys.holdout): "
            "(exposed mean - held-out mean) x exposed users, with standard errors"},
           {"holdout_calibrated",
-           "the holdout's credit shrunk toward the calibration_prior path model's shares of the holdouts' total, "
-           "by empirical-Bayes weights from the holdout's standard errors (conserves the holdouts' total)"}};
+           "the holdout's credit shrunk toward the calibration_prior path model's shares of the holdouts' total "
+           "(average / best_fit: the path models weighted by how well the holdout fits them), by empirical-Bayes "
+           "weights from the holdout's standard errors (conserves the holdouts' total)"}};
 }
 
 void CheckModelName(const std::string& model) {
