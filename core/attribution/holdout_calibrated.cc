@@ -210,15 +210,13 @@ ModelCredit CalibratedOverPriors(const PathData& data, const ModelOptions& optio
         best_index = m;
       }
     }
+    // No candidate credits any measured channel (best stays -inf): nothing to
+    // shrink toward, the credit stays the holdout's and every weight 0.
     std::vector<double> weight(candidates.size(), 0.0);
-    if (!(best > -INFINITY)) {
-      // No candidate credits any measured channel: nothing to shrink toward.
-      for (const size_t c : measured) {
-        (value ? credit.value : credit.conversions)[c] = (value ? holdout.value : holdout.conversions)[c];
-      }
-    } else if (options.calibration_prior == "best_fit") {
+    const bool any = best > -INFINITY;
+    if (any && options.calibration_prior == "best_fit") {
       weight[best_index] = 1;
-    } else {
+    } else if (any) {
       double sum = 0;
       for (size_t m = 0; m < candidates.size(); ++m)
         if (calibrated[m].usable) sum += weight[m] = std::exp(calibrated[m].log_evidence - best);
@@ -226,7 +224,7 @@ ModelCredit CalibratedOverPriors(const PathData& data, const ModelOptions& optio
     }
     for (size_t m = 0; m < candidates.size(); ++m)
       (value ? candidates[m].value : candidates[m].conversions) = weight[m];
-    if (best > -INFINITY) {
+    if (any) {
       for (size_t i = 0; i < measured.size(); ++i) {
         double mean = 0, spread = 0;
         for (size_t m = 0; m < candidates.size(); ++m) mean += weight[m] * calibrated[m].credit[i];

@@ -99,7 +99,8 @@ ModelCredit HoldoutIncrementality(const PathData& data);
 // Throws DataError as HoldoutIncrementality does.
 ModelCredit HoldoutCalibrated(const PathData& data, const ModelOptions& options);
 // One candidate path model of calibration_prior "average" with its posterior
-// weight per measure (each measure's weights over the candidates add up to 1).
+// weight per measure (each measure's weights over the candidates add up to 1;
+// all are 0 when no candidate credits any channel with a holdout).
 struct PriorWeight {
   std::string model;
   double conversions = 0, value = 0;

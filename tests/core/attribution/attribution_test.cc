@@ -474,6 +474,23 @@ TEST(AttributionCalibrated, TheAverageIsAMixtureOfTheSinglePriorCalibrations) {
   for (const PriorWeight& weight : weights) EXPECT_LT(weight.conversions, 0.9) << weight.model;
 }
 
+TEST(AttributionCalibrated, WithoutAPriorThatCreditsTheMeasuredChannelsTheHoldoutStands) {
+  // Conversions only on paths of c, which has no holdout: every candidate
+  // credits a and b with 0, none has shares to shrink toward, so the data-driven
+  // priors return the holdout unchanged and give every candidate weight 0.
+  PathData data = Read("path;total_conversions;total_conversion_value;total_null\nc;10;100;5\na;0;0;20\nb;0;0;20\n");
+  data.holdout = {MakeHoldout("a", 30, 0.05), MakeHoldout("b", 40, 0.05)};
+  const ModelCredit holdout = Attribute(data, "holdout");
+  for (const char* prior : {"average", "best_fit"}) {
+    const ModelCredit credit = Attribute(data, "holdout_calibrated", ParseModelOptions({{"calibration_prior", prior}}));
+    for (size_t c = 0; c < 3; ++c) {
+      EXPECT_EQ(credit.conversions[c], holdout.conversions[c]) << prior << " " << c;
+      EXPECT_EQ(credit.conversions_se[c], holdout.conversions_se[c]) << prior << " " << c;
+    }
+  }
+  for (const PriorWeight& weight : CalibrationPriorWeights(data)) EXPECT_EQ(weight.conversions, 0.0) << weight.model;
+}
+
 TEST(Attribution, ModelNamesAndParametersAreChecked) {
   for (const char* name :
        {"first_touch", "last_touch", "last_non_direct", "linear", "linear_unique", "time_decay", "position_based",
