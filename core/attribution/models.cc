@@ -187,12 +187,13 @@ ModelOptions ParseModelOptions(const std::map<std::string, std::string>& params)
     } else if (name == "calibration_prior") {
       // Any path model: the holdout models cannot be their own prior.
       if (text == "holdout" || text == "holdout_calibrated")
-        throw BadOption("--param calibration_prior", "a path model (first_touch, ..., markov<k>, shapley)",
-                        "'" + text + "'");
+        throw BadOption("--param calibration_prior",
+                        "a path model (first_touch, ..., markov<k>, shapley), average or best_fit", "'" + text + "'");
       try {
-        CheckModelName(text);
+        if (text != "average" && text != "best_fit") CheckModelName(text);
       } catch (const ConfigError&) {
-        throw BadOption("--param calibration_prior", "a path model, one of " + ModelList(), "'" + text + "'");
+        throw BadOption("--param calibration_prior", "a path model, one of " + ModelList() + ", or average or best_fit",
+                        "'" + text + "'");
       }
       options.calibration_prior = text;
     } else {
@@ -228,8 +229,9 @@ std::vector<std::pair<std::string, std::string>> ModelDescriptions() {
            "incremental conversions and value measured by each channel's user holdout (journeys.holdout): "
            "(exposed mean - held-out mean) x exposed users, with standard errors"},
           {"holdout_calibrated",
-           "the holdout's credit shrunk toward the calibration_prior path model's shares of the holdouts' total, "
-           "by empirical-Bayes weights from the holdout's standard errors (conserves the holdouts' total)"}};
+           "the holdout's credit shrunk toward the calibration_prior path model's shares of the holdouts' total "
+           "(average / best_fit: the path models weighted by how well the holdout fits them), by empirical-Bayes "
+           "weights from the holdout's standard errors (conserves the holdouts' total)"}};
 }
 
 void CheckModelName(const std::string& model) {

@@ -28,7 +28,8 @@ struct ModelOptions {
   int shapley_exact_max = 15;             // shapley_exact_max: exact Shapley up to this many channels
   int shapley_samples = 1000;             // shapley_samples: permutations drawn beyond that
   uint64_t seed = 1;                      // seed: of the Shapley permutation sample
-  // calibration_prior: holdout_calibrated's path model (any model but the two holdout ones)
+  // calibration_prior: holdout_calibrated's path model (any model but the two
+  // holdout ones), or "average" / "best_fit" over several (holdout_calibrated.cc)
   std::string calibration_prior = "first_touch";
 };
 
@@ -92,9 +93,22 @@ ModelCredit HoldoutIncrementality(const PathData& data);
 // `holdout_calibrated` (holdout_calibrated.cc): the holdout's per-channel
 // credit shrunk toward options.calibration_prior's shares of the holdouts'
 // total, weighted by empirical Bayes from the holdout's standard errors and the
-// two's disagreement; adds up to the holdouts' total. Throws DataError as
-// HoldoutIncrementality does.
+// two's disagreement; adds up to the holdouts' total. With calibration_prior
+// "average" the calibrations toward several path models are averaged with
+// their posterior weights given the holdout ("best_fit": the best one only).
+// Throws DataError as HoldoutIncrementality does.
 ModelCredit HoldoutCalibrated(const PathData& data, const ModelOptions& options);
+// One candidate path model of calibration_prior "average" with its posterior
+// weight per measure (each measure's weights over the candidates add up to 1;
+// all are 0 when no candidate credits any channel with a holdout).
+struct PriorWeight {
+  std::string model;
+  double conversions = 0, value = 0;
+};
+// The weights holdout_calibrated gives its candidate priors on `data` under
+// calibration_prior "average" (or "best_fit", when options say so): for tests,
+// notes and the docs. Throws DataError as HoldoutIncrementality does.
+std::vector<PriorWeight> CalibrationPriorWeights(const PathData& data, const ModelOptions& options = {});
 ModelCredit ShapleyMarkov(const PathData& data, const ModelOptions& options);
 
 }  // namespace adsim::attribution

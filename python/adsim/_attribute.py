@@ -152,7 +152,8 @@ def attribute(
     ``journeys.holdout`` holds them (a ``channel_name`` column and
     ``HOLDOUT_COLUMNS``): the data of the ``holdout`` model and of
     ``holdout_calibrated`` (the holdout shrunk toward the shares of the path
-    model ``calibration_prior``, default ``first_touch``; docs/attribution.md).
+    model ``calibration_prior``, default ``first_touch``; ``average`` or ``best_fit``
+    weigh several path models by how well the holdout fits them; docs/attribution.md).
     """
     import pandas as pd
 

@@ -49,6 +49,22 @@ def test_conserves_the_holdouts_total_and_follows_its_prior(result: adsim.Result
         result.attribute(["holdout_calibrated"], calibration_prior="holdout")
 
 
+def test_the_data_driven_priors_conserve_the_total_and_name_their_weights(result: adsim.Result) -> None:
+    # average: sum_m w_m credit(m), each credit(m) adding up to sum_c h_c, so the mixture does too;
+    # best_fit: one candidate with weight 1. The note lists the conversions weights >= 0.005 (2 decimals).
+    holdout = result.attribute(["holdout"])["conversions"].sum()
+    for prior in ("average", "best_fit"):
+        credit = result.attribute(["holdout_calibrated"], calibration_prior=prior)
+        assert credit["conversions"].sum() == pytest.approx(holdout, rel=1e-9)
+        note = credit.attrs["notes"]["holdout_calibrated"]
+        assert note.startswith(f"prior {prior} (")
+        weights = [float(part.rsplit(" ", 1)[1]) for part in note.split("(", 1)[1].split(")", 1)[0].split(", ")]
+        # Up to 6 left-out weights below 0.005, and up to 7 roundings to 2 decimals of at most 0.005.
+        assert 1 - 6 * 0.005 - 7 * 0.005 <= sum(weights) <= 1 + 7 * 0.005, note
+        if prior == "best_fit":
+            assert weights == [1.0], note
+
+
 def test_scored_per_channel_only(result: adsim.Result) -> None:
     scores = result.attribution_accuracy(models=["first_touch", "holdout_calibrated"])
     calibrated = scores[scores["model"] == "holdout_calibrated"]

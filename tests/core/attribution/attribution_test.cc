@@ -5,6 +5,7 @@
 // conserve the totals and the chain reproduces P(conversion) = C / journeys.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <fstream>
@@ -259,6 +260,9 @@ double Sum(const std::vector<double>& values) {
   return total;
 }
 
+// holdout_calibrated with one fixed prior (first touch), whatever the default.
+ModelOptions FirstTouchPrior() { return ParseModelOptions({{"calibration_prior", "first_touch"}}); }
+
 TEST(AttributionCalibrated, ConservesTheHoldoutsTotal) {
   // Whatever the shrinkage, the credits add up to sum h_c (the Gaussian
   // conditional on the measured total), in conversions and in value.
@@ -268,9 +272,12 @@ TEST(AttributionCalibrated, ConservesTheHoldoutsTotal) {
            {{60, 0.05}, {30, 0.05}, {10, 0.05}}}) {  // agrees with it
     const PathData data = CalibrationData(setup);
     const ModelCredit holdout = Attribute(data, "holdout");
-    const ModelCredit credit = Attribute(data, "holdout_calibrated");
-    EXPECT_NEAR(Sum(credit.conversions), Sum(holdout.conversions), 1e-9);
-    EXPECT_NEAR(Sum(credit.value), Sum(holdout.value), 1e-7);
+    for (const char* prior : {"first_touch", "markov1", "average", "best_fit"}) {
+      const ModelCredit credit =
+          Attribute(data, "holdout_calibrated", ParseModelOptions({{"calibration_prior", prior}}));
+      EXPECT_NEAR(Sum(credit.conversions), Sum(holdout.conversions), 1e-9) << prior;
+      EXPECT_NEAR(Sum(credit.value), Sum(holdout.value), 1e-7) << prior;
+    }
   }
 }
 
@@ -290,7 +297,7 @@ TEST(AttributionCalibrated, AHoldoutThatAgreesWithThePriorKeepsItAndNarrowsTheEr
   // h = (60, 30, 10) = the prior's shares x H: every residual is 0, so the
   // credit is h whatever tau; pooling with the prior lowers the SE below s_c.
   const PathData data = CalibrationData({{60, 0.05}, {30, 0.05}, {10, 0.05}});
-  const ModelCredit credit = Attribute(data, "holdout_calibrated");
+  const ModelCredit credit = Attribute(data, "holdout_calibrated", FirstTouchPrior());
   const ModelCredit holdout = Attribute(data, "holdout");
   const double expected[] = {60, 30, 10};
   for (size_t c = 0; c < 3; ++c) {
@@ -307,7 +314,7 @@ TEST(AttributionCalibrated, WeighsTheHoldoutByItsNoiseAgainstTheDisagreement) {
   double previous_distance = 0;
   for (const double variance : {1e-4, 0.01, 0.05, 0.2}) {
     const PathData data = CalibrationData({{10, variance}, {30, variance}, {60, variance}});
-    const ModelCredit credit = Attribute(data, "holdout_calibrated");
+    const ModelCredit credit = Attribute(data, "holdout_calibrated", FirstTouchPrior());
     const double distance = std::abs(credit.conversions[0] - 10) + std::abs(credit.conversions[2] - 60);
     if (variance == 1e-4) {
       EXPECT_LT(distance, 1.0);  // within half a conversion each
@@ -330,7 +337,7 @@ TEST(AttributionCalibrated, TwoChannelsAgreeWithAnIndependentQuadrature) {
   // variances.
   PathData data = Read("path;total_conversions\na > b;60\nb;40\n");
   data.holdout = {MakeHoldout("a", 20, 0.05), MakeHoldout("b", 50, 0.02)};
-  const ModelCredit credit = Attribute(data, "holdout_calibrated");
+  const ModelCredit credit = Attribute(data, "holdout_calibrated", FirstTouchPrior());
   const double h[] = {20, 50}, s[] = {200 * std::sqrt(0.05), 200 * std::sqrt(0.02)};
   const double total = 70, share[] = {0.6, 0.4};
   const double upper = std::max({100.0, 20 + 10 * s[0], 50 + 10 * s[1]});
@@ -364,7 +371,7 @@ TEST(AttributionCalibrated, TwoChannelsAgreeWithAnIndependentQuadrature) {
 
 TEST(AttributionCalibrated, ChannelsWithoutAHoldoutGetNothingAndThePriorIsChecked) {
   PathData data = CalibrationData({{30, 0.05}, {40, 0.05}});  // c has no holdout
-  const ModelCredit credit = Attribute(data, "holdout_calibrated");
+  const ModelCredit credit = Attribute(data, "holdout_calibrated", FirstTouchPrior());
   EXPECT_EQ(credit.conversions[2], 0.0);
   EXPECT_NE(credit.note.find("no holdout on c"), std::string::npos) << credit.note;
   EXPECT_NE(credit.note.find("prior first_touch"), std::string::npos) << credit.note;
@@ -373,6 +380,8 @@ TEST(AttributionCalibrated, ChannelsWithoutAHoldoutGetNothingAndThePriorIsChecke
   const ModelCredit markov =
       Attribute(data, "holdout_calibrated", ParseModelOptions({{"calibration_prior", "markov1"}}));
   EXPECT_NE(markov.conversions[0], credit.conversions[0]);
+  EXPECT_EQ(ParseModelOptions({{"calibration_prior", "average"}}).calibration_prior, "average");
+  EXPECT_EQ(ParseModelOptions({{"calibration_prior", "best_fit"}}).calibration_prior, "best_fit");
   EXPECT_THROW(ParseModelOptions({{"calibration_prior", "holdout"}}), ConfigError);
   EXPECT_THROW(ParseModelOptions({{"calibration_prior", "holdout_calibrated"}}), ConfigError);
   try {
@@ -387,6 +396,99 @@ TEST(AttributionCalibrated, ChannelsWithoutAHoldoutGetNothingAndThePriorIsChecke
   EXPECT_THROW(Attribute(data, "holdout_calibrated", itself), ConfigError);
   data.holdout.clear();
   EXPECT_THROW(Attribute(data, "holdout_calibrated"), DataError);
+}
+
+// The credit of one path model on kCalibrationPaths scaled to a total of 100:
+// a holdout that measures exactly that model's shares.
+std::vector<double> SharesOf(const std::string& model) {
+  const ModelCredit credit = Attribute(Read(kCalibrationPaths), model);
+  std::vector<double> shares = credit.conversions;
+  for (double& share : shares) share *= 100 / Sum(credit.conversions);
+  return shares;
+}
+
+TEST(AttributionCalibrated, PriorWeightsAddUpToOneAndFavourThePriorThatMatchesTheHoldout) {
+  // On kCalibrationPaths the candidates disagree: first touch credits (a, b, c)
+  // (60, 30, 10), last touch (0, 60, 40), time decay (20, 50, 30), linear and
+  // position-based (30, 45, 25), markov1 (31, 47, 22), Shapley (25, 50, 25). A holdout measuring exactly one
+  // candidate's shares (H = 100) with s = 200 sqrt(0.002) = 8.9 per channel, well below the 10 to 60 between
+  // candidates: that candidate's residuals are 0, the others' several s, so its evidence and weight are the largest
+  // (not all of it: markov1 (31, 47, 22) and Shapley (25, 50, 25) are within 1 to 2 s of linear and time decay); the
+  // weights of each measure add up to 1, and best_fit puts all of it on that candidate.
+  for (const char* matching : {"first_touch", "last_touch", "time_decay"}) {
+    const std::vector<double> shares = SharesOf(matching);
+    const PathData data = CalibrationData({{shares[0], 0.002}, {shares[1], 0.002}, {shares[2], 0.002}});
+    const std::vector<PriorWeight> weights = CalibrationPriorWeights(data);
+    ASSERT_EQ(weights.size(), 7u);
+    double conversions = 0, value = 0;
+    const PriorWeight* best = &weights[0];
+    for (const PriorWeight& weight : weights) {
+      EXPECT_GE(weight.conversions, 0.0) << weight.model;
+      EXPECT_GE(weight.value, 0.0) << weight.model;
+      conversions += weight.conversions;
+      value += weight.value;
+      if (weight.conversions > best->conversions) best = &weight;
+    }
+    EXPECT_NEAR(conversions, 1.0, 1e-12) << matching;
+    EXPECT_NEAR(value, 1.0, 1e-12) << matching;
+    EXPECT_EQ(best->model, matching);
+    // Value is 10 per conversion in both the paths and the holdout: the same fit.
+    EXPECT_NEAR(best->value, best->conversions, 1e-9) << matching;
+    for (const PriorWeight& weight :
+         CalibrationPriorWeights(data, ParseModelOptions({{"calibration_prior", "best_fit"}})))
+      EXPECT_EQ(weight.conversions, weight.model == matching ? 1.0 : 0.0) << matching << " " << weight.model;
+    // The averaged credit: the holdout's total, close to the holdout it agrees with.
+    const ModelCredit credit =
+        Attribute(data, "holdout_calibrated", ParseModelOptions({{"calibration_prior", "average"}}));
+    EXPECT_NEAR(Sum(credit.conversions), 100, 1e-9);
+    EXPECT_NE(credit.note.find(std::string(matching) + " 0."), std::string::npos) << credit.note;
+  }
+}
+
+TEST(AttributionCalibrated, TheAverageIsAMixtureOfTheSinglePriorCalibrations) {
+  // credit_c = sum_m w_m credit_c(m): inside the range of the candidates'
+  // calibrated credits, and its variance sum_m w_m (se_m^2 + (credit_m - credit)^2)
+  // at least the smallest of the candidates' se^2.
+  const PathData data = CalibrationData({{35, 0.05}, {45, 0.05}, {20, 0.05}});
+  const ModelCredit average =
+      Attribute(data, "holdout_calibrated", ParseModelOptions({{"calibration_prior", "average"}}));
+  const std::vector<PriorWeight> weights = CalibrationPriorWeights(data);
+  for (size_t c = 0; c < 3; ++c) {
+    double low = INFINITY, high = -INFINITY, mixture = 0, smallest_se = INFINITY;
+    for (const PriorWeight& weight : weights) {
+      const ModelCredit single =
+          Attribute(data, "holdout_calibrated", ParseModelOptions({{"calibration_prior", weight.model}}));
+      low = std::min(low, single.conversions[c]);
+      high = std::max(high, single.conversions[c]);
+      smallest_se = std::min(smallest_se, single.conversions_se[c]);
+      mixture += weight.conversions * single.conversions[c];
+    }
+    EXPECT_NEAR(average.conversions[c], mixture, 1e-9) << c;
+    EXPECT_GE(average.conversions[c], low - 1e-9) << c;
+    EXPECT_LE(average.conversions[c], high + 1e-9) << c;
+    EXPECT_GE(average.conversions_se[c], smallest_se - 1e-9) << c;
+  }
+  // The holdout (35, 45, 20) is between linear's shares (30, 45, 25) and time
+  // decay's (20, 50, 30) and far from last touch's (0, 60, 40) in units of
+  // s = 44.7 per channel: no single candidate takes everything.
+  for (const PriorWeight& weight : weights) EXPECT_LT(weight.conversions, 0.9) << weight.model;
+}
+
+TEST(AttributionCalibrated, WithoutAPriorThatCreditsTheMeasuredChannelsTheHoldoutStands) {
+  // Conversions only on paths of c, which has no holdout: every candidate
+  // credits a and b with 0, none has shares to shrink toward, so the data-driven
+  // priors return the holdout unchanged and give every candidate weight 0.
+  PathData data = Read("path;total_conversions;total_conversion_value;total_null\nc;10;100;5\na;0;0;20\nb;0;0;20\n");
+  data.holdout = {MakeHoldout("a", 30, 0.05), MakeHoldout("b", 40, 0.05)};
+  const ModelCredit holdout = Attribute(data, "holdout");
+  for (const char* prior : {"average", "best_fit"}) {
+    const ModelCredit credit = Attribute(data, "holdout_calibrated", ParseModelOptions({{"calibration_prior", prior}}));
+    for (size_t c = 0; c < 3; ++c) {
+      EXPECT_EQ(credit.conversions[c], holdout.conversions[c]) << prior << " " << c;
+      EXPECT_EQ(credit.conversions_se[c], holdout.conversions_se[c]) << prior << " " << c;
+    }
+  }
+  for (const PriorWeight& weight : CalibrationPriorWeights(data)) EXPECT_EQ(weight.conversions, 0.0) << weight.model;
 }
 
 TEST(Attribution, ModelNamesAndParametersAreChecked) {
