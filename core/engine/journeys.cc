@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <new>
 
 #include "core/error.h"
 #include "core/random.h"
@@ -34,10 +35,11 @@ void AdviseHugePages(void* block, size_t bytes) {
 #ifdef MADV_HUGEPAGE
   constexpr uintptr_t kHugePage = uintptr_t{1} << 21;
   const auto address = reinterpret_cast<uintptr_t>(block);
-  const uintptr_t begin = (address + kHugePage - 1) & ~(kHugePage - 1);
-  const uintptr_t end = (address + bytes) & ~(kHugePage - 1);
+  const size_t skip = (kHugePage - address % kHugePage) % kHugePage;  // to the first 2 MiB boundary
+  if (bytes <= skip) return;
+  const size_t length = (bytes - skip) / kHugePage * kHugePage;
   // Advice only: where it is refused (huge pages off), the block works as before.
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  if (length > 0) madvise(static_cast<char*>(block) + skip, length, MADV_HUGEPAGE);
 #else
   (void)block;
   (void)bytes;
@@ -79,9 +81,8 @@ Journeys::Journeys(RunState& state, Results* results) : state_(state), spec_(*st
   // user on its page.
   user_stride_ = sizeof(JourneyUser) + sizeof(uint64_t) * static_cast<size_t>(spec_.touchpoints);
   users_.reset(static_cast<unsigned char*>(std::calloc(std::max<size_t>(users, 1), user_stride_)));
-  if (!users_)
-    throw Error("journeys: could not allocate " + std::to_string(users) + " users x " + std::to_string(user_stride_) +
-                " bytes of journey state");
+  // As a vector would: the CLI and Python turn it into the scenario's memory needs (core/memory_needs.h).
+  if (!users_) throw std::bad_alloc();
   AdviseHugePages(users_.get(), users * user_stride_);
   lift_index_.assign(static_cast<size_t>(scenario.channels.size()) * 2, -1);
   for (size_t i = 0; i < spec_.lifts.size(); ++i) {
@@ -211,29 +212,29 @@ double Journeys::IncrementalHazard(int64_t user, SimTime now) {
 }
 
 void Journeys::Schedule(int64_t user, SimTime now, double hazard) {
-  JourneyUser& state = UserAt(user);
-  state.next_candidate = 0;
+  JourneyUser& record = UserAt(user);
+  record.next_candidate = 0;
   if (!(hazard > 0)) return;
   const double at = static_cast<double>(now) - std::log(UserUniform(user)) / hazard;
   if (at >= static_cast<double>(state_.scenario.duration)) return;
   const SimTime time = std::max(now + 1, static_cast<SimTime>(at));
-  state.next_candidate = time;
-  state.bound = hazard;
+  record.next_candidate = time;
+  record.bound = hazard;
   state_.Push(time, EventKind::kJourney, user);
 }
 
 void Journeys::Touch(const Opportunity& opportunity, const Win& win, bool click) {
   const int64_t user = user_offset_[opportunity.segment] + opportunity.user;
   const int n = spec_.touchpoints;
-  JourneyUser& state = UserAt(user);
+  JourneyUser& record = UserAt(user);
   uint64_t* ring = RingOf(user);
   const int placement = placement_base_[static_cast<size_t>(win.campaign) * state_.scenario.channels.size() +
                                         static_cast<size_t>(opportunity.channel)] +
                         win.creative;
   auto append = [&](TouchKind kind) {
-    ring[state.head] = PackTouch(opportunity.time, kind, placement);
-    state.head = static_cast<uint16_t>((state.head + 1) % n);
-    if (state.count < n) ++state.count;
+    ring[record.head] = PackTouch(opportunity.time, kind, placement);
+    record.head = static_cast<uint16_t>((record.head + 1) % n);
+    if (record.count < n) ++record.count;
   };
   append(TouchKind::kView);
   if (click) append(TouchKind::kClick);

@@ -96,8 +96,10 @@ struct CreditedConversion {
 
 class Journeys final : public JourneyObservations {
  public:
-  // Allocates the rings and per-user arrays (users of every segment x N) and
-  // adds the journey tables to `results`.
+  // Allocates the block of rings and bookkeeping (users of every segment x
+  // (32 + 8 N) bytes, zeroed, mapped lazily) and adds the journey tables to
+  // `results`. Throws ConfigError when the scenario has more placements than
+  // a packed touchpoint holds.
   Journeys(RunState& state, Results* results);
   // Schedules each segment's first organic conversion (before the first opportunity).
   void Start();
@@ -171,9 +173,9 @@ class Journeys final : public JourneyObservations {
     return {PackedTime(packed), placement.campaign, placement.creative, placement.channel, PackedKind(packed)};
   }
   Touchpoint RingAt(int64_t user, int k) const {  // k = 0 oldest .. count - 1 newest
-    const JourneyUser& state = UserAt(user);
+    const JourneyUser& record = UserAt(user);
     const int n = spec_.touchpoints;
-    return Unpack(RingOf(user)[(state.head + n - state.count + k) % n]);
+    return Unpack(RingOf(user)[(record.head + n - record.count + k) % n]);
   }
 
   uint64_t HoldoutDraw(int64_t user, int channel) const {
