@@ -45,12 +45,13 @@ std::string DescribeMemoryNeeds(const Scenario& sc) {
                                            std::to_string(static_cast<int64_t>(users)) + " users x " +
                                            std::to_string(ex.arms.size()) + " arms, when an analysis is by user)"});
   }
-  // core/engine/journeys.h: per user, a ring of N 16-byte touchpoints and 32 bytes of bookkeeping.
+  // core/engine/journeys.h: per user, a ring of N 8-byte touchpoints and 32 bytes of bookkeeping (resident
+  // only from the user's first touch: this counts every user touched, the most it can take).
   if (sc.journeys) {
     double users = 0;
     for (const auto& s : sc.segments) users += static_cast<double>(s.users);
-    items.push_back({users * (16.0 * sc.journeys->touchpoints + 32.0),
-                     "journey touchpoints (" + std::to_string(static_cast<int64_t>(users)) + " users x (16 x " +
+    items.push_back({users * (8.0 * sc.journeys->touchpoints + 32.0),
+                     "journey touchpoints (" + std::to_string(static_cast<int64_t>(users)) + " users x (8 x " +
                          std::to_string(sc.journeys->touchpoints) + " + 32) bytes)"});
     // With journeys.holdout, each user's conversions (4 bytes) and value (8 bytes) for the holdout counts.
     bool holdout = false;

@@ -32,13 +32,8 @@ ModelCredit HoldoutIncrementality(const PathData& data) {
     throw DataError(
         "attribute: holdout: expected holdout measurements (a simulated run whose scenario has journeys.holdout; "
         "docs/attribution.md), found none in this path data");
-  ModelCredit credit;
-  credit.model = "holdout";
+  ModelCredit credit = ZeroCredit("holdout", data);
   const size_t n = data.channel_names.size();
-  credit.conversions.assign(n, 0.0);
-  credit.value.assign(n, 0.0);
-  credit.conversions_se.assign(n, 0.0);
-  credit.value_se.assign(n, 0.0);
   std::string without;
   std::vector<char> measured(n, 0);
   for (const ChannelHoldout& channel : data.holdout) {

@@ -271,13 +271,8 @@ ModelCredit HoldoutCalibrated(const PathData& data, const ModelOptions& options)
 
   const ModelCredit holdout = HoldoutIncrementality(data);
   const ModelCredit path = Attribute(data, options.calibration_prior, options);
-  ModelCredit credit;
-  credit.model = "holdout_calibrated";
+  ModelCredit credit = ZeroCredit("holdout_calibrated", data);
   const size_t n = data.channel_names.size();
-  credit.conversions.assign(n, 0.0);
-  credit.value.assign(n, 0.0);
-  credit.conversions_se.assign(n, 0.0);
-  credit.value_se.assign(n, 0.0);
   // Only the channels with a holdout take part; the others get 0 as in `holdout`.
   const std::vector<size_t> measured = MeasuredChannels(data);
   for (const bool value : {false, true}) {

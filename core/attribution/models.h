@@ -49,6 +49,19 @@ struct ModelCredit {
   std::string note;  // how it was computed when that varies (exact or sampled Shapley), else empty
 };
 
+// `model`'s credit of 0 for every channel of `data`, standard errors
+// included: where the holdout models start.
+inline ModelCredit ZeroCredit(const std::string& model, const PathData& data) {
+  ModelCredit credit;
+  credit.model = model;
+  const size_t n = data.channel_names.size();
+  credit.conversions.assign(n, 0.0);
+  credit.value.assign(n, 0.0);
+  credit.conversions_se.assign(n, 0.0);
+  credit.value_se.assign(n, 0.0);
+  return credit;
+}
+
 // The models' names with a one-line description each. markov<k> stands for
 // every order k >= 1 (markov1, markov2, ...).
 std::vector<std::pair<std::string, std::string>> ModelDescriptions();

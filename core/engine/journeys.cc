@@ -3,12 +3,19 @@
 // May not touch: counters, budgets, campaigns (the run loop books the credit).
 #include "core/engine/journeys.h"
 
+#if __has_include(<sys/mman.h>)
+#include <sys/mman.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <boost/random/normal_distribution.hpp>
 #include <cmath>
+#include <cstdint>
 #include <map>
+#include <new>
 
+#include "core/error.h"
 #include "core/random.h"
 
 namespace adsim::engine {
@@ -17,23 +24,66 @@ namespace {
 
 const char* KindName(TouchKind kind) { return kind == TouchKind::kClick ? "click" : "view"; }
 
+// Asks Linux to back the 2 MiB-aligned interior of `block` with transparent
+// huge pages (where the system allows them on request, as with the common
+// `madvise` setting). A touch lands on a random user of millions: with 4 KiB
+// pages each first touch of a page is a page fault and most touches a TLB miss;
+// on the journeys benchmark (docs/journeys.md, "Cost") those took about 60 %
+// of the run's CPU, and huge pages cut its CPU time by more than half. The
+// block stays lazily mapped, in 2 MiB pages instead of 4 KiB.
+void AdviseHugePages(void* block, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  constexpr uintptr_t kHugePage = uintptr_t{1} << 21;
+  const auto address = reinterpret_cast<uintptr_t>(block);
+  const size_t skip = (kHugePage - address % kHugePage) % kHugePage;  // to the first 2 MiB boundary
+  if (bytes <= skip) return;
+  const size_t length = (bytes - skip) / kHugePage * kHugePage;
+  // Advice only: where it is refused (huge pages off), the block works as before.
+  if (length > 0) madvise(static_cast<char*>(block) + skip, length, MADV_HUGEPAGE);
+#else
+  (void)block;
+  (void)bytes;
+#endif
+}
+
 }  // namespace
 
-// core/memory_needs.cc counts 16 bytes per touchpoint and 32 per user.
-static_assert(sizeof(Touchpoint) == 16, "memory_needs.cc assumes 16-byte touchpoints");
+// core/memory_needs.cc counts 8 bytes per touchpoint and 32 per user.
+static_assert(sizeof(JourneyUser) == 32, "memory_needs.cc assumes 32 bytes of bookkeeping per user");
+static_assert(kMaxTouchTime > 366 * kMicrosPerDay, "a touch time of the longest scenario (366d) must pack exactly");
 
 Journeys::Journeys(RunState& state, Results* results) : state_(state), spec_(*state.scenario.journeys) {
   const Scenario& scenario = state.scenario;
   user_offset_.push_back(0);
   for (const SegmentSpec& segment : scenario.segments) user_offset_.push_back(user_offset_.back() + segment.users);
   const auto users = static_cast<size_t>(user_offset_.back());
-  ring_.resize(users * static_cast<size_t>(spec_.touchpoints));
-  head_.assign(users, 0);
-  count_.assign(users, 0);
-  draws_.assign(users, 0);
-  next_candidate_.assign(users, kNever);
-  last_conversion_.assign(users, -1);
-  bound_.assign(users, 0.0);
+  if (scenario.duration > kMaxTouchTime)
+    throw ConfigError("duration: journeys pack a touch's time in " + std::to_string(kTouchTimeBits) +
+                      " bits of microseconds: expected at most " + std::to_string(kMaxTouchTime) +
+                      " microseconds, found " + std::to_string(scenario.duration));
+  const auto channels = static_cast<int>(scenario.channels.size());
+  placement_base_.assign(scenario.campaigns.size() * static_cast<size_t>(channels), -1);
+  for (size_t campaign = 0; campaign < scenario.campaigns.size(); ++campaign) {
+    const CampaignSpec& spec = scenario.campaigns[campaign];
+    for (const int channel : spec.channels) {
+      placement_base_[campaign * channels + channel] = static_cast<int>(placements_.size());
+      for (size_t creative = 0; creative < spec.creatives.size(); ++creative)
+        placements_.push_back(
+            {static_cast<int16_t>(campaign), static_cast<int16_t>(creative), static_cast<int8_t>(channel)});
+    }
+  }
+  if (placements_.size() > static_cast<size_t>(kMaxPlacements))
+    throw ConfigError("campaigns: journeys pack a touch's (campaign, channel, creative) in 16 bits: expected at most " +
+                      std::to_string(kMaxPlacements) + " of them (each campaign's channels x its creatives), found " +
+                      std::to_string(placements_.size()));
+  // One zeroed allocation: calloc maps fresh zero pages for a block this size
+  // (no writes), so a user's memory becomes resident at the first touch of a
+  // user on its page.
+  user_stride_ = sizeof(JourneyUser) + sizeof(uint64_t) * static_cast<size_t>(spec_.touchpoints);
+  users_.reset(static_cast<unsigned char*>(std::calloc(std::max<size_t>(users, 1), user_stride_)));
+  // As a vector would: the CLI and Python turn it into the scenario's memory needs (core/memory_needs.h).
+  if (!users_) throw std::bad_alloc();
+  AdviseHugePages(users_.get(), users * user_stride_);
   lift_index_.assign(static_cast<size_t>(scenario.channels.size()) * 2, -1);
   for (size_t i = 0; i < spec_.lifts.size(); ++i) {
     const JourneyLiftSpec& lift = spec_.lifts[i];
@@ -125,14 +175,15 @@ void Journeys::Start() {
 }
 
 double Journeys::UserUniform(int64_t user) {
-  ResponseRng rng(user_key_ ^ Mix64(static_cast<uint64_t>(user)), static_cast<int>(draws_[user]++));
+  ResponseRng rng(user_key_ ^ Mix64(static_cast<uint64_t>(user)), static_cast<int>(UserAt(user).draws++));
   return rng.Uniform();
 }
 
 double Journeys::IncrementalHazard(int64_t user, SimTime now) {
   std::fill(group_sum_.begin(), group_sum_.end(), 0.0);
-  for (int k = 0; k < count_[user]; ++k) {
-    const Touchpoint& touch = RingAt(user, k);
+  const int count = UserAt(user).count;
+  for (int k = 0; k < count; ++k) {
+    const Touchpoint touch = RingAt(user, k);
     const int lift = lift_index_[touch.channel * 2 + static_cast<int>(touch.kind)];
     if (lift < 0) continue;
     group_sum_[lift] += std::exp2(-static_cast<double>(now - touch.time) * inverse_half_life_[lift]);
@@ -161,25 +212,29 @@ double Journeys::IncrementalHazard(int64_t user, SimTime now) {
 }
 
 void Journeys::Schedule(int64_t user, SimTime now, double hazard) {
-  next_candidate_[user] = kNever;
+  JourneyUser& record = UserAt(user);
+  record.next_candidate = 0;
   if (!(hazard > 0)) return;
   const double at = static_cast<double>(now) - std::log(UserUniform(user)) / hazard;
   if (at >= static_cast<double>(state_.scenario.duration)) return;
   const SimTime time = std::max(now + 1, static_cast<SimTime>(at));
-  next_candidate_[user] = time;
-  bound_[user] = hazard;
+  record.next_candidate = time;
+  record.bound = hazard;
   state_.Push(time, EventKind::kJourney, user);
 }
 
 void Journeys::Touch(const Opportunity& opportunity, const Win& win, bool click) {
   const int64_t user = user_offset_[opportunity.segment] + opportunity.user;
   const int n = spec_.touchpoints;
+  JourneyUser& record = UserAt(user);
+  uint64_t* ring = RingOf(user);
+  const int placement = placement_base_[static_cast<size_t>(win.campaign) * state_.scenario.channels.size() +
+                                        static_cast<size_t>(opportunity.channel)] +
+                        win.creative;
   auto append = [&](TouchKind kind) {
-    ring_[static_cast<size_t>(user) * n + head_[user]] = {opportunity.time, static_cast<int16_t>(win.campaign),
-                                                          static_cast<int16_t>(win.creative),
-                                                          static_cast<int8_t>(opportunity.channel), kind};
-    head_[user] = static_cast<uint16_t>((head_[user] + 1) % n);
-    if (count_[user] < n) ++count_[user];
+    ring[record.head] = PackTouch(opportunity.time, kind, placement);
+    record.head = static_cast<uint16_t>((record.head + 1) % n);
+    if (record.count < n) ++record.count;
   };
   append(TouchKind::kView);
   if (click) append(TouchKind::kClick);
@@ -195,11 +250,12 @@ bool Journeys::InWindow(const Touchpoint& touch, SimTime now) const {
 std::string Journeys::PathText(int64_t user, SimTime after, SimTime now, int* touches, bool campaign_names) const {
   std::string path;
   *touches = 0;
-  for (int k = 0; k < count_[user]; ++k) {
-    const Touchpoint& touch = RingAt(user, k);
+  const int count = UserAt(user).count;
+  for (int k = 0; k < count; ++k) {
+    const Touchpoint touch = RingAt(user, k);
     if (touch.time <= after || !InWindow(touch, now)) continue;
-    if (touch.kind == TouchKind::kView && k + 1 < count_[user]) {  // a clicked impression counts once, as its click
-      const Touchpoint& next = RingAt(user, k + 1);
+    if (touch.kind == TouchKind::kView && k + 1 < count) {  // a clicked impression counts once, as its click
+      const Touchpoint next = RingAt(user, k + 1);
       if (next.kind == TouchKind::kClick && next.time == touch.time && next.campaign == touch.campaign &&
           InWindow(next, now))
         continue;
@@ -222,12 +278,13 @@ double Journeys::DrawValue(int segment, double first_uniform, double second_unif
 
 int Journeys::CreditedTouch(int64_t user, SimTime now) const {
   int credited = -1;
-  for (int k = count_[user] - 1; k >= 0 && credited < 0; --k) {
-    const Touchpoint& touch = RingAt(user, k);
+  const int count = UserAt(user).count;
+  for (int k = count - 1; k >= 0 && credited < 0; --k) {
+    const Touchpoint touch = RingAt(user, k);
     if (touch.kind == TouchKind::kClick && InWindow(touch, now)) credited = k;
   }
-  for (int k = count_[user] - 1; k >= 0 && credited < 0; --k) {
-    const Touchpoint& touch = RingAt(user, k);
+  for (int k = count - 1; k >= 0 && credited < 0; --k) {
+    const Touchpoint touch = RingAt(user, k);
     if (touch.kind == TouchKind::kView && InWindow(touch, now)) credited = k;
   }
   return credited;
@@ -241,7 +298,7 @@ bool Journeys::PassesFunnel(int64_t user, int segment, SimTime now, CreditedConv
   size_t cell_stage = 0, shock_stage = 0;
   int channel_segment = -1;
   if (landing >= 0) {
-    const Touchpoint& touch = RingAt(user, landing);
+    const Touchpoint touch = RingAt(user, landing);
     channel_segment = state_.ChannelSegment(touch.channel, segment);
     credit->funnel_cell = state_.Cell(touch.campaign, channel_segment, touch.creative);
     cell_stage = static_cast<size_t>(credit->funnel_cell) * kFunnelStages;
@@ -276,7 +333,7 @@ void Journeys::Convert(int64_t user, int segment, SimTime now, bool organic, int
   conversions_.organic->push_back(organic ? 1 : 0);
   conversions_.value->push_back(value);
   if (cause >= 0) {
-    const Touchpoint& touch = RingAt(user, cause);
+    const Touchpoint touch = RingAt(user, cause);
     conversions_.cause_campaign->push_back(touch.campaign);
     conversions_.cause_channel->push_back(touch.channel);
     conversions_.cause_kind->push_back(KindName(touch.kind));
@@ -288,7 +345,7 @@ void Journeys::Convert(int64_t user, int segment, SimTime now, bool organic, int
     conversions_.cause_time->push_back(-1);
   }
   if (credited >= 0) {
-    const Touchpoint& touch = RingAt(user, credited);
+    const Touchpoint touch = RingAt(user, credited);
     conversions_.through->push_back(KindName(touch.kind));
     conversions_.credited_campaign->push_back(touch.campaign);
     conversions_.credited_channel->push_back(touch.channel);
@@ -301,13 +358,13 @@ void Journeys::Convert(int64_t user, int segment, SimTime now, bool organic, int
     conversions_.credited_channel->push_back(-1);
   }
   int touches = 0;
-  conversions_.path->push_back(PathText(user, last_conversion_[user], now, &touches));
+  conversions_.path->push_back(PathText(user, LastConversion(user), now, &touches));
   conversions_.touches->push_back(touches);
   if (truth_) {
     ReportToDashboards(user, now, value);
-    truth_->AddCampaignPath(PathText(user, last_conversion_[user], now, &touches, true), 1, value, 0);
+    truth_->AddCampaignPath(PathText(user, LastConversion(user), now, &touches, true), 1, value, 0);
   }
-  last_conversion_[user] = now;
+  UserAt(user).last_conversion_plus_one = now + 1;
   ++(organic ? organic_conversions_ : incremental_conversions_);
   if (!user_conversions_.empty()) {
     ++user_conversions_[user];
@@ -333,11 +390,11 @@ CreditedConversion Journeys::Handle(const Event& event) {
     return credit;
   }
   const int64_t user = event.payload;
-  if (next_candidate_[user] != event.time) return credit;  // superseded by a later touch
+  if (UserAt(user).next_candidate != event.time) return credit;  // superseded by a later touch
   const double hazard = IncrementalHazard(user, event.time);
   // Thinning: the candidate came from the bound at the last touch or candidate;
   // accept with probability hazard / bound.
-  const double threshold = UserUniform(user) * bound_[user];
+  const double threshold = UserUniform(user) * UserAt(user).bound;
   const auto segment =
       static_cast<int>(std::upper_bound(user_offset_.begin(), user_offset_.end(), user) - user_offset_.begin()) - 1;
   // With a funnel, an accepted candidate converts only when it reaches the purchase stage.
@@ -348,8 +405,8 @@ CreditedConversion Journeys::Handle(const Event& event) {
     // of the hazard: its lift's share f(n) times its weight in n.
     double target = UserUniform(user) * hazard;
     int cause = -1;
-    for (int k = 0; k < count_[user]; ++k) {
-      const Touchpoint& touch = RingAt(user, k);
+    for (int k = 0; k < UserAt(user).count; ++k) {
+      const Touchpoint touch = RingAt(user, k);
       const int lift = lift_index_[touch.channel * 2 + static_cast<int>(touch.kind)];
       if (lift < 0) continue;
       const double sum = group_sum_[lift];
@@ -365,8 +422,8 @@ CreditedConversion Journeys::Handle(const Event& event) {
       // keep its decayed touch counts per lift and campaign.
       std::vector<double>& sums = truth_->ZeroedSums();
       const auto campaigns = static_cast<int>(state_.scenario.campaigns.size());
-      for (int k = 0; k < count_[user]; ++k) {
-        const Touchpoint& touch = RingAt(user, k);
+      for (int k = 0; k < UserAt(user).count; ++k) {
+        const Touchpoint touch = RingAt(user, k);
         const int lift = lift_index_[touch.channel * 2 + static_cast<int>(touch.kind)];
         if (lift < 0) continue;
         sums[static_cast<size_t>(lift) * campaigns + touch.campaign] +=
@@ -388,9 +445,9 @@ void Journeys::Finish() {
   std::map<std::string, int64_t> nulls;
   const SimTime end = state_.scenario.duration;
   for (int64_t user = 0; user < user_offset_.back(); ++user) {
-    if (count_[user] == 0) continue;
+    if (UserAt(user).count == 0) continue;
     int touches = 0;
-    std::string path = PathText(user, last_conversion_[user], end, &touches);
+    std::string path = PathText(user, LastConversion(user), end, &touches);
     if (touches > 0) ++nulls[path];
   }
   for (const auto& [path, users] : nulls) {
@@ -399,9 +456,9 @@ void Journeys::Finish() {
   }
   if (truth_) {
     for (int64_t user = 0; user < user_offset_.back(); ++user) {
-      if (count_[user] == 0) continue;
+      if (UserAt(user).count == 0) continue;
       int touches = 0;
-      const std::string path = PathText(user, last_conversion_[user], end, &touches, true);
+      const std::string path = PathText(user, LastConversion(user), end, &touches, true);
       if (touches > 0) truth_->AddCampaignPath(path, 0, 0, 1);
     }
     truth_->Finish();
@@ -426,12 +483,12 @@ void Journeys::Finish() {
 void Journeys::ReportToDashboards(int64_t user, SimTime now, double value) {
   for (int channel = 0; channel < static_cast<int>(state_.scenario.channels.size()); ++channel) {
     int claimed = -1;
-    for (int k = count_[user] - 1; k >= 0 && claimed < 0; --k) {
-      const Touchpoint& touch = RingAt(user, k);
+    for (int k = UserAt(user).count - 1; k >= 0 && claimed < 0; --k) {
+      const Touchpoint touch = RingAt(user, k);
       if (touch.channel == channel && touch.kind == TouchKind::kClick && InWindow(touch, now)) claimed = touch.campaign;
     }
-    for (int k = count_[user] - 1; k >= 0 && claimed < 0; --k) {
-      const Touchpoint& touch = RingAt(user, k);
+    for (int k = UserAt(user).count - 1; k >= 0 && claimed < 0; --k) {
+      const Touchpoint touch = RingAt(user, k);
       if (touch.channel == channel && touch.kind == TouchKind::kView && InWindow(touch, now)) claimed = touch.campaign;
     }
     if (claimed >= 0) truth_->Report(channel, claimed, value);
@@ -462,9 +519,9 @@ std::vector<attribution::ChannelHoldout> Journeys::HoldoutCounts() const {
 attribution::PathData Journeys::PathsSoFar(SimTime now) const {
   std::map<std::string, int64_t> nulls;
   for (int64_t user = 0; user < user_offset_.back(); ++user) {
-    if (count_[user] == 0) continue;
+    if (UserAt(user).count == 0) continue;
     int touches = 0;
-    std::string path = PathText(user, last_conversion_[user], now, &touches);
+    std::string path = PathText(user, LastConversion(user), now, &touches);
     if (touches > 0) ++nulls[path];
   }
   std::vector<std::string> null_paths;

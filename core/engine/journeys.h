@@ -2,7 +2,9 @@
 // conversion hazard of a scenario with a `journeys:` block. A user is one
 // identity (segment, index) wherever the market shows them; every impression
 // and click of one of our campaigns is a touchpoint in the user's ring of the
-// last N (preallocated: users x N, nothing allocated per touch). Conversions
+// last N (8 bytes each, packed exactly; one zeroed block of users x (32 + 8 N)
+// bytes made before the run, resident as users are touched; nothing allocated
+// per touch). Conversions
 // come from a hazard: the segment's organic baseline (a Poisson process per
 // segment, drawn as one stream of arrivals over all its users) plus the
 // incremental lift of the user's touchpoints, each decaying with its
@@ -25,6 +27,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,13 +42,42 @@
 
 namespace adsim::engine {
 
-// One touchpoint: an impression (view) or a click of one of our campaigns.
+// One touchpoint: an impression (view) or a click of one of our campaigns,
+// as the code reads it (RingAt unpacks it from the ring's 8-byte word).
 struct Touchpoint {
   SimTime time = 0;
   int16_t campaign = 0;
   int16_t creative = 0;
   int8_t channel = 0;
   TouchKind kind = TouchKind::kView;
+};
+
+// A touchpoint packed into the ring's 8-byte word, exactly: the time in
+// microseconds from the run start in the low kTouchTimeBits bits (scenarios
+// last at most 366 days, 2^45 microseconds), the kind in the next bit, and
+// the placement (an index of the scenario's (campaign, channel, creative)
+// triples, Journeys::placements) in the top 16 bits.
+constexpr int kTouchTimeBits = 47;
+constexpr SimTime kMaxTouchTime = (SimTime{1} << kTouchTimeBits) - 1;
+constexpr int kMaxPlacements = 1 << 16;
+constexpr uint64_t PackTouch(SimTime time, TouchKind kind, int placement) {
+  return static_cast<uint64_t>(time) | (static_cast<uint64_t>(kind) << kTouchTimeBits) |
+         (static_cast<uint64_t>(placement) << (kTouchTimeBits + 1));
+}
+constexpr SimTime PackedTime(uint64_t packed) { return static_cast<SimTime>(packed & kMaxTouchTime); }
+constexpr TouchKind PackedKind(uint64_t packed) { return static_cast<TouchKind>((packed >> kTouchTimeBits) & 1); }
+constexpr int PackedPlacement(uint64_t packed) { return static_cast<int>(packed >> (kTouchTimeBits + 1)); }
+
+// A user's journey bookkeeping, in front of the user's ring in one flat
+// allocation (Journeys::users_). All zeros is a user never touched, so the
+// allocation is left to the kernel's zero pages until a user's first touch:
+// users never exposed cost no resident memory.
+struct JourneyUser {
+  double bound = 0;                      // the hazard bound of the pending candidate
+  SimTime next_candidate = 0;            // the pending candidate's time; 0 none (candidates come at 1 or later)
+  SimTime last_conversion_plus_one = 0;  // the user's last conversion time + 1; 0 none
+  uint32_t draws = 0;                    // draws used (counter of the user's random stream)
+  uint16_t head = 0, count = 0;          // the ring's next slot and its touchpoints (at most N <= 1024)
 };
 
 // A journey conversion a platform credits to one campaign (the latest click
@@ -63,8 +96,10 @@ struct CreditedConversion {
 
 class Journeys final : public JourneyObservations {
  public:
-  // Allocates the rings and per-user arrays (users of every segment x N) and
-  // adds the journey tables to `results`.
+  // Allocates the block of rings and bookkeeping (users of every segment x
+  // (32 + 8 N) bytes, zeroed, mapped lazily) and adds the journey tables to
+  // `results`. Throws ConfigError when the scenario has more placements than
+  // a packed touchpoint holds.
   Journeys(RunState& state, Results* results);
   // Schedules each segment's first organic conversion (before the first opportunity).
   void Start();
@@ -126,9 +161,21 @@ class Journeys final : public JourneyObservations {
   // stream per stage, stopping at the first stage not entered. Fills the credit's
   // funnel fields; returns whether it purchased (a conversion).
   bool PassesFunnel(int64_t user, int segment, SimTime now, CreditedConversion* credit);
-  const Touchpoint& RingAt(int64_t user, int k) const {  // k = 0 oldest .. count - 1 newest
+  JourneyUser& UserAt(int64_t user) const {
+    return *reinterpret_cast<JourneyUser*>(users_.get() + static_cast<size_t>(user) * user_stride_);
+  }
+  uint64_t* RingOf(int64_t user) const {
+    return reinterpret_cast<uint64_t*>(users_.get() + static_cast<size_t>(user) * user_stride_ + sizeof(JourneyUser));
+  }
+  SimTime LastConversion(int64_t user) const { return UserAt(user).last_conversion_plus_one - 1; }
+  Touchpoint Unpack(uint64_t packed) const {
+    const Placement& placement = placements_[PackedPlacement(packed)];
+    return {PackedTime(packed), placement.campaign, placement.creative, placement.channel, PackedKind(packed)};
+  }
+  Touchpoint RingAt(int64_t user, int k) const {  // k = 0 oldest .. count - 1 newest
+    const JourneyUser& record = UserAt(user);
     const int n = spec_.touchpoints;
-    return ring_[static_cast<size_t>(user) * n + (head_[user] + n - count_[user] + k) % n];
+    return Unpack(RingOf(user)[(record.head + n - record.count + k) % n]);
   }
 
   uint64_t HoldoutDraw(int64_t user, int channel) const {
@@ -151,12 +198,21 @@ class Journeys final : public JourneyObservations {
         *exposed_value_sq;
   } holdout_{};
   std::vector<int64_t> user_offset_;  // per segment, then the total
-  std::vector<int> user_segment_;     // per user (global index)
-  std::vector<Touchpoint> ring_;      // users x N
-  std::vector<uint16_t> head_, count_;
-  std::vector<uint32_t> draws_;  // per user: draws used (counter of the user's random stream)
-  std::vector<SimTime> next_candidate_, last_conversion_;
-  std::vector<double> bound_;                          // the hazard bound of the pending candidate
+  // Per user, a JourneyUser then its ring of N packed touchpoints: user_stride_
+  // bytes each, one zeroed allocation (calloc: untouched pages stay unmapped).
+  struct FreeMemory {
+    void operator()(unsigned char* memory) const { std::free(memory); }
+  };
+  std::unique_ptr<unsigned char[], FreeMemory> users_;
+  size_t user_stride_ = 0;
+  // The (campaign, channel, creative) triples a touchpoint packs as one index:
+  // placement_base_[campaign * channels + channel] + creative (-1: the campaign is not on the channel).
+  struct Placement {
+    int16_t campaign = 0, creative = 0;
+    int8_t channel = 0;
+  };
+  std::vector<Placement> placements_;
+  std::vector<int> placement_base_;
   std::vector<int> lift_index_;                        // per channel * 2 + kind: index into spec_.lifts, -1 = none
   std::vector<double> lift_rate_, inverse_half_life_;  // per lift: per microsecond, per microsecond
   std::vector<double> group_sum_;                      // scratch per lift

@@ -3,12 +3,15 @@
 // incremental hazard's decay and total, each checked against its expectation
 // with a tolerance from the standard error (fixed seeds). That existing
 // scenarios are unchanged is pinned by the golden digests (Golden.*).
+#include "core/engine/journeys.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -71,6 +74,83 @@ TEST(Journeys, RingIsBounded) {
   EXPECT_EQ(*std::max_element(touches.begin(), touches.end()), 3);
   const auto& paths = test::Col<std::string>(r, "journey_paths", "path");
   for (const std::string& path : paths) EXPECT_LE(std::count(path.begin(), path.end(), '>'), 2) << path;
+}
+
+// The ring's 8-byte touchpoint (journeys.h) is exact: a time in microseconds up
+// to kMaxTouchTime (more than the longest scenario, 366 days), either kind and
+// any placement below kMaxPlacements come back unchanged, each field without
+// bleeding into its neighbours (all bits of one set, the others zero or full).
+TEST(Journeys, PackedTouchpointsAreExact) {
+  static_assert(engine::kMaxTouchTime >= 366 * kMicrosPerDay, "the longest scenario's times must pack");
+  const SimTime times[] = {0, 1, 7 * kMicrosPerDay + 123457, 366 * kMicrosPerDay, engine::kMaxTouchTime};
+  const int placements[] = {0, 1, 12345, engine::kMaxPlacements - 1};
+  for (const SimTime time : times)
+    for (const TouchKind kind : {TouchKind::kView, TouchKind::kClick})
+      for (const int placement : placements) {
+        const uint64_t packed = engine::PackTouch(time, kind, placement);
+        EXPECT_EQ(engine::PackedTime(packed), time);
+        EXPECT_EQ(engine::PackedKind(packed), kind);
+        EXPECT_EQ(engine::PackedPlacement(packed), placement);
+      }
+}
+
+// Touchpoints pack (campaign, channel, creative) as one placement index: with
+// two channels and two campaigns of different channels and creatives, every
+// cause and credit unpacks to a campaign on a channel it runs on, each
+// campaign's touches come back with each of its own creatives, and both
+// campaigns and channels appear (a wrong placement table would mix them up).
+TEST(Journeys, TouchpointsKeepTheirCampaignChannelAndCreative) {
+  const std::string text =
+      "name: placements\nseed: 5\nduration: 1d\nbucket: 1h\n"
+      "channels:\n  - name: display\n    traffic: {per_hour: 5000}\n"
+      "    competition: {competitors: 3, median: 0.002, sigma: 0.5}\n"
+      "  - name: social\n    traffic: {per_hour: 5000}\n"
+      "    competition: {competitors: 3, median: 0.002, sigma: 0.5}\n"
+      "segments:\n  - {name: a, users: 1500, ctr: 0.02, cvr: 0.05}\n  - {name: b, users: 1500, ctr: 0.02, cvr: 0.05}\n"
+      "campaigns:\n  - {name: both, channels: [display, social], segments: [a], creatives: [x, y, z], bid: 0.004}\n"
+      "  - {name: social_only, channels: [social], segments: [b], creatives: [x, y], bid: 0.004}\n"
+      "journeys:\n  baseline: {a: 0.02, b: 0.02}\n"
+      "  lift: [{channel: display, kind: view, lift: 0.5, half_life: 1d}, {channel: social, kind: view, lift: 0.5, "
+      "half_life: 1d}]\n  view_through_window: 1d\n  click_through_window: 7d\n";
+  const Results r = RunScenario(test::Parse(text));
+  const auto& cause_campaign = test::Col<int64_t>(r, "journey_conversions", "cause_campaign");
+  const auto& cause_channel = test::Col<int64_t>(r, "journey_conversions", "cause_channel");
+  const auto& credited_campaign = test::Col<int64_t>(r, "journey_conversions", "credited_campaign");
+  const auto& credited_channel = test::Col<int64_t>(r, "journey_conversions", "credited_channel");
+  std::set<std::pair<int64_t, int64_t>> pairs;
+  for (size_t i = 0; i < cause_campaign.size(); ++i) {
+    if (cause_campaign[i] >= 0) pairs.insert({cause_campaign[i], cause_channel[i]});
+    if (credited_campaign[i] >= 0) pairs.insert({credited_campaign[i], credited_channel[i]});
+  }
+  // (campaign, channel): both on display (0) and social (1), social_only on social only.
+  EXPECT_EQ(pairs, (std::set<std::pair<int64_t, int64_t>>{{0, 0}, {0, 1}, {1, 1}}));
+  // The credited conversions go to the conversions table with the credited touch's creative.
+  const auto& campaign = test::Col<int64_t>(r, "conversions", "campaign");
+  const auto& creative = test::Col<int64_t>(r, "conversions", "creative");
+  std::set<std::pair<int64_t, int64_t>> creatives(
+      {std::make_pair(int64_t{0}, int64_t{0}), {0, 1}, {0, 2}, {1, 0}, {1, 1}});
+  std::set<std::pair<int64_t, int64_t>> seen;
+  for (size_t i = 0; i < campaign.size(); ++i) seen.insert({campaign[i], creative[i]});
+  EXPECT_EQ(seen, creatives);
+}
+
+// A scenario with more (campaign, channel, creative) placements than the packed
+// touchpoint holds fails before the run with a ConfigError naming `campaigns`
+// and the limit.
+TEST(Journeys, TooManyPlacementsIsAClearError) {
+  Scenario scenario = test::Parse(JourneyScenario("  baseline: {s: 0.01}\n", 10, 0.003, "1h"));
+  std::vector<CreativeSpec>& creatives = scenario.campaigns[0].creatives;
+  while (creatives.size() <= static_cast<size_t>(engine::kMaxPlacements))
+    creatives.push_back({"creative" + std::to_string(creatives.size())});
+  try {
+    RunScenario(scenario);
+    ADD_FAILURE() << "expected a ConfigError";
+  } catch (const ConfigError& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(message.rfind("campaigns:", 0), 0u) << message;
+    EXPECT_NE(message.find(std::to_string(engine::kMaxPlacements)), std::string::npos) << message;
+    EXPECT_NE(message.find(std::to_string(engine::kMaxPlacements + 1)), std::string::npos) << message;
+  }
 }
 
 // No ads (a bid below every competitor and floor: never wins): conversions are
