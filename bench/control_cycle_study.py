@@ -217,17 +217,23 @@ def common_reference_share(ctx: Dict[str, Any], cycle: str, campaign: Optional[s
 def summary_section(ctx: Dict[str, Any]) -> List[str]:
     """The control-cycle section of docs/strategy-comparison.md: the regret of
     all campaigns by cycle, and a link to docs/control-cycle.md."""
-    cycles = ctx["cycles"]
-    cells = []
+    cycles, ref = ctx["cycles"], ctx["reference"]
+    cells, paired = [], []
     for c in cycles:
         m, lo, hi = mean_ci(common_reference_share(ctx, c))
         cells.append(f"{c}: {100 * m:.1f} % [{100 * lo:.1f}, {100 * hi:.1f}]")
+        if c != ref:
+            a, b = common_reference_share(ctx, ref), common_reference_share(ctx, c)
+            keep = np.isfinite(a) & np.isfinite(b)
+            d = comparison.paired(100 * a[keep], 100 * b[keep])
+            paired.append(f"{c} {comparison.signed(d[0])} [{comparison.fmt(d[1])}, {comparison.fmt(d[2])}]")
     return [f"## The control cycle ({len(ctx['seeds'])} seeds)", "",
             f"[control-cycle.md](control-cycle.md) runs the `{ctx['stack']}` stack ({ctx['params_source']}) at "
             "control cycles " + ", ".join(cycles) + f" on seeds {ctx['seeds'][0]}..{ctx['seeds'][-1]} "
             "(common random numbers), with the regret per campaign, paired differences and what explains "
             f"the shape. Regret of all campaigns' conversions against the oracles at the {ctx['reference']} "
-            "cycle (mean, 95 % CI): " + "; ".join(cells).replace("-", "−") + ".", ""]
+            "cycle (mean, 95 % CI): " + "; ".join(cells).replace("-", "−") + f". Paired difference to {ref}, in "
+            "points: " + "; ".join(paired).replace("-", "−") + ".", ""]
 
 
 def shock_shares(ctx: Dict[str, Any], cycle: str, campaign: str) -> np.ndarray:
