@@ -372,8 +372,6 @@ def document(ctx: Dict[str, Any]) -> str:
     last = cycles[-1]
     sub_day = [c for c in cycles if cycle_hours(c) < 24]
     others = [c for c in sub_day if c != ref]
-    spread = max(abs(diffs[("all", c)][0]) for c in others) if others else math.nan
-    widest = max((max(abs(diffs[("all", c)][1]), abs(diffs[("all", c)][2])) for c in others), default=math.nan)
     significant = [c for c in cycles if c != ref and (diffs[("all", c)][1] > 0 or diffs[("all", c)][2] < 0)]
     sub_significant = [c for c in significant if c in sub_day]
     budget_moves = [st[c]["budget_changes_per_day"] for c in cycles]
@@ -384,20 +382,33 @@ def document(ctx: Dict[str, Any]) -> str:
                if significant else "no cycle's difference is resolved by these seeds (every CI includes 0)") + ". ")
     if len(sub_day) > 1:
         a, z = sub_day[0], sub_day[-1]
-        text += ((f"From {a} to {z} the regret of all campaigns stays within {spread:.1f} percentage points of "
-                  f"{ref} (every paired CI within ±{widest:.1f})" if not sub_significant else
-                  f"From {a} to {z} the regret of all campaigns moves by up to {spread:.1f} percentage points "
-                  f"from {ref}") +
-                 f", although the evidence one decision sees grows from {st[a]['reported_per_cycle']:.2f} to "
-                 f"{st[z]['reported_per_cycle']:.2f} reported conversions per campaign. What a shorter cycle "
-                 f"changes is how often the base bid is set, {st[a]['bid_changes_per_day']:.1f} times a day at {a} "
-                 f"against {st[z]['bid_changes_per_day']:.1f} at {z}, not how far it travels: "
-                 f"{st[a]['bid_noise_per_hour']:.3f} (log units) per hour at {a} against "
-                 f"{st[z]['bid_noise_per_hour']:.3f} at {z}, since `pid_pacing` corrects the pace on spend, of "
-                 "which even a short window holds plenty. The value bidders do not follow the cycle's noise "
-                 "either: they estimate each cell's rates from its counts since the start of the run, without "
-                 "discounting ([value_linear.md](strategies/bidders/value_linear.md)), so a short cycle refreshes "
-                 "the same cumulative estimates more often. ")
+        flat = [c for c in others if c not in sub_significant]
+        if flat:
+            spread_flat = max(abs(diffs[("all", c)][0]) for c in flat)
+            text += (f"{', '.join(flat)} stay{'s' if len(flat) == 1 else ''} within {spread_flat:.1f} percentage "
+                     f"points of {ref} (paired CIs including 0), although the evidence one decision sees ranges "
+                     f"from {min(st[c]['reported_per_cycle'] for c in flat + [ref]):.2f} to "
+                     f"{max(st[c]['reported_per_cycle'] for c in flat + [ref]):.2f} reported conversions per "
+                     "campaign: the value bidders estimate each cell's rates from its counts since the start of the "
+                     "run, without discounting ([value_linear.md](strategies/bidders/value_linear.md)), so a "
+                     "shorter cycle refreshes the same cumulative estimates more often rather than deciding on "
+                     "less evidence. ")
+        for c in sub_significant:
+            worse = diffs[("all", c)][0] > 0
+            text += (f"At {c} the regret is {'higher' if worse else 'lower'} by {abs(diffs[('all', c)][0]):.1f} "
+                     f"points; its pacing differs: the base bid is set {st[c]['bid_changes_per_day']:.1f} times "
+                     f"a day (against {st[ref]['bid_changes_per_day']:.1f} at {ref}) and moves "
+                     f"{st[c]['bid_noise_per_hour']:.3f} (log units) per hour against "
+                     f"{st[ref]['bid_noise_per_hour']:.3f}"
+                     + (", in fewer and larger steps" if st[c]["bid_noise_per_hour"] > st[ref]["bid_noise_per_hour"]
+                        and st[c]["bid_changes_per_day"] < st[ref]["bid_changes_per_day"] else "")
+                     + ", and budgets run out before "
+                     f"midnight on {st[c]['exhausted_days']:.2f} days of {days:g} per campaign against "
+                     f"{st[ref]['exhausted_days']:.2f}, with {100 * st[c]['budget_use']:.1f} % of the budgets spent "
+                     f"against {100 * st[ref]['budget_use']:.1f} %. ")
+        text += (f"Across {a} to {z} the base bid is set {st[a]['bid_changes_per_day']:.1f} to "
+                 f"{st[z]['bid_changes_per_day']:.1f} times a day and moves {st[a]['bid_noise_per_hour']:.3f} to "
+                 f"{st[z]['bid_noise_per_hour']:.3f} per hour. ")
     text += (f"The budgets move {min(budget_moves):.2f} to {max(budget_moves):.2f} times per campaign per day "
              "at every cycle: `budget_reallocation` acts once a day whatever the cycle. ")
     movers = shock_campaigns(ctx) if ctx.get("shock") else []
@@ -406,16 +417,18 @@ def document(ctx: Dict[str, Any]) -> str:
         resolved = [c for c in cycles if changes[c][1] > 0 or changes[c][2] < 0]
         down = [c for c in resolved if changes[c][0] < 0]
         up = [c for c in resolved if changes[c][0] > 0]
-        text += (f"The shock: `{n}`'s share of spend on {', '.join(ctx['shock']['channels'])} goes from the 24 h "
-                 "before the shock to its last window by " + ", ".join(
+        before = [float(np.nanmean(shock_shares(ctx, c, n)[:, 0])) for c in cycles]
+        text += (f"The shock: before it, `{n}` puts only {100 * min(before):.1f} to {100 * max(before):.1f} % of "
+                 f"its spend on {', '.join(ctx['shock']['channels'])}, and from the 24 h before the shock to its "
+                 "last window that share changes by " + ", ".join(
                      f"{comparison.signed(changes[c][0])} points at {c}" for c in cycles) + "; "
                  + (("it moves money off the shocked channel measurably (CI below 0) at " + ", ".join(down))
                     if down else "at no cycle does it move money off the shocked channel measurably (no CI "
                     "below 0)")
-                 + ((", and it moves more onto it (CI above 0) at " + ", ".join(up)) if up else "")
-                 + ": the conversions that would show the shock arrive hours after their clicks (the conversion "
-                 "delays of the segments), and the cumulative estimates above dilute the shock's days in the "
-                 "days before it, whatever the cycle. ")
+                 + ((", and it spends more there (CI above 0) at " + ", ".join(up)) if up else "")
+                 + ". No cycle length answers this shock within its 36 hours: the conversions that would show it "
+                 "arrive hours after their clicks (the segments' conversion delays), and the cumulative "
+                 "estimates weigh the shock's hours against all the hours before it. ")
     if cycle_hours(last) >= 24:
         text += (f"At **{last}** the lag shows: the base bid changes {st[last]['bid_changes_per_day']:.1f} times a "
                  f"day and moves {st[last]['bid_noise_per_hour']:.3f} per hour (`pid_pacing` acts only at "
