@@ -412,7 +412,7 @@ def render_gap(data: dict) -> str:
     mean, lo, hi, rel, _ = comparison.paired(totals["stack"], totals["own budget"])
     lines += ["", f"All campaigns together: the stack buys {comparison.fmt(totals['stack'].mean())} conversions, "
               f"without reallocation {comparison.fmt(totals['own budget'].mean())} (Δ {comparison.signed(mean)}, "
-              f"95 % CI [{comparison.fmt(lo)}, {comparison.fmt(hi)}]; {rel:+.1f} %)."]
+              + f"95 % CI [{comparison.fmt(lo)}, {comparison.fmt(hi)}]; {rel:+.1f} %).".replace("-", "−")]
     lines += ["", "**The conversion delay alone** (`instant evidence`: the stack in the same market with every "
               f"conversion delay shortened to {INSTANT_DELAY}, so its evidence is complete at once; all campaigns "
               "at the same time, share of the same oracles, paired against the stack):", "",
@@ -429,21 +429,29 @@ def reading_gap(data: dict) -> str:
     runs, names = data["runs"], data["campaigns"]
     labels = ["keeping its own budget", "the oracle's bid rule", "the true cell rates", "knowing the shocks"]
     sentences = []
+    sg = lambda x: f"{x:+.1f}".replace("-", "−")  # noqa: E731
     for c, name in enumerate(names):
         s = [shares(runs, level, c) for level in LEVELS[:5]]
         steps = [(labels[i], s[i + 1] - s[i]) for i in range(4)] + [("per-opportunity knowledge", 1.0 - s[4])]
         label, biggest = max(steps, key=lambda item: float(np.nanmean(item[1])))
         mean, lo, hi = mean_ci(100 * biggest)
-        sentences.append(f"`{name}` reaches {mean_ci(100 * s[0])[0]:.1f} % of its oracle; the largest piece of its "
-                         f"gap is {label} ({mean:+.1f} points, CI [{lo:+.1f}, {hi:+.1f}])")
+        _, gap_lo, gap_hi = mean_ci(100 * (1.0 - s[0]))
+        piece = ("the largest piece of its gap is" if gap_lo > 0 else
+                 f"it has no gap resolved by these seeds (CI of the gap [{sg(gap_lo)}, {sg(gap_hi)}] points); "
+                 "its largest positive step is" if gap_hi >= 0 else
+                 f"it is ahead of its oracle (CI of the gap [{sg(gap_lo)}, {sg(gap_hi)}] points); its largest "
+                 "positive step is")
+        resolved = "" if lo > 0 or hi < 0 else ", not resolved"
+        sentences.append(f"`{name}` reaches {mean_ci(100 * s[0])[0]:.1f} % of its oracle; {piece} {label} "
+                         f"({sg(mean)} points, CI [{sg(lo)}, {sg(hi)}]{resolved})")
     totals = {level: np.array([sum(r[level]["conversions"]) for r in runs]) for level in ("stack", "own budget")}
     total = comparison.paired(totals["stack"], totals["own budget"])
     moved = [f"`{name}` {pts(shares(runs, 'own budget', c) - shares(runs, 'stack', c))} points"
              for c, name in enumerate(names)]
     sentences.append("keeping every campaign's own budget (no reallocation) changes the shares by " +
                      ", ".join(moved) + f" and all campaigns' conversions by {comparison.signed(total[0])} "
-                     f"(CI [{comparison.fmt(total[1])}, {comparison.fmt(total[2])}]): the per-campaign share "
-                     "partly measures where the stack moves the budget, which the engine's oracle, keeping its "
+                     + f"(CI [{comparison.fmt(total[1])}, {comparison.fmt(total[2])}]): ".replace("-", "−") +
+                     "the per-campaign share partly measures where the stack moves the budget, which the engine's oracle, keeping its "
                      "campaign's budget, never does")
     return ("**Reading.** " + "; ".join(sentences) + ". A step whose CI includes 0 is not resolved with "
             f"{len(runs)} seeds. The shares of one campaign at different rungs are paired (same seeds, same "

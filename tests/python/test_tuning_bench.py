@@ -200,6 +200,70 @@ def test_tiny_control_cycle_run(scripts, tmp_path):
     assert page.read_text().startswith("# The control cycle")
 
 
+def test_control_cycle_measures_changes_and_the_shock_response(scripts, scenario, tmp_path):
+    """The explaining measurements on a short run whose conversion shock falls
+    inside it: bid changes at most once per cycle, budget changes at most once
+    a day (budget_reallocation's interval), and the shocked-channel share of
+    spend only for the campaign on both a shocked and an unshocked channel."""
+    _, study = scripts
+    short = {**scenario, "duration": "12h"}
+    short["shocks"] = [{**scenario["shocks"][0], "start": "4h", "end": "10h"}]
+    path = tmp_path / "short.yaml"
+    path.write_text(yaml.safe_dump(short))
+    saved = tmp_path / "cc.json"
+    assert study.main(["--scenario", str(path), "--cycles", "15m,1h", "--reference", "1h", "--seeds", "2",
+                       "--save", str(saved)]) == 0
+    ctx = json.loads(saved.read_text())
+    assert ctx["shock"] == {"name": "social_checkout_bug", "start": "4h", "end": "10h", "channels": ["social"],
+                            "cvr": 0.4}
+    for cycle, per_day in (("15m", 96), ("1h", 24)):
+        for name in ctx["campaigns"]:
+            r = ctx["results"][cycle][name]
+            assert all(0 <= x <= per_day for x in r["bid_changes_per_day"])
+            assert all(0 <= x <= 2 for x in r["budget_changes_per_day"])  # 12 h: at most one move, per half day
+            shares = r["shock_channel_share"]
+            assert len(shares) == 2 and all(len(x) == len(study.SHOCK_WINDOW_LABELS) for x in shares)
+            if name == "cross_retail":  # social (shocked) and display
+                assert any(math.isfinite(x) for x in shares[0][:4])
+                assert all(0 <= x <= 1 for row in shares for x in row if math.isfinite(x))
+            else:
+                assert all(math.isnan(x) for row in shares for x in row)
+    # At the 15m cycle pid_pacing sets the bids many times in 12 h.
+    assert max(x for n in ctx["campaigns"] for x in ctx["results"]["15m"][n]["bid_changes_per_day"]) > 24
+    page = tmp_path / "cc.md"
+    assert study.main(["--render", str(saved), "--doc", str(page)]) == 0
+    assert "How fast a shock is answered" in page.read_text()
+
+
+def test_resumed_control_cycle_study_equals_an_uninterrupted_one(scripts, tmp_path):
+    """An interrupted study keeps its finished seeds (SAVE.partial) and --resume
+    runs only the others: the result is the same as one run of all seeds."""
+    _, study = scripts
+    full = tmp_path / "full.json"
+    argv = ["--cycles", "15m,1h", "--reference", "15m", "--seeds", "2", "--duration", "6h"]
+    assert study.main(argv + ["--save", str(full)]) == 0
+    whole = json.loads(full.read_text())
+    assert json.loads((tmp_path / "full.json.partial").read_text())["seeds"] == [1, 2]
+    # The checkpoint after seed 1, as an interrupted study leaves it.
+    first = {**whole, "seeds": [1], "interrupted": 2,
+             "results": {c: {n: {k: v[:1] for k, v in per.items()} for n, per in by.items()}
+                         for c, by in whole["results"].items()}}
+    partial = tmp_path / "first.json"
+    partial.write_text(json.dumps(first))
+    page = tmp_path / "partial.md"
+    assert study.main(["--render", str(partial), "--doc", str(page)]) == 0
+    assert "stopped at the deadline with 1 of 2 seeds finished" in page.read_text()
+    resumed = tmp_path / "resumed.json"
+    assert study.main(argv + ["--resume", str(partial), "--save", str(resumed)]) == 0
+    again = json.loads(resumed.read_text())
+    assert again["seeds"] == [1, 2] and "interrupted" not in again
+    # The same numbers (compared as JSON: the NaN of a cycle without oracles equals itself there).
+    assert json.dumps(again["results"], sort_keys=True) == json.dumps(whole["results"], sort_keys=True)
+    with pytest.raises(SystemExit) as exit_info:
+        study.main(["--cycles", "15m,2h", "--reference", "15m", "--seeds", "2", "--resume", str(partial)])
+    assert exit_info.value.code == 2
+
+
 def test_control_cycle_page_is_what_its_generator_writes(tmp_path):
     saved = BENCH / "results" / "control_cycle.json"
     page = REPO / "docs" / "control-cycle.md"
