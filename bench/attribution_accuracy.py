@@ -321,6 +321,8 @@ def main() -> int:
     parser.add_argument("--holdout", type=float, default=0.0,
                         help="share of users every channel holds out (0 to 0.5; scores the holdout models too)")
     parser.add_argument("--workers", type=int, default=1, help="runs in parallel (processes; default 1)")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help="comma-separated scenario names (default: all of " + ", ".join(SCENARIOS) + ")")
     parser.add_argument("--save-scores", type=Path, help="write every score and the per-run data to this CSV file")
     parser.add_argument("--load-scores", type=Path, help="print the tables from a --save-scores file, restricted "
                                                          "to --seeds, instead of running")
@@ -330,11 +332,15 @@ def main() -> int:
     if args.workers < 1:
         parser.error(f"--workers: expected an integer >= 1, found {args.workers}")
     seeds = parse_seeds(args.seeds)
+    chosen = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in SCENARIOS]
+    if unknown or not chosen:
+        parser.error(f"--scenarios: expected names from {', '.join(SCENARIOS)}, found {args.scenarios!r}")
     scopes = ["channel", "campaign"] if args.scope == "both" else [args.scope]
     if args.load_scores:
         scores, runs, holdout, note = load(args.load_scores, seeds)
     else:
-        jobs = [(name, seed, args.holdout) for name in SCENARIOS for seed in seeds]
+        jobs = [(name, seed, args.holdout) for name in SCENARIOS if name in chosen for seed in seeds]
         started = time.perf_counter()
         if args.workers == 1:
             done = [one_run(job) for job in jobs]
