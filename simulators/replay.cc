@@ -90,10 +90,14 @@ class RowSource {
 };
 
 // Lines of a file, read in chunks of 1 MiB: memory is flat in the file's
-// length (a line longer than a chunk grows the buffer).
+// length (a line longer than a chunk grows the buffer). The character just
+// after a line returned by Next is always readable and is '\r' or '\n' (a
+// last line without a newline gets a '\n' written after it, in the buffer's
+// spare byte), so a parser may scan a line's fields without checking its end
+// at every character (CsvSource::ParseFast).
 class LineReader {
  public:
-  explicit LineReader(const std::string& path) : file_(std::fopen(path.c_str(), "rb")), buffer_(1 << 20) {}
+  explicit LineReader(const std::string& path) : file_(std::fopen(path.c_str(), "rb")), buffer_((1 << 20) + 1) {}
   ~LineReader() {
     if (file_) std::fclose(file_);
   }
@@ -123,13 +127,14 @@ class LineReader {
       std::memmove(buffer_.data(), start, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;
-      if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-      const size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
+      if (end_ == buffer_.size() - 1) buffer_.resize(2 * buffer_.size() - 1);  // the last byte is spare
+      const size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - 1 - end_, file_);
       if (got == 0) {
         if (std::ferror(file_)) throw IoError("cannot read '" + path_for_errors_ + "'");
         eof_ = true;
       }
       end_ += got;
+      buffer_[end_] = '\n';  // the sentinel after a last line without a newline
     }
   }
   int64_t line_number() const { return line_number_; }
@@ -187,6 +192,18 @@ class CsvSource final : public RowSource {
     fields_.assign(static_cast<size_t>(last_column_) + 2, std::string_view());
     for (int field = 0; field < kNumFields; ++field)
       slot_[field] = column_[field] >= 0 ? column_[field] : last_column_ + 1;
+    // The fast path reads each column by the field it holds (kNumFields:
+    // none); a column that two fields read (a `columns` mapping) leaves the
+    // whole log to the general path.
+    handler_.assign(static_cast<size_t>(last_column_) + 1, kNumFields);
+    for (int field = 0; field < kNumFields; ++field) {
+      if (column_[field] < 0) continue;
+      if (handler_[column_[field]] != kNumFields) fast_ = false;
+      handler_[column_[field]] = static_cast<int8_t>(field);
+    }
+    // Names read before a second pass over the same log keep their indices.
+    for (size_t i = 0; i < creative_names_->size(); ++i)
+      creative_index_.emplace((*creative_names_)[i], static_cast<int32_t>(i));
   }
 
   bool Read(Parsed* parsed) override {
@@ -194,6 +211,13 @@ class CsvSource final : public RowSource {
     do {
       if (!reader_.Next(&line)) return false;
     } while (line.empty());
+    if (fast_ && ParseFast(line, &parsed->row)) {
+      parsed->row.line = reader_.line_number();
+      parsed->ok = true;
+      return true;
+    }
+    // The general path: any row the fast path does not take, among them
+    // every bad row, whose kind and message come from here.
     parsed->ok = false;
     Row& row = parsed->row;
     row = Row{};
@@ -265,6 +289,142 @@ class CsvSource final : public RowSource {
   }
 
  private:
+  // The fast path for a row in the common spelling: every number plain
+  // digits (prices and values with an optional '.' and decimals; no sign,
+  // no exponent), names that the scenario has, a floor spelled like the last
+  // good one. It reads the line once, column by column, each field parsed
+  // where it stands (no split, no copy), and returns false, leaving the line
+  // to the general path in Read, on anything else: a row it takes is valid
+  // and gets the same values, bit for bit, as from the general path (the
+  // same digit loops and the same exact division as Real's fast path), and
+  // every bad row is judged and reported by the general path alone.
+  // Relies on LineReader's guarantee: the character after the line is '\r'
+  // or '\n', which ends a field as the line's end does.
+  bool ParseFast(std::string_view line, Row* row) {
+    const char* p = line.data();
+    const char* const end = p + line.size();
+    *row = Row{};
+    row->channel = only_channel_;
+    int won = 0, click = 0;
+    std::string_view conversion_text, value_text, quality_text, creative_text;
+    bool has_segment = false;
+    for (int column = 0;; ++column) {
+      const char* const start = p;
+      switch (handler_[column]) {
+        case kTime:
+          if (!Digits(&p, &row->time)) return false;
+          break;
+        case kUser:
+          if (*p != ',' && p != end && !Digits(&p, &row->user)) return false;
+          break;
+        case kMarketPrice:
+          if (!Decimal(&p, &row->market_price)) return false;
+          break;
+        case kChannel:
+          p = FieldEnd(p, end);
+          row->channel = Lookup(channel_names_, std::string_view(start, p - start));
+          if (row->channel < 0) return false;
+          break;
+        case kSegment:
+          p = FieldEnd(p, end);
+          row->segment = Lookup(segment_names_, std::string_view(start, p - start));
+          if (row->segment < 0) return false;
+          has_segment = true;
+          break;
+        case kFloor:
+          p = FieldEnd(p, end);
+          if (p != start &&
+              (static_cast<size_t>(p - start) != good_floor_.size() || !std::equal(start, p, good_floor_.data())))
+            return false;
+          break;
+        case kWon:
+        case kClick:
+          if (*p == '0' || *p == '1') {
+            (handler_[column] == kWon ? won : click) = *p - '0';
+            ++p;
+          }
+          break;
+        case kConversionTime:
+          p = FieldEnd(p, end);
+          conversion_text = std::string_view(start, p - start);
+          break;
+        case kValue:
+          p = FieldEnd(p, end);
+          value_text = std::string_view(start, p - start);
+          break;
+        case kQuality:
+          p = FieldEnd(p, end);
+          quality_text = std::string_view(start, p - start);
+          break;
+        case kCreative:
+          p = FieldEnd(p, end);
+          creative_text = std::string_view(start, p - start);
+          break;
+        default:  // a column no field reads
+          p = FieldEnd(p, end);
+          break;
+      }
+      // Each field must end exactly at a comma (or, for the last column
+      // read, at the line's end): "12x" or a missing column is not taken.
+      if (column == last_column_) {
+        if (p != end && *p != ',') return false;
+        break;
+      }
+      if (p == end || *p != ',') return false;
+      ++p;
+    }
+    if (!has_segment) return false;
+    row->outcome.logger_won = won == 1;
+    row->outcome.click = row->outcome.logger_won && click == 1;
+    if (!conversion_text.empty() && row->outcome.click) {
+      if (!Integer(conversion_text, &row->outcome.conversion_time) || row->outcome.conversion_time < row->time)
+        return false;
+      if (!value_text.empty() && !Real(value_text, &row->outcome.conversion_value)) return false;
+    }
+    if (!quality_text.empty() && (!Real(quality_text, &row->outcome.quality) || !(row->outcome.quality > 0)))
+      return false;
+    if (!creative_text.empty()) row->creative = CreativeIndex(creative_text);
+    return true;
+  }
+  // Where the field starting at p ends: its comma, or the line's end.
+  static const char* FieldEnd(const char* p, const char* end) {
+    while (p != end && *p != ',') ++p;
+    return p;
+  }
+  // 1 to 18 decimal digits at *p (no sign), read as Integer reads them;
+  // moves *p past them.
+  static bool Digits(const char** p, int64_t* out) {
+    const char* q = *p;
+    uint64_t value = 0;  // unsigned: a too long number wraps (then refused) instead of overflowing
+    for (unsigned digit; (digit = static_cast<unsigned>(*q) - '0') <= 9; ++q) value = value * 10 + digit;
+    const ptrdiff_t count = q - *p;
+    if (count == 0 || count > 18) return false;
+    *out = static_cast<int64_t>(value);
+    *p = q;
+    return true;
+  }
+  // Digits, optionally '.' and more digits, taken only where Real's fast
+  // path takes them (at most 19 digits, mantissa <= 2^53, at most 22
+  // decimals), giving the same double (mantissa / 10^decimals, exact
+  // operands, one correctly rounded division); moves *p past them.
+  static bool Decimal(const char** p, double* out) {
+    const char* q = *p;
+    uint64_t mantissa = 0;
+    for (unsigned digit; (digit = static_cast<unsigned>(*q) - '0') <= 9; ++q) mantissa = mantissa * 10 + digit;
+    const ptrdiff_t integer_digits = q - *p;
+    if (integer_digits == 0) return false;
+    ptrdiff_t fraction_digits = 0;
+    if (*q == '.') {
+      const char* fraction = ++q;
+      for (unsigned digit; (digit = static_cast<unsigned>(*q) - '0') <= 9; ++q) mantissa = mantissa * 10 + digit;
+      fraction_digits = q - fraction;
+      if (fraction_digits == 0) return false;
+    }
+    if (integer_digits + fraction_digits > 19 || mantissa > (uint64_t{1} << 53) || fraction_digits > 22) return false;
+    *out = static_cast<double>(mantissa) / kPowersOfTen[fraction_digits];
+    *p = q;
+    return true;
+  }
   // Splits a line at its commas into fields_ (the columns up to the last one
   // a field reads; later ones are only counted) and returns the number of
   // fields on the line. Eight characters at a time: each comma is a zero
@@ -354,8 +514,6 @@ class CsvSource final : public RowSource {
   // which is what from_chars returns (Clinger's fast path). Anything else
   // (exponents, long mantissas, malformed text) goes to from_chars.
   static bool Real(std::string_view text, double* out) {
-    static constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                              1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char* p = text.data();
     const char* end = p + text.size();
     const bool negative = p != end && *p == '-';
@@ -387,6 +545,9 @@ class CsvSource final : public RowSource {
     return true;
   }
 
+  static constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                            1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
   LineReader reader_;
   std::array<int, kNumFields> column_{};  // the column of each field, -1 if the log has none
   std::array<int, kNumFields> slot_{};    // the entry of fields_ each field reads
@@ -398,6 +559,8 @@ class CsvSource final : public RowSource {
   int32_t last_creative_ = -1;
   std::vector<std::string_view> fields_;  // the fields of the current line, up to the last column read
   std::string good_floor_;                // the text of the last floor that parsed and was not negative
+  std::vector<int8_t> handler_;           // per column up to last_column_: the field it holds, kNumFields if none
+  bool fast_ = true;                      // whether ParseFast may be tried (no column read by two fields)
 };
 
 // adsim's own event log: a result file of a run with `recording.events`,
