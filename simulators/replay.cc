@@ -62,6 +62,10 @@ constexpr std::array<const char*, kNumFields> kFieldNames = {
     "time", "channel", "segment",         "user",  "floor",    "market_price",
     "won",  "click",   "conversion_time", "value", "creative", "quality"};
 
+// The exact powers of ten of a double (10^22 is the last one).
+constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 struct Row {
   SimTime time = 0;
   int32_t channel = 0;
@@ -71,6 +75,11 @@ struct Row {
   LoggedOutcome outcome;
   int32_t creative = -1;  // the logger's creative: index in the log's creative names, -1 = not logged
   int64_t line = 0;       // line in the CSV file (1 = header), or row + 1 of the events table
+  // The market price as it was spelled, when it was a plain decimal read by
+  // CsvSource::ParseFast: market_price = price_digits / 10^price_decimals
+  // (-1: not known), so that the row cache can keep a few bytes instead of 8.
+  uint64_t price_digits = 0;
+  int32_t price_decimals = -1;
 };
 
 // One line of a log, parsed: a row, or why it is bad.
@@ -93,11 +102,15 @@ class RowSource {
 // length (a line longer than a chunk grows the buffer). The character just
 // after a line returned by Next is always readable and is '\r' or '\n' (a
 // last line without a newline gets a '\n' written after it, in the buffer's
-// spare byte), so a parser may scan a line's fields without checking its end
-// at every character (CsvSource::ParseFast).
+// spare bytes), so a parser may scan a line's fields without checking its
+// end at every character; and the kSpareBytes after the line's end are
+// readable, so it may load 8 bytes at any position of the line
+// (CsvSource::ParseFast).
 class LineReader {
  public:
-  explicit LineReader(const std::string& path) : file_(std::fopen(path.c_str(), "rb")), buffer_((1 << 20) + 1) {}
+  static constexpr size_t kSpareBytes = 16;
+  explicit LineReader(const std::string& path)
+      : file_(std::fopen(path.c_str(), "rb")), buffer_((1 << 20) + kSpareBytes) {}
   ~LineReader() {
     if (file_) std::fclose(file_);
   }
@@ -127,8 +140,9 @@ class LineReader {
       std::memmove(buffer_.data(), start, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;
-      if (end_ == buffer_.size() - 1) buffer_.resize(2 * buffer_.size() - 1);  // the last byte is spare
-      const size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - 1 - end_, file_);
+      const size_t capacity = buffer_.size() - kSpareBytes;
+      if (end_ == capacity) buffer_.resize(2 * capacity + kSpareBytes);
+      const size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - kSpareBytes - end_, file_);
       if (got == 0) {
         if (std::ferror(file_)) throw IoError("cannot read '" + path_for_errors_ + "'");
         eof_ = true;
@@ -188,6 +202,8 @@ class CsvSource final : public RowSource {
     only_channel_ = channels.size() == 1 ? channels[0] : -1;
     for (const ChannelSpec& channel : scenario.channels) channel_names_.push_back(channel.name);
     for (const SegmentSpec& segment : scenario.segments) segment_names_.push_back(segment.name);
+    for (const std::string& name : channel_names_) channel_words_.emplace_back(name);
+    for (const std::string& name : segment_names_) segment_words_.emplace_back(name);
     last_column_ = *std::max_element(column_.begin(), column_.end());
     fields_.assign(static_cast<size_t>(last_column_) + 2, std::string_view());
     for (int field = 0; field < kNumFields; ++field)
@@ -259,7 +275,10 @@ class CsvSource final : public RowSource {
                                  std::memcmp(floor_text.data(), good_floor_.data(), floor_text.size()) == 0)) {
       if (!Real(floor_text, &floor))
         return Bad(parsed, kUnparsableNumber, "floor " + Quoted(floor_text) + " is not a number");
-      if (floor >= 0) good_floor_.assign(floor_text.data(), floor_text.size());
+      if (floor >= 0) {
+        good_floor_.assign(floor_text.data(), floor_text.size());
+        good_floor_word_ = ShortText(good_floor_);
+      }
     }
     if (row.market_price < 0 || floor < 0)
       return Bad(
@@ -318,24 +337,22 @@ class CsvSource final : public RowSource {
           if (*p != ',' && p != end && !Digits(&p, &row->user)) return false;
           break;
         case kMarketPrice:
-          if (!Decimal(&p, &row->market_price)) return false;
+          if (!Decimal(&p, &row->market_price, &row->price_digits, &row->price_decimals)) return false;
           break;
         case kChannel:
-          p = FieldEnd(p, end);
-          row->channel = Lookup(channel_names_, std::string_view(start, p - start));
+          row->channel = MatchName(&p, end, channel_names_, channel_words_, &last_channel_);
           if (row->channel < 0) return false;
           break;
         case kSegment:
-          p = FieldEnd(p, end);
-          row->segment = Lookup(segment_names_, std::string_view(start, p - start));
+          row->segment = MatchName(&p, end, segment_names_, segment_words_, &last_segment_);
           if (row->segment < 0) return false;
           has_segment = true;
           break;
         case kFloor:
-          p = FieldEnd(p, end);
-          if (p != start &&
-              (static_cast<size_t>(p - start) != good_floor_.size() || !std::equal(start, p, good_floor_.data())))
-            return false;
+          if (p != end && *p != ',') {
+            if (!IsField(p, end, good_floor_word_)) return false;
+            p += good_floor_word_.size;
+          }
           break;
         case kWon:
         case kClick:
@@ -391,13 +408,86 @@ class CsvSource final : public RowSource {
     while (p != end && *p != ',') ++p;
     return p;
   }
+  // A short text (1 to 8 characters) as the bytes of one word, so that a
+  // field is compared with it in one load (size 0: too long, never matches).
+  struct ShortText {
+    uint64_t bits = 0, mask = 0;
+    size_t size = 0;
+    explicit ShortText(std::string_view text = {}) {
+      if (text.empty() || text.size() > 8) return;
+      size = text.size();
+      std::memcpy(&bits, text.data(), size);
+      mask = size == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * size)) - 1;
+    }
+  };
+  // Whether the field at p is exactly `text` (then followed by a comma or
+  // the line's end). Loads 8 bytes at p: LineReader's spare bytes.
+  static bool IsField(const char* p, const char* end, const ShortText& text) {
+    if (text.size == 0 || static_cast<size_t>(end - p) < text.size) return false;
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    return (word & text.mask) == text.bits && (p + text.size == end || p[text.size] == ',');
+  }
+  // The index among `names` of the name at *p, moving *p to its end; the
+  // last name found is tried first, then the others, each in one word (logs
+  // run in streaks, and most have one channel and few segments), then, for
+  // names longer than a word, every name; -1 if none.
+  static int32_t MatchName(const char** p, const char* end, const std::vector<std::string>& names,
+                           const std::vector<ShortText>& words, int32_t* last) {
+    if (*last >= 0 && IsField(*p, end, words[*last])) {
+      *p += words[*last].size;
+      return *last;
+    }
+    for (size_t i = 0; i < words.size() && i < 16; ++i)
+      if (IsField(*p, end, words[i])) {
+        *p += words[i].size;
+        *last = static_cast<int32_t>(i);
+        return *last;
+      }
+    const char* start = *p;
+    *p = FieldEnd(start, end);
+    const int32_t found = Lookup(names, std::string_view(start, *p - start));
+    if (found >= 0) *last = found;
+    return found;
+  }
+  // The run of digits at *q appended to *value (value x 10^n + the digits),
+  // eight characters at a time; returns n and moves *q past them. A run of
+  // more than 19 digits wraps *value: callers refuse such runs. Per word,
+  // the first non-digit byte is the lowest byte whose high nibble is not 3
+  // or which reaches 0x40 when 6 is added (0x3a to 0x3f), and the digits
+  // are combined by three multiplications (as in simdjson and fast_float's
+  // parse_eight_digits_unrolled), after shifting them to the word's top so
+  // that the missing leading digits read as zeros. Loads 8 bytes at *q:
+  // LineReader's spare bytes.
+  static ptrdiff_t DigitRun(const char** q, uint64_t* value) {
+    static constexpr uint64_t kPowers[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+    constexpr uint64_t kHighNibbles = 0xf0f0f0f0f0f0f0f0ULL, kZeros = 0x3030303030303030ULL,
+                       kSixes = 0x0606060606060606ULL, kLowBytes = 0x000000ff000000ffULL;
+    ptrdiff_t total = 0;
+    for (;;) {
+      uint64_t word;
+      std::memcpy(&word, *q, 8);
+      const uint64_t non_digits = ((word & kHighNibbles) ^ kZeros) | (((word + kSixes) & kHighNibbles) ^ kZeros);
+      const int count = non_digits ? __builtin_ctzll(non_digits) / 8 : 8;
+      if (count > 0) {
+        uint64_t digits = (word - kZeros) << (8 * (8 - count));  // (a shift by 64 cannot happen: count > 0)
+        digits = digits * 10 + (digits >> 8);
+        digits =
+            (((digits & kLowBytes) * 0x000f424000000064ULL) + (((digits >> 16) & kLowBytes) * 0x0000271000000001ULL)) >>
+            32;
+        *value = *value * kPowers[count] + (digits & 0xffffffffULL);
+        *q += count;
+        total += count;
+      }
+      if (count < 8) return total;
+    }
+  }
   // 1 to 18 decimal digits at *p (no sign), read as Integer reads them;
   // moves *p past them.
   static bool Digits(const char** p, int64_t* out) {
     const char* q = *p;
     uint64_t value = 0;  // unsigned: a too long number wraps (then refused) instead of overflowing
-    for (unsigned digit; (digit = static_cast<unsigned>(*q) - '0') <= 9; ++q) value = value * 10 + digit;
-    const ptrdiff_t count = q - *p;
+    const ptrdiff_t count = DigitRun(&q, &value);
     if (count == 0 || count > 18) return false;
     *out = static_cast<int64_t>(value);
     *p = q;
@@ -407,21 +497,21 @@ class CsvSource final : public RowSource {
   // path takes them (at most 19 digits, mantissa <= 2^53, at most 22
   // decimals), giving the same double (mantissa / 10^decimals, exact
   // operands, one correctly rounded division); moves *p past them.
-  static bool Decimal(const char** p, double* out) {
+  static bool Decimal(const char** p, double* out, uint64_t* digits, int32_t* decimals) {
     const char* q = *p;
     uint64_t mantissa = 0;
-    for (unsigned digit; (digit = static_cast<unsigned>(*q) - '0') <= 9; ++q) mantissa = mantissa * 10 + digit;
-    const ptrdiff_t integer_digits = q - *p;
+    const ptrdiff_t integer_digits = DigitRun(&q, &mantissa);
     if (integer_digits == 0) return false;
     ptrdiff_t fraction_digits = 0;
     if (*q == '.') {
-      const char* fraction = ++q;
-      for (unsigned digit; (digit = static_cast<unsigned>(*q) - '0') <= 9; ++q) mantissa = mantissa * 10 + digit;
-      fraction_digits = q - fraction;
+      ++q;
+      fraction_digits = DigitRun(&q, &mantissa);
       if (fraction_digits == 0) return false;
     }
     if (integer_digits + fraction_digits > 19 || mantissa > (uint64_t{1} << 53) || fraction_digits > 22) return false;
     *out = static_cast<double>(mantissa) / kPowersOfTen[fraction_digits];
+    *digits = mantissa;
+    *decimals = static_cast<int32_t>(fraction_digits);
     *p = q;
     return true;
   }
@@ -545,9 +635,6 @@ class CsvSource final : public RowSource {
     return true;
   }
 
-  static constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                            1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
   LineReader reader_;
   std::array<int, kNumFields> column_{};  // the column of each field, -1 if the log has none
   std::array<int, kNumFields> slot_{};    // the entry of fields_ each field reads
@@ -557,10 +644,13 @@ class CsvSource final : public RowSource {
   std::vector<std::string>* creative_names_;  // the log's, kept by ReplayLog across passes
   std::map<std::string, int32_t, std::less<>> creative_index_;
   int32_t last_creative_ = -1;
-  std::vector<std::string_view> fields_;  // the fields of the current line, up to the last column read
-  std::string good_floor_;                // the text of the last floor that parsed and was not negative
-  std::vector<int8_t> handler_;           // per column up to last_column_: the field it holds, kNumFields if none
-  bool fast_ = true;                      // whether ParseFast may be tried (no column read by two fields)
+  std::vector<std::string_view> fields_;                  // the fields of the current line, up to the last column read
+  std::string good_floor_;                                // the text of the last floor that parsed and was not negative
+  ShortText good_floor_word_;                             // good_floor_ as one word (ParseFast)
+  std::vector<ShortText> channel_words_, segment_words_;  // the names as words (ParseFast)
+  int32_t last_channel_ = -1, last_segment_ = -1;         // the names the last fast row had
+  std::vector<int8_t> handler_;  // per column up to last_column_: the field it holds, kNumFields if none
+  bool fast_ = true;             // whether ParseFast may be tried (no column read by two fields)
 };
 
 // adsim's own event log: a result file of a run with `recording.events`,
@@ -715,13 +805,17 @@ struct RowCounts {
 // model), kept in an anonymous temporary file (std::tmpfile: removed when
 // closed, also if the process dies) so that the replay's pass reads them back
 // instead of parsing the log a second time. Memory stays flat in the log's
-// length (a 1 MiB buffer); the file is about 18 bytes a row: each row is a
+// length (a 1 MiB buffer); the file is about 11 bytes a row: each row is a
 // flags byte, then variable-length integers (7 bits a byte) of the time and
 // line as increases over the previous row's (rows come in time order: the
-// cache is not used under on_bad_rows: sort), the channel, the segment, the
-// user (zigzag: it may be negative) and the creative + 1, then the market
-// price's 8 bytes, the quality's when logged, and, for a row with a
-// conversion, the conversion's delay and its value.
+// cache is not used under on_bad_rows: sort; the line's only when it is not
+// the next line), the channel (only when it is not the previous row's), the
+// segment, the user (zigzag: it may be negative) and the creative + 1 (only
+// when logged), then the market price (its decimal digits as a whole number
+// and its number of decimals when it was spelled as a plain decimal, which
+// give the same double back by the same division; else its 8 bytes), the
+// quality's 8 bytes when logged, and, for a row with a conversion, the
+// conversion's delay and its value.
 class RowCache {
  public:
   RowCache() : file_(std::tmpfile()), buffer_(kBufferBytes) {
@@ -739,16 +833,27 @@ class RowCache {
     uint8_t* out = buffer_.data() + end_;
     const bool converts = row.outcome.click && row.outcome.conversion_time >= 0;
     const bool has_quality = row.outcome.quality > 0;
-    *out++ = static_cast<uint8_t>((row.outcome.logger_won ? 1 : 0) | (row.outcome.click ? 2 : 0) | (converts ? 4 : 0) |
-                                  (has_quality ? 8 : 0));
+    const bool next_line = row.line == previous_line_ + 1;
+    const bool same_channel = row.channel == previous_channel_;
+    const bool has_creative = row.creative >= 0;
+    const bool decimal_price = row.price_decimals >= 0;
+    *out++ = static_cast<uint8_t>((row.outcome.logger_won ? kWonFlag : 0) | (row.outcome.click ? kClickFlag : 0) |
+                                  (converts ? kConvertsFlag : 0) | (has_quality ? kQualityFlag : 0) |
+                                  (next_line ? kNextLineFlag : 0) | (same_channel ? kSameChannelFlag : 0) |
+                                  (has_creative ? kCreativeFlag : 0) | (decimal_price ? kDecimalPriceFlag : 0));
     out = PutVarint(out, static_cast<uint64_t>(row.time - previous_time_));
-    out = PutVarint(out, static_cast<uint64_t>(row.line - previous_line_));
-    out = PutVarint(out, static_cast<uint64_t>(row.channel));
+    if (!next_line) out = PutVarint(out, static_cast<uint64_t>(row.line - previous_line_));
+    if (!same_channel) out = PutVarint(out, static_cast<uint64_t>(row.channel));
     out = PutVarint(out, static_cast<uint64_t>(row.segment));
     out = PutVarint(out, (static_cast<uint64_t>(row.user) << 1) ^ static_cast<uint64_t>(row.user >> 63));
-    out = PutVarint(out, static_cast<uint64_t>(row.creative) + 1);
-    std::memcpy(out, &row.market_price, 8);
-    out += 8;
+    if (has_creative) out = PutVarint(out, static_cast<uint64_t>(row.creative));
+    if (decimal_price) {
+      out = PutVarint(out, row.price_digits);
+      *out++ = static_cast<uint8_t>(row.price_decimals);
+    } else {
+      std::memcpy(out, &row.market_price, 8);
+      out += 8;
+    }
     if (has_quality) {
       std::memcpy(out, &row.outcome.quality, 8);
       out += 8;
@@ -761,6 +866,7 @@ class RowCache {
     end_ = static_cast<size_t>(out - buffer_.data());
     previous_time_ = row.time;
     previous_line_ = row.line;
+    previous_channel_ = row.channel;
   }
   // From writing to reading, at the first row.
   void Rewind() {
@@ -768,6 +874,7 @@ class RowCache {
     std::rewind(file_);
     begin_ = end_ = 0;
     previous_time_ = previous_line_ = 0;
+    previous_channel_ = -1;
     eof_ = false;
   }
   bool Read(Row* row) {
@@ -777,21 +884,27 @@ class RowCache {
     const uint8_t flags = *in++;
     *row = Row{};
     row->time = previous_time_ + static_cast<SimTime>(GetVarint(&in));
-    row->line = previous_line_ + static_cast<int64_t>(GetVarint(&in));
-    row->channel = static_cast<int32_t>(GetVarint(&in));
+    row->line = previous_line_ + (flags & kNextLineFlag ? 1 : static_cast<int64_t>(GetVarint(&in)));
+    row->channel = flags & kSameChannelFlag ? previous_channel_ : static_cast<int32_t>(GetVarint(&in));
     row->segment = static_cast<int32_t>(GetVarint(&in));
     const uint64_t user = GetVarint(&in);
     row->user = static_cast<int64_t>(user >> 1) ^ -static_cast<int64_t>(user & 1);
-    row->creative = static_cast<int32_t>(GetVarint(&in)) - 1;
-    std::memcpy(&row->market_price, in, 8);
-    in += 8;
-    if (flags & 8) {
+    if (flags & kCreativeFlag) row->creative = static_cast<int32_t>(GetVarint(&in));
+    if (flags & kDecimalPriceFlag) {
+      row->price_digits = GetVarint(&in);
+      row->price_decimals = *in++;
+      row->market_price = static_cast<double>(row->price_digits) / kPowersOfTen[row->price_decimals];
+    } else {
+      std::memcpy(&row->market_price, in, 8);
+      in += 8;
+    }
+    if (flags & kQualityFlag) {
       std::memcpy(&row->outcome.quality, in, 8);
       in += 8;
     }
-    row->outcome.logger_won = (flags & 1) != 0;
-    row->outcome.click = (flags & 2) != 0;
-    if (flags & 4) {
+    row->outcome.logger_won = (flags & kWonFlag) != 0;
+    row->outcome.click = (flags & kClickFlag) != 0;
+    if (flags & kConvertsFlag) {
       row->outcome.conversion_time = row->time + static_cast<SimTime>(GetVarint(&in));
       std::memcpy(&row->outcome.conversion_value, in, 8);
       in += 8;
@@ -799,12 +912,23 @@ class RowCache {
     begin_ = static_cast<size_t>(in - buffer_.data());
     previous_time_ = row->time;
     previous_line_ = row->line;
+    previous_channel_ = row->channel;
     return true;
   }
 
  private:
+  enum Flags : uint8_t {
+    kWonFlag = 1,
+    kClickFlag = 2,
+    kConvertsFlag = 4,
+    kQualityFlag = 8,
+    kNextLineFlag = 16,      // the line is the previous row's + 1: not written
+    kSameChannelFlag = 32,   // the channel is the previous row's: not written
+    kCreativeFlag = 64,      // a logged creative follows
+    kDecimalPriceFlag = 128  // the price as decimal digits and decimals, not 8 bytes
+  };
   static constexpr size_t kBufferBytes = 1 << 20;
-  static constexpr size_t kMaxRowBytes = 1 + 7 * 10 + 3 * 8;  // flags, seven varints, three doubles
+  static constexpr size_t kMaxRowBytes = 1 + 8 * 10 + 1 + 3 * 8;  // flags, eight varints, decimals, three doubles
   static uint8_t* PutVarint(uint8_t* out, uint64_t value) {
     while (value >= 0x80) {
       *out++ = static_cast<uint8_t>(value | 0x80);
@@ -844,6 +968,7 @@ class RowCache {
   bool eof_ = false;
   SimTime previous_time_ = 0;
   int64_t previous_line_ = 0;
+  int32_t previous_channel_ = -1;
 };
 
 // One log file, served to the channels that name it: valid rows in time
@@ -911,6 +1036,7 @@ class ReplayLog {
     }
     counts_ = RowCounts{};
     last_time_ = 0;
+    source_.reset();
     Open();
   }
 
