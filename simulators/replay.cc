@@ -837,15 +837,34 @@ class RowCache {
     const bool same_channel = row.channel == previous_channel_;
     const bool has_creative = row.creative >= 0;
     const bool decimal_price = row.price_decimals >= 0;
+    const uint64_t time_step = static_cast<uint64_t>(row.time - previous_time_);
+    const uint64_t user_zigzag = (static_cast<uint64_t>(row.user) << 1) ^ static_cast<uint64_t>(row.user >> 63);
+    previous_time_ = row.time;
+    previous_line_ = row.line;
+    previous_channel_ = row.channel;
+    if (next_line && same_channel && !has_creative && decimal_price && !has_quality && !row.outcome.click &&
+        time_step < kCompactLimit && user_zigzag < kCompactLimit && row.price_digits < kCompactLimit &&
+        row.segment < 256) {
+      // The common row in one fixed record of 12 bytes: the flags, then the
+      // time step (3 bytes), the segment (1), the user (3), the price's
+      // digits (3) and decimals (1).
+      out[0] = static_cast<uint8_t>(kCompactMarker | (row.outcome.logger_won ? kWonFlag : 0));
+      const uint64_t first = time_step | static_cast<uint64_t>(row.segment) << 24 | user_zigzag << 32;
+      std::memcpy(out + 1, &first, 8);
+      const uint32_t second = static_cast<uint32_t>(row.price_digits) | static_cast<uint32_t>(row.price_decimals) << 24;
+      std::memcpy(out + 8, &second, 4);
+      end_ += kCompactBytes;
+      return;
+    }
     *out++ = static_cast<uint8_t>((row.outcome.logger_won ? kWonFlag : 0) | (row.outcome.click ? kClickFlag : 0) |
                                   (converts ? kConvertsFlag : 0) | (has_quality ? kQualityFlag : 0) |
                                   (next_line ? kNextLineFlag : 0) | (same_channel ? kSameChannelFlag : 0) |
                                   (has_creative ? kCreativeFlag : 0) | (decimal_price ? kDecimalPriceFlag : 0));
-    out = PutVarint(out, static_cast<uint64_t>(row.time - previous_time_));
-    if (!next_line) out = PutVarint(out, static_cast<uint64_t>(row.line - previous_line_));
+    out = PutVarint(out, time_step);
+    if (!next_line) out = PutVarint(out, static_cast<uint64_t>(row.line) - static_cast<uint64_t>(previous_line_));
     if (!same_channel) out = PutVarint(out, static_cast<uint64_t>(row.channel));
     out = PutVarint(out, static_cast<uint64_t>(row.segment));
-    out = PutVarint(out, (static_cast<uint64_t>(row.user) << 1) ^ static_cast<uint64_t>(row.user >> 63));
+    out = PutVarint(out, user_zigzag);
     if (has_creative) out = PutVarint(out, static_cast<uint64_t>(row.creative));
     if (decimal_price) {
       out = PutVarint(out, row.price_digits);
@@ -864,9 +883,6 @@ class RowCache {
       out += 8;
     }
     end_ = static_cast<size_t>(out - buffer_.data());
-    previous_time_ = row.time;
-    previous_line_ = row.line;
-    previous_channel_ = row.channel;
   }
   // From writing to reading, at the first row.
   void Rewind() {
@@ -883,6 +899,26 @@ class RowCache {
     const uint8_t* in = buffer_.data() + begin_;
     const uint8_t flags = *in++;
     *row = Row{};
+    if ((flags & (kConvertsFlag | kClickFlag)) == kCompactMarker) {
+      uint64_t first;
+      std::memcpy(&first, in, 8);
+      uint32_t second;
+      std::memcpy(&second, in + 7, 4);
+      row->time = previous_time_ + static_cast<SimTime>(first & 0xffffff);
+      row->line = previous_line_ + 1;
+      row->channel = previous_channel_;
+      row->segment = static_cast<int32_t>((first >> 24) & 0xff);
+      const uint64_t user = (first >> 32) & 0xffffff;
+      row->user = static_cast<int64_t>(user >> 1) ^ -static_cast<int64_t>(user & 1);
+      row->price_digits = second & 0xffffff;
+      row->price_decimals = static_cast<int32_t>(second >> 24);
+      row->market_price = static_cast<double>(row->price_digits) / kPowersOfTen[row->price_decimals];
+      row->outcome.logger_won = (flags & kWonFlag) != 0;
+      begin_ += kCompactBytes;
+      previous_time_ = row->time;
+      previous_line_ = row->line;
+      return true;
+    }
     row->time = previous_time_ + static_cast<SimTime>(GetVarint(&in));
     row->line = previous_line_ + (flags & kNextLineFlag ? 1 : static_cast<int64_t>(GetVarint(&in)));
     row->channel = flags & kSameChannelFlag ? previous_channel_ : static_cast<int32_t>(GetVarint(&in));
@@ -922,11 +958,16 @@ class RowCache {
     kClickFlag = 2,
     kConvertsFlag = 4,
     kQualityFlag = 8,
-    kNextLineFlag = 16,      // the line is the previous row's + 1: not written
-    kSameChannelFlag = 32,   // the channel is the previous row's: not written
-    kCreativeFlag = 64,      // a logged creative follows
-    kDecimalPriceFlag = 128  // the price as decimal digits and decimals, not 8 bytes
+    kNextLineFlag = 16,       // the line is the previous row's + 1: not written
+    kSameChannelFlag = 32,    // the channel is the previous row's: not written
+    kCreativeFlag = 64,       // a logged creative follows
+    kDecimalPriceFlag = 128,  // the price as decimal digits and decimals, not 8 bytes
+    // A conversion without a click, which a general record cannot have,
+    // marks the fixed 12-byte record of a common row (Write).
+    kCompactMarker = kConvertsFlag
   };
+  static constexpr uint64_t kCompactLimit = uint64_t{1} << 24;  // time step, user and price digits in 3 bytes
+  static constexpr size_t kCompactBytes = 12;
   static constexpr size_t kBufferBytes = 1 << 20;
   static constexpr size_t kMaxRowBytes = 1 + 8 * 10 + 1 + 3 * 8;  // flags, eight varints, decimals, three doubles
   static uint8_t* PutVarint(uint8_t* out, uint64_t value) {
