@@ -10,7 +10,8 @@
 # first pass that fits the model), `skip` is unlogged: skip (one pass; only
 # the rows the logger won are offered, rows/s still counts every row read).
 # For each it prints rows (opportunities) per second of
-# the whole process's wall time and its peak RSS (/usr/bin/time).
+# the whole process's wall time and its peak RSS (/usr/bin/time), and the
+# machine's load average before and after each size's runs.
 # Usage: bench/replay_benchmark.sh [BUILD_DIR] [N ...]   (default N: 10000000)
 # The log is written to a temporary folder (about 60 bytes per row) and removed.
 set -euo pipefail
@@ -79,9 +80,10 @@ for n in "${sizes[@]}"; do
   per_hour=$(awk -v n="$n" -v h="$hours" 'BEGIN { printf "%.3f", n / h }')
   scenario "    traffic: {per_hour: $per_hour}
     competition: {competitors: 5, median: 0.002, sigma: 0.6}" > "$tmp/synthetic.yaml"
-  echo "log: $n rows, $(du -m "$tmp/requests.csv" | cut -f1) MiB"
+  echo "log: $n rows, $(du -m "$tmp/requests.csv" | cut -f1) MiB; $(uptime | sed 's/.*load/load/')"
   measure replay "$n" "$tmp/replay.yaml"
   measure skip "$n" "$tmp/replay_skip.yaml"
   measure synthetic "$n" "$tmp/synthetic.yaml"
+  echo "after: $(uptime | sed 's/.*load/load/')"
   rm -f "$tmp/requests.csv"
 done

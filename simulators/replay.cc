@@ -62,6 +62,10 @@ constexpr std::array<const char*, kNumFields> kFieldNames = {
     "time", "channel", "segment",         "user",  "floor",    "market_price",
     "won",  "click",   "conversion_time", "value", "creative", "quality"};
 
+// The exact powers of ten of a double (10^22 is the last one).
+constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 struct Row {
   SimTime time = 0;
   int32_t channel = 0;
@@ -71,6 +75,11 @@ struct Row {
   LoggedOutcome outcome;
   int32_t creative = -1;  // the logger's creative: index in the log's creative names, -1 = not logged
   int64_t line = 0;       // line in the CSV file (1 = header), or row + 1 of the events table
+  // The market price as it was spelled, when it was a plain decimal read by
+  // CsvSource::ParseFast: market_price = price_digits / 10^price_decimals
+  // (-1: not known), so that the row cache can keep a few bytes instead of 8.
+  uint64_t price_digits = 0;
+  int32_t price_decimals = -1;
 };
 
 // One line of a log, parsed: a row, or why it is bad.
@@ -90,10 +99,18 @@ class RowSource {
 };
 
 // Lines of a file, read in chunks of 1 MiB: memory is flat in the file's
-// length (a line longer than a chunk grows the buffer).
+// length (a line longer than a chunk grows the buffer). The character just
+// after a line returned by Next is always readable and is '\r' or '\n' (a
+// last line without a newline gets a '\n' written after it, in the buffer's
+// spare bytes), so a parser may scan a line's fields without checking its
+// end at every character; and the kSpareBytes after the line's end are
+// readable, so it may load 8 bytes at any position of the line
+// (CsvSource::ParseFast).
 class LineReader {
  public:
-  explicit LineReader(const std::string& path) : file_(std::fopen(path.c_str(), "rb")), buffer_(1 << 20) {}
+  static constexpr size_t kSpareBytes = 16;
+  explicit LineReader(const std::string& path)
+      : file_(std::fopen(path.c_str(), "rb")), buffer_((1 << 20) + kSpareBytes) {}
   ~LineReader() {
     if (file_) std::fclose(file_);
   }
@@ -123,13 +140,15 @@ class LineReader {
       std::memmove(buffer_.data(), start, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;
-      if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-      const size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
+      const size_t capacity = buffer_.size() - kSpareBytes;
+      if (end_ == capacity) buffer_.resize(2 * capacity + kSpareBytes);
+      const size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - kSpareBytes - end_, file_);
       if (got == 0) {
         if (std::ferror(file_)) throw IoError("cannot read '" + path_for_errors_ + "'");
         eof_ = true;
       }
       end_ += got;
+      buffer_[end_] = '\n';  // the sentinel after a last line without a newline
     }
   }
   int64_t line_number() const { return line_number_; }
@@ -183,10 +202,24 @@ class CsvSource final : public RowSource {
     only_channel_ = channels.size() == 1 ? channels[0] : -1;
     for (const ChannelSpec& channel : scenario.channels) channel_names_.push_back(channel.name);
     for (const SegmentSpec& segment : scenario.segments) segment_names_.push_back(segment.name);
+    for (const std::string& name : channel_names_) channel_words_.emplace_back(name);
+    for (const std::string& name : segment_names_) segment_words_.emplace_back(name);
     last_column_ = *std::max_element(column_.begin(), column_.end());
     fields_.assign(static_cast<size_t>(last_column_) + 2, std::string_view());
     for (int field = 0; field < kNumFields; ++field)
       slot_[field] = column_[field] >= 0 ? column_[field] : last_column_ + 1;
+    // The fast path reads each column by the field it holds (kNumFields:
+    // none); a column that two fields read (a `columns` mapping) leaves the
+    // whole log to the general path.
+    handler_.assign(static_cast<size_t>(last_column_) + 1, kNumFields);
+    for (int field = 0; field < kNumFields; ++field) {
+      if (column_[field] < 0) continue;
+      if (handler_[column_[field]] != kNumFields) fast_ = false;
+      handler_[column_[field]] = static_cast<int8_t>(field);
+    }
+    // Names read before a second pass over the same log keep their indices.
+    for (size_t i = 0; i < creative_names_->size(); ++i)
+      creative_index_.emplace((*creative_names_)[i], static_cast<int32_t>(i));
   }
 
   bool Read(Parsed* parsed) override {
@@ -194,6 +227,13 @@ class CsvSource final : public RowSource {
     do {
       if (!reader_.Next(&line)) return false;
     } while (line.empty());
+    if (fast_ && ParseFast(line, &parsed->row)) {
+      parsed->row.line = reader_.line_number();
+      parsed->ok = true;
+      return true;
+    }
+    // The general path: any row the fast path does not take, among them
+    // every bad row, whose kind and message come from here.
     parsed->ok = false;
     Row& row = parsed->row;
     row = Row{};
@@ -235,7 +275,10 @@ class CsvSource final : public RowSource {
                                  std::memcmp(floor_text.data(), good_floor_.data(), floor_text.size()) == 0)) {
       if (!Real(floor_text, &floor))
         return Bad(parsed, kUnparsableNumber, "floor " + Quoted(floor_text) + " is not a number");
-      if (floor >= 0) good_floor_.assign(floor_text.data(), floor_text.size());
+      if (floor >= 0) {
+        good_floor_.assign(floor_text.data(), floor_text.size());
+        good_floor_word_ = ShortText(good_floor_);
+      }
     }
     if (row.market_price < 0 || floor < 0)
       return Bad(
@@ -265,6 +308,213 @@ class CsvSource final : public RowSource {
   }
 
  private:
+  // The fast path for a row in the common spelling: every number plain
+  // digits (prices and values with an optional '.' and decimals; no sign,
+  // no exponent), names that the scenario has, a floor spelled like the last
+  // good one. It reads the line once, column by column, each field parsed
+  // where it stands (no split, no copy), and returns false, leaving the line
+  // to the general path in Read, on anything else: a row it takes is valid
+  // and gets the same values, bit for bit, as from the general path (the
+  // same digit loops and the same exact division as Real's fast path), and
+  // every bad row is judged and reported by the general path alone.
+  // Relies on LineReader's guarantee: the character after the line is '\r'
+  // or '\n', which ends a field as the line's end does.
+  bool ParseFast(std::string_view line, Row* row) {
+    const char* p = line.data();
+    const char* const end = p + line.size();
+    *row = Row{};
+    row->channel = only_channel_;
+    int won = 0, click = 0;
+    std::string_view conversion_text, value_text, quality_text, creative_text;
+    bool has_segment = false;
+    for (int column = 0;; ++column) {
+      const char* const start = p;
+      switch (handler_[column]) {
+        case kTime:
+          if (!Digits(&p, &row->time)) return false;
+          break;
+        case kUser:
+          if (*p != ',' && p != end && !Digits(&p, &row->user)) return false;
+          break;
+        case kMarketPrice:
+          if (!Decimal(&p, &row->market_price, &row->price_digits, &row->price_decimals)) return false;
+          break;
+        case kChannel:
+          row->channel = MatchName(&p, end, channel_names_, channel_words_, &last_channel_);
+          if (row->channel < 0) return false;
+          break;
+        case kSegment:
+          row->segment = MatchName(&p, end, segment_names_, segment_words_, &last_segment_);
+          if (row->segment < 0) return false;
+          has_segment = true;
+          break;
+        case kFloor:
+          if (p != end && *p != ',') {
+            if (!IsField(p, end, good_floor_word_)) return false;
+            p += good_floor_word_.size;
+          }
+          break;
+        case kWon:
+        case kClick:
+          if (*p == '0' || *p == '1') {
+            (handler_[column] == kWon ? won : click) = *p - '0';
+            ++p;
+          }
+          break;
+        case kConversionTime:
+          p = FieldEnd(p, end);
+          conversion_text = std::string_view(start, p - start);
+          break;
+        case kValue:
+          p = FieldEnd(p, end);
+          value_text = std::string_view(start, p - start);
+          break;
+        case kQuality:
+          p = FieldEnd(p, end);
+          quality_text = std::string_view(start, p - start);
+          break;
+        case kCreative:
+          p = FieldEnd(p, end);
+          creative_text = std::string_view(start, p - start);
+          break;
+        default:  // a column no field reads
+          p = FieldEnd(p, end);
+          break;
+      }
+      // Each field must end exactly at a comma (or, for the last column
+      // read, at the line's end): "12x" or a missing column is not taken.
+      if (column == last_column_) {
+        if (p != end && *p != ',') return false;
+        break;
+      }
+      if (p == end || *p != ',') return false;
+      ++p;
+    }
+    if (!has_segment) return false;
+    row->outcome.logger_won = won == 1;
+    row->outcome.click = row->outcome.logger_won && click == 1;
+    if (!conversion_text.empty() && row->outcome.click) {
+      if (!Integer(conversion_text, &row->outcome.conversion_time) || row->outcome.conversion_time < row->time)
+        return false;
+      if (!value_text.empty() && !Real(value_text, &row->outcome.conversion_value)) return false;
+    }
+    if (!quality_text.empty() && (!Real(quality_text, &row->outcome.quality) || !(row->outcome.quality > 0)))
+      return false;
+    if (!creative_text.empty()) row->creative = CreativeIndex(creative_text);
+    return true;
+  }
+  // Where the field starting at p ends: its comma, or the line's end.
+  static const char* FieldEnd(const char* p, const char* end) {
+    while (p != end && *p != ',') ++p;
+    return p;
+  }
+  // A short text (1 to 8 characters) as the bytes of one word, so that a
+  // field is compared with it in one load (size 0: too long, never matches).
+  struct ShortText {
+    uint64_t bits = 0, mask = 0;
+    size_t size = 0;
+    explicit ShortText(std::string_view text = {}) {
+      if (text.empty() || text.size() > 8) return;
+      size = text.size();
+      std::memcpy(&bits, text.data(), size);
+      mask = size == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * size)) - 1;
+    }
+  };
+  // Whether the field at p is exactly `text` (then followed by a comma or
+  // the line's end). Loads 8 bytes at p: LineReader's spare bytes.
+  static bool IsField(const char* p, const char* end, const ShortText& text) {
+    if (text.size == 0 || static_cast<size_t>(end - p) < text.size) return false;
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    return (word & text.mask) == text.bits && (p + text.size == end || p[text.size] == ',');
+  }
+  // The index among `names` of the name at *p, moving *p to its end; the
+  // last name found is tried first, then the others, each in one word (logs
+  // run in streaks, and most have one channel and few segments), then, for
+  // names longer than a word, every name; -1 if none.
+  static int32_t MatchName(const char** p, const char* end, const std::vector<std::string>& names,
+                           const std::vector<ShortText>& words, int32_t* last) {
+    if (*last >= 0 && IsField(*p, end, words[*last])) {
+      *p += words[*last].size;
+      return *last;
+    }
+    for (size_t i = 0; i < words.size() && i < 16; ++i)
+      if (IsField(*p, end, words[i])) {
+        *p += words[i].size;
+        *last = static_cast<int32_t>(i);
+        return *last;
+      }
+    const char* start = *p;
+    *p = FieldEnd(start, end);
+    const int32_t found = Lookup(names, std::string_view(start, *p - start));
+    if (found >= 0) *last = found;
+    return found;
+  }
+  // The run of digits at *q appended to *value (value x 10^n + the digits),
+  // eight characters at a time; returns n and moves *q past them. A run of
+  // more than 19 digits wraps *value: callers refuse such runs. Per word,
+  // the first non-digit byte is the lowest byte whose high nibble is not 3
+  // or which reaches 0x40 when 6 is added (0x3a to 0x3f), and the digits
+  // are combined by three multiplications (as in simdjson and fast_float's
+  // parse_eight_digits_unrolled), after shifting them to the word's top so
+  // that the missing leading digits read as zeros. Loads 8 bytes at *q:
+  // LineReader's spare bytes.
+  static ptrdiff_t DigitRun(const char** q, uint64_t* value) {
+    static constexpr uint64_t kPowers[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+    constexpr uint64_t kHighNibbles = 0xf0f0f0f0f0f0f0f0ULL, kZeros = 0x3030303030303030ULL,
+                       kSixes = 0x0606060606060606ULL, kLowBytes = 0x000000ff000000ffULL;
+    ptrdiff_t total = 0;
+    for (;;) {
+      uint64_t word;
+      std::memcpy(&word, *q, 8);
+      const uint64_t non_digits = ((word & kHighNibbles) ^ kZeros) | (((word + kSixes) & kHighNibbles) ^ kZeros);
+      const int count = non_digits ? __builtin_ctzll(non_digits) / 8 : 8;
+      if (count > 0) {
+        uint64_t digits = (word - kZeros) << (8 * (8 - count));  // (a shift by 64 cannot happen: count > 0)
+        digits = digits * 10 + (digits >> 8);
+        digits =
+            (((digits & kLowBytes) * 0x000f424000000064ULL) + (((digits >> 16) & kLowBytes) * 0x0000271000000001ULL)) >>
+            32;
+        *value = *value * kPowers[count] + (digits & 0xffffffffULL);
+        *q += count;
+        total += count;
+      }
+      if (count < 8) return total;
+    }
+  }
+  // 1 to 18 decimal digits at *p (no sign), read as Integer reads them;
+  // moves *p past them.
+  static bool Digits(const char** p, int64_t* out) {
+    const char* q = *p;
+    uint64_t value = 0;  // unsigned: a too long number wraps (then refused) instead of overflowing
+    const ptrdiff_t count = DigitRun(&q, &value);
+    if (count == 0 || count > 18) return false;
+    *out = static_cast<int64_t>(value);
+    *p = q;
+    return true;
+  }
+  // Digits, optionally '.' and more digits, taken only where Real's fast
+  // path takes them (at most 19 digits, mantissa <= 2^53, at most 22
+  // decimals), giving the same double (mantissa / 10^decimals, exact
+  // operands, one correctly rounded division); moves *p past them.
+  static bool Decimal(const char** p, double* out, uint64_t* digits, int32_t* decimals) {
+    const char* q = *p;
+    uint64_t mantissa = 0;
+    const ptrdiff_t integer_digits = DigitRun(&q, &mantissa);
+    if (integer_digits == 0) return false;
+    ptrdiff_t fraction_digits = 0;
+    if (*q == '.') {
+      ++q;
+      fraction_digits = DigitRun(&q, &mantissa);
+      if (fraction_digits == 0) return false;
+    }
+    if (integer_digits + fraction_digits > 19 || mantissa > (uint64_t{1} << 53) || fraction_digits > 22) return false;
+    *out = static_cast<double>(mantissa) / kPowersOfTen[fraction_digits];
+    *digits = mantissa;
+    *decimals = static_cast<int32_t>(fraction_digits);
+    *p = q;
+    return true;
+  }
   // Splits a line at its commas into fields_ (the columns up to the last one
   // a field reads; later ones are only counted) and returns the number of
   // fields on the line. Eight characters at a time: each comma is a zero
@@ -354,8 +604,6 @@ class CsvSource final : public RowSource {
   // which is what from_chars returns (Clinger's fast path). Anything else
   // (exponents, long mantissas, malformed text) goes to from_chars.
   static bool Real(std::string_view text, double* out) {
-    static constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                              1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char* p = text.data();
     const char* end = p + text.size();
     const bool negative = p != end && *p == '-';
@@ -396,8 +644,13 @@ class CsvSource final : public RowSource {
   std::vector<std::string>* creative_names_;  // the log's, kept by ReplayLog across passes
   std::map<std::string, int32_t, std::less<>> creative_index_;
   int32_t last_creative_ = -1;
-  std::vector<std::string_view> fields_;  // the fields of the current line, up to the last column read
-  std::string good_floor_;                // the text of the last floor that parsed and was not negative
+  std::vector<std::string_view> fields_;                  // the fields of the current line, up to the last column read
+  std::string good_floor_;                                // the text of the last floor that parsed and was not negative
+  ShortText good_floor_word_;                             // good_floor_ as one word (ParseFast)
+  std::vector<ShortText> channel_words_, segment_words_;  // the names as words (ParseFast)
+  int32_t last_channel_ = -1, last_segment_ = -1;         // the names the last fast row had
+  std::vector<int8_t> handler_;  // per column up to last_column_: the field it holds, kNumFields if none
+  bool fast_ = true;             // whether ParseFast may be tried (no column read by two fields)
 };
 
 // adsim's own event log: a result file of a run with `recording.events`,
@@ -552,13 +805,17 @@ struct RowCounts {
 // model), kept in an anonymous temporary file (std::tmpfile: removed when
 // closed, also if the process dies) so that the replay's pass reads them back
 // instead of parsing the log a second time. Memory stays flat in the log's
-// length (a 1 MiB buffer); the file is about 18 bytes a row: each row is a
+// length (a 1 MiB buffer); the file is about 11 bytes a row: each row is a
 // flags byte, then variable-length integers (7 bits a byte) of the time and
 // line as increases over the previous row's (rows come in time order: the
-// cache is not used under on_bad_rows: sort), the channel, the segment, the
-// user (zigzag: it may be negative) and the creative + 1, then the market
-// price's 8 bytes, the quality's when logged, and, for a row with a
-// conversion, the conversion's delay and its value.
+// cache is not used under on_bad_rows: sort; the line's only when it is not
+// the next line), the channel (only when it is not the previous row's), the
+// segment, the user (zigzag: it may be negative) and the creative + 1 (only
+// when logged), then the market price (its decimal digits as a whole number
+// and its number of decimals when it was spelled as a plain decimal, which
+// give the same double back by the same division; else its 8 bytes), the
+// quality's 8 bytes when logged, and, for a row with a conversion, the
+// conversion's delay and its value.
 class RowCache {
  public:
   RowCache() : file_(std::tmpfile()), buffer_(kBufferBytes) {
@@ -576,16 +833,46 @@ class RowCache {
     uint8_t* out = buffer_.data() + end_;
     const bool converts = row.outcome.click && row.outcome.conversion_time >= 0;
     const bool has_quality = row.outcome.quality > 0;
-    *out++ = static_cast<uint8_t>((row.outcome.logger_won ? 1 : 0) | (row.outcome.click ? 2 : 0) | (converts ? 4 : 0) |
-                                  (has_quality ? 8 : 0));
-    out = PutVarint(out, static_cast<uint64_t>(row.time - previous_time_));
-    out = PutVarint(out, static_cast<uint64_t>(row.line - previous_line_));
-    out = PutVarint(out, static_cast<uint64_t>(row.channel));
+    const bool next_line = row.line == previous_line_ + 1;
+    const bool same_channel = row.channel == previous_channel_;
+    const bool has_creative = row.creative >= 0;
+    const bool decimal_price = row.price_decimals >= 0;
+    const uint64_t time_step = static_cast<uint64_t>(row.time - previous_time_);
+    const uint64_t user_zigzag = (static_cast<uint64_t>(row.user) << 1) ^ static_cast<uint64_t>(row.user >> 63);
+    previous_time_ = row.time;
+    previous_line_ = row.line;
+    previous_channel_ = row.channel;
+    if (next_line && same_channel && !has_creative && decimal_price && !has_quality && !row.outcome.click &&
+        time_step < kCompactLimit && user_zigzag < kCompactLimit && row.price_digits < kCompactLimit &&
+        row.segment < 256) {
+      // The common row in one fixed record of 12 bytes: the flags, then the
+      // time step (3 bytes), the segment (1), the user (3), the price's
+      // digits (3) and decimals (1).
+      out[0] = static_cast<uint8_t>(kCompactMarker | (row.outcome.logger_won ? kWonFlag : 0));
+      const uint64_t first = time_step | static_cast<uint64_t>(row.segment) << 24 | user_zigzag << 32;
+      std::memcpy(out + 1, &first, 8);
+      const uint32_t second = static_cast<uint32_t>(row.price_digits) | static_cast<uint32_t>(row.price_decimals) << 24;
+      std::memcpy(out + 8, &second, 4);
+      end_ += kCompactBytes;
+      return;
+    }
+    *out++ = static_cast<uint8_t>((row.outcome.logger_won ? kWonFlag : 0) | (row.outcome.click ? kClickFlag : 0) |
+                                  (converts ? kConvertsFlag : 0) | (has_quality ? kQualityFlag : 0) |
+                                  (next_line ? kNextLineFlag : 0) | (same_channel ? kSameChannelFlag : 0) |
+                                  (has_creative ? kCreativeFlag : 0) | (decimal_price ? kDecimalPriceFlag : 0));
+    out = PutVarint(out, time_step);
+    if (!next_line) out = PutVarint(out, static_cast<uint64_t>(row.line) - static_cast<uint64_t>(previous_line_));
+    if (!same_channel) out = PutVarint(out, static_cast<uint64_t>(row.channel));
     out = PutVarint(out, static_cast<uint64_t>(row.segment));
-    out = PutVarint(out, (static_cast<uint64_t>(row.user) << 1) ^ static_cast<uint64_t>(row.user >> 63));
-    out = PutVarint(out, static_cast<uint64_t>(row.creative) + 1);
-    std::memcpy(out, &row.market_price, 8);
-    out += 8;
+    out = PutVarint(out, user_zigzag);
+    if (has_creative) out = PutVarint(out, static_cast<uint64_t>(row.creative));
+    if (decimal_price) {
+      out = PutVarint(out, row.price_digits);
+      *out++ = static_cast<uint8_t>(row.price_decimals);
+    } else {
+      std::memcpy(out, &row.market_price, 8);
+      out += 8;
+    }
     if (has_quality) {
       std::memcpy(out, &row.outcome.quality, 8);
       out += 8;
@@ -596,8 +883,6 @@ class RowCache {
       out += 8;
     }
     end_ = static_cast<size_t>(out - buffer_.data());
-    previous_time_ = row.time;
-    previous_line_ = row.line;
   }
   // From writing to reading, at the first row.
   void Rewind() {
@@ -605,6 +890,7 @@ class RowCache {
     std::rewind(file_);
     begin_ = end_ = 0;
     previous_time_ = previous_line_ = 0;
+    previous_channel_ = -1;
     eof_ = false;
   }
   bool Read(Row* row) {
@@ -613,22 +899,48 @@ class RowCache {
     const uint8_t* in = buffer_.data() + begin_;
     const uint8_t flags = *in++;
     *row = Row{};
+    if ((flags & (kConvertsFlag | kClickFlag)) == kCompactMarker) {
+      uint64_t first;
+      std::memcpy(&first, in, 8);
+      uint32_t second;
+      std::memcpy(&second, in + 7, 4);
+      row->time = previous_time_ + static_cast<SimTime>(first & 0xffffff);
+      row->line = previous_line_ + 1;
+      row->channel = previous_channel_;
+      row->segment = static_cast<int32_t>((first >> 24) & 0xff);
+      const uint64_t user = (first >> 32) & 0xffffff;
+      row->user = static_cast<int64_t>(user >> 1) ^ -static_cast<int64_t>(user & 1);
+      row->price_digits = second & 0xffffff;
+      row->price_decimals = static_cast<int32_t>(second >> 24);
+      row->market_price = static_cast<double>(row->price_digits) / kPowersOfTen[row->price_decimals];
+      row->outcome.logger_won = (flags & kWonFlag) != 0;
+      begin_ += kCompactBytes;
+      previous_time_ = row->time;
+      previous_line_ = row->line;
+      return true;
+    }
     row->time = previous_time_ + static_cast<SimTime>(GetVarint(&in));
-    row->line = previous_line_ + static_cast<int64_t>(GetVarint(&in));
-    row->channel = static_cast<int32_t>(GetVarint(&in));
+    row->line = previous_line_ + (flags & kNextLineFlag ? 1 : static_cast<int64_t>(GetVarint(&in)));
+    row->channel = flags & kSameChannelFlag ? previous_channel_ : static_cast<int32_t>(GetVarint(&in));
     row->segment = static_cast<int32_t>(GetVarint(&in));
     const uint64_t user = GetVarint(&in);
     row->user = static_cast<int64_t>(user >> 1) ^ -static_cast<int64_t>(user & 1);
-    row->creative = static_cast<int32_t>(GetVarint(&in)) - 1;
-    std::memcpy(&row->market_price, in, 8);
-    in += 8;
-    if (flags & 8) {
+    if (flags & kCreativeFlag) row->creative = static_cast<int32_t>(GetVarint(&in));
+    if (flags & kDecimalPriceFlag) {
+      row->price_digits = GetVarint(&in);
+      row->price_decimals = *in++;
+      row->market_price = static_cast<double>(row->price_digits) / kPowersOfTen[row->price_decimals];
+    } else {
+      std::memcpy(&row->market_price, in, 8);
+      in += 8;
+    }
+    if (flags & kQualityFlag) {
       std::memcpy(&row->outcome.quality, in, 8);
       in += 8;
     }
-    row->outcome.logger_won = (flags & 1) != 0;
-    row->outcome.click = (flags & 2) != 0;
-    if (flags & 4) {
+    row->outcome.logger_won = (flags & kWonFlag) != 0;
+    row->outcome.click = (flags & kClickFlag) != 0;
+    if (flags & kConvertsFlag) {
       row->outcome.conversion_time = row->time + static_cast<SimTime>(GetVarint(&in));
       std::memcpy(&row->outcome.conversion_value, in, 8);
       in += 8;
@@ -636,12 +948,28 @@ class RowCache {
     begin_ = static_cast<size_t>(in - buffer_.data());
     previous_time_ = row->time;
     previous_line_ = row->line;
+    previous_channel_ = row->channel;
     return true;
   }
 
  private:
+  enum Flags : uint8_t {
+    kWonFlag = 1,
+    kClickFlag = 2,
+    kConvertsFlag = 4,
+    kQualityFlag = 8,
+    kNextLineFlag = 16,       // the line is the previous row's + 1: not written
+    kSameChannelFlag = 32,    // the channel is the previous row's: not written
+    kCreativeFlag = 64,       // a logged creative follows
+    kDecimalPriceFlag = 128,  // the price as decimal digits and decimals, not 8 bytes
+    // A conversion without a click, which a general record cannot have,
+    // marks the fixed 12-byte record of a common row (Write).
+    kCompactMarker = kConvertsFlag
+  };
+  static constexpr uint64_t kCompactLimit = uint64_t{1} << 24;  // time step, user and price digits in 3 bytes
+  static constexpr size_t kCompactBytes = 12;
   static constexpr size_t kBufferBytes = 1 << 20;
-  static constexpr size_t kMaxRowBytes = 1 + 7 * 10 + 3 * 8;  // flags, seven varints, three doubles
+  static constexpr size_t kMaxRowBytes = 1 + 8 * 10 + 1 + 3 * 8;  // flags, eight varints, decimals, three doubles
   static uint8_t* PutVarint(uint8_t* out, uint64_t value) {
     while (value >= 0x80) {
       *out++ = static_cast<uint8_t>(value | 0x80);
@@ -681,6 +1009,7 @@ class RowCache {
   bool eof_ = false;
   SimTime previous_time_ = 0;
   int64_t previous_line_ = 0;
+  int32_t previous_channel_ = -1;
 };
 
 // One log file, served to the channels that name it: valid rows in time
@@ -748,6 +1077,7 @@ class ReplayLog {
     }
     counts_ = RowCounts{};
     last_time_ = 0;
+    source_.reset();
     Open();
   }
 

@@ -275,6 +275,93 @@ TEST(Replay, PricesAndTimesParseExactlyAsFromChars) {
   }
 }
 
+TEST(Replay, FastAndGeneralParsersReadEveryRowAlike) {
+  // The CSV reader takes rows in the common spelling by a fast path and
+  // leaves every other row, and every bad one, to its general parser
+  // (simulators/replay.cc, CsvSource::ParseFast). A column that two fields
+  // read turns the fast path off for the whole log, so the same log read
+  // with `columns: {floor: market_price}` (every floor here is valid and
+  // only checked, so the floor read from the price column changes no
+  // verdict: a negative floor is tested in BadRows*) goes through
+  // the general parser alone: both runs must agree on every count, line,
+  // price, time and outcome, under unlogged: skip and under unlogged: model
+  // (whose row cache keeps a fast row's price as its decimal digits).
+  const std::string path = testing::TempDir() + "replay_spellings.csv";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "time,channel,segment,user,floor,market_price,won,click,conversion_time,value,creative,quality\n"
+           "1000,display,a,1,0.0005,0.001,1,1,5000,2.5,c1,\n"                // fast, with a conversion
+           "2000,display,b,,0.0005,0.0015,0,,,,,\n"                          // fast, empty user, lost
+           "3000,display,a,-7,0.0005,0.002,1,0,,,,\n"                        // negative user: general
+           "4000,display,a,12,0.00050,0.0025,1,1,,,c2,0.01\n"                // another floor spelling
+           "5000,display,b,13,0.00050,2.5e-3,1,0,,,,\n"                      // exponent: general
+           "6000,display,a,14,0.0005,0.30000000000000004,1,1,7000,1,c1,\n"   // mantissa above 2^53
+           "7000,display,b,15,0.0005,5.,1,0,,,,\n"                           // trailing point
+           "8000,display,a,16,0.0005,.5,0,0,,,,\n"                           // leading point
+           "9000,display,a,17,0.0005,0.001,01,0,,,,\n"                       // bad won
+           "10000,display,a,18,0.0005,0.001x,1,0,,,,\n"                      // bad price
+           "9500,display,a,19,0.0005,0.001,1,0,,,,\n"                        // out of order
+           "11000,display,zz,20,0.0005,0.001,1,0,,,,\n"                      // unknown segment
+           "12000,display,a,21,0.0005,0.001,1,1,11000,3,,\n"                 // conversion before the request
+           "13000,display,a,22,0.0005,0.001,1,0,garbage,zzz,,\n"             // not clicked: conversion ignored
+           "14000,display,a,23,0.0005,0.001,1,1,15000,abc,,\n"               // bad value
+           "15000,display,a,24,0.0005,0.001,1,0,,,,0\n"                      // quality 0
+           "16000,display,b,26,0.0005,0.00175,1,1,,,,\r\n"                   // CRLF
+           "17000,display,a,27,0.0005,0.001,1,0,,,,,extra,columns\n"         // extra columns
+           "18000,display,a,28\n"                                            // missing fields
+           "19000,display,a,29,0.0005,0.001,1,1,,,,0.02\n"                   // logged quality
+           "020000,display,a,030,0.0005,000.0010,1,0,,,,\n"                  // leading zeros: fast
+           "21000,display,b,31,0.0005,12345678901234567890,1,0,,,,\n"        // 20 digits: general
+           "22000, display,a,32,0.0005,0.001,1,0,,,,\n"                      // unknown channel
+           "23000,display,,33,0.0005,0.001,1,0,,,,\n"                        // empty segment
+           "25000,display,a,35,0.0005,-0.001,1,0,,,,\n"                      // negative price
+           "26000,display,b,36,0.0005,-0,1,1,30000,4,c2,\n"                  // -0: general, not negative
+           "27000,display,a,37,0.0005,123456789.12345678,1,1,28000,5,c1,\n"  // 17 digits: fast
+           "28000,display,b,38,0.0005,0.0009,1,1,29000,6,c3,0.5";            // no newline at the end
+  }
+  for (const std::string unlogged : {"skip", "model"}) {
+    SCOPED_TRACE(unlogged);
+    auto run = [&](const std::string& columns) {
+      std::string text = FixtureText();
+      text.replace(text.find("path: requests.csv"), 18, "path: '" + path + "'" + columns);
+      text.replace(text.find("on_bad_rows: fail"), 17, "on_bad_rows: skip");
+      text.replace(text.find("unlogged: skip"), 14, "unlogged: " + unlogged);
+      text += "recording: {events: true}\n";
+      return RunScenario(ParseScenario(text, kFixtureDir + "/scenario.yaml"));
+    };
+    const Results fast = run("");
+    const Results general = run(", columns: {floor: market_price}");
+    EXPECT_EQ(Col<std::string>(fast, "replay", "kind"), Col<std::string>(general, "replay", "kind"));
+    EXPECT_EQ(Col<int64_t>(fast, "replay", "rows"), Col<int64_t>(general, "replay", "rows"));
+    EXPECT_EQ(Col<std::string>(fast, "replay", "first_lines"), Col<std::string>(general, "replay", "first_lines"));
+    for (const char* column : {"time", "user", "segment", "winner", "click"})
+      EXPECT_EQ(Col<int64_t>(fast, "events", column), Col<int64_t>(general, "events", column)) << column;
+    for (const char* column : {"top_competing_bid", "quality"})
+      EXPECT_EQ(Col<double>(fast, "events", column), Col<double>(general, "events", column)) << column;
+    EXPECT_EQ(Col<int64_t>(fast, "conversions", "time"), Col<int64_t>(general, "conversions", "time"));
+    EXPECT_EQ(Col<double>(fast, "conversions", "value"), Col<double>(general, "conversions", "value"));
+    EXPECT_EQ(Col<double>(fast, "aggregates", "spend"), Col<double>(general, "aggregates", "spend"));
+    // The log holds rows of every kind, and the prices read are strtod's.
+    EXPECT_EQ(ReplayRows(fast, "read"), 28);
+    for (const char* kind :
+         {"missing_field", "unparsable_number", "out_of_order", "negative_price", "unknown_channel", "unknown_segment"})
+      EXPECT_GT(ReplayRows(fast, kind), 0) << kind;
+    const auto& price = Col<double>(fast, "events", "top_competing_bid");
+    const auto& time = Col<int64_t>(fast, "events", "time");
+    const std::map<int64_t, std::string> spelled = {{1000, "0.001"},
+                                                    {20000, "000.0010"},
+                                                    {6000, "0.30000000000000004"},
+                                                    {27000, "123456789.12345678"},
+                                                    {28000, "0.0009"},
+                                                    {21000, "12345678901234567890"},
+                                                    {5000, "2.5e-3"}};
+    for (size_t i = 0; i < time.size(); ++i) {
+      const auto found = spelled.find(time[i]);
+      if (found != spelled.end()) EXPECT_EQ(price[i], std::strtod(found->second.c_str(), nullptr)) << found->second;
+    }
+  }
+}
+
 // A log with one bad row of each kind, lines 3 to 8, and good rows around them.
 std::string WriteBadLog() {
   std::string path = testing::TempDir() + "replay_bad_rows.csv";
