@@ -415,7 +415,7 @@ def decomposition(campaigns: List[str]) -> Optional[Dict[str, Any]]:
             c = gap["campaigns"].index(name)
             shares[name] = oracle_gap.pct(oracle_gap.shares(runs, "+ known shocks", c))
     seeds = sorted(r["seed"] for r in runs)
-    return {"shares": shares, "source": f"{len(seeds)} seeds {seeds[0]}..{seeds[-1]} at commit {gap['commit']}"}
+    return {"shares": shares, "source": f"{len(seeds)} seeds {seeds[0]}..{seeds[-1]} at commit {str(gap['commit']).split()[0]}"}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
