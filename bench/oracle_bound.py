@@ -260,7 +260,7 @@ def render(data: dict, target_share: float = tune_strategies.TARGET_ORACLE_SHARE
            "advertiser's campaigns only the highest bid enters each auction, so they never raise each "
            "other's price. Its budget is pooled: no campaign or daily budget, only the week's total, which "
            "λ sets; this relaxes the stack's constraints (the stack's reallocation moves budget between "
-           "campaigns, but never beyond 1,000 a day in all). λ is found per seed (bracketing, then Illinois "
+           f"campaigns, but never beyond {fmt(data['daily_budget_total'])} a day in all). λ is found per seed (bracketing, then Illinois "
            "regula falsi on log λ, as `adsim.spend_matched` does) so that the reference spends what the "
            "tuned stack spends on that seed, within "
            f"{100 * data['tolerance']:g} %. It runs in the engine with `adsim.run(..., oracle_all=λ)` "
@@ -311,10 +311,20 @@ def render(data: dict, target_share: float = tune_strategies.TARGET_ORACLE_SHARE
                      f"contains the {100 * target_gain:.0f} % the target asks.")
     if "cell reference" in rel:
         c_rel, c_lo, c_hi = rel["cell reference"]
-        verdict_b += (f" A learner that knew each cell's true rates and the shocks, but nothing per user or "
-                      f"per impression, would get at most {-c_rel:.1f} % (CI [{-c_hi:.1f}, {-c_lo:.1f}] %)"
-                      + (f", {100 * rel['stack'][0] / c_rel:.0f} % of which the stack gets" if c_rel < 0 else "")
-                      + ".")
+        verdict_b += (f" A bidder that knew each cell's true rates and the shocks, but nothing per user or per "
+                      f"impression, gets {-c_rel:.1f} % (CI [{-c_hi:.1f}, {-c_lo:.1f}] %)")
+        if c_lo > need:
+            verdict_b += (f": **no learner that bids one price per (channel, segment, creative) cell can reach "
+                          f"(b) on this scenario** (up to the caveats below); only per-user or per-impression "
+                          "knowledge could.")
+        elif c_hi <= need:
+            verdict_b += ": a learner that bids per cell could reach (b) if it knew the cells' true rates."
+        else:
+            verdict_b += (f": whether a learner that bids per cell could reach (b) is not resolved with "
+                          f"{len(runs)} seeds (the CI contains {100 * target_gain:.0f} %).")
+        if c_rel < 0:
+            verdict_b += (f" Of that cell-level improvement the stack gets {100 * rel['stack'][0] / c_rel:.0f} %; "
+                          f"of the per-opportunity one {100 * rel['stack'][0] / ref_rel:.0f} %.")
     verdict_b += (f" The stack itself: {-rel['stack'][0]:.1f} % (CI [{-rel['stack'][2]:.1f}, "
                   f"{-rel['stack'][1]:.1f}] %).").replace("−-", "")
     out += ["", verdict_b.replace("-", "−"), ""]
@@ -355,19 +365,18 @@ def render(data: dict, target_share: float = tune_strategies.TARGET_ORACLE_SHARE
                      "conversions on this scenario.")
     gap = data.get("decomposition")
     if gap:
-        verdict_a += (" Without reallocation, by contrast, " + "; ".join(
-            f"`{k}` reaches {v}" for k, v in gap["shares"].items()) + f" of its oracle on its own budget with "
-            f"perfect cell knowledge (\"Why the oracle is ahead\", {gap['source']}): (a) is reachable one campaign "
-            "at a time on its own budget, not together with the most conversions for the total.")
+        verdict_a += (" On its own budget, by contrast (no reallocation), with the true cell rates and shocks, "
+                      + "; ".join(f"`{k}` reaches {v}" for k, v in gap["shares"].items())
+                      + f" of its oracle (\"Why the oracle is ahead\", the rung \"+ known shocks\", {gap['source']})"
+                      + (": (a) can be met one campaign at a time on that campaign's own budget, not together "
+                         "with the most conversions for the total." if below else "."))
     out += [verdict_a.replace("-", "−"), ""]
-    out += ["Caveats, each of which makes the reference a little less than the true optimum, so the bound a "
-            "little loose: bidding one's value is optimal in the second-price social and display auctions, "
-            "not exactly in search's GSP; creatives are rotated evenly (the reference does not choose the "
-            "creative of an impression, nor plan for the fatigue its impressions cause); a won impression's "
-            "conversions are counted whenever they arrive (the truth of the Targets section). Daily budgets "
-            "and pacing do not constrain it at all (the reference has none), which makes it looser in the "
-            "other direction: no bidder bound by the stack's 1,000 a day can do better than it, up to these "
-            "caveats.", "", END]
+    out += ["Caveats. The reference falls short of the true optimum where bidding one's value is not "
+            "optimal (search's GSP, where a bid also moves the slot) and in the creative it shows: creatives "
+            "are rotated evenly, so it neither picks the best creative for an impression nor plans for the "
+            "fatigue its own impressions cause. It is freer than the stack in what constrains spending: no "
+            "campaign or daily budget and no pacing, only the week's total. Conversions are the truth of the "
+            "Targets section (every conversion caused in the week, reported or not).", "", END]
     return "\n".join(out)
 
 
@@ -470,8 +479,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                 "commit": comparison.git_commit(), "date": datetime.date.today().isoformat(),
                 "workers": args.workers, "tolerance": args.tolerance, "wall_s": time.time() - t0,
                 "tuned": ", ".join(f"`{k}` {v}" for k, v in tuned.get("value", {}).items()),
-                "campaigns": [c["name"] for c in scenario["campaigns"]], "runs": runs}
+                "campaigns": [c["name"] for c in scenario["campaigns"]], "runs": runs,
+                "daily_budget_total": float(sum(float((c.get("budget") or {}).get("daily", 0))
+                                                for c in scenario["campaigns"]))}
         data["decomposition"] = decomposition(data["campaigns"])
+    if "daily_budget_total" not in data:  # a measurement saved before the field existed
+        scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
+        data["daily_budget_total"] = float(sum(float((c.get("budget") or {}).get("daily", 0))
+                                               for c in scenario["campaigns"]))
     text = render(data)
     print(text)
     if args.save:

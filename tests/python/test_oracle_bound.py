@@ -103,7 +103,7 @@ def test_cell_truth_is_the_full_truth_without_per_user_knowledge(bound, short_sc
 
 def test_section_goes_right_after_targets_once(bound, measured):
     data = {"command": "python bench/oracle_bound.py --seeds 2", "commit": "abc1234", "date": "2026-12-07",
-            "workers": 1, "tolerance": 0.01, "wall_s": 1.0, "tuned": "`pid_pacing.kp` 6.0",
+            "workers": 1, "tolerance": 0.01, "wall_s": 1.0, "daily_budget_total": 1000.0, "tuned": "`pid_pacing.kp` 6.0",
             "campaigns": ["search_generic", "social_prospecting", "display_awareness", "cross_retail"],
             "runs": [measured, {**measured, "seed": 4}]}
     text = bound.render(data)
