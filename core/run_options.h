@@ -1,5 +1,5 @@
 // How one run is driven from outside the scenario: seed override, progress,
-// cancellation, the oracle flag and a reviewer of held actions. Included by
+// cancellation, the oracle flags and a reviewer of held actions. Included by
 // core/engine.h; read by the kernel (core/engine/).
 #pragma once
 
@@ -29,6 +29,19 @@ struct RunOptions {
   // Scenario::oracle): its bidder is replaced by the true expected value of
   // the impression; -1 = an ordinary run.
   int oracle_campaign = -1;
+  // Bench- and test-facing, not a scenario setting: when > 0, EVERY campaign
+  // bids this multiplier times the true probability that the opportunity
+  // converts (per click on click-billed channels, as the oracle bids), with
+  // no value, no goal and no pacing scale, and of our campaigns only the one
+  // with the highest auction score bids in each auction, so that they never
+  // raise each other's price. This is the Lagrangian policy that maximises
+  // conversions for a given total spend (bench/oracle_bound.py,
+  // docs/strategy-comparison.md, "Are the targets reachable?"). 0 = off.
+  double oracle_all_multiplier = 0;
+  // With oracle_all_multiplier: the true rates of each (channel, segment,
+  // creative) cell and the live shocks only, without the user's own
+  // propensity and the creative's fatigue (the bound of a cell-level learner).
+  bool oracle_all_cell_truth = false;
   // Decides every held action (of every campaign) in place of the scenario's
   // review rule, after the campaign's review latency (0 if it has none). May
   // throw to abort the run. See core/review.h.

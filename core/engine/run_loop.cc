@@ -31,25 +31,35 @@ RunLoop::RunLoop(RunState& state, Recorder& recorder, AuctionInsights& insights,
 // The oracle's bid: the true expected value of the impression (of the click
 // on click-billed channels) to the campaign, scaled by how far a pacing
 // controller moved the campaign's bid from its initial value.
+// With RunOptions::oracle_all_multiplier every campaign bids that multiplier
+// times the true conversion probability instead (no value, no pacing scale);
+// with oracle_all_cell_truth, on the cell's rates and the live shocks only.
 double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opportunity& opportunity,
                           bool click_billing) {
   const CampaignRuntime& runtime = state_.campaigns[campaign];
   const CampaignSpec& spec = state_.scenario.campaigns[campaign];
-  const double unit =
-      spec.goal == GoalKind::kCpa ? spec.goal_value : state_.scenario.segments[opportunity.segment].value_mean;
+  const double all_multiplier = state_.options.oracle_all_multiplier;
+  const bool per_user = !(all_multiplier > 0 && state_.options.oracle_all_cell_truth);
+  const double unit = all_multiplier > 0            ? all_multiplier
+                      : spec.goal == GoalKind::kCpa ? spec.goal_value
+                                                    : state_.scenario.segments[opportunity.segment].value_mean;
   double cvr = state_.true_cvr[cell] * state_.cvr_multiplier[channel_segment];
-  if (!state_.users.conversion_shift.empty())  // the user's own rate (user_features.h)
+  if (per_user && !state_.users.conversion_shift.empty())  // the user's own rate (user_features.h)
     cvr = state_.users.ConversionProbability(cvr, opportunity.segment, opportunity.user);
   double value = cvr * unit;
   if (!state_.funnel_multiplier.empty())  // a funnel stage's shock moves the conversion rate too
     for (int stage = 0; stage < kFunnelStages; ++stage)
       value *= state_.funnel_multiplier[static_cast<size_t>(channel_segment) * kFunnelStages + stage];
   if (!click_billing) {
-    double ctr = state_.true_ctr[cell] * state_.ctr_multiplier[channel_segment] * opportunity.Propensity() *
+    double ctr = state_.true_ctr[cell] * state_.ctr_multiplier[channel_segment] *
                  state_.scenario.channels[opportunity.channel].click_factors[0];
-    if (state_.HasFatigue(cell)) ctr *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
+    if (per_user) {
+      ctr *= opportunity.Propensity();
+      if (state_.HasFatigue(cell)) ctr *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
+    }
     value *= ctr;
   }
+  if (all_multiplier > 0) return value;
   return runtime.state.initial_bid > 0 ? value * runtime.state.bid / runtime.state.initial_bid : value;
 }
 
@@ -77,7 +87,7 @@ void RunLoop::RefreshHotCampaigns() {
     hot.first_creative = hot.active > 0 ? runtime.active_creatives[0] : -1;
     hot.weighted = runtime.weighted;
     hot.is_arm = experiments_.IsArm(campaign);
-    hot.oracle = campaign == state_.oracle_campaign;
+    hot.oracle = campaign == state_.oracle_campaign || state_.options.oracle_all_multiplier > 0;
   }
 }
 
@@ -118,6 +128,7 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
   const int e_end = state_.eligible_offset[channel_segment + 1];
   const int e_begin = journeys_ && journeys_->HeldOut(opportunity) ? e_end : state_.eligible_offset[channel_segment];
   const bool audiences = !state_.users.audiences.empty();
+  const bool one_bidder = state_.options.oracle_all_multiplier > 0;
   for (int e = e_begin; e < e_end; ++e) {
     const int campaign = state_.eligible[e];
     const HotCampaign& hot = hot_[campaign];
@@ -174,6 +185,13 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
       quality = opportunity.logged->quality;
     else if (click_billing && state_.HasFatigue(cell))
       quality *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
+    if (one_bidder && bidders > 0) {  // RunOptions::oracle_all_multiplier: the highest score alone bids
+      if (bid * quality <= ours_[0].score) continue;
+      const OurBid& previous = our_bid_[ours_[0].bidder];
+      --request_counts_[previous.cell].bids;
+      account_left += previous.bid_micros;
+      bidders = 0;
+    }
     ++request_counts_[cell].bids;
     account_left -= bid_micros;
     ours_[bidders++] = {bid * quality, campaign};

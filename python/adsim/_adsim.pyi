@@ -26,6 +26,8 @@ def run(
     check_signals: bool,
     reviewer: Optional[Callable[[Any], Any]] = None,
     oracle: bool = False,
+    oracle_all: float = 0.0,
+    oracle_all_cell_truth: bool = False,
 ) -> Dict[str, Any]:
     """Parses and runs a scenario with the GIL released; returns the raw result
     layout {"tables": [{"name", "description", "columns": [{"name", "unit",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import threading
@@ -128,6 +129,8 @@ def run(
     progress: ProgressLike = False,
     reviewer: Optional[Reviewer] = None,
     oracle: bool = False,
+    oracle_all: Optional[float] = None,
+    oracle_all_cell_truth: bool = False,
 ) -> Result:
     """Runs a scenario with the C++ engine and returns its :class:`Result`.
 
@@ -152,6 +155,18 @@ def run(
       docs/python.md. Its exceptions abort the run like a controller's.
     * `oracle`: also run each campaign's oracle and record the regret, as
       ``adsim run --oracle`` (the scenario's ``oracle: true``).
+    * `oracle_all`: a reference for benchmarks and tests, not a strategy:
+      a multiplier λ > 0 with which EVERY campaign bids λ × the true
+      probability that the opportunity converts (per click on click-billed
+      channels, as the oracle bids), without value, goal or pacing scale,
+      and of the scenario's campaigns only the highest auction score bids
+      in each auction. With the budgets lifted and λ chosen so that the run
+      spends a given total, it is the policy that maximises conversions for
+      that spend (bench/oracle_bound.py; docs/strategy-comparison.md, "Are
+      the targets reachable?"). None (default): off. Not with `oracle`.
+    * `oracle_all_cell_truth`: with `oracle_all`, bid on the true rates of
+      each (channel, segment, creative) cell and the live shocks only,
+      without the user's own propensity and the creative's fatigue.
 
     A scenario's ``python:`` list of module files (relative to the scenario
     file, or to the working directory for text and dicts) is imported first,
@@ -182,10 +197,19 @@ def run(
         raise TypeError("progress must be a bool or a callable taking a fraction in [0, 1]")
     if reviewer is not None and not callable(reviewer):
         raise TypeError("reviewer must be None or a callable taking an adsim.HeldAction")
+    if oracle_all is not None:
+        if isinstance(oracle_all, bool) or not isinstance(oracle_all, (int, float)) or not (
+                math.isfinite(oracle_all) and oracle_all > 0):
+            raise ValueError(f"oracle_all: expected a finite multiplier > 0 (or None: off), not {oracle_all!r}")
+        if oracle:
+            raise ValueError("oracle_all: not with oracle=True (the oracle runs would inherit it)")
+    elif oracle_all_cell_truth:
+        raise ValueError("oracle_all_cell_truth: only with oracle_all (a multiplier > 0)")
     in_main = threading.current_thread() is threading.main_thread()
     completed = False
     try:
-        raw = _adsim.run(text, source, path, seed, out_path, callback, in_main, reviewer=reviewer, oracle=bool(oracle))
+        raw = _adsim.run(text, source, path, seed, out_path, callback, in_main, reviewer=reviewer, oracle=bool(oracle),
+                         oracle_all=float(oracle_all or 0.0), oracle_all_cell_truth=bool(oracle_all_cell_truth))
         completed = True
     except Error as e:
         note_existing_output(e, out_path)
