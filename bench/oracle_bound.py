@@ -404,7 +404,9 @@ def insert_section(page: str, text: Optional[str] = None) -> str:
     if text is None:
         if not DEFAULT_RESULTS.is_file():
             return page
-        text = render(json.loads(DEFAULT_RESULTS.read_text()))
+        data = json.loads(DEFAULT_RESULTS.read_text())
+        fill_daily_budget_total(data, DEFAULT_SCENARIO)
+        text = render(data)
     start = page.find("\n## Targets")
     if start < 0:
         return page.rstrip("\n") + "\n\n" + text + "\n"
@@ -412,6 +414,14 @@ def insert_section(page: str, text: Optional[str] = None) -> str:
     if after < 0:
         return page.rstrip("\n") + "\n\n" + text + "\n"
     return page[:after].rstrip("\n") + "\n\n" + text + "\n\n" + page[after + 1:]
+
+
+def fill_daily_budget_total(data: Dict[str, Any], scenario_path: pathlib.Path) -> None:
+    """A measurement saved before the field existed: the scenario's daily budgets, summed."""
+    if "daily_budget_total" not in data:
+        scenario = yaml.safe_load(scenario_path.read_text())
+        data["daily_budget_total"] = float(sum(float((c.get("budget") or {}).get("daily", 0))
+                                               for c in scenario["campaigns"]))
 
 
 # The decomposition of "Why the oracle is ahead" (bench/oracle_gap.py's saved
@@ -497,10 +507,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 "daily_budget_total": float(sum(float((c.get("budget") or {}).get("daily", 0))
                                                 for c in scenario["campaigns"]))}
         data["decomposition"] = decomposition(data["campaigns"])
-    if "daily_budget_total" not in data:  # a measurement saved before the field existed
-        scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
-        data["daily_budget_total"] = float(sum(float((c.get("budget") or {}).get("daily", 0))
-                                               for c in scenario["campaigns"]))
+    fill_daily_budget_total(data, pathlib.Path(args.scenario))
     text = render(data)
     print(text)
     if args.save:
