@@ -128,7 +128,6 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
   const int e_end = state_.eligible_offset[channel_segment + 1];
   const int e_begin = journeys_ && journeys_->HeldOut(opportunity) ? e_end : state_.eligible_offset[channel_segment];
   const bool audiences = !state_.users.audiences.empty();
-  const bool one_bidder = state_.options.oracle_all_multiplier > 0;
   for (int e = e_begin; e < e_end; ++e) {
     const int campaign = state_.eligible[e];
     const HotCampaign& hot = hot_[campaign];
@@ -185,18 +184,25 @@ void RunLoop::ProcessOpportunity(const Opportunity& opportunity) {
       quality = opportunity.logged->quality;
     else if (click_billing && state_.HasFatigue(cell))
       quality *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
-    if (one_bidder && bidders > 0) {  // RunOptions::oracle_all_multiplier: the highest score alone bids
-      if (bid * quality <= ours_[0].score) continue;
-      const OurBid& previous = our_bid_[ours_[0].bidder];
-      --request_counts_[previous.cell].bids;
-      account_left += previous.bid_micros;
-      bidders = 0;
-    }
     ++request_counts_[cell].bids;
     account_left -= bid_micros;
     ours_[bidders++] = {bid * quality, campaign};
     our_bid_[campaign] = {cell, bid, bid_micros, quality, creative, budget_cut};
     any_budget_cut |= budget_cut;
+  }
+  // RunOptions::oracle_all_multiplier (a bench reference, off in every
+  // scenario): the highest score alone bids, the first of equal ones. Pruned
+  // here, not in the loop, so that runs without it pay one test per
+  // opportunity. The reference runs with no budget or account cap, so no
+  // bid above was cut by what a pruned one took from account_left.
+  if (bidders > 1 && state_.options.oracle_all_multiplier > 0) {
+    int best = 0;
+    for (int i = 1; i < bidders; ++i)
+      if (ours_[i].score > ours_[best].score) best = i;
+    for (int i = 0; i < bidders; ++i)
+      if (i != best) --request_counts_[our_bid_[ours_[i].bidder].cell].bids;
+    ours_[0] = ours_[best];
+    bidders = 1;
   }
   int won = 0;
   // Auction insights: how many competitors' ads were shown (filled slots not ours).
