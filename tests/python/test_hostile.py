@@ -55,7 +55,11 @@ def test_ctrl_c_raises_keyboard_interrupt_inside_a_long_cycle_and_the_process_go
         small["channels"] = [dict(long["channels"][0], traffic={{"per_hour": 1000}})]
         r = adsim.run(small)
         print("after", r.fingerprint, flush=True)
-        """
+        """,
+        # As in a terminal: Ctrl-C at its default, so that Python installs its
+        # KeyboardInterrupt handler even when this test runs in a background
+        # job, which starts with SIGINT ignored (and passes that on).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert child.stdout.readline().strip() == "running", child.stderr.read()
