@@ -8,6 +8,7 @@ scale by the C++ suite and the benchmarks.
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,18 @@ from typing import Any, Dict
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench_import():
+    """importlib.import_module with bench/ on sys.path for the test module's
+    lifetime, for the tests of the bench scripts (which import each other)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        yield importlib.import_module
+    finally:
+        sys.path.remove(str(BENCH))
 
 _SMALL: Dict[str, Any] = {
     "name": "small",

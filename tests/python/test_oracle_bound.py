@@ -13,8 +13,6 @@ adsim.run rejects bad oracle_all arguments. The 30-seed study is run by hand
 from __future__ import annotations
 
 import copy
-import importlib
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,12 +25,8 @@ BENCH = REPO / "bench"
 
 
 @pytest.fixture(scope="module")
-def bound():
-    sys.path.insert(0, str(BENCH))
-    try:
-        yield importlib.import_module("oracle_bound")
-    finally:
-        sys.path.remove(str(BENCH))
+def bound(bench_import):
+    return bench_import("oracle_bound")
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,7 @@ itself is long and run by hand (docs/strategy-comparison.md).
 from __future__ import annotations
 
 import copy
-import importlib
 import math
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,12 +26,8 @@ BENCH = REPO / "bench"
 
 
 @pytest.fixture(scope="module")
-def gap():
-    sys.path.insert(0, str(BENCH))
-    try:
-        yield importlib.import_module("oracle_gap")
-    finally:
-        sys.path.remove(str(BENCH))
+def gap(bench_import):
+    return bench_import("oracle_gap")
 
 
 @pytest.fixture(scope="module")

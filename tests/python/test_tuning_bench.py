@@ -9,7 +9,6 @@ measurements. The studies themselves are long and run by hand (docs/).
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import subprocess
@@ -24,12 +23,8 @@ BENCH = REPO / "bench"
 
 
 @pytest.fixture(scope="module")
-def scripts():
-    sys.path.insert(0, str(BENCH))
-    try:
-        yield importlib.import_module("tune_strategies"), importlib.import_module("control_cycle_study")
-    finally:
-        sys.path.remove(str(BENCH))
+def scripts(bench_import):
+    return bench_import("tune_strategies"), bench_import("control_cycle_study")
 
 
 @pytest.fixture(scope="module")
