@@ -25,6 +25,14 @@ with sweeps, reported on other seeds" and "Targets"):
 3. The seed-6 cold-start case (the social ROAS bidder) with the stack as it
    is now, for the discussion.
 
+Stacks can be tuned by separate runs (`--stacks value`, later `--stacks
+fixed`): a run keeps the stacks it does not tune, their tuning rows and
+held-out measurements (from --from-tuning's file, or else from the --save
+file it replaces; same tuning seeds, scenario and duration) and their
+entries of --params verbatim. Its held-out report runs the baseline again
+and reuses the kept measurements only if the baseline is unchanged on every
+seed (otherwise every stack runs again).
+
 Everything measured goes to --save (bench/results/tuning.json), from which
 bench/strategy_comparison.py renders the "Tuning", "Targets" and seed-6
 sections of docs/strategy-comparison.md (render_sections below), so the
@@ -496,6 +504,56 @@ def _delta_se(defaults: Dict[str, Any], row: Dict[str, Any]) -> str:
     return f"{comparison.signed(float(d.mean()))} ± {comparison.fmt(float(d.std(ddof=1) / math.sqrt(len(d))))}"
 
 
+def _run_groups(ctx: Dict[str, Any]) -> List[tuple]:
+    """(stacks, tuning run, held-out report or None) per run: one group when
+    every stack was tuned by the same command and measured by the same report
+    (files written before stacks were tuned separately have no per-stack
+    record and are one group)."""
+    H = ctx.get("held_out") or {}
+    groups: List[tuple] = []
+    for stack, t in ctx["tuning"].items():
+        trun = t.get("run") or ctx.get("tuning_run") or {}
+        report = (H.get("reports") or {}).get(stack)
+        if groups and groups[-1][1].get("command") == trun.get("command") and \
+                (groups[-1][2] or {}).get("command") == (report or {}).get("command"):
+            groups[-1][0].append(stack)
+        else:
+            groups.append(([stack], trun, report))
+    return groups
+
+
+def _stacks_against_the_best(T: Dict[str, Any], H: Dict[str, Any]) -> List[str]:
+    """The other tuned stacks against the best one (chosen on the tuning
+    seeds) on the held-out seeds, paired; says so when one of them does
+    better there, since the targets are measured on the best stack only."""
+    best, tot = H["best_stack"], H["totals"]
+    lines = []
+
+    def num(x: float) -> str:
+        return comparison.fmt(x).replace("-", "−")
+
+    def rel(x: float) -> str:
+        return f"{x:+.1f}".replace("-", "−")
+
+    for s in [s for s in T if s != best and f"{s} tuned" in tot]:
+        a, b = tot[f"{best} tuned"], tot[f"{s} tuned"]
+        conv = _paired(a["conversions"], b["conversions"])
+        cpa = _paired(a["CPA"], b["CPA"])
+        text = (f"On the held-out seeds the tuned `{s}` stack buys {comparison.signed(conv[0])} conversions "
+                f"against the tuned `{best}` stack (paired CI [{num(conv[1])}, {num(conv[2])}]; "
+                f"{rel(conv[3])} %) at a true CPA {comparison.signed(cpa[0])} (CI [{num(cpa[1])}, "
+                f"{num(cpa[2])}]; {rel(cpa[3])} %), whereas on the tuning seeds it bought "
+                f"{T[s]['candidates'][T[s]['best']]['conversions']:.1f} against "
+                f"{T[best]['candidates'][T[best]['best']]['conversions']:.1f}.")
+        if conv[1] > 0:
+            text += (f" So the held-out seeds rank `{s}` first, the tuning seeds `{best}`: the best stack stays "
+                     f"the one chosen on the tuning seeds (choosing it on the held-out seeds would fit the seeds "
+                     f"it is judged on), and the targets below are measured on `{best}` only; whether the tuned "
+                     f"`{s}` stack meets them is not measured here (it has no oracle or equal-spend runs).")
+        lines += [text, ""]
+    return lines
+
+
 def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     """The sections of docs/strategy-comparison.md measured by this script:
     "tuning", "targets" and "cold_start" (lists of lines)."""
@@ -513,15 +571,41 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     cpu = sum(float(T[s].get("cpu", math.nan)) for s in T)
     tuning_wall = sum(float(T[s].get("wall", math.nan)) for s in T)
     cpu_text = f", {cpu:.0f} s of CPU time" if math.isfinite(cpu) else ""
-    tun += [f"> Tuned by `{run['command']}` at commit {run['commit']} on {run['date']} ({tuning_wall:.0f} s of "
-            f"wall time{cpu_text}, {run['workers']} worker threads)" + (
-                f"; held-out report by `{ctx['command']}` at commit {ctx['commit']} on {ctx['date']} "
-                f"({H['wall']:.0f} s of wall time, {H['cpu']:.0f} s of CPU time)"
-                if H and "wall" in H and run.get("command") != ctx.get("command") else "") + ".", "",
-            "<!-- doc-test: skip tens of minutes of runs -->", "```sh",
-            ".venv/bin/python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in run["argv"])]
-    if run.get("command") != ctx.get("command"):
-        tun.append(".venv/bin/python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in ctx["argv"]))
+    groups = _run_groups(ctx)
+    fixed_method = (T["fixed"]["candidates"][T["fixed"]["best"]]["params"].get("budget_reallocation.method")
+                    if "fixed" in T else None)
+    if len(groups) == 1:
+        # One run tuned every stack (and, with --from-tuning, one report measured them).
+        tun += [f"> Tuned by `{run['command']}` at commit {run['commit']} on {run['date']} ({tuning_wall:.0f} s of "
+                f"wall time{cpu_text}, {run['workers']} worker threads)" + (
+                    f"; held-out report by `{ctx['command']}` at commit {ctx['commit']} on {ctx['date']} "
+                    f"({H['wall']:.0f} s of wall time, {H['cpu']:.0f} s of CPU time)"
+                    if H and "wall" in H and run.get("command") != ctx.get("command") else "") + ".", ""]
+    else:
+        # The stacks were tuned (and reported) by separate runs: each says which.
+        for stacks, trun, report in groups:
+            names = ", ".join(f"`{s}`" for s in stacks)
+            wall = sum(float(T[s].get("wall", math.nan)) for s in stacks)
+            cpu_s = sum(float(T[s].get("cpu", math.nan)) for s in stacks)
+            text = (f"> {names}: tuned by `{trun['command']}` at commit {trun['commit']} on {trun['date']} "
+                    f"({wall:.0f} s of wall time" + (f", {cpu_s:.0f} s of CPU time" if math.isfinite(cpu_s) else "")
+                    + f", {trun['workers']} worker threads)")
+            if report and report.get("command") == trun["command"]:
+                text += (f"; held-out report in the same run ({float(report['wall']):.0f} s of wall time, "
+                         f"{float(report['cpu']):.0f} s of CPU time)")
+            elif report:
+                text += (f"; held-out report by `{report['command']}` at commit {report['commit']} on "
+                         f"{report['date']} ({float(report['wall']):.0f} s of wall time, "
+                         f"{float(report['cpu']):.0f} s of CPU time)")
+            tun += [text + ".", ">"]
+        tun[-1] = ""
+    tun += ["<!-- doc-test: skip tens of minutes of runs -->", "```sh"]
+    commands: List[List[str]] = []
+    for _, trun, report in groups:
+        for argv in (trun["argv"], (report or {}).get("argv")):
+            if argv and argv not in commands:
+                commands.append(argv)
+    tun += [".venv/bin/python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in argv) for argv in commands]
     tun += ["```", ""]
     stage2 = (" Stage 2 refines it locally: " + ", ".join(f"{n2} neighbours (`{s}`)" for s, (_, n2) in
                                                           stage_counts.items()) + " of stage 1's best point (each changes one or "
@@ -549,7 +633,17 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
             "[control-cycle.md](control-cycle.md) set their own."
             + ("" if "fixed" in T else " The `fixed` stack was not tuned in this measurement (`--stacks value`, to "
                "fit the held-out report in the time two shared cores had): `bench/strategy_comparison.py` runs "
-               "that ablation with its defaults.") + "", "",
+               "that ablation with its defaults.")
+            + ("" if len(groups) == 1 else
+               " The stacks were tuned in separate runs (" + ", then ".join(f"`--stacks {','.join(g[0])}`" for g in groups)
+               + ") with the same search, tuning seeds and objective; a later run keeps the earlier stacks' tuning "
+               "and held-out measurements, and reuses the latter only when the static baseline it runs again "
+               "gives the same spend, conversions and value on every held-out seed (else every stack runs again), "
+               "so all rows below are paired on the same seeds and the same baseline.")
+            + ("" if fixed_method in (None, "none") else
+               " The `fixed` stack's chosen point moves budget between campaigns (`budget_reallocation.method` "
+               f"{fixed_method}), which its space allows: with its tuned values the fixed-bid ablation is fixed "
+               "bids + `pid_pacing` + `creative_thompson` + `budget_reallocation`.") + "", "",
             "The chosen values are in `bench/results/tuned_params.yaml`; `bench/strategy_comparison.py "
             "--tuned bench/results/tuned_params.yaml` applies them to its stack and fixed-bid ablation.", ""]
     shown = 16
@@ -610,6 +704,7 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
         tun.append(f"| {v} | " + " | ".join(f"{fmt(np.mean(tot[v][m]))} ({_diff_cell(base[m], tot[v][m])})"
                                              for m in ("conversions", "value", "spend", "CPA")) + " |")
     tun.append("")
+    tun += _stacks_against_the_best(T, H)
 
     # Targets.
     best = H["best_stack"]
@@ -618,7 +713,8 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     tgt = [f"## Targets (held-out seeds {hs[0]}..{hs[-1]}, {len(hs)} seeds)", "",
            f"The best library stack is the one with the most conversions on the tuning seeds: `{best}` with "
            f"its tuned values ({_params_text(T[best]['candidates'][T[best]['best']]['params'], best)}). "
-           f"Both targets are measured on it, on the held-out seeds, by the (last) command of the Tuning section.", "",
+           f"Both targets are measured on it, on the held-out seeds, by the held-out report of `{best}` named in "
+           "the Tuning section.", "",
            f"**(a) Within {100 * (1 - TARGET_ORACLE_SHARE):.0f} % of the oracle's conversions on every "
            "campaign.** Each campaign's oracle is the same run with that campaign's bidder replaced by one "
            "that knows the true rates (docs/results.md, `oracle`); the share is the campaign's true "
