@@ -495,19 +495,25 @@ def reading_hard(data: dict) -> str:
     verdicts = {name: hard_share_verdict(shares_of(runs, c)) for c, name in enumerate(names)}
     target = f"{100 * tune_strategies.TARGET_ORACLE_SHARE:.0f} %"
 
-    def listed(state: str) -> str:
-        return ", ".join(f"`{name}` ({mean_ci(100 * shares_of(runs, c))[0]:.1f} %)"
-                         for c, name in enumerate(names) if verdicts[name] == state)
+    def listed(state: str) -> Tuple[str, bool]:
+        """The campaigns in `state` with their mean shares, joined by "and"; and whether there are several."""
+        named = [f"`{name}` ({mean_ci(100 * shares_of(runs, c))[0]:.1f} %)"
+                 for c, name in enumerate(names) if verdicts[name] == state]
+        text = ", ".join(named[:-1]) + (" and " if len(named) > 1 else "") + (named[-1] if named else "")
+        return text, len(named) > 1
 
     if all(v == "met" for v in verdicts.values()):
         verdict_a = f"**met**: every campaign's CI is at or above {target}"
     else:
-        missed, open_ = listed("no"), listed("not resolved")
+        (missed, several_missed), (open_, several_open), (met, several_met) = (
+            listed("no"), listed("not resolved"), listed("met"))
         verdict_a = "**not met**" if missed else f"**not resolved** with {len(runs)} seeds"
-        parts = ([f"the whole CI of {missed} is below {target}"] if missed else []) + \
-            ([f"the CI{'s' if ',' in open_ else ''} of {open_} straddle{'' if ',' in open_ else 's'} {target}"]
+        parts = ([f"the whole CI{'s' if several_missed else ''} of {missed} {'are' if several_missed else 'is'} "
+                  f"below {target}"] if missed else []) + \
+            ([f"the CI{'s' if several_open else ''} of {open_} straddle{'' if several_open else 's'} {target}"]
              if open_ else []) + \
-            ([f"{listed('met')} at or above it"] if listed("met") else [])
+            ([f"{'those' if several_met else 'that'} of {met} {'are' if several_met else 'is'} at or above it"]
+             if met else [])
         verdict_a += ": " + "; ".join(parts)
     text += f"(a) {target} of each campaign's oracle conversions: {verdict_a}. "
     # (b): true CPA at least 20 % below the baseline at equal spend, whole CI.
@@ -547,6 +553,13 @@ def shares_of(runs: List[dict], c: int) -> np.ndarray:
                      for r in runs if r["oracle"]["conversions"][c] > 0])
 
 
+def shell_lines(command: str) -> List[str]:
+    """The measurement's own command ("python bench/oracle_gap.py ...") as the
+    doc's shell block runs it, broken before --doc as the page writes it."""
+    head, marker, tail = command.removeprefix("python ").partition(" --doc")
+    return [f".venv/bin/python {head} \\", f"    --doc{tail}"] if marker else [f".venv/bin/python {head}"]
+
+
 def render_hard(data: dict) -> str:
     runs, names = data["runs"], data["campaigns"]
     seeds = [r["seed"] for r in runs]
@@ -559,8 +572,7 @@ def render_hard(data: dict) -> str:
              f"({len(runs)} seeds {seed_text(seeds)}, {data['wall_s']:.0f} s{stopped(data)}). Tuned values: "
              f"`{data['tuned']}` (tuned on the first scenario, not on this one).", "",
              "<!-- doc-test: skip tens of runs, minutes -->", "```sh",
-             ".venv/bin/python bench/oracle_gap.py --part hard --seeds 10 --workers 2 \\",
-             "    --doc docs/strategy-comparison.md --save bench/results/oracle_gap_hard.json", "```", "",
+             *shell_lines(data["command"]), "```", "",
              "The same market made harder rather than easier (its header lists every change): conversion "
              "delays three times longer, conversion rates halved, two more competitors per channel bidding "
              "25 % more, fatigue twice as fast and slower to recover, and four shocks instead of two (a "
