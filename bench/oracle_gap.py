@@ -604,7 +604,8 @@ def render_hard(data: dict) -> str:
         oracle = np.array([r["oracle"]["conversions"][c] for r in runs])
         share = np.where(oracle > 0, stack / np.maximum(oracle, 1e-300), np.nan)
         lines.append(f"| `{name}` | {comparison.fmt(base.mean())} | {comparison.fmt(stack.mean())} | "
-                     f"{comparison.fmt(oracle.mean())} | {pct(share)} | {hard_share_verdict(share[np.isfinite(share)])} |")
+                     f"{comparison.fmt(oracle.mean())} | {pct(share)} | "
+                     f"{hard_share_verdict(share[np.isfinite(share)])} |")
     lines += ["", reading_hard(data), HARD_END]
     return "\n".join(lines)
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime
+import hashlib
 import json
 import math
 import pathlib
@@ -323,7 +324,8 @@ def held_out(scenario: dict, tuned: Dict[str, Any], seeds: List[int], workers: i
     out: Dict[str, Any] = {"totals": {v: listify(totals(swept, v)) for v in variations},
                            "campaigns": {v: per_campaign(swept, v) for v in variations}, "ran": run_now}
     if kept is not None and run_now != list(tuned):
-        if any(kept["totals"]["baseline"][m] != out["totals"]["baseline"][m] for m in ("spend", "conversions", "value")):
+        if any(kept["totals"]["baseline"][m] != out["totals"]["baseline"][m]
+               for m in ("spend", "conversions", "value")):
             log("held-out: the baseline differs from the kept report's (the library changed the results): "
                 "every stack runs again")
             return held_out(scenario, tuned, seeds, workers, tolerance, log)
@@ -635,7 +637,8 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
                "fit the held-out report in the time two shared cores had): `bench/strategy_comparison.py` runs "
                "that ablation with its defaults.")
             + ("" if len(groups) == 1 else
-               " The stacks were tuned in separate runs (" + ", then ".join(f"`--stacks {','.join(g[0])}`" for g in groups)
+               " The stacks were tuned in separate runs ("
+               + ", then ".join(f"`--stacks {','.join(g[0])}`" for g in groups)
                + ") with the same search, tuning seeds and objective; a later run keeps the earlier stacks' tuning "
                "and held-out measurements, and reuses the latter only when the static baseline it runs again "
                "gives the same spend, conversions and value on every held-out seed (else every stack runs again), "
@@ -870,10 +873,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     # same scenario and the same duration: `--stacks fixed` after
     # `--stacks value` adds the fixed stack without losing the value stack.
     kept_ctx = previous if args.from_tuning else read_kept(args.save, ap)
+    # The scenario as run (after --duration), by content: a path would differ between checkouts.
+    digest = hashlib.sha256(json.dumps(scenario, sort_keys=True, default=str).encode()).hexdigest()[:16]
     others: Dict[str, Any] = {}
     if any(s not in stacks for s in kept_ctx.get("tuning", {})):
         if (kept_ctx.get("tuning_seeds") == tuning_seeds and kept_ctx.get("duration") == scenario.get("duration")
-                and kept_ctx.get("scenario", args.scenario) == args.scenario):
+                and kept_ctx.get("scenario_digest", digest) == digest):
             others = {s: with_run(t, kept_ctx) for s, t in kept_ctx["tuning"].items() if s not in stacks}
             log(f"kept the tuning of {', '.join(others)} from {args.from_tuning or args.save}")
         else:
@@ -890,7 +895,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                            "workers": args.workers, "spend_tolerance": args.spend_tolerance,
                            "command": command.strip(), "argv": argv_list, "commit": commit,
                            "date": datetime.date.today().isoformat(), "duration": scenario.get("duration"),
-                           "scenario": args.scenario}
+                           "scenario_digest": digest}
     ctx["tuning_run"] = previous.get("tuning_run") or (
         {k: previous.get(k) for k in ("command", "argv", "commit", "date", "wall", "workers")} if previous else
         {"command": command.strip(), "argv": argv_list, "commit": commit, "date": ctx["date"], "wall": None,

@@ -213,6 +213,10 @@ def test_tuning_one_stack_keeps_the_other_stacks_tuning_report_and_values(script
     assert "--from-tuning" in held["reports"]["fixed"]["command"]
     text = "\n".join(tune.render_sections(ctx)["tuning"])
     assert "> `value`: tuned by" in text and "> `fixed`: tuned by" in text and "not tuned" not in text
+    # Another scenario (here another duration): the value stack's tuning was not measured on it, so it is not kept.
+    assert tune.main(["--stacks", "fixed", "--points", "1", "--seeds", "0", "--tuning-seeds", "101-102",
+                      "--duration", "3h", "--save", str(saved)]) == 0
+    assert list(json.loads(saved.read_text())["tuning"]) == ["fixed"]
 
 
 def test_tiny_control_cycle_run(scripts, tmp_path):
