@@ -25,6 +25,14 @@ with sweeps, reported on other seeds" and "Targets"):
 3. The seed-6 cold-start case (the social ROAS bidder) with the stack as it
    is now, for the discussion.
 
+Stacks can be tuned by separate runs (`--stacks value`, later `--stacks
+fixed`): a run keeps the stacks it does not tune, their tuning rows and
+held-out measurements (from --from-tuning's file, or else from the --save
+file it replaces; same tuning seeds, scenario and duration) and their
+entries of --params verbatim. Its held-out report runs the baseline again
+and reuses the kept measurements only if the baseline is unchanged on every
+seed (otherwise every stack runs again).
+
 Everything measured goes to --save (bench/results/tuning.json), from which
 bench/strategy_comparison.py renders the "Tuning", "Targets" and seed-6
 sections of docs/strategy-comparison.md (render_sections below), so the
@@ -39,6 +47,7 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime
+import hashlib
 import json
 import math
 import pathlib
@@ -279,29 +288,63 @@ def tune(scenario: dict, stacks: List[str], points: Dict[str, int], seeds: List[
 
 
 def held_out(scenario: dict, tuned: Dict[str, Any], seeds: List[int], workers: int, tolerance: float,
-             log: Callable[[str], None]) -> Dict[str, Any]:
+             log: Callable[[str], None], fresh: Optional[List[str]] = None,
+             kept: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Baseline, each stack's defaults and tuned values on the held-out seeds;
     the best tuned stack also with its oracles and the baseline at equal spend.
     The best tuned stack runs once, with its oracles: a run with `oracle`
-    is the same run plus each campaign's oracle, so its totals serve both."""
+    is the same run plus each campaign's oracle, so its totals serve both.
+
+    With `kept` (the held-out report of an earlier run on the same seeds and
+    tolerance) only the stacks in `fresh` run again; the other stacks'
+    measurements are taken from `kept`, and so are the oracles and the equal
+    spend match when the best stack is one of them. The baseline always runs
+    again: when it differs from kept's (the library changed the results in
+    between), kept is not used and every stack runs."""
     # The best library stack: the tuned stack with the most conversions on the TUNING seeds.
     best_stack = max(tuned, key=lambda s: tuned[s]["candidates"][tuned[s]["best"]]["conversions"])
     best_params = tuned[best_stack]["candidates"][tuned[best_stack]["best"]]["params"]
-    t0 = time.perf_counter()
-    with_oracle = adsim.sweep(stack_scenario(scenario, best_stack, best_params), seeds=seeds, workers=workers,
-                              progress=False, oracle=True)
-    log(f"held-out: {best_stack} tuned with its oracles, {len(seeds)} seeds in {time.perf_counter() - t0:.0f} s")
+    run_now = list(tuned) if kept is None or fresh is None else [s for s in tuned if s in fresh]
+    if kept is not None and any(f"{s} defaults" not in kept["totals"] or f"{s} tuned" not in kept["totals"]
+                                for s in tuned if s not in run_now):
+        run_now = list(tuned)  # kept lacks a stack that is not run now
     variations: Dict[str, Any] = {"baseline": lambda _sc: comparison.baseline(scenario)}
-    for stack, t in tuned.items():
-        chosen = t["candidates"][t["best"]]["params"]
-        variations[f"{stack} defaults"] = lambda _sc, s=stack: stack_scenario(scenario, s, STACK_DEFAULTS[s])
-        if stack != best_stack:
-            variations[f"{stack} tuned"] = lambda _sc, s=stack, p=chosen: stack_scenario(scenario, s, p)
+
+    def add_stacks(stacks: List[str]) -> None:
+        for stack in stacks:
+            chosen = tuned[stack]["candidates"][tuned[stack]["best"]]["params"]
+            variations[f"{stack} defaults"] = lambda _sc, s=stack: stack_scenario(scenario, s, STACK_DEFAULTS[s])
+            if stack != best_stack:
+                variations[f"{stack} tuned"] = lambda _sc, s=stack, p=chosen: stack_scenario(scenario, s, p)
+
+    add_stacks(run_now)
     t0 = time.perf_counter()
     swept = adsim.sweep(scenario, seeds=seeds, variations=variations, workers=workers, progress=False)
     log(f"held-out: {len(variations)} variants x {len(seeds)} seeds in {time.perf_counter() - t0:.0f} s")
     out: Dict[str, Any] = {"totals": {v: listify(totals(swept, v)) for v in variations},
-                           "campaigns": {v: per_campaign(swept, v) for v in variations}}
+                           "campaigns": {v: per_campaign(swept, v) for v in variations}, "ran": run_now}
+    if kept is not None and run_now != list(tuned):
+        if any(kept["totals"]["baseline"][m] != out["totals"]["baseline"][m]
+               for m in ("spend", "conversions", "value")):
+            log("held-out: the baseline differs from the kept report's (the library changed the results): "
+                "every stack runs again")
+            return held_out(scenario, tuned, seeds, workers, tolerance, log)
+        log("held-out: the baseline equals the kept report's on every seed; the measurements of "
+            + ", ".join(s for s in tuned if s not in run_now) + " are taken from it")
+        for stack in [s for s in tuned if s not in run_now]:
+            for kind in ("defaults", "tuned"):
+                out["totals"][f"{stack} {kind}"] = kept["totals"][f"{stack} {kind}"]
+                out["campaigns"][f"{stack} {kind}"] = kept["campaigns"][f"{stack} {kind}"]
+        if best_stack not in run_now and kept.get("best_stack") == best_stack:
+            out["best_stack"] = best_stack
+            out["oracle"] = kept["oracle"]
+            out["equal_spend"] = kept["equal_spend"]
+            return out
+        # Otherwise the best stack's tuned values run (again) with the oracles, below.
+    t0 = time.perf_counter()
+    with_oracle = adsim.sweep(stack_scenario(scenario, best_stack, best_params), seeds=seeds, workers=workers,
+                              progress=False, oracle=True)
+    log(f"held-out: {best_stack} tuned with its oracles, {len(seeds)} seeds in {time.perf_counter() - t0:.0f} s")
     out["totals"][f"{best_stack} tuned"] = listify(totals(with_oracle, "base"))
     out["campaigns"][f"{best_stack} tuned"] = per_campaign(with_oracle, "base")
     out["best_stack"] = best_stack
@@ -366,12 +409,52 @@ def parse_seeds(text: str) -> List[int]:
 
 
 def write_params(path: pathlib.Path, tuned: Dict[str, Any], seeds: List[int], command: str) -> None:
-    """The chosen values, readable, for bench/strategy_comparison.py --tuned."""
-    lines = [f"# Written by bench/tune_strategies.py ({command}); do not edit by hand.",
-             f"# Chosen on tuning seeds {seeds[0]}..{seeds[-1]} by the mean true conversions of all campaigns.",
-             "# Keys: component.parameter of the stack built by bench/strategy_comparison.py's optimized()."]
-    body = {stack: {k: v for k, v in t["candidates"][t["best"]]["params"].items()} for stack, t in tuned.items()}
+    """The chosen values, readable, for bench/strategy_comparison.py --tuned.
+    The stacks of `tuned` get their chosen values; the other stacks already in
+    the file (tuned by an earlier run, e.g. `--stacks value` before
+    `--stacks fixed`) are kept exactly as they are, with the line that says
+    which command chose them."""
+    kept: Dict[str, Dict[str, Any]] = {}
+    sources: Dict[str, str] = {}
+    if path.is_file():
+        kept = {stack: values for stack, values in read_params(str(path)).items() if stack not in tuned}
+        sources = params_sources(path.read_text())
+    for stack in tuned:
+        chosen_by = (tuned[stack].get("run") or {}).get("command") or command
+        sources[stack] = f"`{chosen_by}` on tuning seeds {seeds[0]}..{seeds[-1]}"
+    body = {stack: (dict(tuned[stack]["candidates"][tuned[stack]["best"]]["params"]) if stack in tuned
+                    else kept[stack])
+            for stack in STACK_DEFAULTS if stack in tuned or stack in kept}
+    lines = ["# Written by bench/tune_strategies.py; do not edit by hand. Each stack's values are the point with",
+             "# the most mean true conversions of all campaigns on its tuning seeds, chosen by:"]
+    lines += [f"# {stack}: {sources.get(stack, 'an earlier run (its command was not recorded)')}." for stack in body]
+    lines += ["# Keys: component.parameter of the stack built by bench/strategy_comparison.py's optimized()."]
     path.write_text("\n".join(lines) + "\n" + yaml.safe_dump(body, sort_keys=False))
+
+
+def params_sources(text: str) -> Dict[str, str]:
+    """Which command chose each stack's values, from the comment lines of a
+    tuned_params.yaml: "# STACK: `COMMAND` on tuning seeds A..B." (this
+    script's format), or the single command of the earlier format, "# Written
+    by bench/tune_strategies.py (COMMAND); ..." with "# Chosen on tuning seeds
+    A..B ...", which chose every stack of that file."""
+    out: Dict[str, str] = {}
+    legacy_command, legacy_seeds = None, None
+    for line in text.splitlines():
+        if not line.startswith("# "):
+            continue
+        head, _, rest = line[2:].partition(": ")
+        if head in STACK_DEFAULTS and rest.startswith("`"):
+            out[head] = rest.rstrip(".")
+        elif line.startswith("# Written by bench/tune_strategies.py (") and "); do not edit" in line:
+            legacy_command = line[len("# Written by bench/tune_strategies.py ("):line.index("); do not edit")]
+        elif line.startswith("# Chosen on tuning seeds "):
+            legacy_seeds = line[len("# Chosen on tuning seeds "):].split(" ")[0]
+    if legacy_command:
+        data = yaml.safe_load(text) or {}
+        for stack in data:
+            out.setdefault(stack, f"`{legacy_command}` on tuning seeds {legacy_seeds or 'unknown'}")
+    return out
 
 
 def read_params(path: str) -> Dict[str, Dict[str, Any]]:
@@ -423,6 +506,56 @@ def _delta_se(defaults: Dict[str, Any], row: Dict[str, Any]) -> str:
     return f"{comparison.signed(float(d.mean()))} ± {comparison.fmt(float(d.std(ddof=1) / math.sqrt(len(d))))}"
 
 
+def _run_groups(ctx: Dict[str, Any]) -> List[tuple]:
+    """(stacks, tuning run, held-out report or None) per run: one group when
+    every stack was tuned by the same command and measured by the same report
+    (files written before stacks were tuned separately have no per-stack
+    record and are one group)."""
+    H = ctx.get("held_out") or {}
+    groups: List[tuple] = []
+    for stack, t in ctx["tuning"].items():
+        trun = t.get("run") or ctx.get("tuning_run") or {}
+        report = (H.get("reports") or {}).get(stack)
+        if groups and groups[-1][1].get("command") == trun.get("command") and \
+                (groups[-1][2] or {}).get("command") == (report or {}).get("command"):
+            groups[-1][0].append(stack)
+        else:
+            groups.append(([stack], trun, report))
+    return groups
+
+
+def _stacks_against_the_best(T: Dict[str, Any], H: Dict[str, Any]) -> List[str]:
+    """The other tuned stacks against the best one (chosen on the tuning
+    seeds) on the held-out seeds, paired; says so when one of them does
+    better there, since the targets are measured on the best stack only."""
+    best, tot = H["best_stack"], H["totals"]
+    lines = []
+
+    def num(x: float) -> str:
+        return comparison.fmt(x).replace("-", "−")
+
+    def rel(x: float) -> str:
+        return f"{x:+.1f}".replace("-", "−")
+
+    for s in [s for s in T if s != best and f"{s} tuned" in tot]:
+        a, b = tot[f"{best} tuned"], tot[f"{s} tuned"]
+        conv = _paired(a["conversions"], b["conversions"])
+        cpa = _paired(a["CPA"], b["CPA"])
+        text = (f"On the held-out seeds the tuned `{s}` stack buys {comparison.signed(conv[0])} conversions "
+                f"against the tuned `{best}` stack (paired CI [{num(conv[1])}, {num(conv[2])}]; "
+                f"{rel(conv[3])} %) at a true CPA {comparison.signed(cpa[0])} (CI [{num(cpa[1])}, "
+                f"{num(cpa[2])}]; {rel(cpa[3])} %), whereas on the tuning seeds it bought "
+                f"{T[s]['candidates'][T[s]['best']]['conversions']:.1f} against "
+                f"{T[best]['candidates'][T[best]['best']]['conversions']:.1f}.")
+        if conv[1] > 0:
+            text += (f" So the held-out seeds rank `{s}` first, the tuning seeds `{best}`: the best stack stays "
+                     f"the one chosen on the tuning seeds (choosing it on the held-out seeds would fit the seeds "
+                     f"it is judged on), and the targets below are measured on `{best}` only; whether the tuned "
+                     f"`{s}` stack meets them is not measured here (it has no oracle or equal-spend runs).")
+        lines += [text, ""]
+    return lines
+
+
 def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     """The sections of docs/strategy-comparison.md measured by this script:
     "tuning", "targets" and "cold_start" (lists of lines)."""
@@ -440,15 +573,41 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     cpu = sum(float(T[s].get("cpu", math.nan)) for s in T)
     tuning_wall = sum(float(T[s].get("wall", math.nan)) for s in T)
     cpu_text = f", {cpu:.0f} s of CPU time" if math.isfinite(cpu) else ""
-    tun += [f"> Tuned by `{run['command']}` at commit {run['commit']} on {run['date']} ({tuning_wall:.0f} s of "
-            f"wall time{cpu_text}, {run['workers']} worker threads)" + (
-                f"; held-out report by `{ctx['command']}` at commit {ctx['commit']} on {ctx['date']} "
-                f"({H['wall']:.0f} s of wall time, {H['cpu']:.0f} s of CPU time)"
-                if H and "wall" in H and run.get("command") != ctx.get("command") else "") + ".", "",
-            "<!-- doc-test: skip tens of minutes of runs -->", "```sh",
-            ".venv/bin/python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in run["argv"])]
-    if run.get("command") != ctx.get("command"):
-        tun.append(".venv/bin/python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in ctx["argv"]))
+    groups = _run_groups(ctx)
+    fixed_method = (T["fixed"]["candidates"][T["fixed"]["best"]]["params"].get("budget_reallocation.method")
+                    if "fixed" in T else None)
+    if len(groups) == 1:
+        # One run tuned every stack (and, with --from-tuning, one report measured them).
+        tun += [f"> Tuned by `{run['command']}` at commit {run['commit']} on {run['date']} ({tuning_wall:.0f} s of "
+                f"wall time{cpu_text}, {run['workers']} worker threads)" + (
+                    f"; held-out report by `{ctx['command']}` at commit {ctx['commit']} on {ctx['date']} "
+                    f"({H['wall']:.0f} s of wall time, {H['cpu']:.0f} s of CPU time)"
+                    if H and "wall" in H and run.get("command") != ctx.get("command") else "") + ".", ""]
+    else:
+        # The stacks were tuned (and reported) by separate runs: each says which.
+        for stacks, trun, report in groups:
+            names = ", ".join(f"`{s}`" for s in stacks)
+            wall = sum(float(T[s].get("wall", math.nan)) for s in stacks)
+            cpu_s = sum(float(T[s].get("cpu", math.nan)) for s in stacks)
+            text = (f"> {names}: tuned by `{trun['command']}` at commit {trun['commit']} on {trun['date']} "
+                    f"({wall:.0f} s of wall time" + (f", {cpu_s:.0f} s of CPU time" if math.isfinite(cpu_s) else "")
+                    + f", {trun['workers']} worker threads)")
+            if report and report.get("command") == trun["command"]:
+                text += (f"; held-out report in the same run ({float(report['wall']):.0f} s of wall time, "
+                         f"{float(report['cpu']):.0f} s of CPU time)")
+            elif report:
+                text += (f"; held-out report by `{report['command']}` at commit {report['commit']} on "
+                         f"{report['date']} ({float(report['wall']):.0f} s of wall time, "
+                         f"{float(report['cpu']):.0f} s of CPU time)")
+            tun += [text + ".", ">"]
+        tun[-1] = ""
+    tun += ["<!-- doc-test: skip tens of minutes of runs -->", "```sh"]
+    commands: List[List[str]] = []
+    for _, trun, report in groups:
+        for argv in (trun["argv"], (report or {}).get("argv")):
+            if argv and argv not in commands:
+                commands.append(argv)
+    tun += [".venv/bin/python bench/tune_strategies.py " + " ".join(shlex.quote(a) for a in argv) for argv in commands]
     tun += ["```", ""]
     stage2 = (" Stage 2 refines it locally: " + ", ".join(f"{n2} neighbours (`{s}`)" for s, (_, n2) in
                                                           stage_counts.items()) + " of stage 1's best point (each changes one or "
@@ -476,7 +635,18 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
             "[control-cycle.md](control-cycle.md) set their own."
             + ("" if "fixed" in T else " The `fixed` stack was not tuned in this measurement (`--stacks value`, to "
                "fit the held-out report in the time two shared cores had): `bench/strategy_comparison.py` runs "
-               "that ablation with its defaults.") + "", "",
+               "that ablation with its defaults.")
+            + ("" if len(groups) == 1 else
+               " The stacks were tuned in separate runs ("
+               + ", then ".join(f"`--stacks {','.join(g[0])}`" for g in groups)
+               + ") with the same search, tuning seeds and objective; a later run keeps the earlier stacks' tuning "
+               "and held-out measurements, and reuses the latter only when the static baseline it runs again "
+               "gives the same spend, conversions and value on every held-out seed (else every stack runs again), "
+               "so all rows below are paired on the same seeds and the same baseline.")
+            + ("" if fixed_method in (None, "none") else
+               " The `fixed` stack's chosen point moves budget between campaigns (`budget_reallocation.method` "
+               f"{fixed_method}), which its space allows: with its tuned values the fixed-bid ablation is fixed "
+               "bids + `pid_pacing` + `creative_thompson` + `budget_reallocation`.") + "", "",
             "The chosen values are in `bench/results/tuned_params.yaml`; `bench/strategy_comparison.py "
             "--tuned bench/results/tuned_params.yaml` applies them to its stack and fixed-bid ablation.", ""]
     shown = 16
@@ -537,6 +707,7 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
         tun.append(f"| {v} | " + " | ".join(f"{fmt(np.mean(tot[v][m]))} ({_diff_cell(base[m], tot[v][m])})"
                                              for m in ("conversions", "value", "spend", "CPA")) + " |")
     tun.append("")
+    tun += _stacks_against_the_best(T, H)
 
     # Targets.
     best = H["best_stack"]
@@ -545,7 +716,8 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     tgt = [f"## Targets (held-out seeds {hs[0]}..{hs[-1]}, {len(hs)} seeds)", "",
            f"The best library stack is the one with the most conversions on the tuning seeds: `{best}` with "
            f"its tuned values ({_params_text(T[best]['candidates'][T[best]['best']]['params'], best)}). "
-           f"Both targets are measured on it, on the held-out seeds, by the (last) command of the Tuning section.", "",
+           f"Both targets are measured on it, on the held-out seeds, by the held-out report of `{best}` named in "
+           "the Tuning section.", "",
            f"**(a) Within {100 * (1 - TARGET_ORACLE_SHARE):.0f} % of the oracle's conversions on every "
            "campaign.** Each campaign's oracle is the same run with that campaign's bidder replaced by one "
            "that knows the true rates (docs/results.md, `oracle`); the share is the campaign's true "
@@ -683,7 +855,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.from_tuning:
         try:
             previous = json.loads(pathlib.Path(args.from_tuning).read_text())
-            tuned = {s: previous["tuning"][s] for s in stacks}
+            tuned = {s: with_run(previous["tuning"][s], previous) for s in stacks}
             tuning_seeds = list(previous["tuning_seeds"])
         except (OSError, ValueError, KeyError, TypeError) as error:
             ap.error(f"--from-tuning: {args.from_tuning}: expected a JSON saved by --save with the tuning of "
@@ -692,33 +864,71 @@ def main(argv: Optional[List[str]] = None) -> int:
             ap.error(f"--from-tuning: its tuning seeds {sorted(set(tuning_seeds) & set(held))} are also held-out seeds")
     else:
         tuned = tune(scenario, stacks, points, tuning_seeds, args.workers, args.rng_seed, log, refine)
+        for t in tuned.values():
+            t["run"] = {"command": command.strip(), "argv": argv_list, "commit": commit,
+                        "date": datetime.date.today().isoformat(), "workers": args.workers, "rng_seed": args.rng_seed}
+    # The stacks this run does not tune keep their last tuning and held-out
+    # measurements (those of --from-tuning's file, or else of the --save file
+    # this run replaces), when they were made on the same tuning seeds, the
+    # same scenario and the same duration: `--stacks fixed` after
+    # `--stacks value` adds the fixed stack without losing the value stack.
+    kept_ctx = previous if args.from_tuning else read_kept(args.save, ap)
+    # The scenario as run (after --duration), by content: a path would differ between checkouts.
+    digest = hashlib.sha256(json.dumps(scenario, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    others: Dict[str, Any] = {}
+    if any(s not in stacks for s in kept_ctx.get("tuning", {})):
+        if (kept_ctx.get("tuning_seeds") == tuning_seeds and kept_ctx.get("duration") == scenario.get("duration")
+                and kept_ctx.get("scenario_digest", digest) == digest):
+            others = {s: with_run(t, kept_ctx) for s, t in kept_ctx["tuning"].items() if s not in stacks}
+            log(f"kept the tuning of {', '.join(others)} from {args.from_tuning or args.save}")
+        else:
+            log(f"not kept: the tuning of {', '.join(s for s in kept_ctx['tuning'] if s not in stacks)} in "
+                f"{args.from_tuning or args.save} (other tuning seeds, scenario or duration); it is replaced")
+    all_tuned = {s: tuned[s] if s in tuned else others[s] for s in STACK_DEFAULTS if s in tuned or s in others}
     if args.params:
         source = (previous.get("tuning_run") or {}).get("command") or previous.get("command") or command.strip()
         write_params(pathlib.Path(args.params), tuned, tuning_seeds, source)
         log(f"wrote {args.params}")
-    ctx: Dict[str, Any] = {"tuning": tuned, "tuning_seeds": tuning_seeds, "seeds": held,
+    ctx: Dict[str, Any] = {"tuning": all_tuned, "tuning_seeds": tuning_seeds, "seeds": held,
                            "points": previous.get("points", points), "refine": previous.get("refine", refine),
                            "space": previous.get("space", SPACE), "rng_seed": previous.get("rng_seed", args.rng_seed), "cycle": scenario.get("control_cycle", "15m"),
                            "workers": args.workers, "spend_tolerance": args.spend_tolerance,
                            "command": command.strip(), "argv": argv_list, "commit": commit,
-                           "date": datetime.date.today().isoformat(), "duration": scenario.get("duration")}
+                           "date": datetime.date.today().isoformat(), "duration": scenario.get("duration"),
+                           "scenario_digest": digest}
     ctx["tuning_run"] = previous.get("tuning_run") or (
         {k: previous.get(k) for k in ("command", "argv", "commit", "date", "wall", "workers")} if previous else
         {"command": command.strip(), "argv": argv_list, "commit": commit, "date": ctx["date"], "wall": None,
          "workers": args.workers})
+    # The kept held-out report, usable when it is on the same seeds and tolerance.
+    kept_report = kept_ctx if "held_out" in kept_ctx else kept_ctx.get("kept_report", {})
+    usable = bool(others) and kept_report.get("seeds") == held and \
+        kept_report.get("spend_tolerance") == args.spend_tolerance and "held_out" in kept_report
+    # Until this run's held-out report is written, the file keeps the kept
+    # report (for a later --from-tuning), outside "held_out".
+    stash = ({k: kept_report[k] for k in ("seeds", "spend_tolerance", "held_out", "command", "argv", "commit", "date")
+              if k in kept_report} if others and "held_out" in kept_report else None)
+    if stash:
+        ctx["kept_report"] = stash
     if args.save and not args.from_tuning:
         # The tuning alone first: the held-out report can be re-run from it (--from-tuning).
         pathlib.Path(args.save).write_text(json.dumps({**ctx, "wall": time.perf_counter() - t0}, indent=1,
                                                       default=float))
     if held:
         t1, cpu = time.perf_counter(), time.process_time()
-        ctx["held_out"] = held_out(scenario, tuned, held, args.workers, args.spend_tolerance, log)
+        ctx["held_out"] = held_out(scenario, all_tuned, held, args.workers, args.spend_tolerance, log,
+                                   fresh=stacks, kept=kept_report["held_out"] if usable else None)
         ctx["held_out"]["wall"], ctx["held_out"]["cpu"] = time.perf_counter() - t1, time.process_time() - cpu
+        ran = ctx["held_out"]["ran"]
+        this = {"command": command.strip(), "argv": argv_list, "commit": commit, "date": ctx["date"],
+                "wall": ctx["held_out"]["wall"], "cpu": ctx["held_out"]["cpu"]}
+        ctx["held_out"]["reports"] = {s: this if s in ran else report_of(kept_report, s) for s in all_tuned}
+        ctx.pop("kept_report", None)
         ctx["cold_start_seed"] = comparison.COLD_START_SEED
         ctx["cold_start_campaign"] = comparison.COLD_START_CAMPAIGN
         ctx["cold_start"] = cold_start_case(scenario, comparison.COLD_START_SEED, comparison.COLD_START_CAMPAIGN)
     ctx["wall"] = time.perf_counter() - t0
-    for stack, t in tuned.items():
+    for stack, t in all_tuned.items():
         print(f"{stack}: chosen #{t['best']}: {t['candidates'][t['best']]['params']}")
     if held:
         for line in render_sections(ctx)["targets"]:
@@ -727,6 +937,41 @@ def main(argv: Optional[List[str]] = None) -> int:
         pathlib.Path(args.save).write_text(json.dumps(ctx, indent=1, default=float))
         log(f"wrote {args.save}")
     return 0
+
+
+def with_run(tuning: Dict[str, Any], ctx: Dict[str, Any]) -> Dict[str, Any]:
+    """A stack's tuning with its "run" (the command that tuned it); files
+    written before stacks were tuned separately have one run for all stacks,
+    their "tuning_run" (or the file's own command)."""
+    if "run" in tuning:
+        return tuning
+    run = ctx.get("tuning_run") or {k: ctx.get(k) for k in ("command", "argv", "commit", "date", "workers")}
+    keys = ("command", "argv", "commit", "date", "workers")
+    return {**tuning, "run": {**{k: run.get(k) for k in keys}, "rng_seed": ctx.get("rng_seed")}}
+
+
+def report_of(ctx: Dict[str, Any], stack: str) -> Dict[str, Any]:
+    """The held-out report that measured `stack` in a saved ctx: its own
+    record, or (files written before stacks were reported separately) the
+    ctx's command, commit, date and the report's wall and CPU time."""
+    held = ctx.get("held_out", {})
+    if stack in held.get("reports", {}):
+        return held["reports"][stack]
+    return {"command": ctx.get("command"), "argv": ctx.get("argv"), "commit": ctx.get("commit"),
+            "date": ctx.get("date"), "wall": held.get("wall"), "cpu": held.get("cpu")}
+
+
+def read_kept(path: Optional[str], ap: argparse.ArgumentParser) -> Dict[str, Any]:
+    """The --save file this run replaces, if there is one (its other stacks are kept)."""
+    if not path or not pathlib.Path(path).is_file():
+        return {}
+    try:
+        data = json.loads(pathlib.Path(path).read_text())
+    except (OSError, ValueError) as error:
+        ap.error(f"--save: {path} exists but is not a JSON written by --save ({error}); move it away or fix it")
+    if not isinstance(data, dict) or not isinstance(data.get("tuning", {}), dict):
+        ap.error(f"--save: {path} exists but is not a JSON written by --save (expected a mapping with 'tuning')")
+    return data
 
 
 if __name__ == "__main__":

@@ -177,6 +177,48 @@ def test_tiny_tuning_run_writes_params_the_comparison_accepts(scripts, tmp_path)
     assert result.returncode == 2 and "--tuned:" in result.stderr and "missing.yaml" in result.stderr
 
 
+def test_tuning_one_stack_keeps_the_other_stacks_tuning_report_and_values(scripts, tmp_path):
+    """`--stacks fixed` after `--stacks value` (the way docs/strategy-comparison.md's Tuning section was
+    measured): the value stack's chosen values, tuning rows, held-out measurements, oracles and equal-spend
+    match stay exactly as the first run wrote them; only the fixed stack (and the baseline, run again to
+    check that the kept measurements are still the library's) runs."""
+    tune, _ = scripts
+    params, saved = tmp_path / "tuned.yaml", tmp_path / "tuning.json"
+    common = ["--tuning-seeds", "101-102", "--duration", "6h", "--save", str(saved), "--params", str(params)]
+    assert tune.main(["--stacks", "value", "--points", "1", "--seeds", "2"] + common) == 0
+    first, first_params = json.loads(saved.read_text()), params.read_text()
+    # The tuning alone (--seeds 0), then its held-out report from the saved tuning (--from-tuning).
+    assert tune.main(["--stacks", "fixed", "--points", "1", "--refine", "1", "--seeds", "0"] + common) == 0
+    between = json.loads(saved.read_text())
+    assert "held_out" not in between and between["kept_report"]["held_out"] == first["held_out"]
+    assert tune.main(["--stacks", "fixed", "--from-tuning", str(saved), "--seeds", "2", "--duration", "6h",
+                      "--save", str(saved)]) == 0
+    ctx = json.loads(saved.read_text())
+    chosen = tune.read_params(str(params))
+    assert list(chosen) == ["value", "fixed"]
+    # value's entries verbatim (the block after "value:" up to the next stack), and the line naming its command.
+    now = params.read_text()
+    assert now.split("\nvalue:\n", 1)[1].split("\nfixed:\n", 1)[0] + "\n" == first_params.split("\nvalue:\n", 1)[1]
+    assert f"# value: `{first['command']}` on tuning seeds 101..102." in now
+    assert chosen["fixed"] == ctx["tuning"]["fixed"]["candidates"][ctx["tuning"]["fixed"]["best"]]["params"]
+    assert ctx["tuning"]["value"]["candidates"] == first["tuning"]["value"]["candidates"]
+    held = ctx["held_out"]
+    assert held["ran"] == ["fixed"] and held["best_stack"] == first["held_out"]["best_stack"]
+    for key in ("value defaults", "value tuned", "baseline"):
+        assert held["totals"][key] == first["held_out"]["totals"][key]
+    assert held["oracle"] == first["held_out"]["oracle"] and held["equal_spend"] == first["held_out"]["equal_spend"]
+    assert {"fixed defaults", "fixed tuned"} <= set(held["totals"]) and "kept_report" not in ctx
+    # Each stack's rows name the run that measured them.
+    assert held["reports"]["value"]["command"] == first["command"]
+    assert "--from-tuning" in held["reports"]["fixed"]["command"]
+    text = "\n".join(tune.render_sections(ctx)["tuning"])
+    assert "> `value`: tuned by" in text and "> `fixed`: tuned by" in text and "not tuned" not in text
+    # Another scenario (here another duration): the value stack's tuning was not measured on it, so it is not kept.
+    assert tune.main(["--stacks", "fixed", "--points", "1", "--seeds", "0", "--tuning-seeds", "101-102",
+                      "--duration", "3h", "--save", str(saved)]) == 0
+    assert list(json.loads(saved.read_text())["tuning"]) == ["fixed"]
+
+
 def test_tiny_control_cycle_run(scripts, tmp_path):
     _, study = scripts
     saved, page = tmp_path / "cc.json", tmp_path / "cc.md"
