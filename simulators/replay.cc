@@ -82,12 +82,13 @@ struct Row {
   int32_t price_decimals = -1;
 };
 
-// One line of a log, parsed: a row, or why it is bad.
+// One line of a log, parsed: a row (written straight into the reader's
+// row, so that a good row is not copied), or why it is bad.
 struct Parsed {
   bool ok = false;
   BadKind kind = kMissingField;
   std::string detail;
-  Row row;
+  Row* row = nullptr;
 };
 
 // Where a log's lines come from, in file order.
@@ -233,15 +234,15 @@ class CsvSource final : public RowSource {
     do {
       if (!reader_.Next(&line)) return false;
     } while (line.empty());
-    if (in_order_ ? ParseInOrder(line, &parsed->row) : fast_ && ParseFast(line, &parsed->row)) {
-      parsed->row.line = reader_.line_number();
+    if (in_order_ ? ParseInOrder(line, parsed->row) : fast_ && ParseFast(line, parsed->row)) {
+      parsed->row->line = reader_.line_number();
       parsed->ok = true;
       return true;
     }
     // The general path: any row the fast path does not take, among them
     // every bad row, whose kind and message come from here.
     parsed->ok = false;
-    Row& row = parsed->row;
+    Row& row = *parsed->row;
     row = Row{};
     row.line = reader_.line_number();
     const size_t found = Split(line);
@@ -421,8 +422,11 @@ class CsvSource final : public RowSource {
     const char* p = line.data();
     const char* const end = p + line.size();
     // The character at `end` is '\r' or '\n' (LineReader), never a comma:
-    // `*p == ','` is a field ending before the line's end.
-    *row = Row{};
+    // `*p == ','` is a field ending before the line's end. Every field of
+    // the row is set below (as Row{} would, without clearing it first).
+    row->user = 0;
+    row->outcome = LoggedOutcome{};
+    row->creative = -1;
     if (!Digits(&p, &row->time) || *p != ',') return false;
     ++p;
     row->channel = MatchName(&p, end, channel_names_, channel_words_, &last_channel_);
@@ -442,11 +446,15 @@ class CsvSource final : public RowSource {
     ++p;
     if (!Decimal(&p, &row->market_price, &row->price_digits, &row->price_decimals) || *p != ',') return false;
     ++p;
-    int won = 0, click = 0;
-    if (*p == '0' || *p == '1') won = *p++ - '0';
+    // won and click: '0', '1' or empty (0), read without branches.
+    const unsigned won_digit = static_cast<unsigned char>(*p) - '0';
+    const unsigned won = won_digit <= 1 ? won_digit : 0;
+    p += won_digit <= 1;
     if (*p != ',') return false;
     ++p;
-    if (*p == '0' || *p == '1') click = *p++ - '0';
+    const unsigned click_digit = static_cast<unsigned char>(*p) - '0';
+    const unsigned click = click_digit <= 1 ? click_digit : 0;
+    p += click_digit <= 1;
     if (*p != ',') return false;
     ++p;
     const char* const conversion_start = p;
@@ -475,7 +483,7 @@ class CsvSource final : public RowSource {
     // (FieldEnd stops at a comma or at the line's end: the last column read
     // ends there as in ParseFast.)
     row->outcome.logger_won = won == 1;
-    row->outcome.click = row->outcome.logger_won && click == 1;
+    row->outcome.click = (won & click) == 1;
     if (!conversion_text.empty() && row->outcome.click) {
       if (!Integer(conversion_text, &row->outcome.conversion_time) || row->outcome.conversion_time < row->time)
         return false;
@@ -518,26 +526,41 @@ class CsvSource final : public RowSource {
   static int32_t MatchName(const char** p, const char* end, const std::vector<std::string>& names,
                            const std::vector<ShortText>& words, int32_t* last) {
     // The field's first 8 bytes in one load (LineReader's spare bytes), and
-    // IsField's test against each name's word.
+    // IsField's test against each name's word, without branches (a log's
+    // segments alternate at random: a guess would often be wrong).
     const char* const start = *p;
     const size_t room = static_cast<size_t>(end - start);
     uint64_t word;
     std::memcpy(&word, start, 8);
     auto is_field = [&](const ShortText& text) {
-      return text.size != 0 && text.size <= room && (word & text.mask) == text.bits &&
-             (text.size == room || start[text.size] == ',');
+      return (text.size != 0) & (text.size <= room) & ((word & text.mask) == text.bits) &
+             ((text.size == room) | (start[text.size] == ','));
     };
-    if (*last >= 0 && is_field(words[*last])) {
-      *p = start + words[*last].size;
-      return *last;
-    }
-    const size_t tried = std::min<size_t>(words.size(), 16);
-    for (size_t i = 0; i < tried; ++i)
-      if (is_field(words[i])) {
-        *p = start + words[i].size;
-        *last = static_cast<int32_t>(i);
+    if (words.size() <= 4) {  // few names: all of them tried
+      int32_t found = -1;
+      for (size_t i = 0; i < words.size(); ++i) found = is_field(words[i]) ? static_cast<int32_t>(i) : found;
+      if (found >= 0) {
+        *p = start + words[found].size;
+        return found;
+      }
+    } else {
+      if (*last >= 0 && is_field(words[*last])) {
+        *p = start + words[*last].size;
         return *last;
       }
+      const size_t tried = std::min<size_t>(words.size(), 16);
+      for (size_t i = 0; i < tried; ++i)
+        if (is_field(words[i])) {
+          *p = start + words[i].size;
+          *last = static_cast<int32_t>(i);
+          return *last;
+        }
+    }
+    return MatchLongName(p, end, names, last);
+  }
+  // MatchName's fallback: the name at *p compared with every name.
+  static int32_t MatchLongName(const char** p, const char* end, const std::vector<std::string>& names, int32_t* last) {
+    const char* const start = *p;
     *p = FieldEnd(start, end);
     const int32_t found = Lookup(names, std::string_view(start, *p - start));
     if (found >= 0) *last = found;
@@ -814,7 +837,7 @@ class AdsimSource final : public RowSource {
   bool Read(Parsed* parsed) override {
     if (next_ >= events_->rows()) return false;
     const size_t i = next_++;
-    Row& row = parsed->row;
+    Row& row = *parsed->row;
     row = Row{};
     row.line = static_cast<int64_t>(i) + 1;
     row.time = (*time_)[i];
@@ -993,7 +1016,9 @@ class RowCache {
     if (begin_ == end_) return false;
     const uint8_t* in = buffer_.data() + begin_;
     const uint8_t flags = *in++;
-    *row = Row{};
+    // Every field of the row is set below (as Row{} would, without clearing it first).
+    row->outcome = LoggedOutcome{};
+    row->creative = -1;
     if ((flags & (kConvertsFlag | kClickFlag)) == kCompactMarker) {
       uint64_t first;
       std::memcpy(&first, in, 8);
@@ -1026,6 +1051,8 @@ class RowCache {
       row->price_decimals = *in++;
       row->market_price = static_cast<double>(row->price_digits) / kPowersOfTen[row->price_decimals];
     } else {
+      row->price_digits = 0;
+      row->price_decimals = -1;
       std::memcpy(&row->market_price, in, 8);
       in += 8;
     }
@@ -1192,26 +1219,27 @@ class ReplayLog {
 
   bool ReadValid(Row* row) {
     Parsed& parsed = parsed_;
+    parsed.row = row;  // the source parses into *row
     while (source_->Read(&parsed)) {
       ++counts_.read;
-      if (parsed.ok && std::find(channels_.begin(), channels_.end(), parsed.row.channel) == channels_.end()) {
+      if (parsed.ok && std::find(channels_.begin(), channels_.end(), parsed.row->channel) == channels_.end()) {
         parsed.ok = false;
         parsed.kind = kUnknownChannel;
-        parsed.detail = "channel '" + scenario_.channels[parsed.row.channel].name + "' does not name this log";
+        parsed.detail = "channel '" + scenario_.channels[parsed.row->channel].name + "' does not name this log";
       }
-      if (parsed.ok && spec_.on_bad_rows != BadRowPolicy::kSort && parsed.row.time < last_time_) {
+      if (parsed.ok && spec_.on_bad_rows != BadRowPolicy::kSort && parsed.row->time < last_time_) {
         parsed.ok = false;
         parsed.kind = kOutOfOrder;
         parsed.detail =
-            "time " + std::to_string(parsed.row.time) + " before the previous row's " + std::to_string(last_time_);
+            "time " + std::to_string(parsed.row->time) + " before the previous row's " + std::to_string(last_time_);
       }
-      if (parsed.ok && parsed.row.time < 0) {
+      if (parsed.ok && parsed.row->time < 0) {
         parsed.ok = false;
         parsed.kind = kOutOfOrder;
-        parsed.detail = "time " + std::to_string(parsed.row.time) + " before the scenario start (0)";
+        parsed.detail = "time " + std::to_string(parsed.row->time) + " before the scenario start (0)";
       }
       if (!parsed.ok) {
-        const int64_t line = parsed.row.line;
+        const int64_t line = parsed.row->line;
         if (spec_.on_bad_rows == BadRowPolicy::kFail)
           throw DataError(spec_.resolved + ":" + std::to_string(line) + ": bad row (" + kBadKindNames[parsed.kind] +
                           "): " + parsed.detail + "; " + spec_.field.substr(0, spec_.field.size() - 4) +
@@ -1220,8 +1248,7 @@ class ReplayLog {
         if (counts_.first_lines[parsed.kind].size() < 5) counts_.first_lines[parsed.kind].push_back(line);
         continue;
       }
-      last_time_ = parsed.row.time;
-      *row = parsed.row;
+      last_time_ = row->time;
       return true;
     }
     return false;
@@ -1248,8 +1275,10 @@ class ReplayLog {
 struct OutcomeModel {
   int64_t won = 0, clicks = 0, conversions = 0;
   double delay_sum_us = 0.0, value_sum = 0.0;
+  // Counts a row: a won row as a win, a lost one not at all (a lost row has
+  // no click), without a branch on which it is (they come at random).
   void Count(const Row& row) {
-    ++won;
+    won += row.outcome.logger_won;
     if (!row.outcome.click) return;
     ++clicks;
     if (row.outcome.conversion_time < 0) return;
@@ -1396,15 +1425,17 @@ class ReplayMarket final : public Market {
     ReplayLog& log = *logs_[l];
     Row& row = pending_[l];
     while (log.Next(&row)) {
-      if (!row.outcome.logger_won) {
-        if (!unlogged_model_[row.channel]) {
-          ++log.counts().unlogged_skipped;
-          continue;
-        }
-        row.outcome.modelled = true;  // the user response draws the outcome of the creative that wins
-        row.outcome.model = &rates_[Cell(row.channel, row.segment) * our_creatives_.size()];
-        ++log.counts().unlogged_modelled;
+      const bool lost = !row.outcome.logger_won;
+      if (!unlogged_model_[row.channel] && lost) {
+        ++log.counts().unlogged_skipped;
+        continue;
       }
+      // A lost row is modelled: the user response draws the outcome of the
+      // creative that wins (set without a branch on lost or won: they come
+      // at random).
+      row.outcome.modelled = lost;
+      row.outcome.model = lost ? &rates_[Cell(row.channel, row.segment) * our_creatives_.size()] : nullptr;
+      log.counts().unlogged_modelled += lost;
       ++log.counts().replayed;
       has_pending_[l] = true;
       return;
@@ -1423,10 +1454,9 @@ class ReplayMarket final : public Market {
       log->CacheFirstPass();
       Row row;
       while (log->Next(&row)) {
-        if (!row.outcome.logger_won) continue;
         const size_t cell = Cell(row.channel, row.segment);
-        models_[cell].Count(row);
-        if (row.creative < 0) continue;
+        models_[cell].Count(row);  // (counts only the rows the logger won)
+        if (row.creative < 0 || !row.outcome.logger_won) continue;
         auto& by_creative = creative_models_[cell];
         if (by_creative.size() <= static_cast<size_t>(row.creative)) by_creative.resize(row.creative + 1);
         by_creative[row.creative].Count(row);
