@@ -119,7 +119,20 @@ class LineReader {
   LineReader& operator=(const LineReader&) = delete;
   bool is_open() const { return file_ != nullptr; }
   // The next line without its end-of-line characters; false at the end.
+  // (The common case, a whole line in the buffer, is small enough to be
+  // inlined into the parser's loop; the rest is NextAfterRefill.)
   bool Next(std::string_view* line) {
+    const char* start = buffer_.data() + begin_;
+    const void* newline = std::memchr(start, '\n', end_ - begin_);
+    if (!newline) return NextAfterRefill(line);
+    const size_t length = static_cast<const char*>(newline) - start;
+    *line = TrimCarriageReturn(std::string_view(start, length));
+    begin_ += length + 1;
+    ++line_number_;
+    return true;
+  }
+  // Next when the buffer holds no whole line: reads the next chunk.
+  bool NextAfterRefill(std::string_view* line) {
     for (;;) {
       const char* start = buffer_.data() + begin_;
       const void* newline = std::memchr(start, '\n', end_ - begin_);
@@ -523,8 +536,10 @@ class CsvSource final : public RowSource {
   // last name found is tried first, then the others, each in one word (logs
   // run in streaks, and most have one channel and few segments), then, for
   // names longer than a word, every name; -1 if none.
-  static int32_t MatchName(const char** p, const char* end, const std::vector<std::string>& names,
-                           const std::vector<ShortText>& words, int32_t* last) {
+  // (Inlined: called twice a row.)
+  [[gnu::always_inline]] static int32_t MatchName(const char** p, const char* end,
+                                                  const std::vector<std::string>& names,
+                                                  const std::vector<ShortText>& words, int32_t* last) {
     // The field's first 8 bytes in one load (LineReader's spare bytes), and
     // IsField's test against each name's word, without branches (a log's
     // segments alternate at random: a guess would often be wrong).
@@ -1152,7 +1167,14 @@ class ReplayLog {
   }
 
   // The next valid row before the end of the run; false when there is none.
+  // (Small, so that it is inlined where the replay reads the row cache.)
   bool Next(Row* row) {
+    if (reading_cache_) return cache_->Read(row);
+    return NextFromLog(row);
+  }
+
+  // Next, from the log (or the sorted rows), not from the row cache.
+  bool NextFromLog(Row* row) {
     if (spec_.on_bad_rows == BadRowPolicy::kSort) {
       while (sorted_next_ < sorted_.size()) {
         *row = sorted_[sorted_next_++];
@@ -1165,7 +1187,6 @@ class ReplayLog {
       }
       return false;
     }
-    if (reading_cache_) return cache_->Read(row);
     if (!source_) return false;
     if (!ReadValid(row)) return false;
     if (row->time >= scenario_.duration) {  // the rest of the log is past the run
@@ -1524,7 +1545,7 @@ class ReplayMarket final : public Market {
   std::vector<std::unique_ptr<ReplayLog>> logs_;
   std::vector<uint64_t> log_seeds_;
   std::vector<Row> pending_;
-  std::vector<bool> has_pending_;
+  std::vector<char> has_pending_;  // (not vector<bool>: read for every row)
   std::vector<LoggedOutcome> outcomes_;
   std::vector<OutcomeModel> models_;                        // per channel x segment, pooled over creatives
   std::vector<std::vector<OutcomeModel>> creative_models_;  // per channel x segment, per logged creative
