@@ -632,7 +632,11 @@ class CsvSource final : public RowSource {
   static bool Decimal(const char** p, double* out, uint64_t* digits, int32_t* decimals) {
     const char* q = *p;
     uint64_t mantissa = 0;
-    const ptrdiff_t integer_digits = DigitRun(&q, &mantissa);
+    // A price below 1 spelled "0.": its one integer digit adds nothing to
+    // the mantissa (as DigitRun would find, at the cost of a word).
+    const bool zero_point = q[0] == '0' && q[1] == '.';
+    q += zero_point;
+    const ptrdiff_t integer_digits = zero_point ? 1 : DigitRun(&q, &mantissa);
     if (integer_digits == 0) return false;
     ptrdiff_t fraction_digits = 0;
     if (*q == '.') {
