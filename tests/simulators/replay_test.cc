@@ -397,7 +397,7 @@ TEST(Replay, EveryColumnOrderReadsEveryRowAlike) {
   const std::string header =
       "time,channel,segment,user,floor,market_price,won,click,conversion_time,value,creative,quality";
   auto write = [&](const std::string& name, bool reversed) {
-    const std::string path = testing::TempDir() + name;
+    std::string path = testing::TempDir() + name;
     std::ofstream out(path, std::ios::binary);
     auto line = [&](std::vector<std::string> fields) {
       if (reversed) std::reverse(fields.begin(), fields.end());
