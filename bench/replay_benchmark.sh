@@ -12,7 +12,10 @@
 # For each it prints rows (opportunities) per second of
 # the whole process's wall time and its peak RSS (/usr/bin/time), and the
 # machine's load average before and after each size's runs.
-# Usage: bench/replay_benchmark.sh [BUILD_DIR] [N ...]   (default N: 10000000)
+# With ROUNDS=R in the environment, the three runs are repeated R times per
+# size, alternated (replay, skip, synthetic, replay, ...), so that the ratios
+# can be read round by round on a machine whose load changes (default 1).
+# Usage: [ROUNDS=R] bench/replay_benchmark.sh [BUILD_DIR] [N ...]   (default N: 10000000)
 # The log is written to a temporary folder (about 60 bytes per row) and removed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,15 +78,20 @@ for n in "${sizes[@]}"; do
         price, won, click, conversion, value
     }
   }' > "$tmp/requests.csv"
+  # The new log on disk before the runs: its write-back (4.6 GB at 100 M rows)
+  # would otherwise run during them, on the same CPUs and memory bus.
+  sync "$tmp/requests.csv"
   scenario "    traffic: {replay: {path: requests.csv, unlogged: model}}" > "$tmp/replay.yaml"
   scenario "    traffic: {replay: {path: requests.csv, unlogged: skip}}" > "$tmp/replay_skip.yaml"
   per_hour=$(awk -v n="$n" -v h="$hours" 'BEGIN { printf "%.3f", n / h }')
   scenario "    traffic: {per_hour: $per_hour}
     competition: {competitors: 5, median: 0.002, sigma: 0.6}" > "$tmp/synthetic.yaml"
   echo "log: $n rows, $(du -m "$tmp/requests.csv" | cut -f1) MiB; $(uptime | sed 's/.*load/load/')"
-  measure replay "$n" "$tmp/replay.yaml"
-  measure skip "$n" "$tmp/replay_skip.yaml"
-  measure synthetic "$n" "$tmp/synthetic.yaml"
+  for ((round = 0; round < ${ROUNDS:-1}; round++)); do
+    measure replay "$n" "$tmp/replay.yaml"
+    measure skip "$n" "$tmp/replay_skip.yaml"
+    measure synthetic "$n" "$tmp/synthetic.yaml"
+  done
   echo "after: $(uptime | sed 's/.*load/load/')"
   rm -f "$tmp/requests.csv"
 done

@@ -82,12 +82,13 @@ struct Row {
   int32_t price_decimals = -1;
 };
 
-// One line of a log, parsed: a row, or why it is bad.
+// One line of a log, parsed: a row (written straight into the reader's
+// row, so that a good row is not copied), or why it is bad.
 struct Parsed {
   bool ok = false;
   BadKind kind = kMissingField;
   std::string detail;
-  Row row;
+  Row* row = nullptr;
 };
 
 // Where a log's lines come from, in file order.
@@ -118,7 +119,20 @@ class LineReader {
   LineReader& operator=(const LineReader&) = delete;
   bool is_open() const { return file_ != nullptr; }
   // The next line without its end-of-line characters; false at the end.
+  // (The common case, a whole line in the buffer, is small enough to be
+  // inlined into the parser's loop; the rest is NextAfterRefill.)
   bool Next(std::string_view* line) {
+    const char* start = buffer_.data() + begin_;
+    const void* newline = std::memchr(start, '\n', end_ - begin_);
+    if (!newline) return NextAfterRefill(line);
+    const size_t length = static_cast<const char*>(newline) - start;
+    *line = TrimCarriageReturn(std::string_view(start, length));
+    begin_ += length + 1;
+    ++line_number_;
+    return true;
+  }
+  // Next when the buffer holds no whole line: reads the next chunk.
+  bool NextAfterRefill(std::string_view* line) {
     for (;;) {
       const char* start = buffer_.data() + begin_;
       const void* newline = std::memchr(start, '\n', end_ - begin_);
@@ -217,6 +231,12 @@ class CsvSource final : public RowSource {
       if (handler_[column_[field]] != kNumFields) fast_ = false;
       handler_[column_[field]] = static_cast<int8_t>(field);
     }
+    // The usual column order (the fields' own order, time to value, then
+    // optionally creative and quality) gets a fast path of its own, decided
+    // here once for the file: ParseInOrder.
+    in_order_ = fast_ && last_column_ >= kValue;
+    for (int column = 0; column <= last_column_; ++column)
+      if (handler_[column] != column) in_order_ = false;
     // Names read before a second pass over the same log keep their indices.
     for (size_t i = 0; i < creative_names_->size(); ++i)
       creative_index_.emplace((*creative_names_)[i], static_cast<int32_t>(i));
@@ -227,15 +247,15 @@ class CsvSource final : public RowSource {
     do {
       if (!reader_.Next(&line)) return false;
     } while (line.empty());
-    if (fast_ && ParseFast(line, &parsed->row)) {
-      parsed->row.line = reader_.line_number();
+    if (in_order_ ? ParseInOrder(line, parsed->row) : fast_ && ParseFast(line, parsed->row)) {
+      parsed->row->line = reader_.line_number();
       parsed->ok = true;
       return true;
     }
     // The general path: any row the fast path does not take, among them
     // every bad row, whose kind and message come from here.
     parsed->ok = false;
-    Row& row = parsed->row;
+    Row& row = *parsed->row;
     row = Row{};
     row.line = reader_.line_number();
     const size_t found = Split(line);
@@ -403,6 +423,90 @@ class CsvSource final : public RowSource {
     if (!creative_text.empty()) row->creative = CreativeIndex(creative_text);
     return true;
   }
+  // ParseFast for a log whose columns are the fields in their own order
+  // (time, channel, segment, user, floor, market_price, won, click,
+  // conversion_time, value, then optionally creative and quality: the
+  // benchmark's and adsim's own layout), decided once per file: the same
+  // checks and values as ParseFast, bit for bit, in straight-line code (no
+  // dispatch per column), and false on every row ParseFast refuses (and on
+  // the few it takes whose later columns are not the usual ones), which
+  // then go to the general path.
+  bool ParseInOrder(std::string_view line, Row* row) {
+    const char* p = line.data();
+    const char* const end = p + line.size();
+    // The character at `end` is '\r' or '\n' (LineReader), never a comma:
+    // `*p == ','` is a field ending before the line's end. Every field of
+    // the row is set below (as Row{} would, without clearing it first).
+    row->user = 0;
+    row->outcome = LoggedOutcome{};
+    row->creative = -1;
+    if (!Digits(&p, &row->time) || *p != ',') return false;
+    ++p;
+    row->channel = MatchName(&p, end, channel_names_, channel_words_, &last_channel_);
+    if (row->channel < 0 || *p != ',') return false;
+    ++p;
+    row->segment = MatchName(&p, end, segment_names_, segment_words_, &last_segment_);
+    if (row->segment < 0 || *p != ',') return false;
+    ++p;
+    if (*p != ',' && !Digits(&p, &row->user)) return false;
+    if (*p != ',') return false;
+    ++p;
+    if (*p != ',') {
+      if (!IsField(p, end, good_floor_word_)) return false;
+      p += good_floor_word_.size;
+      if (*p != ',') return false;
+    }
+    ++p;
+    if (!Decimal(&p, &row->market_price, &row->price_digits, &row->price_decimals) || *p != ',') return false;
+    ++p;
+    // won and click: '0', '1' or empty (0), read without branches.
+    const unsigned won_digit = static_cast<unsigned char>(*p) - '0';
+    const unsigned won = won_digit <= 1 ? won_digit : 0;
+    p += won_digit <= 1;
+    if (*p != ',') return false;
+    ++p;
+    const unsigned click_digit = static_cast<unsigned char>(*p) - '0';
+    const unsigned click = click_digit <= 1 ? click_digit : 0;
+    p += click_digit <= 1;
+    if (*p != ',') return false;
+    ++p;
+    const char* const conversion_start = p;
+    p = FieldEnd(p, end);
+    const std::string_view conversion_text(conversion_start, p - conversion_start);
+    if (*p != ',') return false;  // the value column is missing
+    ++p;
+    const char* const value_start = p;
+    p = FieldEnd(p, end);
+    const std::string_view value_text(value_start, p - value_start);
+    std::string_view creative_text, quality_text;
+    if (last_column_ >= kCreative) {
+      if (*p != ',') return false;
+      ++p;
+      const char* const start = p;
+      p = FieldEnd(p, end);
+      creative_text = std::string_view(start, p - start);
+    }
+    if (last_column_ >= kQuality) {
+      if (*p != ',') return false;
+      ++p;
+      const char* const start = p;
+      p = FieldEnd(p, end);
+      quality_text = std::string_view(start, p - start);
+    }
+    // (FieldEnd stops at a comma or at the line's end: the last column read
+    // ends there as in ParseFast.)
+    row->outcome.logger_won = won == 1;
+    row->outcome.click = (won & click) == 1;
+    if (!conversion_text.empty() && row->outcome.click) {
+      if (!Integer(conversion_text, &row->outcome.conversion_time) || row->outcome.conversion_time < row->time)
+        return false;
+      if (!value_text.empty() && !Real(value_text, &row->outcome.conversion_value)) return false;
+    }
+    if (!quality_text.empty() && (!Real(quality_text, &row->outcome.quality) || !(row->outcome.quality > 0)))
+      return false;
+    if (!creative_text.empty()) row->creative = CreativeIndex(creative_text);
+    return true;
+  }
   // Where the field starting at p ends: its comma, or the line's end.
   static const char* FieldEnd(const char* p, const char* end) {
     while (p != end && *p != ',') ++p;
@@ -432,24 +536,52 @@ class CsvSource final : public RowSource {
   // last name found is tried first, then the others, each in one word (logs
   // run in streaks, and most have one channel and few segments), then, for
   // names longer than a word, every name; -1 if none.
-  static int32_t MatchName(const char** p, const char* end, const std::vector<std::string>& names,
-                           const std::vector<ShortText>& words, int32_t* last) {
-    if (*last >= 0 && IsField(*p, end, words[*last])) {
-      *p += words[*last].size;
-      return *last;
-    }
-    for (size_t i = 0; i < words.size() && i < 16; ++i)
-      if (IsField(*p, end, words[i])) {
-        *p += words[i].size;
-        *last = static_cast<int32_t>(i);
+  // (Inlined: called twice a row.)
+  [[gnu::always_inline]] static int32_t MatchName(const char** p, const char* end,
+                                                  const std::vector<std::string>& names,
+                                                  const std::vector<ShortText>& words, int32_t* last) {
+    // The field's first 8 bytes in one load (LineReader's spare bytes), and
+    // IsField's test against each name's word, without branches (a log's
+    // segments alternate at random: a guess would often be wrong).
+    const char* const start = *p;
+    const size_t room = static_cast<size_t>(end - start);
+    uint64_t word;
+    std::memcpy(&word, start, 8);
+    auto is_field = [&](const ShortText& text) {
+      return (text.size != 0) & (text.size <= room) & ((word & text.mask) == text.bits) &
+             ((text.size == room) | (start[text.size] == ','));
+    };
+    if (words.size() <= 4) {  // few names: all of them tried
+      int32_t found = -1;
+      for (size_t i = 0; i < words.size(); ++i) found = is_field(words[i]) ? static_cast<int32_t>(i) : found;
+      if (found >= 0) {
+        *p = start + words[found].size;
+        return found;
+      }
+    } else {
+      if (*last >= 0 && is_field(words[*last])) {
+        *p = start + words[*last].size;
         return *last;
       }
-    const char* start = *p;
+      const size_t tried = std::min<size_t>(words.size(), 16);
+      for (size_t i = 0; i < tried; ++i)
+        if (is_field(words[i])) {
+          *p = start + words[i].size;
+          *last = static_cast<int32_t>(i);
+          return *last;
+        }
+    }
+    return MatchLongName(p, end, names, last);
+  }
+  // MatchName's fallback: the name at *p compared with every name.
+  static int32_t MatchLongName(const char** p, const char* end, const std::vector<std::string>& names, int32_t* last) {
+    const char* const start = *p;
     *p = FieldEnd(start, end);
     const int32_t found = Lookup(names, std::string_view(start, *p - start));
     if (found >= 0) *last = found;
     return found;
   }
+
   // The run of digits at *q appended to *value (value x 10^n + the digits),
   // eight characters at a time; returns n and moves *q past them. A run of
   // more than 19 digits wraps *value: callers refuse such runs. Per word,
@@ -500,7 +632,11 @@ class CsvSource final : public RowSource {
   static bool Decimal(const char** p, double* out, uint64_t* digits, int32_t* decimals) {
     const char* q = *p;
     uint64_t mantissa = 0;
-    const ptrdiff_t integer_digits = DigitRun(&q, &mantissa);
+    // A price below 1 spelled "0.": its one integer digit adds nothing to
+    // the mantissa (as DigitRun would find, at the cost of a word).
+    const bool zero_point = q[0] == '0' && q[1] == '.';
+    q += zero_point;
+    const ptrdiff_t integer_digits = zero_point ? 1 : DigitRun(&q, &mantissa);
     if (integer_digits == 0) return false;
     ptrdiff_t fraction_digits = 0;
     if (*q == '.') {
@@ -651,6 +787,7 @@ class CsvSource final : public RowSource {
   int32_t last_channel_ = -1, last_segment_ = -1;         // the names the last fast row had
   std::vector<int8_t> handler_;  // per column up to last_column_: the field it holds, kNumFields if none
   bool fast_ = true;             // whether ParseFast may be tried (no column read by two fields)
+  bool in_order_ = false;        // whether the columns are the fields in their own order (ParseInOrder)
 };
 
 // adsim's own event log: a result file of a run with `recording.events`,
@@ -719,7 +856,7 @@ class AdsimSource final : public RowSource {
   bool Read(Parsed* parsed) override {
     if (next_ >= events_->rows()) return false;
     const size_t i = next_++;
-    Row& row = parsed->row;
+    Row& row = *parsed->row;
     row = Row{};
     row.line = static_cast<int64_t>(i) + 1;
     row.time = (*time_)[i];
@@ -898,7 +1035,9 @@ class RowCache {
     if (begin_ == end_) return false;
     const uint8_t* in = buffer_.data() + begin_;
     const uint8_t flags = *in++;
-    *row = Row{};
+    // Every field of the row is set below (as Row{} would, without clearing it first).
+    row->outcome = LoggedOutcome{};
+    row->creative = -1;
     if ((flags & (kConvertsFlag | kClickFlag)) == kCompactMarker) {
       uint64_t first;
       std::memcpy(&first, in, 8);
@@ -931,6 +1070,8 @@ class RowCache {
       row->price_decimals = *in++;
       row->market_price = static_cast<double>(row->price_digits) / kPowersOfTen[row->price_decimals];
     } else {
+      row->price_digits = 0;
+      row->price_decimals = -1;
       std::memcpy(&row->market_price, in, 8);
       in += 8;
     }
@@ -1030,7 +1171,14 @@ class ReplayLog {
   }
 
   // The next valid row before the end of the run; false when there is none.
+  // (Small, so that it is inlined where the replay reads the row cache.)
   bool Next(Row* row) {
+    if (reading_cache_) return cache_->Read(row);
+    return NextFromLog(row);
+  }
+
+  // Next, from the log (or the sorted rows), not from the row cache.
+  bool NextFromLog(Row* row) {
     if (spec_.on_bad_rows == BadRowPolicy::kSort) {
       while (sorted_next_ < sorted_.size()) {
         *row = sorted_[sorted_next_++];
@@ -1043,7 +1191,6 @@ class ReplayLog {
       }
       return false;
     }
-    if (reading_cache_) return cache_->Read(row);
     if (!source_) return false;
     if (!ReadValid(row)) return false;
     if (row->time >= scenario_.duration) {  // the rest of the log is past the run
@@ -1097,26 +1244,27 @@ class ReplayLog {
 
   bool ReadValid(Row* row) {
     Parsed& parsed = parsed_;
+    parsed.row = row;  // the source parses into *row
     while (source_->Read(&parsed)) {
       ++counts_.read;
-      if (parsed.ok && std::find(channels_.begin(), channels_.end(), parsed.row.channel) == channels_.end()) {
+      if (parsed.ok && std::find(channels_.begin(), channels_.end(), parsed.row->channel) == channels_.end()) {
         parsed.ok = false;
         parsed.kind = kUnknownChannel;
-        parsed.detail = "channel '" + scenario_.channels[parsed.row.channel].name + "' does not name this log";
+        parsed.detail = "channel '" + scenario_.channels[parsed.row->channel].name + "' does not name this log";
       }
-      if (parsed.ok && spec_.on_bad_rows != BadRowPolicy::kSort && parsed.row.time < last_time_) {
+      if (parsed.ok && spec_.on_bad_rows != BadRowPolicy::kSort && parsed.row->time < last_time_) {
         parsed.ok = false;
         parsed.kind = kOutOfOrder;
         parsed.detail =
-            "time " + std::to_string(parsed.row.time) + " before the previous row's " + std::to_string(last_time_);
+            "time " + std::to_string(parsed.row->time) + " before the previous row's " + std::to_string(last_time_);
       }
-      if (parsed.ok && parsed.row.time < 0) {
+      if (parsed.ok && parsed.row->time < 0) {
         parsed.ok = false;
         parsed.kind = kOutOfOrder;
-        parsed.detail = "time " + std::to_string(parsed.row.time) + " before the scenario start (0)";
+        parsed.detail = "time " + std::to_string(parsed.row->time) + " before the scenario start (0)";
       }
       if (!parsed.ok) {
-        const int64_t line = parsed.row.line;
+        const int64_t line = parsed.row->line;
         if (spec_.on_bad_rows == BadRowPolicy::kFail)
           throw DataError(spec_.resolved + ":" + std::to_string(line) + ": bad row (" + kBadKindNames[parsed.kind] +
                           "): " + parsed.detail + "; " + spec_.field.substr(0, spec_.field.size() - 4) +
@@ -1125,8 +1273,7 @@ class ReplayLog {
         if (counts_.first_lines[parsed.kind].size() < 5) counts_.first_lines[parsed.kind].push_back(line);
         continue;
       }
-      last_time_ = parsed.row.time;
-      *row = parsed.row;
+      last_time_ = row->time;
       return true;
     }
     return false;
@@ -1153,8 +1300,10 @@ class ReplayLog {
 struct OutcomeModel {
   int64_t won = 0, clicks = 0, conversions = 0;
   double delay_sum_us = 0.0, value_sum = 0.0;
+  // Counts a row: a won row as a win, a lost one not at all (a lost row has
+  // no click), without a branch on which it is (they come at random).
   void Count(const Row& row) {
-    ++won;
+    won += row.outcome.logger_won;
     if (!row.outcome.click) return;
     ++clicks;
     if (row.outcome.conversion_time < 0) return;
@@ -1301,15 +1450,17 @@ class ReplayMarket final : public Market {
     ReplayLog& log = *logs_[l];
     Row& row = pending_[l];
     while (log.Next(&row)) {
-      if (!row.outcome.logger_won) {
-        if (!unlogged_model_[row.channel]) {
-          ++log.counts().unlogged_skipped;
-          continue;
-        }
-        row.outcome.modelled = true;  // the user response draws the outcome of the creative that wins
-        row.outcome.model = &rates_[Cell(row.channel, row.segment) * our_creatives_.size()];
-        ++log.counts().unlogged_modelled;
+      const bool lost = !row.outcome.logger_won;
+      if (!unlogged_model_[row.channel] && lost) {
+        ++log.counts().unlogged_skipped;
+        continue;
       }
+      // A lost row is modelled: the user response draws the outcome of the
+      // creative that wins (set without a branch on lost or won: they come
+      // at random).
+      row.outcome.modelled = lost;
+      row.outcome.model = lost ? &rates_[Cell(row.channel, row.segment) * our_creatives_.size()] : nullptr;
+      log.counts().unlogged_modelled += lost;
       ++log.counts().replayed;
       has_pending_[l] = true;
       return;
@@ -1328,10 +1479,9 @@ class ReplayMarket final : public Market {
       log->CacheFirstPass();
       Row row;
       while (log->Next(&row)) {
-        if (!row.outcome.logger_won) continue;
         const size_t cell = Cell(row.channel, row.segment);
-        models_[cell].Count(row);
-        if (row.creative < 0) continue;
+        models_[cell].Count(row);  // (counts only the rows the logger won)
+        if (row.creative < 0 || !row.outcome.logger_won) continue;
         auto& by_creative = creative_models_[cell];
         if (by_creative.size() <= static_cast<size_t>(row.creative)) by_creative.resize(row.creative + 1);
         by_creative[row.creative].Count(row);
@@ -1399,7 +1549,7 @@ class ReplayMarket final : public Market {
   std::vector<std::unique_ptr<ReplayLog>> logs_;
   std::vector<uint64_t> log_seeds_;
   std::vector<Row> pending_;
-  std::vector<bool> has_pending_;
+  std::vector<char> has_pending_;  // (not vector<bool>: read for every row)
   std::vector<LoggedOutcome> outcomes_;
   std::vector<OutcomeModel> models_;                        // per channel x segment, pooled over creatives
   std::vector<std::vector<OutcomeModel>> creative_models_;  // per channel x segment, per logged creative
