@@ -229,7 +229,22 @@ CANDIDATES = {
         stack, per_creative_ctr=True),
     "fatigue-aware click rates (`fatigue: exposure`)": lambda stack: with_bidder_params(
         stack, fatigue="exposure"),
+    "fatigue-aware creative rotation (`fatigue: exposure` in `creative_thompson`)": lambda stack:
+        with_controller_params(stack, "creative_thompson", fatigue="exposure"),
+    "fatigue-aware bidders and creative rotation (`fatigue: exposure` in the value bidders and in "
+    "`creative_thompson`)": lambda stack: with_controller_params(
+        with_bidder_params(stack, fatigue="exposure"), "creative_thompson", fatigue="exposure"),
 }
+
+
+def with_controller_params(stack: dict, controller: str, **params: Any) -> dict:
+    """The stack with `params` added to every campaign's `controller`."""
+    sc = copy.deepcopy(stack)
+    for camp in sc["campaigns"]:
+        for spec in camp.get("controllers", []):
+            if isinstance(spec, dict) and spec.get("type") == controller:
+                spec.setdefault("params", {}).update(params)
+    return sc
 
 
 def with_oracle(result, n: int) -> Dict[str, List[float]]:

@@ -31,8 +31,10 @@
 // cell's creatives; 1 on click-billed channels (the bid is per click, which
 // fatigue does not change) and for cells without impressions (F_next alone).
 // Per-cycle cost: grid points x (segments x creatives + cells); Factor() is
-// a lookup. State is sized at the first Update (the snapshot gives the
-// number of creatives) and never resized.
+// a lookup. creative_thompson (`fatigue: exposure`) uses the per-creative
+// summaries (CreativeClicks, CreativeAdjustedImpressions, CreativeNextFatigue).
+// State is sized at the first Update (the snapshot gives the number of
+// creatives) and never resized.
 #pragma once
 
 #include <algorithm>
@@ -80,6 +82,10 @@ class ExposureFatigue {
       mean_factor_.assign(static_cast<size_t>(ns * nk) * ng, 1.0);
       next_factor_.assign(static_cast<size_t>(ns * nk) * ng, 1.0);
       key_impressions_.assign(static_cast<size_t>(ns * nk), 0.0);
+      key_total_.assign(key_impressions_.size(), 0.0);
+      creative_adjusted_.assign(static_cast<size_t>(nk), 0.0);
+      creative_clicks_.assign(static_cast<size_t>(nk), 0.0);
+      creative_next_.assign(static_cast<size_t>(nk), 1.0);
       factor_.assign(impressions_.size(), 1.0);
       factor_sd_.assign(impressions_.size(), 0.0);
     }
@@ -144,6 +150,37 @@ class ExposureFatigue {
     double sum = 0;
     for (size_t g = 0; g < ng; ++g) sum += weight_[g] = std::exp(weight_[g] - best);
     for (size_t g = 0; g < ng; ++g) weight_[g] /= sum;
+    // Per creative (creative_thompson): fatigue-adjusted impressions and
+    // clicks over the impression-billed cells, and the fatigue of the next
+    // cycle averaged over segments by the creative's impressions so far.
+    for (size_t key = 0; key < key_impressions_.size(); ++key) key_total_[key] += key_impressions_[key];
+    for (int k = 0; k < nk; ++k) {
+      double a = 0, c = 0, n = 0;
+      for (int ch = 0; ch < nc; ++ch) {
+        if (click_billed[static_cast<size_t>(ch)]) continue;
+        for (int s = 0; s < ns; ++s) {
+          const size_t cell = static_cast<size_t>((ch * ns + s) * nk + k);
+          c += clicks_[cell];
+          n += impressions_[cell];
+          a += weight_[ng - 1] * impressions_[cell];
+          for (size_t g = 0; g + 1 < ng; ++g) a += weight_[g] * adjusted_[cell * ng + g];
+        }
+      }
+      double shown = 0;
+      for (int s = 0; s < ns; ++s) shown += key_total_[static_cast<size_t>(s * nk + k)];
+      double next = 0;
+      for (int s = 0; s < ns; ++s) {
+        const size_t key = static_cast<size_t>(s * nk + k);
+        const double share = shown > 0 ? key_total_[key] / shown : 1.0 / ns;
+        double f = weight_[ng - 1];
+        for (size_t g = 0; g + 1 < ng; ++g) f += weight_[g] * next_factor_[key * ng + g];
+        next += share * f;
+      }
+      creative_adjusted_[static_cast<size_t>(k)] = a;
+      creative_clicks_[static_cast<size_t>(k)] = std::min(c, a);
+      creative_next_[static_cast<size_t>(k)] = next;
+      (void)n;
+    }
     // The bid multipliers: posterior mean of F_next(g) * N / A(g) per cell (channel, segment) and creative.
     for (int ch = 0; ch < nc; ++ch)
       for (int s = 0; s < ns; ++s) {
@@ -177,6 +214,19 @@ class ExposureFatigue {
     if (!sized_ || creative < 0 || creative >= nk_ || channel < 0 || channel >= nc_ || segment < 0 || segment >= ns_)
       return 1.0;
     return factor_[static_cast<size_t>((channel * ns_ + segment) * nk_ + creative)];
+  }
+
+  // Per creative, over the impression-billed cells of every segment: the
+  // clicks so far, the fatigue-adjusted impressions (posterior mean of A), so
+  // that clicks / adjusted estimates the fresh click rate ctr0, and the
+  // fatigue expected in the next cycle (posterior mean of F_next, segments
+  // weighed by the creative's impressions so far). For creative_thompson.
+  double CreativeClicks(int creative) const { return sized_ ? creative_clicks_[static_cast<size_t>(creative)] : 0; }
+  double CreativeAdjustedImpressions(int creative) const {
+    return sized_ ? creative_adjusted_[static_cast<size_t>(creative)] : 0;
+  }
+  double CreativeNextFatigue(int creative) const {
+    return sized_ ? creative_next_[static_cast<size_t>(creative)] : 1.0;
   }
 
   // Posterior standard deviation of Factor() over the grid (the uncertainty
@@ -224,7 +274,8 @@ class ExposureFatigue {
   std::vector<double> exposure_, mean_factor_, next_factor_;  // per key (segment x creative) x grid point
   std::vector<double> adjusted_;                              // per cell (channel x segment x creative) x grid point
   std::vector<double> impressions_, clicks_, factor_, factor_sd_;  // per cell
-  std::vector<double> key_impressions_;                            // per key, the last cycle's
+  std::vector<double> key_impressions_, key_total_;                // per key: the last cycle's, since the start
+  std::vector<double> creative_adjusted_, creative_clicks_, creative_next_;  // per creative (creative_thompson)
   bool sized_ = false, has_last_ = false;
   int nc_ = 0, ns_ = 0, nk_ = 0;
   SimTime last_time_ = 0;

@@ -103,7 +103,9 @@ void Week(double ctr0, double half_life, double recovery_hours, uint64_t seed, C
 // posterior spread (FactorSd / Factor) and the cell rate's Poisson error
 // (1 / sqrt(clicks)) in quadrature. The estimate must lie within 3 of its SEs
 // of the true mean rate of the next cycle at the end of every day (6
-// checkpoints x 2 creatives, fixed seed). The history's average alone
+// checkpoints x 2 creatives, fixed seed); so must creative_thompson's
+// per-creative estimate (the creative's clicks over its fatigue-adjusted
+// impressions, times its next fatigue; SE with 1 / sqrt(its own clicks)). The history's average alone
 // (today's estimate, Factor = 1) must miss by more than 3 SEs at least once
 // on days 3 to 6, when creative 1 has rested (else the test could not fail).
 TEST(ExposureFatigue, TracksTheTrueClickRateOfAKnownFatigueLaw) {
@@ -118,7 +120,15 @@ TEST(ExposureFatigue, TracksTheTrueClickRateOfAKnownFatigueLaw) {
            const double se = estimate * relative_se;
            EXPECT_LE(std::abs(estimate - next[k]), 3 * se) << "day " << day << " creative " << k << ": estimate "
                                                            << estimate << " true " << next[k] << " SE " << se;
-      if (day >= 3 && std::abs(cell_ctr - next[k]) > 3 * cell_ctr / std::sqrt(clicks)) ++naive_misses;
+           // creative_thompson's view: the creative's own fresh rate (its clicks
+           // over its fatigue-adjusted impressions) times its next fatigue.
+           const double own =
+               model.CreativeClicks(k) / model.CreativeAdjustedImpressions(k) * model.CreativeNextFatigue(k);
+           const double own_se =
+               own * std::hypot(model.FactorSd(0, 0, k) / factor, 1.0 / std::sqrt(model.CreativeClicks(k)));
+           EXPECT_LE(std::abs(own - next[k]), 3 * own_se)
+               << "day " << day << " creative " << k << ": per-creative estimate " << own << " true " << next[k];
+           if (day >= 3 && std::abs(cell_ctr - next[k]) > 3 * cell_ctr / std::sqrt(clicks)) ++naive_misses;
            ++checks;
          }
        });
