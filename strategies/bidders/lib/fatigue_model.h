@@ -75,13 +75,13 @@ class ExposureFatigue {
       nc_ = nc;
       ns_ = ns;
       nk_ = nk;
-      exposure_.assign(static_cast<size_t>(ns * nk) * ng, 0.0);
-      adjusted_.assign(static_cast<size_t>(nc * ns * nk) * ng, 0.0);
-      impressions_.assign(static_cast<size_t>(nc * ns * nk), 0.0);
+      exposure_.assign(static_cast<size_t>(ns) * nk * ng, 0.0);
+      adjusted_.assign(static_cast<size_t>(nc) * ns * nk * ng, 0.0);
+      impressions_.assign(static_cast<size_t>(nc) * ns * nk, 0.0);
       clicks_.assign(impressions_.size(), 0.0);
-      mean_factor_.assign(static_cast<size_t>(ns * nk) * ng, 1.0);
-      next_factor_.assign(static_cast<size_t>(ns * nk) * ng, 1.0);
-      key_impressions_.assign(static_cast<size_t>(ns * nk), 0.0);
+      mean_factor_.assign(static_cast<size_t>(ns) * nk * ng, 1.0);
+      next_factor_.assign(static_cast<size_t>(ns) * nk * ng, 1.0);
+      key_impressions_.assign(static_cast<size_t>(ns) * nk, 0.0);
       key_total_.assign(key_impressions_.size(), 0.0);
       creative_adjusted_.assign(static_cast<size_t>(nk), 0.0);
       creative_clicks_.assign(static_cast<size_t>(nk), 0.0);
@@ -104,7 +104,7 @@ class ExposureFatigue {
     for (int ch = 0; ch < nc; ++ch)
       for (int s = 0; s < ns; ++s)
         for (int k = 0; k < nk; ++k)
-          key_impressions_[static_cast<size_t>(s * nk + k)] +=
+          key_impressions_[Key(s, k)] +=
               static_cast<double>(snap.last_cycle[snap.Cell(campaign, ch, s, k)].impressions);
     // Exposures through the cycle per key and grid point: start E0, middle,
     // end, and the middle of the next cycle at the same impression rate.
@@ -126,7 +126,7 @@ class ExposureFatigue {
       for (int s = 0; s < ns; ++s)
         for (int k = 0; k < nk; ++k) {
           const ObservedStats& o = snap.last_cycle[snap.Cell(campaign, ch, s, k)];
-          const size_t cell = static_cast<size_t>((ch * ns + s) * nk + k), key = static_cast<size_t>(s * nk + k);
+          const size_t cell = CellIndex(ch, s, k), key = Key(s, k);
           const double n = static_cast<double>(o.impressions), c = static_cast<double>(o.clicks);
           impressions_[cell] += n;
           if (!click_billed[static_cast<size_t>(ch)]) clicks_[cell] += c;
@@ -159,7 +159,7 @@ class ExposureFatigue {
       for (int ch = 0; ch < nc; ++ch) {
         if (click_billed[static_cast<size_t>(ch)]) continue;
         for (int s = 0; s < ns; ++s) {
-          const size_t cell = static_cast<size_t>((ch * ns + s) * nk + k);
+          const size_t cell = CellIndex(ch, s, k);
           c += clicks_[cell];
           n += impressions_[cell];
           a += weight_[ng - 1] * impressions_[cell];
@@ -167,10 +167,10 @@ class ExposureFatigue {
         }
       }
       double shown = 0;
-      for (int s = 0; s < ns; ++s) shown += key_total_[static_cast<size_t>(s * nk + k)];
+      for (int s = 0; s < ns; ++s) shown += key_total_[Key(s, k)];
       double next = 0;
       for (int s = 0; s < ns; ++s) {
-        const size_t key = static_cast<size_t>(s * nk + k);
+        const size_t key = Key(s, k);
         const double share = shown > 0 ? key_total_[key] / shown : 1.0 / ns;
         double f = weight_[ng - 1];
         for (size_t g = 0; g + 1 < ng; ++g) f += weight_[g] * next_factor_[key * ng + g];
@@ -185,9 +185,9 @@ class ExposureFatigue {
     for (int ch = 0; ch < nc; ++ch)
       for (int s = 0; s < ns; ++s) {
         double n_cell = 0;
-        for (int k = 0; k < nk; ++k) n_cell += impressions_[static_cast<size_t>((ch * ns + s) * nk + k)];
+        for (int k = 0; k < nk; ++k) n_cell += impressions_[CellIndex(ch, s, k)];
         for (int k = 0; k < nk; ++k) {
-          const size_t cell = static_cast<size_t>((ch * ns + s) * nk + k), key = static_cast<size_t>(s * nk + k);
+          const size_t cell = CellIndex(ch, s, k), key = Key(s, k);
           if (click_billed[static_cast<size_t>(ch)]) {
             factor_[cell] = 1.0;
             factor_sd_[cell] = 0.0;
@@ -196,7 +196,7 @@ class ExposureFatigue {
           double factor = weight_[ng - 1], square = weight_[ng - 1];  // no fatigue: F = 1 and A = N
           for (size_t g = 0; g + 1 < ng; ++g) {
             double a_cell = 0;
-            for (int j = 0; j < nk; ++j) a_cell += adjusted_[static_cast<size_t>((ch * ns + s) * nk + j) * ng + g];
+            for (int j = 0; j < nk; ++j) a_cell += adjusted_[CellIndex(ch, s, j) * ng + g];
             const double ratio = n_cell > 0 && a_cell > 0 ? n_cell / a_cell : 1.0;
             const double x = next_factor_[key * ng + g] * ratio;
             factor += weight_[g] * x;
@@ -213,7 +213,7 @@ class ExposureFatigue {
   double Factor(int channel, int segment, int creative) const {
     if (!sized_ || creative < 0 || creative >= nk_ || channel < 0 || channel >= nc_ || segment < 0 || segment >= ns_)
       return 1.0;
-    return factor_[static_cast<size_t>((channel * ns_ + segment) * nk_ + creative)];
+    return factor_[CellIndex(channel, segment, creative)];
   }
 
   // Per creative, over the impression-billed cells of every segment: the
@@ -234,7 +234,7 @@ class ExposureFatigue {
   double FactorSd(int channel, int segment, int creative) const {
     if (!sized_ || creative < 0 || creative >= nk_ || channel < 0 || channel >= nc_ || segment < 0 || segment >= ns_)
       return 0.0;
-    return factor_sd_[static_cast<size_t>((channel * ns_ + segment) * nk_ + creative)];
+    return factor_sd_[CellIndex(channel, segment, creative)];
   }
 
   // Posterior means of the half-life (impressions; among the fatigue points)
@@ -252,13 +252,19 @@ class ExposureFatigue {
   // at the middle of the next cycle (1 under "no fatigue").
   double NextFatigue(int segment, int creative) const {
     if (!sized_) return 1.0;
-    const size_t ng = half_life_.size(), key = static_cast<size_t>(segment * nk_ + creative);
+    const size_t ng = half_life_.size(), key = Key(segment, creative);
     double f = weight_.back();
     for (size_t g = 0; g + 1 < ng; ++g) f += weight_[g] * next_factor_[key * ng + g];
     return f;
   }
 
  private:
+  // Index of a (segment, creative) key and of a (channel, segment, creative) cell.
+  size_t Key(int segment, int creative) const { return static_cast<size_t>(segment) * nk_ + creative; }
+  size_t CellIndex(int channel, int segment, int creative) const {
+    return (static_cast<size_t>(channel) * ns_ + segment) * nk_ + creative;
+  }
+
   // Exposures after a share `part` of a cycle of `hours` during which n
   // impressions arrive evenly, starting from e: e * decay + (n / hours) * tau
   // * (1 - decay), with decay = exp(-part * hours / tau) (n * part without recovery).

@@ -299,7 +299,7 @@ class ValueModel {
           value += t.conversion_value;
           new_clicks += static_cast<double>(snap.last_cycle[cell].clicks);
           if (per_creative_) {
-            const size_t i = static_cast<size_t>((ch * ns_ + s) * nk + cr);
+            const size_t i = (static_cast<size_t>(ch) * ns_ + s) * nk + cr;
             creative_impressions_[i] = static_cast<double>(t.impressions);
             creative_clicks_[i] = static_cast<double>(t.clicks);
           }
@@ -354,7 +354,7 @@ class ValueModel {
   double CreativeFactor(int channel, int segment, int creative) const {
     const double fatigue = fatigue_ ? fatigue_model_.Factor(channel, segment, creative) : 1.0;
     if (!per_creative_ || creative < 0 || creative >= nk_) return fatigue;
-    return fatigue * creative_factor_[static_cast<size_t>((channel * ns_ + segment) * nk_ + creative)];
+    return fatigue * creative_factor_[(static_cast<size_t>(channel) * ns_ + segment) * nk_ + creative];
   }
   // The fatigue model (fatigue: exposure), for diagnostics and tests.
   const ExposureFatigue& fatigue_model() const { return fatigue_model_; }
