@@ -132,7 +132,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         for name, values in measure(stack, scenario, seed).items():
             rows.setdefault(name, []).append(values)
             print(f"seed {seed} {name}: " + ", ".join(f"{v:.3f}" for v in values), file=sys.stderr)
-    print(f"| campaign | mean factor | 10th percentile | impressions below 0.75 | spread between creatives |")
+    print("| campaign | mean factor | 10th percentile | impressions below 0.75 | spread between creatives |")
     print("|---|---:|---:|---:|---:|")
     for name, values in rows.items():
         v = np.array(values)

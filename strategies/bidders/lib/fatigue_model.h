@@ -155,13 +155,12 @@ class ExposureFatigue {
     // cycle averaged over segments by the creative's impressions so far.
     for (size_t key = 0; key < key_impressions_.size(); ++key) key_total_[key] += key_impressions_[key];
     for (int k = 0; k < nk; ++k) {
-      double a = 0, c = 0, n = 0;
+      double a = 0, c = 0;
       for (int ch = 0; ch < nc; ++ch) {
         if (click_billed[static_cast<size_t>(ch)]) continue;
         for (int s = 0; s < ns; ++s) {
           const size_t cell = CellIndex(ch, s, k);
           c += clicks_[cell];
-          n += impressions_[cell];
           a += weight_[ng - 1] * impressions_[cell];
           for (size_t g = 0; g + 1 < ng; ++g) a += weight_[g] * adjusted_[cell * ng + g];
         }
@@ -179,7 +178,6 @@ class ExposureFatigue {
       creative_adjusted_[static_cast<size_t>(k)] = a;
       creative_clicks_[static_cast<size_t>(k)] = std::min(c, a);
       creative_next_[static_cast<size_t>(k)] = next;
-      (void)n;
     }
     // The bid multipliers: posterior mean of F_next(g) * N / A(g) per cell (channel, segment) and creative.
     for (int ch = 0; ch < nc; ++ch)
