@@ -227,15 +227,41 @@ def with_bidder_params(stack: dict, **params: Any) -> dict:
 CANDIDATES = {
     "per-creative click rates (`per_creative_ctr: true`)": lambda stack: with_bidder_params(
         stack, per_creative_ctr=True),
+    "fatigue-aware click rates (`fatigue: exposure`)": lambda stack: with_bidder_params(
+        stack, fatigue="exposure"),
+    "fatigue-aware creative rotation (`fatigue: exposure` in `creative_thompson`)": lambda stack:
+        with_controller_params(stack, "creative_thompson", fatigue="exposure"),
+    "fatigue-aware bidders and creative rotation (`fatigue: exposure` in the value bidders and in "
+    "`creative_thompson`)": lambda stack: with_controller_params(
+        with_bidder_params(stack, fatigue="exposure"), "creative_thompson", fatigue="exposure"),
 }
 
 
+def with_controller_params(stack: dict, controller: str, **params: Any) -> dict:
+    """The stack with `params` added to every campaign's `controller`."""
+    sc = copy.deepcopy(stack)
+    for camp in sc["campaigns"]:
+        for spec in camp.get("controllers", []):
+            if isinstance(spec, dict) and spec.get("type") == controller:
+                spec.setdefault("params", {}).update(params)
+    return sc
+
+
+def with_oracle(result, n: int) -> Dict[str, List[float]]:
+    """per_campaign of a run made with `oracle: true`, plus each campaign's
+    oracle's true conversions (that variant's own oracles)."""
+    out = per_campaign(result, n)
+    oracle = result.table("oracle").sort_values("campaign")
+    out["oracle_conversions"] = [float(x) for x in oracle["oracle_conversions"]]
+    return out
+
+
 def candidates_seed(stack: dict, seed: int) -> Dict[str, Any]:
-    """The stack and each candidate on one seed."""
+    """The stack and each candidate on one seed, each with its campaigns' oracles."""
     n = len(stack["campaigns"])
-    out: Dict[str, Any] = {"seed": seed, "stack": per_campaign(adsim.run(stack, seed=seed), n)}
+    out: Dict[str, Any] = {"seed": seed, "stack": with_oracle(adsim.run({**stack, "oracle": True}, seed=seed), n)}
     for name, build in CANDIDATES.items():
-        out[name] = per_campaign(adsim.run(build(stack), seed=seed), n)
+        out[name] = with_oracle(adsim.run({**build(stack), "oracle": True}, seed=seed), n)
     return out
 
 
@@ -621,18 +647,31 @@ def render_candidates(data: dict) -> str:
              "    --doc docs/strategy-comparison.md --save bench/results/oracle_gap_candidates.json", "```", "",
              "Each change of the library that the decomposition above points to, added to the best stack and "
              "paired against it on the same held-out seeds (Δ = with the change − the stack, 95 % CI). A change "
-             "is kept (made a default, or the stack's choice) only if it helps.", ""]
+             "is kept (made a default, or the stack's choice) only if it helps."
+             + (f" Tuned values of the stack: `{data['tuned']}`." if data.get("tuned") else "")
+             + (" Share of the oracle: the campaign's true conversions / those of its oracle in the same variant "
+                "(each variant has its own oracles, docs/results.md `oracle`), mean of per-seed shares with a "
+                "95 % CI." if "oracle_conversions" in runs[0]["stack"] else ""), ""]
+    with_shares = "oracle_conversions" in runs[0]["stack"]
     for name in [k for k in runs[0] if k not in ("seed", "stack")]:
-        lines += [f"**{name}**", "", "| campaign | stack conversions | with the change | Δ (95 % CI) |",
-                  "|---|---:|---:|---|"]
+        lines += [f"**{name}**", "", "| campaign | stack conversions | with the change | Δ (95 % CI) |"
+                  + (" share of the oracle: stack → with the change (Δ points) |" if with_shares else ""),
+                  "|---|---:|---:|---|" + ("---|" if with_shares else "")]
         for c, campaign in enumerate(names + ["all campaigns"]):
             pick = (lambda r, v: sum(r[v]["conversions"])) if c == len(names) else \
                 (lambda r, v, c=c: r[v]["conversions"][c])
             a = np.array([pick(r, "stack") for r in runs], dtype=float)
             b = np.array([pick(r, name) for r in runs], dtype=float)
             mean, lo, hi, rel, _ = comparison.paired(a, b)
-            lines.append(f"| {campaign} | {comparison.fmt(a.mean())} | {comparison.fmt(b.mean())} | "
-                         f"{comparison.signed(mean)} [{comparison.fmt(lo)}, {comparison.fmt(hi)}]; {rel:+.1f} % |")
+            row = (f"| {campaign} | {comparison.fmt(a.mean())} | {comparison.fmt(b.mean())} | "
+                   f"{comparison.signed(mean)} [{comparison.fmt(lo)}, {comparison.fmt(hi)}]; {rel:+.1f} % |")
+            if with_shares:
+                oracle = (lambda r, v: sum(r[v]["oracle_conversions"])) if c == len(names) else \
+                    (lambda r, v, c=c: r[v]["oracle_conversions"][c])
+                sa = np.array([pick(r, "stack") / oracle(r, "stack") for r in runs])
+                sb = np.array([pick(r, name) / oracle(r, name) for r in runs])
+                row += f" {pct(sa)} → {pct(sb)} ({pts(sb - sa)}) |"
+            lines.append(row)
         a = np.array([sum(r["stack"]["spend"]) / sum(r["stack"]["conversions"]) for r in runs])
         b = np.array([sum(r[name]["spend"]) / sum(r[name]["conversions"]) for r in runs])
         mean, lo, hi, rel, _ = comparison.paired(a, b)

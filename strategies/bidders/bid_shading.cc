@@ -42,6 +42,7 @@ class BidShading final : public Bidder {
         history_(static_cast<size_t>(model_.num_channels() * ns_)),
         next_(history_.size(), 0),
         shade_(history_.size(), initial_shade_) {
+    valuation::ValueModel::RejectFatigue(ctx, "bid_shading");
     for (auto& h : history_) h.reserve(window_);
   }
 

@@ -32,7 +32,9 @@ class ValueRtb final : public Bidder {
         lambda_(lambda0_),
         gain_(ctx.params.Number("lambda_gain")),
         clicks_(ctx.params.String("kpi") == "clicks"),
-        pacing_(ctx.params.String("pacing")) {}
+        pacing_(ctx.params.String("pacing")) {
+    valuation::ValueModel::RejectFatigue(ctx, "value_rtb");
+  }
 
   double Bid(const BidRequest& request, const CampaignState& state) override {
     return table_.Get(request.channel, request.segment, state.bid);

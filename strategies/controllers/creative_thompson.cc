@@ -8,9 +8,20 @@
 // (probability matching: each bid request then shows creative i with the
 // probability that i is the best one). Draws come from the component's own
 // stream, Stream(ctx.stream_seed).
+//
+// With `fatigue: exposure` (docs/strategies/bidders/fatigue.md) a creative's
+// posterior is on its *fresh* click rate instead, from its clicks and its
+// fatigue-adjusted impressions over the whole run on impression-billed
+// channels (strategies/bidders/lib/fatigue_model.h, no discounting: the
+// fatigue law explains the change), and each draw is multiplied by the
+// creative's fatigue expected in the next cycle, so that a tired creative
+// rests until it has recovered. A campaign without impression-billed
+// channels has no clicks to fit the law on and keeps the discounted rates.
+#include <algorithm>
 #include <cmath>
 
 #include "core/registry.h"
+#include "strategies/bidders/lib/fatigue_model.h"
 #include "strategies/lib/estimators.h"
 
 namespace adsim::controllers {
@@ -23,10 +34,20 @@ class CreativeThompson final : public Controller {
         min_share_(ctx.params.Number("min_share")),
         rates_(ctx.params.Number("prior_alpha"), ctx.params.Number("prior_beta"),
                estimators::DiscountPerCycle(ctx.scenario->control_cycle, ctx.params.Number("half_life_hours"))),
-        stream_(ctx.stream_seed) {}
+        stream_(ctx.stream_seed),
+        prior_alpha_(ctx.params.Number("prior_alpha")),
+        prior_beta_(ctx.params.Number("prior_beta")),
+        fatigue_(ctx.params.String("fatigue") == "exposure") {
+    for (const auto& channel : ctx.scenario->channels) {
+      click_billed_.push_back(channel.billing == Billing::kClick);
+    }
+    impression_billed_ = std::find(click_billed_.begin(), click_billed_.end(), false) != click_billed_.end();
+  }
 
   void OnCycle(const Snapshot& snap, int campaign, std::vector<Action>* actions) override {
     rates_.Update(snap, campaign);
+    const bool fatigue = fatigue_ && impression_billed_;
+    if (fatigue) fatigue_model_.Update(snap, campaign, click_billed_);
     const CampaignState& st = snap.campaigns[campaign];
     const std::vector<int> arms = estimators::UnpausedCreatives(st);
     if (arms.empty()) return;
@@ -36,7 +57,12 @@ class CreativeThompson final : public Controller {
       int best = 0;
       double best_p = -1;
       for (int i = 0; i < k; ++i) {
-        const double p = rates_[arms[i]].Sample(stream_.engine());
+        const double p =
+            fatigue ? estimators::BetaBinomial{prior_alpha_, prior_beta_, fatigue_model_.CreativeClicks(arms[i]),
+                                               fatigue_model_.CreativeAdjustedImpressions(arms[i])}
+                              .Sample(stream_.engine()) *
+                          fatigue_model_.CreativeNextFatigue(arms[i])
+                    : rates_[arms[i]].Sample(stream_.engine());
         if (p > best_p) {
           best_p = p;
           best = i;
@@ -66,6 +92,11 @@ class CreativeThompson final : public Controller {
   double min_share_;
   estimators::CreativeClickRates rates_;
   Stream stream_;
+  double prior_alpha_, prior_beta_;
+  bool fatigue_;
+  bool impression_billed_ = false;
+  std::vector<bool> click_billed_;  // per channel
+  valuation::ExposureFatigue fatigue_model_;
 };
 
 ADSIM_REGISTER_CONTROLLER(
@@ -76,7 +107,12 @@ ADSIM_REGISTER_CONTROLLER(
     NumberParam("half_life_hours", 12.0, "memory: evidence this many hours old weighs 1/2 (0 = no discounting)", 0,
                 1e6),
     NumberParam("draws", 1000, "joint posterior draws per cycle to estimate P(best)", 1, 1e6),
-    NumberParam("min_share", 0.0, "smallest share of any unpaused creative (capped at 1/K)", 0, 1));
+    NumberParam("min_share", 0.0, "smallest share of any unpaused creative (capped at 1/K)", 0, 1),
+    StringParam("fatigue", "none",
+                "exposure: each creative's posterior on its fresh click rate (clicks over fatigue-adjusted "
+                "impressions, strategies/bidders/lib/fatigue_model.h) times its expected fatigue, so a tired "
+                "creative rests; none: discounted click rates",
+                {"none", "exposure"}));
 
 }  // namespace
 }  // namespace adsim::controllers

@@ -54,6 +54,12 @@
 // a BidRequest says which creative the engine chose before the bid, so on
 // impression-billed channels the bid may follow the creative's own click
 // rate, shrunk towards its cell's (CreativeFactors); off by default.
+//
+// Fatigue (`fatigue: exposure`, target_cpa, target_roas and value_linear;
+// strategies/bidders/lib/fatigue_model.h, docs/strategies/bidders/fatigue.md):
+// the bid for a request also multiplies by the creative's current fatigue
+// relative to the mean fatigue of the cell's history, from the campaign's own
+// impressions and clicks; off (`none`) by default.
 #pragma once
 
 #include <algorithm>
@@ -67,6 +73,7 @@
 #include "core/registry.h"
 #include "core/strategy.h"
 #include "core/types.h"
+#include "strategies/bidders/lib/fatigue_model.h"
 #include "strategies/bidders/lib/logistic_model.h"
 #include "strategies/lib/estimators.h"
 #include "strategies/lib/traffic_curve.h"
@@ -109,6 +116,11 @@ inline std::vector<ParamSpec> ValueParamSpecs(std::vector<ParamSpec> extra) {
                 "impression-billed channels: scale each cell's bid by the creative's click rate relative to the "
                 "cell's, shrunk towards the cell's (empirical Bayes over the campaign's creatives); false = one bid "
                 "per (channel, segment) whatever the creative"),
+      StringParam("fatigue", "none",
+                  "creative fatigue: exposure (each creative's click rate as 2^(-exposures / half-life), exposures "
+                  "from the campaign's own impressions decaying with a recovery time, both fitted to its clicks; "
+                  "target_cpa, target_roas and value_linear) or none (one click rate per cell)",
+                  {"none", "exposure"}),
       NumberParam("explore_until_width", 0.5,
                   "the floor holds while the relative half-width of the 95% interval of a cell's value per "
                   "billing unit exceeds this",
@@ -154,6 +166,8 @@ class ValueModel {
         explore_share_(ctx.params.Number("explore_bid_share")),
         explore_width_(ctx.params.Number("explore_until_width")),
         per_creative_(ctx.params.Bool("per_creative_ctr")),
+        fatigue_(ctx.params.String("fatigue") == "exposure"),
+        click_billed_(ClickBilledChannels(*ctx.scenario)),
         learn_delay_(LearnsDelay(ctx)),
         delay_grid_(learn_delay_ ? DelayGrid() : std::vector<double>{}),
         grid_decay_(delay_grid_.size()),
@@ -187,6 +201,32 @@ class ValueModel {
     char text[32];
     std::snprintf(text, sizeof text, "%g", x);
     return text;
+  }
+
+  static std::vector<bool> ClickBilledChannels(const PublicScenario& sc) {
+    std::vector<bool> out;
+    for (const auto& channel : sc.channels) out.push_back(channel.billing == Billing::kClick);
+    return out;
+  }
+
+  // For the value bidders that do not bid per creative (value_rtb,
+  // bid_shading): `fatigue: exposure` would be silently ignored, so it fails,
+  // naming the field and the bidders that support it.
+  static void RejectFatigue(const BuildContext& ctx, const std::string& bidder) {
+    if (ctx.params.String("fatigue") == "none") return;
+    int line = 0;
+    if (ctx.scenario != nullptr && ctx.campaign >= 0 &&
+        ctx.campaign < static_cast<int>(ctx.scenario->campaigns.size())) {
+      const ComponentSpec& spec = ctx.scenario->campaigns[static_cast<size_t>(ctx.campaign)].bidder;
+      const auto it = spec.param_lines.find("fatigue");
+      if (it != spec.param_lines.end()) line = it->second;
+    }
+    throw ConfigError(
+        {{ctx.scenario == nullptr ? std::string() : ctx.scenario->source_name, ctx.where + ".params.fatigue", line,
+          "none (" + bidder +
+              " bids per (channel, segment), not per creative; fatigue: exposure is "
+              "supported by target_cpa, target_roas and value_linear)",
+          ctx.params.String("fatigue")}});
   }
 
   // An assumed delay the user gives (conversion_delay_hours, even 0) wins
@@ -259,7 +299,7 @@ class ValueModel {
           value += t.conversion_value;
           new_clicks += static_cast<double>(snap.last_cycle[cell].clicks);
           if (per_creative_) {
-            const size_t i = static_cast<size_t>((ch * ns_ + s) * nk + cr);
+            const size_t i = (static_cast<size_t>(ch) * ns_ + s) * nk + cr;
             creative_impressions_[i] = static_cast<double>(t.impressions);
             creative_clicks_[i] = static_cast<double>(t.clicks);
           }
@@ -303,15 +343,21 @@ class ValueModel {
       e.exploring = explore_share_ > 0 && e.ready && e.relative_half_width > explore_width_;
     }
     if (per_creative_) CreativeFactors();
+    if (fatigue_) fatigue_model_.Update(snap, campaign, click_billed_);
   }
 
   // With per_creative_ctr, on an impression-billed channel: the creative's
   // click rate relative to its cell's estimate (1 otherwise, and for a
-  // creative index outside the campaign's).
+  // creative index outside the campaign's); with fatigue: exposure, times the
+  // creative's current fatigue relative to the cell's history
+  // (ExposureFatigue::Factor).
   double CreativeFactor(int channel, int segment, int creative) const {
-    if (!per_creative_ || creative < 0 || creative >= nk_) return 1.0;
-    return creative_factor_[static_cast<size_t>((channel * ns_ + segment) * nk_ + creative)];
+    const double fatigue = fatigue_ ? fatigue_model_.Factor(channel, segment, creative) : 1.0;
+    if (!per_creative_ || creative < 0 || creative >= nk_) return fatigue;
+    return fatigue * creative_factor_[(static_cast<size_t>(channel) * ns_ + segment) * nk_ + creative];
   }
+  // The fatigue model (fatigue: exposure), for diagnostics and tests.
+  const ExposureFatigue& fatigue_model() const { return fatigue_model_; }
 
   // With learn_conversion_delay: the posterior mean of the exponential
   // delay's mean (hours) over the grid; else conversion_delay_hours.
@@ -551,6 +597,9 @@ class ValueModel {
   int nk_ = 0;                                                  // creatives of the campaign (per_creative_ctr)
   std::vector<double> creative_impressions_, creative_clicks_;  // per cell x creative (per_creative_ctr)
   std::vector<double> creative_factor_;                         // per cell x creative: pCTR_creative / pCTR_cell
+  bool fatigue_;
+  std::vector<bool> click_billed_;  // per channel
+  ExposureFatigue fatigue_model_;   // fatigue: exposure
   bool learn_delay_;
   std::vector<double> delay_grid_, grid_decay_, grid_cohort_;        // candidate delay means (hours), per-cycle factors
   std::vector<double> grid_expected_, grid_log_lik_, delay_weight_;  // per candidate: E(m), log likelihood, posterior

@@ -273,6 +273,45 @@ TEST(CreativeThompson, MovesToTheOtherCreativeWhenTheBestFatigues) {
   EXPECT_GT(Totals(r, 2, 36 * kMicrosPerHour).Share(1), 0.70);
 }
 
+// The same market with `fatigue: exposure` (the fatigue law fitted to the
+// campaign's own clicks, strategies/bidders/lib/fatigue_model.h) and the
+// default memory of 12 hours, under which the discounted rates alone lag the
+// fatigue by hours: the exposure model predicts a's rate instead of
+// averaging its past, so b must get the majority within the same 6 hours
+// after the truth crossing (the discounted rates alone take 13 on this
+// seed), and keep the majority of the last 12 hours. (Less of it than with a
+// 2-hour memory: a never recovers here, but nothing in a's clicks while it
+// is hardly shown rules out a recovery time of days, so the posterior keeps
+// giving a some draws.)
+TEST(CreativeThompson, ExposureFatigueMovesWithoutAShortMemory) {
+  const auto moved_after_crossing = [](const std::string& params, double* last_share) {
+    const Results r = RunScenario(test::Parse(
+        CreativeScenario(23, "2d", 4000, "a, b", "k/a: {ctr: 0.04, fatigue: {half_life: 20000}}, k/b: {ctr: 0.015}",
+                         "{type: creative_thompson, params: " + params + "}")));
+    const double n_star = 20000 * std::log2(0.04 / 0.015);
+    int crossing = -1, moved = -1;
+    double cum_a = 0;
+    for (int h = 0; h < 48; ++h) {
+      const CreativeTotals hour = Totals(r, 2, h * kMicrosPerHour, (h + 1) * kMicrosPerHour);
+      cum_a += hour.impressions[0];
+      if (crossing < 0 && cum_a >= n_star) crossing = h;
+      if (crossing >= 0 && moved < 0 && hour.Share(1) > 0.5) moved = h;
+    }
+    *last_share = Totals(r, 2, 36 * kMicrosPerHour).Share(1);
+    return crossing >= 0 && moved >= 0 ? moved - crossing : 1000;
+  };
+  double share_plain = 0, share_fatigue = 0;
+  const int plain = moved_after_crossing("{}", &share_plain);
+  const int fatigue = moved_after_crossing("{fatigue: exposure}", &share_fatigue);
+  std::printf(
+      "hours from the truth crossing to b's majority: discounted rates (12h) %d, fatigue: exposure %d; "
+      "b's share of the last 12h %.3f and %.3f\n",
+      plain, fatigue, share_plain, share_fatigue);
+  EXPECT_LE(fatigue, 6);
+  EXPECT_LT(fatigue, plain) << "the 12-hour memory alone must lag the crossing longer, or the case tests nothing";
+  EXPECT_GT(share_fatigue, 0.5);
+}
+
 // Paired comparison on common random numbers: the same seeds, the same
 // opportunities and user responses; only the creative allocation differs.
 // Creative a converts clicks at 0.02 per impression, b at 0.01.
