@@ -777,7 +777,11 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
                f"{fixed_method}), which its space allows: with its tuned values the fixed-bid ablation is fixed "
                "bids + `pid_pacing` + `creative_thompson` + `budget_reallocation`.") + "", "",
             "The chosen values are in `bench/results/tuned_params.yaml`; `bench/strategy_comparison.py "
-            "--tuned bench/results/tuned_params.yaml` applies them to its stack and fixed-bid ablation.", ""]
+            "--tuned bench/results/tuned_params.yaml` applies them to its stack and fixed-bid ablation"
+            + ("." if fixed_method in (None, "none") else
+               ", and names the ablation by what it then runs: \""
+               + comparison.fixed_ablation_name(T["fixed"]["candidates"][T["fixed"]["best"]]["params"]) + "\"."),
+            ""]
     shown = 16
     tun += ["| stack | point | stage | parameters (changed from the defaults) | conversions | Δ vs defaults (± SE) "
             "| value | spend |", "|---|---:|---:|---|---:|---:|---:|---:|"]

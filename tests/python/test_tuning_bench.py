@@ -365,3 +365,31 @@ def test_control_cycle_page_is_what_its_generator_writes(tmp_path):
     assert out.read_text() == page.read_text(), (
         "docs/control-cycle.md differs from what bench/control_cycle_study.py renders from "
         "bench/results/control_cycle.json: edit the script and re-render, not the page")
+
+
+def test_tuned_fixed_ablation_is_named_by_what_it_runs(bench_import, scenario, tmp_path):
+    """bench/strategy_comparison.py --tuned: a fixed-bid point that moves budget between campaigns is named
+    with its budget_reallocation (method, half-life) in the rendered tables; without reallocation it keeps the
+    ablation's name. A real short run (2 days, 2 seeds: the page's prose reads days after the first)."""
+    comparison = bench_import("strategy_comparison")
+    assert comparison.fixed_ablation_name({"budget_reallocation.method": "none"}) == comparison.FIXED_ABLATION
+    assert comparison.fixed_ablation_name({"budget_reallocation.method": "thompson"}) == (
+        "fixed bids + pid_pacing + creative_thompson + budget_reallocation (thompson)")
+    short, tuned = tmp_path / "short.yaml", tmp_path / "tuned.yaml"
+    short.write_text(yaml.safe_dump({**scenario, "duration": "2d"}))
+    tuned.write_text(yaml.safe_dump({"fixed": {"budget_reallocation.method": "rule",
+                                               "budget_reallocation.half_life_hours": 12.0}}))
+    saved, page = tmp_path / "ctx.json", tmp_path / "page.md"
+    result = subprocess.run([sys.executable, str(BENCH / "strategy_comparison.py"), "--scenario", str(short),
+                             "--seeds", "2", "--cycles", "15m", "--no-spend-match", "--oracle", "none",
+                             "--tuned", str(tuned), "--save", str(saved), "--doc", str(page)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    name = "fixed bids + pid_pacing + creative_thompson + budget_reallocation (rule, half-life 12 h)"
+    ctx = json.loads(saved.read_text())
+    assert name in ctx["ablations"] and comparison.FIXED_ABLATION not in ctx["ablations"]
+    # In the same place among the ablations, and a row of the rendered table.
+    assert ctx["ablations"].index(name) == 2
+    text = page.read_text()
+    assert f"\n| {name} | " in text and f"\n| {comparison.FIXED_ABLATION} | " not in text
+    assert "with its tuned values it moves budget between campaigns" in text
