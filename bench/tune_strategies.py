@@ -672,11 +672,11 @@ def _every_stack(T: Dict[str, Any], H: Dict[str, Any], measured: Dict[str, Dict[
     furthest = "; ".join(f"`{s}`'s `{a[s]['worst']}` {100 * a[s]['campaigns'][a[s]['worst']]['mean']:.1f} %"
                          for s in stacks)
     top = {n: max(a[s]["campaigns"][n]["mean"] for s in stacks) for n in names}
-    higher = ", ".join(f"`{s}` on {sum(a[s]['campaigns'][n]['mean'] >= top[n] for n in names)}" for s in stacks)
+    higher = ", ".join(f"`{s}`'s on {sum(a[s]['campaigns'][n]['mean'] >= top[n] for n in names)}" for s in stacks)
     rel = "; ".join(f"`{s}` {b[s]['cpa'][3]:+.1f} %".replace("-", "−") for s in stacks)
     met_any = [s for s in stacks if a[s]["met"] or b[s]["met"]]
     out += ["", f"Target (a): `{by_a}` comes closer, by the campaign furthest from its oracle ({furthest}); the "
-            f"higher mean share campaign by campaign: {higher} of {len(names)}. Target (b): `{by_b}` comes closer "
+            f"higher mean share, campaign by campaign, is {higher} of {len(names)}. Target (b): `{by_b}` comes closer "
             f"(true CPA against its baseline at equal spend: {rel}; the target is −20 %). "
             + ("Neither target is met by any tuned stack." if not met_any else
                "A target is met by " + ", ".join(f"`{s}`" for s in met_any) + ".")
