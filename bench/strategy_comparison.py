@@ -412,6 +412,22 @@ def git_commit() -> str:
         return "unknown (not a git checkout)"
 
 
+# The fixed-bid ablation (fixed bids with the stack's controllers, no reallocation by default).
+FIXED_ABLATION = "fixed bids + pid_pacing + creative_thompson"
+
+
+def fixed_ablation_name(params: dict) -> str:
+    """The fixed-bid ablation's name for what it runs: with tuned values whose
+    point moves budget between campaigns (`budget_reallocation.method` other
+    than none), the name says so, with the method and its half-life."""
+    method = str(params.get("budget_reallocation.method", "none"))
+    if method == "none":
+        return FIXED_ABLATION
+    half_life = float(params.get("budget_reallocation.half_life_hours", 0) or 0)
+    return (f"{FIXED_ABLATION} + budget_reallocation ({method}"
+            + (f", half-life {half_life:g} h" if half_life else "") + ")")
+
+
 TUNING_JSON = HERE / "results" / "tuning.json"
 CONTROL_CYCLE_JSON = HERE / "results" / "control_cycle.json"
 
@@ -727,7 +743,7 @@ def document(ctx: dict) -> str:
         out += measured["tuning"]["cold_start"]
 
     if ctx["ablations"]:
-        fixed = "fixed bids + pid_pacing + creative_thompson"
+        fixed = next(name for name in ctx["ablations"] if name.startswith(FIXED_ABLATION))
         noreal = "no reallocation"
         df = {m: Diff(base, R[fixed], m) for m in ("conversions", "value", "spend")}
         dn = {m: Diff(base, R[noreal], m) for m in ("conversions", "value", "spend")}
@@ -738,8 +754,10 @@ def document(ctx: dict) -> str:
         cpa_o = " / ".join(fmt(io["segment_cpa"][s]) for s in segs)
         seg_names = " / ".join(f"`{s}`" for s in segs)
         out += [
-            f"**The value bidders and conversions.** The ablation \"{fixed}\" (no value bidders, no "
-            f"reallocation) buys {signed(df['conversions'].mean)} conversions ({df['conversions'].ci()}) and "
+            f"**The value bidders and conversions.** The ablation \"{fixed}\" ("
+            + ("no value bidders, no reallocation" if fixed == FIXED_ABLATION else
+               "no value bidders; with its tuned values it moves budget between campaigns")
+            + f") buys {signed(df['conversions'].mean)} conversions ({df['conversions'].ci()}) and "
             f"{signed(df['value'].mean)} value; the same controllers with the value bidders (row "
             f"\"{noreal}\") buy {signed(dn['conversions'].mean)} conversions ({dn['conversions'].ci()}) and "
             f"{signed(dn['value'].mean)} value. The value bidders move spend between segments (seed "
@@ -1079,8 +1097,7 @@ def main(argv=None) -> int:
     ablations = {} if args.no_ablations else {
         "first try: marginal every 6 h": optimized(scenario, cycles[0], "marginal", 6),
         "no reallocation": optimized(scenario, cycles[0], "none"),
-        "fixed bids + pid_pacing + creative_thompson": optimized(
-            scenario, cycles[0], "none", bidders="fixed"),
+        FIXED_ABLATION: optimized(scenario, cycles[0], "none", bidders="fixed"),
         HALF_LIFE_VARIANT: optimized(scenario, cycles[0], "rule", 24, realloc_half_life_hours=24),
     }
     if args.tuned:
@@ -1098,8 +1115,10 @@ def main(argv=None) -> int:
                 variants[f"optimized {c}"] = tune_strategies.stack_scenario(scenario, "value", params, cycle=c)
         if "fixed" in tuned and not args.no_ablations:
             params = {**tune_strategies.STACK_DEFAULTS["fixed"], **tuned["fixed"]}
-            ablations["fixed bids + pid_pacing + creative_thompson"] = tune_strategies.stack_scenario(
-                scenario, "fixed", params, cycle=cycles[0])
+            # Named by what it runs (its tuned point may add budget_reallocation), in the same place.
+            fixed_tuned = tune_strategies.stack_scenario(scenario, "fixed", params, cycle=cycles[0])
+            ablations = {(fixed_ablation_name(params) if name == FIXED_ABLATION else name):
+                         (fixed_tuned if name == FIXED_ABLATION else sc) for name, sc in ablations.items()}
     variants.update(ablations)
     oracle_variants = {"headline": ["baseline", f"optimized {cycles[0]}"], "all": list(variants),
                        "none": []}[args.oracle]

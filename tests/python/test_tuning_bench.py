@@ -177,6 +177,52 @@ def test_tiny_tuning_run_writes_params_the_comparison_accepts(scripts, tmp_path)
     assert result.returncode == 2 and "--tuned:" in result.stderr and "missing.yaml" in result.stderr
 
 
+def test_targets_are_measured_for_every_tuned_stack(scripts, scenario, tmp_path):
+    """Both targets for each tuned stack, not only the best (chosen on the tuning seeds): each stack's own
+    oracles on every campaign and its own baseline at equal spend, on the same held-out seeds; the rendered
+    Targets section shows a column (a) and a row (b) per stack."""
+    tune, _ = scripts
+    saved = tmp_path / "tuning.json"
+    assert tune.main(["--stacks", "value,fixed", "--points", "1", "--tuning-seeds", "101-102", "--seeds", "3",
+                      "--duration", "6h", "--save", str(saved)]) == 0
+    ctx = json.loads(saved.read_text())
+    held, campaigns = ctx["held_out"], [c["name"] for c in scenario["campaigns"]]
+    best = held["best_stack"]
+    # The best stack is the one with the most mean conversions on the tuning seeds.
+    chosen = {s: t["candidates"][t["best"]]["conversions"] for s, t in ctx["tuning"].items()}
+    assert chosen[best] == max(chosen.values())
+    assert set(held["targets"]) == {"value", "fixed"}
+    assert held["oracle"] == held["targets"][best]["oracle"]
+    assert held["equal_spend"] == held["targets"][best]["equal_spend"]
+    for stack, measured in held["targets"].items():
+        # (a): every campaign has its own oracle on every held-out seed, and the stack's conversions there are
+        # those of the stack's tuned run (the run with oracles is the same run plus each campaign's oracle).
+        assert sorted(measured["oracle"]) == sorted(campaigns)
+        for name, entry in measured["oracle"].items():
+            assert len(entry["oracle_conversions"]) == 3 and all(x >= 0 for x in entry["oracle_conversions"])
+            assert entry["conversions"] == held["campaigns"][f"{stack} tuned"][name]["conversions"]
+        total = [sum(measured["oracle"][n]["conversions"][k] for n in campaigns) for k in range(3)]
+        assert total == held["totals"][f"{stack} tuned"]["conversions"]
+        # (b): the baseline scaled to this stack's spend, per seed (within the 1 % tolerance where matched).
+        eq = measured["equal_spend"]
+        for spend, target, matched in zip(eq["spend"], held["totals"][f"{stack} tuned"]["spend"], eq["matched"]):
+            assert not matched or abs(spend - target) <= 0.01 * target
+    # The oracles do not change the stack's own run: the fixed stack's tuned point without them gives the same
+    # totals on the same seeds.
+    fixed = ctx["tuning"]["fixed"]
+    alone = tune.adsim.sweep({**scenario, "duration": "6h"}, seeds=[1, 2, 3], workers=2, progress=False,
+                             variations={"fixed": lambda _sc: tune.stack_scenario(
+                                 {**scenario, "duration": "6h"}, "fixed", fixed["candidates"][fixed["best"]]["params"])})
+    assert tune.listify(tune.totals(alone, "fixed")) == held["totals"]["fixed tuned"]
+    lines = tune.render_sections(ctx)["targets"]
+    start = lines.index(next(line for line in lines if line.startswith("**Every tuned stack.**")))
+    table_a = [line for line in lines[start:] if line.startswith("| `")][:len(campaigns)]
+    assert lines[start + 2] == "| campaign | `value` tuned | `fixed` tuned |"
+    assert len(table_a) == len(campaigns) and all(line.count(" of 3; ") == 2 for line in table_a)
+    assert sum(line.startswith(("| `value` tuned |", "| `fixed` tuned |")) for line in lines) == 2
+    assert any(line.startswith("Target (a): `") and "Target (b): `" in line for line in lines)
+
+
 def test_tuning_one_stack_keeps_the_other_stacks_tuning_report_and_values(scripts, tmp_path):
     """`--stacks fixed` after `--stacks value` (the way docs/strategy-comparison.md's Tuning section was
     measured): the value stack's chosen values, tuning rows, held-out measurements, oracles and equal-spend
@@ -191,6 +237,10 @@ def test_tuning_one_stack_keeps_the_other_stacks_tuning_report_and_values(script
     assert tune.main(["--stacks", "fixed", "--points", "1", "--refine", "1", "--seeds", "0"] + common) == 0
     between = json.loads(saved.read_text())
     assert "held_out" not in between and between["kept_report"]["held_out"] == first["held_out"]
+    # A report written before every stack was measured has the oracles and the equal-spend match of its best
+    # stack only ("oracle", "equal_spend"; no "targets"): they are kept, and the fixed stack gets its own.
+    del between["kept_report"]["held_out"]["targets"]
+    saved.write_text(json.dumps(between))
     assert tune.main(["--stacks", "fixed", "--from-tuning", str(saved), "--seeds", "2", "--duration", "6h",
                       "--save", str(saved)]) == 0
     ctx = json.loads(saved.read_text())
@@ -207,6 +257,9 @@ def test_tuning_one_stack_keeps_the_other_stacks_tuning_report_and_values(script
     for key in ("value defaults", "value tuned", "baseline"):
         assert held["totals"][key] == first["held_out"]["totals"][key]
     assert held["oracle"] == first["held_out"]["oracle"] and held["equal_spend"] == first["held_out"]["equal_spend"]
+    assert held["targets"]["value"] == {"oracle": first["held_out"]["oracle"],
+                                        "equal_spend": first["held_out"]["equal_spend"]}
+    assert set(held["targets"]["fixed"]) == {"oracle", "equal_spend"}
     assert {"fixed defaults", "fixed tuned"} <= set(held["totals"]) and "kept_report" not in ctx
     # Each stack's rows name the run that measured them.
     assert held["reports"]["value"]["command"] == first["command"]
@@ -312,3 +365,31 @@ def test_control_cycle_page_is_what_its_generator_writes(tmp_path):
     assert out.read_text() == page.read_text(), (
         "docs/control-cycle.md differs from what bench/control_cycle_study.py renders from "
         "bench/results/control_cycle.json: edit the script and re-render, not the page")
+
+
+def test_tuned_fixed_ablation_is_named_by_what_it_runs(bench_import, scenario, tmp_path):
+    """bench/strategy_comparison.py --tuned: a fixed-bid point that moves budget between campaigns is named
+    with its budget_reallocation (method, half-life) in the rendered tables; without reallocation it keeps the
+    ablation's name. A real short run (2 days, 2 seeds: the page's prose reads days after the first)."""
+    comparison = bench_import("strategy_comparison")
+    assert comparison.fixed_ablation_name({"budget_reallocation.method": "none"}) == comparison.FIXED_ABLATION
+    assert comparison.fixed_ablation_name({"budget_reallocation.method": "thompson"}) == (
+        "fixed bids + pid_pacing + creative_thompson + budget_reallocation (thompson)")
+    short, tuned = tmp_path / "short.yaml", tmp_path / "tuned.yaml"
+    short.write_text(yaml.safe_dump({**scenario, "duration": "2d"}))
+    tuned.write_text(yaml.safe_dump({"fixed": {"budget_reallocation.method": "rule",
+                                               "budget_reallocation.half_life_hours": 12.0}}))
+    saved, page = tmp_path / "ctx.json", tmp_path / "page.md"
+    result = subprocess.run([sys.executable, str(BENCH / "strategy_comparison.py"), "--scenario", str(short),
+                             "--seeds", "2", "--cycles", "15m", "--no-spend-match", "--oracle", "none",
+                             "--tuned", str(tuned), "--save", str(saved), "--doc", str(page)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    name = "fixed bids + pid_pacing + creative_thompson + budget_reallocation (rule, half-life 12 h)"
+    ctx = json.loads(saved.read_text())
+    assert name in ctx["ablations"] and comparison.FIXED_ABLATION not in ctx["ablations"]
+    # In the same place among the ablations, and a row of the rendered table.
+    assert ctx["ablations"].index(name) == 2
+    text = page.read_text()
+    assert f"\n| {name} | " in text and f"\n| {comparison.FIXED_ABLATION} | " not in text
+    assert "with its tuned values it moves budget between campaigns" in text
