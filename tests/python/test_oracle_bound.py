@@ -119,3 +119,13 @@ def test_run_rejects_bad_oracle_all():
         adsim.run(None, seed=1, oracle_all=2.0, oracle=True)
     with pytest.raises(ValueError, match="oracle_all_cell_truth"):
         adsim.run(None, seed=1, oracle_all_cell_truth=True)
+
+
+def test_a_share_is_short_of_85_only_when_its_whole_ci_is(bound):
+    """The verdict of (a) names a campaign as short on the known-shocks rung
+    only when the upper end of its CI is below 85 %."""
+    assert bound.ci_high_below("81.6 % [78.4, 84.8]", 85.0)
+    assert not bound.ci_high_below("81.5 % [74.3, 88.6]", 85.0)
+    assert not bound.ci_high_below("91.1 % [89.2, 93.1]", 85.0)
+    assert bound.ci_high_below("−3.0 % [−5.0, −1.0]", 85.0)
+    assert not bound.ci_high_below("no interval", 85.0)
