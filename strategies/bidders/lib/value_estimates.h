@@ -167,6 +167,7 @@ class ValueModel {
         explore_width_(ctx.params.Number("explore_until_width")),
         per_creative_(ctx.params.Bool("per_creative_ctr")),
         fatigue_(ctx.params.String("fatigue") == "exposure"),
+        creative_factors_(per_creative_ || fatigue_),
         click_billed_(ClickBilledChannels(*ctx.scenario)),
         learn_delay_(LearnsDelay(ctx)),
         delay_grid_(learn_delay_ ? DelayGrid() : std::vector<double>{}),
@@ -352,13 +353,21 @@ class ValueModel {
   // creative's current fatigue relative to the cell's history
   // (ExposureFatigue::Factor).
   double CreativeFactor(int channel, int segment, int creative) const {
-    const double fatigue = fatigue_ ? fatigue_model_.Factor(channel, segment, creative) : 1.0;
-    if (!per_creative_ || creative < 0 || creative >= nk_) return fatigue;
-    return fatigue * creative_factor_[(static_cast<size_t>(channel) * ns_ + segment) * nk_ + creative];
+    if (!creative_factors_) return 1.0;  // the default: one bid per cell, one test in Bid
+    return CreativeAndFatigueFactor(channel, segment, creative);
   }
   // The fatigue model (fatigue: exposure), for diagnostics and tests.
   const ExposureFatigue& fatigue_model() const { return fatigue_model_; }
 
+ private:
+  // CreativeFactor with per_creative_ctr or fatigue: exposure on.
+  double CreativeAndFatigueFactor(int channel, int segment, int creative) const {
+    const double fatigue = fatigue_ ? fatigue_model_.Factor(channel, segment, creative) : 1.0;
+    if (!per_creative_ || creative < 0 || creative >= nk_) return fatigue;
+    return fatigue * creative_factor_[(static_cast<size_t>(channel) * ns_ + segment) * nk_ + creative];
+  }
+
+ public:
   // With learn_conversion_delay: the posterior mean of the exponential
   // delay's mean (hours) over the grid; else conversion_delay_hours.
   double DelayHours() const {
@@ -598,6 +607,7 @@ class ValueModel {
   std::vector<double> creative_impressions_, creative_clicks_;  // per cell x creative (per_creative_ctr)
   std::vector<double> creative_factor_;                         // per cell x creative: pCTR_creative / pCTR_cell
   bool fatigue_;
+  bool creative_factors_;           // per_creative_ || fatigue_: CreativeFactor is not 1
   std::vector<bool> click_billed_;  // per channel
   ExposureFatigue fatigue_model_;   // fatigue: exposure
   bool learn_delay_;
