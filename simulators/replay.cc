@@ -328,6 +328,25 @@ class CsvSource final : public RowSource {
   }
 
  private:
+  // The end of a row both fast paths read: the outcome from the won and click
+  // flags (each 0 or 1) and the conversion, value, quality and creative
+  // fields, checked as the general parser checks them; false sends the row
+  // to the general parser.
+  bool FinishFastRow(unsigned won, unsigned click, std::string_view conversion_text, std::string_view value_text,
+                     std::string_view quality_text, std::string_view creative_text, Row* row) {
+    row->outcome.logger_won = won == 1;
+    row->outcome.click = (won & click) == 1;
+    if (!conversion_text.empty() && row->outcome.click) {
+      if (!Integer(conversion_text, &row->outcome.conversion_time) || row->outcome.conversion_time < row->time)
+        return false;
+      if (!value_text.empty() && !Real(value_text, &row->outcome.conversion_value)) return false;
+    }
+    if (!quality_text.empty() && (!Real(quality_text, &row->outcome.quality) || !(row->outcome.quality > 0)))
+      return false;
+    if (!creative_text.empty()) row->creative = CreativeIndex(creative_text);
+    return true;
+  }
+
   // The fast path for a row in the common spelling: every number plain
   // digits (prices and values with an optional '.' and decimals; no sign,
   // no exponent), names that the scenario has, a floor spelled like the last
@@ -411,17 +430,8 @@ class CsvSource final : public RowSource {
       ++p;
     }
     if (!has_segment) return false;
-    row->outcome.logger_won = won == 1;
-    row->outcome.click = row->outcome.logger_won && click == 1;
-    if (!conversion_text.empty() && row->outcome.click) {
-      if (!Integer(conversion_text, &row->outcome.conversion_time) || row->outcome.conversion_time < row->time)
-        return false;
-      if (!value_text.empty() && !Real(value_text, &row->outcome.conversion_value)) return false;
-    }
-    if (!quality_text.empty() && (!Real(quality_text, &row->outcome.quality) || !(row->outcome.quality > 0)))
-      return false;
-    if (!creative_text.empty()) row->creative = CreativeIndex(creative_text);
-    return true;
+    return FinishFastRow(static_cast<unsigned>(won), static_cast<unsigned>(click), conversion_text, value_text,
+                         quality_text, creative_text, row);
   }
   // ParseFast for a log whose columns are the fields in their own order
   // (time, channel, segment, user, floor, market_price, won, click,
@@ -495,17 +505,7 @@ class CsvSource final : public RowSource {
     }
     // (FieldEnd stops at a comma or at the line's end: the last column read
     // ends there as in ParseFast.)
-    row->outcome.logger_won = won == 1;
-    row->outcome.click = (won & click) == 1;
-    if (!conversion_text.empty() && row->outcome.click) {
-      if (!Integer(conversion_text, &row->outcome.conversion_time) || row->outcome.conversion_time < row->time)
-        return false;
-      if (!value_text.empty() && !Real(value_text, &row->outcome.conversion_value)) return false;
-    }
-    if (!quality_text.empty() && (!Real(quality_text, &row->outcome.quality) || !(row->outcome.quality > 0)))
-      return false;
-    if (!creative_text.empty()) row->creative = CreativeIndex(creative_text);
-    return true;
+    return FinishFastRow(won, click, conversion_text, value_text, quality_text, creative_text, row);
   }
   // Where the field starting at p ends: its comma, or the line's end.
   static const char* FieldEnd(const char* p, const char* end) {
