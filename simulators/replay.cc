@@ -478,31 +478,11 @@ class CsvSource final : public RowSource {
     const unsigned click_digit = static_cast<unsigned char>(*p) - '0';
     const unsigned click = click_digit <= 1 ? click_digit : 0;
     p += click_digit <= 1;
-    if (*p != ',') return false;
-    ++p;
-    const char* const conversion_start = p;
-    p = FieldEnd(p, end);
-    const std::string_view conversion_text(conversion_start, p - conversion_start);
-    if (*p != ',') return false;  // the value column is missing
-    ++p;
-    const char* const value_start = p;
-    p = FieldEnd(p, end);
-    const std::string_view value_text(value_start, p - value_start);
-    std::string_view creative_text, quality_text;
-    if (last_column_ >= kCreative) {
-      if (*p != ',') return false;
-      ++p;
-      const char* const start = p;
-      p = FieldEnd(p, end);
-      creative_text = std::string_view(start, p - start);
-    }
-    if (last_column_ >= kQuality) {
-      if (*p != ',') return false;
-      ++p;
-      const char* const start = p;
-      p = FieldEnd(p, end);
-      quality_text = std::string_view(start, p - start);
-    }
+    std::string_view conversion_text, value_text, creative_text, quality_text;
+    if (!NextField(&p, end, &conversion_text)) return false;
+    if (!NextField(&p, end, &value_text)) return false;  // the value column is missing
+    if (last_column_ >= kCreative && !NextField(&p, end, &creative_text)) return false;
+    if (last_column_ >= kQuality && !NextField(&p, end, &quality_text)) return false;
     // (FieldEnd stops at a comma or at the line's end: the last column read
     // ends there as in ParseFast.)
     return FinishFastRow(won, click, conversion_text, value_text, quality_text, creative_text, row);
@@ -511,6 +491,15 @@ class CsvSource final : public RowSource {
   static const char* FieldEnd(const char* p, const char* end) {
     while (p != end && *p != ',') ++p;
     return p;
+  }
+  // The field after the comma at *p: its text, *p left at its end; false when
+  // *p is not a comma (a column is missing).
+  static bool NextField(const char** p, const char* end, std::string_view* text) {
+    if (**p != ',') return false;
+    const char* const start = ++*p;
+    *p = FieldEnd(start, end);
+    *text = std::string_view(start, static_cast<size_t>(*p - start));
+    return true;
   }
   // A short text (1 to 8 characters) as the bytes of one word, so that a
   // field is compared with it in one load (size 0: too long, never matches).

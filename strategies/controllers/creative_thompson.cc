@@ -37,12 +37,9 @@ class CreativeThompson final : public Controller {
         stream_(ctx.stream_seed),
         prior_alpha_(ctx.params.Number("prior_alpha")),
         prior_beta_(ctx.params.Number("prior_beta")),
-        fatigue_(ctx.params.String("fatigue") == "exposure") {
-    for (const auto& channel : ctx.scenario->channels) {
-      click_billed_.push_back(channel.billing == Billing::kClick);
-    }
-    impression_billed_ = std::find(click_billed_.begin(), click_billed_.end(), false) != click_billed_.end();
-  }
+        fatigue_(ctx.params.String("fatigue") == "exposure"),
+        click_billed_(valuation::ClickBilledChannels(*ctx.scenario)),
+        impression_billed_(std::find(click_billed_.begin(), click_billed_.end(), false) != click_billed_.end()) {}
 
   void OnCycle(const Snapshot& snap, int campaign, std::vector<Action>* actions) override {
     rates_.Update(snap, campaign);
@@ -94,8 +91,8 @@ class CreativeThompson final : public Controller {
   Stream stream_;
   double prior_alpha_, prior_beta_;
   bool fatigue_;
-  bool impression_billed_ = false;
   std::vector<bool> click_billed_;  // per channel
+  bool impression_billed_;          // some channel bills per impression
   valuation::ExposureFatigue fatigue_model_;
 };
 

@@ -47,6 +47,14 @@
 
 namespace adsim::valuation {
 
+// Per channel: whether it bills per click (ExposureFatigue::Update's
+// click_billed; fatigue is fitted on the other channels' clicks).
+inline std::vector<bool> ClickBilledChannels(const PublicScenario& scenario) {
+  std::vector<bool> out;
+  for (const auto& channel : scenario.channels) out.push_back(channel.billing == Billing::kClick);
+  return out;
+}
+
 class ExposureFatigue {
  public:
   // Grid of (half-life, recovery) points; the last point is "no fatigue".

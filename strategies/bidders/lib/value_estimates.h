@@ -204,12 +204,6 @@ class ValueModel {
     return text;
   }
 
-  static std::vector<bool> ClickBilledChannels(const PublicScenario& sc) {
-    std::vector<bool> out;
-    for (const auto& channel : sc.channels) out.push_back(channel.billing == Billing::kClick);
-    return out;
-  }
-
   // For the value bidders that do not bid per creative (value_rtb,
   // bid_shading): `fatigue: exposure` would be silently ignored, so it fails,
   // naming the field and the bidders that support it.

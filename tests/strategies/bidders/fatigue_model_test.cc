@@ -62,6 +62,19 @@ struct TrueCreative {
   }
 };
 
+// A snapshot of one channel and one segment with `creatives` creatives, no
+// counts yet.
+Snapshot OneCell(int creatives) {
+  Snapshot snap;
+  snap.num_channels = 1;
+  snap.num_segments = 1;
+  snap.num_creatives = {creatives};
+  snap.cell_offset = {0};
+  snap.control_cycle = kCycle;
+  snap.last_cycle.assign(static_cast<size_t>(creatives), ObservedStats{});
+  return snap;
+}
+
 // Runs a week of cycles, one channel (impression-billed), one segment, two
 // creatives sharing ctr0, and calls `check(t, model, cell_ctr, clicks,
 // true_next_rate per creative)` at the end of each day.
@@ -69,13 +82,7 @@ template <class Check>
 void Week(double ctr0, double half_life, double recovery_hours, uint64_t seed, Check check) {
   boost::random::mt19937_64 rng(seed);
   valuation::ExposureFatigue model;
-  Snapshot snap;
-  snap.num_channels = 1;
-  snap.num_segments = 1;
-  snap.num_creatives = {2};
-  snap.cell_offset = {0};
-  snap.control_cycle = kCycle;
-  snap.last_cycle.assign(2, ObservedStats{});
+  Snapshot snap = OneCell(2);
   TrueCreative truth[2];
   double impressions = 0, clicks = 0;
   const int cycles = 7 * kCyclesPerDay;
@@ -153,13 +160,7 @@ TEST(ExposureFatigue, WithoutFatigueMatchesTheCellsEstimate) {
 // Click-billed channels bid per click, which fatigue does not change: factor 1.
 TEST(ExposureFatigue, ClickBilledChannelsAreNotScaled) {
   valuation::ExposureFatigue model;
-  Snapshot snap;
-  snap.num_channels = 1;
-  snap.num_segments = 1;
-  snap.num_creatives = {1};
-  snap.cell_offset = {0};
-  snap.control_cycle = kCycle;
-  snap.last_cycle.assign(1, ObservedStats{});
+  Snapshot snap = OneCell(1);
   snap.last_cycle[0].impressions = 50000;
   snap.last_cycle[0].clicks = 100;
   for (int t = 1; t <= 8; ++t) {
