@@ -122,9 +122,15 @@ MIXED_SHARED: Dict[str, Any] = {**{k: v[0] for k, v in SPACE.items()}, "pid_paci
                                 "pid_pacing.max_multiplier": 10.0, "budget_reallocation.method": "none"}
 
 
+# The campaigns of bench/scenarios/comparison.yaml, which the candidates name.
+MIXED_CAMPAIGNS = ("search_generic", "social_prospecting", "display_awareness", "cross_retail")
+
+
 def _mixed(recipes: Dict[str, str], **shared: Any) -> Dict[str, Any]:
+    """A mixed candidate: MIXED_SHARED with `shared` changed, and every campaign's
+    recipe ("value" unless `recipes` names another)."""
     point = {**MIXED_SHARED, **shared}
-    point.update({f"campaign.{name}": recipe for name, recipe in recipes.items()})
+    point.update({f"campaign.{name}": recipes.get(name, "value") for name in MIXED_CAMPAIGNS})
     return point
 
 
@@ -137,14 +143,13 @@ def _mixed(recipes: Dict[str, str], **shared: Any) -> Dict[str, Any]:
 # points. #0 is the value stack without reallocation (the mixed defaults).
 MIXED_CANDIDATES: List[Dict[str, Any]] = [
     _mixed({}),
-    _mixed({c: "value+fatigue" for c in ("search_generic", "social_prospecting", "display_awareness",
-                                          "cross_retail")}),
+    _mixed({c: "value+fatigue" for c in MIXED_CAMPAIGNS}),
     _mixed({"display_awareness": "fixed"}),
     _mixed({"display_awareness": "fixed", "search_generic": "value+fatigue", "social_prospecting": "value+fatigue",
             "cross_retail": "value+fatigue"}),
     _mixed({"display_awareness": "value+fatigue"}),
     _mixed({"display_awareness": "fixed", "search_generic": "fixed"}),
-    _mixed({c: "fixed" for c in ("search_generic", "social_prospecting", "display_awareness", "cross_retail")}),
+    _mixed({c: "fixed" for c in MIXED_CAMPAIGNS}),
     _mixed({"display_awareness": "fixed"}, **{"budget_reallocation.method": "rule",
                                               "budget_reallocation.half_life_hours": 12.0}),
     _mixed({"display_awareness": "value+fatigue"}, **{"budget_reallocation.method": "thompson"}),
