@@ -810,6 +810,95 @@ def _every_stack(T: Dict[str, Any], H: Dict[str, Any], measured: Dict[str, Dict[
     return out
 
 
+def _recipes_text(p: Dict[str, Any]) -> str:
+    """The per-campaign recipes of a mixed point, and what else differs from MIXED_SHARED."""
+    recipes = ", ".join(f"`{k[len('campaign.'):]}` {v}" for k, v in p.items() if k.startswith("campaign."))
+    other = [f"`{k}` {v}" for k, v in p.items() if not k.startswith("campaign.") and MIXED_SHARED.get(k) != v]
+    return recipes + ("; " + ", ".join(other) if other else "")
+
+
+def _mixed_screen(t: Dict[str, Any], ts: List[int]) -> List[str]:
+    """The mixed stack's screen on the tuning seeds: every candidate with each
+    campaign's mean share of its own oracle, its minimum and the chosen one."""
+    rows = t["candidates"]
+    names = list(rows[0]["shares"])
+    shared = ", ".join(f"`{k}` {v}" for k, v in MIXED_SHARED.items() if not k.startswith("bidder."))
+    chosen = rows[t["best"]]
+    most = max(range(len(rows)), key=lambda i: (rows[i]["conversions"], rows[i]["value"]))
+    recipes = {v for k, v in chosen["params"].items() if k.startswith("campaign.")}
+    out = ["**The `mixed` stack: a recipe per campaign, screened on the tuning seeds.** Each campaign of the "
+           "stack takes one recipe: `value` (its goal-driven value bidder, as in the `value` stack), "
+           "`value+fatigue` (the same with `fatigue: exposure` in the value bidder and in `creative_thompson`, "
+           "\"Library changes tried\") or `fixed` (fixed bids); every campaign keeps `pid_pacing` and "
+           "`creative_thompson`. Shared by every candidate: " + shared + " (the value bidders' `bidder.*` keys at "
+           "their defaults). The candidates (`MIXED_CANDIDATES` in the script) were fixed before any run, from the "
+           "decomposition in \"Why the oracle is ahead\" (budget reallocation costs social and display 25 and 16 "
+           "points of their oracles; fixed bids + PID and `fatigue: exposure` helped display), which was measured "
+           "on the held-out seeds: the candidates were suggested by them, the choice among the candidates is made "
+           "on the tuning seeds only. Each candidate runs on the "
+           f"{len(ts)} tuning seeds ({ts[0]}..{ts[-1]}) with each campaign's oracle (`adsim.sweep(oracle=True)`, as "
+           f"the Targets section measures the shares): {len(rows)} candidates × {len(ts)} seeds × "
+           f"{1 + len(names)} runs ({float(t.get('wall', math.nan)):.0f} s of wall time). **Rule**, decided "
+           "before the held-out seeds were run: the candidate with the largest minimum over campaigns of the mean "
+           "(over the tuning seeds) share of the campaign's own oracle's conversions, ties (to 0.1 point) broken "
+           "by mean total conversions. Target (a) asks every campaign to reach 85 % of its oracle, so a stack "
+           "meets it exactly when its furthest campaign does: the rule raises that campaign. (The best-stack rule "
+           "of the Targets section, most conversions on the tuning seeds, is unchanged and applies to `mixed` "
+           "like any stack.)", "",
+           "| candidate | recipes (and what differs from the shared values) | " + " | ".join(f"`{n}`" for n in names)
+           + " | minimum | conversions | spend |", "|---|---|" + "---:|" * (len(names) + 3)]
+    for i in sorted(range(len(rows)), key=lambda i: min_share_key(rows[i]), reverse=True):
+        r, mark = rows[i], "**" if i == t["best"] else ""
+        out.append(f"| {mark}#{i}{mark} | {_recipes_text(r['params'])} | "
+                   + " | ".join(f"{100 * r['shares'][n]:.1f} %" for n in names)
+                   + f" | {mark}{100 * r['min_share']:.1f} %{mark} | {r['conversions']:.1f} | {r['spend']:,.0f} |")
+    out += ["", f"Shares: mean of per-seed shares over the {len(ts)} tuning seeds (with {len(ts)} seeds a mean share "
+            "moves by several points from seed noise alone). The rule chose #" + str(t["best"]) + " (minimum "
+            f"{100 * chosen['min_share']:.1f} %, {chosen['conversions']:.1f} conversions)"
+            + (f"; the candidate with the most conversions is #{most} ({rows[most]['conversions']:.1f}, minimum "
+               f"{100 * rows[most]['min_share']:.1f} %)" if most != t["best"] else "")
+            + (f". The chosen candidate uses the same recipe (`{next(iter(recipes))}`) on every campaign: on these "
+               "seeds no per-campaign mix raised the furthest campaign more than one recipe for all"
+               if len(recipes) == 1 else "") + ". Its values are under `mixed` in `bench/results/tuned_params.yaml` "
+            "(the `campaign.*` keys are its recipes); `bench/strategy_comparison.py --tuned` does not run it (it runs "
+            "the `value` stack and the fixed-bid ablation). The table below is the random search of the other "
+            "stacks.", ""]
+    return out
+
+
+def _mixed_verdict(T: Dict[str, Any], H: Dict[str, Any], measured: Dict[str, Dict[str, Any]],
+                   best: str) -> List[str]:
+    """Whether the mixed stack meets (a) and (b) on the held-out seeds, and
+    whether it is the best stack by the unchanged rule (most conversions on
+    the tuning seeds), from the numbers."""
+    a = _target_a(measured["mixed"]["oracle"])
+    b = _target_b(measured["mixed"]["equal_spend"], H["totals"]["mixed tuned"])
+    worst = a["campaigns"][a["worst"]]
+    below = [n for n, r in a["campaigns"].items() if r["verdict"] == "**no**"]
+    open_ = [n for n, r in a["campaigns"].items() if r["verdict"] == "not resolved"]
+    conv = {s: T[s]["candidates"][T[s]["best"]]["conversions"] for s in T}
+    a_text = ("met: every campaign's CI is at or above 85 %" if a["met"] else
+              "**not met**: " + "; ".join(
+                  part for part in (
+                      ("the whole CI below 85 % for " + ", ".join(
+                          f"`{n}` ({_share_cell(a['campaigns'][n])})" for n in below)) if below else "",
+                      ("not resolved (the CI straddles 85 %) for " + ", ".join(
+                          f"`{n}` ({_share_cell(a['campaigns'][n])})" for n in open_)) if open_ else "")
+                  if part))
+    lo, hi = b["cpa"][1], b["cpa"][2]
+    b_text = (f"{'met' if b['met'] else ('**not met**' if b['verdict'] == '**no**' else 'not resolved')}: true CPA "
+              f"{b['cpa'][3]:+.1f} % against its baseline at equal spend (CI of the difference "
+              f"[{comparison.fmt(lo)}, {comparison.fmt(hi)}], needed at or below {comparison.fmt(b['line'])})")
+    is_best = best == "mixed"
+    return ["**The `mixed` stack against the targets** (held-out seeds, its own oracles and baseline at equal "
+            "spend): " + (f"(a) {a_text}; its furthest campaign is `{a['worst']}` at {100 * worst['mean']:.1f} %. "
+            f"(b) {b_text}. " + (
+                "It is the best stack by the rule of this section (most conversions on the tuning seeds)." if is_best
+                else f"It is not the best stack by the rule of this section (most conversions on the tuning seeds: "
+                     + ", ".join(f"`{s}` {conv[s]:.1f}" for s in sorted(conv, key=lambda s: -conv[s]))
+                     + f"), which stays `{best}`; the rule is not changed to suit a target.")).replace("-", "−"), ""]
+
+
 def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
     """The sections of docs/strategy-comparison.md measured by this script:
     "tuning", "targets" and "cold_start" (lists of lines)."""
@@ -820,8 +909,10 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
                       for k, vals in ctx.get("space", SPACE).items())
     held_text = f", reported on held-out seeds {hs[0]}..{hs[-1]}" if H else ""
     run = ctx.get("tuning_run") or {k: ctx.get(k) for k in ("command", "argv", "commit", "date", "wall", "workers")}
+    # The stacks of the random search; "mixed" is a screen of fixed candidates (screen_mixed), said apart.
+    searched = [s for s in T if T[s].get("rule") != "min_share"]
     stage_counts = {s: (sum(c.get("stage", 1) == 1 for c in T[s]["candidates"]) - 1,
-                        sum(c.get("stage", 1) == 2 for c in T[s]["candidates"])) for s in T}
+                        sum(c.get("stage", 1) == 2 for c in T[s]["candidates"])) for s in searched}
     refine = sum(n2 for _, n2 in stage_counts.values())
     tun = [f"## Tuning (tuning seeds {ts[0]}..{ts[-1]}{held_text})", ""]
     cpu = sum(float(T[s].get("cpu", math.nan)) for s in T)
@@ -877,7 +968,7 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
             + "; ".join(f"`{s}` stack {len(T[s]['candidates'])} points × {len(ts)} seeds = "
                         f"{len(T[s]['candidates']) * len(ts)} runs ({float(T[s].get('wall', math.nan)):.0f} s "
                         f"of wall time" + (f", {T[s]['cpu']:.0f} s of CPU time" if "cpu" in T[s] else "") + ")"
-                        for s in T) + ". "
+                        for s in searched) + ". "
             "**Objective**: the mean over the tuning seeds of the true conversions of all campaigns "
             "(every conversion caused in the week, reported or not), ties broken by value; spend cannot "
             "exceed the daily budgets (they are hard caps), so more conversions at a spend at most the "
@@ -893,7 +984,9 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
             + ("" if len(groups) == 1 else
                " The stacks were tuned in separate runs ("
                + ", then ".join(f"`--stacks {','.join(g[0])}`" for g in groups)
-               + ") with the same search, tuning seeds and objective; a later run keeps the earlier stacks' tuning "
+               + ") with the same tuning seeds" + (" (the `mixed` stack by its own screen and rule, below)"
+                                                   if len(searched) < len(T) else
+                                                   ", the same search and objective") + "; a later run keeps the earlier stacks' tuning "
                "and held-out measurements, and reuses the latter only when the static baseline it runs again "
                "gives the same spend, conversions and value on every held-out seed (else every stack runs again), "
                "so all rows below are paired on the same seeds and the same baseline.")
@@ -907,11 +1000,15 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
                ", and names the ablation by what it then runs: \""
                + comparison.fixed_ablation_name(T["fixed"]["candidates"][T["fixed"]["best"]]["params"]) + "\"."),
             ""]
+    if "mixed" in T:
+        tun += _mixed_screen(T["mixed"], ts)
     shown = 16
     tun += ["| stack | point | stage | parameters (changed from the defaults) | conversions | Δ vs defaults (± SE) "
             "| value | spend |", "|---|---:|---:|---|---:|---:|---:|---:|"]
     hidden = []
     for s, t in T.items():
+        if s not in searched:
+            continue  # the screen's own table, below
         order = sorted(range(len(t["candidates"])), key=lambda i: -t["candidates"][i]["conversions"])
         keep = set(order[:shown]) | {0, t["best"], t.get("stage1_best", t["best"])}
         for i in order:
@@ -1031,6 +1128,8 @@ def render_sections(ctx: Dict[str, Any]) -> Dict[str, List[str]]:
             .replace("-", "−"), ""]
     if len(both) > 1:
         tgt += _every_stack(T, H, measured, both, best)
+    if "mixed" in both:
+        tgt += _mixed_verdict(T, H, measured, best)
 
     # Seed 6.
     cs = ctx["cold_start"]
