@@ -8,7 +8,10 @@ with sweeps, reported on other seeds" and "Targets"):
    bidders, pid_pacing, creative_thompson and budget_reallocation; "fixed":
    fixed bids with the same controllers), a random search of --points points
    of SPACE (plus the stack's defaults) on the TUNING seeds only (default
-   101..104), with adsim.sweep on common random numbers. Objective: the mean
+   101..104), with adsim.sweep on common random numbers. ("mixed", a recipe
+   per campaign, is instead a screen of the fixed MIXED_CANDIDATES with each
+   campaign's oracle, chosen by the largest minimum share of the oracle:
+   screen_mixed, min_share_key.) Objective: the mean
    over tuning seeds of the true conversions of all campaigns (the
    `conversions` truth, reported or not), the budgets being hard caps (no run
    can spend more than the daily budgets), with ties broken by value. The
