@@ -393,3 +393,102 @@ def test_tuned_fixed_ablation_is_named_by_what_it_runs(bench_import, scenario, t
     text = page.read_text()
     assert f"\n| {name} | " in text and f"\n| {comparison.FIXED_ABLATION} | " not in text
     assert "with its tuned values it moves budget between campaigns" in text
+
+
+def test_mixed_stack_builds_the_per_campaign_components_it_claims(scripts, scenario, tmp_path):
+    """Every mixed candidate: a campaign with recipe "fixed" bids fixed, "value" has its goal's value bidder
+    without fatigue, "value+fatigue" has `fatigue: exposure` in its value bidder and its creative_thompson;
+    every campaign keeps pid_pacing (with the shared values) and creative_thompson; budget_reallocation only
+    when the candidate names a method. Recipes that are not one of the three, or name no campaign, are refused."""
+    tune, _ = scripts
+    names = [c["name"] for c in scenario["campaigns"]]
+    assert sorted(tune.MIXED_CAMPAIGNS) == sorted(names)
+    assert tune.STACK_DEFAULTS["mixed"] == tune.MIXED_CANDIDATES[0]
+    kinds = set()
+    for point in tune.MIXED_CANDIDATES:
+        sc = tune.stack_scenario(scenario, "mixed", point)
+        assert sc["control_cycle"] == point["control_cycle"]
+        for camp in sc["campaigns"]:
+            recipe = point[f"campaign.{camp['name']}"]
+            kinds.add(recipe)
+            controllers = {c["type"]: c.get("params", {}) for c in camp["controllers"]}
+            assert controllers["pid_pacing"] == {"kp": point["pid_pacing.kp"], "ki": point["pid_pacing.ki"],
+                                                 "max_multiplier": point["pid_pacing.max_multiplier"]}
+            assert controllers["creative_thompson"].get("fatigue") == (
+                "exposure" if recipe == "value+fatigue" else None)
+            if recipe == "fixed":
+                assert camp["bidder"] == "fixed"
+            else:
+                wanted = "target_cpa" if "cpa" in camp["goal"] else "target_roas"
+                assert camp["bidder"]["type"] == wanted
+                assert camp["bidder"]["params"].get("fatigue") == ("exposure" if recipe == "value+fatigue" else None)
+        method = point["budget_reallocation.method"]
+        if method == "none":
+            assert "controllers" not in sc
+        else:
+            assert sc["controllers"][0]["type"] == "budget_reallocation"
+            assert sc["controllers"][0]["params"]["method"] == method
+        tune.adsim.validate(sc)
+    assert kinds == set(tune.MIXED_RECIPES)
+    with pytest.raises(ValueError, match="expected one of value, value\\+fatigue, fixed, not 'oracle'"):
+        tune.stack_scenario(scenario, "mixed", {**tune.MIXED_CANDIDATES[0], "campaign.cross_retail": "oracle"})
+    with pytest.raises(ValueError, match="no campaign 'nowhere'"):
+        tune.stack_scenario(scenario, "mixed", {**tune.MIXED_CANDIDATES[0], "campaign.nowhere": "fixed"})
+    bad = tmp_path / "tuned.yaml"
+    bad.write_text("mixed:\n  campaign.cross_retail: oracle\n")
+    with pytest.raises(ValueError, match=r"mixed.campaign.cross_retail: expected value, value\+fatigue or fixed"):
+        tune.read_params(str(bad))
+    bad.write_text("value:\n  campaign.cross_retail: fixed\n")
+    with pytest.raises(ValueError, match="value.campaign.cross_retail: unknown parameter"):
+        tune.read_params(str(bad))
+
+
+def test_mixed_screen_picks_the_largest_minimum_share_and_keeps_the_other_stacks(scripts, scenario, tmp_path):
+    """`--stacks mixed` after `--stacks value` (3 simulated hours, 2 tuning and 2 held-out seeds): the screen
+    runs every candidate with each campaign's oracle, each row's shares are the mean of the per-seed shares of
+    a run with oracles, the chosen candidate has the largest minimum share (ties by conversions), the value
+    stack's tuning, held-out measurements and tuned values are kept verbatim, and the rendered sections state
+    the mixed stack's verdicts and whether it is the best stack by the unchanged rule (most conversions)."""
+    tune, _ = scripts
+    params, saved = tmp_path / "tuned.yaml", tmp_path / "tuning.json"
+    common = ["--tuning-seeds", "101-102", "--seeds", "2", "--duration", "3h", "--save", str(saved),
+              "--params", str(params)]
+    assert tune.main(["--stacks", "value", "--points", "1"] + common) == 0
+    first, first_params = json.loads(saved.read_text()), params.read_text()
+    assert tune.main(["--stacks", "mixed"] + common) == 0
+    ctx = json.loads(saved.read_text())
+    rows = ctx["tuning"]["mixed"]["candidates"]
+    assert [r["params"] for r in rows] == tune.MIXED_CANDIDATES
+    best = ctx["tuning"]["mixed"]["best"]
+    assert all(tune.min_share_key(rows[best]) >= tune.min_share_key(r) for r in rows)
+    for r in rows:
+        assert r["min_share"] == min(r["shares"].values()) and sorted(r["shares"]) == sorted(tune.MIXED_CAMPAIGNS)
+    # The chosen row's shares are those of its run with oracles, recomputed here (same seeds: same runs).
+    short = {**scenario, "duration": "3h"}
+    again = tune.adsim.sweep(tune.stack_scenario(short, "mixed", rows[best]["params"]), seeds=[101, 102],
+                             workers=2, progress=False, oracle=True)
+    for name, entry in tune.per_campaign(again, "base").items():
+        conv, oconv = tune.np.array(entry["conversions"]), tune.np.array(entry["oracle_conversions"])
+        expected = (conv[oconv > 0] / oconv[oconv > 0]).mean() if (oconv > 0).any() else math.nan
+        assert rows[best]["shares"][name] == pytest.approx(expected, nan_ok=True)
+    assert tune.read_params(str(params))["mixed"] == rows[best]["params"]
+    # The value stack: kept verbatim.
+    assert ctx["tuning"]["value"] == first["tuning"]["value"]
+    assert params.read_text().split("\nvalue:\n", 1)[1].split("\nmixed:\n", 1)[0] + "\n" == \
+        first_params.split("\nvalue:\n", 1)[1]
+    held = ctx["held_out"]
+    assert held["ran"] == ["mixed"]
+    for key in ("value defaults", "value tuned", "baseline"):
+        assert held["totals"][key] == first["held_out"]["totals"][key]
+    assert held["targets"]["value"] == first["held_out"]["targets"]["value"]
+    assert set(held["targets"]["mixed"]) == {"oracle", "equal_spend"}
+    # The best stack is still the one with the most conversions on the tuning seeds.
+    chosen = {s: t["candidates"][t["best"]]["conversions"] for s, t in ctx["tuning"].items()}
+    assert chosen[held["best_stack"]] == max(chosen.values())
+    sections = tune.render_sections(ctx)
+    assert any(line.startswith("**The `mixed` stack: a recipe per campaign") for line in sections["tuning"])
+    verdict = next(line for line in sections["targets"] if line.startswith("**The `mixed` stack against the targets**"))
+    a = tune._target_a(held["targets"]["mixed"]["oracle"])
+    assert ("(a) met" if a["met"] else "(a) **not met**") in verdict
+    assert ("It is the best stack" if held["best_stack"] == "mixed" else "It is not the best stack") in verdict
+    assert "| campaign | `value` tuned | `mixed` tuned |" in sections["targets"]
