@@ -15,8 +15,13 @@
 # With ROUNDS=R in the environment, the three runs are repeated R times per
 # size, alternated (replay, skip, synthetic, replay, ...), so that the ratios
 # can be read round by round on a machine whose load changes (default 1).
-# Usage: [ROUNDS=R] bench/replay_benchmark.sh [BUILD_DIR] [N ...]   (default N: 10000000)
-# The log is written to a temporary folder (about 60 bytes per row) and removed.
+# Each line also gives the process's user and sys CPU seconds apart (sys is
+# the kernel's work: reading the log, and with unlogged: model writing and
+# reading back the row cache).
+# Usage: [ROUNDS=R] [KEEP=DIR] bench/replay_benchmark.sh [BUILD_DIR] [N ...]   (default N: 10000000)
+# The log is written to a temporary folder (about 50 bytes per row) and removed;
+# with KEEP=DIR it is written to DIR and kept there with the three scenarios
+# (replay.yaml, replay_skip.yaml, synthetic.yaml), for a profiler (docs/replay.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -24,8 +29,13 @@ shift || true
 sizes=("${@:-10000000}")
 adsim=$build/adsim
 [ -x "$adsim" ] || { echo "build first: scripts/setup.sh (missing $adsim)" >&2; exit 2; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+if [ -n "${KEEP:-}" ]; then
+  mkdir -p "$KEEP"
+  tmp=$(cd "$KEEP" && pwd)
+else
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+fi
 hours=168
 
 scenario() {  # scenario TRAFFIC_YAML: the benchmark scenario with the given channel traffic (and competition)
@@ -55,8 +65,8 @@ measure() {
     { cat "$tmp/log" >&2; exit 1; }
   read -r wall user sys rss_kib < "$tmp/time"
   awk -v n="$name" -v r="$rows" -v w="$wall" -v u="$user" -v s="$sys" -v m="$rss_kib" 'BEGIN {
-    printf "%-10s %11d rows  wall %7.2f s  %6.2f M rows/s  cpu %7.2f s  %6.2f M rows/cpu-s  peak RSS %7.1f MiB\n",
-      n, r, w, r / w / 1e6, u + s, r / (u + s) / 1e6, m / 1024 }'
+    printf "%-10s %11d rows  wall %7.2f s  %6.2f M rows/s  cpu %7.2f s  %6.2f M rows/cpu-s  (user %6.2f, sys %5.2f)  peak RSS %7.1f MiB\n",
+      n, r, w, r / w / 1e6, u + s, r / (u + s) / 1e6, u, s, m / 1024 }'
 }
 
 for n in "${sizes[@]}"; do
@@ -93,5 +103,5 @@ for n in "${sizes[@]}"; do
     measure synthetic "$n" "$tmp/synthetic.yaml"
   done
   echo "after: $(uptime | sed 's/.*load/load/')"
-  rm -f "$tmp/requests.csv"
+  [ -n "${KEEP:-}" ] || rm -f "$tmp/requests.csv"
 done
