@@ -104,6 +104,9 @@ CANDIDATES_END = "<!-- oracle_gap.py: candidates end -->"
 LEVELS = ["stack", "own budget", "oracle's rule", "+ true cell rates", "+ known shocks", "+ known fatigue",
           "oracle"]
 FATIGUE = "+ known fatigue"  # the engine's oracle with oracle_user_truth=False
+# The same oracle in the market of the rungs 3-5 (the other campaigns without
+# budget_reallocation), to separate the fatigue from that market difference.
+FATIGUE_FIXED = "known fatigue, others' budgets fixed"
 INSTANT_DELAY = "1m"  # the `instant evidence` variant's conversion delay
 
 # Truth handed to oracle_assisted_rates, by key: per campaign, the oracle's
@@ -299,7 +302,15 @@ def gap_seed(stack: dict, key: str, seed: int) -> Dict[str, Any]:
                            "oracle": {"conversions": [float(x) for x in oracle["oracle_conversions"]],
                                       "value": [float(x) for x in oracle["oracle_value"]],
                                       "spend": [float(x) for x in oracle["oracle_spend"]]}}
-    out["own budget"] = per_campaign(adsim.run(own_budget(stack), seed=seed), n)
+    # The own-budget stack with its oracles without user truth: the run itself
+    # is the `own budget` rung (neither the oracles nor the option change it);
+    # its oracles are FATIGUE_FIXED.
+    fixed = adsim.run({**own_budget(stack), "oracle": True}, seed=seed, oracle_user_truth=False)
+    out["own budget"] = per_campaign(fixed, n)
+    fixed_oracle = fixed.table("oracle").sort_values("campaign")
+    out[FATIGUE_FIXED] = {"conversions": [float(x) for x in fixed_oracle["oracle_conversions"]],
+                          "value": [float(x) for x in fixed_oracle["oracle_value"]],
+                          "spend": [float(x) for x in fixed_oracle["oracle_spend"]]}
     for level in LEVELS[2:5]:
         out[level] = {"conversions": [], "value": [], "spend": []}
     for c, camp in enumerate(stack["campaigns"]):
@@ -327,9 +338,10 @@ def gap_seed(stack: dict, key: str, seed: int) -> Dict[str, Any]:
 
 def runs_per_seed(n: int) -> int:
     """Engine runs per seed of --part gap for n campaigns: the stack with its
-    n oracles, own budget, the 3 replaced rungs per campaign, the stack again
-    with its n oracles without user truth, and instant evidence."""
-    return (1 + n) + 1 + 3 * n + (1 + n) + 1
+    n oracles, own budget with its n oracles without user truth, the 3
+    replaced rungs per campaign, the stack again with its n oracles without
+    user truth, and instant evidence."""
+    return (1 + n) + (1 + n) + 3 * n + (1 + n) + 1
 
 
 def fatigue_verdicts(data: dict) -> List[Tuple[str, float, float, float, str]]:
@@ -485,6 +497,17 @@ def render_gap(data: dict) -> str:
         s = [shares(runs, level, c) for level in LEVELS[:6]]
         steps = [pts(s[i + 1] - s[i]) for i in range(5)]
         lines.append(f"| `{name}` | {pts(1.0 - s[0])} | " + " | ".join(steps) + f" | {pts(1.0 - s[5])} |")
+    if all(FATIGUE_FIXED in r for r in runs):
+        lines += ["", "**The fatigue step without the other campaigns' reallocation.** The oracle's runs (and so "
+                  f"`{FATIGUE}`) keep `budget_reallocation` among the *other* campaigns; the rungs 3 to 5 run "
+                  "without it. The same oracle without the user's propensity, in the market of the rungs 3 to 5 "
+                  f"(`{FATIGUE_FIXED}`: the `own budget` stack's oracles with `oracle_user_truth=False`), "
+                  "separates the two (share of the same oracle; steps in points, paired):", "",
+                  f"| campaign | + known shocks | {FATIGUE_FIXED} | {FATIGUE} | fatigue alone | "
+                  "others' reallocation |", "|---|---|---|---|---|---|"]
+        for c, name in enumerate(names):
+            a, b, f = (shares(runs, level, c) for level in ("+ known shocks", FATIGUE_FIXED, FATIGUE))
+            lines.append(f"| `{name}` | {pct(a)} | {pct(b)} | {pct(f)} | {pts(b - a)} | {pts(f - b)} |")
     lines += ["", "Spend / true conversions of the campaign at each rung (means over seeds; the budgets "
               "are 250 a day, which `budget_reallocation` moves between campaigns in the stack only):", "",
               "| campaign | " + " | ".join(LEVELS) + " |", "|---|" + "---:|" * len(LEVELS)]
@@ -579,10 +602,26 @@ def reading_fatigue(data: dict) -> str:
         conclusion = (f"every campaign's CI is at or above {target}: without knowing any user, a bidder that "
                       "knows the cell rates, the shocks and the fatigue meets (a) on each campaign's own budget, "
                       "so fatigue-aware learning is the road to (a)")
-    return (f"**Target (a) without the user's propensity** (the `{FATIGUE}` rung, {len(data['runs'])} seeds): "
-            + "; ".join(fatigue_sentence(*v) for v in verdicts) + f". So {conclusion}. On the click-billed search "
-            "channel the oracle bids per click, so neither the fatigue nor the propensity enters its bid there "
-            "(they move its rank and its clicks, not its bid).")
+    runs = data["runs"]
+    same = [v[0] for c, v in enumerate(verdicts)
+            if all(r[FATIGUE]["conversions"][c] == r["oracle"]["conversions"][c] for r in runs)]
+    text = (f"**Target (a) without the user's propensity** (the `{FATIGUE}` rung, {len(runs)} seeds): "
+            + "; ".join(fatigue_sentence(*v) for v in verdicts) + f". So {conclusion}.")
+    if same:
+        text += (" " + ", ".join(f"`{n}`" for n in same) + (" buys" if len(same) == 1 else " buy")
+                 + f" on `{FATIGUE}` exactly what {'its' if len(same) == 1 else 'their'} oracle buys on every "
+                 "seed: nothing of the user enters those oracles' bids (bids per click on the click-billed "
+                 "search channel; no propensity spread in the segments bought).")
+    if all(FATIGUE_FIXED in r for r in runs):
+        fixed = []
+        for c, name in enumerate(data["campaigns"]):
+            share = shares(runs, FATIGUE_FIXED, c)
+            mean, lo, hi = mean_ci(100 * share)
+            fixed.append(f"`{name}` {mean:.1f} % (CI [{lo:.1f}, {hi:.1f}], {hard_share_verdict(share)})"
+                         .replace("-", "−"))
+        text += (f" With the other campaigns' budgets fixed as in the rungs 3 to 5 (`{FATIGUE_FIXED}`; at "
+                 f"{target}: met, no or not resolved): " + "; ".join(fixed) + ".")
+    return text
 
 
 def hard_share_verdict(share: np.ndarray) -> str:
