@@ -48,6 +48,10 @@ and the rungs 3-5 do not); the step from `+ known fatigue` to `oracle` is the
 user's own propensity alone (the same runs but for that flag). Whether each
 campaign's CI at `+ known fatigue` lies wholly below 85 % of its oracle says
 whether target (a) can be met by a learner that does not know each user.
+Beside the ladder, `known fatigue, others' budgets fixed` is the same oracle
+without user truth in the market of the rungs 3-5 (the `own budget` stack
+run with its oracles), which splits the fatigue step into the fatigue alone
+and the other campaigns' reallocation.
 
 Plus one account-wide variant, not a rung of the ladder: `instant evidence`,
 the stack in the same market with every conversion delay shortened to one

@@ -234,5 +234,6 @@ def test_the_fatigue_verdict_follows_the_ci_against_85_percent(gap):
 
 
 def test_runs_per_seed_counts_every_engine_run(gap):
-    # stack + 4 oracles, own budget, 3 rungs x 4 campaigns, the stack again + 4 oracles without user truth, instant
-    assert gap.runs_per_seed(4) == 5 + 1 + 12 + 5 + 1
+    # stack + 4 oracles, own budget + 4 oracles without user truth, 3 rungs x 4 campaigns, the stack again
+    # + 4 oracles without user truth, instant evidence
+    assert gap.runs_per_seed(4) == 5 + 5 + 12 + 5 + 1
