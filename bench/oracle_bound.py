@@ -393,6 +393,7 @@ def render(data: dict, target_share: float = tune_strategies.TARGET_ORACLE_SHARE
                           " (`fatigue: exposure`, \"Library changes tried\"), and the user's own click propensity,"
                           " which it cannot observe; or more budget than the campaign's own, which moves conversions"
                           " away from the other campaigns.")
+        verdict_a += fatigue_verdict(gap.get("fatigue_shares") or {})
     out += [re.sub(r"-(?=\d)", "−", verdict_a), ""]
     out += ["Caveats. The reference falls short of the true optimum where bidding one's value is not "
             "optimal (search's GSP, where a bid also moves the slot) and in the creative it shows: creatives "
@@ -438,8 +439,9 @@ def fill_daily_budget_total(data: Dict[str, Any], scenario_path: pathlib.Path) -
 
 
 # The decomposition of "Why the oracle is ahead" (bench/oracle_gap.py's saved
-# measurement), quoted in the verdict of (a): the known-shocks rung, own budget
-# and perfect cell knowledge.
+# measurement), quoted in the verdict of (a): the known-shocks rung (own
+# budget and perfect cell knowledge) and the known-fatigue rung (everything
+# the oracle knows but the user's own propensity).
 ORACLE_GAP_JSON = HERE / "results" / "oracle_gap.json"
 
 
@@ -453,10 +455,53 @@ def ci_high_below(share: str, limit: float) -> bool:
     return high < limit
 
 
+def ci_low_at_or_above(share: str, limit: float) -> bool:
+    """Whether a share rendered as "91.1 % [89.2, 93.1]" has its CI's lower
+    end at or above `limit` (percent)."""
+    match = re.search(r"\[\s*([−-]?)([\d.]+),", share)
+    if not match:
+        return False
+    low = float(match.group(2)) * (-1.0 if match.group(1) else 1.0)
+    return low >= limit
+
+
+def fatigue_verdict(shares: Dict[str, str], limit: float = 85.0) -> str:
+    """The sentences of (a)'s verdict on the "+ known fatigue" rung of the
+    decomposition (everything the engine's oracle knows except the user's own
+    propensity), from its rendered shares: per campaign, whole CI below
+    `limit` -> not reachable without the user's propensity; whole CI at or
+    above -> reachable in principle by a fatigue-aware learner; otherwise
+    not resolved. Empty without shares (a decomposition saved before the rung
+    existed)."""
+    if not shares:
+        return ""
+    text = (" With the creative's fatigue known too, everything the oracle knows but the user's own propensity "
+            "(the rung \"+ known fatigue\", the engine's oracle with `oracle_user_truth=False`), "
+            + "; ".join(f"`{k}` reaches {v}" for k, v in shares.items()) + ".")
+    below = [k for k, v in shares.items() if ci_high_below(v, limit)]
+    above = [k for k, v in shares.items() if ci_low_at_or_above(v, limit)]
+    between = [k for k in shares if k not in below and k not in above]
+    names = lambda ks: ", ".join(f"`{k}`" for k in ks)  # noqa: E731
+    if below:
+        text += (f" For {names(below)} the whole CI is below {limit:.0f} %: even knowing fatigue, without the "
+                 f"user's propensity a bidder on the campaign's own budget does not reach {limit:.0f} % of its "
+                 "oracle, so no learner that keeps that budget and does not know each user's propensity can meet "
+                 "(a) there.")
+    if between:
+        text += (f" For {names(between)} the CI contains {limit:.0f} %: whether a fatigue-aware learner reaches "
+                 "it is not resolved.")
+    if above:
+        text += (f" For {names(above)} the whole CI is at or above {limit:.0f} %: reachable in principle by a "
+                 "fatigue-aware learner on the campaign's own budget.")
+    return text
+
+
 def decomposition(campaigns: List[str]) -> Optional[Dict[str, Any]]:
     """From bench/results/oracle_gap.json, the share of its own oracle that
     display_awareness and social_prospecting reach on their own budget with
-    the true cell rates and shocks (the "+ known shocks" rung)."""
+    the true cell rates and shocks (the "+ known shocks" rung) and, when the
+    measurement has it, with the creative's fatigue too (the "+ known
+    fatigue" rung: everything but the user's own propensity)."""
     if not ORACLE_GAP_JSON.is_file():
         return None
     gap = json.loads(ORACLE_GAP_JSON.read_text()).get("gap")
@@ -465,13 +510,18 @@ def decomposition(campaigns: List[str]) -> Optional[Dict[str, Any]]:
     import oracle_gap  # noqa: PLC0415
 
     runs = gap["runs"]
-    shares = {}
+    shares, fatigue = {}, {}
     for name in ("display_awareness", "social_prospecting"):
         if name in gap["campaigns"]:
             c = gap["campaigns"].index(name)
             shares[name] = oracle_gap.pct(oracle_gap.shares(runs, "+ known shocks", c))
+            if all(oracle_gap.FATIGUE in r for r in runs):
+                fatigue[name] = oracle_gap.pct(oracle_gap.shares(runs, oracle_gap.FATIGUE, c))
     seeds = sorted(r["seed"] for r in runs)
-    return {"shares": shares, "source": f"{len(seeds)} seeds {seeds[0]}..{seeds[-1]} at commit {str(gap['commit']).split()[0]}"}
+    out = {"shares": shares, "source": f"{len(seeds)} seeds {seeds[0]}..{seeds[-1]} at commit {str(gap['commit']).split()[0]}"}
+    if fatigue:
+        out["fatigue_shares"] = fatigue
+    return out
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -32,8 +32,26 @@ piece to the previous one:
    (registered by this script only, never part of the library).
 5. `+ known shocks`: the same, times each live shock's click and conversion
    multipliers (the bidder knows when the checkout breaks and mends).
-6. `oracle`: the engine's oracle, which also knows per opportunity the
-   user's own click propensity and the creative's fatigue.
+6. `+ known fatigue`: the engine's oracle itself (the same runs as the
+   `oracle` rung: c on its own budget, paced by `pid_pacing`, the others
+   running the stack) with ``adsim.run(..., oracle_user_truth=False)``: the
+   true cell rates and live shocks times the creative's true fatigue factor
+   at the moment of the impression, without the user's own click propensity
+   and conversion shift (core/run_options.h).
+7. `oracle`: the engine's oracle, which also knows each user's own click
+   propensity (and conversion shift, in scenarios with `users.conversion`).
+
+The step from `+ known shocks` to `+ known fatigue` is what the fatigue is
+worth (plus the one-cycle lag of oracle_assisted_rates' bid table and the
+other campaigns' reallocation among themselves, which the oracle's runs keep
+and the rungs 3-5 do not); the step from `+ known fatigue` to `oracle` is the
+user's own propensity alone (the same runs but for that flag). Whether each
+campaign's CI at `+ known fatigue` lies wholly below 85 % of its oracle says
+whether target (a) can be met by a learner that does not know each user.
+Beside the ladder, `known fatigue, others' budgets fixed` is the same oracle
+without user truth in the market of the rungs 3-5 (the `own budget` stack
+run with its oracles), which splits the fatigue step into the fatigue alone
+and the other campaigns' reallocation.
 
 Plus one account-wide variant, not a rung of the ladder: `instant evidence`,
 the stack in the same market with every conversion delay shortened to one
@@ -87,7 +105,12 @@ GAP_BEGIN, GAP_END = "<!-- oracle_gap.py: gap begin -->", "<!-- oracle_gap.py: g
 HARD_BEGIN, HARD_END = "<!-- oracle_gap.py: hard begin -->", "<!-- oracle_gap.py: hard end -->"
 CANDIDATES_BEGIN = "<!-- oracle_gap.py: candidates begin -->"
 CANDIDATES_END = "<!-- oracle_gap.py: candidates end -->"
-LEVELS = ["stack", "own budget", "oracle's rule", "+ true cell rates", "+ known shocks", "oracle"]
+LEVELS = ["stack", "own budget", "oracle's rule", "+ true cell rates", "+ known shocks", "+ known fatigue",
+          "oracle"]
+FATIGUE = "+ known fatigue"  # the engine's oracle with oracle_user_truth=False
+# The same oracle in the market of the rungs 3-5 (the other campaigns without
+# budget_reallocation), to separate the fatigue from that market difference.
+FATIGUE_FIXED = "known fatigue, others' budgets fixed"
 INSTANT_DELAY = "1m"  # the `instant evidence` variant's conversion delay
 
 # Truth handed to oracle_assisted_rates, by key: per campaign, the oracle's
@@ -283,7 +306,15 @@ def gap_seed(stack: dict, key: str, seed: int) -> Dict[str, Any]:
                            "oracle": {"conversions": [float(x) for x in oracle["oracle_conversions"]],
                                       "value": [float(x) for x in oracle["oracle_value"]],
                                       "spend": [float(x) for x in oracle["oracle_spend"]]}}
-    out["own budget"] = per_campaign(adsim.run(own_budget(stack), seed=seed), n)
+    # The own-budget stack with its oracles without user truth: the run itself
+    # is the `own budget` rung (neither the oracles nor the option change it);
+    # its oracles are FATIGUE_FIXED.
+    fixed = adsim.run({**own_budget(stack), "oracle": True}, seed=seed, oracle_user_truth=False)
+    out["own budget"] = per_campaign(fixed, n)
+    fixed_oracle = fixed.table("oracle").sort_values("campaign")
+    out[FATIGUE_FIXED] = {"conversions": [float(x) for x in fixed_oracle["oracle_conversions"]],
+                          "value": [float(x) for x in fixed_oracle["oracle_value"]],
+                          "spend": [float(x) for x in fixed_oracle["oracle_spend"]]}
     for level in LEVELS[2:5]:
         out[level] = {"conversions": [], "value": [], "spend": []}
     for c, camp in enumerate(stack["campaigns"]):
@@ -296,7 +327,37 @@ def gap_seed(stack: dict, key: str, seed: int) -> Dict[str, Any]:
             got = per_campaign(adsim.run(with_campaign(stack, c, bidder), seed=seed), n)
             for metric in got:
                 out[level][metric].append(got[metric][c])
+    # The engine's oracles again, without the user's own propensity: the run
+    # itself (no oracle in it) must be the stack's, bit for bit.
+    known = adsim.run({**stack, "oracle": True}, seed=seed, oracle_user_truth=False)
+    if per_campaign(known, n) != out["stack"]:
+        raise RuntimeError(f"seed {seed}: oracle_user_truth=False changed the run itself, not only its oracles")
+    known_oracle = known.table("oracle").sort_values("campaign")
+    out[FATIGUE] = {"conversions": [float(x) for x in known_oracle["oracle_conversions"]],
+                    "value": [float(x) for x in known_oracle["oracle_value"]],
+                    "spend": [float(x) for x in known_oracle["oracle_spend"]]}
     out["instant evidence"] = per_campaign(adsim.run(instant_evidence(stack), seed=seed), n)
+    return out
+
+
+def runs_per_seed(n: int) -> int:
+    """Engine runs per seed of --part gap for n campaigns: the stack with its
+    n oracles, own budget with its n oracles without user truth, the 3
+    replaced rungs per campaign, the stack again with its n oracles without
+    user truth, and instant evidence."""
+    return (1 + n) + (1 + n) + 3 * n + (1 + n) + 1
+
+
+def fatigue_verdicts(data: dict) -> List[Tuple[str, float, float, float, str]]:
+    """Per campaign at the `+ known fatigue` rung: (name, mean, CI low, CI
+    high, verdict) with shares in percent and the verdict by the rule of the
+    Targets section: "met" when the CI starts at 85 % or more, "no" when it
+    ends below 85 %, "not resolved" when it straddles 85 %."""
+    out = []
+    for c, name in enumerate(data["campaigns"]):
+        share = shares(data["runs"], FATIGUE, c)
+        mean, lo, hi = mean_ci(100 * share)
+        out.append((name, mean, lo, hi, hard_share_verdict(share)))
     return out
 
 
@@ -412,21 +473,45 @@ def render_gap(data: dict) -> str:
              "With nothing per-opportunity to know, this rung bids what the engine's oracle bids, except that "
              "its bid table follows `pid_pacing`'s base bid one control cycle late "
              "(tests/python/test_oracle_gap.py measures the difference).",
-             "6. **oracle**: the engine's oracle, which also knows each user's propensity and each creative's "
-             "fatigue at the moment of the impression.", "",
-             "Share of the oracle's conversions at each rung (mean of per-seed shares, 95 % CI):", "",
-             "| campaign | " + " | ".join(LEVELS[:5]) + " |", "|---|" + "---|" * 5]
+             "6. **+ known fatigue**: the engine's oracle itself, in the same runs as the oracle (the campaign "
+             "on its own budget, paced by `pid_pacing`; the other campaigns run the stack), bidding the true cell "
+             "rates and live shocks times the creative's true fatigue factor at the moment of the impression, but "
+             "without the user's own click propensity (`adsim.run(..., oracle_user_truth=False)`, a bench and "
+             "test option, docs/python.md). Everything the oracle knows except what is the user's own.",
+             "7. **oracle**: the engine's oracle, which also knows each user's own click propensity.", "",
+             "Share of the oracle's conversions at each rung (mean of per-seed shares, 95 % CI); the last column "
+             f"is the `{FATIGUE}` rung against target (a)'s "
+             f"{100 * tune_strategies.TARGET_ORACLE_SHARE:.0f} % (met: the whole CI at or above it; no: the whole "
+             "CI below it):", "",
+             "| campaign | " + " | ".join(LEVELS[:6]) + f" | {FATIGUE} at "
+             f"{100 * tune_strategies.TARGET_ORACLE_SHARE:.0f} % |", "|---|" + "---|" * 7]
+    verdicts = fatigue_verdicts(data)
     for c, name in enumerate(names):
-        lines.append(f"| `{name}` | " + " | ".join(pct(shares(runs, level, c)) for level in LEVELS[:5]) + " |")
+        lines.append(f"| `{name}` | " + " | ".join(pct(shares(runs, level, c)) for level in LEVELS[:6])
+                     + f" | {verdicts[c][4]} |")
     lines += ["", "Each step as a paired difference of shares, in percentage points of the oracle's conversions "
-              "(95 % CI); the last column, 100 % − the known-shocks rung, is what only per-opportunity knowledge "
-              "(user propensity, fatigue) explains:", "",
+              "(95 % CI). What only per-opportunity knowledge explains (100 % − the known-shocks rung) is split "
+              f"in two: **fatigue** (`{FATIGUE}` − `+ known shocks`, which also holds the partial oracle's one-"
+              "cycle lag and the other campaigns' reallocation among themselves, kept in the oracle's runs) and "
+              f"**user propensity** (100 % − `{FATIGUE}`, the same runs as the oracle's but for the user's own "
+              "propensity):", "",
               "| campaign | gap (100 % − stack) | own budget | oracle's rule | true cell rates | known shocks | "
-              "per-opportunity rest |", "|---|---|---|---|---|---|---|"]
+              "fatigue | user propensity |", "|---|---|---|---|---|---|---|---|"]
     for c, name in enumerate(names):
-        s = [shares(runs, level, c) for level in LEVELS[:5]]
-        steps = [pts(s[i + 1] - s[i]) for i in range(4)]
-        lines.append(f"| `{name}` | {pts(1.0 - s[0])} | " + " | ".join(steps) + f" | {pts(1.0 - s[4])} |")
+        s = [shares(runs, level, c) for level in LEVELS[:6]]
+        steps = [pts(s[i + 1] - s[i]) for i in range(5)]
+        lines.append(f"| `{name}` | {pts(1.0 - s[0])} | " + " | ".join(steps) + f" | {pts(1.0 - s[5])} |")
+    if all(FATIGUE_FIXED in r for r in runs):
+        lines += ["", "**The fatigue step without the other campaigns' reallocation.** The oracle's runs (and so "
+                  f"`{FATIGUE}`) keep `budget_reallocation` among the *other* campaigns; the rungs 3 to 5 run "
+                  "without it. The same oracle without the user's propensity, in the market of the rungs 3 to 5 "
+                  f"(`{FATIGUE_FIXED}`: the `own budget` stack's oracles with `oracle_user_truth=False`), "
+                  "separates the two (share of the same oracle; steps in points, paired):", "",
+                  f"| campaign | + known shocks | {FATIGUE_FIXED} | {FATIGUE} | fatigue alone | "
+                  "others' reallocation |", "|---|---|---|---|---|---|"]
+        for c, name in enumerate(names):
+            a, b, f = (shares(runs, level, c) for level in ("+ known shocks", FATIGUE_FIXED, FATIGUE))
+            lines.append(f"| `{name}` | {pct(a)} | {pct(b)} | {pct(f)} | {pts(b - a)} | {pts(f - b)} |")
     lines += ["", "Spend / true conversions of the campaign at each rung (means over seeds; the budgets "
               "are 250 a day, which `budget_reallocation` moves between campaigns in the stack only):", "",
               "| campaign | " + " | ".join(LEVELS) + " |", "|---|" + "---:|" * len(LEVELS)]
@@ -453,12 +538,13 @@ def render_gap(data: dict) -> str:
 def reading_gap(data: dict) -> str:
     """What the tables say, in words, from the same numbers."""
     runs, names = data["runs"], data["campaigns"]
-    labels = ["keeping its own budget", "the oracle's bid rule", "the true cell rates", "knowing the shocks"]
+    labels = ["keeping its own budget", "the oracle's bid rule", "the true cell rates", "knowing the shocks",
+              "knowing the fatigue"]
     sentences = []
     sg = lambda x: f"{x:+.1f}".replace("-", "−")  # noqa: E731
     for c, name in enumerate(names):
-        s = [shares(runs, level, c) for level in LEVELS[:5]]
-        steps = [(labels[i], s[i + 1] - s[i]) for i in range(4)] + [("per-opportunity knowledge", 1.0 - s[4])]
+        s = [shares(runs, level, c) for level in LEVELS[:6]]
+        steps = [(labels[i], s[i + 1] - s[i]) for i in range(5)] + [("the user's own propensity", 1.0 - s[5])]
         label, biggest = max(steps, key=lambda item: float(np.nanmean(item[1])))
         mean, lo, hi = mean_ci(100 * biggest)
         _, gap_lo, gap_hi = mean_ci(100 * (1.0 - s[0]))
@@ -482,7 +568,64 @@ def reading_gap(data: dict) -> str:
     return ("**Reading.** " + "; ".join(sentences) + ". A step whose CI includes 0 is not resolved with "
             f"{len(runs)} seeds. The shares of one campaign at different rungs are paired (same seeds, same "
             "market); a negative step means that this piece, added to the rungs before it, cost that campaign "
-            "conversions.")
+            "conversions.\n\n" + reading_fatigue(data))
+
+
+def fatigue_sentence(name: str, mean: float, lo: float, hi: float, verdict: str) -> str:
+    """Target (a) for one campaign at the `+ known fatigue` rung, in words."""
+    target = f"{100 * tune_strategies.TARGET_ORACLE_SHARE:.0f} %"
+    share = f"`{name}` {mean:.1f} % (CI [{lo:.1f}, {hi:.1f}])".replace("-", "−")
+    if verdict == "no":
+        return (f"{share}: the whole CI is below {target}: even knowing fatigue, without the user's propensity a "
+                f"bidder on the campaign's own budget does not reach {target} of its oracle")
+    if verdict == "not resolved":
+        return f"{share}: the CI straddles {target}: not resolved with these seeds"
+    return (f"{share}: the whole CI is at or above {target}: reachable in principle by a fatigue-aware learner "
+            "on the campaign's own budget")
+
+
+def reading_fatigue(data: dict) -> str:
+    """Target (a) at the `+ known fatigue` rung: which campaigns a bidder
+    that knows everything but the user's own propensity brings to 85 % of
+    their oracles, on their own budgets."""
+    verdicts = fatigue_verdicts(data)
+    target = f"{100 * tune_strategies.TARGET_ORACLE_SHARE:.0f} %"
+    short = [v[0] for v in verdicts if v[4] == "no"]
+    open_ = [v[0] for v in verdicts if v[4] == "not resolved"]
+    if short:
+        conclusion = (", ".join(f"`{n}`" for n in short) + (" is" if len(short) == 1 else " are") +
+                      f" below {target} even with everything the oracle knows except the user: target (a) "
+                      "cannot be met on this scenario by a bidder that keeps the campaign's own budget and does "
+                      "not know each user's propensity; what is left is the user's own propensity, or more "
+                      "budget than the campaign's own (moved away from the other campaigns)")
+    elif open_:
+        conclusion = (f"no campaign's CI lies wholly below {target}, but for " + ", ".join(f"`{n}`" for n in open_) +
+                      (" the CI straddles" if len(open_) == 1 else " the CIs straddle") + " it: whether a fatigue-aware learner without the user's propensity can "
+                      f"meet (a) is not resolved with {len(data['runs'])} seeds")
+    else:
+        conclusion = (f"every campaign's CI is at or above {target}: without knowing any user, a bidder that "
+                      "knows the cell rates, the shocks and the fatigue meets (a) on each campaign's own budget, "
+                      "so fatigue-aware learning is the road to (a)")
+    runs = data["runs"]
+    same = [v[0] for c, v in enumerate(verdicts)
+            if all(r[FATIGUE]["conversions"][c] == r["oracle"]["conversions"][c] for r in runs)]
+    text = (f"**Target (a) without the user's propensity** (the `{FATIGUE}` rung, {len(runs)} seeds): "
+            + "; ".join(fatigue_sentence(*v) for v in verdicts) + f". So {conclusion}.")
+    if same:
+        text += (" " + ", ".join(f"`{n}`" for n in same) + (" buys" if len(same) == 1 else " buy")
+                 + f" on `{FATIGUE}` exactly what {'its' if len(same) == 1 else 'their'} oracle buys on every "
+                 "seed: nothing of the user enters those oracles' bids (bids per click on the click-billed "
+                 "search channel; no propensity spread in the segments bought).")
+    if all(FATIGUE_FIXED in r for r in runs):
+        fixed = []
+        for c, name in enumerate(data["campaigns"]):
+            share = shares(runs, FATIGUE_FIXED, c)
+            mean, lo, hi = mean_ci(100 * share)
+            fixed.append(f"`{name}` {mean:.1f} % (CI [{lo:.1f}, {hi:.1f}], {hard_share_verdict(share)})"
+                         .replace("-", "−"))
+        text += (f" With the other campaigns' budgets fixed as in the rungs 3 to 5 (`{FATIGUE_FIXED}`; at "
+                 f"{target}: met, no or not resolved): " + "; ".join(fixed) + ".")
+    return text
 
 
 def hard_share_verdict(share: np.ndarray) -> str:
@@ -754,7 +897,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         n = len(scenario["campaigns"])
         saved[part] = {**common, "runs": runs, "campaigns": [c["name"] for c in scenario["campaigns"]],
                        "wall_s": float(seconds), "tolerance": args.tolerance,
-                       "runs_made": len(runs) * (3 + 4 * n), "interrupted": args.seeds}
+                       "runs_made": len(runs) * runs_per_seed(n), "interrupted": args.seeds}
     t0 = time.time()
     if args.part in ("gap", "all") and "gap" not in saved:
         scenario = yaml.safe_load(pathlib.Path(args.scenario).read_text())
@@ -763,7 +906,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         runs = run_parallel(gap_seed, [(stack, "gap", s) for s in seeds], args.workers, "gap seeds", t0,
                             pathlib.Path(args.save + ".partial") if args.save else None)
         saved["gap"] = {**common, "runs": runs, "campaigns": [c["name"] for c in scenario["campaigns"]],
-                        "runs_made": len(seeds) * (3 + 4 * len(scenario["campaigns"])),  # stack, its oracles, own budget, 3 rungs, instant
+                        "runs_made": len(seeds) * runs_per_seed(len(scenario["campaigns"])),
                         "wall_s": time.time() - t0}
     t1 = time.time()
     if args.part in ("hard", "all") and "hard" not in saved:

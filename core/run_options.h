@@ -42,6 +42,14 @@ struct RunOptions {
   // creative) cell and the live shocks only, without the user's own
   // propensity and the creative's fatigue (the bound of a cell-level learner).
   bool oracle_all_cell_truth = false;
+  // Bench- and test-facing, not a scenario setting: false = every oracle bid
+  // (the per-campaign oracle of `oracle: true`, and oracle_all) leaves out
+  // the user's own click propensity and conversion shift, but keeps the true
+  // cell rates, the live shocks and the creative's fatigue at that moment:
+  // what a bidder could know without observing the user
+  // (bench/oracle_gap.py, the rung "+ known fatigue"). Read by OracleBid
+  // only, so it changes nothing in a run without an oracle.
+  bool oracle_user_truth = true;
   // Decides every held action (of every campaign) in place of the scenario's
   // review rule, after the campaign's review latency (0 if it has none). May
   // throw to abort the run. See core/review.h.

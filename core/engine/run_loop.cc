@@ -34,12 +34,15 @@ RunLoop::RunLoop(RunState& state, Recorder& recorder, AuctionInsights& insights,
 // With RunOptions::oracle_all_multiplier every campaign bids that multiplier
 // times the true conversion probability instead (no value, no pacing scale);
 // with oracle_all_cell_truth, on the cell's rates and the live shocks only.
+// Without oracle_user_truth (either kind of oracle), without the user's own
+// propensity and conversion shift, but with the creative's fatigue.
 double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opportunity& opportunity,
                           bool click_billing) {
   const CampaignRuntime& runtime = state_.campaigns[campaign];
   const CampaignSpec& spec = state_.scenario.campaigns[campaign];
   const double all_multiplier = state_.options.oracle_all_multiplier;
-  const bool per_user = !(all_multiplier > 0 && state_.options.oracle_all_cell_truth);
+  const bool per_impression = !(all_multiplier > 0 && state_.options.oracle_all_cell_truth);  // fatigue
+  const bool per_user = per_impression && state_.options.oracle_user_truth;  // propensity, conversion shift
   const double unit = all_multiplier > 0            ? all_multiplier
                       : spec.goal == GoalKind::kCpa ? spec.goal_value
                                                     : state_.scenario.segments[opportunity.segment].value_mean;
@@ -53,10 +56,9 @@ double RunLoop::OracleBid(int campaign, int cell, int channel_segment, const Opp
   if (!click_billing) {
     double ctr = state_.true_ctr[cell] * state_.ctr_multiplier[channel_segment] *
                  state_.scenario.channels[opportunity.channel].click_factors[0];
-    if (per_user) {
-      ctr *= opportunity.Propensity();
-      if (state_.HasFatigue(cell)) ctr *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
-    }
+    if (per_user) ctr *= opportunity.Propensity();
+    if (per_impression && state_.HasFatigue(cell))
+      ctr *= state_.fatigue[state_.fatigue_index[cell]].Factor(opportunity.time);
     value *= ctr;
   }
   if (all_multiplier > 0) return value;

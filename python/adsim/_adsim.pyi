@@ -28,6 +28,7 @@ def run(
     oracle: bool = False,
     oracle_all: float = 0.0,
     oracle_all_cell_truth: bool = False,
+    oracle_user_truth: bool = True,
 ) -> Dict[str, Any]:
     """Parses and runs a scenario with the GIL released; returns the raw result
     layout {"tables": [{"name", "description", "columns": [{"name", "unit",

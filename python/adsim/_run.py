@@ -131,6 +131,7 @@ def run(
     oracle: bool = False,
     oracle_all: Optional[float] = None,
     oracle_all_cell_truth: bool = False,
+    oracle_user_truth: bool = True,
 ) -> Result:
     """Runs a scenario with the C++ engine and returns its :class:`Result`.
 
@@ -167,6 +168,15 @@ def run(
     * `oracle_all_cell_truth`: with `oracle_all`, bid on the true rates of
       each (channel, segment, creative) cell and the live shocks only,
       without the user's own propensity and the creative's fatigue.
+    * `oracle_user_truth`: False makes every oracle bid (the per-campaign
+      oracles of `oracle` or the scenario's ``oracle: true``, and
+      `oracle_all`) leave out the user's own click propensity and
+      conversion shift while keeping the true cell rates, the live shocks
+      and the creative's fatigue at that moment: what a bidder could know
+      without observing the user (bench/oracle_gap.py, the rung "+ known
+      fatigue"). True (default): the oracles as documented. False without
+      any oracle raises ValueError (it would change nothing). The run itself
+      (every campaign that is not an oracle) is unchanged.
 
     A scenario's ``python:`` list of module files (relative to the scenario
     file, or to the working directory for text and dicts) is imported first,
@@ -205,11 +215,14 @@ def run(
             raise ValueError("oracle_all: not with oracle=True (the oracle runs would inherit it)")
     elif oracle_all_cell_truth:
         raise ValueError("oracle_all_cell_truth: only with oracle_all (a multiplier > 0)")
+    if not isinstance(oracle_user_truth, bool):
+        raise TypeError(f"oracle_user_truth: expected True or False, not {oracle_user_truth!r}")
     in_main = threading.current_thread() is threading.main_thread()
     completed = False
     try:
         raw = _adsim.run(text, source, path, seed, out_path, callback, in_main, reviewer=reviewer, oracle=bool(oracle),
-                         oracle_all=float(oracle_all or 0.0), oracle_all_cell_truth=bool(oracle_all_cell_truth))
+                         oracle_all=float(oracle_all or 0.0), oracle_all_cell_truth=bool(oracle_all_cell_truth),
+                         oracle_user_truth=oracle_user_truth)
         completed = True
     except Error as e:
         note_existing_output(e, out_path)

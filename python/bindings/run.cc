@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -101,12 +102,13 @@ py::list PythonModules(const std::optional<std::string>& text, const std::string
 py::dict Run(const std::optional<std::string>& text, const std::string& source_name,
              const std::optional<std::string>& path, std::optional<uint64_t> seed, const std::string& out,
              const py::object& progress, bool check_signals, const py::object& reviewer, bool oracle, double oracle_all,
-             bool oracle_all_cell_truth) {
+             bool oracle_all_cell_truth, bool oracle_user_truth) {
   RunScope scope;
   RunOptions options;
   options.seed = seed;
   options.oracle_all_multiplier = oracle_all;  // checked by adsim.run (python/adsim/_run.py)
   options.oracle_all_cell_truth = oracle_all_cell_truth;
+  options.oracle_user_truth = oracle_user_truth;
   // Called once per control cycle without the GIL; takes it only when there is
   // something to do in Python. Captures pointers only: copying the std::function
   // must never touch a Python reference count.
@@ -137,6 +139,11 @@ py::dict Run(const std::optional<std::string>& text, const std::string& source_n
     py::gil_scoped_release release;
     Scenario sc = LoadScenario(text, source_name, path);
     if (oracle) sc.oracle = true;  // `adsim run --oracle`
+    // Here, not in adsim.run: only the parsed scenario says whether it has `oracle: true`.
+    if (!oracle_user_truth && !sc.oracle && !(oracle_all > 0))
+      throw std::invalid_argument(
+          "oracle_user_truth=False: only with an oracle (oracle=True, the scenario's `oracle: true`, or oracle_all); "
+          "without one it would change nothing");
     // Before the run: a path that cannot be written fails now, not after it.
     std::optional<OutputFile> output;
     if (!out.empty()) output.emplace(out);
@@ -168,7 +175,7 @@ void BindRun(py::module_& m) {
       "default_scenario_text", []() { return DefaultScenarioText(); }, "The embedded default scenario (YAML text).");
   m.def("run", &Run, py::arg("text"), py::arg("source_name"), py::arg("path"), py::arg("seed"), py::arg("out"),
         py::arg("progress"), py::arg("check_signals"), py::arg("reviewer") = py::none(), py::arg("oracle") = false,
-        py::arg("oracle_all") = 0.0, py::arg("oracle_all_cell_truth") = false,
+        py::arg("oracle_all") = 0.0, py::arg("oracle_all_cell_truth") = false, py::arg("oracle_user_truth") = true,
         "Parses and runs a scenario with the GIL released; returns the raw result layout.");
   m.def("python_modules", &PythonModules, py::arg("text"), py::arg("source_name"), py::arg("path"),
         "The scenario's `python:` module files as [(path as written, line)].");

@@ -129,3 +129,24 @@ def test_a_share_is_short_of_85_only_when_its_whole_ci_is(bound):
     assert not bound.ci_high_below("91.1 % [89.2, 93.1]", 85.0)
     assert bound.ci_high_below("−3.0 % [−5.0, −1.0]", 85.0)
     assert not bound.ci_high_below("no interval", 85.0)
+
+
+def test_the_fatigue_verdict_quotes_the_known_fatigue_rung(bound):
+    """The verdict of (a) on the "+ known fatigue" rung of the decomposition:
+    whole CI below 85 % -> not reachable without the user's propensity; whole
+    CI at or above -> reachable in principle by a fatigue-aware learner;
+    otherwise not resolved; nothing without the rung (an older measurement)."""
+    assert bound.ci_low_at_or_above("91.1 % [89.2, 93.1]", 85.0)
+    assert bound.ci_low_at_or_above("85.5 % [85.0, 86.0]", 85.0)
+    assert not bound.ci_low_at_or_above("84.0 % [81.0, 87.0]", 85.0)
+    assert not bound.ci_low_at_or_above("−3.0 % [−5.0, −1.0]", 85.0)
+    assert bound.fatigue_verdict({}) == ""
+    text = bound.fatigue_verdict({"display_awareness": "80.0 % [78.0, 82.0]",
+                                  "social_prospecting": "86.0 % [83.0, 89.0]"})
+    assert "`display_awareness` reaches 80.0 % [78.0, 82.0]" in text
+    assert ("For `display_awareness` the whole CI is below 85 %: even knowing fatigue, without the user's "
+            "propensity a bidder on the campaign's own budget does not reach 85 %") in text
+    assert "For `social_prospecting` the CI contains 85 %" in text
+    assert "reachable in principle" not in text
+    text = bound.fatigue_verdict({"display_awareness": "90.0 % [88.0, 92.0]"})
+    assert "reachable in principle by a fatigue-aware learner" in text and "below 85" not in text
