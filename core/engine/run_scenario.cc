@@ -187,6 +187,10 @@ Results RunScenario(const Scenario& scenario, const RunOptions& options) {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(combined));
   results.text_attrs["oracle_fingerprint"] = hex;
+  // A result whose oracles did not know the users says so (RunOptions::oracle_user_truth).
+  if (!options.oracle_user_truth)
+    results.text_attrs["oracle_knows"] =
+        "cell rates, shocks and fatigue; not the user's propensity (oracle_user_truth)";
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(Fingerprint(results)));
   results.text_attrs["fingerprint"] = hex;
   table.CheckShape();

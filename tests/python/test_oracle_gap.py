@@ -173,6 +173,9 @@ def test_known_fatigue_differs_from_the_oracle_only_where_a_user_has_a_propensit
     known = adsim.run({**sc, "oracle": True}, seed=4, oracle_user_truth=False)
     n = len(sc["campaigns"])
     assert gap.per_campaign(full, n) == gap.per_campaign(known, n)
+    # The result says what its oracles knew; the usual oracles' result does not.
+    assert "oracle_knows" not in full.attrs
+    assert "not the user's propensity" in known.attrs["oracle_knows"]
     a, b = full.table("oracle").sort_values("campaign"), known.table("oracle").sort_values("campaign")
     names = [c["name"] for c in sc["campaigns"]]
     for name in ("search_generic", "cross_retail"):
