@@ -297,24 +297,23 @@ def per_campaign(result, n: int) -> Dict[str, List[float]]:
             "spend": [float(spend.get(c, 0.0)) for c in range(n)]}
 
 
+def oracle_per_campaign(result) -> Dict[str, List[float]]:
+    """True conversions, value and spend per campaign of a run's oracles (its `oracle` table)."""
+    oracle = result.table("oracle").sort_values("campaign")
+    return {metric: [float(x) for x in oracle[f"oracle_{metric}"]] for metric in ("conversions", "value", "spend")}
+
+
 def gap_seed(stack: dict, key: str, seed: int) -> Dict[str, Any]:
     """Every variant of the decomposition on one seed."""
     n = len(stack["campaigns"])
     head = adsim.run({**stack, "oracle": True}, seed=seed)
-    oracle = head.table("oracle").sort_values("campaign")
-    out: Dict[str, Any] = {"seed": seed, "stack": per_campaign(head, n),
-                           "oracle": {"conversions": [float(x) for x in oracle["oracle_conversions"]],
-                                      "value": [float(x) for x in oracle["oracle_value"]],
-                                      "spend": [float(x) for x in oracle["oracle_spend"]]}}
+    out: Dict[str, Any] = {"seed": seed, "stack": per_campaign(head, n), "oracle": oracle_per_campaign(head)}
     # The own-budget stack with its oracles without user truth: the run itself
     # is the `own budget` rung (neither the oracles nor the option change it);
     # its oracles are FATIGUE_FIXED.
     fixed = adsim.run({**own_budget(stack), "oracle": True}, seed=seed, oracle_user_truth=False)
     out["own budget"] = per_campaign(fixed, n)
-    fixed_oracle = fixed.table("oracle").sort_values("campaign")
-    out[FATIGUE_FIXED] = {"conversions": [float(x) for x in fixed_oracle["oracle_conversions"]],
-                          "value": [float(x) for x in fixed_oracle["oracle_value"]],
-                          "spend": [float(x) for x in fixed_oracle["oracle_spend"]]}
+    out[FATIGUE_FIXED] = oracle_per_campaign(fixed)
     for level in LEVELS[2:5]:
         out[level] = {"conversions": [], "value": [], "spend": []}
     for c, camp in enumerate(stack["campaigns"]):
@@ -332,10 +331,7 @@ def gap_seed(stack: dict, key: str, seed: int) -> Dict[str, Any]:
     known = adsim.run({**stack, "oracle": True}, seed=seed, oracle_user_truth=False)
     if per_campaign(known, n) != out["stack"]:
         raise RuntimeError(f"seed {seed}: oracle_user_truth=False changed the run itself, not only its oracles")
-    known_oracle = known.table("oracle").sort_values("campaign")
-    out[FATIGUE] = {"conversions": [float(x) for x in known_oracle["oracle_conversions"]],
-                    "value": [float(x) for x in known_oracle["oracle_value"]],
-                    "spend": [float(x) for x in known_oracle["oracle_spend"]]}
+    out[FATIGUE] = oracle_per_campaign(known)
     out["instant evidence"] = per_campaign(adsim.run(instant_evidence(stack), seed=seed), n)
     return out
 
@@ -600,7 +596,8 @@ def reading_fatigue(data: dict) -> str:
                       "budget than the campaign's own (moved away from the other campaigns)")
     elif open_:
         conclusion = (f"no campaign's CI lies wholly below {target}, but for " + ", ".join(f"`{n}`" for n in open_) +
-                      (" the CI straddles" if len(open_) == 1 else " the CIs straddle") + " it: whether a fatigue-aware learner without the user's propensity can "
+                      (" the CI straddles" if len(open_) == 1 else " the CIs straddle")
+                      + " it: whether a fatigue-aware learner without the user's propensity can "
                       f"meet (a) is not resolved with {len(data['runs'])} seeds")
     else:
         conclusion = (f"every campaign's CI is at or above {target}: without knowing any user, a bidder that "
